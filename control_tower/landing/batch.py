@@ -1,0 +1,387 @@
+"""One file, one batch, one transaction.
+
+A batch is recorded as `running` before its transaction starts. Inside one
+DuckDB transaction the file is read, validated, its bad rows quarantined,
+its good rows upserted and the batch marked `loaded`; a crash at any point
+rolls all of it back, and the next run marks the batch `interrupted` and
+lands the file again (it is still in the inbox). Files are moved to the
+archive only after their batch commits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from control_tower.contracts import TABLES, Table
+from control_tower.landing.files import InboxFile, content_hash
+from control_tower.landing.readers import (
+    LINE_COLUMN,
+    ReadResult,
+    UnreadableFileError,
+    file_format,
+    read_file,
+)
+from control_tower.landing.upsert import UpsertCounts, upsert
+from control_tower.landing.validate import build_checked_sql
+
+ProgressFn = Callable[[str, str], None]  # (file name, stage)
+
+STRUCTURAL_REASONS = {
+    "MISSING COLUMNS": "the row has fewer fields than the header (truncated or malformed row)",
+    "TOO MANY COLUMNS": "the row has more fields than the header (an unquoted delimiter inside a value?)",
+    "UNQUOTED VALUE": "a quote character inside an unquoted value: the row cannot be split into fields",
+    "INVALID ENCODING": "the row contains bytes that are not valid UTF-8 (the file mixes encodings)",
+    "LINE SIZE OVER MAXIMUM": "the row is longer than the maximum line size",
+    "INVALID STATE": "the row cannot be parsed as CSV (unbalanced quotes?)",
+    "NOT JSON": "the line is not valid JSON",
+    "NOT OBJECT": "the line is JSON but not an object ({...})",
+}
+
+
+@dataclass
+class BatchResult:
+    """The outcome of landing one file."""
+
+    batch_id: int
+    file: Path
+    system: str | None
+    table: str | None
+    status: str  # loaded, skipped_duplicate, rejected, failed
+    rows_read: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    rows_quarantined: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    duplicate_of: int | None = None
+    seconds: float = 0.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
+    """Batches left `running` by a process that died: nothing of them was committed."""
+    n = con.execute(
+        "UPDATE ops.batches SET status = 'interrupted', finished_at = ?, error = "
+        "'the process stopped before this batch committed; nothing of it was loaded, and the "
+        "file stays in the inbox to be landed again' WHERE status = 'running'",
+        [_now()],
+    ).fetchone()
+    return int(n[0]) if n else 0
+
+
+def _loaded_hash(con: duckdb.DuckDBPyConnection, digest: str) -> int | None:
+    row = con.execute(
+        "SELECT min(batch_id) FROM ops.batches WHERE content_hash = ? AND status = 'loaded'",
+        [digest],
+    ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _start_batch(
+    con: duckdb.DuckDBPyConnection, item: InboxFile, run_id: str, digest: str | None, size: int
+) -> int:
+    batch_id = int(con.execute("SELECT nextval('ops.batch_id_seq')").fetchone()[0])  # type: ignore[index]
+    con.execute(
+        "INSERT INTO ops.batches (batch_id, run_id, system, table_name, file_name, source_path, "
+        "content_hash, file_bytes, file_format, status, started_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)",
+        [
+            batch_id,
+            run_id,
+            item.system,
+            item.table,
+            item.path.name,
+            str(item.path),
+            digest,
+            size,
+            file_format(item.path),
+            _now(),
+        ],
+    )
+    return batch_id
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection, batch_id: int, started: float, **fields: object
+) -> None:
+    fields.setdefault("finished_at", _now())
+    fields["total_ms"] = _ms(time.perf_counter() - started)
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    con.execute(f"UPDATE ops.batches SET {sets} WHERE batch_id = ?", [*fields.values(), batch_id])
+
+
+def _move(path: Path, folder: Path, batch_id: int) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    dest_dir = folder / stamp
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{batch_id:06d}-{path.name}"
+    shutil.move(str(path), dest)
+    return dest
+
+
+def _reject_file(
+    item: InboxFile, reason: str, folder: Path, batch_id: int, keep: bool
+) -> Path | None:
+    if keep:
+        return None
+    dest = _move(item.path, folder / (item.system or "unsorted"), batch_id)
+    dest.with_name(dest.name + ".reason.txt").write_text(
+        f"file: {item.path}\nbatch: {batch_id}\nrejected at: {_now().isoformat()}Z\n"
+        f"reason: {reason}\nNothing of this file was loaded.\n"
+    )
+    return dest
+
+
+def _header_problems(table: Table, read: ReadResult) -> tuple[str | None, list[str]]:
+    present = set(read.columns)
+    missing = [c for c in table.required_columns if c not in present]
+    unknown = [
+        orig
+        for orig, norm in zip(read.original_columns, read.columns, strict=False)
+        if norm not in table.column_names and norm != LINE_COLUMN
+    ]
+    warnings = []
+    if unknown:
+        shown = ", ".join(repr(u) if u.strip() else "(unnamed)" for u in unknown)
+        warnings.append(f"ignored columns that are not in the {table.name} contract: {shown}")
+    if missing:
+        return (
+            f"missing required column(s) {', '.join(missing)} for table {table.name} "
+            f"(found: {', '.join(read.original_columns) or 'none'})",
+            warnings,
+        )
+    return None, warnings
+
+
+def _quarantine(
+    con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, file_name: str, read: ReadResult
+) -> int:
+    """Move every bad row of the batch into ops.quarantine; returns the number of bad rows."""
+    keys = ", ".join(f'"{k}"' for k in table.key)
+    key_not_null = " AND ".join(f'"{k}" IS NOT NULL' for k in table.key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE dups AS SELECT {keys}, count(*) AS n FROM checked "
+        f"WHERE {key_not_null} GROUP BY ALL HAVING count(*) > 1"
+    )
+    dup_on = " AND ".join(f'd."{k}" = c."{k}"' for k in table.key)
+    key_text = " || ', ' || ".join(f"'{k}=' || CAST(c.\"{k}\" AS VARCHAR)" for k in table.key)
+    now = _now()
+    raw_cols = [c for c in read.columns if c and c != LINE_COLUMN]
+    record = (
+        "to_json({" + ", ".join(f"'{c}': r.\"{c}\"" for c in raw_cols) + "})"
+        if raw_cols
+        else "NULL"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE bad AS
+        SELECT c._rid,
+               CASE WHEN d.n IS NOT NULL THEN list_append(coalesce(c._errors, []),
+                    {{'column': '{table.key[0]}', 'value': CAST(c."{table.key[0]}" AS VARCHAR),
+                      'reason': 'duplicate key (' || {key_text} || ') appears ' || d.n ||
+                                ' times in this file; none of these rows was loaded'}})
+                    ELSE c._errors END AS errors
+        FROM checked c LEFT JOIN dups d ON {dup_on}
+        WHERE c._errors IS NOT NULL OR d.n IS NOT NULL
+        """
+    )
+    con.execute(
+        f"""
+        INSERT INTO ops.quarantine
+        SELECT ?, ?, ?, {read.line_expr}, e.column, e.value, e.reason, {record}, ?
+        FROM (SELECT _rid, unnest(errors) AS e FROM bad) b JOIN raw r ON r.rowid = b._rid
+        """,
+        [batch_id, table.name, file_name, now],
+    )
+    bad_rows = int(con.execute("SELECT count(*) FROM bad").fetchone()[0])  # type: ignore[index]
+    if read.structural_rejects:
+        con.execute(
+            "INSERT INTO ops.quarantine SELECT ?, ?, ?, source_line, column_name, NULL, "
+            + "CASE error_type "
+            + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in STRUCTURAL_REASONS.items())
+            + " ELSE coalesce(error_message, error_type) END, record, ? FROM raw_rejects",
+            [batch_id, table.name, file_name, now],
+        )
+    return bad_rows + read.structural_rejects
+
+
+def land_file(
+    con: duckdb.DuckDBPyConnection,
+    item: InboxFile,
+    *,
+    run_id: str,
+    archive: Path,
+    rejected: Path,
+    keep: bool = False,
+    progress: ProgressFn | None = None,
+) -> BatchResult:
+    """Land one inbox file as one batch (see the module docstring for the guarantees)."""
+    started = time.perf_counter()
+    name = item.path.name
+
+    def stage(what: str) -> None:
+        if progress:
+            progress(name, what)
+
+    size = item.path.stat().st_size
+    if item.problem is not None:
+        batch_id = _start_batch(con, item, run_id, None, size)
+        moved = _reject_file(item, item.problem, rejected, batch_id, keep)
+        _finish(
+            con,
+            batch_id,
+            started,
+            status="rejected",
+            error=item.problem,
+            archived_path=str(moved) if moved else None,
+        )
+        return BatchResult(
+            batch_id,
+            item.path,
+            item.system,
+            item.table,
+            "rejected",
+            error=item.problem,
+            seconds=time.perf_counter() - started,
+        )
+
+    stage("hashing")
+    digest = content_hash(item.path)
+    duplicate_of = _loaded_hash(con, digest)
+    batch_id = _start_batch(con, item, run_id, digest, size)
+    if duplicate_of is not None:
+        moved = None if keep else _move(item.path, archive / (item.system or ""), batch_id)
+        message = f"same content as batch {duplicate_of}, already loaded: skipped"
+        _finish(
+            con,
+            batch_id,
+            started,
+            status="skipped_duplicate",
+            duplicate_of=duplicate_of,
+            warnings=message,
+            archived_path=str(moved) if moved else None,
+        )
+        return BatchResult(
+            batch_id,
+            item.path,
+            item.system,
+            item.table,
+            "skipped_duplicate",
+            duplicate_of=duplicate_of,
+            warnings=[message],
+            seconds=time.perf_counter() - started,
+        )
+
+    assert item.table is not None
+    table = TABLES[item.table]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        stage("reading")
+        t0 = time.perf_counter()
+        read = read_file(con, item.path)
+        read_ms = _ms(time.perf_counter() - t0)
+        problem, warnings = _header_problems(table, read)
+        if problem:
+            raise UnreadableFileError(problem)
+        if read.rows == 0 and read.structural_rejects == 0:
+            warnings.append("the file has a header but no data rows")
+        stage("validating")
+        t0 = time.perf_counter()
+        con.execute(build_checked_sql(table, set(read.columns)))
+        quarantined = _quarantine(con, table, batch_id, name, read)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE good AS SELECT c.* EXCLUDE (_rid, _errors) FROM checked c "
+            "WHERE c._errors IS NULL AND NOT EXISTS (SELECT 1 FROM bad b WHERE b._rid = c._rid)"
+        )
+        validate_ms = _ms(time.perf_counter() - t0)
+        stage("upserting")
+        t0 = time.perf_counter()
+        counts = upsert(con, table, batch_id)
+        upsert_ms = _ms(time.perf_counter() - t0)
+        for tmp in ("raw", "raw_rejects", "checked", "dups", "bad", "good", "_reject_positions"):
+            con.execute(f"DROP TABLE IF EXISTS {tmp}")
+        _finish(
+            con,
+            batch_id,
+            started,
+            status="loaded",
+            rows_read=read.rows + read.structural_rejects,
+            rows_inserted=counts.inserted,
+            rows_updated=counts.updated,
+            rows_stale=counts.stale,
+            rows_quarantined=quarantined,
+            encoding=read.encoding,
+            delimiter=read.delimiter,
+            warnings="; ".join(warnings) or None,
+            read_ms=read_ms,
+            validate_ms=validate_ms,
+            upsert_ms=upsert_ms,
+        )
+        con.execute("COMMIT")
+    except UnreadableFileError as exc:
+        con.execute("ROLLBACK")
+        reason = str(exc)
+        moved = _reject_file(item, reason, rejected, batch_id, keep)
+        _finish(
+            con,
+            batch_id,
+            started,
+            status="rejected",
+            error=reason,
+            archived_path=str(moved) if moved else None,
+        )
+        return BatchResult(
+            batch_id,
+            item.path,
+            item.system,
+            item.table,
+            "rejected",
+            error=reason,
+            seconds=time.perf_counter() - started,
+        )
+    except Exception as exc:
+        con.execute("ROLLBACK")
+        reason = (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
+        _finish(con, batch_id, started, status="failed", error=reason)
+        return BatchResult(
+            batch_id,
+            item.path,
+            item.system,
+            item.table,
+            "failed",
+            error=reason,
+            seconds=time.perf_counter() - started,
+        )
+
+    if not keep:
+        moved = _move(item.path, archive / (item.system or ""), batch_id)
+        con.execute(
+            "UPDATE ops.batches SET archived_path = ? WHERE batch_id = ?", [str(moved), batch_id]
+        )
+    return BatchResult(
+        batch_id,
+        item.path,
+        item.system,
+        item.table,
+        "loaded",
+        rows_read=read.rows + read.structural_rejects,
+        counts=counts,
+        rows_quarantined=quarantined,
+        warnings=warnings,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,102 @@
+"""The inbox: which files are waiting, which contract table each one is, and their content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from control_tower.contracts import LOAD_ORDER, SYSTEMS, TABLES
+from control_tower.landing.readers import file_format
+
+# In-flight uploads: write to one of these names, then rename into place.
+_IN_FLIGHT = re.compile(r"^[.~]|\.(tmp|part|partial|crdownload|filepart)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    """A file found in the inbox and what it claims to be."""
+
+    path: Path
+    system: str | None
+    table: str | None
+    problem: str | None = None  # set when the file cannot be landed at all
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        """Load order: referenced tables first, then by file name."""
+        order = LOAD_ORDER.index(self.table) if self.table in LOAD_ORDER else -1
+        return (order, self.system or "", self.path.name)
+
+
+def table_for_name(file_name: str) -> str | None:
+    """The contract table a file name starts with (`<table>[anything].<ext>`), longest match."""
+    stem = file_name.lower()
+    best = None
+    for name in TABLES:
+        if stem.startswith(name) and (len(stem) == len(name) or not stem[len(name)].isalnum()):
+            if best is None or len(name) > len(best):
+                best = name
+    return best
+
+
+def classify(path: Path, system: str | None) -> InboxFile:
+    """Work out the table of one inbox file, or why it cannot be landed."""
+    if system is None:
+        return InboxFile(
+            path, None, None, "the file is not inside a system folder (erp/, wms/ or tms/)"
+        )
+    if file_format(path) is None:
+        return InboxFile(
+            path,
+            system,
+            None,
+            f"unsupported file type {''.join(path.suffixes) or '(none)'!r}: "
+            "use .csv, .csv.gz, .parquet or .jsonl",
+        )
+    table = table_for_name(path.name)
+    if table is None:
+        known = ", ".join(t.name for t in TABLES.values() if t.system == system)
+        return InboxFile(
+            path,
+            system,
+            None,
+            f"the file name does not start with a {system.upper()} table name "
+            f"(expected <table>[anything].<ext>, table one of: {known})",
+        )
+    owner = TABLES[table].system
+    if owner != system:
+        return InboxFile(
+            path,
+            system,
+            table,
+            f"{table} is a {owner.upper()} table but the file is in {system}/: move it to {owner}/",
+        )
+    return InboxFile(path, system, table)
+
+
+def discover(inbox: Path) -> list[InboxFile]:
+    """Every landable (or rejectable) file in inbox/{erp,wms,tms}/, in load order."""
+    found: list[InboxFile] = []
+    if not inbox.exists():
+        return found
+    for entry in sorted(inbox.iterdir()):
+        if _IN_FLIGHT.search(entry.name):
+            continue
+        if entry.is_file():
+            found.append(classify(entry, None))
+        elif entry.is_dir() and entry.name in SYSTEMS:
+            for path in sorted(entry.iterdir()):
+                if path.is_file() and not _IN_FLIGHT.search(path.name):
+                    found.append(classify(path, entry.name))
+    return sorted(found, key=lambda f: f.sort_key)
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes: the identity of a delivery."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

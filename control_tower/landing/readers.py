@@ -1,0 +1,350 @@
+"""Readers: turn one extract file into a temporary table of text columns.
+
+Every format lands in the same shape, a temp table `raw` whose columns are
+the file's own column names (trimmed, lower-cased) holding text exactly as
+delivered, in file order (`rowid` = record index). Typing and checks happen
+later, in SQL, the same way for every format. Rows DuckDB's CSV reader
+cannot split (wrong field count, bad bytes) are kept in `raw_rejects` with
+their line and the raw text, so that nothing is lost.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+SAMPLE_BYTES = 1 << 20
+LINE_COLUMN = "__source_line"
+
+
+class UnreadableFileError(Exception):
+    """The file cannot be read as its format at all; nothing of it may load."""
+
+
+@dataclass
+class ReadResult:
+    """What a reader found: columns as delivered, row count and how it read the file."""
+
+    file_format: str
+    columns: list[str]  # normalised names (trimmed, lower-case), in file order
+    original_columns: list[str]
+    rows: int
+    encoding: str | None = None
+    delimiter: str | None = None
+    # SQL giving a row's line in the source file, over the raw table aliased `r`
+    line_expr: str = "r.rowid + 1"
+    structural_rejects: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".csv.gz": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+def file_format(path: Path) -> str | None:
+    """The format a file name claims (csv, parquet, jsonl), or None if unsupported."""
+    name = path.name.lower()
+    for ext in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(ext):
+            return FORMATS[ext]
+    return None
+
+
+def _sniff_bytes(path: Path, fmt: str) -> tuple[bytes, int]:
+    size = path.stat().st_size
+    if size == 0:
+        raise UnreadableFileError("the file is empty (0 bytes)")
+    with open(path, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    if fmt != "parquet" and head.startswith(b"PAR1"):
+        raise UnreadableFileError(
+            f"the file is Parquet but its name says {fmt}: rename it to .parquet"
+        )
+    if head.startswith(b"PK\x03\x04"):
+        raise UnreadableFileError(
+            "the file is a ZIP archive or an Excel workbook, not "
+            + ("Parquet" if fmt == "parquet" else "text")
+        )
+    if head.startswith(b"\x1f\x8b") and not path.name.lower().endswith(".gz"):
+        raise UnreadableFileError("the file is gzip-compressed: name it .csv.gz")
+    return head, size
+
+
+def _detect_encoding(head: bytes, truncated: bool) -> str:
+    """utf-8 (with or without BOM), utf-16 (with BOM) or latin-1; rejects binary data."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        raise UnreadableFileError(
+            "the file contains binary data (NUL bytes): it is not a text extract"
+        )
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is not an error.
+        if truncated and exc.start >= len(head) - 3:
+            return "utf-8"
+        return "latin-1"
+
+
+def _decode_first_line(head: bytes, encoding: str) -> str:
+    text = head.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
+    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV file, from its header line: the candidate that splits it most."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def normalise_name(name: str) -> str:
+    """Header names match the contract case-insensitively after trimming."""
+    return name.strip().strip("\ufeff").strip().lower()
+
+
+def _check_header(names: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for name in names:
+        key = normalise_name(name)
+        if key and key in seen:
+            raise UnreadableFileError(
+                f"column {name!r} appears more than once in the header (as {seen[key]!r} and "
+                f"{name!r}); each column must be named once"
+            )
+        seen[key] = name
+    return [normalise_name(n) for n in names]
+
+
+def _duckdb_error(exc: duckdb.Error) -> str:
+    first = str(exc).strip().splitlines()
+    return first[0] if first else type(exc).__name__
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
+    """Read a CSV (delimiter, quoting, line endings and encoding detected) into `raw`."""
+    head, size = _sniff_bytes(path, "csv")
+    compressed = path.name.lower().endswith(".gz")
+    encoding = "utf-8" if compressed else _detect_encoding(head, size > len(head))
+    params: dict[str, object] = {"enc": encoding, "path": str(path)}
+    if compressed:
+        try:
+            sniff = con.execute(
+                "SELECT Delimiter, Columns FROM sniff_csv($path, encoding := $enc, header := true)",
+                params,
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise UnreadableFileError(f"cannot be read as CSV: {_duckdb_error(exc)}") from None
+        assert sniff is not None
+        delimiter = sniff[0]
+        header = [c["name"] for c in sniff[1]]
+    else:
+        first_line = _decode_first_line(head, encoding)
+        if not first_line.strip():
+            raise UnreadableFileError(
+                "the first line is empty: a CSV extract starts with its header"
+            )
+        delimiter = detect_delimiter(first_line)
+        header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
+    names = _check_header(header)
+    con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    try:
+        con.execute(
+            "CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, all_varchar := true, "
+            "header := true, delim := $delim, encoding := $enc, store_rejects := true, "
+            "rejects_table := 'reject_errors', rejects_scan := 'reject_scans', "
+            "sample_size := 20480)",
+            {**params, "delim": delimiter},
+        )
+    except duckdb.Error as exc:
+        raise UnreadableFileError(f"cannot be read as CSV: {_duckdb_error(exc)}") from None
+    original = [d[0] for d in con.execute("SELECT * FROM raw LIMIT 0").description]
+    if len(original) != len(names):
+        names = _check_header(original)
+        header = original
+    # Rename DuckDB's column names (it de-duplicates and may alter them) to the normalised header.
+    for old, new in zip(original, names, strict=True):
+        if old != new and new:
+            con.execute(f'ALTER TABLE raw RENAME COLUMN "{_q(old)}" TO "{_q(new)}"')
+    con.execute(
+        "CREATE TEMP TABLE raw_rejects AS SELECT DISTINCT ON (line) line AS source_line, "
+        "NULL::VARCHAR AS column_name, CAST(error_type AS VARCHAR) AS error_type, "
+        "trim(csv_line, chr(10) || chr(13)) AS record, error_message FROM reject_errors "
+        "ORDER BY line, column_idx"
+    )
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    rows = _count(con, "raw")
+    rejects = _count(con, "raw_rejects")
+    base = _rowid_base(con)
+    line_expr = f"r.rowid - {base} + 2"
+    if rejects:
+        # DuckDB numbers rejected records (header = line 1); shift accepted rows past them.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _reject_positions AS SELECT source_line - 2 "
+            "- (row_number() OVER (ORDER BY source_line) - 1) AS accepted_before FROM raw_rejects"
+        )
+        line_expr = (
+            f"r.rowid - {base} + 2 + (SELECT count(*) FROM _reject_positions p "
+            f"WHERE p.accepted_before <= r.rowid - {base})"
+        )
+    return ReadResult(
+        file_format="csv",
+        columns=names,
+        original_columns=list(header),
+        rows=rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        line_expr=line_expr,
+        structural_rejects=rejects,
+    )
+
+
+def read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
+    """Read a Parquet file into `raw`, every value cast to text."""
+    _sniff_bytes(path, "parquet")
+    con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
+    try:
+        desc = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except duckdb.Error as exc:
+        raise UnreadableFileError(f"not a readable Parquet file: {_duckdb_error(exc)}") from None
+    original = [d[0] for d in desc]
+    names = _check_header(original)
+    cols = ", ".join(
+        f'CAST("{_q(o)}" AS VARCHAR) AS "{_q(n)}"' for o, n in zip(original, names, strict=True)
+    )
+    try:
+        con.execute(f"CREATE TEMP TABLE raw AS SELECT {cols} FROM read_parquet(?)", [str(path)])
+    except duckdb.Error as exc:
+        raise UnreadableFileError(f"not a readable Parquet file: {_duckdb_error(exc)}") from None
+    _empty_rejects(con)
+    return ReadResult(
+        "parquet",
+        names,
+        original,
+        _count(con, "raw"),
+        line_expr=f"r.rowid - {_rowid_base(con)} + 1",
+    )
+
+
+def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
+    """Read JSON Lines into `raw`; lines that are not JSON objects go to `raw_rejects`."""
+    head, size = _sniff_bytes(path, "jsonl")
+    encoding = _detect_encoding(head, size > len(head))
+    con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
+    con.execute("DROP TABLE IF EXISTS _lines")
+    try:
+        # One text column per line: a delimiter that valid JSON never contains unescaped.
+        con.execute(
+            "CREATE TEMP TABLE _lines AS SELECT line FROM read_csv(?, columns := {'line': 'VARCHAR'},"
+            " header := false, delim := chr(31), quote := '', escape := '', auto_detect := false,"
+            " encoding := ?, strict_mode := false, null_padding := true)",
+            [str(path), encoding],
+        )
+    except duckdb.Error as exc:
+        raise UnreadableFileError(f"cannot be read as JSON Lines: {_duckdb_error(exc)}") from None
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lines AS SELECT rowid AS _rid, trim(line) AS line, "
+        "CASE WHEN json_valid(trim(line)) THEN json_type(trim(line)) END AS kind FROM _lines"
+    )
+    total = _count(con, "_lines")
+    good = con.execute("SELECT count(*) FROM _lines WHERE kind = 'OBJECT'").fetchone()[0]  # type: ignore[index]
+    blank = con.execute("SELECT count(*) FROM _lines WHERE line IS NULL OR line = ''").fetchone()[0]  # type: ignore[index]
+    if total - blank > 0 and good == 0:
+        raise UnreadableFileError(
+            "no line of the file is a JSON object: it is not a JSON Lines extract"
+        )
+    keys = [
+        r[0]
+        for r in con.execute(
+            "SELECT k FROM (SELECT unnest(json_keys(line)) AS k FROM _lines WHERE kind = 'OBJECT') "
+            "GROUP BY k ORDER BY min(k)"
+        ).fetchall()
+    ]
+    by_name: dict[str, list[str]] = {}
+    for key in keys:
+        by_name.setdefault(normalise_name(key), []).append(key)
+    selects = []
+    for name, originals in by_name.items():
+        parts = ", ".join(f"json_extract_string(line, '$.\"{_jq(k)}\"')" for k in originals)
+        expr = parts if len(originals) == 1 else f"coalesce({parts})"
+        selects.append(f"CASE WHEN kind = 'OBJECT' THEN {expr} END AS \"{_q(name)}\"")
+    select_list = ", ".join([f"_rid + 1 AS {LINE_COLUMN}", *selects])
+    con.execute(
+        f"CREATE TEMP TABLE raw AS SELECT {select_list} FROM _lines "
+        "WHERE kind = 'OBJECT' ORDER BY _rid"
+    )
+    con.execute(
+        "CREATE TEMP TABLE raw_rejects AS SELECT _rid + 1 AS source_line, NULL::VARCHAR AS column_name, "
+        "CASE WHEN kind IS NULL THEN 'NOT JSON' ELSE 'NOT OBJECT' END AS error_type, line AS record, "
+        "NULL::VARCHAR AS error_message FROM _lines "
+        "WHERE line IS NOT NULL AND line <> '' AND kind IS DISTINCT FROM 'OBJECT'"
+    )
+    con.execute("DROP TABLE _lines")
+    return ReadResult(
+        "jsonl",
+        list(by_name),
+        keys,
+        _count(con, "raw"),
+        encoding=encoding,
+        line_expr=f"r.{LINE_COLUMN}",
+        structural_rejects=_count(con, "raw_rejects"),
+    )
+
+
+def read_file(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
+    """Read any supported extract file into the temp tables `raw` and `raw_rejects`."""
+    fmt = file_format(path)
+    if fmt == "csv":
+        return read_csv(con, path)
+    if fmt == "parquet":
+        return read_parquet(con, path)
+    if fmt == "jsonl":
+        return read_jsonl(con, path)
+    raise UnreadableFileError(
+        f"unsupported file type {path.suffix!r}: use .csv, .parquet or .jsonl"
+    )
+
+
+def _empty_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE TEMP TABLE raw_rejects (source_line BIGINT, column_name VARCHAR, "
+        "error_type VARCHAR, record VARCHAR, error_message VARCHAR)"
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+
+
+def _rowid_base(con: duckdb.DuckDBPyConnection) -> int:
+    """Temp tables number rows from an offset; rows are contiguous in file order from it."""
+    base = con.execute("SELECT min(rowid) FROM raw").fetchone()[0]  # type: ignore[index]
+    return int(base or 0)
+
+
+def _q(identifier: str) -> str:
+    return identifier.replace('"', '""')
+
+
+def _jq(key: str) -> str:
+    return key.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''")

@@ -1,0 +1,125 @@
+"""Settings: the only place that reads the environment.
+
+Every variable has the `CONTROL_TOWER_` prefix. Everything else in the
+product receives a `Settings` (or a path or connection derived from it).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PREFIX = "CONTROL_TOWER_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the product cannot use."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _positive_float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise SettingsError(f"{PREFIX}{name}={raw!r} must be greater than 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration of one control tower installation."""
+
+    home: Path
+    app_db_url: str
+    ingest_every_minutes: float = 5.0
+    secret_key: str = field(default="", repr=False)
+    keep_snapshots: int = 3
+
+    # Folders and files under home.
+    @property
+    def inbox(self) -> Path:
+        """Where extracts are dropped: inbox/{erp,wms,tms}/."""
+        return self.home / "inbox"
+
+    @property
+    def archive(self) -> Path:
+        """Where landed files are moved after their batch commits."""
+        return self.home / "archive"
+
+    @property
+    def rejected(self) -> Path:
+        """Where files that cannot be read at all are moved, with a reason file."""
+        return self.home / "quarantine"
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB file the pipeline writes (one writer: the scheduler or ingest)."""
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def serving_dir(self) -> Path:
+        """Read-only snapshots of the warehouse for the web app and CLI readers."""
+        return self.home / "serving"
+
+    @property
+    def writer_lock_path(self) -> Path:
+        """Lock file held by the one process that writes the warehouse."""
+        return self.home / "writer.lock"
+
+    def with_home(self, home: Path) -> Settings:
+        """The same settings pointed at another data folder (tests, tools)."""
+        return replace(self, home=home, app_db_url=_default_app_db_url(home))
+
+    def ensure_dirs(self) -> None:
+        """Create the data folders this installation uses."""
+        for path in (self.home, self.inbox, self.archive, self.rejected, self.serving_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        for system in ("erp", "wms", "tms"):
+            (self.inbox / system).mkdir(exist_ok=True)
+
+
+def _default_app_db_url(home: Path) -> str:
+    return f"sqlite:///{(home / 'app.sqlite').resolve()}"
+
+
+def _secret_key(home: Path) -> str:
+    """The session secret: from the environment, else generated once and kept in home."""
+    configured = _env("SECRET_KEY")
+    if configured is not None:
+        if len(configured) < 32:
+            raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters long")
+        return configured
+    path = home / ".secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(home: Path | str | None = None) -> Settings:
+    """Read settings from the environment (`home` overrides CONTROL_TOWER_HOME)."""
+    home_path = Path(home if home is not None else _env("HOME", "./data") or "./data")
+    home_path = home_path.expanduser().resolve()
+    keep = int(_positive_float("KEEP_SNAPSHOTS", 3))
+    return Settings(
+        home=home_path,
+        app_db_url=_env("APP_DB_URL") or _default_app_db_url(home_path),
+        ingest_every_minutes=_positive_float("INGEST_EVERY_MINUTES", 5.0),
+        secret_key=_secret_key(home_path),
+        keep_snapshots=max(keep, 2),
+    )

@@ -1,0 +1,117 @@
+"""Warehouse schema: landed contract tables (schema `main`) and operations tables (`ops`).
+
+Landed tables mirror the extract contract with harmonised values:
+quantities in base units, timestamps as UTC `TIMESTAMP` plus a
+`<column>_local_date` on the row's location calendar, and meta columns
+`_batch_id` (the batch that wrote the row) and `_loaded_at`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from control_tower.contracts import TABLES, ColumnType, Table
+
+META_COLUMNS = (("_batch_id", "BIGINT"), ("_loaded_at", "TIMESTAMP"))
+
+OPS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE SEQUENCE IF NOT EXISTS ops.batch_id_seq START 1;
+CREATE TABLE IF NOT EXISTS ops.batches (
+    batch_id BIGINT PRIMARY KEY,
+    run_id VARCHAR,
+    system VARCHAR,
+    table_name VARCHAR,
+    file_name VARCHAR NOT NULL,
+    source_path VARCHAR NOT NULL,
+    archived_path VARCHAR,
+    content_hash VARCHAR,
+    file_bytes BIGINT,
+    file_format VARCHAR,
+    encoding VARCHAR,
+    delimiter VARCHAR,
+    status VARCHAR NOT NULL,       -- running, loaded, skipped_duplicate, rejected, interrupted, failed
+    rows_read BIGINT DEFAULT 0,
+    rows_inserted BIGINT DEFAULT 0,
+    rows_updated BIGINT DEFAULT 0,
+    rows_stale BIGINT DEFAULT 0,   -- older re-deliveries that did not overwrite newer rows
+    rows_quarantined BIGINT DEFAULT 0,
+    warnings VARCHAR,
+    error VARCHAR,
+    duplicate_of BIGINT,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    read_ms BIGINT,
+    validate_ms BIGINT,
+    upsert_ms BIGINT,
+    total_ms BIGINT
+);
+CREATE TABLE IF NOT EXISTS ops.quarantine (
+    batch_id BIGINT NOT NULL,
+    table_name VARCHAR,
+    file_name VARCHAR NOT NULL,
+    source_line BIGINT,            -- CSV: line in the file, header = 1; JSON Lines: line; Parquet: record
+    column_name VARCHAR,           -- NULL when the problem is the whole row
+    value VARCHAR,
+    reason VARCHAR NOT NULL,
+    record VARCHAR,                -- the row as delivered (JSON object, or the raw line)
+    quarantined_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ops.runs (
+    run_id VARCHAR PRIMARY KEY,
+    trigger VARCHAR NOT NULL,      -- scheduler, cli, demo
+    status VARCHAR NOT NULL,       -- ok, partial, failed, stopped
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    files_seen INTEGER,
+    batches_loaded INTEGER,
+    batches_skipped INTEGER,
+    batches_rejected INTEGER,
+    rows_loaded BIGINT,
+    rows_quarantined BIGINT,
+    steps VARCHAR,                 -- JSON list of post-load steps: name, status, ms, error
+    snapshot VARCHAR,
+    error VARCHAR
+);
+"""
+
+
+def landed_columns(table: Table) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of a landed table, in order, meta columns last."""
+    cols: list[tuple[str, str]] = []
+    for col in table.columns:
+        cols.append((col.name, col.type.sql_type))
+        if col.type is ColumnType.TIMESTAMP:
+            cols.append((f"{col.name}_local_date", "DATE"))
+    if table.has_uom:
+        cols.append(("uom_factor", "INTEGER"))
+    if table.name == "sales_order_lines":
+        cols.append(("promise_changes", "INTEGER"))
+    cols.extend(META_COLUMNS)
+    return cols
+
+
+def landed_table_ddl(table: Table) -> str:
+    """CREATE TABLE statement for a landed contract table."""
+    body = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in landed_columns(table))
+    return f"CREATE TABLE IF NOT EXISTS main.{table.name} (\n    {body}\n)"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every warehouse table that does not exist yet."""
+    con.execute(OPS_DDL)
+    for table in TABLES.values():
+        con.execute(landed_table_ddl(table))
+
+
+def connect_writer(path: Path, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write with the session settings the pipeline relies on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    ensure_schema(con)
+    return con

@@ -35,9 +35,10 @@ def table_for_name(file_name: str) -> str | None:
     stem = file_name.lower()
     best = None
     for name in TABLES:
-        if stem.startswith(name) and (len(stem) == len(name) or not stem[len(name)].isalnum()):
-            if best is None or len(name) > len(best):
-                best = name
+        if not stem.startswith(name) or (best is not None and len(name) <= len(best)):
+            continue
+        if len(stem) == len(name) or not stem[len(name)].isalnum():
+            best = name
     return best
 
 

@@ -49,16 +49,23 @@ def _snapshots(serving_dir: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def publish_snapshot(warehouse: Path, serving_dir: Path, *, keep: int = 3) -> Path:
+def next_snapshot_path(serving_dir: Path) -> Path:
+    """The name the next published snapshot will get (sorts after every earlier one)."""
+    existing = _snapshots(serving_dir)
+    seq = existing[-1][0] + 1 if existing else 1
+    return serving_dir / f"snapshot-{seq:08d}.duckdb"
+
+
+def publish_snapshot(
+    warehouse: Path, serving_dir: Path, *, keep: int = 3, final: Path | None = None
+) -> Path:
     """Copy the (closed, checkpointed) warehouse to a new snapshot and point readers at it.
 
     The caller must have closed its write connection (or checkpointed with no
     open transaction), so that the file holds every committed batch.
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
-    existing = _snapshots(serving_dir)
-    seq = existing[-1][0] + 1 if existing else 1
-    final = serving_dir / f"snapshot-{seq:08d}.duckdb"
+    final = final or next_snapshot_path(serving_dir)
     tmp = serving_dir / f".{final.name}.tmp"
     shutil.copyfile(warehouse, tmp)
     wal = warehouse.with_name(warehouse.name + ".wal")

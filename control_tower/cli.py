@@ -1,0 +1,273 @@
+"""The `control-tower` command line."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from control_tower import __version__
+from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.warehouse import WriterBusyError
+
+if TYPE_CHECKING:
+    from pipelines.run import RunReport
+
+console = Console()
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("home"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data folder (default: $CONTROL_TOWER_HOME or ./data).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what the pipeline does.")
+@click.version_option(__version__, prog_name="control-tower")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None, verbose: bool) -> None:
+    """Operational control tower for distributors: land ERP, WMS and TMS extracts, watch KPIs."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD format") from None
+
+
+@main.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write erp/, wms/ and tms/ extracts into (usable as an inbox).",
+)
+@click.option("--seed", default=7, show_default=True, type=int, help="Random seed.")
+@click.option(
+    "--scale",
+    default="small",
+    show_default=True,
+    type=click.Choice(["small", "medium", "large"]),
+    help="Data volume.",
+)
+@click.option(
+    "--as-of", "as_of", callback=_parse_date, help="Last day of history (default: today, UTC)."
+)
+def generate(out: Path, seed: int, scale: str, as_of: date | None) -> None:
+    """Write believable demo extracts for a multi-entity, multi-warehouse distributor."""
+    from control_tower.demo.generator import generate as run_generate
+
+    with console.status(f"generating {scale} demo data (seed {seed})…") as status:
+        report = run_generate(
+            out,
+            seed=seed,
+            scale=scale,
+            as_of=as_of,
+            progress=lambda msg: status.update(f"generating: {msg}"),
+        )
+    table = RichTable(title=f"Demo extracts in {out} (as of {report.as_of}, seed {seed})")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for path, rows in report.files:
+        table.add_row(str(path.relative_to(out)), f"{rows:,}")
+    console.print(table)
+    console.print(
+        f"{report.order_lines:,} order lines in {report.elapsed_seconds:.1f}s. "
+        f"Land them with: control-tower ingest --inbox {out}"
+    )
+
+
+def _print_ingest(report: RunReport) -> None:
+    ing = report.ingest
+    if ing.interrupted_before:
+        console.print(
+            f"[yellow]{ing.interrupted_before} batch(es) of an earlier run were interrupted "
+            "before they committed; their files were landed again.[/]"
+        )
+    if not ing.batches:
+        console.print("Inbox is empty: nothing to land.")
+    else:
+        table = RichTable(title=f"Run {report.run_id}")
+        for col, just in [
+            ("file", "left"),
+            ("table", "left"),
+            ("status", "left"),
+            ("read", "right"),
+            ("inserted", "right"),
+            ("updated", "right"),
+            ("stale", "right"),
+            ("quarantined", "right"),
+            ("s", "right"),
+            ("note", "left"),
+        ]:
+            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        colours = {
+            "loaded": "green",
+            "skipped_duplicate": "cyan",
+            "rejected": "red",
+            "failed": "red",
+        }
+        for b in ing.batches:
+            note = b.error or "; ".join(b.warnings)
+            table.add_row(
+                f"{b.system or '?'}/{b.file.name}",
+                b.table or "-",
+                f"[{colours.get(b.status, 'white')}]{b.status}[/]",
+                f"{b.rows_read:,}",
+                f"{b.counts.inserted:,}",
+                f"{b.counts.updated:,}",
+                f"{b.counts.stale:,}",
+                f"{b.rows_quarantined:,}",
+                f"{b.seconds:.1f}",
+                note[:120],
+            )
+        console.print(table)
+    for step in report.steps:
+        mark = "[green]ok[/]" if step.status == "ok" else f"[red]failed[/]: {step.error}"
+        console.print(f"post-load step {step.name}: {mark} {step.summary} ({step.ms} ms)")
+    console.print(
+        f"{ing.count('loaded')} loaded, {ing.count('skipped_duplicate')} skipped as already "
+        f"loaded, {ing.count('rejected')} rejected, {ing.count('failed')} failed; "
+        f"{ing.rows_loaded:,} rows loaded, {ing.rows_quarantined:,} quarantined, "
+        f"{report.seconds:.1f}s."
+        + (f" Published {report.snapshot.name}." if report.snapshot else "")
+    )
+    if ing.rows_quarantined or ing.count("rejected"):
+        console.print("See the reasons on the Data health page, or: control-tower quarantine")
+
+
+@main.command()
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder with erp/, wms/, tms/ sub-folders (default: the data folder's inbox).",
+)
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave landed files in place instead of moving them to the archive.",
+)
+@click.pass_context
+def ingest(ctx: click.Context, inbox: Path | None, keep: bool) -> None:
+    """Land every extract in the inbox (one batch per file), then refresh and publish."""
+    from pipelines.run import run_pipeline
+
+    settings = _settings(ctx)
+    if inbox is not None and not inbox.is_dir():
+        raise click.ClickException(f"inbox folder {inbox} does not exist")
+    try:
+        with console.status("landing…") as status:
+            report = run_pipeline(
+                settings,
+                trigger="cli",
+                inbox=inbox,
+                keep=keep,
+                progress=lambda name, stage: status.update(f"{name}: {stage}…"),
+            )
+    except WriterBusyError as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_ingest(report)
+
+
+@main.command()
+@click.option("--every", "every", type=float, help="Minutes between runs (default: settings).")
+@click.pass_context
+def scheduler(ctx: click.Context, every: float | None) -> None:
+    """Run the pipeline on a schedule (the warehouse's only writer) until SIGTERM."""
+    from pipelines.schedule import run_scheduler
+
+    settings = _settings(ctx)
+    logging.getLogger().setLevel(logging.INFO)
+    try:
+        run_scheduler(settings, every_minutes=every)
+    except WriterBusyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option(
+    "--scale",
+    default="small",
+    show_default=True,
+    type=click.Choice(["small", "medium", "large"]),
+    help="Demo data volume, when demo data must be generated.",
+)
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, scale: str, seed: int) -> None:
+    """Generate demo data if there is none, land it, and serve the app with the scheduler."""
+    from control_tower.demo.run import run_demo
+
+    settings = _settings(ctx)
+    try:
+        run_demo(settings, host=host, port=port, scale=scale, seed=seed, console=console)
+    except WriterBusyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Serve the web app (reads the published snapshots; run the scheduler separately)."""
+    from control_tower.web import create_app, serve_app
+
+    settings = _settings(ctx)
+    app = create_app(settings)
+    console.print(f"Control tower on http://{host}:{port}/")
+    serve_app(app, host=host, port=port, threads=threads)
+
+
+@main.command()
+@click.option("--batch", "batch_id", type=int, help="Only this batch.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@click.pass_context
+def quarantine(ctx: click.Context, batch_id: int | None, limit: int) -> None:
+    """Show quarantined rows with their file, line, column and reason."""
+    from control_tower.warehouse import NoSnapshotError, ServingStore
+
+    settings = _settings(ctx)
+    store = ServingStore(settings.serving_dir)
+    try:
+        with store.cursor() as cur:
+            where, params = ("WHERE batch_id = ?", [batch_id]) if batch_id else ("", [])
+            rows = cur.execute(
+                f"SELECT batch_id, file_name, source_line, column_name, value, reason "
+                f"FROM ops.quarantine {where} ORDER BY batch_id DESC, source_line LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+    except NoSnapshotError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    table = RichTable(title="Quarantined rows (newest batches first)")
+    for col in ("batch", "file", "line", "column", "value", "reason"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table if rows else "No quarantined rows.")

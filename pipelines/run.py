@@ -1,0 +1,209 @@
+"""One pipeline run: land the inbox, run the post-load steps, publish a serving snapshot.
+
+This is the unit of work of the scheduler, of `control-tower ingest` and of
+the demo. It holds the single-writer lock for its whole duration (or runs
+under a lock its caller already holds, as the scheduler process does).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from control_tower.landing import BatchResult, IngestReport, land_inbox
+from control_tower.landing.batch import ProgressFn
+from control_tower.settings import Settings
+from control_tower.warehouse import WriterLock, connect_writer, publish_snapshot
+from control_tower.warehouse.serving import current_snapshot, next_snapshot_path
+from pipelines.steps import POST_LOAD_STEPS, StepContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StepOutcome:
+    """What one post-load step did."""
+
+    name: str
+    status: str  # ok, failed
+    ms: int
+    summary: str = ""
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    """The outcome of one pipeline run."""
+
+    run_id: str
+    trigger: str
+    started_at: datetime
+    ingest: IngestReport
+    steps: list[StepOutcome] = field(default_factory=list)
+    snapshot: Path | None = None
+    status: str = "ok"
+    seconds: float = 0.0
+
+    @property
+    def published(self) -> bool:
+        """A new serving snapshot was published by this run."""
+        return self.snapshot is not None
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _naive(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    trigger: str,
+    inbox: Path | None = None,
+    keep: bool = False,
+    lock: WriterLock | None = None,
+    progress: ProgressFn | None = None,
+    on_batch: Callable[[BatchResult], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    force_steps: bool = False,
+) -> RunReport:
+    """Run the pipeline once. Raises WriterBusyError if another writer holds the warehouse."""
+    settings.ensure_dirs()
+    own_lock = lock is None
+    if lock is None:
+        lock = WriterLock(settings.writer_lock_path, purpose=f"control-tower {trigger}")
+        lock.acquire()
+    try:
+        return _run_locked(
+            settings,
+            trigger=trigger,
+            inbox=inbox or settings.inbox,
+            keep=keep,
+            progress=progress,
+            on_batch=on_batch,
+            should_stop=should_stop,
+            force_steps=force_steps,
+        )
+    finally:
+        if own_lock:
+            lock.release()
+
+
+def _run_locked(
+    settings: Settings,
+    *,
+    trigger: str,
+    inbox: Path,
+    keep: bool,
+    progress: ProgressFn | None,
+    on_batch: Callable[[BatchResult], None] | None,
+    should_stop: Callable[[], bool],
+    force_steps: bool,
+) -> RunReport:
+    t0 = time.perf_counter()
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    con = connect_writer(settings.warehouse_path)
+    try:
+        ingest = land_inbox(
+            con,
+            inbox,
+            run_id=run_id,
+            archive=settings.archive,
+            rejected=settings.rejected,
+            keep=keep,
+            progress=progress,
+            on_batch=on_batch,
+            should_stop=should_stop,
+        )
+        report = RunReport(run_id, trigger, started, ingest)
+        never_published = current_snapshot(settings.serving_dir) is None
+        changed = ingest.changed or ingest.interrupted_before > 0
+        if not (changed or force_steps or never_published):
+            report.seconds = time.perf_counter() - t0
+            log.info("run %s: nothing new in the inbox", run_id)
+            return report
+        ctx = StepContext(settings=settings, con=con, run_id=run_id, ingest=ingest)
+        for step in POST_LOAD_STEPS:
+            if progress:
+                progress(step.name, "post-load step")
+            s0 = time.perf_counter()
+            try:
+                summary = step.run(ctx)
+                report.steps.append(
+                    StepOutcome(step.name, "ok", round((time.perf_counter() - s0) * 1000), summary)
+                )
+            except Exception as exc:  # a failing step is recorded; the others still run
+                try:
+                    con.execute("ROLLBACK")
+                except Exception:  # no transaction was open
+                    log.debug("no open transaction after step %s failed", step.name)
+                log.exception("post-load step %s failed", step.name)
+                report.steps.append(
+                    StepOutcome(
+                        step.name,
+                        "failed",
+                        round((time.perf_counter() - s0) * 1000),
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                )
+        failed_batches = ingest.count("failed")
+        if any(s.status == "failed" for s in report.steps) or failed_batches:
+            report.status = "partial"
+        if ingest.stopped_early:
+            report.status = "stopped"
+        report.snapshot = next_snapshot_path(settings.serving_dir)
+        _record_run(con, report)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    publish_snapshot(
+        settings.warehouse_path,
+        settings.serving_dir,
+        keep=settings.keep_snapshots,
+        final=report.snapshot,
+    )
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, report: RunReport) -> None:
+    ing = report.ingest
+    steps = json.dumps(
+        [
+            {"name": s.name, "status": s.status, "ms": s.ms, "summary": s.summary, "error": s.error}
+            for s in report.steps
+        ]
+    )
+    con.execute(
+        "INSERT INTO ops.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            report.run_id,
+            report.trigger,
+            report.status,
+            _naive(report.started_at),
+            _naive(datetime.now(UTC)),
+            len(ing.batches),
+            ing.count("loaded"),
+            ing.count("skipped_duplicate"),
+            ing.count("rejected"),
+            ing.rows_loaded,
+            ing.rows_quarantined,
+            steps,
+            report.snapshot.name if report.snapshot else None,
+            None,
+        ],
+    )

@@ -1,0 +1,58 @@
+"""Post-load steps: what runs after the inbox has landed, in this order.
+
+Each step gets the open warehouse connection and the run's context, does
+its work in its own transaction, and reports what it did. A failing step is
+recorded on the run and does not stop the steps after it, nor the publish:
+landed batches are committed and good, and every derived table carries its
+own freshness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+import duckdb
+
+from control_tower.landing.ingest import IngestReport
+from control_tower.ops.freshness import refresh_freshness
+from control_tower.settings import Settings
+
+
+@dataclass
+class StepContext:
+    """What a post-load step may use."""
+
+    settings: Settings
+    con: duckdb.DuckDBPyConnection
+    run_id: str
+    ingest: IngestReport
+    as_of: date = field(default_factory=lambda: datetime.now(UTC).date())
+
+
+class PostLoadStep(Protocol):
+    """A post-load step: returns a one-line summary of what it did."""
+
+    def __call__(self, ctx: StepContext) -> str: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """A named post-load step."""
+
+    name: str
+    run: Callable[[StepContext], str]
+    description: str
+
+
+def _freshness(ctx: StepContext) -> str:
+    rows = refresh_freshness(ctx.con)
+    return f"freshness of {rows} source tables"
+
+
+# The one list of post-load steps, in execution order.
+POST_LOAD_STEPS: list[Step] = [
+    Step("freshness", _freshness, "newest batch and data time per source table, against its SLA"),
+]

@@ -66,13 +66,12 @@ def publish_snapshot(
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
     final = final or next_snapshot_path(serving_dir)
-    tmp = serving_dir / f".{final.name}.tmp"
-    shutil.copyfile(warehouse, tmp)
     wal = warehouse.with_name(warehouse.name + ".wal")
     if wal.exists() and wal.stat().st_size > 0:
         # Only reachable if the writer did not checkpoint; never publish a file without its log.
-        tmp.unlink()
         raise RuntimeError(f"{wal} is not empty: checkpoint the warehouse before publishing")
+    tmp = serving_dir / f".{final.name}.tmp"
+    shutil.copyfile(warehouse, tmp)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, final)

@@ -29,7 +29,7 @@ from control_tower.landing.readers import (
     read_file,
 )
 from control_tower.landing.upsert import UpsertCounts, upsert
-from control_tower.landing.validate import build_checked_sql
+from control_tower.landing.validate import build_checked_sql, build_errors_sql
 
 ProgressFn = Callable[[str, str], None]  # (file name, stage)
 
@@ -185,19 +185,35 @@ def _quarantine(
         if raw_cols
         else "NULL"
     )
+    has_dups = bool(con.execute("SELECT count(*) FROM dups").fetchone()[0])  # type: ignore[index]
+    dup_rids = f" UNION SELECT c._rid FROM checked c JOIN dups d ON {dup_on}" if has_dups else ""
     con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE bad AS
-        SELECT c._rid,
-               CASE WHEN d.n IS NOT NULL THEN list_append(coalesce(c._errors, []),
-                    {{'column': '{table.key[0]}', 'value': CAST(c."{table.key[0]}" AS VARCHAR),
-                      'reason': 'duplicate key (' || {key_text} || ') appears ' || d.n ||
-                                ' times in this file; none of these rows was loaded'}})
-                    ELSE c._errors END AS errors
-        FROM checked c LEFT JOIN dups d ON {dup_on}
-        WHERE c._errors IS NOT NULL OR d.n IS NOT NULL
-        """
+        f"CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM checked WHERE _bad{dup_rids}"
     )
+    if not con.execute("SELECT count(*) FROM bad_rids").fetchone()[0]:  # type: ignore[index]
+        con.execute(
+            'CREATE OR REPLACE TEMP TABLE bad (_rid BIGINT, errors STRUCT("column" VARCHAR, value VARCHAR, reason VARCHAR)[])'
+        )
+    else:
+        # Detail pass, on the bad rows only: one reason per failing column, reference or row check.
+        con.execute(build_errors_sql(table, set(read.columns)))
+        dup_reason = (
+            f"""CASE WHEN d.n IS NOT NULL THEN [{{'column': '{table.key[0]}',
+                 'value': CAST(c."{table.key[0]}" AS VARCHAR),
+                 'reason': 'duplicate key (' || {key_text} || ') appears ' || d.n ||
+                           ' times in this file; none of these rows was loaded'}}] ELSE [] END"""
+            if has_dups
+            else "[]"
+        )
+        dup_join = f"LEFT JOIN dups d ON {dup_on}" if has_dups else ""
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE bad AS
+            SELECT b._rid, list_concat(coalesce(e._errors, []), {dup_reason}) AS errors
+            FROM bad_rids b JOIN checked c ON c._rid = b._rid
+            LEFT JOIN row_errors e ON e._rid = b._rid {dup_join}
+            """
+        )
     con.execute(
         f"""
         INSERT INTO ops.quarantine
@@ -303,15 +319,25 @@ def land_file(
         con.execute(build_checked_sql(table, set(read.columns)))
         quarantined = _quarantine(con, table, batch_id, name, read)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE good AS SELECT c.* EXCLUDE (_rid, _errors) FROM checked c "
-            "WHERE c._errors IS NULL AND NOT EXISTS (SELECT 1 FROM bad b WHERE b._rid = c._rid)"
+            "CREATE OR REPLACE TEMP VIEW good AS SELECT c.* EXCLUDE (_rid, _bad) FROM checked c "
+            "WHERE NOT c._bad AND c._rid NOT IN (SELECT _rid FROM bad_rids)"
         )
         validate_ms = _ms(time.perf_counter() - t0)
         stage("upserting")
         t0 = time.perf_counter()
         counts = upsert(con, table, batch_id)
         upsert_ms = _ms(time.perf_counter() - t0)
-        for tmp in ("raw", "raw_rejects", "checked", "dups", "bad", "good", "_reject_positions"):
+        con.execute("DROP VIEW good")
+        for tmp in (
+            "raw",
+            "raw_rejects",
+            "checked",
+            "dups",
+            "bad_rids",
+            "row_errors",
+            "bad",
+            "_reject_positions",
+        ):
             con.execute(f"DROP TABLE IF EXISTS {tmp}")
         _finish(
             con,

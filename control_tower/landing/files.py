@@ -42,6 +42,11 @@ def table_for_name(file_name: str) -> str | None:
     return best
 
 
+def _article(system: str) -> str:
+    """The article before a system name: an ERP, a WMS, a TMS."""
+    return "an" if system.lower().startswith("e") else "a"
+
+
 def classify(path: Path, system: str | None) -> InboxFile:
     """Work out the table of one inbox file, or why it cannot be landed."""
     if system is None:
@@ -63,7 +68,7 @@ def classify(path: Path, system: str | None) -> InboxFile:
             path,
             system,
             None,
-            f"the file name does not start with a {system.upper()} table name "
+            f"the file name does not start with {_article(system)} {system.upper()} table name "
             f"(expected <table>[anything].<ext>, table one of: {known})",
         )
     owner = TABLES[table].system
@@ -72,7 +77,8 @@ def classify(path: Path, system: str | None) -> InboxFile:
             path,
             system,
             table,
-            f"{table} is a {owner.upper()} table but the file is in {system}/: move it to {owner}/",
+            f"{table} is {_article(owner)} {owner.upper()} table but the file is in {system}/: "
+            f"move it to {owner}/",
         )
     return InboxFile(path, system, table)
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,22 +87,36 @@ def _sniff_bytes(path: Path, fmt: str) -> tuple[bytes, int]:
     return head, size
 
 
+# Bytes no text extract contains (tab, LF, VT, FF and CR excluded).
+_CONTROL_BYTES = bytes([*range(0x09), *range(0x0E, 0x20), 0x7F])
+
+
 def _detect_encoding(head: bytes, truncated: bool) -> str:
-    """utf-8 (with or without BOM), utf-16 (with BOM) or latin-1; rejects binary data."""
+    """utf-8 (with or without BOM), utf-16 (with BOM) or latin-1; rejects binary data.
+
+    A sample that is UTF-8 except for a few bad byte sequences is an UTF-8 file
+    with a few bad lines (those lines are quarantined); only a sample with no
+    valid multi-byte UTF-8 character at all is taken for latin-1.
+    """
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in head:
         raise UnreadableFileError(
             "the file contains binary data (NUL bytes): it is not a text extract"
         )
-    try:
-        head.decode("utf-8")
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls > max(8, len(head) // 20):
+        raise UnreadableFileError(
+            f"the file contains binary data ({controls:,} control bytes in its first "
+            f"{len(head):,} bytes): it is not a text extract"
+        )
+    # A multi-byte character cut at the end of the sample is not an error (final=False).
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(head, final=not truncated)
+    invalid = text.count("\ufffd")
+    if invalid == 0:
         return "utf-8"
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut at the end of the sample is not an error.
-        if truncated and exc.start >= len(head) - 3:
-            return "utf-8"
-        return "latin-1"
+    valid_multibyte = len(text) - len(text.encode("ascii", errors="ignore")) - invalid
+    return "utf-8" if valid_multibyte > invalid else "latin-1"
 
 
 def _decode_first_line(head: bytes, encoding: str) -> str:
@@ -168,16 +185,19 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
     names = _check_header(header)
     con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    source = path
+    if encoding == "latin-1" and _has_c1_bytes(path):
+        # DuckDB's latin-1 refuses bytes 0x80-0x9F, which Windows-1252 exports use for
+        # characters such as the euro sign and curly quotes: read a UTF-8 copy instead.
+        encoding = "windows-1252"
+        source = _transcode_windows_1252(path)
     try:
-        con.execute(
-            "CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, all_varchar := true, "
-            "header := true, delim := $delim, encoding := $enc, store_rejects := true, "
-            "rejects_table := 'reject_errors', rejects_scan := 'reject_scans', "
-            "sample_size := 20480)",
-            {**params, "delim": delimiter},
-        )
+        _create_raw_csv(con, source, "utf-8" if source != path else encoding, delimiter)
     except duckdb.Error as exc:
         raise UnreadableFileError(f"cannot be read as CSV: {_duckdb_error(exc)}") from None
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
     original = [d[0] for d in con.execute("SELECT * FROM raw LIMIT 0").description]
     if len(original) != len(names):
         names = _check_header(original)
@@ -195,6 +215,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     rows = _count(con, "raw")
     rejects = _count(con, "raw_rejects")
+    if rejects and not compressed:
+        _reject_if_truncated(con, path, encoding)
     base = _rowid_base(con)
     line_expr = f"r.rowid - {base} + 2"
     if rejects:
@@ -217,6 +239,85 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
         line_expr=line_expr,
         structural_rejects=rejects,
     )
+
+
+def _create_raw_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str
+) -> None:
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    con.execute(
+        "CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, all_varchar := true, "
+        "header := true, delim := $delim, encoding := $enc, store_rejects := true, "
+        "rejects_table := 'reject_errors', rejects_scan := 'reject_scans', "
+        "sample_size := 20480)",
+        {"path": str(path), "delim": delimiter, "enc": encoding},
+    )
+
+
+def _latin1_fallback(err: UnicodeDecodeError) -> tuple[str, int]:
+    """The 5 bytes Windows-1252 leaves undefined read as latin-1 (C1 controls)."""
+    return err.object[err.start : err.end].decode("latin-1"), err.end
+
+
+codecs.register_error("control_tower_latin1", _latin1_fallback)
+
+
+_C1_BYTES = bytes(range(0x80, 0xA0))
+
+
+def _has_c1_bytes(path: Path) -> bool:
+    """Whether a single-byte text file uses 0x80-0x9F (Windows-1252 rather than latin-1)."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 << 20):
+            if len(chunk.translate(None, _C1_BYTES)) != len(chunk):
+                return True
+    return False
+
+
+def _transcode_windows_1252(path: Path) -> Path:
+    """A temporary UTF-8 copy of a Windows-1252 text file (the caller deletes it)."""
+    fd, tmp = tempfile.mkstemp(prefix="control-tower-", suffix=".csv")
+    with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        while chunk := src.read(8 << 20):  # a single-byte encoding: any chunk boundary is safe
+            dst.write(chunk.decode("cp1252", errors="control_tower_latin1").encode("utf-8"))
+    return Path(tmp)
+
+
+def _last_line(path: Path, encoding: str) -> tuple[str, bool]:
+    """The file's last line and whether the file ends with a line break."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 65536))
+        tail = fh.read()
+    if tail.endswith((b"\n", b"\r", b"\n\x00", b"\r\x00")):
+        return "", True
+    codec = (
+        "utf-16" if encoding == "utf-16" else "cp1252" if encoding == "windows-1252" else encoding
+    )
+    text = tail.decode(codec, errors="replace") if codec != "utf-16" else ""
+    return re.split(r"\r\n|\r|\n", text)[-1], False
+
+
+def _reject_if_truncated(con: duckdb.DuckDBPyConnection, path: Path, encoding: str) -> None:
+    """A last row cut short with no line break after it: the export did not finish."""
+    last = con.execute(
+        "SELECT source_line, error_type, record FROM raw_rejects ORDER BY source_line DESC LIMIT 1"
+    ).fetchone()
+    if last is None or last[1] not in ("MISSING COLUMNS", "UNQUOTED VALUE", "INVALID STATE"):
+        return
+    line, terminated = _last_line(path, encoding)
+    record = (last[2] or "").strip()
+    if terminated or not line.strip() or not record.endswith(line.strip()):
+        return
+    raise UnreadableFileError(
+        f"the file is truncated: its last row (line {last[0]}, {_preview(record)}) stops "
+        "mid-row, with fewer fields than the header and no line break after it, so the "
+        "export did not finish; deliver the complete file again"
+    )
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
@@ -257,15 +358,40 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
         con.execute(
             "CREATE TEMP TABLE _lines AS SELECT line FROM read_csv(?, columns := {'line': 'VARCHAR'},"
             " header := false, delim := chr(31), quote := '', escape := '', auto_detect := false,"
-            " encoding := ?, strict_mode := false, null_padding := true)",
+            " encoding := ?, strict_mode := false, null_padding := true, store_rejects := true,"
+            " rejects_table := '_jl_errors', rejects_scan := '_jl_scans')",
             [str(path), encoding],
         )
     except duckdb.Error as exc:
         raise UnreadableFileError(f"cannot be read as JSON Lines: {_duckdb_error(exc)}") from None
+    # Lines DuckDB could not decode (invalid UTF-8) are rejects; every other line is kept, in
+    # file order, so a line's number is its position plus the rejected lines before it.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _lines AS SELECT rowid AS _rid, trim(line) AS line, "
-        "CASE WHEN json_valid(trim(line)) THEN json_type(trim(line)) END AS kind FROM _lines"
+        "CREATE OR REPLACE TEMP TABLE _jl_bad AS SELECT DISTINCT ON (line) line AS source_line, "
+        "CAST(error_type AS VARCHAR) AS error_type, trim(csv_line, chr(10) || chr(13)) AS record "
+        "FROM _jl_errors ORDER BY line"
     )
+    con.execute("DROP TABLE IF EXISTS _jl_errors; DROP TABLE IF EXISTS _jl_scans")
+    position = "l.rowid - (SELECT min(rowid) FROM _lines)"
+    if _count(con, "_jl_bad"):
+        position = (
+            f"{position} + (SELECT count(*) FROM (SELECT source_line - 1 - (row_number() OVER "
+            "(ORDER BY source_line) - 1) AS accepted_before FROM _jl_bad) b "
+            f"WHERE b.accepted_before <= {position})"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _lines AS SELECT {position} AS _rid, trim(l.line) AS line, "
+        "CASE WHEN json_valid(trim(l.line)) THEN json_type(trim(l.line)) END AS kind FROM _lines l"
+    )
+    last = con.execute(
+        "SELECT _rid + 1, line, kind FROM _lines ORDER BY _rid DESC LIMIT 1"
+    ).fetchone()
+    if last is not None and last[1] and last[2] is None and not _last_line(path, encoding)[1]:
+        raise UnreadableFileError(
+            f"the file is truncated: its last line (line {last[0]}, {_preview(last[1])}) is "
+            "cut off mid-record, with no line break after it, so the export did not finish; "
+            "deliver the complete file again"
+        )
     total = _count(con, "_lines")
     good = con.execute("SELECT count(*) FROM _lines WHERE kind = 'OBJECT'").fetchone()[0]  # type: ignore[index]
     blank = con.execute("SELECT count(*) FROM _lines WHERE line IS NULL OR line = ''").fetchone()[0]  # type: ignore[index]
@@ -297,9 +423,10 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
         "CREATE TEMP TABLE raw_rejects AS SELECT _rid + 1 AS source_line, NULL::VARCHAR AS column_name, "
         "CASE WHEN kind IS NULL THEN 'NOT JSON' ELSE 'NOT OBJECT' END AS error_type, line AS record, "
         "NULL::VARCHAR AS error_message FROM _lines "
-        "WHERE line IS NOT NULL AND line <> '' AND kind IS DISTINCT FROM 'OBJECT'"
+        "WHERE line IS NOT NULL AND line <> '' AND kind IS DISTINCT FROM 'OBJECT' "
+        "UNION ALL SELECT source_line, NULL, error_type, record, NULL FROM _jl_bad"
     )
-    con.execute("DROP TABLE _lines")
+    con.execute("DROP TABLE _lines; DROP TABLE _jl_bad")
     return ReadResult(
         "jsonl",
         list(by_name),

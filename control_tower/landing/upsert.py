@@ -45,11 +45,14 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> Upser
 
     target_empty = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})").fetchone()[0]  # type: ignore[index]
     if target_empty:
-        action = "'insert'"
-        old_cols = (
-            "NULL::DATE AS _old_first, NULL::DATE AS _old_promised, NULL::INTEGER AS _old_changes"
+        # First load of the table: every row is new, no join needed.
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW decided AS SELECT s.*, 'insert' AS _action, "
+            "NULL::DATE AS _old_first, NULL::DATE AS _old_promised, NULL::INTEGER AS _old_changes "
+            "FROM good s"
         )
-        source = "good s"
+        inserted = con.execute("SELECT count(*) FROM good").fetchone()[0]  # type: ignore[index]
+        result = UpsertCounts(inserted=int(inserted))
     else:
         newer = f"s.{_id(table.cursor)} >= t.{_id(table.cursor)}" if table.cursor else "true"
         action = (
@@ -60,19 +63,20 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> Upser
             "t.first_promised_date AS _old_first, t.promised_date AS _old_promised, "
             "t.promise_changes AS _old_changes"
             if is_orders
-            else "NULL::DATE AS _old_first, NULL::DATE AS _old_promised, NULL::INTEGER AS _old_changes"
+            else "NULL::DATE AS _old_first, NULL::DATE AS _old_promised, "
+            "NULL::INTEGER AS _old_changes"
         )
-        source = f"good s LEFT JOIN {target} t ON {on}"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE decided AS SELECT s.*, {action} AS _action, {old_cols} "
-        f"FROM {source}"
-    )
-    counts = con.execute(
-        "SELECT count(*) FILTER (WHERE _action = 'insert'), count(*) FILTER (WHERE _action = 'update'),"
-        " count(*) FILTER (WHERE _action = 'stale') FROM decided"
-    ).fetchone()
-    assert counts is not None
-    result = UpsertCounts(*(int(c) for c in counts))
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE decided AS SELECT s.*, {action} AS _action, {old_cols} "
+            f"FROM good s LEFT JOIN {target} t ON {on}"
+        )
+        counts = con.execute(
+            "SELECT count(*) FILTER (WHERE _action = 'insert'), "
+            "count(*) FILTER (WHERE _action = 'update'), "
+            "count(*) FILTER (WHERE _action = 'stale') FROM decided"
+        ).fetchone()
+        assert counts is not None
+        result = UpsertCounts(*(int(c) for c in counts))
 
     if result.updated:
         key_match = " AND ".join(f"{target}.{_id(k)} = d.{_id(k)}" for k in keys)
@@ -101,5 +105,5 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> Upser
             f"INSERT INTO {target} ({', '.join(_id(n) for n in names)}) "
             f"SELECT {', '.join(select)} FROM decided WHERE _action <> 'stale'"
         )
-    con.execute("DROP TABLE decided")
+    con.execute(f"DROP {'VIEW' if target_empty else 'TABLE'} decided")
     return result

@@ -13,6 +13,7 @@ identifiers); values from files are data, never part of the SQL text.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from control_tower.contracts import TABLES, Column, ColumnType, Table
@@ -28,7 +29,10 @@ OFFSET_TS_RE = f"{DATE_RE}{TIME_RE}{OFFSET_RE}"
 INT_RE = r"[+-]?[0-9]{1,18}"
 FLOAT_ID_RE = r"[+-]?[0-9]+\.[0-9]+"
 PERIOD_RE = r"[0-9]{4}-(0[1-9]|1[0-2])"
+OFFSET_TAIL_RE = r":[0-9]{2}(\.[0-9]+)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$"
 EARLIEST, LATEST = "1990-01-01", "2100-12-31"
+# Types whose DuckDB cast ignores surrounding whitespace: no trim needed in the text layer.
+CAST_TRIMMED = frozenset({T.INT, T.DECIMAL, T.QTY, T.DATE, T.TIMESTAMP})
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 
@@ -41,9 +45,9 @@ def _id(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _value(name: str) -> str:
-    """SQL quoting the delivered value for a message: 'abc'."""
-    return f"'''' || n.{_id(name)} || ''''"
+def _value(raw: str) -> str:
+    """SQL quoting a delivered value for a message: 'abc'."""
+    return "'''' || " + raw + " || ''''"
 
 
 def _msg(*parts: str) -> str:
@@ -51,57 +55,77 @@ def _msg(*parts: str) -> str:
     return " || ".join(parts)
 
 
-def _number_bounds(col: Column, typed: str) -> list[tuple[str, str]]:
-    checks = []
-    if col.min_value is not None:
-        op, word = ("<=", "greater than") if col.min_exclusive else ("<", "at least")
-        bound = _fmt_num(col.min_value)
-        checks.append(
-            (
-                f"{typed} {op} {bound}",
-                _msg(
-                    _lit(f"{col.name} must be {word} {bound}, got "),
-                    f"n.{_id(col.name)}",
-                ),
-            )
-        )
-    if col.max_value is not None:
-        bound = _fmt_num(col.max_value)
-        checks.append(
-            (
-                f"{typed} > {bound}",
-                _msg(_lit(f"{col.name} must be at most {bound}, got "), f"n.{_id(col.name)}"),
-            )
-        )
-    return checks
-
-
 def _fmt_num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
+def _number_bounds(col: Column, typed: str, raw: str) -> list[tuple[str, str]]:
+    checks = []
+    got = _msg(_lit(", got "), raw)
+    if col.min_value is not None:
+        op, word = ("<=", "greater than") if col.min_exclusive else ("<", "at least")
+        bound = _fmt_num(col.min_value)
+        checks.append(
+            (f"{typed} {op} {bound}", _msg(_lit(f"{col.name} must be {word} {bound}"), got))
+        )
+    if col.max_value is not None:
+        bound = _fmt_num(col.max_value)
+        checks.append(
+            (f"{typed} > {bound}", _msg(_lit(f"{col.name} must be at most {bound}"), got))
+        )
+    return checks
+
+
 @dataclass
 class _ColumnSql:
-    typed: list[tuple[str, str]]  # (expression over n, output name) in the typed layer
-    checks: list[tuple[str, str]]  # (condition over n and typed alias t, reason expression)
+    typed: list[tuple[str, str]]  # (expression over the text layer `n`, output name)
+    checks: list[tuple[str, str]]  # (condition, reason) over the typed layer `t`; first match wins
 
 
-def _column_sql(col: Column) -> _ColumnSql:
+def _column_sql(
+    col: Column, raw_of: Callable[[str], str], typed_of: Callable[[str], str]
+) -> _ColumnSql:
+    """Typed expression(s) and the ordered checks of one contract column.
+
+    Typed expressions read the text layer `n`. Checks read the delivered text
+    through `raw_of(column)` and typed values through `typed_of(output)`, so
+    the same checks serve the fast pass (inline expressions, one flag per
+    row) and the detail pass (one reason per failing column, bad rows only).
+    """
     v = f"n.{_id(col.name)}"
     name = col.name
     out = _id(name)
-    checks: list[tuple[str, str]] = []
-    if not col.nullable:
-        checks.append((f"{v} IS NULL", _lit(f"missing value: {name} is required")))
     kind = col.type
-    if kind in (T.ID, T.TEXT):
+    tv = "" if kind is T.TIMESTAMP else typed_of(name)  # timestamps have two typed parts
+    raw = raw_of(name)
+    checks: list[tuple[str, str]] = []
+    if kind in CAST_TRIMMED:
+        # Not trimmed in the text layer (the cast ignores surrounding space); blank = missing.
+        typed_null = (
+            f"{typed_of(name + '__naive')} IS NULL AND {typed_of(name + '__instant')} IS NULL"
+            if kind is T.TIMESTAMP
+            else f"{tv} IS NULL"
+        )
+        missing = f"CASE WHEN {typed_null} THEN coalesce(trim({raw}), '') = '' ELSE false END"
+        invalid = (
+            f"CASE WHEN {typed_null} AND {raw} IS NOT NULL THEN trim({raw}) <> '' ELSE false END"
+        )
+    else:
+        missing, invalid = f"{raw} IS NULL", f"{raw} IS NOT NULL AND {tv} IS NULL"
+    if not col.nullable:
+        checks.append((missing, _lit(f"missing value: {name} is required")))
+    if kind in (T.ID, T.TEXT, T.TIMEZONE):
         typed = [(v, out)]
         if kind is T.ID:
+            float_like = (
+                f"CASE WHEN contains({raw}, '.') THEN regexp_full_match({raw}, "
+                f"{_lit(FLOAT_ID_RE)}) ELSE false END"
+            )
             checks.append(
                 (
-                    f"regexp_full_match({v}, {_lit(FLOAT_ID_RE)})",
+                    float_like,
                     _msg(
-                        _value(name),
+                        _value(raw),
                         _lit(
                             f" looks like a float-formatted id; {name} must be delivered as the "
                             "source system writes it (725, not 725.0)"
@@ -109,75 +133,80 @@ def _column_sql(col: Column) -> _ColumnSql:
                     ),
                 )
             )
-            checks.append((f"length({v}) > 200", _lit(f"{name} is longer than 200 characters")))
+            checks.append((f"length({raw}) > 200", _lit(f"{name} is longer than 200 characters")))
+        if kind is T.TIMEZONE:
+            checks.append(
+                (
+                    f"{raw} IS NOT NULL AND {raw} NOT IN (SELECT name FROM _zones)",
+                    _msg(
+                        _value(raw),
+                        _lit(f" is not an IANA time zone name such as America/Chicago ({name})"),
+                    ),
+                )
+            )
     elif kind is T.INT:
-        t = f"TRY_CAST(CASE WHEN regexp_full_match({v}, {_lit(INT_RE)}) THEN {v} END AS BIGINT)"
-        typed = [(t, out)]
+        typed = [(f"CASE WHEN NOT contains({v}, '.') THEN TRY_CAST({v} AS BIGINT) END", out)]
         checks.append(
             (
-                f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(INT_RE)})",
-                _msg(_value(name), _lit(f" is not a whole number ({name})")),
+                invalid,
+                _msg(_value(raw), _lit(f" is not a whole number ({name})")),
             )
         )
-        checks += _number_bounds(col, t)
+        checks += _number_bounds(col, tv, raw)
     elif kind in (T.DECIMAL, T.QTY):
-        t = f"TRY_CAST({v} AS DECIMAL(18,4))"
-        typed = [(t, out)]
+        typed = [(f"TRY_CAST({v} AS DECIMAL(18,4))", out)]
         checks.append(
             (
-                f"{v} IS NOT NULL AND {t} IS NULL",
-                _msg(_value(name), _lit(f" is not a number ({name})")),
+                invalid,
+                _msg(_value(raw), _lit(f" is not a number ({name})")),
             )
         )
-        checks += _number_bounds(col, t)
+        checks += _number_bounds(col, tv, raw)
     elif kind is T.DATE:
-        t = f"TRY_CAST(CASE WHEN regexp_full_match({v}, {_lit(DATE_RE)}) THEN {v} END AS DATE)"
-        typed = [(t, out)]
+        # Year first, as ISO 8601 (DuckDB also takes 2026/03/05 and 2026-3-5, never 03/05/2026).
+        typed = [(f"TRY_CAST({v} AS DATE)", out)]
         checks += [
             (
-                f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(DATE_RE)})",
-                _msg(_value(name), _lit(f" is not a date in YYYY-MM-DD format ({name})")),
-            ),
-            (
-                f"{v} IS NOT NULL AND {t} IS NULL",
-                _msg(_value(name), _lit(f" is not a real calendar date ({name})")),
-            ),
-            (
-                f"{t} NOT BETWEEN DATE '{EARLIEST}' AND DATE '{LATEST}'",
+                invalid,
                 _msg(
-                    _value(name),
+                    _value(raw),
+                    f"CASE WHEN regexp_full_match(trim({raw}), {_lit(DATE_RE)}) "
+                    f"THEN {_lit(f' is not a real calendar date ({name})')} "
+                    f"ELSE {_lit(f' is not a date in YYYY-MM-DD format ({name})')} END",
+                ),
+            ),
+            (
+                f"{tv} NOT BETWEEN DATE '{EARLIEST}' AND DATE '{LATEST}'",
+                _msg(
+                    _value(raw),
                     _lit(f" is outside the plausible range {EARLIEST[:4]}-{LATEST[:4]} ({name})"),
                 ),
             ),
         ]
     elif kind is T.TIMESTAMP:
-        naive = (
-            f"TRY_CAST(CASE WHEN regexp_full_match({v}, {_lit(NAIVE_TS_RE)}) THEN {v} END "
-            "AS TIMESTAMP)"
-        )
-        instant = (
-            f"TRY_CAST(CASE WHEN regexp_full_match({v}, {_lit(OFFSET_TS_RE)}) THEN {v} END "
-            "AS TIMESTAMPTZ)"
-        )
+        # An offset (Z, +hh, +hhmm, +hh:mm) after the time makes the value an instant; DuckDB's
+        # TIMESTAMP cast would silently drop it, so the two kinds are cast separately.
+        has_offset = f"regexp_matches({v}, {_lit(OFFSET_TAIL_RE)})"
+        naive = f"CASE WHEN NOT {has_offset} THEN TRY_CAST({v} AS TIMESTAMP) END"
+        instant = f"CASE WHEN {has_offset} THEN TRY_CAST({v} AS TIMESTAMPTZ) END"
         typed = [(naive, _id(name + "__naive")), (instant, _id(name + "__instant"))]
-        shape = (
-            f"(regexp_full_match({v}, {_lit(NAIVE_TS_RE)}) OR "
-            f"regexp_full_match({v}, {_lit(OFFSET_TS_RE)}))"
-        )
-        either = f"coalesce({naive}, timezone('UTC', {instant}))"
+        t_naive, t_instant = typed_of(name + "__naive"), typed_of(name + "__instant")
+        either = f"coalesce({t_naive}, timezone('UTC', {t_instant}))"
         checks += [
             (
-                f"{v} IS NOT NULL AND NOT {shape}",
-                _msg(_value(name), _lit(f" is not an ISO 8601 timestamp ({name})")),
-            ),
-            (
-                f"{v} IS NOT NULL AND {naive} IS NULL AND {instant} IS NULL",
-                _msg(_value(name), _lit(f" is not a real date and time ({name})")),
+                invalid,
+                _msg(
+                    _value(raw),
+                    f"CASE WHEN regexp_full_match(trim({raw}), {_lit(NAIVE_TS_RE)}) "
+                    f"OR regexp_full_match(trim({raw}), {_lit(OFFSET_TS_RE)}) "
+                    f"THEN {_lit(f' is not a real date and time ({name})')} "
+                    f"ELSE {_lit(f' is not an ISO 8601 timestamp such as 2026-03-01T14:30:00 or 2026-03-01T14:30:00-06:00 ({name})')} END",
+                ),
             ),
             (
                 f"{either} NOT BETWEEN TIMESTAMP '{EARLIEST}' AND TIMESTAMP '{LATEST}'",
                 _msg(
-                    _value(name),
+                    _value(raw),
                     _lit(f" is outside the plausible range {EARLIEST[:4]}-{LATEST[:4]} ({name})"),
                 ),
             ),
@@ -188,23 +217,21 @@ def _column_sql(col: Column) -> _ColumnSql:
             + " "
             + " ".join(f"WHEN {_lit(w)} THEN false" for w in FALSE_WORDS)
         )
-        t = f"CASE lower({v}) {whens} END"
-        typed = [(t, out)]
+        typed = [(f"CASE lower({v}) {whens} END", out)]
         checks.append(
             (
-                f"{v} IS NOT NULL AND {t} IS NULL",
-                _msg(_value(name), _lit(f" is not true or false ({name})")),
+                f"{raw} IS NOT NULL AND {tv} IS NULL",
+                _msg(_value(raw), _lit(f" is not true or false ({name})")),
             )
         )
     elif kind is T.ENUM:
         whens = " ".join(f"WHEN {_lit(a.lower())} THEN {_lit(a)}" for a in col.allowed)
-        t = f"CASE lower({v}) {whens} END"
-        typed = [(t, out)]
+        typed = [(f"CASE lower({v}) {whens} END", out)]
         checks.append(
             (
-                f"{v} IS NOT NULL AND {t} IS NULL",
+                f"{raw} IS NOT NULL AND {tv} IS NULL",
                 _msg(
-                    _value(name),
+                    _value(raw),
                     _lit(f" is not a known {name} (expected one of: {', '.join(col.allowed)})"),
                 ),
             )
@@ -213,19 +240,8 @@ def _column_sql(col: Column) -> _ColumnSql:
         typed = [(f"CASE WHEN regexp_full_match({v}, {_lit(PERIOD_RE)}) THEN {v} END", out)]
         checks.append(
             (
-                f"{v} IS NOT NULL AND NOT regexp_full_match({v}, {_lit(PERIOD_RE)})",
-                _msg(_value(name), _lit(f" is not a period in YYYY-MM format ({name})")),
-            )
-        )
-    elif kind is T.TIMEZONE:
-        typed = [(v, out)]
-        checks.append(
-            (
-                f"{v} IS NOT NULL AND {v} NOT IN (SELECT name FROM _zones)",
-                _msg(
-                    _value(name),
-                    _lit(f" is not an IANA time zone name such as America/Chicago ({name})"),
-                ),
+                f"{raw} IS NOT NULL AND {tv} IS NULL",
+                _msg(_value(raw), _lit(f" is not a period in YYYY-MM format ({name})")),
             )
         )
     else:  # pragma: no cover - every ColumnType is handled above
@@ -247,65 +263,38 @@ def _join_source(target: str, columns: tuple[str, ...], carry: tuple[str, ...]) 
     return f"(SELECT {keys}{extra} FROM main.{target} GROUP BY {keys})"
 
 
-def build_checked_sql(table: Table, present: set[str]) -> str:
-    """The CREATE TEMP TABLE `checked` statement for a file of `table` with columns `present`."""
-    col_sql = {c.name: _column_sql(c) for c in table.columns}
+@dataclass
+class _Joins:
+    clauses: list[str]
+    tz: str  # SQL for the row's IANA zone
+    uom_factor: str | None  # SQL for the case-to-each factor, for tables with a uom
+    checks: list[tuple[str, str, str]]  # (condition, reason, contract column) over `t` and joins
 
-    normalised = ", ".join(
-        (
-            f"NULLIF(trim(r.{_id(c)}), '') AS {_id(c)}"
-            if c in present
-            else f"NULL::VARCHAR AS {_id(c)}"
-        )
-        for c in table.column_names
-    )
-    layer_n = f"SELECT r.rowid AS _rid, {normalised} FROM raw r"
 
-    typed_cols = ", ".join(
-        f"{expr} AS {out}" for c in table.columns for expr, out in col_sql[c.name].typed
-    )
-    reason_cols = []
-    reason_names: list[tuple[str, str]] = []  # (reason column, contract column)
-    for c in table.columns:
-        checks = col_sql[c.name].checks
-        if not checks:
-            continue
-        whens = " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in checks)
-        rname = f"_r_{c.name}"
-        reason_cols.append(f"CASE {whens} END AS {_id(rname)}")
-        reason_names.append((rname, c.name))
-    layer_t = (
-        f"SELECT n._rid, {typed_cols}"
-        + ("".join(f", {rc}" for rc in reason_cols))
-        + "".join(f", n.{_id(c)} AS {_id('_v_' + c)}" for c in table.column_names)
-        + " FROM n"
-    )
-
-    # References and time zone lookups join the already-landed tables.
-    joins: list[str] = []
-    ref_reasons: list[tuple[str, str, str]] = []  # (reason expr, reason col, contract column)
+def _joins(table: Table) -> _Joins:
+    """Reference checks and time zone lookups: LEFT JOINs to the already-landed tables."""
+    clauses: list[str] = []
+    checks: list[tuple[str, str, str]] = []
     loc_alias: str | None = None
     item_alias: str | None = None
     for i, ref in enumerate(table.references):
         alias = f"ref{i}"
         carry: tuple[str, ...] = ()
         if ref.table == "locations":
-            carry = ("timezone",)
-            loc_alias = alias
+            carry, loc_alias = ("timezone",), alias
         if ref.table == "items":
-            carry = ("case_qty",)
-            item_alias = alias
+            carry, item_alias = ("case_qty",), alias
         src = _join_source(ref.table, ref.target_columns, carry)
         on = " AND ".join(
             f"{alias}.{_id(tc)} = t.{_id(sc)}"
             for sc, tc in zip(ref.columns, ref.target_columns, strict=True)
         )
-        joins.append(f"LEFT JOIN {src} {alias} ON {on}")
+        clauses.append(f"LEFT JOIN {src} {alias} ON {on}")
         present_keys = " AND ".join(f"t.{_id(sc)} IS NOT NULL" for sc in ref.columns)
         if len(ref.columns) == 1:
             what = _msg(
                 _lit(f"unknown {ref.columns[0]} "),
-                f"'''' || t.{_id(ref.columns[0])} || ''''",
+                _value(f"t.{_id(ref.columns[0])}"),
                 _lit(f": not in {ref.table}"),
             )
         else:
@@ -316,17 +305,17 @@ def build_checked_sql(table: Table, present: set[str]) -> str:
                 _lit(f") not found in {ref.table}"),
             )
         cond = f"{present_keys} AND {alias}.{_id(ref.target_columns[0])} IS NULL"
-        ref_reasons.append((f"CASE WHEN {cond} THEN {what} END", f"_ref{i}", ref.columns[0]))
+        checks.append((cond, what, ref.columns[0]))
 
-    tz_expr = "'UTC'"
+    tz = "'UTC'"
     if "timezone" in table.column_names:
         # The row's own zone, only once known to be valid (an unknown zone is a row error).
-        tz_expr = "CASE WHEN t.timezone IN (SELECT name FROM _zones) THEN t.timezone END"
+        tz = "CASE WHEN t.timezone IN (SELECT name FROM _zones) THEN t.timezone END"
     elif "location_id" in table.column_names:
         if loc_alias is None:
-            joins.append("LEFT JOIN main.locations loc ON loc.location_id = t.location_id")
+            clauses.append("LEFT JOIN main.locations loc ON loc.location_id = t.location_id")
             loc_alias = "loc"
-        tz_expr = f"{loc_alias}.timezone"
+        tz = f"{loc_alias}.timezone"
     elif table.timezone.via:
         prev = "t"
         hops = table.timezone.via
@@ -334,90 +323,173 @@ def build_checked_sql(table: Table, present: set[str]) -> str:
             needed = tuple(p[0] for p in hops[h + 1][1]) if h + 1 < len(hops) else ("location_id",)
             src = _join_source(hop_table, tuple(tc for _, tc in pairs), needed)
             on = " AND ".join(f"h{h}.{_id(tc)} = {prev}.{_id(sc)}" for sc, tc in pairs)
-            joins.append(f"LEFT JOIN {src} h{h} ON {on}")
+            clauses.append(f"LEFT JOIN {src} h{h} ON {on}")
             prev = f"h{h}"
-        joins.append(f"LEFT JOIN main.locations hloc ON hloc.location_id = {prev}.location_id")
-        tz_expr = "hloc.timezone"
+        clauses.append(f"LEFT JOIN main.locations hloc ON hloc.location_id = {prev}.location_id")
+        tz = "hloc.timezone"
 
     uom_factor = None
     if table.has_uom:
         if item_alias is None:  # pragma: no cover - every uom table references items
             raise ValueError(f"{table.name} has a uom but no item reference")
         uom_factor = f"CASE t.uom WHEN 'CS' THEN {item_alias}.case_qty WHEN 'EA' THEN 1 END"
+    return _Joins(clauses, tz, uom_factor, checks)
 
-    layer_j_cols = ["t.*", f"{tz_expr} AS _tz"]
-    if uom_factor:
-        layer_j_cols.append(f"{uom_factor} AS uom_factor")
-    layer_j_cols += [f"{expr} AS {_id(name)}" for expr, name, _ in ref_reasons]
-    layer_j = f"SELECT {', '.join(layer_j_cols)} FROM t {' '.join(joins)}"
 
-    # Harmonised output columns, in landed order.
-    out_cols: list[str] = ["j._rid"]
-    for name, _sql_type in landed_columns(table):
-        if name in ("_batch_id", "_loaded_at", "promise_changes"):
+def _text_layer(table: Table, present: set[str], where: str = "") -> str:
+    """Layer `n`: the delivered text, trimmed, empty as NULL (trim only where there is space)."""
+    parts = []
+    for col in table.columns:
+        c = col.name
+        v = f"r.{_id(c)}"
+        if c not in present:
+            parts.append(f"NULL::VARCHAR AS {_id(c)}")
             continue
-        col = next((c for c in table.columns if c.name == name), None)
-        if name == "uom_factor":
-            out_cols.append("j.uom_factor")
-        elif name.endswith("_local_date") and col is None:
-            base = name.removesuffix("_local_date")
-            out_cols.append(f"timezone(j._tz, {_instant(base)})::DATE AS {_id(name)}")
-        elif col is not None and col.type is T.TIMESTAMP:
-            out_cols.append(f"timezone('UTC', {_instant(name)}) AS {_id(name)}")
-        elif col is not None and col.type is T.QTY and table.has_uom:
-            out_cols.append(f"j.{_id(name)} * j.uom_factor AS {_id(name)}")
-        else:
-            out_cols.append(f"j.{_id(name)}")
-    reason_refs = [(f"j.{_id(r)}", c) for r, c in reason_names] + [
-        (f"j.{_id(name)}", c) for _, name, c in ref_reasons
-    ]
-    layer_h = (
-        f"SELECT {', '.join(out_cols)}, "
-        + ", ".join(f"{expr} AS {_id('_x' + str(i))}" for i, (expr, _) in enumerate(reason_refs))
-        + ", "
-        + ", ".join(f"j.{_id('_v_' + c)}" for c in table.column_names)
-        + " FROM j"
-    )
-    if not reason_refs:  # pragma: no cover - every table has required columns
-        raise ValueError(f"{table.name} has no checks")
-
-    # Row-level consistency checks over harmonised values.
-    row_reasons = []
-    for cols, cond, reason in table.row_checks:
-        row_reasons.append(
-            (
-                f"CASE WHEN NOT coalesce({_qualify(cond, table, 'h')}, true) THEN {_lit(reason)} END",
-                cols[0],
-            )
+        if col.type in CAST_TRIMMED:
+            parts.append(f"NULLIF({v}, '') AS {_id(c)}")
+            continue
+        parts.append(
+            f"CASE WHEN {v} = '' THEN NULL WHEN starts_with({v}, ' ') OR ends_with({v}, ' ') "
+            f"OR contains({v}, chr(9)) THEN NULLIF(trim({v}, ' ' || chr(9)), '') ELSE {v} END "
+            f"AS {_id(c)}"
         )
-    structs = [
-        f"{{'column': {_lit(c)}, 'value': h.{_id('_v_' + c)}, 'reason': h.{_id('_x' + str(i))}}}"
-        for i, (_, c) in enumerate(reason_refs)
-    ] + [
-        f"{{'column': {_lit(c)}, 'value': h.{_id('_v_' + c)}, 'reason': {expr}}}"
-        for expr, c in row_reasons
+    return f"SELECT r.rowid AS _rid, {', '.join(parts)} FROM raw r {where}"
+
+
+def _typed_layer(table: Table, col_sql: dict[str, _ColumnSql]) -> str:
+    """Layer `t`: typed values, plus the delivered text of every column as `_v_<column>`."""
+    typed = ", ".join(
+        f"{expr} AS {out}" for c in table.columns for expr, out in col_sql[c.name].typed
+    )
+    text = "".join(f", n.{_id(c)} AS {_id('_v_' + c)}" for c in table.column_names)
+    return f"SELECT n._rid, {typed}{text} FROM n"
+
+
+def _harmonised_columns(table: Table) -> list[str]:
+    """Landed columns from layer `k`: UTC instants, local dates, base-unit quantities."""
+    out: list[str] = []
+    for name in _output_names(table):
+        col = next((c for c in table.columns if c.name == name), None)
+        if name.endswith("_local_date") and col is None:
+            at = _id(name.removesuffix("_local_date") + "__at")
+            out.append(f"timezone(k._tz, k.{at})::DATE AS {_id(name)}")
+        elif col is not None and col.type is T.TIMESTAMP:
+            out.append(f"timezone('UTC', k.{_id(name + '__at')}) AS {_id(name)}")
+        elif col is not None and col.type is T.QTY and table.has_uom:
+            out.append(f"k.{_id(name)} * k.uom_factor AS {_id(name)}")
+        else:
+            out.append(f"k.{_id(name)}")
+    return out
+
+
+def _instants_layer(table: Table) -> str:
+    """Layer `k`: each timestamp as an instant, from its offset or the row's zone (computed once)."""
+    at = "".join(
+        f", coalesce(j.{_id(c + '__instant')}, timezone(j._tz, j.{_id(c + '__naive')})) "
+        f"AS {_id(c + '__at')}"
+        for c in table.timestamp_columns
+    )
+    return f"SELECT j.*{at} FROM j"
+
+
+def _output_names(table: Table) -> list[str]:
+    """Landed columns that validation produces (the loader adds batch, load time, promise count)."""
+    return [
+        n
+        for n, _ in landed_columns(table)
+        if n not in ("_batch_id", "_loaded_at", "promise_changes")
     ]
-    any_bad = " OR ".join(
-        [f"h.{_id('_x' + str(i))} IS NOT NULL" for i in range(len(reason_refs))]
-        + [f"({expr}) IS NOT NULL" for expr, _ in row_reasons]
+
+
+def _row_checks(table: Table) -> list[tuple[str, str, str]]:
+    """(condition that fails, reason, column) of the table's row-level checks, over layer `h`."""
+    return [
+        (f"NOT coalesce({_qualify(cond, table, 'h')}, true)", reason, cols[0])
+        for cols, cond, reason in table.row_checks
+    ]
+
+
+def _layers(table: Table, present: set[str], *, detail: bool, where: str = "") -> str:
+    """The shared layers n -> t -> j -> k -> h of both passes.
+
+    Fast pass: `h` carries the harmonised columns and `_bad0`, a flag set by
+    any column or reference check. Detail pass: `h` carries one reason column
+    `_x<i>` per column and reference check, and the delivered text `_v_*`.
+    """
+    col_sql = {
+        c.name: _column_sql(c, lambda n: f"t.{_id('_v_' + n)}", lambda n: f"t.{_id(n)}")
+        for c in table.columns
+    }
+    joins = _joins(table)
+    j_cols = ["t.*", f"{joins.tz} AS _tz"]
+    if joins.uom_factor:
+        j_cols.append(f"{joins.uom_factor} AS uom_factor")
+    if detail:
+        reasons: list[str] = []
+        for c in table.columns:
+            if col_sql[c.name].checks:
+                whens = " ".join(f"WHEN {cond} THEN {why}" for cond, why in col_sql[c.name].checks)
+                reasons.append(f"CASE {whens} END")
+        reasons += [f"CASE WHEN {cond} THEN {why} END" for cond, why, _ in joins.checks]
+        j_cols += [f"{expr} AS {_id('_x' + str(i))}" for i, expr in enumerate(reasons)]
+        h_extra = "".join(f", k.{_id('_x' + str(i))}" for i in range(len(reasons)))
+        h_extra += "".join(f", k.{_id('_v_' + c)}" for c in table.column_names)
+    else:
+        conds = [cond for c in table.columns for cond, _ in col_sql[c.name].checks]
+        conds += [cond for cond, _, _ in joins.checks]
+        j_cols.append(" OR ".join(f"coalesce({cond}, false)" for cond in conds) + " AS _bad0")
+        h_extra = ", k._bad0"
+    layer_j = f"SELECT {', '.join(j_cols)} FROM t {' '.join(joins.clauses)}"
+    layer_h = f"SELECT k._rid, {', '.join(_harmonised_columns(table))}{h_extra} FROM k"
+    return (
+        f"WITH n AS ({_text_layer(table, present, where)}),\n"
+        f" t AS ({_typed_layer(table, col_sql)}),\n j AS ({layer_j}),\n"
+        f" k AS ({_instants_layer(table)}),\n h AS ({layer_h})\n"
     )
-    final_cols = ", ".join(
-        f"h.{_id(name)}"
-        for name, _ in landed_columns(table)
-        if name not in ("_batch_id", "_loaded_at", "promise_changes")
-    )
+
+
+def _check_columns(table: Table) -> list[str]:
+    """The contract column each detail-pass reason `_x<i>` belongs to, in order."""
+    col_sql = {c.name: _column_sql(c, str, str) for c in table.columns}
+    names = [c.name for c in table.columns if col_sql[c.name].checks]
+    return names + [col for _, _, col in _joins(table).checks]
+
+
+def build_checked_sql(table: Table, present: set[str]) -> str:
+    """Fast pass over every row: `checked` with typed, harmonised columns and a `_bad` flag.
+
+    `present` are the (normalised) column names the file delivered.
+    """
+    row_bad = "".join(f" OR coalesce({cond}, false)" for cond, _, _ in _row_checks(table))
+    final = ", ".join(f"h.{_id(n)}" for n in _output_names(table))
     return (
         "CREATE OR REPLACE TEMP TABLE checked AS\n"
-        f"WITH n AS ({layer_n}),\n t AS ({layer_t}),\n j AS ({layer_j}),\n h AS ({layer_h})\n"
-        f"SELECT h._rid, {final_cols},\n"
-        f"  CASE WHEN {any_bad} THEN list_filter([{', '.join(structs)}], lambda x: x.reason IS NOT NULL) END"
-        " AS _errors\nFROM h"
+        + _layers(table, present, detail=False)
+        + f"SELECT h._rid, {final}, h._bad0{row_bad} AS _bad FROM h"
     )
 
 
-def _instant(name: str) -> str:
-    """The instant of a timestamp column in layer j: its offset, or local time at j._tz."""
-    return f"coalesce(j.{_id(name + '__instant')}, timezone(j._tz, j.{_id(name + '__naive')}))"
+def build_errors_sql(table: Table, present: set[str]) -> str:
+    """Detail pass over the rows listed in temp table `bad_rids`: `row_errors(_rid, _errors)`.
+
+    `_errors` lists {column, value, reason}: the first failing check of each
+    column, each failing reference and each failing row-level check.
+    """
+    structs = [
+        f"{{'column': {_lit(c)}, 'value': h.{_id('_v_' + c)}, 'reason': h.{_id('_x' + str(i))}}}"
+        for i, c in enumerate(_check_columns(table))
+    ] + [
+        f"{{'column': {_lit(c)}, 'value': h.{_id('_v_' + c)}, "
+        f"'reason': CASE WHEN {cond} THEN {_lit(reason)} END}}"
+        for cond, reason, c in _row_checks(table)
+    ]
+    where = "WHERE r.rowid IN (SELECT _rid FROM bad_rids)"
+    return (
+        "CREATE OR REPLACE TEMP TABLE row_errors AS\n"
+        + _layers(table, present, detail=True, where=where)
+        + f"SELECT h._rid, list_filter([{', '.join(structs)}], lambda x: x.reason IS NOT NULL) "
+        "AS _errors FROM h"
+    )
 
 
 def _qualify(cond: str, table: Table, alias: str) -> str:

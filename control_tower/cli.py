@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -13,10 +12,8 @@ from rich.table import Table as RichTable
 
 from control_tower import __version__
 from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.terminal import landing_progress, print_run_report
 from control_tower.warehouse import WriterBusyError
-
-if TYPE_CHECKING:
-    from pipelines.run import RunReport
 
 console = Console()
 
@@ -98,65 +95,6 @@ def generate(out: Path, seed: int, scale: str, as_of: date | None) -> None:
     )
 
 
-def _print_ingest(report: RunReport) -> None:
-    ing = report.ingest
-    if ing.interrupted_before:
-        console.print(
-            f"[yellow]{ing.interrupted_before} batch(es) of an earlier run were interrupted "
-            "before they committed; their files were landed again.[/]"
-        )
-    if not ing.batches:
-        console.print("Inbox is empty: nothing to land.")
-    else:
-        table = RichTable(title=f"Run {report.run_id}")
-        for col, just in [
-            ("file", "left"),
-            ("table", "left"),
-            ("status", "left"),
-            ("read", "right"),
-            ("inserted", "right"),
-            ("updated", "right"),
-            ("stale", "right"),
-            ("quarantined", "right"),
-            ("s", "right"),
-            ("note", "left"),
-        ]:
-            table.add_column(col, justify=just)  # type: ignore[arg-type]
-        colours = {
-            "loaded": "green",
-            "skipped_duplicate": "cyan",
-            "rejected": "red",
-            "failed": "red",
-        }
-        for b in ing.batches:
-            note = b.error or "; ".join(b.warnings)
-            table.add_row(
-                f"{b.system or '?'}/{b.file.name}",
-                b.table or "-",
-                f"[{colours.get(b.status, 'white')}]{b.status}[/]",
-                f"{b.rows_read:,}",
-                f"{b.counts.inserted:,}",
-                f"{b.counts.updated:,}",
-                f"{b.counts.stale:,}",
-                f"{b.rows_quarantined:,}",
-                f"{b.seconds:.1f}",
-                note[:120],
-            )
-        console.print(table)
-    for step in report.steps:
-        mark = "[green]ok[/]" if step.status == "ok" else f"[red]failed[/]: {step.error}"
-        console.print(f"post-load step {step.name}: {mark} {step.summary} ({step.ms} ms)")
-    console.print(
-        f"{ing.count('loaded')} loaded, {ing.count('skipped_duplicate')} skipped as already "
-        f"loaded, {ing.count('rejected')} rejected, {ing.count('failed')} failed; "
-        f"{ing.rows_loaded:,} rows loaded, {ing.rows_quarantined:,} quarantined, "
-        f"{report.seconds:.1f}s."
-        + (f" Published {report.snapshot.name}." if report.snapshot else "")
-    )
-    if ing.rows_quarantined or ing.count("rejected"):
-        console.print("See the reasons on the Data health page, or: control-tower quarantine")
-
-
 @main.command()
 @click.option(
     "--inbox",
@@ -177,17 +115,13 @@ def ingest(ctx: click.Context, inbox: Path | None, keep: bool) -> None:
     if inbox is not None and not inbox.is_dir():
         raise click.ClickException(f"inbox folder {inbox} does not exist")
     try:
-        with console.status("landing…") as status:
+        with landing_progress(console) as progress:
             report = run_pipeline(
-                settings,
-                trigger="cli",
-                inbox=inbox,
-                keep=keep,
-                progress=lambda name, stage: status.update(f"{name}: {stage}…"),
+                settings, trigger="cli", inbox=inbox, keep=keep, progress=progress
             )
     except WriterBusyError as exc:
         raise click.ClickException(str(exc)) from None
-    _print_ingest(report)
+    print_run_report(console, report)
 
 
 @main.command()

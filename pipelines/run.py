@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from control_tower.landing import BatchResult, IngestReport, land_inbox
-from control_tower.landing.batch import ProgressFn
+from control_tower.landing.progress import ProgressFn
 from control_tower.settings import Settings
 from control_tower.warehouse import WriterLock, connect_writer, publish_snapshot
 from control_tower.warehouse.serving import current_snapshot, next_snapshot_path
@@ -139,7 +139,7 @@ def _run_locked(
         ctx = StepContext(settings=settings, con=con, run_id=run_id, ingest=ingest)
         for step in POST_LOAD_STEPS:
             if progress:
-                progress(step.name, "post-load step")
+                progress(step.name, "post-load step", None)
             s0 = time.perf_counter()
             try:
                 summary = step.run(ctx)

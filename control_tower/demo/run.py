@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 
 from control_tower.settings import Settings
+from control_tower.terminal import landing_progress, print_run_report
 from control_tower.warehouse.serving import current_snapshot
 from pipelines.run import run_pipeline
 from pipelines.schedule import (
@@ -44,18 +45,9 @@ def run_demo(
             console.print(
                 f"Generated {gen.order_lines:,} order lines as of {gen.as_of} into {settings.inbox}"
             )
-        with console.status("landing the inbox…") as status:
-            report = run_pipeline(
-                settings,
-                trigger="demo",
-                lock=lock,
-                progress=lambda name, stage: status.update(f"{name}: {stage}…"),
-            )
-        ing = report.ingest
-        console.print(
-            f"Landed {ing.count('loaded')} files: {ing.rows_loaded:,} rows loaded, "
-            f"{ing.rows_quarantined:,} quarantined ({report.seconds:.1f}s)."
-        )
+        with landing_progress(console) as progress:
+            report = run_pipeline(settings, trigger="demo", lock=lock, progress=progress)
+        print_run_report(console, report)
         first = datetime.now(UTC) + timedelta(minutes=settings.ingest_every_minutes)
         scheduler = build_scheduler(settings, background=True, first_run=first)
         scheduler.start()

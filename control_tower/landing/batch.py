@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ import duckdb
 
 from control_tower.contracts import TABLES, Table
 from control_tower.landing.files import InboxFile, content_hash
+from control_tower.landing.progress import ProgressFn, ProgressWatcher
 from control_tower.landing.readers import (
     LINE_COLUMN,
     ReadResult,
@@ -30,8 +30,6 @@ from control_tower.landing.readers import (
 )
 from control_tower.landing.upsert import UpsertCounts, upsert
 from control_tower.landing.validate import build_checked_sql, build_errors_sql
-
-ProgressFn = Callable[[str, str], None]  # (file name, stage)
 
 STRUCTURAL_REASONS = {
     "MISSING COLUMNS": "the row has fewer fields than the header (truncated or malformed row)",
@@ -246,12 +244,35 @@ def land_file(
 ) -> BatchResult:
     """Land one inbox file as one batch (see the module docstring for the guarantees)."""
     started = time.perf_counter()
+    watcher = ProgressWatcher(con, item.path.name, progress)
+    try:
+        return _land(
+            con,
+            item,
+            watcher,
+            run_id=run_id,
+            archive=archive,
+            rejected=rejected,
+            keep=keep,
+            started=started,
+        )
+    finally:
+        watcher.stop()
+
+
+def _land(
+    con: duckdb.DuckDBPyConnection,
+    item: InboxFile,
+    watcher: ProgressWatcher,
+    *,
+    run_id: str,
+    archive: Path,
+    rejected: Path,
+    keep: bool,
+    started: float,
+) -> BatchResult:
+    stage = watcher.stage
     name = item.path.name
-
-    def stage(what: str) -> None:
-        if progress:
-            progress(name, what)
-
     size = item.path.stat().st_size
     if item.problem is not None:
         batch_id = _start_batch(con, item, run_id, None, size)

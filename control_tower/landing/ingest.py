@@ -10,8 +10,9 @@ from pathlib import Path
 
 import duckdb
 
-from control_tower.landing.batch import BatchResult, ProgressFn, land_file, mark_interrupted
+from control_tower.landing.batch import BatchResult, land_file, mark_interrupted
 from control_tower.landing.files import discover
+from control_tower.landing.progress import ProgressFn
 
 
 @dataclass

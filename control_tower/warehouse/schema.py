@@ -111,6 +111,8 @@ def connect_writer(path: Path, *, memory_limit: str | None = None) -> duckdb.Duc
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
+    # Let query_progress() report on long statements (shown as ingest progress), printing nothing.
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
     if memory_limit:
         con.execute("SET memory_limit = ?", [memory_limit])
     ensure_schema(con)

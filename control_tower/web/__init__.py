@@ -1,0 +1,83 @@
+"""The web app: Dash pages on Flask, reading the newest serving snapshot.
+
+`create_app` is the one place that wires the app: the pages under
+`control_tower/web/pages`, the stylesheet in the repository's `assets/`, the
+shell (header and navigation built from the page registry) and one
+`ServingStore` per app, reached from callbacks through `runtime.web_context()`.
+Nothing is read from the warehouse until a request asks for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import flask
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+
+from control_tower.settings import Settings
+from control_tower.warehouse.serving import ServingStore
+from control_tower.web.runtime import EXTENSION_KEY, WebContext
+from control_tower.web.shell import HOME_PATH, PRODUCT_NAME, install_shell
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ASSETS_DIR = REPO_ROOT / "assets"
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+__all__ = ["create_app", "make_server", "serve_app"]
+
+
+def create_app(settings: Settings) -> dash.Dash:
+    """The Dash app for one installation (pages, shell, assets, a serving store)."""
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        assets_folder=str(ASSETS_DIR),
+        title=PRODUCT_NAME,
+        update_title=None,
+        # Page layouts are swapped in by the router, so their ids are not in the shell.
+        suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    if settings.secret_key:
+        app.server.secret_key = settings.secret_key
+    app.server.extensions[EXTENSION_KEY] = WebContext(
+        settings=settings, store=ServingStore(settings.serving_dir)
+    )
+    install_shell(app)
+    _redirect_root(app, HOME_PATH)
+    # Dash hands `dash.callback`s registered while importing the pages to the first
+    # app that serves a request; bind them to this app now, so that several apps
+    # in one process (tests, tools) each get their own.
+    app.server.test_client().get(app.get_relative_path("/_dash-dependencies"))
+    return app
+
+
+def _redirect_root(app: dash.Dash, path: str) -> None:
+    """Send `/` to the home page (Dash serves `/` itself, so pages cannot redirect from it)."""
+    root = app.config.requests_pathname_prefix
+    target = app.get_relative_path(path)
+
+    @app.server.before_request
+    def _root_to_home() -> flask.Response | None:
+        if flask.request.path == root and flask.request.method == "GET":
+            return flask.redirect(target)
+        return None
+
+
+def make_server(
+    app: dash.Dash, *, host: str, port: int, threads: int = 8
+) -> BaseWSGIServer | MultiSocketServer:
+    """A waitress server for the app, bound but not yet running (`.run()`, `.close()`)."""
+    return create_server(app.server, host=host, port=port, threads=threads, ident=PRODUCT_NAME)
+
+
+def serve_app(app: dash.Dash, *, host: str, port: int, threads: int = 8) -> None:
+    """Serve the app with waitress until interrupted."""
+    server = make_server(app, host=host, port=port, threads=threads)
+    try:
+        server.run()
+    finally:
+        server.close()
+        app.server.extensions[EXTENSION_KEY].store.close()

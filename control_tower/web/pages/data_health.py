@@ -1,0 +1,735 @@
+"""Data health: did the extracts land, are they fresh, and which rows were refused and why.
+
+Route `/data-health` (also where `/` leads for now). The page reads the newest
+serving snapshot every 30 seconds: headline numbers, the scheduler's
+heartbeat, recent runs, freshness per source table, every batch, the
+quarantine by reason and a quarantine browser (AG Grid's infinite row model,
+sorted and filtered on the server). Selecting a batch filters the browser to
+it. The queries live in `control_tower.ops.health`; callbacks here only shape
+their answers for the page.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import dash
+import dash_ag_grid as dag
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+
+from control_tower.ops import health
+from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.web import components as ui
+from control_tower.web.format import (
+    DASH,
+    fmt_ago,
+    fmt_bytes,
+    fmt_hours,
+    fmt_int,
+    fmt_ms,
+    fmt_ts,
+    fmt_ts_minutes,
+    fmt_ts_seconds,
+    plural,
+)
+from control_tower.web.grid import grid_options, int_col, ms_col, status_col, text_col
+from control_tower.web.runtime import web_context
+
+dash.register_page(
+    __name__,
+    path="/data-health",
+    name="Data health",
+    title="Data health · Control Tower",
+    description="Landing runs, source freshness, batches and quarantined rows.",
+    order=0,
+)
+
+REFRESH_MS = 30_000
+BATCH_ROWS = 500  # newest batches shown in the batches grid
+RUNS_SHOWN = 6
+
+# Component ids, all prefixed with the page name.
+INTERVAL = "data-health-interval"
+SNAPSHOT = "data-health-snapshot"
+ASOF = "data-health-asof"
+EMPTY = "data-health-empty"
+BODY = "data-health-body"
+KPIS = "data-health-kpis"
+SCHEDULER = "data-health-scheduler"
+RUNS = "data-health-runs"
+FRESHNESS = "data-health-freshness"
+BATCHES = "data-health-batches"
+BATCHES_FILTER = "data-health-batches-filter"
+BATCHES_CAPTION = "data-health-batches-caption"
+SUMMARY = "data-health-quarantine-summary"
+REASON = "data-health-reason"  # pattern-matching id type of the summary's rows
+QUARANTINE = "data-health-quarantine"
+QUARANTINE_CAPTION = "data-health-quarantine-caption"
+QUARANTINE_FOCUS = "data-health-quarantine-focus"
+QUARANTINE_CLEAR = "data-health-quarantine-clear"
+RECORD = "data-health-record"
+REFRESHED = "data-health-refreshed"
+
+BATCH_FILTERS = {
+    "all": ("All", {}),
+    "problems": ("Rejected or failed", {"status": health.PROBLEM_STATUSES}),
+    "quarantine": ("With quarantined rows", {"with_quarantine": True}),
+}
+SEVERITY = {"stale": 0, "never": 1, "fresh": 2}
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+
+def _batches_grid() -> dag.AgGrid:
+    return dag.AgGrid(
+        id=BATCHES,
+        columnDefs=[
+            int_col("batch_id", "Batch", width=85, pinned="left", valueFormatter=None, sort="desc"),
+            status_col("status", "Status", ui.grid_labels(ui.BATCH_STATUS), width=125),
+            text_col("table_name", "Table", width=150, tooltipField="system_hint"),
+            text_col("file_name", "File", width=170, tooltipField="source_hint"),
+            text_col("started_at", "Started (UTC)", width=160),
+            int_col("rows_read", "Read", width=85),
+            int_col("rows_loaded", "Loaded", width=95, tooltipField="loaded_hint"),
+            int_col("rows_quarantined", "Quarantined", width=125),
+            ms_col("total_ms", "Time", width=80, tooltipField="timing"),
+            text_col(
+                "message",
+                "Warnings / error",
+                minWidth=200,
+                flex=1,
+                tooltipField="message",
+                cellClass="cell-message",
+            ),
+        ],
+        rowData=[],
+        getRowId="params.data.row_id",
+        defaultColDef={"sortable": True, "resizable": True},
+        dashGridOptions=grid_options(
+            rowSelection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+            pagination=True,
+            paginationPageSize=15,
+            paginationPageSizeSelector=[15, 50, 100],
+            domLayout="autoHeight",
+            rowClassRules={
+                "row-problem": "['rejected','failed','interrupted'].includes(params.data.status)"
+            },
+        ),
+        className="grid grid--batches",
+    )
+
+
+def _quarantine_grid() -> dag.AgGrid:
+    whole_row = {"headerTooltip": "Empty when the whole row could not be read"}
+    return dag.AgGrid(
+        id=QUARANTINE,
+        rowModelType="infinite",
+        columnDefs=[
+            int_col("batch_id", "Batch", width=85, valueFormatter=None),
+            text_col("table_name", "Table", width=150),
+            text_col("file_name", "File", width=180),
+            int_col("source_line", "Line", width=80, headerTooltip="Line in the file (header = 1)"),
+            text_col("column_name", "Column", width=130, **whole_row),
+            text_col("value", "Value", width=110),
+            text_col("reason", "Reason", minWidth=280, flex=2, tooltipField="reason"),
+            # Not shown: lets "Quarantine by reason" filter on a reason with its values masked.
+            text_col("reason_kind", "Kind of reason", hide=True),
+            text_col(
+                "record",
+                "Record as delivered",
+                minWidth=220,
+                flex=1,
+                sortable=False,
+                tooltipField="record",
+                cellClass="cell-mono",
+            ),
+            {
+                "field": "quarantined_at",
+                "headerName": "Quarantined (UTC)",
+                "width": 165,
+                "filter": "agDateColumnFilter",
+                "filterParams": {
+                    "maxNumConditions": 1,
+                    "buttons": ["reset"],
+                    "inRangeInclusive": True,
+                    "filterOptions": [
+                        "equals",
+                        "lessThan",
+                        "greaterThan",
+                        "inRange",
+                    ],
+                },
+            },
+        ],
+        getRowId="params.data.row_id",
+        defaultColDef={"sortable": True, "resizable": True},
+        dashGridOptions=grid_options(
+            rowSelection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+            cacheBlockSize=100,
+            maxBlocksInCache=20,
+            infiniteInitialRowCount=1,
+            rowBuffer=10,
+        ),
+        className="grid grid--quarantine",
+        style={"height": "420px"},
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    """The page's frame; every number is filled in by the callbacks below."""
+    return html.Div(
+        className="page page--data-health",
+        children=[
+            dcc.Interval(id=INTERVAL, interval=REFRESH_MS, n_intervals=0),
+            dcc.Store(id=SNAPSHOT),
+            dcc.Store(id=REFRESHED),
+            html.Div(
+                [html.H1("Data health"), html.P(id=ASOF, className="page-subtitle")],
+                className="page-head",
+            ),
+            html.Div(id=EMPTY),
+            html.Div(
+                id=BODY,
+                hidden=True,
+                children=[
+                    html.Div(id=KPIS, className="kpi-row"),
+                    html.Div(
+                        className="row row--ops",
+                        children=[
+                            ui.panel(
+                                "Scheduler", html.Div(id=SCHEDULER), class_name="panel--scheduler"
+                            ),
+                            ui.panel(
+                                "Recent runs",
+                                html.Div(id=RUNS),
+                                subtitle="Each run lands the inbox, then refreshes derived tables.",
+                                class_name="panel--runs",
+                            ),
+                        ],
+                    ),
+                    ui.panel(
+                        "Source freshness",
+                        html.Div(id=FRESHNESS),
+                        subtitle="Newest loaded batch of each source table against its SLA.",
+                        panel_id="data-health-freshness-panel",
+                    ),
+                    ui.panel(
+                        "Batches",
+                        [_batches_grid(), html.P(id=BATCHES_CAPTION, className="caption")],
+                        subtitle="One batch per delivered file. Select one to see its quarantined rows.",
+                        actions=dcc.RadioItems(
+                            id=BATCHES_FILTER,
+                            options=[
+                                {"label": text, "value": key}
+                                for key, (text, _) in BATCH_FILTERS.items()
+                            ],
+                            value="all",
+                            inline=True,
+                            className="segmented",
+                        ),
+                    ),
+                    html.Div(
+                        className="row row--quarantine",
+                        children=[
+                            ui.panel(
+                                "Quarantine by reason",
+                                html.Div(id=SUMMARY),
+                                subtitle="Problems by table, column and reason. Select one to browse it.",
+                                class_name="panel--summary",
+                            ),
+                            ui.panel(
+                                "Quarantine browser",
+                                [
+                                    html.Div(
+                                        [
+                                            html.Span(id=QUARANTINE_FOCUS, className="focus-note"),
+                                            html.Button(
+                                                "Show all rows",
+                                                id=QUARANTINE_CLEAR,
+                                                className="button button--quiet",
+                                                n_clicks=0,
+                                            ),
+                                            html.Span(
+                                                id=QUARANTINE_CAPTION,
+                                                className="caption",
+                                                role="status",
+                                            ),
+                                        ],
+                                        className="toolbar",
+                                    ),
+                                    _quarantine_grid(),
+                                    html.Div(id=RECORD, className="record-detail"),
+                                ],
+                                subtitle="Every refused value with its file, line and the record "
+                                "as delivered. Sorted and filtered on the server.",
+                                class_name="panel--browser",
+                            ),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+# --- views: health answers shaped for the page ----------------------------------------------
+
+
+def _kpis(overview: health.HealthOverview, now: datetime) -> list[html.Div]:
+    run = overview["last_run"]
+    if run is None:
+        last = ui.kpi(
+            "Last run with new files", "No runs yet", "Nothing has been landed.", tone="idle"
+        )
+    else:
+        _icon, _label, tone = ui.RUN_STATUS.get(run["status"], ("", "", "idle"))
+        # A run that finds nothing new publishes nothing: the scheduler panel has the latest.
+        last = ui.kpi(
+            "Last run with new files",
+            fmt_ago(run["started_at"], now),
+            [
+                ui.badge(run["status"], ui.RUN_STATUS),
+                f" {fmt_ts(run['started_at'])} · {plural(run['files_seen'], 'file')}",
+            ],
+            tone=tone,
+            kpi_id="data-health-kpi-run",
+        )
+    stale, never = overview["tables_stale"], overview["tables_never"]
+    tables = ui.kpi(
+        "Tables stale / never loaded",
+        f"{fmt_int(stale)} / {fmt_int(never)}",
+        f"{fmt_int(overview['tables_fresh'])} of {fmt_int(overview['tables_total'])} fresh",
+        tone="warn" if stale else ("idle" if never else "ok"),
+        kpi_id="data-health-kpi-tables",
+    )
+    quarantined = ui.kpi(
+        "Rows quarantined",
+        fmt_int(overview["rows_quarantined"]),
+        plural(overview["problems"], "problem") + " recorded",
+        tone="warn" if overview["rows_quarantined"] else "ok",
+        kpi_id="data-health-kpi-quarantine",
+    )
+    others = [
+        plural(overview["files_failed"], "failed file"),
+        plural(overview["files_interrupted"], "interrupted file"),
+    ]
+    rejected = ui.kpi(
+        "Rejected files",
+        fmt_int(overview["files_rejected"]),
+        " · ".join(others),
+        tone="bad" if overview["files_rejected"] or overview["files_failed"] else "ok",
+        kpi_id="data-health-kpi-rejected",
+    )
+    return [last, tables, quarantined, rejected]
+
+
+def _scheduler(status: health.SchedulerStatus, now: datetime) -> html.Div:
+    facts = []
+    if status["written_at"] is not None:
+        facts.append(
+            (
+                "Last heartbeat",
+                f"{fmt_ago(status['written_at'], now)} ({fmt_ts(status['written_at'])})",
+            )
+        )
+    if status["every_minutes"] is not None:
+        facts.append(("Runs every", fmt_hours(status["every_minutes"] / 60)))
+    if status["last_run_at"] is not None:
+        run_state = status["last_run_status"] or ""
+        facts.append(("Last scheduled run", f"{fmt_ts(status['last_run_at'])} · {run_state}"))
+    if status["next_run_at"] is not None:
+        facts.append(("Next run", fmt_ts(status["next_run_at"])))
+    return html.Div(
+        [
+            html.Div(
+                [
+                    ui.badge(status["state"], ui.SCHEDULER_STATE),
+                    html.Span(status["message"], className="muted"),
+                ],
+                className="scheduler-state",
+            ),
+            html.Dl(
+                [item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
+                className="facts",
+            )
+            if facts
+            else None,
+        ]
+    )
+
+
+def _runs(runs: list[health.RunRow]) -> Any:
+    if not runs:
+        return ui.empty_state("No pipeline runs yet")
+    rows = []
+    for run in runs:
+        notes = run["error"] or (
+            "failed steps: " + ", ".join(run["failed_steps"]) if run["failed_steps"] else ""
+        )
+        rows.append(
+            [
+                fmt_ts(run["started_at"]),
+                run["trigger"],
+                ui.badge(run["status"], ui.RUN_STATUS),
+                DASH if run["seconds"] is None else fmt_ms(run["seconds"] * 1000),
+                fmt_int(run["files_seen"]),
+                fmt_int(run["rows_loaded"]),
+                fmt_int(run["rows_quarantined"]),
+                notes,
+            ]
+        )
+    return ui.simple_table(
+        [
+            "Started",
+            "Trigger",
+            "Status",
+            ("Took", "num"),
+            ("Files", "num"),
+            ("Rows loaded", "num"),
+            ("Quarantined", "num"),
+            "Notes",
+        ],
+        rows,
+        class_name="table--compact",
+    )
+
+
+def _freshness(rows: list[health.FreshnessRow], now: datetime) -> Any:
+    ordered = sorted(rows, key=lambda r: SEVERITY[r["status"]])
+    body = []
+    for r in ordered:
+        body.append(
+            [
+                ui.badge(r["status"], ui.FRESHNESS),
+                html.Span(r["table_name"], className="mono"),
+                r["system"].upper(),
+                html.Span(fmt_ago(r["last_loaded_at"], now), title=fmt_ts(r["last_loaded_at"])),
+                fmt_hours(r["sla_hours"]),
+                fmt_int(r["row_count"]),
+                html.Span(fmt_ts(r["newest_data_at"]), title=r["data_time_column"] or ""),
+                DASH if r["last_batch_id"] is None else f"#{r['last_batch_id']}",
+                fmt_int(r["batches_rejected"]),
+                fmt_int(r["rows_quarantined"]),
+            ]
+        )
+    return ui.simple_table(
+        [
+            "Status",
+            "Table",
+            "System",
+            "Last loaded",
+            "SLA",
+            ("Rows", "num"),
+            "Newest data",
+            ("Last batch", "num"),
+            ("Rejected files", "num"),
+            ("Quarantined rows", "num"),
+        ],
+        body,
+        table_id="data-health-freshness-table",
+        class_name="table--freshness",
+    )
+
+
+def _summary(rows: list[health.QuarantineSummaryRow]) -> Any:
+    if not rows:
+        return ui.empty_state(
+            "No quarantined rows", "Every delivered row passed the contract.", icon="✓"
+        )
+    top = max(r["problems"] for r in rows)
+    items = []
+    for r in rows:
+        share = max(r["problems"] / top * 100, 2)
+        items.append(
+            html.Li(
+                html.Button(
+                    [
+                        html.Div(
+                            [
+                                html.Span(r["table_name"] or "(unknown table)", className="mono"),
+                                html.Span(
+                                    f" · {r['column_name']}"
+                                    if r["column_name"]
+                                    else " · whole row",
+                                    className="muted",
+                                ),
+                                html.Span(fmt_int(r["problems"]), className="reason-count"),
+                            ],
+                            className="reason-head",
+                        ),
+                        html.Div(r["reason"], className="reason-text", title=r["example"]),
+                        html.Div(
+                            html.Div(className="reason-bar-fill", style={"width": f"{share:.0f}%"}),
+                            className="reason-bar",
+                            **{"aria-hidden": "true"},
+                        ),
+                    ],
+                    id={
+                        "type": REASON,
+                        "table": r["table_name"] or "",
+                        "column": r["column_name"] or "",
+                        "reason": r["reason"],
+                    },
+                    className="reason",
+                    n_clicks=0,
+                    title="Browse these rows",
+                )
+            )
+        )
+    return html.Ul(items, className="reason-list")
+
+
+def _batch_row(b: health.BatchRow) -> dict[str, Any]:
+    timing = (
+        f"read {fmt_ms(b['read_ms'])} · validate {fmt_ms(b['validate_ms'])} · "
+        f"upsert {fmt_ms(b['upsert_ms'])}"
+        if b["read_ms"] is not None
+        else ""
+    )
+    older = (
+        f"{plural(b['rows_stale'], 'row')} older than the warehouse's version, not applied"
+        if b["rows_stale"]
+        else None
+    )
+    return {
+        "row_id": str(b["batch_id"]),
+        "batch_id": b["batch_id"],
+        "status": b["status"],
+        "table_name": b["table_name"],
+        "system_hint": f"{(b['system'] or '?').upper()} · {b['table_name'] or 'no table'}",
+        "file_name": b["file_name"],
+        "source_hint": f"{b['file_name']} · {b['file_format'] or '?'} · {fmt_bytes(b['file_bytes'])}",
+        "started_at": fmt_ts_minutes(b["started_at"]),
+        "rows_read": b["rows_read"],
+        "rows_loaded": b["rows_inserted"] + b["rows_updated"],
+        "loaded_hint": f"{fmt_int(b['rows_inserted'])} inserted · {fmt_int(b['rows_updated'])} updated",
+        "rows_quarantined": b["rows_quarantined"],
+        "total_ms": b["total_ms"],
+        "timing": timing,
+        "message": "; ".join(m for m in (b["error"], b["warnings"], older) if m),
+    }
+
+
+def _quarantine_row(q: health.QuarantineRow) -> dict[str, Any]:
+    return {
+        **q,
+        "row_id": str(q["quarantine_id"]),
+        "quarantined_at": fmt_ts_seconds(q["quarantined_at"]),
+    }
+
+
+def _record(row: dict[str, Any]) -> Any:
+    raw = row.get("record") or ""
+    try:
+        pretty = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    except ValueError:
+        pretty = raw
+    where = f"batch #{row.get('batch_id')} · {row.get('file_name')} line {fmt_int(row.get('source_line'))}"
+    column = row.get("column_name")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Strong(where),
+                    html.Span(
+                        f" · {column} = {row.get('value')!r}" if column else " · whole row",
+                        className="muted",
+                    ),
+                ]
+            ),
+            html.P(row.get("reason"), className="record-reason"),
+            html.Pre(pretty or "(no record)", className="record-json"),
+        ]
+    )
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+
+@callback(
+    Output(ASOF, "children"),
+    Output(EMPTY, "children"),
+    Output(BODY, "hidden"),
+    Output(KPIS, "children"),
+    Output(SCHEDULER, "children"),
+    Output(RUNS, "children"),
+    Output(FRESHNESS, "children"),
+    Output(SNAPSHOT, "data"),
+    Input(INTERVAL, "n_intervals"),
+    State(SNAPSHOT, "data"),
+)
+def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
+    """Every 30 s: headline numbers, scheduler, runs and freshness from the newest snapshot."""
+    app = web_context()
+    now = health.utc_now()
+    scheduler = _scheduler(health.scheduler_heartbeat(app.settings.serving_dir, now), now)
+    refreshed = f"Refreshed {now:%H:%M:%S} UTC"
+    try:
+        snapshot = app.store.snapshot_path().name
+        with app.store.cursor() as cur:
+            overview = health.health_overview(cur, now)
+            runs = health.recent_runs(cur, RUNS_SHOWN)
+            freshness = health.source_freshness(cur, now)
+    except NoSnapshotError:
+        empty = ui.empty_state(
+            "No data landed yet",
+            [
+                "Run ",
+                html.Code("control-tower ingest"),
+                f" to land the extracts in {app.settings.inbox}/{{erp,wms,tms}}/, or start ",
+                html.Code("control-tower scheduler"),
+                " to land them on a schedule. This page fills in by itself.",
+            ],
+        )
+        gone = None if shown is not None else no_update
+        return (refreshed, [empty, ui.panel("Scheduler", scheduler)], True, *[no_update] * 4, gone)
+    asof = f"{refreshed} · {snapshot.removesuffix('.duckdb')}"
+    if overview["last_run"] is not None:
+        asof = f"Data as of the run at {fmt_ts(overview['last_run']['started_at'])} · {asof}"
+    return (
+        asof,
+        None,
+        False,
+        _kpis(overview, now),
+        scheduler,
+        _runs(runs),
+        _freshness(freshness, now),
+        snapshot if snapshot != shown else no_update,
+    )
+
+
+@callback(
+    Output(BATCHES, "rowData"),
+    Output(BATCHES_CAPTION, "children"),
+    Input(SNAPSHOT, "data"),
+    Input(BATCHES_FILTER, "value"),
+)
+def load_batches(snapshot: str | None, choice: str) -> tuple[Any, Any]:
+    """The newest batches (all, problems only, or those with quarantined rows)."""
+    if snapshot is None:
+        return [], ""
+    _label, kwargs = BATCH_FILTERS.get(choice, BATCH_FILTERS["all"])
+    try:
+        with web_context().store.cursor() as cur:
+            page = health.batches(cur, limit=BATCH_ROWS, **kwargs)  # type: ignore[arg-type]
+    except NoSnapshotError:
+        return [], ""
+    shown = len(page.rows)
+    caption = (
+        f"Showing the newest {fmt_int(shown)} of {fmt_int(page.total)} batches."
+        if shown < page.total
+        else plural(page.total, "batch", "batches") + "."
+    )
+    return [_batch_row(b) for b in page.rows], caption
+
+
+@callback(Output(SUMMARY, "children"), Input(SNAPSHOT, "data"))
+def load_summary(snapshot: str | None) -> Any:
+    """Quarantine problems by table, column and reason."""
+    if snapshot is None:
+        return None
+    try:
+        with web_context().store.cursor() as cur:
+            return _summary(health.quarantine_summary(cur))
+    except NoSnapshotError:
+        return None
+
+
+@callback(
+    Output(QUARANTINE, "getRowsResponse"),
+    Output(QUARANTINE_CAPTION, "children"),
+    Input(QUARANTINE, "getRowsRequest"),
+)
+def quarantine_block(request: dict[str, Any] | None) -> tuple[Any, Any]:
+    """One block of the quarantine browser, sorted and filtered on the server."""
+    if not request:
+        return no_update, no_update
+    start = max(int(request.get("startRow") or 0), 0)
+    end = max(int(request.get("endRow") or start + 100), start)
+    filters = request.get("filterModel") or {}
+    try:
+        with web_context().store.cursor() as cur:
+            page = health.quarantine_rows(
+                cur,
+                offset=start,
+                limit=min(end - start, health.MAX_PAGE_ROWS),
+                sort_model=request.get("sortModel"),
+                filter_model=filters,
+            )
+    except NoSnapshotError:
+        return {"rowData": [], "rowCount": 0}, "No data landed yet."
+    except health.HealthQueryError as exc:
+        return {"rowData": [], "rowCount": 0}, f"Cannot apply this filter: {exc}"
+    if page.total == 0:
+        caption = "No quarantined rows match this filter." if filters else "No quarantined rows."
+    else:
+        caption = plural(page.total, "problem") + (" match" if filters else " in quarantine")
+    return {"rowData": [_quarantine_row(q) for q in page.rows], "rowCount": page.total}, caption
+
+
+@callback(
+    Output(QUARANTINE, "filterModel"),
+    Output(QUARANTINE_FOCUS, "children"),
+    Input(BATCHES, "selectedRows"),
+    Input(QUARANTINE_CLEAR, "n_clicks"),
+    Input({"type": REASON, "table": ALL, "column": ALL, "reason": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def focus_quarantine(
+    selected: list[dict[str, Any]] | None, _clear: int, _reasons: list[int]
+) -> tuple[Any, Any]:
+    """Point the quarantine browser at a batch, or at one kind of problem, or at everything."""
+    trigger = ctx.triggered_id
+    if trigger == BATCHES and selected:
+        batch = selected[0]
+        model = {
+            "batch_id": {"filterType": "number", "type": "equals", "filter": batch["batch_id"]}
+        }
+        return model, f"Batch #{batch['batch_id']} · {batch.get('file_name', '')}"
+    if isinstance(trigger, dict) and trigger.get("type") == REASON:
+        # Read the click count from inputs_list: ctx.triggered has no value for ids with
+        # non-ASCII text (Dash 4.4). A count of 0 means the list was re-rendered, not clicked.
+        clicks = [i.get("value") for i in ctx.inputs_list[2] if i.get("id") == trigger]
+        if not any(clicks):
+            return no_update, no_update
+        table, column = trigger["table"], trigger["column"]
+        model: dict[str, Any] = {
+            "table_name": {"filterType": "text", "type": "equals", "filter": table}
+        }
+        model["column_name"] = (
+            {"filterType": "text", "type": "equals", "filter": column}
+            if column
+            else {"filterType": "text", "type": "blank"}
+        )
+        model["reason_kind"] = {"filterType": "text", "type": "equals", "filter": trigger["reason"]}
+        return model, f"{table} · {column or 'whole row'} · {trigger['reason']}"
+    if trigger == QUARANTINE_CLEAR:
+        return {}, None
+    return no_update, no_update
+
+
+@callback(Output(RECORD, "children"), Input(QUARANTINE, "selectedRows"), prevent_initial_call=True)
+def show_record(selected: list[dict[str, Any]] | None) -> Any:
+    """The selected quarantine row's record as delivered, pretty-printed."""
+    return _record(selected[0]) if selected else None
+
+
+# A new snapshot: reload the blocks the quarantine browser has cached.
+clientside_callback(
+    """
+    function(snapshot) {
+        if (snapshot && window.dash_ag_grid) {
+            dash_ag_grid.getApiAsync('data-health-quarantine')
+                .then(api => api.refreshInfiniteCache())
+                .catch(() => null);
+        }
+        return snapshot;
+    }
+    """,
+    Output(REFRESHED, "data"),
+    Input(SNAPSHOT, "data"),
+    prevent_initial_call=True,
+)

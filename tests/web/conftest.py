@@ -1,0 +1,147 @@
+"""A landed data folder, the app served by waitress on a free loopback port, and a browser.
+
+The extracts (one run, batch ids in load order):
+
+    batch  file                        status    rows  quarantined
+    1      erp/bogus.csv               rejected  -     -     (name is no table)
+    2      erp/locations.csv           loaded    1     0
+    3      erp/items.csv               loaded    1     0
+    4      erp/customers.csv           loaded    1     0
+    5      erp/sales_order_lines.csv   loaded    251   241   (order line k, k = 1..250, has
+                                                              ordered_qty -k unless k % 25 == 0;
+                                                              line 252 names customer C9)
+
+241 problems (240 negative quantities + 1 unknown customer) fill three blocks
+of the quarantine browser's infinite row model (100 rows per block).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from control_tower.settings import Settings, load_settings
+from control_tower.web import create_app, make_server
+from control_tower.web.runtime import EXTENSION_KEY
+from pipelines.run import run_pipeline
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ORDER_LINES = 250
+
+
+def write_inbox(inbox: Path) -> None:
+    """The extracts of the module docstring."""
+    erp = inbox / "erp"
+    erp.mkdir(parents=True)
+    stamp = "2025-01-01T00:00:00Z"
+    (erp / "bogus.csv").write_text("a,b\n1,2\n")
+    (erp / "locations.csv").write_text(
+        "location_id,name,entity_id,region,timezone,wave_based,updated_at\n"
+        f"DC1,Dallas DC,E1,south,America/Chicago,true,{stamp}\n"
+    )
+    (erp / "items.csv").write_text(
+        "item_id,description,category,abc_class,case_qty,unit_cost,unit_price,supplier_id,"
+        f"lead_time_days,updated_at\nI1,Widget,hardware,A,12,1.50,2.50,S1,7,{stamp}\n"
+    )
+    (erp / "customers.csv").write_text(
+        f"customer_id,name,segment,priority_tier,region,updated_at\nC1,Acme,retail,1,south,{stamp}\n"
+    )
+    lines = [
+        "order_id,line_no,entity_id,customer_id,item_id,location_id,channel,order_ts,ordered_qty,"
+        "uom,unit_price,requested_date,promised_date,status,updated_at"
+    ]
+    for k in range(1, ORDER_LINES + 1):
+        qty = 5 if k % 25 == 0 else -k
+        lines.append(
+            f"SO{k},1,E1,C1,I1,DC1,edi,2025-03-01T10:00:00,{qty},EA,2.50,2025-03-05,2025-03-05,"
+            "open,2025-03-01T10:00:00"
+        )
+    lines.append(
+        "SO999,1,E1,C9,I1,DC1,edi,2025-03-01T10:00:00,1,EA,2.50,2025-03-05,2025-03-05,"
+        "open,2025-03-01T10:00:00"
+    )
+    (erp / "sales_order_lines.csv").write_text("\n".join(lines) + "\n")
+
+
+@dataclass(frozen=True)
+class Served:
+    """An app served on a loopback port."""
+
+    settings: Settings
+    url: str
+
+
+def _serve(settings: Settings) -> Iterator[Served]:
+    app = create_app(settings)
+    server = make_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
+    thread.start()
+    try:
+        yield Served(settings, f"http://127.0.0.1:{server.effective_port}")
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(timeout=5)
+        app.server.extensions[EXTENSION_KEY].store.close()
+
+
+@pytest.fixture(scope="package")
+def landed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A data folder with the extracts of the module docstring landed and published."""
+    home = tmp_path_factory.mktemp("landed")
+    settings = load_settings(home).with_home(home)
+    write_inbox(home / "drop")
+    run_pipeline(settings, trigger="cli", inbox=home / "drop", keep=True)
+    return settings
+
+
+@pytest.fixture(scope="package")
+def empty_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A data folder where nothing has been landed."""
+    home = tmp_path_factory.mktemp("empty")
+    return load_settings(home).with_home(home)
+
+
+@pytest.fixture(scope="package")
+def served(landed_settings: Settings) -> Iterator[Served]:
+    yield from _serve(landed_settings)
+
+
+@pytest.fixture(scope="package")
+def served_empty(empty_settings: Settings) -> Iterator[Served]:
+    yield from _serve(empty_settings)
+
+
+@pytest.fixture(scope="package")
+def browser():
+    """Debian's chromium driven by Playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is missing: pip install playwright"
+    )
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="package")
+def artifacts() -> Path:
+    """tests/artifacts/ (git-ignored): screenshots to look at after a run."""
+    folder = Path(__file__).resolve().parents[1] / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

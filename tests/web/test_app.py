@@ -1,0 +1,69 @@
+"""The web app's wiring, without a browser: routes, assets, navigation, one store per app."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import flask
+
+from control_tower.settings import Settings
+from control_tower.web import ASSETS_DIR, create_app
+from control_tower.web.runtime import EXTENSION_KEY, WebContext
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _outputs(app) -> str:
+    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    return " ".join(d["output"] for d in deps)
+
+
+class TestCreateApp:
+    def test_root_leads_to_data_health(self, empty_settings: Settings):
+        client = create_app(empty_settings).server.test_client()
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith("/data-health")
+        page = client.get("/data-health")
+        assert page.status_code == 200
+        assert b"<title>Control Tower</title>" in page.data
+
+    def test_serves_the_stylesheet_from_the_repository_assets(self, empty_settings: Settings):
+        assert REPO_ROOT / "assets" == ASSETS_DIR
+        client = create_app(empty_settings).server.test_client()
+        assert b"control-tower.css" in client.get("/data-health").data
+        css = client.get("/assets/control-tower.css")
+        assert css.status_code == 200
+        assert b"--ct-accent" in css.data
+
+    def test_navigation_is_built_from_the_page_registry(self, empty_settings: Settings):
+        layout = create_app(empty_settings).server.test_client().get("/_dash-layout").get_json()
+        header = layout["props"]["children"][1]
+        brand, nav = header["props"]["children"]
+        assert "Control Tower" in brand["props"]["children"]
+        links = [(a["props"]["children"], a["props"]["href"]) for a in nav["props"]["children"]]
+        assert links == [("Data health", "/data-health")]
+
+    def test_every_app_gets_the_page_callbacks(self, empty_settings: Settings):
+        first, second = create_app(empty_settings), create_app(empty_settings)
+        for app in (first, second):
+            assert "data-health-quarantine.getRowsResponse" in _outputs(app)
+            assert "data-health-kpis.children" in _outputs(app)
+
+    def test_one_store_per_app_opened_only_when_asked(self, landed_settings: Settings):
+        app = create_app(landed_settings)
+        context = app.server.extensions[EXTENSION_KEY]
+        assert isinstance(context, WebContext)
+        assert context.store.serving_dir == landed_settings.serving_dir
+        assert context.store._handle is None  # nothing read while building the app
+        assert (
+            create_app(landed_settings).server.extensions[EXTENSION_KEY].store is not context.store
+        )
+
+
+def test_app_module_exposes_a_wsgi_server(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONTROL_TOWER_HOME", str(tmp_path))
+    namespace = runpy.run_path(str(REPO_ROOT / "app.py"), run_name="app")
+    assert isinstance(namespace["server"], flask.Flask)
+    assert namespace["server"].extensions[EXTENSION_KEY].settings.home == tmp_path.resolve()

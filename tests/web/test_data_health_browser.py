@@ -1,0 +1,126 @@
+"""The data-health page in a real browser: what a data steward sees and can do on it.
+
+Served by waitress over the landed folder of conftest.py (241 quarantine
+problems in batch 5), driven by Playwright on Debian's chromium.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+PROBLEMS = 241  # 240 negative quantities + 1 unknown customer (conftest.py)
+QUARANTINE = "#data-health-quarantine"
+ROWS = f"{QUARANTINE} .ag-center-cols-container .ag-row"
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def page(browser, request) -> Iterator:
+    """A fresh page; fails the test on any browser error or console error."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    tab.on(
+        "console",
+        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+    )
+    yield tab
+    context.close()
+    assert errors == [], errors
+
+
+def _caption(page) -> str:
+    return page.inner_text("#data-health-quarantine-caption")
+
+
+def _wait_caption(page, text: str) -> None:
+    page.wait_for_function(
+        "t => document.querySelector('#data-health-quarantine-caption')?.innerText.includes(t)",
+        arg=text,
+    )
+
+
+def _lines(page) -> list[str]:
+    return page.locator(f"{ROWS} [col-id='source_line']").all_inner_texts()
+
+
+class TestLandedWarehouse:
+    def test_root_opens_the_page_with_freshness_and_quarantine(self, page, served, artifacts):
+        page.goto(served.url + "/")
+        assert page.url.endswith("/data-health")
+        page.wait_for_selector("#data-health-freshness-table")
+        freshness = page.inner_text("#data-health-freshness-table")
+        assert "sales_order_lines" in freshness
+        assert "Fresh" in freshness
+        assert "Never loaded" in freshness
+        _wait_caption(page, f"{PROBLEMS} problems in quarantine")
+        page.wait_for_selector(f"{ROWS} >> text=ordered_qty must be greater than 0, got -1")
+        assert page.inner_text("#data-health-kpi-quarantine .kpi-value") == "241"
+        assert page.inner_text("#data-health-kpi-rejected .kpi-value") == "1"  # bogus.csv
+        page.screenshot(path=str(artifacts / "data-health.png"), full_page=True)
+
+    def test_header_sort_is_done_on_the_server(self, page, served):
+        page.goto(served.url + "/data-health")
+        _wait_caption(page, "in quarantine")
+        page.click(f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label")
+        page.wait_for_function(
+            f"document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '2'"
+        )
+        page.click(f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label")
+        # Descending over all 241 rows, not just the loaded block: line 252 is the unknown customer.
+        page.wait_for_function(
+            f"document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '252'"
+        )
+
+    def test_scrolling_loads_later_blocks(self, page, served):
+        page.goto(served.url + "/data-health")
+        _wait_caption(page, "in quarantine")
+        page.locator(f"{QUARANTINE} .ag-body-viewport").evaluate(
+            "el => el.scrollTop = el.scrollHeight"
+        )
+        page.wait_for_selector(f"{ROWS}[row-index='{PROBLEMS - 1}']")
+
+    def test_selecting_a_batch_filters_the_browser_to_it(self, page, served):
+        page.goto(served.url + "/data-health")
+        _wait_caption(page, "in quarantine")
+        page.click("#data-health-batches .ag-center-cols-container .ag-row[row-id='4']")
+        _wait_caption(page, "No quarantined rows match this filter")
+        assert "Batch #4" in page.inner_text("#data-health-quarantine-focus")
+        page.click("#data-health-batches .ag-center-cols-container .ag-row[row-id='5']")
+        _wait_caption(page, f"{PROBLEMS} problems match")
+        page.click("#data-health-quarantine-clear")
+        _wait_caption(page, f"{PROBLEMS} problems in quarantine")
+
+    def test_selecting_a_reason_filters_to_that_reason(self, page, served):
+        page.goto(served.url + "/data-health")
+        page.click(".reason >> text=unknown customer_id")
+        _wait_caption(page, "1 problem match")
+        assert _lines(page) == ["252"]
+        page.click(f"{ROWS}[row-index='0']")
+        page.wait_for_selector("#data-health-record pre")
+        record = page.inner_text("#data-health-record")
+        assert "unknown customer_id 'C9': not in customers" in record
+        assert '"order_id": "SO999"' in record
+
+    def test_batches_grid_shows_the_rejected_file_and_its_reason(self, page, served):
+        page.goto(served.url + "/data-health")
+        row = page.locator("#data-health-batches .ag-center-cols-container .ag-row[row-id='1']")
+        row.wait_for()
+        text = row.inner_text()
+        assert "Rejected" in text
+        assert "bogus.csv" in text
+        assert "does not start with an ERP table name" in text
+
+
+class TestNothingLandedYet:
+    def test_says_what_to_do(self, page, served_empty, artifacts):
+        page.goto(served_empty.url + "/data-health")
+        page.wait_for_selector("#data-health-empty >> text=No data landed yet")
+        assert "control-tower ingest" in page.inner_text("#data-health-empty")
+        assert "Not running" in page.inner_text("#data-health-empty")  # scheduler
+        assert page.locator("#data-health-body").is_hidden()
+        page.screenshot(path=str(artifacts / "data-health-empty.png"), full_page=True)

@@ -23,6 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from control_tower.ops.health import HEARTBEAT_FILE
 from control_tower.settings import Settings, load_settings
 from control_tower.warehouse import WriterLock
 from pipelines.run import RunReport, run_pipeline
@@ -30,11 +31,11 @@ from pipelines.run import RunReport, run_pipeline
 log = logging.getLogger(__name__)
 
 PIPELINE_JOB_ID = "pipeline_run"
-HEARTBEAT = "SCHEDULER.json"
 
 # The writer lock this process holds while it is the scheduler, and the stop flag
 # that SIGTERM sets. Module state because APScheduler calls jobs by import path.
 _process_lock: WriterLock | None = None
+_scheduler: BaseScheduler | None = None
 _stop = threading.Event()
 
 
@@ -45,10 +46,12 @@ def scheduled_run(home: str) -> None:
         raise RuntimeError(
             "scheduled_run must run inside the scheduler process that holds the lock"
         )
+    write_heartbeat(settings, None, running_since=datetime.now(UTC))
     report = run_pipeline(
         settings, trigger="scheduler", lock=_process_lock, should_stop=_stop.is_set
     )
-    write_heartbeat(settings, report)
+    job = _scheduler.get_job(PIPELINE_JOB_ID) if _scheduler is not None else None
+    write_heartbeat(settings, report, next_run=job.next_run_time if job else None)
     log.info(
         "run %s: %s, %d batches, %d rows loaded, %d quarantined, %.1fs",
         report.run_id,
@@ -60,25 +63,40 @@ def scheduled_run(home: str) -> None:
     )
 
 
+_LAST_RUN_KEYS = ("last_run_id", "last_run_status", "last_run_at", "last_run_batches")
+
+
 def write_heartbeat(
-    settings: Settings, report: RunReport | None, next_run: datetime | None = None
+    settings: Settings,
+    report: RunReport | None,
+    next_run: datetime | None = None,
+    running_since: datetime | None = None,
 ) -> None:
-    """Tell readers the scheduler is alive: its last run and, when known, its next one."""
-    data = {
-        "pid": os.getpid(),
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "every_minutes": settings.ingest_every_minutes,
-    }
-    if report is not None:
+    """Tell readers the scheduler is alive: its last run, a run in progress, its next run."""
+    path = settings.serving_dir / HEARTBEAT_FILE
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        previous = {}
+    data: dict[str, object] = {}
+    if report is None:  # keep what the last finished run said
+        data.update({k: previous[k] for k in _LAST_RUN_KEYS if k in previous})
+    else:
         data.update(
             last_run_id=report.run_id,
             last_run_status=report.status,
             last_run_at=report.started_at.isoformat(timespec="seconds"),
             last_run_batches=len(report.ingest.batches),
         )
+    data.update(
+        pid=os.getpid(),
+        written_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        every_minutes=settings.ingest_every_minutes,
+    )
+    if running_since is not None:
+        data["running_since"] = running_since.astimezone(UTC).isoformat(timespec="seconds")
     if next_run is not None:
         data["next_run_at"] = next_run.astimezone(UTC).isoformat(timespec="seconds")
-    path = settings.serving_dir / HEARTBEAT
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
@@ -98,6 +116,8 @@ def build_scheduler(
     cls = BackgroundScheduler if background else BlockingScheduler
     scheduler = cls(jobstores=jobstores, executors=executors, job_defaults=defaults, timezone=UTC)
     minutes = every_minutes or settings.ingest_every_minutes
+    global _scheduler
+    _scheduler = scheduler
     scheduler.add_job(
         "pipelines.schedule:scheduled_run",
         trigger="interval",

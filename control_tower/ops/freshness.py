@@ -13,6 +13,9 @@ import duckdb
 
 from control_tower.contracts import TABLES, ColumnType, Table
 
+# A batch proves its source is delivering when it loaded, unless every row it read was bad.
+DELIVERED = "status = 'loaded' AND (rows_read = 0 OR rows_quarantined < rows_read)"
+
 
 def data_time_column(table: Table) -> str | None:
     """The column that dates a row's content: the version stamp, else its first time or date."""
@@ -34,15 +37,16 @@ def refresh_freshness(con: duckdb.DuckDBPyConnection) -> int:
         parts.append(
             f"SELECT '{table.system}' AS system, '{table.name}' AS table_name, "
             f"count(*) AS row_count, {newest} AS newest_data_at, "
-            f"'{col or ''}' AS data_time_column, {float(table.freshness_sla_hours)} AS sla_hours "
+            f"'{col or ''}' AS data_time_column, "
+            f"CAST({float(table.freshness_sla_hours)} AS DOUBLE) AS sla_hours "
             f"FROM main.{table.name}"
         )
     con.execute("BEGIN TRANSACTION")
     con.execute(
         "CREATE OR REPLACE TABLE ops.table_freshness AS "
         "WITH t AS (" + " UNION ALL ".join(parts) + "), "
-        "b AS (SELECT table_name, max(finished_at) FILTER (WHERE status = 'loaded') AS last_loaded_at, "
-        "  max(batch_id) FILTER (WHERE status = 'loaded') AS last_batch_id, "
+        f"b AS (SELECT table_name, max(finished_at) FILTER (WHERE {DELIVERED}) AS last_loaded_at, "
+        f"  max(batch_id) FILTER (WHERE {DELIVERED}) AS last_batch_id, "
         "  count(*) FILTER (WHERE status = 'loaded') AS batches_loaded, "
         "  count(*) FILTER (WHERE status = 'rejected') AS batches_rejected, "
         "  sum(rows_quarantined) AS rows_quarantined "

@@ -322,21 +322,8 @@ def source_freshness(
                 "batches_loaded, batches_rejected, rows_quarantined FROM ops.table_freshness",
             )
         }
-    else:
-        found = {
-            r["table_name"]: r
-            for r in _dicts(
-                cur,
-                "SELECT table_name, NULL AS row_count, "
-                "  max(finished_at) FILTER (WHERE status = 'loaded') AS last_loaded_at, "
-                "  max(batch_id) FILTER (WHERE status = 'loaded') AS last_batch_id, "
-                "  NULL AS newest_data_at, "
-                "  count(*) FILTER (WHERE status = 'loaded') AS batches_loaded, "
-                "  count(*) FILTER (WHERE status = 'rejected') AS batches_rejected, "
-                "  coalesce(sum(rows_quarantined), 0) AS rows_quarantined "
-                "FROM ops.batches WHERE table_name IS NOT NULL GROUP BY table_name",
-            )
-        }
+    else:  # published before the freshness step ever ran: nothing is known yet
+        found = {}
     out: list[FreshnessRow] = []
     for table in TABLES.values():
         r = found.get(table.name, {})

@@ -388,9 +388,6 @@ class TestSchedulerHeartbeat:
         (folder / health.HEARTBEAT_FILE).write_text(json.dumps(data))
         return folder
 
-    def test_file_name_is_the_one_the_scheduler_writes(self):
-        assert health.HEARTBEAT_FILE == schedule.HEARTBEAT
-
     def test_absent_before_any_scheduler_ran(self, tmp_path):
         status = health.scheduler_heartbeat(tmp_path, self.NOW)
         assert status["state"] == "absent"

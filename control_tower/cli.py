@@ -69,7 +69,10 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
     help="Data volume.",
 )
 @click.option(
-    "--as-of", "as_of", callback=_parse_date, help="Last day of history (default: today, UTC)."
+    "--as-of",
+    "as_of",
+    callback=_parse_date,
+    help="Day of the extract, taken at 10:00 UTC (default: the latest such day that has passed).",
 )
 def generate(out: Path, seed: int, scale: str, as_of: date | None) -> None:
     """Write believable demo extracts for a multi-entity, multi-warehouse distributor."""

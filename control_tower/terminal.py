@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from control_tower.landing.batch import BatchResult
 from control_tower.landing.progress import ProgressFn
 
 if TYPE_CHECKING:
@@ -21,6 +22,34 @@ STATUS_STYLE = {
     "rejected": "red",
     "failed": "red",
 }
+
+
+def _rows(batches: list[BatchResult], by_table: bool) -> list[tuple[str, ...]]:
+    """Table rows: one per batch, or one per table and status with its files added up."""
+    groups: dict[tuple[str, str], list[BatchResult]] = {}
+    for b in batches:
+        key = (
+            f"{b.system or '?'}/{b.table or b.file.name}" if by_table else str(b.batch_id),
+            b.status,
+        )
+        groups.setdefault(key, []).append(b)
+    rows = []
+    for (label, status), group in groups.items():
+        first = group[0]
+        rows.append(
+            (
+                str(len(group)) if by_table else str(first.batch_id),
+                label if by_table else f"{first.system or '?'}/{first.file.name}",
+                f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
+                f"{sum(b.rows_read for b in group):,}",
+                f"{sum(b.counts.inserted for b in group):,}",
+                f"{sum(b.counts.updated for b in group):,}",
+                f"{sum(b.counts.stale for b in group):,}",
+                f"{sum(b.rows_quarantined for b in group):,}",
+                f"{sum(b.seconds for b in group):.1f}",
+            )
+        )
+    return rows
 
 
 @contextmanager
@@ -48,8 +77,8 @@ def landing_progress(console: Console) -> Iterator[ProgressFn]:
         yield update
 
 
-def print_run_report(console: Console, report: RunReport) -> None:
-    """The batches of a run as a table, then notes, post-load steps and totals."""
+def print_run_report(console: Console, report: RunReport, *, by_table: bool = False) -> None:
+    """The batches of a run as a table (one row per file, or per table), then notes and totals."""
     ing = report.ingest
     if ing.interrupted_before:
         console.print(
@@ -60,28 +89,19 @@ def print_run_report(console: Console, report: RunReport) -> None:
         console.print("The inbox is empty: nothing to land.")
     else:
         table = Table(title=f"Run {report.run_id}", title_justify="left")
-        table.add_column("batch", justify="right")
-        table.add_column("file", overflow="fold", ratio=1)
+        table.add_column("files" if by_table else "batch", justify="right")
+        table.add_column("table" if by_table else "file", overflow="fold", ratio=1)
         table.add_column("status")
         # rows read, inserted, updated, stale (older than what is landed), quarantined, seconds
         for name in ("read", "new", "upd", "stale", "quar", "sec"):
             table.add_column(name, justify="right")
-        notes = []
-        for b in ing.batches:
-            note = b.error or "; ".join(b.warnings)
-            if note:
-                notes.append(f"[{b.batch_id}] {b.system or '?'}/{b.file.name}: {note}")
-            table.add_row(
-                str(b.batch_id),
-                f"{b.system or '?'}/{b.file.name}",
-                f"[{STATUS_STYLE.get(b.status, 'white')}]{b.status}[/]",
-                f"{b.rows_read:,}",
-                f"{b.counts.inserted:,}",
-                f"{b.counts.updated:,}",
-                f"{b.counts.stale:,}",
-                f"{b.rows_quarantined:,}",
-                f"{b.seconds:.1f}",
-            )
+        for row in _rows(ing.batches, by_table):
+            table.add_row(*row)
+        notes = [
+            f"[{b.batch_id}] {b.system or '?'}/{b.file.name}: {b.error or '; '.join(b.warnings)}"
+            for b in ing.batches
+            if b.error or b.warnings
+        ]
         console.print(table)
         console.print(
             "read = rows in the file, new/upd = inserted/updated, stale = older than the landed "

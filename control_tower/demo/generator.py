@@ -93,6 +93,16 @@ class GenerateReport:
         return sum(n for _, n in self.files)
 
 
+def default_as_of(now: dt.datetime | None = None) -> dt.date:
+    """Today (UTC) once the day's 10:00 UTC extract has happened, else yesterday.
+
+    The demo extract is taken at 10:00 UTC on as_of, so this default never
+    writes rows stamped in the future.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    return now.date() if now.hour >= 10 else now.date() - dt.timedelta(days=1)
+
+
 def generate(
     out: Path,
     *,
@@ -110,7 +120,7 @@ def generate(
     started = time.perf_counter()
     sc = SCALES[scale] if isinstance(scale, str) else scale
     if as_of is None:
-        as_of = dt.datetime.now(dt.UTC).date()
+        as_of = default_as_of()
     as_of_day = day_number(as_of)
     start_day = as_of_day - sc.days
     out = Path(out)

@@ -47,7 +47,7 @@ def run_demo(
             )
         with landing_progress(console) as progress:
             report = run_pipeline(settings, trigger="demo", lock=lock, progress=progress)
-        print_run_report(console, report)
+        print_run_report(console, report, by_table=True)
         first = datetime.now(UTC) + timedelta(minutes=settings.ingest_every_minutes)
         scheduler = build_scheduler(settings, background=True, first_run=first)
         scheduler.start()

@@ -145,7 +145,14 @@ def _column_sql(
                 )
             )
     elif kind is T.INT:
-        typed = [(f"CASE WHEN NOT contains({v}, '.') THEN TRY_CAST({v} AS BIGINT) END", out)]
+        # Digits, a sign and blanks only: DuckDB's cast also takes 1e3, 0x10, 0b101, 1_000.
+        typed = [
+            (
+                f"CASE WHEN translate({v}, '0123456789+- ' || chr(9), '') = '' "
+                f"THEN TRY_CAST({v} AS BIGINT) END",
+                out,
+            )
+        ]
         checks.append(
             (
                 invalid,
@@ -164,7 +171,14 @@ def _column_sql(
         checks += _number_bounds(col, tv, raw)
     elif kind is T.DATE:
         # Year first, as ISO 8601 (DuckDB also takes 2026/03/05 and 2026-3-5, never 03/05/2026).
-        typed = [(f"TRY_CAST({v} AS DATE)", out)]
+        # Starting with a digit: DuckDB's cast also takes the words epoch and infinity.
+        typed = [
+            (
+                f"CASE WHEN left(ltrim({v}, ' ' || chr(9)), 1) BETWEEN '0' AND '9' "
+                f"THEN TRY_CAST({v} AS DATE) END",
+                out,
+            )
+        ]
         checks += [
             (
                 invalid,
@@ -187,8 +201,22 @@ def _column_sql(
         # An offset (Z, +hh, +hhmm, +hh:mm) after the time makes the value an instant; DuckDB's
         # TIMESTAMP cast would silently drop it, so the two kinds are cast separately.
         has_offset = f"regexp_matches({v}, {_lit(OFFSET_TAIL_RE)})"
-        naive = f"CASE WHEN NOT {has_offset} THEN TRY_CAST({v} AS TIMESTAMP) END"
-        instant = f"CASE WHEN {has_offset} THEN TRY_CAST({v} AS TIMESTAMPTZ) END"
+        # No letters but the T separator: DuckDB's TIMESTAMP cast silently drops any trailing
+        # word, so '09:00:00 UTC', '09:00:00 CET' or '09:00:00 PM' would land as local 09:00.
+        naive = (
+            f"CASE WHEN NOT {has_offset} AND translate({v}, '0123456789-/:. T' || chr(9), '') = '' "
+            f"THEN TRY_CAST({v} AS TIMESTAMP) END"
+        )
+        # DuckDB refuses a lower-case z and a space before the offset, which the shape allows:
+        # only values that fail the plain cast are respelled (coalesce is lazy).
+        respelled = (
+            f"regexp_replace(regexp_replace({v}, '\\s*[zZ]\\s*$', '+00:00'), "
+            "'\\s+([+-][0-9]{2}(:?[0-9]{2})?)\\s*$', '\\1')"
+        )
+        instant = (
+            f"CASE WHEN {has_offset} THEN coalesce(TRY_CAST({v} AS TIMESTAMPTZ), "
+            f"TRY_CAST({respelled} AS TIMESTAMPTZ)) END"
+        )
         typed = [(naive, _id(name + "__naive")), (instant, _id(name + "__instant"))]
         t_naive, t_instant = typed_of(name + "__naive"), typed_of(name + "__instant")
         either = f"coalesce({t_naive}, timezone('UTC', {t_instant}))"
@@ -469,6 +497,18 @@ def build_checked_sql(table: Table, present: set[str]) -> str:
     )
 
 
+def _with_values(reason: str, columns: tuple[str, ...]) -> str:
+    """A row check's reason naming the values it compared, as delivered (layer `h`).
+
+    E.g. "putaway_ts is before arrived_ts (putaway_ts '2026-03-08 05:00:00',
+    arrived_ts '2026-03-08 06:00:00')".
+    """
+    shown = " || ', ' || ".join(
+        f"{_lit(c + ' ')} || coalesce('''' || h.{_id('_v_' + c)} || '''', 'empty')" for c in columns
+    )
+    return f"{_lit(reason + ' (')} || {shown} || ')'"
+
+
 def build_errors_sql(table: Table, present: set[str]) -> str:
     """Detail pass over the rows listed in temp table `bad_rids`: `row_errors(_rid, _errors)`.
 
@@ -480,8 +520,10 @@ def build_errors_sql(table: Table, present: set[str]) -> str:
         for i, c in enumerate(_check_columns(table))
     ] + [
         f"{{'column': {_lit(c)}, 'value': h.{_id('_v_' + c)}, "
-        f"'reason': CASE WHEN {cond} THEN {_lit(reason)} END}}"
-        for cond, reason, c in _row_checks(table)
+        f"'reason': CASE WHEN {cond} THEN {_with_values(reason, cols)} END}}"
+        for (cond, reason, c), (cols, _, _) in zip(
+            _row_checks(table), table.row_checks, strict=True
+        )
     ]
     where = "WHERE r.rowid IN (SELECT _rid FROM bad_rids)"
     return (

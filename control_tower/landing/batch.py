@@ -204,12 +204,15 @@ def _quarantine(
             else "[]"
         )
         dup_join = f"LEFT JOIN dups d ON {dup_on}" if has_dups else ""
+        # The fast pass flags a superset: a flagged row with no reason at all is good after all.
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE bad AS
-            SELECT b._rid, list_concat(coalesce(e._errors, []), {dup_reason}) AS errors
-            FROM bad_rids b JOIN checked c ON c._rid = b._rid
-            LEFT JOIN row_errors e ON e._rid = b._rid {dup_join}
+            SELECT * FROM (
+                SELECT b._rid, list_concat(coalesce(e._errors, []), {dup_reason}) AS errors
+                FROM bad_rids b JOIN checked c ON c._rid = b._rid
+                LEFT JOIN row_errors e ON e._rid = b._rid {dup_join}
+            ) WHERE len(errors) > 0
             """
         )
     con.execute(
@@ -341,7 +344,7 @@ def _land(
         quarantined = _quarantine(con, table, batch_id, name, read)
         con.execute(
             "CREATE OR REPLACE TEMP VIEW good AS SELECT c.* EXCLUDE (_rid, _bad) FROM checked c "
-            "WHERE NOT c._bad AND c._rid NOT IN (SELECT _rid FROM bad_rids)"
+            "WHERE c._rid NOT IN (SELECT _rid FROM bad)"
         )
         validate_ms = _ms(time.perf_counter() - t0)
         stage("upserting")

@@ -143,6 +143,36 @@ def _reject_file(
     return dest
 
 
+def _reject(
+    con: duckdb.DuckDBPyConnection,
+    item: InboxFile,
+    reason: str,
+    batch_id: int,
+    rejected: Path,
+    keep: bool,
+    started: float,
+) -> BatchResult:
+    """Record a file that cannot be landed at all and move it aside with its reason."""
+    moved = _reject_file(item, reason, rejected, batch_id, keep)
+    _finish(
+        con,
+        batch_id,
+        started,
+        status="rejected",
+        error=reason,
+        archived_path=str(moved) if moved else None,
+    )
+    return BatchResult(
+        batch_id,
+        item.path,
+        item.system,
+        item.table,
+        "rejected",
+        error=reason,
+        seconds=time.perf_counter() - started,
+    )
+
+
 def _header_problems(table: Table, read: ReadResult) -> tuple[str | None, list[str]]:
     present = set(read.columns)
     missing = [c for c in table.required_columns if c not in present]
@@ -279,24 +309,7 @@ def _land(
     size = item.path.stat().st_size
     if item.problem is not None:
         batch_id = _start_batch(con, item, run_id, None, size)
-        moved = _reject_file(item, item.problem, rejected, batch_id, keep)
-        _finish(
-            con,
-            batch_id,
-            started,
-            status="rejected",
-            error=item.problem,
-            archived_path=str(moved) if moved else None,
-        )
-        return BatchResult(
-            batch_id,
-            item.path,
-            item.system,
-            item.table,
-            "rejected",
-            error=item.problem,
-            seconds=time.perf_counter() - started,
-        )
+        return _reject(con, item, item.problem, batch_id, rejected, keep, started)
 
     stage("hashing")
     digest = content_hash(item.path)
@@ -383,25 +396,7 @@ def _land(
         con.execute("COMMIT")
     except UnreadableFileError as exc:
         con.execute("ROLLBACK")
-        reason = str(exc)
-        moved = _reject_file(item, reason, rejected, batch_id, keep)
-        _finish(
-            con,
-            batch_id,
-            started,
-            status="rejected",
-            error=reason,
-            archived_path=str(moved) if moved else None,
-        )
-        return BatchResult(
-            batch_id,
-            item.path,
-            item.system,
-            item.table,
-            "rejected",
-            error=reason,
-            seconds=time.perf_counter() - started,
-        )
+        return _reject(con, item, str(exc), batch_id, rejected, keep, started)
     except Exception as exc:
         con.execute("ROLLBACK")
         reason = (

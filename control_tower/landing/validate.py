@@ -26,7 +26,6 @@ TIME_RE = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
 OFFSET_RE = r" ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
 NAIVE_TS_RE = f"{DATE_RE}({TIME_RE})?"
 OFFSET_TS_RE = f"{DATE_RE}{TIME_RE}{OFFSET_RE}"
-INT_RE = r"[+-]?[0-9]{1,18}"
 FLOAT_ID_RE = r"[+-]?[0-9]+\.[0-9]+"
 PERIOD_RE = r"[0-9]{4}-(0[1-9]|1[0-2])"
 # Fast-pass shapes (one RE2 match each; DuckDB's translate() is ten times slower).

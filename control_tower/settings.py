@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PREFIX = "CONTROL_TOWER_"
+# The governed KPI catalog shipped with the product (override: CONTROL_TOWER_KPI_DEFINITIONS).
+DEFAULT_KPI_DEFINITIONS = Path(__file__).resolve().parents[1] / "kpi_definitions"
 
 
 class SettingsError(ValueError):
@@ -45,6 +47,7 @@ class Settings:
     ingest_every_minutes: float = 5.0
     secret_key: str = field(default="", repr=False)
     keep_snapshots: int = 3
+    kpi_definitions: Path = DEFAULT_KPI_DEFINITIONS
 
     # Folders and files under home.
     @property
@@ -122,4 +125,7 @@ def load_settings(home: Path | str | None = None) -> Settings:
         ingest_every_minutes=_positive_float("INGEST_EVERY_MINUTES", 5.0),
         secret_key=_secret_key(home_path),
         keep_snapshots=max(keep, 2),
+        kpi_definitions=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
+        .expanduser()
+        .resolve(),
     )

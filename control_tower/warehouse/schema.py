@@ -1,4 +1,4 @@
-"""Warehouse schema: landed contract tables (schema `main`) and operations tables (`ops`).
+"""Warehouse schema: landed contract tables (`main`), operations (`ops`), KPIs (`kpi`), exceptions (`exc`).
 
 Landed tables mirror the extract contract with harmonised values:
 quantities in base units, timestamps as UTC `TIMESTAMP` plus a
@@ -77,6 +77,58 @@ CREATE TABLE IF NOT EXISTS ops.runs (
 );
 """
 
+# Governed KPI layer: the catalog's version history and the materialised values.
+KPI_DDL = """
+CREATE SCHEMA IF NOT EXISTS kpi;
+CREATE TABLE IF NOT EXISTS ops.kpi_versions (
+    name VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    content_hash VARCHAR NOT NULL,  -- sha256 of the definition and its model, canonicalised
+    status VARCHAR NOT NULL,        -- draft, certified, deprecated
+    owner VARCHAR NOT NULL,
+    definition VARCHAR NOT NULL,    -- the definition file's text, to recompile the old version
+    model VARCHAR NOT NULL,         -- JSON {model name: file text} of the models it read
+    first_seen_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (name, content_hash)
+);
+CREATE TABLE IF NOT EXISTS kpi.values (
+    kpi VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    as_of DATE NOT NULL,
+    grain VARCHAR NOT NULL,         -- day
+    period DATE,                    -- local calendar day of the KPI's time dimension
+    dimension VARCHAR NOT NULL,     -- ALL, or the dimension column (location_id, ...)
+    dimension_value VARCHAR,        -- ALL, the value, or NULL for rows without one
+    numerator DOUBLE,
+    denominator DOUBLE,
+    value DOUBLE,
+    companions VARCHAR,             -- JSON object of the companion figures
+    status VARCHAR,                 -- ok, warn, breach against thresholds; NULL without a value
+    freshness TIMESTAMP,            -- oldest of the newest loaded batch of each table read
+    computed_at TIMESTAMP NOT NULL
+);
+"""
+
+# Exception queue items (issue 4 fills them; the exception_aging KPI reads them).
+EXC_DDL = """
+CREATE SCHEMA IF NOT EXISTS exc;
+CREATE TABLE IF NOT EXISTS exc.queue_items (
+    id VARCHAR PRIMARY KEY,
+    type VARCHAR NOT NULL,          -- the queue, e.g. backordered_line
+    key VARCHAR NOT NULL,           -- the business key of the row behind it
+    status VARCHAR NOT NULL,        -- open, acknowledged, snoozed, resolved
+    severity VARCHAR,
+    owner_role VARCHAR,
+    assignee VARCHAR,
+    location_id VARCHAR,
+    entity_id VARCHAR,
+    created_at TIMESTAMP NOT NULL,  -- UTC
+    last_action_at TIMESTAMP,       -- UTC
+    sla_hours DOUBLE,
+    resolved_at TIMESTAMP           -- UTC
+);
+"""
+
 
 def landed_columns(table: Table) -> list[tuple[str, str]]:
     """(name, DuckDB type) of a landed table, in order, meta columns last."""
@@ -102,6 +154,8 @@ def landed_table_ddl(table: Table) -> str:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every warehouse table that does not exist yet."""
     con.execute(OPS_DDL)
+    con.execute(KPI_DDL)
+    con.execute(EXC_DDL)
     for table in TABLES.values():
         con.execute(landed_table_ddl(table))
 

@@ -12,6 +12,7 @@ import pytest
 from control_tower.ops import health
 from control_tower.warehouse.schema import ensure_schema
 from pipelines import schedule
+from pipelines.steps import POST_LOAD_STEPS
 
 NEGATIVE_QTY = "ordered_qty must be greater than 0, got …"
 
@@ -37,7 +38,7 @@ class TestRecentRuns:
         assert first["batches_loaded"] == 4
         assert first["batches_rejected"] == 2  # bogus.csv, wms/items.csv
         assert first["rows_quarantined"] == 6  # 2 items + 4 order lines
-        assert [s["name"] for s in first["steps"]] == ["freshness"]
+        assert [s["name"] for s in first["steps"]] == [s.name for s in POST_LOAD_STEPS]
         assert first["failed_steps"] == []
         assert first["seconds"] >= 0
 

@@ -1,0 +1,233 @@
+"""`control-tower kpi ...`: list, show, compute and diff governed KPIs.
+
+Every command reads the published serving snapshot (never the live
+warehouse) and the definitions folder of the settings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import click
+import duckdb
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table as RichTable
+
+from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load_catalog
+from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
+from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.warehouse import NoSnapshotError, ServingStore
+
+console = Console()
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings((ctx.find_root().obj or {}).get("home"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _cursor(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    store = ServingStore(settings.serving_dir)
+    try:
+        with store.cursor() as cur:
+            yield cur
+    except NoSnapshotError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+
+
+def _history(cur: duckdb.DuckDBPyConnection) -> list[HistoryRecord]:
+    from control_tower.kpi.governance import read_history
+
+    return read_history(cur)
+
+
+def _catalog(settings: Settings, history: list[HistoryRecord]) -> Catalog:
+    try:
+        return load_catalog(settings.kpi_definitions, history=history)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD format") from None
+
+
+def _where(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, list[str]] = {}
+    for item in values:
+        dim, sep, value = item.partition("=")
+        if not sep or not dim.strip():
+            raise click.BadParameter(f"{item!r} is not DIM=VALUE")
+        out.setdefault(dim.strip(), []).append(value)
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+@click.group("kpi")
+def kpi_group() -> None:
+    """Governed KPIs: definitions, compiled SQL, values and version history."""
+
+
+@kpi_group.command("list")
+@click.pass_context
+def list_kpis(ctx: click.Context) -> None:
+    """Every KPI with its owner, status, version and when its content last changed."""
+    settings = _settings(ctx)
+    with _cursor(settings) as cur:
+        history = _history(cur)
+    catalog = _catalog(settings, history)
+    seen = {r.content_hash: r.first_seen_at for r in history}
+    table = RichTable(title=f"KPI catalog ({settings.kpi_definitions})")
+    for col in ("name", "label", "status", "version", "owner", "type", "model", "since"):
+        table.add_column(col)
+    for kpi in sorted(catalog.kpis.values(), key=lambda k: k.name):
+        since = seen.get(kpi.content_hash)
+        table.add_row(
+            kpi.name,
+            kpi.label,
+            kpi.status,
+            str(kpi.version),
+            kpi.owner,
+            kpi.type,
+            kpi.model.name,
+            f"{since:%Y-%m-%d %H:%M}" if since else "not yet recorded",
+        )
+    console.print(table)
+
+
+@kpi_group.command("show")
+@click.argument("name")
+@click.option("--as-of", "as_of", callback=_as_of, help="Evaluation date (default: today, UTC).")
+@click.pass_context
+def show(ctx: click.Context, name: str, as_of: date) -> None:
+    """A KPI's definition, version history, the tables it reads and its compiled SQL."""
+    settings = _settings(ctx)
+    with _cursor(settings) as cur:
+        history = _history(cur)
+    catalog = _catalog(settings, history)
+    try:
+        kpi = catalog.kpi(name)
+    except KeyError as exc:
+        raise click.ClickException(str(exc.args[0])) from None
+    console.rule(f"{kpi.name} v{kpi.version} ({kpi.status}) - {kpi.path}")
+    console.print(Syntax(kpi.text, "yaml"))
+    console.rule("version history")
+    for rec in (r for r in history if r.name == kpi.name):
+        mark = " (current)" if rec.content_hash == kpi.content_hash else ""
+        console.print(
+            f"v{rec.version} {rec.status} {rec.owner} {rec.content_hash[:12]} "
+            f"first seen {rec.first_seen_at:%Y-%m-%d %H:%M}{mark}"
+        )
+    console.rule("tables read")
+    console.print(", ".join(kpi.model.tables))
+    console.rule(f"compiled SQL (as of {as_of})")
+    console.print(Syntax(compile_kpi(kpi, as_of=as_of).sql, "sql"))
+
+
+def _emit(result: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    rows = result["rows"]
+    cols = list(rows[0]) if rows else ["value"]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=cols, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(out.getvalue(), nl=False)
+        return
+    table = RichTable(
+        title=f"{result['kpi']} v{result['version']} as of {result['as_of']} "
+        f"(fresh to {result['freshness']})"
+    )
+    for col in cols:
+        table.add_column(
+            col, justify="right" if col in ("value", "numerator", "denominator") else "left"
+        )
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in cols))
+    console.print(table)
+
+
+@kpi_group.command("compute")
+@click.argument("name")
+@click.option(
+    "--as-of", "as_of", required=True, callback=_as_of, help="Evaluation date YYYY-MM-DD."
+)
+@click.option("--grain", type=click.Choice(GRAINS), help="Period: day, week or month.")
+@click.option("--by", "by", multiple=True, help="Group by an allowed dimension (repeatable).")
+@click.option("--where", "where", multiple=True, callback=_where, help="DIM=VALUE filter.")
+@click.option("--format", "fmt", default="table", type=click.Choice(["json", "csv", "table"]))
+@click.option("--companions", is_flag=True, help="Add the KPI's companion figures to each row.")
+@click.pass_context
+def compute_cmd(
+    ctx: click.Context,
+    name: str,
+    as_of: date,
+    grain: str | None,
+    by: tuple[str, ...],
+    where: dict[str, Any],
+    fmt: str,
+    companions: bool,
+) -> None:
+    """Compute a KPI from the published snapshot."""
+    from control_tower.kpi.query import compute
+
+    settings = _settings(ctx)
+    with _cursor(settings) as cur:
+        catalog = _catalog(settings, _history(cur))
+        try:
+            kpi = catalog.kpi(name)
+            result = compute(
+                cur, kpi, as_of=as_of, grain=grain, by=by, where=where, companions=companions
+            )
+        except (KeyError, CompileError) as exc:
+            raise click.ClickException(str(exc.args[0])) from None
+        except duckdb.Error as exc:
+            raise click.ClickException(
+                f"{name} cannot be computed on this snapshot: {exc}"
+            ) from None
+    _emit(result, fmt)
+
+
+@kpi_group.command("diff")
+@click.argument("name")
+@click.option(
+    "--as-of", "as_of", required=True, callback=_as_of, help="Evaluation date YYYY-MM-DD."
+)
+@click.option("--grain", type=click.Choice(GRAINS))
+@click.option("--by", "by", multiple=True, help="Group by an allowed dimension (repeatable).")
+@click.option("--format", "fmt", default="table", type=click.Choice(["json", "csv", "table"]))
+@click.pass_context
+def diff(
+    ctx: click.Context, name: str, as_of: date, grain: str | None, by: tuple[str, ...], fmt: str
+) -> None:
+    """The KPI under its previous recorded definition and its current one, side by side."""
+    from control_tower.kpi.diff import diff_versions
+
+    settings = _settings(ctx)
+    with _cursor(settings) as cur:
+        history = _history(cur)
+        catalog = _catalog(settings, history)
+        try:
+            result = diff_versions(cur, catalog.kpi(name), history, as_of=as_of, grain=grain, by=by)
+        except (KeyError, CompileError, LookupError) as exc:
+            raise click.ClickException(str(exc.args[0])) from None
+    _emit(result, fmt)

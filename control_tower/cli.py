@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from control_tower import __version__
+from control_tower.exceptions import cli as exceptions_cli
+from control_tower.kpi.cli import kpi_group
 from control_tower.settings import Settings, SettingsError, load_settings
 from control_tower.terminal import landing_progress, print_run_report
 from control_tower.warehouse import WriterBusyError
@@ -208,3 +210,9 @@ def quarantine(ctx: click.Context, batch_id: int | None, limit: int) -> None:
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table if rows else "No quarantined rows.")
+
+
+main.add_command(kpi_group)
+
+
+main.add_command(exceptions_cli.exceptions)

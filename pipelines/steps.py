@@ -52,7 +52,26 @@ def _freshness(ctx: StepContext) -> str:
     return f"freshness of {rows} source tables"
 
 
+def _exceptions(ctx: StepContext) -> str:
+    from control_tower.exceptions.detect import refresh_exceptions
+
+    return refresh_exceptions(ctx.con, ctx.settings.app_db_url, as_of=ctx.as_of).summary()
+
+
+def _kpis(ctx: StepContext) -> str:
+    from control_tower.kpi.materialize import refresh_kpis
+
+    return refresh_kpis(ctx.con, as_of=ctx.as_of, root=ctx.settings.kpi_definitions).summary()
+
+
 # The one list of post-load steps, in execution order.
 POST_LOAD_STEPS: list[Step] = [
     Step("freshness", _freshness, "newest batch and data time per source table, against its SLA"),
+    # Before the KPIs, so that exception_aging reads this run's queue.
+    Step(
+        "exceptions",
+        _exceptions,
+        "every exception rule in DuckDB; the queue reconciled in the app database and mirrored",
+    ),
+    Step("kpis", _kpis, "every governed KPI by day, overall and by each allowed dimension"),
 ]

@@ -1,0 +1,9 @@
+"""Exception queues: typed conditions detected after each load, worked to resolution by people.
+
+- `types`: every exception type and its detection rule (one registry).
+- `detect`: the post-load step: run the rules in DuckDB, reconcile the queue, mirror it.
+- `store`: items, comments and the audit log in the app database (SQLAlchemy).
+- `workflow`: assign, acknowledge, comment, snooze, resolve, reopen, with optimistic locking.
+- `aging`: age, SLA breach and bucket of an item.
+- `cli`: `control-tower exceptions ...`.
+"""

@@ -1,0 +1,223 @@
+"""`control-tower exceptions`: list the exception queue and act on its items.
+
+Reads and writes the app database (the system of record of the workflow),
+not the warehouse: an action shows in `list` at once, and in the warehouse
+mirror after the next pipeline run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from control_tower.exceptions.aging import aging
+from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
+from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
+from control_tower.settings import SettingsError, load_settings
+
+LIST_COLUMNS: tuple[str, ...] = (
+    "id",
+    "type",
+    "key",
+    "status",
+    "severity",
+    "owner_role",
+    "assignee",
+    "location_id",
+    "entity_id",
+    "item_id",
+    "created_at",
+    "last_seen_at",
+    "times_seen",
+    "last_action_at",
+    "snoozed_until",
+    "resolved_at",
+    "resolution_code",
+    "age_days",
+    "days_since_last_action",
+    "age_bucket",
+    "sla_hours",
+    "sla_due_at",
+    "sla_breached",
+    "value_at_risk",
+    "version",
+)
+
+
+def item_row(item: ExceptionItem, now: datetime) -> dict[str, Any]:
+    """One item as a flat dict of JSON-ready values, with its aging at `now` (naive UTC)."""
+    a = aging(
+        created_at=item.created_at,
+        last_action_at=item.last_action_at,
+        sla_hours=item.sla_hours,
+        now=now,
+        resolved_at=item.resolved_at,
+    )
+    values: dict[str, Any] = {
+        **{c: getattr(item, c) for c in LIST_COLUMNS if hasattr(item, c)},
+        "age_days": a.age_days,
+        "days_since_last_action": a.days_since_last_action,
+        "age_bucket": a.bucket,
+        "sla_due_at": a.sla_due_at,
+        "sla_breached": a.sla_breached,
+    }
+    return {
+        c: values[c].isoformat(sep=" ") if isinstance(values[c], datetime) else values[c]
+        for c in LIST_COLUMNS
+    }
+
+
+def _store(ctx: click.Context) -> ExceptionStore:
+    try:
+        settings = load_settings((ctx.obj or {}).get("home"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    return ExceptionStore.open(settings.app_db_url)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@click.group("exceptions")
+def exceptions() -> None:
+    """The exception queues: list items and work them (assign, acknowledge, snooze, resolve)."""
+
+
+@exceptions.command("list")
+@click.option("--type", "type_", type=click.Choice(list(EXCEPTION_TYPES)), help="Only this type.")
+@click.option(
+    "--status",
+    default="unresolved",
+    show_default=True,
+    type=click.Choice([*STATUSES, "unresolved", "all"]),
+    help="Only items in this status.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="table",
+    show_default=True,
+    type=click.Choice(["table", "json", "csv"]),
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many items, newest first.")
+@click.pass_context
+def list_items(
+    ctx: click.Context, type_: str | None, status: str, fmt: str, limit: int | None
+) -> None:
+    """List exception items, newest first, with their age and SLA state."""
+    now = _now()
+    with _store(ctx) as store:
+        rows = [item_row(i, now) for i in store.items(type=type_, status=status, limit=limit)]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=LIST_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(out.getvalue(), nl=False)
+    else:
+        shown = ("id", "type", "key", "status", "severity", "owner_role", "assignee",
+                 "location_id", "age_days", "sla_breached", "value_at_risk")  # fmt: skip
+        table = RichTable(title=f"Exceptions ({status}{', ' + type_ if type_ else ''})")
+        for col in shown:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*("" if row[c] is None else str(row[c]) for c in shown))
+        Console().print(table if rows else "No exceptions.")
+
+
+def _until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), datetime.min.time())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD format") from None
+
+
+@exceptions.command("act")
+@click.argument("item_id", type=int)
+@click.option("--action", required=True, type=click.Choice(ACTIONS), help="What to do.")
+@click.option("--user", required=True, help="Who is acting (written to the audit log).")
+@click.option("--note", help="Comment text (required for comment; kept with any action).")
+@click.option("--until", callback=_until, help="Snooze until this date (YYYY-MM-DD, 00:00 UTC).")
+@click.option("--reason", type=click.Choice(RESOLUTION_CODES), help="Resolution reason code.")
+@click.option("--assignee", help="Who the item is assigned to.")
+@click.option(
+    "--expect-version",
+    type=int,
+    help="Refuse if the item changed since this version (as shown by list).",
+)
+@click.pass_context
+def act_on_item(
+    ctx: click.Context,
+    item_id: int,
+    action: str,
+    user: str,
+    note: str | None,
+    until: datetime | None,
+    reason: str | None,
+    assignee: str | None,
+    expect_version: int | None,
+) -> None:
+    """Act on exception ITEM_ID; prints the item afterwards as JSON."""
+    with _store(ctx) as store:
+        try:
+            item = act(
+                store,
+                item_id,
+                action,
+                user=user,
+                expected_version=expect_version,
+                note=note,
+                until=until,
+                reason=reason,
+                assignee=assignee,
+            )
+        except WorkflowError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(item_row(item, _now()), indent=2))
+
+
+@exceptions.command("show")
+@click.argument("item_id", type=int)
+@click.pass_context
+def show_item(ctx: click.Context, item_id: int) -> None:
+    """Show one item with its detail, comments and audit log, as JSON."""
+    with _store(ctx) as store:
+        item = store.get(item_id)
+        if item is None:
+            raise click.ClickException(f"no exception with id {item_id}")
+        out = {
+            **item_row(item, _now()),
+            "detail": item.detail,
+            "suggested_action": EXCEPTION_TYPES[item.type].suggested_action
+            if item.type in EXCEPTION_TYPES
+            else None,
+            "comments": [
+                {"author": c.author, "at": c.created_at.isoformat(sep=" "), "body": c.body}
+                for c in store.comments(item_id)
+            ],
+            "audit": [
+                {
+                    "actor": a.actor,
+                    "at": a.at.isoformat(sep=" "),
+                    "action": a.action,
+                    "changes": a.changes,
+                    "version": a.version,
+                    "note": a.note,
+                }
+                for a in store.audit(item_id)
+            ],
+        }
+    click.echo(json.dumps(out, indent=2, default=str))

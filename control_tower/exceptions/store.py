@@ -1,0 +1,193 @@
+"""The exception queue in the app database: items, comments and the audit log (SQLAlchemy 2 ORM).
+
+The app database (SQLite by default, PostgreSQL by URL) is the system of
+record for the workflow; the warehouse only holds a mirror for KPIs and
+drill-downs. Tables are created with `metadata.create_all` on first use; a
+migration tool (Alembic) will take over once the schema has to evolve in place.
+
+Times are naive UTC `datetime`s throughout, like the warehouse.
+
+One row per (type, key), ever: a condition that returns after resolution
+reopens its old item, so its comments and audit history stay together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+STATUSES: tuple[str, ...] = ("open", "acknowledged", "snoozed", "resolved")
+UNRESOLVED: tuple[str, ...] = ("open", "acknowledged", "snoozed")
+SYSTEM_USER = "system"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the exception tables (their own metadata)."""
+
+
+class ExceptionItem(Base):
+    """One exception: a condition of one type and key, and where people are with it."""
+
+    __tablename__ = "exc_items"
+    __table_args__ = (
+        UniqueConstraint("type", "key", name="uq_exc_items_type_key"),
+        Index("ix_exc_items_status_type", "status", "type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    severity: Mapped[str] = mapped_column(String(16))
+    owner_role: Mapped[str] = mapped_column(String(32))
+    assignee: Mapped[str | None] = mapped_column(String(128), default=None)
+    location_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    entity_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    item_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    sla_hours: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    times_seen: Mapped[int] = mapped_column(Integer, default=1)
+    # Is the condition true at the latest detection? A resolved item reopens only when a
+    # condition that had cleared comes back, never because a person resolved it while true.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_action_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    resolution_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    value_at_risk: Mapped[float | None] = mapped_column(Float, default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+
+class Comment(Base):
+    """A note a person left on an item."""
+
+    __tablename__ = "exc_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("exc_items.id"), index=True)
+    author: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Who did what to an item, when, and which fields changed ({field: [old, new]})."""
+
+    __tablename__ = "exc_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("exc_items.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    action: Mapped[str] = mapped_column(String(32))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The item's version after this change: a stale actor sees every change since its own.
+    version: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
+    cur = dbapi_con.cursor()
+    # Readers do not block the writer (the pipeline) and the reverse; wait rather than fail.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class ExceptionStore:
+    """The exception tables of one app database: sessions and read helpers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> ExceptionStore:
+        """Connect to the app database at `url` and create the exception tables if missing."""
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    def __enter__(self) -> ExceptionStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions() as s, s.begin():
+            yield s
+
+    def get(self, item_id: int) -> ExceptionItem | None:
+        """The item with this id, or None."""
+        with self._sessions() as s:
+            return s.get(ExceptionItem, item_id)
+
+    def items(
+        self,
+        *,
+        type: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[ExceptionItem]:
+        """Items, newest first; `status` may also be "unresolved" or "all"."""
+        query = select(ExceptionItem).order_by(ExceptionItem.id.desc())
+        if type is not None:
+            query = query.where(ExceptionItem.type == type)
+        if status == "unresolved":
+            query = query.where(ExceptionItem.status.in_(UNRESOLVED))
+        elif status not in (None, "all"):
+            query = query.where(ExceptionItem.status == status)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._sessions() as s:
+            return list(s.scalars(query))
+
+    def audit(self, item_id: int) -> list[AuditEntry]:
+        """The audit log of one item, oldest first."""
+        with self._sessions() as s:
+            return list(
+                s.scalars(
+                    select(AuditEntry).where(AuditEntry.item_id == item_id).order_by(AuditEntry.id)
+                )
+            )
+
+    def comments(self, item_id: int) -> list[Comment]:
+        """The comments on one item, oldest first."""
+        with self._sessions() as s:
+            return list(
+                s.scalars(select(Comment).where(Comment.item_id == item_id).order_by(Comment.id))
+            )

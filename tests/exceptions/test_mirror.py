@@ -1,0 +1,53 @@
+"""The queue mirrored into the warehouse (exc.queue_items), and detection as a post-load step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from control_tower.exceptions.workflow import act
+from control_tower.warehouse import ServingStore
+from tests.exceptions.kit import detect_at, items, later, settings, store, writer
+
+TASK = "E1|2026-02|T2"
+
+
+def mirrored(home: Path) -> dict[str, dict]:
+    with writer(home) as con:
+        cur = con.execute("SELECT * FROM exc.queue_items")
+        names = [d[0] for d in cur.description]
+        return {r[names.index("key")]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+
+
+def test_mirror_holds_every_item_with_its_status_and_times(home: Path) -> None:
+    detect_at(home)
+    task_id = items(home, "overdue_close_task")[TASK].id
+    with store(home) as s:
+        act(s, task_id, "acknowledge", user="bob", now=later(1))
+    detect_at(home, later(2))
+    rows = mirrored(home)
+    assert len(rows) == 16 + 1  # wave W2 turned late by +2 h
+    task = rows[TASK]
+    assert task["id"] == str(task_id)
+    assert (task["status"], task["owner_role"], task["sla_hours"]) == (
+        "acknowledged",
+        "finance",
+        24,
+    )
+    assert (task["last_action_at"], task["last_seen_at"], task["times_seen"]) == (
+        later(1),
+        later(2),
+        2,
+    )
+    assert json.loads(task["detail"])["owner"] == "bob"
+
+
+def test_pipeline_runs_detection_and_publishes_the_queue(landed: Path) -> None:
+    """The session fixture landed the DELIVERY with the real clock: the step ran and published."""
+    with ServingStore(settings(landed).serving_dir).cursor() as cur:
+        steps = json.loads(cur.execute("SELECT steps FROM ops.runs").fetchone()[0])
+        count = cur.execute("SELECT count(*) FROM exc.queue_items").fetchone()[0]
+    step = next(s for s in steps if s["name"] == "exceptions")
+    assert step["status"] == "ok", step
+    assert count > 0
+    assert count == len(items(landed))

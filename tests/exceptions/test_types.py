@@ -1,0 +1,59 @@
+"""The exception type registry: complete, well-formed, linked to KPIs that exist."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from control_tower.exceptions.types import EXCEPTION_TYPES, RULE_COLUMNS, exception_type
+from control_tower.settings import DEFAULT_KPI_DEFINITIONS
+from control_tower.warehouse.schema import ensure_schema
+
+REQUIRED = {
+    "stockout_risk",
+    "backordered_line",
+    "short_shipment",
+    "late_wave",
+    "cycle_count_variance",
+    "receipt_not_put_away",
+    "carrier_delay",
+    "unmatched_invoice_line",
+    "overdue_close_task",
+    "quarantined_rows",
+    "stale_source",
+}
+
+
+def test_every_required_type_is_declared() -> None:
+    assert set(EXCEPTION_TYPES) == REQUIRED
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_rule_runs_on_an_empty_warehouse_and_returns_the_rule_columns(name: str) -> None:
+    t = EXCEPTION_TYPES[name]
+    con = duckdb.connect()
+    ensure_schema(con)
+    con.execute("CREATE TABLE ops.table_freshness AS SELECT '' AS system, '' AS table_name, "
+                "NULL::TIMESTAMP AS last_loaded_at, 1.0 AS sla_hours LIMIT 0")  # fmt: skip
+    cur = con.execute(t.rule, t.bindings(as_of="2026-03-12", now="2026-03-12 10:00:00"))
+    assert tuple(d[0] for d in cur.description) == RULE_COLUMNS
+    assert cur.fetchall() == []
+
+
+def test_linked_kpis_and_queues_exist() -> None:
+    queues = pytest.importorskip("control_tower.kpi.queues").EXCEPTION_QUEUES
+    for t in EXCEPTION_TYPES.values():
+        if t.kpi is not None:
+            assert (Path(DEFAULT_KPI_DEFINITIONS) / f"{t.kpi}.yml").exists(), t.name
+        if t.kpi_queue is not None:
+            assert t.kpi_queue in queues, t.name
+
+
+def test_declaration_errors_name_the_type() -> None:
+    with pytest.raises(ValueError, match="'stockout_risk': owner role 'nobody'"):
+        dataclasses.replace(EXCEPTION_TYPES["stockout_risk"], owner_role="nobody")
+    with pytest.raises(KeyError, match="unknown exception type 'nope'; known types: stockout_risk"):
+        exception_type("nope")

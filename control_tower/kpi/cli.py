@@ -22,6 +22,7 @@ from rich.table import Table as RichTable
 
 from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load_catalog
 from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
+from control_tower.kpi.format import format_value
 from control_tower.settings import Settings, SettingsError, load_settings
 from control_tower.warehouse import NoSnapshotError, ServingStore
 
@@ -140,7 +141,18 @@ def show(ctx: click.Context, name: str, as_of: date) -> None:
     console.print(Syntax(compile_kpi(kpi, as_of=as_of).sql, "sql"))
 
 
-def _emit(result: dict[str, Any], fmt: str) -> None:
+def _cell(column: str, value: Any, number_format: str | None) -> str:
+    """Table cells: KPI values in the definition's format, counts with separators."""
+    if value is None:
+        return ""
+    if number_format and column.startswith("value") and isinstance(value, int | float):
+        return format_value(value, number_format)
+    if column in ("numerator", "denominator") and isinstance(value, int | float):
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return str(value)
+
+
+def _emit(result: dict[str, Any], fmt: str, number_format: str | None = None) -> None:
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
         return
@@ -162,7 +174,7 @@ def _emit(result: dict[str, Any], fmt: str) -> None:
             col, justify="right" if col in ("value", "numerator", "denominator") else "left"
         )
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in cols))
+        table.add_row(*(_cell(c, row.get(c), number_format) for c in cols))
     console.print(table)
 
 
@@ -204,7 +216,7 @@ def compute_cmd(
             raise click.ClickException(
                 f"{name} cannot be computed on this snapshot: {exc}"
             ) from None
-    _emit(result, fmt)
+    _emit(result, fmt, kpi.format)
 
 
 @kpi_group.command("diff")
@@ -227,7 +239,8 @@ def diff(
         history = _history(cur)
         catalog = _catalog(settings, history)
         try:
-            result = diff_versions(cur, catalog.kpi(name), history, as_of=as_of, grain=grain, by=by)
+            kpi = catalog.kpi(name)
+            result = diff_versions(cur, kpi, history, as_of=as_of, grain=grain, by=by)
         except (KeyError, CompileError, LookupError) as exc:
             raise click.ClickException(str(exc.args[0])) from None
-    _emit(result, fmt)
+    _emit(result, fmt, kpi.format)

@@ -89,7 +89,13 @@ def test_scheduler_is_single_instance_serves_whole_batches_and_stops_on_sigterm(
         deadline = time.monotonic() + 0.4
         while time.monotonic() < deadline:
             seen.add(_sales_invariant(store))
-    _wait(lambda: _sales_invariant(store) == files * LINES_PER_FILE, 60, "every file to land")
+
+    def all_landed() -> bool:
+        rows = _sales_invariant(store)
+        seen.add(rows)
+        return rows == files * LINES_PER_FILE
+
+    _wait(all_landed, 120, "every file to land")
     assert len(seen) > 1  # the reader really watched the data change
     store.close()
 

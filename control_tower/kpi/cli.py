@@ -165,9 +165,14 @@ def _emit(result: dict[str, Any], fmt: str, number_format: str | None = None) ->
         writer.writerows(rows)
         click.echo(out.getvalue(), nl=False)
         return
+    version = f"v{result['version']}"
+    if "previous_version" in result:  # a diff: name both definitions
+        version = (
+            f"v{result['previous_version']} ({result['previous_content']}) -> "
+            f"{version} ({result['content']})"
+        )
     table = RichTable(
-        title=f"{result['kpi']} v{result['version']} as of {result['as_of']} "
-        f"(fresh to {result['freshness']})"
+        title=f"{result['kpi']} {version} as of {result['as_of']} (fresh to {result['freshness']})"
     )
     for col in cols:
         table.add_column(
@@ -243,4 +248,10 @@ def diff(
             result = diff_versions(cur, kpi, history, as_of=as_of, grain=grain, by=by)
         except (KeyError, CompileError, LookupError) as exc:
             raise click.ClickException(str(exc.args[0])) from None
+        except CatalogError as exc:  # the recorded previous definition no longer loads
+            raise click.ClickException(f"the previous definition of {name}: {exc}") from None
+        except duckdb.Error as exc:
+            raise click.ClickException(
+                f"{name} cannot be compared on this snapshot: {exc}"
+            ) from None
     _emit(result, fmt, kpi.format)

@@ -25,15 +25,21 @@ def diff_versions(
 ) -> dict[str, Any]:
     """Rows keyed by dimensions and period with value_previous, value_current and delta.
 
-    Raises LookupError when the history holds no other definition of the KPI.
+    Raises LookupError when the history holds no other definition of the KPI, or when the
+    previous definition does not allow a dimension of `by`.
     """
     prev_rec = previous_record(list(history), kpi)
     if prev_rec is None:
         raise LookupError(f"KPI {kpi.name} has no previous recorded definition to compare with")
     previous = load_definition_text(prev_rec.definition, json.loads(prev_rec.model), name=kpi.name)
+    missing = [d for d in by if d not in previous.dimensions]
+    if missing:
+        raise LookupError(
+            f"KPI {kpi.name} v{previous.version} (the previous definition) cannot be grouped by "
+            f"{', '.join(missing)}; it allows: {', '.join(previous.dimensions) or 'none'}"
+        )
     keys = [*by, *(["period"] if grain else [])]
-    usable = [d for d in by if d in previous.dimensions]
-    old = compute(cur, previous, as_of=as_of, grain=grain, by=usable)
+    old = compute(cur, previous, as_of=as_of, grain=grain, by=by)
     new = compute(cur, kpi, as_of=as_of, grain=grain, by=by)
     old_by_key = {tuple(r.get(k) for k in keys): r["value"] for r in old["rows"]}
     rows = []

@@ -95,8 +95,8 @@ CREATE TABLE IF NOT EXISTS kpi.values (
     kpi VARCHAR NOT NULL,
     version INTEGER NOT NULL,
     as_of DATE NOT NULL,
-    grain VARCHAR NOT NULL,         -- day
-    period DATE,                    -- local calendar day of the KPI's time dimension
+    grain VARCHAR NOT NULL,         -- day; month for item_id and customer_id (and their ALL rows)
+    period DATE,                    -- local day (or first of month) of the KPI's time dimension
     dimension VARCHAR NOT NULL,     -- ALL, or the dimension column (location_id, ...)
     dimension_value VARCHAR,        -- ALL, the value, or NULL for rows without one
     numerator DOUBLE,

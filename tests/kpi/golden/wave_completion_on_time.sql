@@ -1,4 +1,4 @@
--- kpi: wave_completion_on_time v1 (draft, content 86306bb8786c)
+-- kpi: wave_completion_on_time v1 (draft, content 51f83f757bf4)
 -- model: wave_units (one row per wave, or per WMS shipment at a location without waves); reads: freight_shipments, locations, shipments, waves
 -- type: ratio; time dimension: planned_complete_date
 -- parameters (bound): as_of, release_window_minutes
@@ -45,10 +45,10 @@ WITH wave_units AS (
       'shipment' AS unit_kind,
       s.shipment_id AS unit_id,
       s.location_id,
-      CAST(NULL AS DATE) AS planned_release_date,
+      f.planned_pickup_date AS planned_release_date, /* without waves, release and completion are both judged at the carrier cutoff */
       f.planned_pickup_date AS planned_complete_date,
-      FALSE AS release_due,
-      FALSE AS released_on_time,
+      f.planned_pickup_date < $as_of OR s.shipped_date < $as_of AS release_due,
+      s.shipped_date < $as_of AND s.shipped_ts <= f.planned_pickup_ts AS released_on_time,
       f.planned_pickup_date < $as_of OR s.shipped_date < $as_of AS completion_due,
       s.shipped_date < $as_of AND s.shipped_ts <= f.planned_pickup_ts AS completed_on_time
     FROM wms_shipments AS s

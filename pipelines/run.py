@@ -20,6 +20,7 @@ import duckdb
 
 from control_tower.landing import BatchResult, IngestReport, land_inbox
 from control_tower.landing.progress import ProgressFn
+from control_tower.mappings import land_sources
 from control_tower.settings import Settings
 from control_tower.warehouse import WriterLock, connect_writer, publish_snapshot
 from control_tower.warehouse.serving import current_snapshot, next_snapshot_path
@@ -129,6 +130,11 @@ def _run_locked(
             on_batch=on_batch,
             should_stop=should_stop,
         )
+        if not ingest.stopped_early:
+            for result in land_sources(con, settings, run_id=run_id, inbox=inbox, keep=keep):
+                ingest.batches.append(result)
+                if on_batch:
+                    on_batch(result)
         report = RunReport(run_id, trigger, started, ingest)
         never_published = current_snapshot(settings.serving_dir) is None
         changed = ingest.changed or ingest.interrupted_before > 0

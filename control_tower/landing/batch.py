@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -265,6 +266,74 @@ def _quarantine(
     return bad_rows + read.structural_rejects
 
 
+def load_raw(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    batch_id: int,
+    name: str,
+    read: ReadResult,
+    *,
+    started: float,
+    read_ms: int,
+    stage: Callable[[str], None] = lambda _stage: None,
+) -> tuple[UpsertCounts, int, list[str]]:
+    """Validate the temp table `raw`, quarantine its bad rows, upsert the good ones, finish the batch.
+
+    Runs inside the caller's transaction. Every source (an inbox file, a
+    source mapping's file or database extract) ends here, so all land
+    through the same contract checks. Returns (counts, rows quarantined,
+    warnings); raises UnreadableFileError when required columns are missing.
+    """
+    problem, warnings = _header_problems(table, read)
+    if problem:
+        raise UnreadableFileError(problem)
+    if read.rows == 0 and read.structural_rejects == 0:
+        warnings.append("the file has a header but no data rows")
+    stage("validating")
+    t0 = time.perf_counter()
+    con.execute(build_checked_sql(table, set(read.columns)))
+    quarantined = _quarantine(con, table, batch_id, name, read)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW good AS SELECT c.* EXCLUDE (_rid, _bad) FROM checked c "
+        "WHERE c._rid NOT IN (SELECT _rid FROM bad)"
+    )
+    validate_ms = _ms(time.perf_counter() - t0)
+    stage("upserting")
+    t0 = time.perf_counter()
+    counts = upsert(con, table, batch_id)
+    upsert_ms = _ms(time.perf_counter() - t0)
+    con.execute("DROP VIEW good")
+    for tmp in (
+        "raw",
+        "raw_rejects",
+        "checked",
+        "dups",
+        "bad_rids",
+        "row_errors",
+        "bad",
+        "_reject_positions",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    _finish(
+        con,
+        batch_id,
+        started,
+        status="loaded",
+        rows_read=read.rows + read.structural_rejects,
+        rows_inserted=counts.inserted,
+        rows_updated=counts.updated,
+        rows_stale=counts.stale,
+        rows_quarantined=quarantined,
+        encoding=read.encoding,
+        delimiter=read.delimiter,
+        warnings="; ".join(warnings) or None,
+        read_ms=read_ms,
+        validate_ms=validate_ms,
+        upsert_ms=upsert_ms,
+    )
+    return counts, quarantined, warnings
+
+
 def land_file(
     con: duckdb.DuckDBPyConnection,
     item: InboxFile,
@@ -346,52 +415,8 @@ def _land(
         t0 = time.perf_counter()
         read = read_file(con, item.path)
         read_ms = _ms(time.perf_counter() - t0)
-        problem, warnings = _header_problems(table, read)
-        if problem:
-            raise UnreadableFileError(problem)
-        if read.rows == 0 and read.structural_rejects == 0:
-            warnings.append("the file has a header but no data rows")
-        stage("validating")
-        t0 = time.perf_counter()
-        con.execute(build_checked_sql(table, set(read.columns)))
-        quarantined = _quarantine(con, table, batch_id, name, read)
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW good AS SELECT c.* EXCLUDE (_rid, _bad) FROM checked c "
-            "WHERE c._rid NOT IN (SELECT _rid FROM bad)"
-        )
-        validate_ms = _ms(time.perf_counter() - t0)
-        stage("upserting")
-        t0 = time.perf_counter()
-        counts = upsert(con, table, batch_id)
-        upsert_ms = _ms(time.perf_counter() - t0)
-        con.execute("DROP VIEW good")
-        for tmp in (
-            "raw",
-            "raw_rejects",
-            "checked",
-            "dups",
-            "bad_rids",
-            "row_errors",
-            "bad",
-            "_reject_positions",
-        ):
-            con.execute(f"DROP TABLE IF EXISTS {tmp}")
-        _finish(
-            con,
-            batch_id,
-            started,
-            status="loaded",
-            rows_read=read.rows + read.structural_rejects,
-            rows_inserted=counts.inserted,
-            rows_updated=counts.updated,
-            rows_stale=counts.stale,
-            rows_quarantined=quarantined,
-            encoding=read.encoding,
-            delimiter=read.delimiter,
-            warnings="; ".join(warnings) or None,
-            read_ms=read_ms,
-            validate_ms=validate_ms,
-            upsert_ms=upsert_ms,
+        counts, quarantined, warnings = load_raw(
+            con, table, batch_id, name, read, started=started, read_ms=read_ms, stage=stage
         )
         con.execute("COMMIT")
     except UnreadableFileError as exc:

@@ -59,7 +59,7 @@ def classify(path: Path, system: str | None) -> InboxFile:
             system,
             None,
             f"unsupported file type {''.join(path.suffixes) or '(none)'!r}: "
-            "use .csv, .csv.gz, .parquet or .jsonl",
+            "use .csv, .csv.gz, .parquet, .jsonl or .xlsx",
         )
     table = table_for_name(path.name)
     if table is None:

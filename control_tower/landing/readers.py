@@ -17,9 +17,11 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 SAMPLE_BYTES = 1 << 20
 LINE_COLUMN = "__source_line"
@@ -55,6 +57,8 @@ FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
 }
 
 
@@ -81,6 +85,7 @@ def _sniff_bytes(path: Path, fmt: str) -> tuple[bytes, int]:
         raise UnreadableFileError(
             "the file is a ZIP archive or an Excel workbook, not "
             + ("Parquet" if fmt == "parquet" else "text")
+            + " (a workbook must be named .xlsx)"
         )
     if head.startswith(b"\x1f\x8b") and not path.name.lower().endswith(".gz"):
         raise UnreadableFileError("the file is gzip-compressed: name it .csv.gz")
@@ -157,10 +162,18 @@ def _duckdb_error(exc: duckdb.Error) -> str:
     return first[0] if first else type(exc).__name__
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
-    """Read a CSV (delimiter, quoting, line endings and encoding detected) into `raw`."""
+def read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None = None
+) -> ReadResult:
+    """Read a CSV (delimiter, quoting, line endings and encoding detected) into `raw`.
+
+    `encoding` (any Python codec name) overrides detection: a file in an
+    encoding DuckDB does not read natively is read through a UTF-8 copy.
+    """
     head, size = _sniff_bytes(path, "csv")
     compressed = path.name.lower().endswith(".gz")
+    if encoding is not None and not compressed:
+        return _read_csv_as(con, path, encoding, head)
     encoding = "utf-8" if compressed else _detect_encoding(head, size > len(head))
     params: dict[str, object] = {"enc": encoding, "path": str(path)}
     if compressed:
@@ -239,6 +252,44 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
         line_expr=line_expr,
         structural_rejects=rejects,
     )
+
+
+def _read_csv_as(
+    con: duckdb.DuckDBPyConnection, path: Path, encoding: str, head: bytes
+) -> ReadResult:
+    """Read a CSV in a declared encoding: through a UTF-8 copy unless it is UTF-8 already."""
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise UnreadableFileError(f"unknown encoding {encoding!r}") from None
+    if codec == "utf-8":
+        return read_csv(con, path)
+    try:
+        head.decode(codec)
+    except UnicodeDecodeError as exc:
+        if exc.end < len(head) - 8:  # not a character cut at the end of the sample
+            raise UnreadableFileError(
+                f"the file is not valid {encoding} (byte {exc.start}: {exc.reason})"
+            ) from None
+    fd, tmp = tempfile.mkstemp(prefix="control-tower-", suffix=".csv")
+    try:
+        with (
+            open(path, encoding=codec, errors="strict", newline="") as src,
+            os.fdopen(fd, "w", encoding="utf-8", newline="") as dst,
+        ):
+            while chunk := src.read(1 << 22):
+                dst.write(chunk)
+    except UnicodeDecodeError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UnreadableFileError(
+            f"the file is not valid {encoding}: {exc.reason} at byte {exc.start}"
+        ) from None
+    try:
+        result = read_csv(con, Path(tmp))
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    result.encoding = encoding
+    return result
 
 
 def _create_raw_csv(
@@ -438,17 +489,120 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
     )
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
-    """Read any supported extract file into the temp tables `raw` and `raw_rejects`."""
+def read_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> ReadResult:
+    """Read any supported extract file into the temp tables `raw` and `raw_rejects`.
+
+    `encoding` (text formats) overrides detection; `sheet` names the workbook
+    sheet to read (default: the first). Source mappings pass both.
+    """
     fmt = file_format(path)
     if fmt == "csv":
-        return read_csv(con, path)
+        return read_csv(con, path, encoding=encoding)
     if fmt == "parquet":
         return read_parquet(con, path)
     if fmt == "jsonl":
         return read_jsonl(con, path)
+    if fmt == "xlsx":
+        return read_xlsx(con, path, sheet=sheet)
     raise UnreadableFileError(
-        f"unsupported file type {path.suffix!r}: use .csv, .parquet or .jsonl"
+        f"unsupported file type {path.suffix!r}: use .csv, .parquet, .jsonl or .xlsx"
+    )
+
+
+def excel_text(value: object) -> str | None:
+    """A workbook cell as the text a user sees in Excel's General format; None when empty.
+
+    Whole numbers lose the `.0` Excel never shows (an id typed as 725 reads
+    `725`); other numbers keep 15 significant digits, as Excel displays
+    them; dates and times are ISO 8601; booleans are `true` / `false`.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.15g}"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def read_xlsx(
+    con: duckdb.DuckDBPyConnection, path: Path, *, sheet: str | None = None
+) -> ReadResult:
+    """Read one sheet of an Excel workbook into `raw`: its first non-empty row is the header.
+
+    Every cell lands as the text a user sees (see `excel_text`); a row's line
+    is its row number in the sheet. Fully empty rows are skipped.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    if path.stat().st_size == 0:
+        raise UnreadableFileError("the file is empty (0 bytes)")
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        if sheet is None:
+            if not book.sheet_names:
+                raise UnreadableFileError("the workbook has no sheet")
+            sheet = book.sheet_names[0]
+        elif sheet not in book.sheet_names:
+            raise UnreadableFileError(
+                f"the workbook has no sheet {sheet!r} (sheets: {', '.join(book.sheet_names)})"
+            )
+        cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise UnreadableFileError(
+            f"not a readable Excel workbook (.xlsx): {type(exc).__name__}: {exc}"
+        ) from None
+    rows = [[excel_text(v) for v in row] for row in cells]
+    start = next((i for i, row in enumerate(rows) if any(v is not None for v in row)), None)
+    if start is None:
+        raise UnreadableFileError(
+            f"sheet {sheet!r} is empty: a workbook extract needs a header row"
+        )
+    header = [v or "" for v in rows[start]]
+    while header and not header[-1]:
+        header.pop()
+    names = _check_header(header)
+    data = {LINE_COLUMN: [], **{n: [] for n in names}}
+    for i in range(start + 1, len(rows)):
+        row = rows[i]
+        if all(v is None for v in row):
+            continue
+        data[LINE_COLUMN].append(i + 1)
+        for j, name in enumerate(names):
+            data[name].append(row[j] if j < len(row) else None)
+    arrow = pa.table(
+        {
+            k: pa.array(v, type=pa.int64() if k == LINE_COLUMN else pa.string())
+            for k, v in data.items()
+        }
+    )
+    con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
+    con.register("_xlsx_rows", arrow)
+    try:
+        con.execute(f"CREATE TEMP TABLE raw AS SELECT * FROM _xlsx_rows ORDER BY {LINE_COLUMN}")
+    finally:
+        con.unregister("_xlsx_rows")
+    _empty_rejects(con)
+    return ReadResult(
+        "xlsx",
+        names,
+        header,
+        _count(con, "raw"),
+        line_expr=f"r.{LINE_COLUMN}",
     )
 
 

@@ -283,10 +283,16 @@ REJECTED = [
         Rejected("the file name does not start with an ERP table name"),
     ),
     Case(
-        "unsupported extension",
+        "workbook missing its parts",
         "erp/customers_2026-03-10.xlsx",
         xlsx_bytes(),
-        Rejected("unsupported file type '.xlsx'"),
+        Rejected("not a readable Excel workbook (.xlsx)"),
+    ),
+    Case(
+        "unsupported extension",
+        "erp/customers_2026-03-10.xls",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1legacy excel",
+        Rejected("unsupported file type '.xls'"),
     ),
     Case(
         "file outside any system folder",

@@ -1,0 +1,76 @@
+"""Source mappings: land non-canonical exports through declarative YAML files (see the README).
+
+`<home>/sources.yml` lists the mappings that run, by name, from the mappings
+folder (setting CONTROL_TOWER_MAPPINGS, default the shipped examples in
+`pipelines/mappings/`):
+
+    enabled: [dataco]
+
+Nothing runs without that file, so the shipped examples never land by surprise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from control_tower.landing.batch import BatchResult
+from control_tower.mappings.land import land_file_mapping
+from control_tower.mappings.spec import MappingError, SourceMapping, load_mapping, load_mappings
+from control_tower.settings import Settings
+
+__all__ = [
+    "MappingError",
+    "SourceMapping",
+    "enabled_mappings",
+    "land_sources",
+    "load_mapping",
+    "load_mappings",
+]
+
+
+def enabled_mappings(settings: Settings) -> list[SourceMapping]:
+    """The mappings `<home>/sources.yml` enables, validated; [] when the file is absent."""
+    path: Path = settings.sources_config
+    if not path.exists():
+        return []
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise MappingError(path, "(file)", f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict) or set(raw) - {"enabled"}:
+        raise MappingError(path, "(top level)", "expected only `enabled: [mapping names]`")
+    names = raw.get("enabled") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise MappingError(path, "enabled", "must be a list of mapping names")
+    return load_mappings(settings.mappings, names)
+
+
+def land_sources(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    *,
+    run_id: str,
+    inbox: Path,
+    keep: bool = False,
+) -> list[BatchResult]:
+    """Land every enabled source mapping once; one batch per (source file, target table)."""
+    results: list[BatchResult] = []
+    for mapping in enabled_mappings(settings):
+        if mapping.kind == "files":
+            results += land_file_mapping(
+                con,
+                mapping,
+                inbox,
+                run_id=run_id,
+                archive=settings.archive,
+                rejected=settings.rejected,
+                keep=keep,
+            )
+        else:
+            raise MappingError(
+                mapping.path, "source.sql", "SQL sources are not supported by this version yet"
+            )
+    return results

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
+from rich.table import Table
 
+from control_tower.accounts import AccountStore
+from control_tower.accounts.demo import credentials_path, seed_demo_users
 from control_tower.settings import Settings
 from control_tower.terminal import landing_progress, print_run_report
 from control_tower.warehouse.serving import current_snapshot
@@ -21,6 +24,18 @@ from pipelines.schedule import (
 
 def _inbox_empty(settings: Settings) -> bool:
     return not any(p.is_file() for p in settings.inbox.rglob("*"))
+
+
+def _print_users(console: Console, settings: Settings, accounts: AccountStore) -> None:
+    """Seed one user per role and print how to sign in as each."""
+    table = Table(title="Sign in as (one user per role, named after it)")
+    for col in ("user", "scope", "password"):
+        table.add_column(col, no_wrap=True)
+    for user in seed_demo_users(settings, accounts):
+        password = user.password or "(set by hand, unchanged)"
+        table.add_row(user.name, user.scope.describe(), password)
+    console.print(table)
+    console.print(f"Passwords are kept in {credentials_path(settings)} (readable by you only).")
 
 
 def run_demo(
@@ -52,7 +67,9 @@ def run_demo(
         scheduler = build_scheduler(settings, background=True, first_run=first)
         scheduler.start()
         write_heartbeat(settings, report, next_run=first)
-        app = create_app(settings)
+        accounts = AccountStore.for_settings(settings)
+        _print_users(console, settings, accounts)
+        app = create_app(settings, accounts=accounts)
         console.print(
             f"\n[bold]Control tower is running on http://{host}:{port}/[/]\n"
             f"Data folder: {settings.home}. Drop extracts into {settings.inbox}/{{erp,wms,tms}}/; "

@@ -2,9 +2,11 @@
 
 `create_app` is the one place that wires the app: the pages under
 `control_tower/web/pages`, the stylesheet in the repository's `assets/`, the
-shell (header and navigation built from the page registry) and one
-`ServingStore` per app, reached from callbacks through `runtime.web_context()`.
-Nothing is read from the warehouse until a request asks for it.
+shell (header and navigation built from the page registry, for the signed-in
+user's role), sign-in and the authorisation gate (`auth`), and one
+`ServingStore` and one `AccountStore` per app, reached from callbacks through
+`runtime.web_context()`. Nothing is read from the warehouse until a request
+asks for it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import dash
 import flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from control_tower.accounts import AccountStore
 from control_tower.settings import Settings
 from control_tower.warehouse.serving import ServingStore
+from control_tower.web.auth import current_web_user, home_path, install_auth, notice
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
-from control_tower.web.shell import HOME_PATH, PRODUCT_NAME, install_shell
+from control_tower.web.shell import PRODUCT_NAME, install_shell
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSETS_DIR = REPO_ROOT / "assets"
@@ -27,8 +31,8 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 __all__ = ["create_app", "make_server", "serve_app"]
 
 
-def create_app(settings: Settings) -> dash.Dash:
-    """The Dash app for one installation (pages, shell, assets, a serving store)."""
+def create_app(settings: Settings, *, accounts: AccountStore | None = None) -> dash.Dash:
+    """The Dash app for one installation (pages, shell, assets, sign-in, stores)."""
     app = dash.Dash(
         __name__,
         use_pages=True,
@@ -40,13 +44,16 @@ def create_app(settings: Settings) -> dash.Dash:
         suppress_callback_exceptions=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    if settings.secret_key:
-        app.server.secret_key = settings.secret_key
+    if not settings.secret_key:
+        raise ValueError("the web app needs settings.secret_key to sign its session cookies")
+    app.server.secret_key = settings.secret_key
+    accounts = accounts or AccountStore.for_settings(settings)
     app.server.extensions[EXTENSION_KEY] = WebContext(
-        settings=settings, store=ServingStore(settings.serving_dir)
+        settings=settings, store=ServingStore(settings.serving_dir), accounts=accounts
     )
+    install_auth(app, accounts, settings)  # first: its gate runs before any other hook of ours
     install_shell(app)
-    _redirect_root(app, HOME_PATH)
+    _redirect_root(app)
     # Dash hands `dash.callback`s registered while importing the pages to the first
     # app that serves a request; bind them to this app now, so that several apps
     # in one process (tests, tools) each get their own.
@@ -54,16 +61,19 @@ def create_app(settings: Settings) -> dash.Dash:
     return app
 
 
-def _redirect_root(app: dash.Dash, path: str) -> None:
-    """Send `/` to the home page (Dash serves `/` itself, so pages cannot redirect from it)."""
+def _redirect_root(app: dash.Dash) -> None:
+    """Send `/` to the user's first page (Dash serves `/` itself, so pages cannot redirect)."""
     root = app.config.requests_pathname_prefix
-    target = app.get_relative_path(path)
 
     @app.server.before_request
     def _root_to_home() -> flask.Response | None:
-        if flask.request.path == root and flask.request.method == "GET":
-            return flask.redirect(target)
-        return None
+        if flask.request.path != root or flask.request.method != "GET":
+            return None
+        user = current_web_user()  # the auth gate has sent anyone signed out to /login
+        path = home_path(user.role if user else None)
+        if path is None:
+            return notice("Welcome", "No page is open to your role yet.", 200)
+        return flask.redirect(app.get_relative_path(path))
 
 
 def make_server(
@@ -80,4 +90,6 @@ def serve_app(app: dash.Dash, *, host: str, port: int, threads: int = 8) -> None
         server.run()
     finally:
         server.close()
-        app.server.extensions[EXTENSION_KEY].store.close()
+        context = app.server.extensions[EXTENSION_KEY]
+        context.store.close()
+        context.accounts.close()

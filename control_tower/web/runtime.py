@@ -1,4 +1,4 @@
-"""What a callback may use at request time: the installation's settings and its serving store.
+"""What a callback may use at request time: settings, the serving store and the account store.
 
 Each app keeps one `WebContext` on its Flask server; callbacks reach it
 through `web_context()`, so several apps in one process never share state.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 import flask
 
+from control_tower.accounts import AccountStore
 from control_tower.settings import Settings
 from control_tower.warehouse.serving import ServingStore
 
@@ -21,10 +22,11 @@ EXTENSION_KEY = "control_tower"
 
 @dataclass(frozen=True)
 class WebContext:
-    """Per-app state shared by every request: settings and the serving store."""
+    """Per-app state shared by every request: settings, serving store, account store."""
 
     settings: Settings
     store: ServingStore
+    accounts: AccountStore
 
 
 def web_context() -> WebContext:

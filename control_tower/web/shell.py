@@ -1,19 +1,52 @@
-"""The frame around every page: product name, navigation from the page registry, page container."""
+"""The frame around every page: product name, the role's navigation, the user, page container."""
 
 from __future__ import annotations
 
 import dash
 from dash import Input, Output, dcc, html
 
+from control_tower.web.auth import (
+    LOGOUT_PATH,
+    ROLE_LABELS,
+    allowed_pages,
+    csrf_token,
+    current_web_user,
+)
+
 PRODUCT_NAME = "Control Tower"
-HOME_PATH = "/data-health"  # where `/` and the product name lead, until there is a home page
+
+
+def _user_menu() -> html.Div | None:
+    """Who is signed in, and a sign-out button (a POST form with the session's CSRF token)."""
+    user = current_web_user()
+    if user is None:
+        return None
+    return html.Div(
+        className="shell-user",
+        children=[
+            html.Span(
+                [html.Strong(user.name, id="shell-user-name"), " · ", ROLE_LABELS[user.role]],
+                className="shell-user-label",
+            ),
+            html.Form(
+                [
+                    dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
+                    html.Button("Sign out", type="submit", id="shell-signout"),
+                ],
+                method="post",
+                action=dash.get_relative_path(LOGOUT_PATH),
+                className="shell-signout",
+            ),
+        ],
+    )
 
 
 def shell_layout() -> html.Div:
-    """Header with the product name and one link per registered page, then the page itself."""
+    """Header with the product name, a link per page the user's role may open, then the page."""
+    user = current_web_user()
     links = [
         dcc.Link(page["name"], href=page["relative_path"], className="shell-nav-link")
-        for page in dash.page_registry.values()
+        for page in allowed_pages(user.role if user else None)
         if page.get("nav", True)
     ]
     return html.Div(
@@ -28,12 +61,14 @@ def shell_layout() -> html.Div:
                             html.Span("◆", className="shell-logo", **{"aria-hidden": "true"}),
                             PRODUCT_NAME,
                         ],
-                        href=HOME_PATH,
+                        href=dash.get_relative_path("/"),
                         className="shell-brand",
+                        refresh=True,  # `/` is answered by the server (the role's first page)
                     ),
                     html.Nav(
                         links, id="shell-nav", className="shell-nav", **{"aria-label": "Pages"}
                     ),
+                    _user_menu(),
                 ],
             ),
             html.Main(dash.page_container, className="shell-main"),

@@ -13,13 +13,17 @@ The extracts (one run, batch ids in load order):
 
 241 problems (240 negative quantities + 1 unknown customer) fill three blocks
 of the quarantine browser's infinite row model (100 rows per block).
+
+Each data folder has two users (USERS): an admin and a planner. Browser
+tests start signed in as the admin (`page`: a session cookie obtained over
+HTTP from the login form), except where signing in is what they test.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,6 +32,7 @@ from control_tower.settings import Settings, load_settings
 from control_tower.web import create_app, make_server
 from control_tower.web.runtime import EXTENSION_KEY
 from pipelines.run import run_pipeline
+from tests.web.kit import add_test_users, cheap_accounts, http_sign_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -78,14 +83,21 @@ def write_inbox(inbox: Path) -> None:
 
 @dataclass(frozen=True)
 class Served:
-    """An app served on a loopback port."""
+    """An app served on a loopback port, with a cache of signed-in session cookies."""
 
     settings: Settings
     url: str
+    _cookies: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def session_cookie(self, name: str) -> dict[str, str]:
+        """A Playwright cookie of a session signed in as `name` (signed in once, then reused)."""
+        if name not in self._cookies:
+            self._cookies[name] = http_sign_in(self.url, name)
+        return {"name": "ct_session", "value": self._cookies[name], "url": self.url}
 
 
 def _serve(settings: Settings) -> Iterator[Served]:
-    app = create_app(settings)
+    app = create_app(settings, accounts=cheap_accounts(settings))
     server = make_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
     thread.start()
@@ -96,6 +108,7 @@ def _serve(settings: Settings) -> Iterator[Served]:
         server.task_dispatcher.shutdown()
         thread.join(timeout=5)
         app.server.extensions[EXTENSION_KEY].store.close()
+        app.server.extensions[EXTENSION_KEY].accounts.close()
 
 
 @pytest.fixture(scope="package")
@@ -105,6 +118,7 @@ def landed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = load_settings(home).with_home(home)
     write_inbox(home / "drop")
     run_pipeline(settings, trigger="cli", inbox=home / "drop", keep=True)
+    add_test_users(settings)
     return settings
 
 
@@ -112,7 +126,9 @@ def landed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def empty_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A data folder where nothing has been landed."""
     home = tmp_path_factory.mktemp("empty")
-    return load_settings(home).with_home(home)
+    settings = load_settings(home).with_home(home)
+    add_test_users(settings)
+    return settings
 
 
 @pytest.fixture(scope="package")

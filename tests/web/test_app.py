@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import runpy
 from pathlib import Path
 
@@ -10,18 +11,25 @@ import flask
 from control_tower.settings import Settings
 from control_tower.web import ASSETS_DIR, create_app
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
+from tests.web.kit import USERS, cheap_accounts, client_sign_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _admin_client(app):
+    client = app.server.test_client()
+    client_sign_in(client, USERS["admin"])
+    return client
+
+
 def _outputs(app) -> str:
-    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    deps = _admin_client(app).get("/_dash-dependencies").get_json()
     return " ".join(d["output"] for d in deps)
 
 
 class TestCreateApp:
-    def test_root_leads_to_data_health(self, empty_settings: Settings):
-        client = create_app(empty_settings).server.test_client()
+    def test_root_leads_an_admin_to_data_health(self, empty_settings: Settings):
+        client = _admin_client(create_app(empty_settings, accounts=cheap_accounts(empty_settings)))
         response = client.get("/")
         assert response.status_code == 302
         assert response.headers["Location"].endswith("/data-health")
@@ -31,25 +39,41 @@ class TestCreateApp:
 
     def test_serves_the_stylesheet_from_the_repository_assets(self, empty_settings: Settings):
         assert REPO_ROOT / "assets" == ASSETS_DIR
-        client = create_app(empty_settings).server.test_client()
+        client = _admin_client(create_app(empty_settings, accounts=cheap_accounts(empty_settings)))
         assert b"control-tower.css" in client.get("/data-health").data
         css = client.get("/assets/control-tower.css")
         assert css.status_code == 200
         assert b"--ct-accent" in css.data
 
     def test_navigation_is_built_from_the_page_registry(self, empty_settings: Settings):
-        layout = create_app(empty_settings).server.test_client().get("/_dash-layout").get_json()
+        app = create_app(empty_settings, accounts=cheap_accounts(empty_settings))
+        layout = _admin_client(app).get("/_dash-layout").get_json()
         header = layout["props"]["children"][1]
-        brand, nav = header["props"]["children"]
+        brand, nav, _user = header["props"]["children"]
         assert "Control Tower" in brand["props"]["children"]
         links = [(a["props"]["children"], a["props"]["href"]) for a in nav["props"]["children"]]
         assert links == [("Data health", "/data-health")]
 
     def test_every_app_gets_the_page_callbacks(self, empty_settings: Settings):
-        first, second = create_app(empty_settings), create_app(empty_settings)
+        first, second = (
+            create_app(empty_settings, accounts=cheap_accounts(empty_settings)) for _ in range(2)
+        )
         for app in (first, second):
             assert "data-health-quarantine.getRowsResponse" in _outputs(app)
             assert "data-health-kpis.children" in _outputs(app)
+
+    def test_every_page_callback_checks_the_role_on_the_server(self, empty_settings: Settings):
+        app = create_app(empty_settings, accounts=cheap_accounts(empty_settings))
+        _outputs(app)  # binds the pages' callbacks to this app
+        page_callbacks = [
+            spec["callback"]
+            for output, spec in app.callback_map.items()
+            if "data-health-" in output and "callback" in spec
+        ]
+        assert page_callbacks
+        for fn in page_callbacks:
+            source = inspect.getsource(inspect.unwrap(fn))
+            assert "require(roles=" in source, f"{fn.__name__} does not call require()"
 
     def test_one_store_per_app_opened_only_when_asked(self, landed_settings: Settings):
         app = create_app(landed_settings)

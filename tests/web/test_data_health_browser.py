@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.web.kit import USERS
+
 PROBLEMS = 241  # 240 negative quantities + 1 unknown customer (conftest.py)
 QUARANTINE = "#data-health-quarantine"
 ROWS = f"{QUARANTINE} .ag-center-cols-container .ag-row"
@@ -18,8 +20,15 @@ TIMEOUT_MS = 15_000
 
 @pytest.fixture
 def page(browser, request) -> Iterator:
-    """A fresh page; fails the test on any browser error or console error."""
+    """A fresh page signed in as the admin of the app the test uses (`served` or
+    `served_empty`); fails the test on any browser error or console error."""
+    app = next(
+        request.getfixturevalue(name)
+        for name in ("served", "served_empty")
+        if name in request.fixturenames
+    )
     context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_cookies([app.session_cookie(USERS["admin"])])
     tab = context.new_page()
     tab.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []

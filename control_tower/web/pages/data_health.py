@@ -1,6 +1,6 @@
 """Data health: did the extracts land, are they fresh, and which rows were refused and why.
 
-Route `/data-health` (also where `/` leads for now). The page reads the newest
+Route `/data-health`, for admins only (page and callbacks). The page reads the newest
 serving snapshot every 30 seconds: headline numbers, the scheduler's
 heartbeat, recent runs, freshness per source table, every batch, the
 quarantine by reason and a quarantine browser (AG Grid's infinite row model,
@@ -22,6 +22,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from control_tower.ops import health
 from control_tower.warehouse.serving import NoSnapshotError
 from control_tower.web import components as ui
+from control_tower.web.auth import require
 from control_tower.web.format import (
     DASH,
     fmt_ago,
@@ -37,6 +38,8 @@ from control_tower.web.format import (
 from control_tower.web.grid import grid_options, int_col, ms_col, status_col, text_col
 from control_tower.web.runtime import web_context
 
+ROLES = ("admin",)  # the page and every callback below: require(roles=ROLES)
+
 dash.register_page(
     __name__,
     path="/data-health",
@@ -44,6 +47,7 @@ dash.register_page(
     title="Data health · Control Tower",
     description="Landing runs, source freshness, batches and quarantined rows.",
     order=0,
+    roles=ROLES,
 )
 
 REFRESH_MS = 30_000
@@ -563,6 +567,7 @@ def _record(row: dict[str, Any]) -> Any:
 )
 def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
     """Every 30 s: headline numbers, scheduler, runs and freshness from the newest snapshot."""
+    require(roles=ROLES)
     app = web_context()
     now = health.utc_now()
     scheduler = _scheduler(health.scheduler_heartbeat(app.settings.serving_dir, now), now)
@@ -609,6 +614,7 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
 )
 def load_batches(snapshot: str | None, choice: str) -> tuple[Any, Any]:
     """The newest batches (all, problems only, or those with quarantined rows)."""
+    require(roles=ROLES)
     if snapshot is None:
         return [], ""
     _label, kwargs = BATCH_FILTERS.get(choice, BATCH_FILTERS["all"])
@@ -629,6 +635,7 @@ def load_batches(snapshot: str | None, choice: str) -> tuple[Any, Any]:
 @callback(Output(SUMMARY, "children"), Input(SNAPSHOT, "data"))
 def load_summary(snapshot: str | None) -> Any:
     """Quarantine problems by table, column and reason."""
+    require(roles=ROLES)
     if snapshot is None:
         return None
     try:
@@ -645,6 +652,7 @@ def load_summary(snapshot: str | None) -> Any:
 )
 def quarantine_block(request: dict[str, Any] | None) -> tuple[Any, Any]:
     """One block of the quarantine browser, sorted and filtered on the server."""
+    require(roles=ROLES)
     if not request:
         return no_update, no_update
     start = max(int(request.get("startRow") or 0), 0)
@@ -682,6 +690,7 @@ def focus_quarantine(
     selected: list[dict[str, Any]] | None, _clear: int, _reasons: list[int]
 ) -> tuple[Any, Any]:
     """Point the quarantine browser at a batch, or at one kind of problem, or at everything."""
+    require(roles=ROLES)
     trigger = ctx.triggered_id
     if trigger == BATCHES and selected:
         batch = selected[0]
@@ -714,6 +723,7 @@ def focus_quarantine(
 @callback(Output(RECORD, "children"), Input(QUARANTINE, "selectedRows"), prevent_initial_call=True)
 def show_record(selected: list[dict[str, Any]] | None) -> Any:
     """The selected quarantine row's record as delivered, pretty-printed."""
+    require(roles=ROLES)
     return _record(selected[0]) if selected else None
 
 

@@ -1,0 +1,40 @@
+"""Accounts: who may sign in, with which role and which rows (scope).
+
+- `models`: the tables (users, API tokens, sign-in sessions), `Scope` and `Account`.
+- `store`: `AccountStore`: create users, authenticate with lockout, tokens, sessions.
+- `cli`: `control-tower users ...`.
+- `demo`: one user per role for `control-tower demo`.
+
+The web app's use of them (sign-in pages, `require`) lives in `control_tower.web.auth`.
+"""
+
+from __future__ import annotations
+
+from control_tower.accounts.models import ROLES, Account, Scope, TokenInfo
+from control_tower.accounts.store import (
+    AccountError,
+    AccountStore,
+    AuthResult,
+    DuplicateUserError,
+    Policy,
+    UnknownRoleError,
+    UnknownUserError,
+    WeakPasswordError,
+    check_password,
+)
+
+__all__ = [
+    "ROLES",
+    "Account",
+    "AccountError",
+    "AccountStore",
+    "AuthResult",
+    "DuplicateUserError",
+    "Policy",
+    "Scope",
+    "TokenInfo",
+    "UnknownRoleError",
+    "UnknownUserError",
+    "WeakPasswordError",
+    "check_password",
+]

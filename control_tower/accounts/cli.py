@@ -1,0 +1,205 @@
+"""`control-tower users ...`: add, list, disable, enable, set-password, token, revoke-token.
+
+Passwords are read from standard input (`--password-stdin`, first line) or
+prompted for without echo; they never appear on the command line.
+
+A scope entry is `entity:ID`, `location:ID`, or a bare ID looked up in the
+newest serving snapshot's `locations` table (a location id or an entity id).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from control_tower.accounts.models import ROLES
+from control_tower.accounts.store import AccountError, AccountStore
+from control_tower.settings import Settings, SettingsError, load_settings
+
+console = Console()
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings((ctx.find_root().obj or {}).get("home"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _store(ctx: click.Context) -> Iterator[AccountStore]:
+    store = AccountStore.for_settings(_settings(ctx))
+    try:
+        yield store
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.removesuffix("\n").removesuffix("\r")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, default="")
+
+
+def _known_ids(settings: Settings) -> tuple[set[str], set[str]]:
+    """Entity ids and location ids of the newest serving snapshot (empty before any landing)."""
+    from control_tower.warehouse.serving import NoSnapshotError, ServingStore
+
+    store = ServingStore(settings.serving_dir)
+    try:
+        with store.cursor() as cur:
+            rows = cur.execute("SELECT location_id, entity_id FROM main.locations").fetchall()
+    except NoSnapshotError:
+        return set(), set()
+    finally:
+        store.close()
+    return {e for _l, e in rows if e}, {loc for loc, _e in rows if loc}
+
+
+def parse_scope(raw: str | None, settings: Settings) -> tuple[list[str], list[str]]:
+    """`--scope` as (entity ids, location ids); bare ids are looked up in the warehouse."""
+    if not raw:
+        return [], []
+    entities: list[str] = []
+    locations: list[str] = []
+    known: tuple[set[str], set[str]] | None = None
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        kind, sep, value = item.partition(":")
+        if sep and kind in ("entity", "location"):
+            (entities if kind == "entity" else locations).append(value.strip())
+            continue
+        known = known or _known_ids(settings)
+        is_entity, is_location = item in known[0], item in known[1]
+        if is_entity and is_location:
+            raise click.BadParameter(
+                f"{item!r} is both an entity and a location: write entity:{item} or location:{item}",
+                param_hint="--scope",
+            )
+        if not (is_entity or is_location):
+            where = "in the warehouse" if any(known) else "(no data landed yet)"
+            raise click.BadParameter(
+                f"{item!r} is no known entity or location {where}: "
+                f"write entity:{item} or location:{item}",
+                param_hint="--scope",
+            )
+        (entities if is_entity else locations).append(item)
+    return entities, locations
+
+
+@click.group("users")
+def users() -> None:
+    """Manage who may sign in to the web app, with which role and scope."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help=f"One of: {', '.join(ROLES)}.")
+@click.option("--scope", help="Comma-separated entity or location ids (default: everything).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def add(ctx: click.Context, name: str, role: str, scope: str | None, password_stdin: bool) -> None:
+    """Add a user."""
+    if role not in ROLES:
+        raise click.BadParameter(
+            f"unknown role {role!r}: choose one of {', '.join(ROLES)}", param_hint="--role"
+        )
+    entities, locations = parse_scope(scope, _settings(ctx))
+    password = _read_password(password_stdin)
+    with _store(ctx) as store:
+        account = store.create_user(name, role, password, entities=entities, locations=locations)
+    console.print(f"Added {account.name} ({account.role}, scope: {account.scope.describe()}).")
+
+
+@users.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """List users with role, scope and state."""
+    with _store(ctx) as store:
+        accounts = store.list_users()
+    if not accounts:
+        console.print("No users yet. Add one with: control-tower users add NAME --role admin")
+        return
+    table = RichTable(title="Users")
+    for col in ("name", "role", "scope", "state", "last sign-in", "created"):
+        table.add_column(col)
+    for a in accounts:
+        state = "disabled" if a.disabled else "locked" if a.locked_until else "active"
+        table.add_row(
+            a.name,
+            a.role,
+            a.scope.describe(),
+            state,
+            f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "never",
+            f"{a.created_at:%Y-%m-%d}",
+        )
+    console.print(table)
+
+
+@users.command("disable")
+@click.argument("name")
+@click.pass_context
+def disable(ctx: click.Context, name: str) -> None:
+    """Stop a user from signing in or using API tokens (ends their sessions)."""
+    with _store(ctx) as store:
+        store.disable(name)
+    console.print(f"Disabled {name}.")
+
+
+@users.command("enable")
+@click.argument("name")
+@click.pass_context
+def enable(ctx: click.Context, name: str) -> None:
+    """Let a disabled or locked-out user sign in again."""
+    with _store(ctx) as store:
+        store.enable(name)
+    console.print(f"Enabled {name}.")
+
+
+@users.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def set_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set a new password (clears a lockout, signs the user out everywhere)."""
+    with _store(ctx) as store:
+        if store.get(name) is None:
+            raise AccountError(f"no user named {name!r}")
+        store.set_password(name, _read_password(password_stdin))
+    console.print(f"Password of {name} changed.")
+
+
+@users.command("token")
+@click.argument("name")
+@click.option("--label", default="", help="What the token is for.")
+@click.pass_context
+def token(ctx: click.Context, name: str, label: str) -> None:
+    """Issue a personal API token; it is printed once and stored only hashed."""
+    with _store(ctx) as store:
+        secret, info = store.issue_token(name, label=label)
+    click.echo(secret)
+    click.echo(
+        f"Token #{info.id} for {name}. Keep it now: it cannot be shown again. "
+        f"Revoke it with: control-tower users revoke-token {info.id}",
+        err=True,
+    )
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=int)
+@click.pass_context
+def revoke_token(ctx: click.Context, token_id: int) -> None:
+    """Revoke an API token by its number."""
+    with _store(ctx) as store:
+        if not store.revoke_token(token_id):
+            raise AccountError(f"no live token #{token_id}")
+    console.print(f"Revoked token #{token_id}.")

@@ -19,7 +19,7 @@ from rich.table import Table as RichTable
 
 from control_tower.exceptions.aging import aging
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
 from control_tower.settings import SettingsError, load_settings
 
@@ -93,7 +93,9 @@ def exceptions() -> None:
 
 
 @exceptions.command("list")
-@click.option("--type", "type_", type=click.Choice(list(EXCEPTION_TYPES)), help="Only this type.")
+@click.option(
+    "--type", "type_", type=click.Choice([*EXCEPTION_TYPES, ALERT_TYPE]), help="Only this type."
+)
 @click.option(
     "--status",
     default="unresolved",

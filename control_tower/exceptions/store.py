@@ -1,5 +1,7 @@
 """The exception queue in the app database: items, comments and the audit log (SQLAlchemy 2 ORM).
 
+Also the state of KPI alert rules and the notifications they sent.
+
 The app database (SQLite by default, PostgreSQL by URL) is the system of
 record for the workflow; the warehouse only holds a mirror for KPIs and
 drill-downs. Tables are created with `metadata.create_all` on first use; a
@@ -15,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -108,6 +111,45 @@ class AuditEntry(Base):
     # The item's version after this change: a stale actor sees every change since its own.
     version: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class AlertState(Base):
+    """Where one KPI alert rule stands for one scope value: ok, pending, firing or resolved."""
+
+    __tablename__ = "exc_alert_states"
+    __table_args__ = (UniqueConstraint("rule", "scope_value", name="uq_exc_alert_rule_scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(128))
+    scope_value: Mapped[str] = mapped_column(String(255))  # ALL, or the dimension's value
+    state: Mapped[str] = mapped_column(String(16))
+    since: Mapped[datetime] = mapped_column(DateTime)  # when it entered this state
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime)
+    period: Mapped[date | None] = mapped_column(Date, default=None)  # latest period judged
+    value: Mapped[float | None] = mapped_column(Float, default=None)
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exc_items.id"), default=None)
+    last_notified_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    notifications: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertNotification(Base):
+    """One notification of an alert on one channel: what was sent, how many tries, the outcome."""
+
+    __tablename__ = "exc_alert_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(128), index=True)
+    scope_value: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # firing, reraised, resolved
+    channel: Mapped[str] = mapped_column(String(16))  # app, email, webhook
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))  # sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exc_items.id"), default=None)
 
 
 def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:

@@ -41,6 +41,8 @@ RULE_COLUMNS: tuple[str, ...] = (
     "severity",
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Queue items raised by KPI alert rules (control_tower.exceptions.alerts), not by a detection rule.
+ALERT_TYPE = "kpi_alert"
 
 
 @dataclass(frozen=True)

@@ -49,5 +49,10 @@ def test_pipeline_runs_detection_and_publishes_the_queue(landed: Path) -> None:
         count = cur.execute("SELECT count(*) FROM exc.queue_items").fetchone()[0]
     step = next(s for s in steps if s["name"] == "exceptions")
     assert step["status"] == "ok", step
+    alerts = next(s for s in steps if s["name"] == "alerts")
+    assert (alerts["status"], alerts["summary"]) == (
+        "ok",
+        "0 alert rules (no scopes): 0 fired, 0 re-raised, 0 resolved",
+    )
     assert count > 0
     assert count == len(items(landed))

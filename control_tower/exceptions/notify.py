@@ -1,0 +1,190 @@
+"""Alert notification channels: in the app always, e-mail (SMTP) and webhook when configured.
+
+Every notification is recorded in `exc_alert_notifications`, one row per
+channel, with the number of attempts and the outcome: the in-app channel is
+that record itself. E-mail and webhook deliveries are retried with
+exponential back-off (`attempts` tries in all); a delivery that still fails
+is recorded as failed with the last error, and the pipeline carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from control_tower.exceptions.store import AlertNotification, ExceptionStore
+from control_tower.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What an alert has to say: firing, reraised (still firing) or resolved."""
+
+    rule: str
+    scope_value: str
+    kind: str
+    subject: str
+    body: str
+    at: datetime
+    exception_id: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    """A way to tell people; `send` raises on failure."""
+
+    name: str
+
+    def send(self, note: Notification) -> None: ...
+
+
+@dataclass(frozen=True)
+class EmailChannel:
+    """Plain-text e-mail through an SMTP server (no authentication: a relay on the network)."""
+
+    host: str
+    port: int
+    sender: str
+    recipients: tuple[str, ...]
+    timeout: float = 10.0
+    name: str = "email"
+
+    def send(self, note: Notification) -> None:
+        """Send one message; raises smtplib.SMTPException or OSError."""
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.recipients)
+        msg["Subject"] = note.subject
+        msg.set_content(note.body)
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.send_message(msg)
+
+
+@dataclass(frozen=True)
+class WebhookChannel:
+    """A JSON POST to a URL; any answer but 2xx is a failure."""
+
+    url: str
+    timeout: float = 10.0
+    name: str = "webhook"
+
+    def send(self, note: Notification) -> None:
+        """POST the notification as JSON; raises OSError (urllib.error.URLError, HTTPError)."""
+        body = json.dumps(
+            {
+                "rule": note.rule,
+                "scope_value": note.scope_value,
+                "kind": note.kind,
+                "subject": note.subject,
+                "body": note.body,
+                "at": note.at.isoformat(sep=" "),
+                "exception_id": note.exception_id,
+                **note.payload,
+            },
+            default=str,
+        ).encode()
+        req = urllib.request.Request(
+            self.url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            if not 200 <= resp.status < 300:
+                raise OSError(f"webhook {self.url} answered HTTP {resp.status}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: `attempts` tries, waiting `backoff_seconds` x 2^n between them."""
+
+    attempts: int = 3
+    backoff_seconds: float = 1.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _send_with_retries(
+    channel: Channel, note: Notification, policy: RetryPolicy
+) -> tuple[int, str | None]:
+    error: str | None = None
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            channel.send(note)
+            return attempt, None
+        except (OSError, smtplib.SMTPException) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "%s notification of %s failed (try %d): %s", channel.name, note.rule, attempt, error
+            )
+            if attempt < policy.attempts:
+                policy.sleep(policy.backoff_seconds * 2 ** (attempt - 1))
+    return policy.attempts, error
+
+
+def deliver(
+    store: ExceptionStore,
+    note: Notification,
+    channels: Sequence[Channel] = (),
+    policy: RetryPolicy | None = None,
+) -> list[AlertNotification]:
+    """Record `note` in the app and send it on every channel; returns the records written."""
+    policy = policy or RetryPolicy()
+    records = [
+        AlertNotification(
+            rule=note.rule,
+            scope_value=note.scope_value,
+            kind=note.kind,
+            channel="app",
+            created_at=note.at,
+            status="sent",
+            attempts=1,
+            subject=note.subject,
+            body=note.body,
+            exception_id=note.exception_id,
+        )
+    ]
+    for channel in channels:
+        attempts, error = _send_with_retries(channel, note, policy)
+        records.append(
+            AlertNotification(
+                rule=note.rule,
+                scope_value=note.scope_value,
+                kind=note.kind,
+                channel=channel.name,
+                created_at=note.at,
+                status="failed" if error else "sent",
+                attempts=attempts,
+                error=error,
+                subject=note.subject,
+                body=note.body,
+                exception_id=note.exception_id,
+            )
+        )
+    with store.session() as s:
+        s.add_all(records)
+    return records
+
+
+def channels_from_settings(settings: Settings) -> list[Channel]:
+    """The e-mail and webhook channels the settings configure (the app channel is implicit)."""
+    channels: list[Channel] = []
+    if settings.smtp_host and settings.alert_email_to:
+        channels.append(
+            EmailChannel(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.alert_email_from,
+                settings.alert_email_to,
+            )
+        )
+    if settings.alert_webhook_url:
+        channels.append(WebhookChannel(settings.alert_webhook_url))
+    return channels

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from control_tower import __version__
+from control_tower.accounts.cli import users as users_group
 from control_tower.exceptions import cli as exceptions_cli
 from control_tower.kpi.cli import kpi_group
 from control_tower.settings import Settings, SettingsError, load_settings
@@ -157,7 +158,7 @@ def scheduler(ctx: click.Context, every: float | None) -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.pass_context
 def demo(ctx: click.Context, host: str, port: int, scale: str, seed: int) -> None:
-    """Generate demo data if there is none, land it, and serve the app with the scheduler."""
+    """Generate demo data if there is none, land it, seed a user per role, serve with the scheduler."""
     from control_tower.demo.run import run_demo
 
     settings = _settings(ctx)
@@ -174,11 +175,18 @@ def demo(ctx: click.Context, host: str, port: int, scale: str, seed: int) -> Non
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Serve the web app (reads the published snapshots; run the scheduler separately)."""
+    from control_tower.accounts import AccountStore
     from control_tower.web import create_app, serve_app
 
     settings = _settings(ctx)
-    app = create_app(settings)
-    console.print(f"Control tower on http://{host}:{port}/")
+    accounts = AccountStore.for_settings(settings)
+    if not accounts.list_users():
+        console.print(
+            "[yellow]No users yet: nobody can sign in.[/] Add one with: "
+            "control-tower users add NAME --role admin"
+        )
+    app = create_app(settings, accounts=accounts)
+    console.print(f"Control tower on http://{host}:{port}/ (sign in at /login)")
     serve_app(app, host=host, port=port, threads=threads)
 
 
@@ -216,3 +224,5 @@ main.add_command(kpi_group)
 
 
 main.add_command(exceptions_cli.exceptions)
+
+main.add_command(users_group)

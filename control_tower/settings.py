@@ -14,6 +14,9 @@ from pathlib import Path
 PREFIX = "CONTROL_TOWER_"
 # The governed KPI catalog shipped with the product (override: CONTROL_TOWER_KPI_DEFINITIONS).
 DEFAULT_KPI_DEFINITIONS = Path(__file__).resolve().parents[1] / "kpi_definitions"
+# Source mappings shipped as examples (override: CONTROL_TOWER_MAPPINGS). None runs unless the
+# data folder's sources.yml enables it.
+DEFAULT_MAPPINGS = Path(__file__).resolve().parents[1] / "pipelines" / "mappings"
 
 
 class SettingsError(ValueError):
@@ -48,6 +51,20 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     keep_snapshots: int = 3
     kpi_definitions: Path = DEFAULT_KPI_DEFINITIONS
+    mappings: Path = DEFAULT_MAPPINGS  # folder of source mappings; <home>/sources.yml enables them
+    # Sign-in: consecutive failures before a lockout, and how long the lockout lasts.
+    login_max_attempts: int = 5
+    lockout_minutes: float = 15.0
+    # How long a sign-in lasts at most, whatever the activity.
+    session_hours: float = 12.0
+    # Secure flag of the session cookie: None sets it when the request came over https.
+    cookie_secure: bool | None = None
+    # KPI alert notifications: in the app always; e-mail and webhook only when configured.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    alert_email_from: str = "control-tower@localhost"
+    alert_email_to: tuple[str, ...] = ()
+    alert_webhook_url: str | None = None
 
     # Folders and files under home.
     @property
@@ -71,9 +88,19 @@ class Settings:
         return self.home / "warehouse.duckdb"
 
     @property
+    def sources_config(self) -> Path:
+        """`sources.yml`: which source mappings of the mappings folder run (`enabled: [...]`)."""
+        return self.home / "sources.yml"
+
+    @property
     def serving_dir(self) -> Path:
         """Read-only snapshots of the warehouse for the web app and CLI readers."""
         return self.home / "serving"
+
+    @property
+    def alert_rules_path(self) -> Path:
+        """The KPI alert rules of this installation (YAML; optional)."""
+        return self.home / "alert_rules.yml"
 
     @property
     def writer_lock_path(self) -> Path:
@@ -114,6 +141,21 @@ def _secret_key(home: Path) -> str:
     return key
 
 
+def _cookie_secure() -> bool | None:
+    raw = (_env("COOKIE_SECURE", "auto") or "auto").lower()
+    choices = {"auto": None, "true": True, "1": True, "false": False, "0": False}
+    if raw not in choices:
+        raise SettingsError(f"{PREFIX}COOKIE_SECURE={raw!r} must be auto, true or false")
+    return choices[raw]
+
+
+def _webhook_url() -> str | None:
+    url = _env("ALERT_WEBHOOK_URL")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"{PREFIX}ALERT_WEBHOOK_URL={url!r} must be an http:// or https:// URL")
+    return url
+
+
 def load_settings(home: Path | str | None = None) -> Settings:
     """Read settings from the environment (`home` overrides CONTROL_TOWER_HOME)."""
     home_path = Path(home if home is not None else _env("HOME", "./data") or "./data")
@@ -125,7 +167,19 @@ def load_settings(home: Path | str | None = None) -> Settings:
         ingest_every_minutes=_positive_float("INGEST_EVERY_MINUTES", 5.0),
         secret_key=_secret_key(home_path),
         keep_snapshots=max(keep, 2),
+        login_max_attempts=int(_positive_float("LOGIN_MAX_ATTEMPTS", 5)),
+        lockout_minutes=_positive_float("LOCKOUT_MINUTES", 15.0),
+        session_hours=_positive_float("SESSION_HOURS", 12.0),
+        cookie_secure=_cookie_secure(),
+        smtp_host=_env("SMTP_HOST"),
+        smtp_port=int(_positive_float("SMTP_PORT", 25)),
+        alert_email_from=_env("ALERT_EMAIL_FROM") or "control-tower@localhost",
+        alert_email_to=tuple(
+            a.strip() for a in (_env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
+        ),
+        alert_webhook_url=_webhook_url(),
         kpi_definitions=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),
+        mappings=Path(_env("MAPPINGS") or DEFAULT_MAPPINGS).expanduser().resolve(),
     )

@@ -64,6 +64,12 @@ def _kpis(ctx: StepContext) -> str:
     return refresh_kpis(ctx.con, as_of=ctx.as_of, root=ctx.settings.kpi_definitions).summary()
 
 
+def _alerts(ctx: StepContext) -> str:
+    from control_tower.exceptions.alerts import run_alerts
+
+    return run_alerts(ctx.con, ctx.settings, as_of=ctx.as_of).summary()
+
+
 # The one list of post-load steps, in execution order.
 POST_LOAD_STEPS: list[Step] = [
     Step("freshness", _freshness, "newest batch and data time per source table, against its SLA"),
@@ -74,4 +80,5 @@ POST_LOAD_STEPS: list[Step] = [
         "every exception rule in DuckDB; the queue reconciled in the app database and mirrored",
     ),
     Step("kpis", _kpis, "every governed KPI by day, overall and by each allowed dimension"),
+    Step("alerts", _alerts, "KPI alert rules: states, queue items and notifications"),
 ]

@@ -41,17 +41,7 @@ log = logging.getLogger(__name__)
 ITEMS = ExceptionItem.__table__
 AUDIT = AuditEntry.__table__
 
-# Columns the mirror adds to exc.queue_items (declared with the KPI layer's DDL in
-# control_tower/warehouse/schema.py), added backward-compatibly if the DDL lacks them.
-MIRROR_EXTRA_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("item_id", "VARCHAR"),
-    ("last_seen_at", "TIMESTAMP"),
-    ("times_seen", "INTEGER"),
-    ("snoozed_until", "TIMESTAMP"),
-    ("resolution_code", "VARCHAR"),
-    ("value_at_risk", "DOUBLE"),
-    ("detail", "VARCHAR"),
-)
+# The columns of exc.queue_items (declared in control_tower/warehouse/schema.py) the mirror fills.
 MIRROR_COLUMNS: tuple[str, ...] = (
     "id",
     "type",
@@ -66,7 +56,13 @@ MIRROR_COLUMNS: tuple[str, ...] = (
     "last_action_at",
     "sla_hours",
     "resolved_at",
-    *(name for name, _ in MIRROR_EXTRA_COLUMNS),
+    "item_id",
+    "last_seen_at",
+    "times_seen",
+    "snoozed_until",
+    "resolution_code",
+    "value_at_risk",
+    "detail",
 )
 
 
@@ -415,8 +411,6 @@ def mirror(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
         schema={c: schema[c] for c in (*names, "detail")},
         orient="row",
     )
-    for name, sql_type in MIRROR_EXTRA_COLUMNS:
-        con.execute(f"ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     cols = ", ".join((*names, "detail"))
     con.register("exc_mirror", frame.to_arrow())
     try:

@@ -125,8 +125,23 @@ CREATE TABLE IF NOT EXISTS exc.queue_items (
     created_at TIMESTAMP NOT NULL,  -- UTC
     last_action_at TIMESTAMP,       -- UTC
     sla_hours DOUBLE,
-    resolved_at TIMESTAMP           -- UTC
+    resolved_at TIMESTAMP,          -- UTC
+    item_id VARCHAR,
+    last_seen_at TIMESTAMP,         -- UTC, the last run that saw the condition
+    times_seen INTEGER,
+    snoozed_until TIMESTAMP,        -- UTC
+    resolution_code VARCHAR,
+    value_at_risk DOUBLE,
+    detail VARCHAR                  -- JSON: what the rule saw
 );
+-- Warehouses created before these columns existed get them here.
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS item_id VARCHAR;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS last_seen_at TIMESTAMP;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS times_seen INTEGER;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS snoozed_until TIMESTAMP;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS resolution_code VARCHAR;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS value_at_risk DOUBLE;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS detail VARCHAR;
 """
 
 

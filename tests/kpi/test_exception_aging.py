@@ -39,7 +39,9 @@ class TestAgesAndSla:
         ]
         for id_, status, created, action, sla, resolved in rows:
             con.execute(
-                "INSERT INTO exc.queue_items VALUES (?, 'backordered_line', ?, ?, 'high', 'planner', "
+                "INSERT INTO exc.queue_items (id, type, key, status, severity, owner_role, "
+                "assignee, location_id, entity_id, created_at, last_action_at, sla_hours, "
+                "resolved_at) VALUES (?, 'backordered_line', ?, ?, 'high', 'planner', "
                 "NULL, 'L1', 'E1', ?, ?, ?, ?)",
                 [id_, id_, status, created, action, sla, resolved],
             )

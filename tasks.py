@@ -27,8 +27,12 @@ BIN = VENV / "bin"
 PY = BIN / "python"
 STAMP = VENV / ".installed"
 
-# Debian packages the tests drive: a real browser for the UI tests.
-TEST_APT_PACKAGES = {"chromium": "/usr/bin/chromium"}
+# Debian packages the tests drive: a real browser for the UI tests, and a PostgreSQL server
+# the SQL source tests start (tests/mappings/postgres.py).
+TEST_APT_PACKAGES = {
+    "chromium": "/usr/bin/chromium",
+    "postgresql": "/usr/lib/postgresql/15/bin/initdb",
+}
 
 
 def sh(*cmd: str | Path, check: bool = True, env: dict[str, str] | None = None) -> int:

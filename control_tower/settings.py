@@ -28,6 +28,13 @@ def _env(name: str, default: str | None = None) -> str | None:
     return default if value is None or value.strip() == "" else value.strip()
 
 
+def named_variable(variable: str) -> str | None:
+    """A variable the configuration names itself (a SQL source's URL, a secret); prefix required."""
+    if not variable.startswith(PREFIX):
+        raise SettingsError(f"{variable!r} is not a {PREFIX}* variable")
+    return _env(variable.removeprefix(PREFIX))
+
+
 def _positive_float(name: str, default: float) -> float:
     raw = _env(name)
     if raw is None:

@@ -4,7 +4,7 @@
 folder (setting CONTROL_TOWER_MAPPINGS, default the shipped examples in
 `pipelines/mappings/`):
 
-    enabled: [dataco]
+    enabled: [dataco, odoo_example]
 
 Nothing runs without that file, so the shipped examples never land by surprise.
 """
@@ -19,6 +19,7 @@ import yaml
 from control_tower.landing.batch import BatchResult
 from control_tower.mappings.land import land_file_mapping
 from control_tower.mappings.spec import MappingError, SourceMapping, load_mapping, load_mappings
+from control_tower.mappings.sql import land_sql_mapping
 from control_tower.settings import Settings
 
 __all__ = [
@@ -56,7 +57,11 @@ def land_sources(
     inbox: Path,
     keep: bool = False,
 ) -> list[BatchResult]:
-    """Land every enabled source mapping once; one batch per (source file, target table)."""
+    """Land every enabled source mapping once; one batch per (source file or pull, target table).
+
+    A SQL mapping pulls only what changed since its watermarks (see `control_tower.mappings.sql`);
+    its URL comes from the mapping or from CONTROL_TOWER_SOURCE_<NAME>_URL.
+    """
     results: list[BatchResult] = []
     for mapping in enabled_mappings(settings):
         if mapping.kind == "files":
@@ -70,7 +75,5 @@ def land_sources(
                 keep=keep,
             )
         else:
-            raise MappingError(
-                mapping.path, "source.sql", "SQL sources are not supported by this version yet"
-            )
+            results += land_sql_mapping(con, mapping, run_id=run_id)
     return results

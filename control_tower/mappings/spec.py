@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
 from sqlglot import exp
 
 from control_tower.contracts import LOAD_ORDER, TABLES
@@ -59,10 +61,19 @@ class SqlTable:
 class SqlSource:
     """Tables of a database reachable through a SQLAlchemy URL (or a named connection)."""
 
-    url: str | None
+    url: str | None  # a URL without a password (a password belongs in the environment)
     connection: str | None  # URL from the setting CONTROL_TOWER_SOURCE_<NAME>_URL
     tables: dict[str, SqlTable]
-    retries: int = 4
+    retries: int = 4  # further attempts after a connection error, with exponential backoff
+    overlap_seconds: int = 300  # timestamp cursors: re-read this far below the watermark
+    chunk_rows: int = 50_000  # rows fetched and written to DuckDB per chunk
+
+    @property
+    def env_name(self) -> str | None:
+        """The environment variable holding the URL of a named connection."""
+        if self.connection is None:
+            return None
+        return f"CONTROL_TOWER_SOURCE_{self.connection.upper()}_URL"
 
 
 @dataclass(frozen=True)
@@ -172,22 +183,58 @@ def _source(path: Path, raw: Any) -> FileSource | SqlSource:
             )
         return FileSource(folder, str(files["glob"]), files.get("encoding"), files.get("sheet"))
     sql = _keys(
-        path, "source.sql", spec["sql"], {"url", "connection", "tables", "retries"}, {"tables"}
+        path,
+        "source.sql",
+        spec["sql"],
+        {"url", "connection", "tables", "retries", "overlap_seconds", "chunk_rows"},
+        {"tables"},
     )
     if ("url" in sql) == ("connection" in sql):
         raise MappingError(path, "source.sql", "give exactly one of url or connection")
+    if "url" in sql:
+        _check_url(path, str(sql["url"]))
+    if "connection" in sql and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(sql["connection"])):
+        raise MappingError(
+            path, "source.sql.connection", "must be a name of letters, digits and underscores"
+        )
     tables = {}
     if not isinstance(sql["tables"], MappingABC) or not sql["tables"]:
         raise MappingError(path, "source.sql.tables", "must name at least one table")
     for name, tspec in sql["tables"].items():
         where = f"source.sql.tables.{name}"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?", str(name)):
+            raise MappingError(path, where, "a table name is `table` or `schema.table`")
         t = _keys(path, where, tspec, {"key", "cursor"}, {"key", "cursor"})
         key = t["key"] if isinstance(t["key"], list) else [t["key"]]
         tables[str(name)] = SqlTable(str(name), tuple(str(k) for k in key), str(t["cursor"]))
-    retries = sql.get("retries", 4)
-    if not isinstance(retries, int) or retries < 0:
-        raise MappingError(path, "source.sql.retries", "must be a whole number >= 0")
-    return SqlSource(sql.get("url"), sql.get("connection"), tables, retries)
+    numbers = {}
+    for name, default, least in (
+        ("retries", 4, 0),
+        ("overlap_seconds", 300, 0),
+        ("chunk_rows", 50_000, 1),
+    ):
+        value = sql.get(name, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise MappingError(path, f"source.sql.{name}", f"must be a whole number >= {least}")
+        numbers[name] = value
+    url = str(sql["url"]) if "url" in sql else None
+    connection = str(sql["connection"]) if "connection" in sql else None
+    return SqlSource(url, connection, tables, **numbers)
+
+
+def _check_url(path: Path, url: str) -> None:
+    """A URL in a mapping must parse and must not carry a password."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError (and ValueError for ports)
+        raise MappingError(path, "source.sql.url", f"not a SQLAlchemy URL: {exc}") from None
+    if parsed.password is not None:
+        raise MappingError(
+            path,
+            "source.sql.url",
+            "must not contain a password: use `connection: <name>` and put the URL in the "
+            "environment variable CONTROL_TOWER_SOURCE_<NAME>_URL",
+        )
 
 
 def _resolver(
@@ -262,7 +309,14 @@ def _target(
                 f"a SQL target names its driving table, one of: {', '.join(source.tables)}",
             )
         source_table = str(spec["from"])
-        for j, jraw in enumerate(spec.get("joins") or []):
+        # YAML 1.1 reads a bare `on:` key as true: take it as the `on` it was meant to be.
+        join_specs = [
+            {("on" if k is True else k): v for k, v in jraw.items()}
+            if isinstance(jraw, MappingABC)
+            else jraw
+            for jraw in spec.get("joins") or []
+        ]
+        for j, jraw in enumerate(join_specs):
             jwhere = f"{where}.joins[{j}]"
             js = _keys(path, jwhere, jraw, {"table", "as", "on"}, {"table", "as", "on"})
             if js["table"] not in source.tables:
@@ -270,7 +324,7 @@ def _target(
                     path, f"{jwhere}.table", f"{js['table']!r} is not in source.sql.tables"
                 )
             aliases[str(js["as"]).lower()] = str(js["table"])
-        for j, jraw in enumerate(spec.get("joins") or []):
+        for j, jraw in enumerate(join_specs):
             on = _compile(path, f"{where}.joins[{j}].on", str(jraw["on"]), ctx, aliases)
             joins.append(Join(str(jraw["table"]), str(jraw["as"]).lower(), on))
     elif "from" in spec or "joins" in spec:
@@ -325,6 +379,15 @@ def _compile(
         raise MappingError(path, where, str(exc)) from None
 
 
+def _str_keys(value: Any) -> Any:
+    """The parsed YAML with every mapping key as text (YAML may read `on:` as true)."""
+    if isinstance(value, MappingABC):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_str_keys(v) for v in value]
+    return value
+
+
 def load_mapping(path: Path) -> SourceMapping:
     """Read and validate one mapping file; MappingError says what is wrong and where."""
     text = path.read_text(encoding="utf-8")
@@ -359,7 +422,9 @@ def load_mapping(path: Path) -> SourceMapping:
     if dups:
         raise MappingError(path, "targets", f"table(s) {', '.join(dups)} mapped more than once")
     targets.sort(key=lambda t: LOAD_ORDER.index(t.table))
-    digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(_str_keys(raw), sort_keys=True, default=str).encode()
+    ).hexdigest()
     return SourceMapping(
         name=str(spec.get("name") or path.stem),
         path=path,

@@ -59,6 +59,20 @@ CREATE TABLE IF NOT EXISTS ops.quarantine (
     record VARCHAR,                -- the row as delivered (JSON object, or the raw line)
     quarantined_at TIMESTAMP NOT NULL
 );
+-- SQL source mappings: how far each source table has been pulled (control_tower.mappings.sql).
+-- Written in the same transaction as the batches it fed: it advances only when they commit.
+CREATE TABLE IF NOT EXISTS ops.watermarks (
+    mapping VARCHAR NOT NULL,
+    source_table VARCHAR NOT NULL,
+    cursor_column VARCHAR NOT NULL,
+    watermark VARCHAR,             -- the newest cursor value landed, as text (ISO for times)
+    watermark_type VARCHAR,        -- timestamp, timestamptz, date, int, decimal, float, text
+    boundary_keys VARCHAR[],       -- md5 of (key, cursor) of rows inside the overlap window
+    mapping_digest VARCHAR,        -- the mapping's content when last landed: a change re-lands
+    rows_pulled BIGINT,            -- new or changed rows of the last pull
+    run_id VARCHAR,
+    updated_at TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ops.runs (
     run_id VARCHAR PRIMARY KEY,
     trigger VARCHAR NOT NULL,      -- scheduler, cli, demo

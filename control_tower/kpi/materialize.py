@@ -83,8 +83,8 @@ def freshness(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dateti
         return None
     row = con.execute(
         "SELECT min(newest) FROM ("
-        "  SELECT table_name, max(finished_at) AS newest FROM ops.batches"
-        "  WHERE status = 'loaded' AND table_name IN (SELECT unnest(?)) GROUP BY table_name)",
+        "  SELECT max(finished_at) AS newest FROM ops.batches"
+        "  WHERE status = 'loaded' AND list_contains(?, table_name) GROUP BY table_name)",
         [landed],
     ).fetchone()
     return row[0] if row else None

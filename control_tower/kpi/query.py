@@ -26,6 +26,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _records(names: list[str], raw: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts; only the columns holding dates or decimals are converted
+    (a result column has one SQL type, so its first non-null value tells)."""
+    convert = [
+        i
+        for i in range(len(names))
+        if isinstance(
+            next((r[i] for r in raw if r[i] is not None), None), datetime | date | Decimal
+        )
+    ]
+    if not convert:
+        return [dict(zip(names, r, strict=True)) for r in raw]
+    out = []
+    for r in raw:
+        row = list(r)
+        for i in convert:
+            row[i] = _plain(row[i])
+        out.append(dict(zip(names, row, strict=True)))
+    return out
+
+
 def compute(
     cur: duckdb.DuckDBPyConnection,
     kpi: Kpi,
@@ -37,17 +58,22 @@ def compute(
     parameters: Mapping[str, Any] | None = None,
     companions: bool = False,
 ) -> dict[str, Any]:
-    """The KPI as one JSON-ready object: kpi, version, as_of, freshness, rows."""
-    q = compile_kpi(kpi, as_of=as_of, grain=grain, by=by, where=where, parameters=parameters)
+    """The KPI as one JSON-ready object: kpi, version, as_of, freshness, rows.
+
+    Companion figures are computed only when asked for (`companions=True`).
+    """
+    q = compile_kpi(
+        kpi,
+        as_of=as_of,
+        grain=grain,
+        by=by,
+        where=where,
+        parameters=parameters,
+        companions=companions,
+    )
     result = cur.execute(q.sql, q.params)
     names = [d[0] for d in result.description]
-    rows = []
-    for raw in result.fetchall():
-        record = dict(zip(names, (_plain(v) for v in raw), strict=True))
-        if not companions:
-            for name in kpi.companions:
-                record.pop(name, None)
-        rows.append(record)
+    rows = _records(names, result.fetchall())
     fresh = freshness(cur, kpi.model.tables)
     return {
         "kpi": kpi.name,

@@ -3,6 +3,7 @@
 -- type: ratio; time dimension: period_end_date
 -- parameters (bound): as_of
 -- grain: week; by: entity_id; filters: entity_id
+-- models inlined: close_periods, whole
 WITH close_periods AS (
   WITH tasks AS (
     SELECT

@@ -3,15 +3,10 @@
 -- type: quantile; time dimension: arrived_date
 -- parameters (bound): as_of
 -- grain: week; by: location_id; filters: location_id
+-- models inlined: receipt_lines, pruned to the columns this query reads
 WITH receipt_lines AS (
   SELECT
-    r.receipt_id,
-    r.line_no,
-    r.location_id,
-    l.entity_id,
-    r.item_id,
-    i.abc_class,
-    p.supplier_id,
+    r.location_id AS location_id,
     r.arrived_ts_local_date AS arrived_date,
     CASE
       WHEN NOT r.putaway_ts IS NULL AND r.putaway_ts_local_date < $as_of
@@ -24,30 +19,29 @@ WITH receipt_lines AS (
   FROM receipts AS r
   LEFT JOIN locations AS l
     ON l.location_id = r.location_id
-  LEFT JOIN items AS i
-    ON i.item_id = r.item_id
-  LEFT JOIN purchase_order_lines AS p
-    ON p.po_id = r.po_id AND p.line_no = r.po_line_no
   WHERE
     r.arrived_ts_local_date < $as_of
 )
 SELECT
-  location_id,
-  period,
-  CAST(MEDIAN(dock_to_stock_hours) AS DOUBLE) AS value,
-  CAST(QUANTILE_CONT(dock_to_stock_hours, 0.9) AS DOUBLE) AS p90_hours,
-  CAST(SUM(is_waiting_over_48h) AS DOUBLE) AS waiting_over_48h
+  kpi_rows.location_id AS location_id,
+  kpi_rows.period AS period,
+  CAST(MEDIAN(kpi_rows.dock_to_stock_hours) AS DOUBLE) AS value,
+  CAST(QUANTILE_CONT(kpi_rows.dock_to_stock_hours, 0.9) AS DOUBLE) AS p90_hours,
+  CAST(SUM(kpi_rows.is_waiting_over_48h) AS DOUBLE) AS waiting_over_48h
 FROM (
   SELECT
-    *,
-    CAST(DATE_TRUNC('WEEK', arrived_date) AS DATE) AS period
-  FROM receipt_lines
+    receipt_lines.location_id AS location_id,
+    receipt_lines.dock_to_stock_hours AS dock_to_stock_hours,
+    receipt_lines.is_waiting_over_48h AS is_waiting_over_48h,
+    CAST(DATE_TRUNC('WEEK', receipt_lines.arrived_date) AS DATE) AS period
+  FROM receipt_lines AS receipt_lines
   WHERE
-    arrived_date <= $as_of AND CAST(location_id AS TEXT) = $filter_location_id_0
+    receipt_lines.arrived_date <= $as_of
+    AND CAST(receipt_lines.location_id AS TEXT) = $filter_location_id_0
 ) AS kpi_rows
 GROUP BY
-  location_id,
-  period
+  kpi_rows.location_id,
+  kpi_rows.period
 ORDER BY
   location_id,
   period

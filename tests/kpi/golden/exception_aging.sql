@@ -3,6 +3,7 @@
 -- type: ratio; time dimension: as_of_date
 -- parameters (bound): as_of
 -- grain: week; by: exception_type; filters: exception_type
+-- models inlined: open_exceptions, whole
 WITH open_exceptions AS (
   WITH open_items AS (
     SELECT

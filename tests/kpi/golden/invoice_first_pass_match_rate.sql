@@ -3,46 +3,45 @@
 -- type: ratio; time dimension: invoice_date
 -- parameters (bound): as_of
 -- grain: week; by: entity_id; filters: entity_id
+-- models inlined: invoice_lines, pruned to the columns this query reads
 WITH invoice_lines AS (
   WITH judged AS (
     SELECT
-      a.*,
-      p.location_id,
+      a.entity_id AS entity_id,
+      a.invoice_date AS invoice_date,
+      a.first_pass_matched AS first_pass_matched,
       COALESCE(a.po_id, '') <> '' AND a.match_status <> 'pending' AS matchable
     FROM ap_invoice_lines AS a
-    LEFT JOIN purchase_order_lines AS p
-      ON p.po_id = a.po_id AND p.line_no = a.po_line_no
     WHERE
       a.invoice_date < $as_of
   )
   SELECT
-    invoice_id,
-    line_no,
-    entity_id,
-    supplier_id,
-    location_id,
-    invoice_date,
-    CAST(matchable AS INT) AS is_matchable,
-    CAST(matchable AND first_pass_matched AS INT) AS is_first_pass_matched
-  FROM judged
+    judged.entity_id AS entity_id,
+    judged.invoice_date AS invoice_date,
+    CAST(judged.matchable AS INT) AS is_matchable,
+    CAST(judged.matchable AND judged.first_pass_matched AS INT) AS is_first_pass_matched
+  FROM judged AS judged
 )
 SELECT
-  entity_id,
-  period,
-  CAST(SUM(is_first_pass_matched) AS DOUBLE) AS numerator,
-  CAST(SUM(is_matchable) AS DOUBLE) AS denominator,
-  CAST(SUM(is_first_pass_matched) AS DOUBLE) / NULLIF(CAST(SUM(is_matchable) AS DOUBLE), 0) AS value
+  kpi_rows.entity_id AS entity_id,
+  kpi_rows.period AS period,
+  CAST(SUM(kpi_rows.is_first_pass_matched) AS DOUBLE) AS numerator,
+  CAST(SUM(kpi_rows.is_matchable) AS DOUBLE) AS denominator,
+  CAST(SUM(kpi_rows.is_first_pass_matched) AS DOUBLE) / NULLIF(CAST(SUM(kpi_rows.is_matchable) AS DOUBLE), 0) AS value
 FROM (
   SELECT
-    *,
-    CAST(DATE_TRUNC('WEEK', invoice_date) AS DATE) AS period
-  FROM invoice_lines
+    invoice_lines.entity_id AS entity_id,
+    invoice_lines.is_matchable AS is_matchable,
+    invoice_lines.is_first_pass_matched AS is_first_pass_matched,
+    CAST(DATE_TRUNC('WEEK', invoice_lines.invoice_date) AS DATE) AS period
+  FROM invoice_lines AS invoice_lines
   WHERE
-    invoice_date <= $as_of AND CAST(entity_id AS TEXT) = $filter_entity_id_0
+    invoice_lines.invoice_date <= $as_of
+    AND CAST(invoice_lines.entity_id AS TEXT) = $filter_entity_id_0
 ) AS kpi_rows
 GROUP BY
-  entity_id,
-  period
+  kpi_rows.entity_id,
+  kpi_rows.period
 ORDER BY
   entity_id,
   period

@@ -3,18 +3,12 @@
 -- type: ratio; time dimension: planned_complete_date
 -- parameters (bound): as_of, release_window_minutes
 -- grain: week; by: location_id; filters: location_id
+-- models inlined: wave_units, pruned to the columns this query reads
 WITH wave_units AS (
   WITH wave_rows AS (
     SELECT
-      'wave' AS unit_kind,
-      w.wave_id AS unit_id,
-      w.location_id,
-      w.planned_release_ts_local_date AS planned_release_date,
+      w.location_id AS location_id,
       w.planned_complete_ts_local_date AS planned_complete_date,
-      w.planned_release_ts_local_date < $as_of AS release_due,
-      w.released_ts_local_date /* released within the window, inclusive at both ends; never released is a miss */ < $as_of
-      AND w.released_ts >= w.planned_release_ts - TO_MINUTES(CAST($release_window_minutes AS INT))
-      AND w.released_ts <= w.planned_release_ts + TO_MINUTES(CAST($release_window_minutes AS INT)) AS released_on_time,
       w.planned_complete_ts_local_date < $as_of OR w.completed_ts_local_date < $as_of AS completion_due,
       w.completed_ts_local_date < $as_of AND w.completed_ts <= w.planned_complete_ts AS completed_on_time
     FROM waves AS w
@@ -23,32 +17,27 @@ WITH wave_units AS (
   ), wms_shipments AS (
     /* a WMS shipment leaves when its last line ships */
     SELECT
-      shipment_id,
-      MIN(location_id) AS location_id,
-      MAX(shipped_ts) AS shipped_ts,
-      MAX(shipped_ts_local_date) AS shipped_date
-    FROM shipments
+      shipments.shipment_id AS shipment_id,
+      MIN(shipments.location_id) AS location_id,
+      MAX(shipments.shipped_ts) AS shipped_ts,
+      MAX(shipments.shipped_ts_local_date) AS shipped_date
+    FROM shipments AS shipments
     GROUP BY
-      shipment_id
+      shipments.shipment_id
   ), cutoffs AS (
     SELECT
-      shipment_id,
-      MIN(planned_pickup_ts) AS planned_pickup_ts,
-      MIN(planned_pickup_ts_local_date) AS planned_pickup_date
-    FROM freight_shipments
+      freight_shipments.shipment_id AS shipment_id,
+      MIN(freight_shipments.planned_pickup_ts) AS planned_pickup_ts,
+      MIN(freight_shipments.planned_pickup_ts_local_date) AS planned_pickup_date
+    FROM freight_shipments AS freight_shipments
     WHERE
-      status <> 'cancelled'
+      freight_shipments.status <> 'cancelled'
     GROUP BY
-      shipment_id
+      freight_shipments.shipment_id
   ), shipment_rows AS (
     SELECT
-      'shipment' AS unit_kind,
-      s.shipment_id AS unit_id,
-      s.location_id,
-      f.planned_pickup_date AS planned_release_date, /* without waves, release and completion are both judged at the carrier cutoff */
+      s.location_id AS location_id,
       f.planned_pickup_date AS planned_complete_date,
-      f.planned_pickup_date < $as_of OR s.shipped_date < $as_of AS release_due,
-      s.shipped_date < $as_of AND s.shipped_ts <= f.planned_pickup_ts AS released_on_time,
       f.planned_pickup_date < $as_of OR s.shipped_date < $as_of AS completion_due,
       s.shipped_date < $as_of AND s.shipped_ts <= f.planned_pickup_ts AS completed_on_time
     FROM wms_shipments AS s
@@ -58,46 +47,46 @@ WITH wave_units AS (
       ON f.shipment_id = s.shipment_id
   ), units AS (
     SELECT
-      *
-    FROM wave_rows
+      wave_rows.location_id AS location_id,
+      wave_rows.planned_complete_date AS planned_complete_date,
+      wave_rows.completion_due AS completion_due,
+      wave_rows.completed_on_time AS completed_on_time
+    FROM wave_rows AS wave_rows
     UNION ALL
     SELECT
-      *
-    FROM shipment_rows
+      shipment_rows.location_id AS location_id,
+      shipment_rows.planned_complete_date AS planned_complete_date,
+      shipment_rows.completion_due AS completion_due,
+      shipment_rows.completed_on_time AS completed_on_time
+    FROM shipment_rows AS shipment_rows
   )
   SELECT
-    u.unit_id,
-    u.unit_kind,
-    u.location_id,
-    l.entity_id,
-    u.planned_release_date,
-    u.planned_complete_date,
-    CAST(COALESCE(u.release_due, FALSE) AS INT) AS is_release_due,
-    CAST(COALESCE(u.release_due AND u.released_on_time, FALSE) AS INT) AS is_released_on_time,
+    u.location_id AS location_id,
+    u.planned_complete_date AS planned_complete_date,
     CAST(COALESCE(u.completion_due, FALSE) AS INT) AS is_completion_due,
     CAST(COALESCE(u.completion_due AND u.completed_on_time, FALSE) AS INT) AS is_completed_on_time
   FROM units AS u
-  LEFT JOIN locations AS l
-    ON l.location_id = u.location_id
 )
 SELECT
-  location_id,
-  period,
-  CAST(SUM(is_completed_on_time) AS DOUBLE) AS numerator,
-  CAST(SUM(is_completion_due) AS DOUBLE) AS denominator,
-  CAST(SUM(is_completed_on_time) AS DOUBLE) / NULLIF(CAST(SUM(is_completion_due) AS DOUBLE), 0) AS value
+  kpi_rows.location_id AS location_id,
+  kpi_rows.period AS period,
+  CAST(SUM(kpi_rows.is_completed_on_time) AS DOUBLE) AS numerator,
+  CAST(SUM(kpi_rows.is_completion_due) AS DOUBLE) AS denominator,
+  CAST(SUM(kpi_rows.is_completed_on_time) AS DOUBLE) / NULLIF(CAST(SUM(kpi_rows.is_completion_due) AS DOUBLE), 0) AS value
 FROM (
   SELECT
-    *,
-    CAST(DATE_TRUNC('WEEK', planned_complete_date) AS DATE) AS period
-  FROM wave_units
+    wave_units.location_id AS location_id,
+    wave_units.is_completion_due AS is_completion_due,
+    wave_units.is_completed_on_time AS is_completed_on_time,
+    CAST(DATE_TRUNC('WEEK', wave_units.planned_complete_date) AS DATE) AS period
+  FROM wave_units AS wave_units
   WHERE
-    planned_complete_date <= $as_of
-    AND CAST(location_id AS TEXT) = $filter_location_id_0
+    wave_units.planned_complete_date <= $as_of
+    AND CAST(wave_units.location_id AS TEXT) = $filter_location_id_0
 ) AS kpi_rows
 GROUP BY
-  location_id,
-  period
+  kpi_rows.location_id,
+  kpi_rows.period
 ORDER BY
   location_id,
   period

@@ -6,6 +6,13 @@ its good rows upserted and the batch marked `loaded`; a crash at any point
 rolls all of it back, and the next run marks the batch `interrupted` and
 lands the file again (it is still in the inbox). Files are moved to the
 archive only after their batch commits.
+
+A CSV file is first validated straight from the file (`_stream_csv`), before
+the transaction and writing temp objects only: when no row is flagged, no
+key repeats and DuckDB rejects no record, its checked rows are upserted and
+no `raw` table is ever built. Any other file, or a CSV file that is not
+clean, is read into `raw` and lands through `load_raw`, which gives bad rows
+their line numbers and delivered text.
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ from control_tower.landing.files import InboxFile, content_hash
 from control_tower.landing.progress import ProgressFn, ProgressWatcher
 from control_tower.landing.readers import (
     LINE_COLUMN,
+    STREAM_VIEW,
     ReadResult,
     UnreadableFileError,
+    csv_stream,
     file_format,
     read_file,
 )
@@ -60,6 +69,7 @@ class BatchResult:
     warnings: list[str] = field(default_factory=list)
     duplicate_of: int | None = None
     seconds: float = 0.0
+    streamed: bool = False  # validated straight from the CSV file, with no `raw` table
 
 
 def _now() -> datetime:
@@ -298,6 +308,35 @@ def load_raw(
         "WHERE c._rid NOT IN (SELECT _rid FROM bad)"
     )
     validate_ms = _ms(time.perf_counter() - t0)
+    counts = _upsert_and_finish(
+        con,
+        table,
+        batch_id,
+        read,
+        quarantined,
+        warnings,
+        started=started,
+        read_ms=read_ms,
+        validate_ms=validate_ms,
+        stage=stage,
+    )
+    return counts, quarantined, warnings
+
+
+def _upsert_and_finish(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    batch_id: int,
+    read: ReadResult,
+    quarantined: int,
+    warnings: list[str],
+    *,
+    started: float,
+    read_ms: int,
+    validate_ms: int,
+    stage: Callable[[str], None],
+) -> UpsertCounts:
+    """Upsert the temp view `good`, drop the batch's temp tables and mark the batch loaded."""
     stage("upserting")
     t0 = time.perf_counter()
     counts = upsert(con, table, batch_id)
@@ -331,7 +370,89 @@ def load_raw(
         validate_ms=validate_ms,
         upsert_ms=upsert_ms,
     )
-    return counts, quarantined, warnings
+    return counts
+
+
+@dataclass
+class _Streamed:
+    """A CSV file found clean by the streamed fast pass: its rows are in temp table `checked`."""
+
+    read: ReadResult
+    warnings: list[str]
+    read_ms: int
+    validate_ms: int
+
+
+def _stream_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, table: Table, stage: Callable[[str], None]
+) -> _Streamed | None:
+    """Validate a CSV file straight from the file into `checked`; None unless it is clean.
+
+    Runs outside any transaction and writes temp objects only (the fast pass
+    stops with an error at its first flagged row, which would abort a
+    transaction). Clean: the file can be read and splits into records with
+    no reject, has every required column, at least one row, no row the fast
+    pass flags and no repeated key. Such a file has nothing to quarantine,
+    so it needs neither line numbers nor its delivered text: `raw` is not
+    built. For anything else `checked` is dropped and None returned: the
+    caller lands the file through `raw` as before, which reports every
+    problem exactly as if this step had not run.
+    """
+    t0 = time.perf_counter()
+    stage("reading")
+    clean = False
+    try:
+        with csv_stream(con, path) as read:
+            problem, warnings = _header_problems(table, read)
+            if problem:
+                return None
+            read_ms = _ms(time.perf_counter() - t0)
+            stage("validating")
+            t0 = time.perf_counter()
+            con.execute(build_checked_sql(table, set(read.columns), stream=STREAM_VIEW))
+            # The scan created the reject tables (empty when every record split).
+            rejects = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]  # type: ignore[index]
+            read.rows = int(con.execute("SELECT count(*) FROM checked").fetchone()[0])  # type: ignore[index]
+            keys = ", ".join(f'"{k}"' for k in table.key)
+            key_not_null = " AND ".join(f'"{k}" IS NOT NULL' for k in table.key)
+            repeated = con.execute(
+                f"SELECT EXISTS (SELECT 1 FROM checked WHERE {key_not_null} GROUP BY {keys} "
+                "HAVING count(*) > 1)"
+            ).fetchone()[0]  # type: ignore[index]
+            clean = not rejects and read.rows > 0 and not repeated
+    except (duckdb.Error, UnreadableFileError):
+        clean = False  # FLAGGED_ROW, or a file the raw path will reject with its reason
+    if not clean:
+        con.execute("DROP TABLE IF EXISTS checked")
+        return None
+    return _Streamed(read, warnings, read_ms, _ms(time.perf_counter() - t0))
+
+
+def _load_streamed(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    batch_id: int,
+    streamed: _Streamed,
+    *,
+    started: float,
+    stage: Callable[[str], None],
+) -> UpsertCounts:
+    """Upsert a clean streamed file's `checked` rows and finish its batch (in the transaction)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW good AS SELECT c.* EXCLUDE (_rid, _bad) FROM checked c"
+    )
+    return _upsert_and_finish(
+        con,
+        table,
+        batch_id,
+        streamed.read,
+        0,
+        streamed.warnings,
+        started=started,
+        read_ms=streamed.read_ms,
+        validate_ms=streamed.validate_ms,
+        stage=stage,
+    )
 
 
 def land_file(
@@ -409,21 +530,30 @@ def _land(
 
     assert item.table is not None
     table = TABLES[item.table]
+    streamed = (
+        _stream_csv(con, item.path, table, stage) if file_format(item.path) == "csv" else None
+    )
     con.execute("BEGIN TRANSACTION")
     try:
-        stage("reading")
-        t0 = time.perf_counter()
-        read = read_file(con, item.path)
-        read_ms = _ms(time.perf_counter() - t0)
-        counts, quarantined, warnings = load_raw(
-            con, table, batch_id, name, read, started=started, read_ms=read_ms, stage=stage
-        )
+        if streamed is not None:
+            read, quarantined, warnings = streamed.read, 0, streamed.warnings
+            counts = _load_streamed(con, table, batch_id, streamed, started=started, stage=stage)
+        else:
+            stage("reading")
+            t0 = time.perf_counter()
+            read = read_file(con, item.path)
+            read_ms = _ms(time.perf_counter() - t0)
+            counts, quarantined, warnings = load_raw(
+                con, table, batch_id, name, read, started=started, read_ms=read_ms, stage=stage
+            )
         con.execute("COMMIT")
     except UnreadableFileError as exc:
         con.execute("ROLLBACK")
+        con.execute("DROP TABLE IF EXISTS checked")  # made before the transaction when streamed
         return _reject(con, item, str(exc), batch_id, rejected, keep, started)
     except Exception as exc:
         con.execute("ROLLBACK")
+        con.execute("DROP TABLE IF EXISTS checked")  # made before the transaction when streamed
         reason = (
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         )
@@ -454,4 +584,5 @@ def _land(
         rows_quarantined=quarantined,
         warnings=warnings,
         seconds=time.perf_counter() - started,
+        streamed=streamed is not None,
     )

@@ -6,6 +6,10 @@ delivered, in file order (`rowid` = record index). Typing and checks happen
 later, in SQL, the same way for every format. Rows DuckDB's CSV reader
 cannot split (wrong field count, bad bytes) are kept in `raw_rejects` with
 their line and the raw text, so that nothing is lost.
+
+`csv_stream` is the exception: a view reading a CSV file exactly as
+`read_csv` does, for validating a file without copying it first (its rows
+have no line numbers, so only a file with nothing to quarantine lands that way).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -24,6 +30,7 @@ import duckdb
 import pyarrow as pa
 
 SAMPLE_BYTES = 1 << 20
+CSV_SAMPLE_SIZE = 20480  # rows DuckDB's CSV sniffer reads
 LINE_COLUMN = "__source_line"
 
 
@@ -162,18 +169,29 @@ def _duckdb_error(exc: duckdb.Error) -> str:
     return first[0] if first else type(exc).__name__
 
 
-def read_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None = None
-) -> ReadResult:
-    """Read a CSV (delimiter, quoting, line endings and encoding detected) into `raw`.
+@dataclass
+class _CsvPlan:
+    """How DuckDB is to read one CSV file: what read_csv and csv_stream share."""
 
-    `encoding` (any Python codec name) overrides detection: a file in an
-    encoding DuckDB does not read natively is read through a UTF-8 copy.
-    """
-    head, size = _sniff_bytes(path, "csv")
+    source: Path  # the file DuckDB scans: the file itself, or a UTF-8 copy (Windows-1252)
+    encoding: str  # as reported (utf-8, latin-1, windows-1252, utf-16)
+    delimiter: str
+    header: list[str]  # the header as delivered
+    names: list[str]  # normalised
+    compressed: bool
+
+    @property
+    def scan_encoding(self) -> str:
+        return "utf-8" if self.encoding == "windows-1252" else self.encoding
+
+    def discard_copy(self, path: Path) -> None:
+        if self.source != path:
+            self.source.unlink(missing_ok=True)
+
+
+def _plan_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, size: int) -> _CsvPlan:
+    """Encoding, delimiter and header of a CSV file (a Windows-1252 file gets a UTF-8 copy)."""
     compressed = path.name.lower().endswith(".gz")
-    if encoding is not None and not compressed:
-        return _read_csv_as(con, path, encoding, head)
     encoding = "utf-8" if compressed else _detect_encoding(head, size > len(head))
     params: dict[str, object] = {"enc": encoding, "path": str(path)}
     if compressed:
@@ -196,21 +214,37 @@ def read_csv(
         delimiter = detect_delimiter(first_line)
         header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
     names = _check_header(header)
-    con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
-    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     source = path
     if encoding == "latin-1" and _has_c1_bytes(path):
         # DuckDB's latin-1 refuses bytes 0x80-0x9F, which Windows-1252 exports use for
         # characters such as the euro sign and curly quotes: read a UTF-8 copy instead.
         encoding = "windows-1252"
         source = _transcode_windows_1252(path)
+    return _CsvPlan(source, encoding, delimiter, header, names, compressed)
+
+
+def read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None = None
+) -> ReadResult:
+    """Read a CSV (delimiter, quoting, line endings and encoding detected) into `raw`.
+
+    `encoding` (any Python codec name) overrides detection: a file in an
+    encoding DuckDB does not read natively is read through a UTF-8 copy.
+    """
+    head, size = _sniff_bytes(path, "csv")
+    compressed = path.name.lower().endswith(".gz")
+    if encoding is not None and not compressed:
+        return _read_csv_as(con, path, encoding, head)
+    con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    plan = _plan_csv(con, path, head, size)
+    encoding, delimiter, header, names = plan.encoding, plan.delimiter, plan.header, plan.names
     try:
-        _create_raw_csv(con, source, "utf-8" if source != path else encoding, delimiter)
+        _create_raw_csv(con, plan.source, plan.scan_encoding, delimiter)
     except duckdb.Error as exc:
         raise UnreadableFileError(f"cannot be read as CSV: {_duckdb_error(exc)}") from None
     finally:
-        if source != path:
-            source.unlink(missing_ok=True)
+        plan.discard_copy(path)
     original = [d[0] for d in con.execute("SELECT * FROM raw LIMIT 0").description]
     if len(original) != len(names):
         names = _check_header(original)
@@ -252,6 +286,54 @@ def read_csv(
         line_expr=line_expr,
         structural_rejects=rejects,
     )
+
+
+STREAM_VIEW = "raw_stream"
+
+
+@contextmanager
+def csv_stream(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[ReadResult]:
+    """A temp view `raw_stream` reading a CSV file as `read_csv` would, without a `raw` table.
+
+    Same detection, options, Windows-1252 copy and column names as
+    `read_csv`; the view has no rowid, so no line numbers. Its `rows` and
+    `structural_rejects` are 0 until the view is scanned: DuckDB records the
+    records it cannot split in `reject_errors` during each scan. The view,
+    the reject tables and any copy of the file are dropped on exit.
+    """
+    head, size = _sniff_bytes(path, "csv")
+    con.execute(f"DROP VIEW IF EXISTS {STREAM_VIEW}")
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    plan = _plan_csv(con, path, head, size)
+    try:
+        scan = (
+            f"read_csv({_lit(str(plan.source))}, all_varchar := true, header := true, "
+            f"delim := {_lit(plan.delimiter)}, encoding := {_lit(plan.scan_encoding)}, "
+            "store_rejects := true, rejects_table := 'reject_errors', "
+            f"rejects_scan := 'reject_scans', sample_size := {CSV_SAMPLE_SIZE})"
+        )
+        original = [d[0] for d in con.execute(f"SELECT * FROM {scan} LIMIT 0").description]
+        names, header = plan.names, plan.header
+        if len(original) != len(names):
+            names = _check_header(original)
+            header = original
+        select = ", ".join(
+            f'"{_q(old)}" AS "{_q(new or old)}"' for old, new in zip(original, names, strict=True)
+        )
+        con.execute(f"CREATE TEMP VIEW {STREAM_VIEW} AS SELECT {select} FROM {scan}")
+        yield ReadResult(
+            file_format="csv",
+            columns=names,
+            original_columns=list(header),
+            rows=0,
+            encoding=plan.encoding,
+            delimiter=plan.delimiter,
+            line_expr="NULL",
+        )
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {STREAM_VIEW}")
+        con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        plan.discard_copy(path)
 
 
 def _read_csv_as(
@@ -300,7 +382,7 @@ def _create_raw_csv(
         "CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, all_varchar := true, "
         "header := true, delim := $delim, encoding := $enc, store_rejects := true, "
         "rejects_table := 'reject_errors', rejects_scan := 'reject_scans', "
-        "sample_size := 20480)",
+        f"sample_size := {CSV_SAMPLE_SIZE})",
         {"path": str(path), "delim": delimiter, "enc": encoding},
     )
 
@@ -625,6 +707,10 @@ def _rowid_base(con: duckdb.DuckDBPyConnection) -> int:
 
 def _q(identifier: str) -> str:
     return identifier.replace('"', '""')
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _jq(key: str) -> str:

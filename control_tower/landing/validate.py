@@ -398,7 +398,9 @@ def _joins(table: Table) -> _Joins:
     return _Joins(clauses, tz, uom_factor, checks)
 
 
-def _text_layer(table: Table, present: set[str], where: str = "") -> str:
+def _text_layer(
+    table: Table, present: set[str], where: str = "", source: str = "raw", rid: str = "r.rowid"
+) -> str:
     """Layer `n`: the delivered text, trimmed, empty as NULL (trim only where there is space)."""
     parts = []
     for col in table.columns:
@@ -416,7 +418,7 @@ def _text_layer(table: Table, present: set[str], where: str = "") -> str:
             f"THEN NULLIF(trim({v}, ' ' || chr(9)), '') ELSE NULLIF({v}, '') END "
             f"AS {_id(c)}"
         )
-    return f"SELECT r.rowid AS _rid, {', '.join(parts)} FROM raw r {where}"
+    return f"SELECT {rid} AS _rid, {', '.join(parts)} FROM {source} r {where}"
 
 
 def _typed_layer(table: Table, col_sql: dict[str, _ColumnSql]) -> str:
@@ -472,7 +474,15 @@ def _row_checks(table: Table) -> list[tuple[str, str, str]]:
     ]
 
 
-def _layers(table: Table, present: set[str], *, detail: bool, where: str = "") -> str:
+def _layers(
+    table: Table,
+    present: set[str],
+    *,
+    detail: bool,
+    where: str = "",
+    source: str = "raw",
+    rid: str = "r.rowid",
+) -> str:
     """The shared layers n -> t -> j -> k -> h of both passes.
 
     Fast pass: `h` carries the harmonised columns and `_bad0`, a flag set by
@@ -506,7 +516,7 @@ def _layers(table: Table, present: set[str], *, detail: bool, where: str = "") -
     layer_j = f"SELECT {', '.join(j_cols)} FROM t {' '.join(joins.clauses)}"
     layer_h = f"SELECT k._rid, {', '.join(_harmonised_columns(table))}{h_extra} FROM k"
     return (
-        f"WITH n AS ({_text_layer(table, present, where)}),\n"
+        f"WITH n AS ({_text_layer(table, present, where, source, rid)}),\n"
         f" t AS ({_typed_layer(table, col_sql)}),\n j AS ({layer_j}),\n"
         f" k AS ({_instants_layer(table)}),\n h AS ({layer_h})\n"
     )
@@ -519,17 +529,31 @@ def _check_columns(table: Table) -> list[str]:
     return names + [col for _, _, col in _joins(table).checks]
 
 
-def build_checked_sql(table: Table, present: set[str]) -> str:
+# The message of the error a streamed fast pass raises at its first flagged row.
+FLAGGED_ROW = "control-tower: a row is flagged, land the file through the raw table"
+
+
+def build_checked_sql(table: Table, present: set[str], *, stream: str | None = None) -> str:
     """Fast pass over every row: `checked` with typed, harmonised columns and a `_bad` flag.
 
-    `present` are the (normalised) column names the file delivered.
+    `present` are the (normalised) column names the file delivered. The rows
+    come from the temp table `raw` (`_rid` = its rowid), or with `stream`
+    from that relation (a view over the file): then `_rid` is NULL, and the
+    statement fails with FLAGGED_ROW at the first row the fast pass flags,
+    so a file that is not clean costs only the rows read up to it.
     """
     row_bad = "".join(f" OR coalesce({cond}, false)" for cond, _, _ in _row_checks(table))
     final = ", ".join(f"h.{_id(n)}" for n in _output_names(table))
+    bad = f"h._bad0{row_bad}"
+    if stream is None:
+        layers = _layers(table, present, detail=False)
+    else:
+        layers = _layers(table, present, detail=False, source=stream, rid="NULL::BIGINT")
+        bad = f"CASE WHEN {bad} THEN error({_lit(FLAGGED_ROW)}) ELSE false END"
     return (
         "CREATE OR REPLACE TEMP TABLE checked AS\n"
-        + _layers(table, present, detail=False)
-        + f"SELECT h._rid, {final}, h._bad0{row_bad} AS _bad FROM h"
+        + layers
+        + f"SELECT h._rid, {final}, {bad} AS _bad FROM h"
     )
 
 

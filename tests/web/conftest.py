@@ -14,9 +14,14 @@ The extracts (one run, batch ids in load order):
 241 problems (240 negative quantities + 1 unknown customer) fill three blocks
 of the quarantine browser's infinite row model (100 rows per block).
 
-Each data folder has two users (USERS): an admin and a planner. Browser
-tests start signed in as the admin (`page`: a session cookie obtained over
-HTTP from the login form), except where signing in is what they test.
+Each data folder has one user per role (`kit.USERS`; the warehouse
+supervisor sees only DC-NJ). Browser tests sign in with a session cookie
+obtained over HTTP from the login form (`Served.session_cookie`), except where
+signing in is what they test.
+
+`demo_settings` / `served_demo`: the small generated demo (seed 7, extract
+taken today, as `control-tower demo` does), landed once with every post-load
+step, for the pages that show KPIs, queues and records.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import pytest
 
+from control_tower.demo.generator import default_as_of, generate
 from control_tower.settings import Settings, load_settings
 from control_tower.web import create_app, make_server
 from control_tower.web.runtime import EXTENSION_KEY
@@ -129,6 +135,23 @@ def empty_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = load_settings(home).with_home(home)
     add_test_users(settings)
     return settings
+
+
+@pytest.fixture(scope="package")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The small demo landed and published (see the module docstring); do not change it."""
+    home = tmp_path_factory.mktemp("demo")
+    settings = load_settings(home).with_home(home)
+    generate(home / "drop", seed=7, scale="small", as_of=default_as_of())
+    report = run_pipeline(settings, trigger="cli", inbox=home / "drop")
+    assert report.status == "ok", report
+    add_test_users(settings)
+    return settings
+
+
+@pytest.fixture(scope="package")
+def served_demo(demo_settings: Settings) -> Iterator[Served]:
+    yield from _serve(demo_settings)
 
 
 @pytest.fixture(scope="package")

@@ -17,7 +17,15 @@ from control_tower.accounts import AccountStore
 from control_tower.settings import Settings
 
 PASSWORD = "test password 1234"  # test users only; the demo generates its passwords
-USERS = {"admin": "ada", "planner": "pat"}  # role -> user name
+# role -> user name; the supervisor sees only SUPERVISOR_SITE (the demo's DC-NJ).
+USERS = {
+    "admin": "ada",
+    "planner": "pat",
+    "executive": "eve",
+    "finance": "fin",
+    "warehouse_supervisor": "sam",
+}
+SUPERVISOR_SITE = "DC-NJ"
 
 
 def cheap_accounts(settings: Settings) -> AccountStore:
@@ -29,7 +37,8 @@ def add_test_users(settings: Settings) -> None:
     """USERS, each with PASSWORD."""
     with cheap_accounts(settings) as accounts:
         for role, name in USERS.items():
-            accounts.create_user(name, role, PASSWORD)
+            locations = [SUPERVISOR_SITE] if role == "warehouse_supervisor" else []
+            accounts.create_user(name, role, PASSWORD, locations=locations)
 
 
 def http_sign_in(url: str, name: str, password: str = PASSWORD) -> str:

@@ -1,0 +1,247 @@
+"""KPI figures for people and API clients: a KPI's trend and breakdown under a user's scope.
+
+`series()` answers "this KPI, from this day to that day, by day / week /
+month, optionally by one dimension, for the rows this user may see". It reads
+the materialised `kpi.values` when their rows can answer exactly (a ratio
+KPI summed as numerator and denominator over days and over the allowed
+locations or entities), and otherwise compiles the governed definition and
+runs it (`query.compute`): a scope on both entity and location, a breakdown
+under a scope on another dimension, a quantile or a last-snapshot KPI over
+several locations. Both paths give the same numbers (tested); the first
+takes milliseconds.
+
+Scope is applied as a filter on the KPI's `entity_id` / `location_id`
+dimensions; a KPI that lacks a dimension the scope restricts shows nothing
+to that user (fail closed), never the unrestricted figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+
+from control_tower.accounts import Scope
+from control_tower.kpi.catalog import Kpi
+from control_tower.kpi.materialize import MONTHLY_DIMENSIONS
+from control_tower.kpi.query import compute
+
+GRAINS = ("day", "week", "month")
+SCOPE_DIMENSIONS = {"entities": "entity_id", "locations": "location_id"}
+
+
+class OutOfScopeError(ValueError):
+    """The user's scope restricts a dimension this KPI does not have."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One figure of a series: a period (and a dimension value when broken down)."""
+
+    period: date | None
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+    member: str | None = None  # the dimension's value, for a breakdown
+
+
+@dataclass(frozen=True)
+class Series:
+    """A KPI's figures for one view, and how they were obtained."""
+
+    kpi: str
+    version: int
+    grain: str
+    dimension: str | None
+    points: tuple[Point, ...]
+    freshness: datetime | None
+    source: str  # "materialised" or "computed"
+
+
+def status_of(kpi: Kpi, value: float | None) -> str | None:
+    """ok / warn / breach of a value against the KPI's thresholds (None without a value)."""
+    if value is None:
+        return None
+    if kpi.warn is None or kpi.breach is None:
+        return "ok"
+    worse = (lambda a, b: a < b) if kpi.direction == "higher_is_better" else (lambda a, b: a > b)
+    if worse(value, kpi.breach):
+        return "breach"
+    if worse(value, kpi.warn):
+        return "warn"
+    return "ok"
+
+
+def scope_where(kpi: Kpi, scope: Scope) -> dict[str, list[str]]:
+    """The `where` limiting a KPI to a scope; OutOfScopeError if it cannot be limited."""
+    where: dict[str, list[str]] = {}
+    for attr, column in SCOPE_DIMENSIONS.items():
+        ids = getattr(scope, attr)
+        if not ids:
+            continue
+        if column not in kpi.dimensions:
+            raise OutOfScopeError(
+                f"{kpi.name} has no {column} dimension, and your scope is limited by it"
+            )
+        where[column] = sorted(ids)
+    return where
+
+
+def latest_as_of(cur: duckdb.DuckDBPyConnection) -> date | None:
+    """The day the materialised values were computed for (None before the first refresh)."""
+    try:
+        row = cur.execute("SELECT max(as_of) FROM kpi.values").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
+
+
+def series(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    grain: str = "day",
+    dimension: str | None = None,
+    members: Sequence[str] | None = None,
+) -> Series:
+    """The KPI by period (and by `dimension`) from `start` to `end`, within `scope`.
+
+    Periods are whole: a week or month that starts before `start` is counted
+    from its first day (so a trend's first point is never a partial period).
+
+    `members` keeps only these values of `dimension`. Raises OutOfScopeError
+    when the scope cannot be applied to this KPI and ValueError for a grain
+    or dimension the KPI does not allow.
+    """
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; grains: {', '.join(GRAINS)}")
+    if dimension is not None and dimension not in kpi.dimensions:
+        raise ValueError(
+            f"{kpi.name} cannot be broken down by {dimension!r}; "
+            f"dimensions: {', '.join(kpi.dimensions)}"
+        )
+    where = scope_where(kpi, scope)
+    if members is not None and dimension is not None:
+        allowed = set(where.get(dimension, members)) & set(members)
+        where[dimension] = sorted(allowed)
+    fast = _materialised(cur, kpi, where, start, end, grain, dimension)
+    if fast is not None:
+        return fast
+    return _computed(cur, kpi, where, start, end, grain, dimension)
+
+
+def _materialised(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    where: dict[str, list[str]],
+    start: date,
+    end: date,
+    grain: str,
+    dimension: str | None,
+) -> Series | None:
+    """From kpi.values when its rows answer exactly; None when they cannot."""
+    if not kpi.is_ratio or dimension in MONTHLY_DIMENSIONS:
+        return None
+    filters = set(where)
+    if len(filters) > 1 or (dimension is not None and filters and filters != {dimension}):
+        return None  # two restrictions, or a breakdown across another restriction
+    stored = dimension or (next(iter(filters)) if filters else "ALL")
+    params: list[Any] = [kpi.name, kpi.version, stored, period_start(start, grain), end]
+    member_sql = ""
+    if filters:
+        values = where[next(iter(filters))]
+        if not values:
+            return Series(kpi.name, kpi.version, grain, dimension, (), None, "materialised")
+        member_sql = f" AND dimension_value IN ({', '.join('?' * len(values))})"
+        params.extend(values)
+    period = "period" if grain == "day" else f"CAST(date_trunc('{grain}', period) AS DATE)"
+    member = "dimension_value" if dimension else "NULL"
+    try:
+        rows = cur.execute(
+            f"SELECT {period} AS p, {member} AS m, sum(numerator), sum(denominator), "
+            "min(freshness) FROM kpi.values "
+            "WHERE kpi = ? AND version = ? AND grain = 'day' AND dimension = ? "
+            "AND as_of = (SELECT max(as_of) FROM kpi.values) "
+            f"AND period BETWEEN ? AND ?{member_sql} GROUP BY ALL ORDER BY p, m",
+            params,
+        ).fetchall()
+        has_rows = cur.execute(
+            "SELECT count(*) > 0 FROM kpi.values WHERE kpi = ? AND version = ?",
+            [kpi.name, kpi.version],
+        ).fetchone()
+    except duckdb.CatalogException:
+        return None
+    if not has_rows or not has_rows[0]:
+        return None  # never materialised (a new version): compute it
+    points = tuple(
+        Point(p, (num / den) if den else None, num, den, m) for p, m, num, den, _f in rows
+    )
+    fresh = min((r[4] for r in rows if r[4] is not None), default=None)
+    return Series(kpi.name, kpi.version, grain, dimension, points, fresh, "materialised")
+
+
+def _computed(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    where: dict[str, list[str]],
+    start: date,
+    end: date,
+    grain: str,
+    dimension: str | None,
+) -> Series:
+    """By compiling and running the definition (as of `end`)."""
+    if any(not v for v in where.values()):
+        return Series(kpi.name, kpi.version, grain, dimension, (), None, "computed")
+    result = compute(
+        cur, kpi, as_of=end, grain=grain, by=[dimension] if dimension else [], where=where
+    )
+    points = []
+    for row in result["rows"]:
+        period = row.get("period")
+        if isinstance(period, str):
+            period = date.fromisoformat(period[:10])
+        if isinstance(period, datetime):
+            period = period.date()
+        if period is not None and period < period_start(start, grain):
+            continue
+        points.append(
+            Point(
+                period,
+                row.get("value"),
+                row.get("numerator"),
+                row.get("denominator"),
+                row.get(dimension) if dimension else None,
+            )
+        )
+    fresh = result["freshness"]
+    return Series(
+        kpi.name,
+        kpi.version,
+        grain,
+        dimension,
+        tuple(points),
+        datetime.fromisoformat(fresh) if fresh else None,
+        "computed",
+    )
+
+
+def period_start(day: date, grain: str) -> date:
+    """The first day of the period (day, ISO week, month) holding `day`."""
+    if grain == "week":
+        return date.fromordinal(day.toordinal() - day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def total(series: Series) -> float | None:
+    """The whole range as one figure, for a ratio KPI (sum of numerators / denominators)."""
+    num = sum(p.numerator or 0 for p in series.points if p.denominator is not None)
+    den = sum(p.denominator or 0 for p in series.points if p.denominator is not None)
+    return num / den if den else None

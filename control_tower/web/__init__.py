@@ -18,6 +18,7 @@ import flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from control_tower.accounts import AccountStore
+from control_tower.api import install_api
 from control_tower.settings import Settings
 from control_tower.warehouse.serving import ServingStore
 from control_tower.web.auth import current_web_user, home_path, install_auth, notice
@@ -52,6 +53,7 @@ def create_app(settings: Settings, *, accounts: AccountStore | None = None) -> d
         settings=settings, store=ServingStore(settings.serving_dir), accounts=accounts
     )
     install_auth(app, accounts, settings)  # first: its gate runs before any other hook of ours
+    install_api(app.server, app.config.requests_pathname_prefix)
     install_shell(app)
     _redirect_root(app)
     # Dash hands `dash.callback`s registered while importing the pages to the first

@@ -1,0 +1,402 @@
+"""Point-in-time features and labels of the risk models, as DuckDB SQL over the landed tables.
+
+Every example is taken at the close of a day `t`. Features read only rows
+dated on or before `t` (snapshots, order lines by order date, receipts by
+arrival date, deliveries by delivery date); labels read only what happened
+after `t`. Quantities are in base units (landed tables), money per each.
+
+Stockout (grain: one row per item-location and snapshot day `t`):
+    label = available (on hand - allocated - quarantined) <= 0 on any snapshot
+    in (t, t + horizon]. Only days whose horizon is fully observed are labelled.
+Late order (grain: one row per order line open at the close of `t`):
+    open = ordered on or before t, not cancelled, not fully shipped by t, and
+    first promised date after t (it can still be on time);
+    label = delivered quantity by the end of the first promised date (the
+    delivery's local day at the shipping location) is below the ordered
+    quantity. Labelled only when the first promised date is before the end of
+    the data.
+
+Two known approximations, both documented on the model cards: purchase order
+lines and sales order lines are read in their current version, so a line
+cancelled after `t` is left out of the examples at `t`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+# Caps keep ratios with tiny denominators (a slow mover's days of cover) in a usable range.
+COVER_CAP = 90.0
+NO_RECEIPT_DAYS = 60
+
+# --- stockout ---------------------------------------------------------------------------------
+
+STOCKOUT_SQL = """
+WITH pts AS (
+    SELECT s.snapshot_date AS t, s.location_id, s.item_id,
+           CAST(s.on_hand_qty AS DOUBLE) AS on_hand_qty,
+           CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE) AS available_qty,
+           CAST(s.in_transit_qty AS DOUBLE) AS in_transit_qty
+    FROM inventory_snapshots AS s
+    JOIN risk_points AS p ON p.location_id = s.location_id AND p.t = s.snapshot_date
+),
+daily AS (  -- demand as ordered (cancellations come later and are not known at t)
+    SELECT location_id, item_id, order_ts_local_date AS d,
+           sum(CAST(ordered_qty AS DOUBLE)) AS qty
+    FROM sales_order_lines
+    GROUP BY ALL
+),
+dem AS (
+    SELECT p.t, p.location_id, p.item_id,
+           sum(d.qty) AS qty28, sum(d.qty * d.qty) AS sq28, max(d.qty) AS max_day,
+           coalesce(sum(d.qty) FILTER (WHERE d.d > p.t - 7), 0) AS qty7
+    FROM pts AS p
+    JOIN daily AS d ON d.location_id = p.location_id AND d.item_id = p.item_id
+        AND d.d > p.t - 28 AND d.d <= p.t
+    GROUP BY ALL
+),
+hist AS (  -- the last 28 snapshot days up to t
+    SELECT p.t, p.location_id, p.item_id,
+           avg(CASE WHEN h.on_hand_qty - h.allocated_qty - h.quarantined_qty <= 0
+                    THEN 1.0 ELSE 0.0 END) AS stockout_share_28,
+           arg_min(CAST(h.on_hand_qty - h.allocated_qty - h.quarantined_qty AS DOUBLE),
+                   h.snapshot_date) FILTER (WHERE h.snapshot_date >= p.t - 7) AS available_7d_ago
+    FROM pts AS p
+    JOIN inventory_snapshots AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
+        AND h.snapshot_date > p.t - 28 AND h.snapshot_date <= p.t
+    GROUP BY ALL
+),
+received AS (
+    SELECT p.t, r.po_id, r.po_line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
+    FROM (SELECT DISTINCT t FROM pts) AS p
+    JOIN receipts AS r ON r.arrived_ts_local_date <= p.t
+    GROUP BY ALL
+),
+open_po AS (  -- PO lines placed by t and not fully received by t
+    SELECT p.t, l.location_id, l.item_id, l.expected_date,
+           CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) AS open_qty
+    FROM (SELECT DISTINCT t FROM pts) AS p
+    JOIN purchase_order_lines AS l ON l.order_date <= p.t AND l.status <> 'cancelled'
+    LEFT JOIN received AS r ON r.t = p.t AND r.po_id = l.po_id AND r.po_line_no = l.line_no
+    WHERE CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) > 0
+),
+inbound AS (
+    SELECT t, location_id, item_id, sum(open_qty) AS inbound_qty,
+           min(expected_date) AS next_receipt_date,
+           coalesce(sum(open_qty) FILTER (WHERE expected_date <= t), 0) AS overdue_qty
+    FROM open_po
+    GROUP BY ALL
+),
+supplier AS (  -- receipts of the last 90 days against their PO's expected date
+    SELECT p.t, l.supplier_id,
+           avg(CASE WHEN r.arrived_ts_local_date <= l.expected_date THEN 1.0 ELSE 0.0 END)
+               AS supplier_on_time,
+           avg(greatest(r.arrived_ts_local_date - l.expected_date, 0)) AS supplier_delay_days
+    FROM (SELECT DISTINCT t FROM pts) AS p
+    JOIN receipts AS r ON r.arrived_ts_local_date > p.t - 90 AND r.arrived_ts_local_date <= p.t
+    JOIN purchase_order_lines AS l ON l.po_id = r.po_id AND l.line_no = r.po_line_no
+    GROUP BY ALL
+),
+ends AS (
+    SELECT location_id, max(snapshot_date) AS last_date FROM inventory_snapshots GROUP BY ALL
+),
+label AS (
+    SELECT p.t, p.location_id, p.item_id,
+           max(CASE WHEN f.on_hand_qty - f.allocated_qty - f.quarantined_qty <= 0
+                    THEN 1 ELSE 0 END) AS stockout
+    FROM pts AS p
+    JOIN inventory_snapshots AS f ON f.location_id = p.location_id AND f.item_id = p.item_id
+        AND f.snapshot_date > p.t AND f.snapshot_date <= p.t + CAST($horizon AS INTEGER)
+    GROUP BY ALL
+)
+SELECT
+    p.t, p.location_id, p.item_id, loc.entity_id,
+    p.available_qty, p.on_hand_qty, p.in_transit_qty,
+    coalesce(dem.qty28, 0) / 28.0 AS daily_demand,
+    CASE WHEN coalesce(dem.qty28, 0) > 0 THEN
+        sqrt(greatest(dem.sq28 / 28.0 - pow(dem.qty28 / 28.0, 2), 0)) / (dem.qty28 / 28.0)
+    ELSE 0 END AS demand_cv,
+    CASE WHEN coalesce(dem.qty28, 0) > 0 THEN dem.max_day / (dem.qty28 / 28.0) ELSE 0 END
+        AS demand_peak_ratio,
+    CASE WHEN coalesce(dem.qty28, 0) > 0 THEN (dem.qty7 / 7.0) / (dem.qty28 / 28.0) ELSE 0 END
+        AS demand_trend,
+    coalesce(hist.stockout_share_28, 0) AS stockout_share_28,
+    p.available_qty - coalesce(hist.available_7d_ago, p.available_qty) AS available_change_7d,
+    coalesce(inb.inbound_qty, 0) AS inbound_qty,
+    coalesce(inb.overdue_qty, 0) AS overdue_inbound_qty,
+    inb.next_receipt_date,
+    CAST(i.lead_time_days AS INTEGER) AS lead_time_days,
+    i.abc_class,
+    CAST(i.unit_cost AS DOUBLE) AS unit_cost,
+    CAST(i.unit_price AS DOUBLE) AS unit_price,
+    sup.supplier_on_time, sup.supplier_delay_days,
+    CASE WHEN p.t + CAST($horizon AS INTEGER) <= ends.last_date
+         THEN coalesce(label.stockout, 0) END AS label
+FROM pts AS p
+LEFT JOIN dem USING (t, location_id, item_id)
+LEFT JOIN hist USING (t, location_id, item_id)
+LEFT JOIN inbound AS inb USING (t, location_id, item_id)
+LEFT JOIN label USING (t, location_id, item_id)
+LEFT JOIN items AS i ON i.item_id = p.item_id
+LEFT JOIN locations AS loc ON loc.location_id = p.location_id
+LEFT JOIN supplier AS sup ON sup.t = p.t AND sup.supplier_id = i.supplier_id
+LEFT JOIN ends ON ends.location_id = p.location_id
+ORDER BY p.t, p.location_id, p.item_id
+"""
+
+
+def _cover(qty: pl.Expr, demand: pl.Expr) -> pl.Expr:
+    """Days that `qty` lasts at `demand` a day, capped; the cap when there is no demand."""
+    return (
+        pl.when(demand > 0)
+        .then(qty / demand)
+        .otherwise(pl.when(qty > 0).then(COVER_CAP).otherwise(0.0))
+        .clip(-COVER_CAP, COVER_CAP)
+    )
+
+
+def stockout_frame(
+    con: duckdb.DuckDBPyConnection, points: pl.DataFrame, *, horizon: int
+) -> pl.DataFrame:
+    """Features (and the label, where observed) for each (location_id, t) snapshot point."""
+    con.register("risk_points", points.select("location_id", "t").to_arrow())
+    try:
+        raw = con.sql(STOCKOUT_SQL.replace("$horizon", str(int(horizon)))).pl()
+    finally:
+        con.unregister("risk_points")
+    demand = pl.col("daily_demand")
+    return raw.with_columns(
+        days_of_cover=pl.when(demand > 0).then(pl.col("available_qty") / demand),
+        cover_days=_cover(pl.col("available_qty"), demand),
+        position_cover_days=_cover(pl.col("available_qty") + pl.col("inbound_qty"), demand),
+        inbound_cover_days=_cover(pl.col("inbound_qty"), demand),
+        overdue_inbound_cover_days=_cover(pl.col("overdue_inbound_qty"), demand),
+        change_7d_cover_days=_cover(pl.col("available_change_7d"), demand),
+        stocked_out=(pl.col("available_qty") <= 0).cast(pl.Float64),
+        log_daily_demand=demand.log1p(),
+        days_to_next_receipt=(pl.col("next_receipt_date") - pl.col("t"))
+        .dt.total_days()
+        .fill_null(NO_RECEIPT_DAYS)
+        .clip(-NO_RECEIPT_DAYS, NO_RECEIPT_DAYS)
+        .cast(pl.Float64),
+        lead_time=pl.col("lead_time_days").cast(pl.Float64),
+        demand_peak_ratio=pl.col("demand_peak_ratio").clip(0, 28),
+        demand_trend=pl.col("demand_trend").clip(0, 4),
+    ).with_columns(
+        cover_vs_lead=(pl.col("cover_days") / pl.col("lead_time").clip(1, None)).clip(-10, 10),
+    )
+
+
+def snapshot_points(
+    con: duckdb.DuckDBPyConnection, *, start: date | None = None, every_days: int = 7
+) -> pl.DataFrame:
+    """Training points: every `every_days`-th snapshot day per location, counted back from its last."""
+    rows = con.execute(
+        "SELECT location_id, snapshot_date FROM inventory_snapshots GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    last: dict[str, date] = {}
+    for loc, d in rows:
+        last[loc] = max(d, last.get(loc, d))
+    keep = [
+        (loc, d)
+        for loc, d in rows
+        if (last[loc] - d).days % every_days == 0 and (start is None or d >= start)
+    ]
+    return pl.DataFrame(keep, schema={"location_id": pl.String, "t": pl.Date}, orient="row")
+
+
+def latest_points(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
+    """Scoring points: each location's latest snapshot day on or before `as_of`."""
+    rows = con.execute(
+        "SELECT location_id, max(snapshot_date) FROM inventory_snapshots "
+        "WHERE snapshot_date <= ? GROUP BY ALL ORDER BY ALL",
+        [as_of],
+    ).fetchall()
+    return pl.DataFrame(rows, schema={"location_id": pl.String, "t": pl.Date}, orient="row")
+
+
+# --- late order lines -------------------------------------------------------------------------
+
+LATE_SQL = """
+WITH pts AS (SELECT DISTINCT t FROM risk_dates),
+lines AS (
+    SELECT p.t, l.order_id, l.line_no, l.entity_id, l.location_id, l.customer_id, l.item_id,
+           l.channel, l.order_ts_local_date AS order_date, l.requested_date,
+           l.first_promised_date, CAST(l.ordered_qty AS DOUBLE) AS ordered_qty,
+           CAST(l.unit_price AS DOUBLE) / coalesce(nullif(l.uom_factor, 0), 1) AS base_price
+    FROM pts AS p
+    JOIN sales_order_lines AS l
+        ON l.order_ts_local_date <= p.t AND l.first_promised_date > p.t
+    WHERE l.status <> 'cancelled'
+),
+shipped AS (
+    SELECT x.t, x.order_id, x.line_no, sum(CAST(s.shipped_qty AS DOUBLE)) AS qty
+    FROM lines AS x
+    JOIN shipments AS s ON s.order_id = x.order_id AND s.line_no = x.line_no
+        AND s.shipped_ts_local_date <= x.t
+    GROUP BY ALL
+),
+open_lines AS (
+    SELECT x.*, x.ordered_qty - coalesce(s.qty, 0) AS open_qty
+    FROM lines AS x LEFT JOIN shipped AS s USING (t, order_id, line_no)
+    WHERE x.ordered_qty - coalesce(s.qty, 0) > 0
+),
+stock AS (  -- the location's latest snapshot on or before t
+    SELECT o.t, o.location_id, o.item_id,
+           CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE) AS available_qty
+    FROM (SELECT DISTINCT t, location_id, item_id FROM open_lines) AS o
+    ASOF LEFT JOIN inventory_snapshots AS s
+        ON s.location_id = o.location_id AND s.item_id = o.item_id AND o.t >= s.snapshot_date
+),
+demand AS (
+    SELECT o.t, o.location_id, o.item_id, sum(CAST(l.ordered_qty AS DOUBLE)) / 28.0 AS daily_demand
+    FROM (SELECT DISTINCT t, location_id, item_id FROM open_lines) AS o
+    JOIN sales_order_lines AS l ON l.location_id = o.location_id AND l.item_id = o.item_id
+        AND l.order_ts_local_date > o.t - 28 AND l.order_ts_local_date <= o.t
+    GROUP BY ALL
+),
+delivered AS (  -- per line and local delivery day, the quantity delivered
+    SELECT s.order_id, s.line_no, f.actual_delivery_ts_local_date AS d,
+           sum(CAST(s.shipped_qty AS DOUBLE)) AS qty
+    FROM shipments AS s
+    JOIN freight_shipments AS f ON f.shipment_id = s.shipment_id
+    WHERE f.status <> 'cancelled' AND f.actual_delivery_ts IS NOT NULL
+    GROUP BY ALL
+),
+judged AS (  -- every line with whether it was delivered in full by its first promise
+    SELECT l.order_id, l.line_no, l.location_id, l.customer_id, l.first_promised_date,
+           coalesce(sum(d.qty) FILTER (WHERE d.d <= l.first_promised_date), 0)
+               < CAST(l.ordered_qty AS DOUBLE) AS late
+    FROM sales_order_lines AS l
+    LEFT JOIN delivered AS d ON d.order_id = l.order_id AND d.line_no = l.line_no
+    WHERE l.status <> 'cancelled'
+    GROUP BY ALL
+),
+loc_late AS (  -- lines due in the last 28 days at the location: share delivered late
+    SELECT p.t, j.location_id, avg(CAST(j.late AS DOUBLE)) AS location_late_rate_28
+    FROM pts AS p
+    JOIN judged AS j ON j.first_promised_date > p.t - 28 AND j.first_promised_date <= p.t
+    GROUP BY ALL
+),
+cust_late AS (
+    SELECT p.t, j.customer_id, avg(CAST(j.late AS DOUBLE)) AS customer_late_rate_90,
+           count(*) AS customer_lines_90
+    FROM pts AS p
+    JOIN judged AS j ON j.first_promised_date > p.t - 90 AND j.first_promised_date <= p.t
+    GROUP BY ALL
+),
+cust_freight AS (  -- the customer's freight due in the last 90 days: share delivered on time
+    SELECT p.t, l.customer_id,
+           avg(CASE WHEN f.actual_delivery_ts <= f.promised_delivery_ts
+                     AND f.actual_delivery_ts_local_date <= p.t THEN 1.0 ELSE 0.0 END)
+               AS carrier_on_time_90
+    FROM pts AS p
+    JOIN freight_shipments AS f ON f.promised_delivery_ts_local_date > p.t - 90
+        AND f.promised_delivery_ts_local_date <= p.t AND f.status <> 'cancelled'
+    JOIN (SELECT DISTINCT shipment_id, order_id FROM shipments) AS s
+        ON s.shipment_id = f.shipment_id
+    JOIN (SELECT DISTINCT order_id, customer_id FROM sales_order_lines) AS l
+        ON l.order_id = s.order_id
+    GROUP BY ALL
+),
+backlog AS (  -- open lines at the location due within 3 days, against its daily shipped lines
+    SELECT o.t, o.location_id,
+           count(*) FILTER (WHERE o.first_promised_date <= o.t + 3) AS due_lines_3d
+    FROM open_lines AS o GROUP BY ALL
+),
+throughput AS (
+    SELECT p.t, s.location_id, count(DISTINCT (s.order_id, s.line_no)) / 28.0 AS shipped_lines_day
+    FROM pts AS p
+    JOIN shipments AS s ON s.shipped_ts_local_date > p.t - 28 AND s.shipped_ts_local_date <= p.t
+    GROUP BY ALL
+),
+wave_late AS (  -- waves planned to complete in the last 7 days: share not completed on time
+    SELECT p.t, w.location_id,
+           avg(CASE WHEN w.completed_ts IS NOT NULL AND w.completed_ts <= w.planned_complete_ts
+                     AND w.completed_ts_local_date <= p.t THEN 0.0 ELSE 1.0 END)
+               AS wave_late_rate_7
+    FROM pts AS p
+    JOIN waves AS w ON w.planned_complete_ts_local_date > p.t - 7
+        AND w.planned_complete_ts_local_date <= p.t AND w.status <> 'cancelled'
+    GROUP BY ALL
+),
+ends AS (SELECT max(snapshot_date) AS last_date FROM inventory_snapshots)
+SELECT
+    o.t, o.order_id, o.line_no, o.entity_id, o.location_id, o.customer_id, o.item_id,
+    o.channel, CAST(c.priority_tier AS VARCHAR) AS priority_tier, i.abc_class,
+    o.first_promised_date, o.order_date, o.requested_date,
+    o.ordered_qty, o.open_qty, o.open_qty * o.base_price AS open_value,
+    o.ordered_qty * o.base_price AS line_value,
+    CAST(i.lead_time_days AS INTEGER) AS lead_time_days,
+    st.available_qty, coalesce(dm.daily_demand, 0) AS daily_demand,
+    ll.location_late_rate_28, cl.customer_late_rate_90, coalesce(cl.customer_lines_90, 0)
+        AS customer_lines_90,
+    cf.carrier_on_time_90,
+    coalesce(b.due_lines_3d, 0) / greatest(coalesce(tp.shipped_lines_day, 0), 1.0)
+        AS backlog_days,
+    coalesce(wl.wave_late_rate_7, 0) AS wave_late_rate_7,
+    CASE WHEN o.first_promised_date < ends.last_date THEN CAST(j.late AS INTEGER) END AS label
+FROM open_lines AS o
+CROSS JOIN ends
+LEFT JOIN stock AS st USING (t, location_id, item_id)
+LEFT JOIN demand AS dm USING (t, location_id, item_id)
+LEFT JOIN judged AS j ON j.order_id = o.order_id AND j.line_no = o.line_no
+LEFT JOIN loc_late AS ll ON ll.t = o.t AND ll.location_id = o.location_id
+LEFT JOIN cust_late AS cl ON cl.t = o.t AND cl.customer_id = o.customer_id
+LEFT JOIN cust_freight AS cf ON cf.t = o.t AND cf.customer_id = o.customer_id
+LEFT JOIN backlog AS b ON b.t = o.t AND b.location_id = o.location_id
+LEFT JOIN throughput AS tp ON tp.t = o.t AND tp.location_id = o.location_id
+LEFT JOIN wave_late AS wl ON wl.t = o.t AND wl.location_id = o.location_id
+LEFT JOIN customers AS c ON c.customer_id = o.customer_id
+LEFT JOIN items AS i ON i.item_id = o.item_id
+ORDER BY o.t, o.order_id, o.line_no
+"""
+
+
+def late_frame(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFrame:
+    """Features (and the label, where observed) of every order line open at the close of each date."""
+    con.register("risk_dates", pl.DataFrame({"t": dates}, schema={"t": pl.Date}).to_arrow())
+    try:
+        raw = con.sql(LATE_SQL).pl()
+    finally:
+        con.unregister("risk_dates")
+    available = pl.col("available_qty").fill_null(0)
+    return raw.with_columns(
+        days_to_promise=(pl.col("first_promised_date") - pl.col("t")).dt.total_days().cast(pl.Float64),
+        promise_lead_days=(pl.col("first_promised_date") - pl.col("order_date"))
+        .dt.total_days()
+        .cast(pl.Float64),
+        days_open=(pl.col("t") - pl.col("order_date")).dt.total_days().cast(pl.Float64),
+        promised_after_request=(pl.col("first_promised_date") - pl.col("requested_date"))
+        .dt.total_days()
+        .cast(pl.Float64),
+        stock_short=(available < pl.col("open_qty")).cast(pl.Float64),
+        stock_cover_days=_cover(available, pl.col("daily_demand")),
+        log_open_qty=pl.col("open_qty").log1p(),
+        shipped_share=1 - pl.col("open_qty") / pl.col("ordered_qty"),
+        promise_weekday=pl.col("first_promised_date").dt.weekday().cast(pl.String),
+        lead_time=pl.col("lead_time_days").cast(pl.Float64),
+        backlog_days=pl.col("backlog_days").clip(0, 20),
+    )
+
+
+def late_dates(
+    con: duckdb.DuckDBPyConnection, *, every_days: int = 7, start: date | None = None
+) -> list[date]:
+    """Training dates: every `every_days`-th day back from the last snapshot day."""
+    row = con.execute(
+        "SELECT min(snapshot_date), max(snapshot_date) FROM inventory_snapshots"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return []
+    first, last = row
+    first = max(first, start) if start else first
+    out: list[date] = []
+    d = last
+    while d >= first:
+        out.append(d)
+        d -= timedelta(days=every_days)
+    return sorted(out)

@@ -1,0 +1,90 @@
+"""Filters in the URL: read back what was written, defaults, and scope that only narrows."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from control_tower.accounts import Scope
+from control_tower.web.filters import MAX_DAYS, Filters, link
+
+
+class TestQuery:
+    def test_round_trip_through_the_query_string(self):
+        view = Filters(date(2025, 3, 1), date(2025, 3, 31), "week", "US01", "DC-NJ")
+        query = dict(parse_qsl(view.query_string().lstrip("?")))
+        assert query == {
+            "from": "2025-03-01",
+            "to": "2025-03-31",
+            "grain": "week",
+            "entity": "US01",
+            "location": "DC-NJ",
+        }
+        assert Filters.from_query(**query) == view
+
+    def test_nothing_chosen_is_an_empty_query(self):
+        assert Filters().query_string() == ""
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {"from": "2025-13-40", "grain": "decade"},
+            {"from": "yesterday", "to": ["2025-01-01"]},
+            {"location": "x" * 65},
+            {"location": "   "},
+        ],
+    )
+    def test_unreadable_values_fall_back_to_defaults(self, query):
+        assert Filters.from_query(**query) == Filters()
+
+    def test_inputs_read_like_the_query(self):
+        assert Filters.from_inputs("2025-03-01", None, "month", None, "DC-CHI") == Filters(
+            date(2025, 3, 1), None, "month", None, "DC-CHI"
+        )
+
+    def test_link_keeps_the_view_and_adds_arguments(self):
+        view = Filters(location="DC-NJ", grain="week")
+        url = link("/exceptions", view, type="late_wave", kpi=None)
+        parts = urlsplit(url)
+        assert parts.path == "/exceptions"
+        assert dict(parse_qsl(parts.query)) == {
+            "grain": "week",
+            "location": "DC-NJ",
+            "type": "late_wave",
+        }
+
+
+class TestResolved:
+    def test_default_range_ends_on_the_latest_day(self):
+        view = Filters(grain="week").resolved(date(2025, 6, 30))
+        assert view.end == date(2025, 6, 30)
+        assert (view.end - view.start).days == 7 * 13 - 1
+
+    def test_reversed_range_is_put_right(self):
+        view = Filters(date(2025, 6, 30), date(2025, 6, 1)).resolved(date(2025, 7, 1))
+        assert (view.start, view.end) == (date(2025, 6, 1), date(2025, 6, 30))
+
+    def test_range_is_capped(self):
+        view = Filters(date(2000, 1, 1), date(2025, 1, 1)).resolved(date(2025, 1, 1))
+        assert (view.end - view.start).days == MAX_DAYS
+
+
+class TestScope:
+    def test_unrestricted_user_gets_what_the_url_asks(self):
+        assert Filters(location="DC-CHI").scoped(Scope()) == Scope.of(locations=["DC-CHI"])
+
+    def test_url_can_narrow_a_scope(self):
+        scope = Scope.of(locations=["DC-NJ", "DC-CHI"])
+        assert Filters(location="DC-NJ").scoped(scope) == Scope.of(locations=["DC-NJ"])
+
+    def test_url_can_never_widen_a_scope(self):
+        scope = Scope.of(locations=["DC-NJ"])
+        assert Filters(location="DC-CHI").scoped(scope) is None
+        assert Filters(entity="NL01").scoped(Scope.of(entities=["US01"])) is None
+
+    def test_no_choice_keeps_the_scope(self):
+        scope = Scope.of(entities=["US01"], locations=["DC-NJ"])
+        assert Filters().scoped(scope) == scope
+        assert Filters(entity="US01").scoped(scope) == scope

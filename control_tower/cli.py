@@ -14,6 +14,7 @@ from control_tower import __version__
 from control_tower.accounts.cli import users as users_group
 from control_tower.exceptions import cli as exceptions_cli
 from control_tower.kpi.cli import kpi_group
+from control_tower.risk.cli import risk_group
 from control_tower.settings import Settings, SettingsError, load_settings
 from control_tower.terminal import landing_progress, print_run_report
 from control_tower.warehouse import WriterBusyError
@@ -226,3 +227,5 @@ main.add_command(kpi_group)
 main.add_command(exceptions_cli.exceptions)
 
 main.add_command(users_group)
+
+main.add_command(risk_group)

@@ -31,6 +31,7 @@ from pipelines.run import RunReport, run_pipeline
 log = logging.getLogger(__name__)
 
 PIPELINE_JOB_ID = "pipeline_run"
+RETRAIN_JOB_ID = "risk_retrain"
 
 # The writer lock this process holds while it is the scheduler, and the stop flag
 # that SIGTERM sets. Module state because APScheduler calls jobs by import path.
@@ -61,6 +62,31 @@ def scheduled_run(home: str) -> None:
         report.ingest.rows_quarantined,
         report.seconds,
     )
+
+
+def scheduled_retrain(home: str) -> None:
+    """The weekly job: retrain the risk models on the latest history (under the writer lock)."""
+    from control_tower.risk.model import MODELS, InsufficientHistory
+    from control_tower.risk.store import sync_models
+    from control_tower.risk.training import train_model
+    from control_tower.warehouse import connect_writer
+
+    settings = load_settings(home)
+    if _process_lock is None or not _process_lock.held:
+        raise RuntimeError(
+            "scheduled_retrain must run inside the scheduler process that holds the lock"
+        )
+    con = connect_writer(settings.warehouse_path)
+    try:
+        for model in MODELS:
+            try:
+                card = train_model(con, settings.home / "models", model)
+                log.info("retrained %s: %s", model, card["version"])
+            except InsufficientHistory as exc:
+                log.warning("%s not retrained: %s", model, exc)
+        sync_models(con, settings.home / "models")
+    finally:
+        con.close()
 
 
 _LAST_RUN_KEYS = ("last_run_id", "last_run_status", "last_run_at", "last_run_batches")
@@ -109,7 +135,7 @@ def build_scheduler(
     every_minutes: float | None = None,
     first_run: datetime | None = None,
 ) -> BaseScheduler:
-    """The scheduler with its job table: the pipeline every N minutes."""
+    """The scheduler with its job table: the pipeline every N minutes, risk retraining weekly."""
     jobstores = {"default": SQLAlchemyJobStore(url=settings.app_db_url, tablename="scheduler_jobs")}
     executors = {"default": ThreadPoolExecutor(max_workers=1)}
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -127,6 +153,17 @@ def build_scheduler(
         kwargs={"home": str(settings.home)},
         replace_existing=True,
         next_run_time=first_run or datetime.now(UTC),
+    )
+    # New models are scored from the next pipeline run; a missing model is trained by that run.
+    scheduler.add_job(
+        "pipelines.schedule:scheduled_retrain",
+        trigger="cron",
+        day_of_week="sun",
+        hour=3,
+        id=RETRAIN_JOB_ID,
+        name="retrain the risk models (weekly, Sunday 03:00 UTC)",
+        kwargs={"home": str(settings.home)},
+        replace_existing=True,
     )
     return scheduler
 

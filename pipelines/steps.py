@@ -52,6 +52,12 @@ def _freshness(ctx: StepContext) -> str:
     return f"freshness of {rows} source tables"
 
 
+def _risk(ctx: StepContext) -> str:
+    from control_tower.risk.score import refresh_risk
+
+    return refresh_risk(ctx.con, ctx.settings.home / "models", as_of=ctx.as_of).summary()
+
+
 def _exceptions(ctx: StepContext) -> str:
     from control_tower.exceptions.detect import refresh_exceptions
 
@@ -73,6 +79,12 @@ def _alerts(ctx: StepContext) -> str:
 # The one list of post-load steps, in execution order.
 POST_LOAD_STEPS: list[Step] = [
     Step("freshness", _freshness, "newest batch and data time per source table, against its SLA"),
+    # Before the exceptions, whose stockout_risk rule reads this run's stockout scores.
+    Step(
+        "risk",
+        _risk,
+        "stockout and late-order risk scores with their drivers (a missing model is trained first)",
+    ),
     # Before the KPIs, so that exception_aging reads this run's queue.
     Step(
         "exceptions",

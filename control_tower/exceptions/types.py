@@ -109,12 +109,35 @@ STOCKOUT_RISK = ExceptionType(
     name="stockout_risk",
     label="Stockout risk",
     description=(
-        "Item-location whose available stock (on hand - allocated - quarantined) at the "
-        "location's latest snapshot is zero or less, or covers fewer days of recent demand "
-        "than the item's lead time."
+        "Item-location whose stockout risk model (control_tower.risk) gives a probability of at "
+        "least min_probability that available stock (on hand - allocated - quarantined) reaches "
+        "zero within its horizon, valued at probability x value at risk. Until a model has "
+        "scored for the day, the rule: available stock at the location's latest snapshot is "
+        "zero or less, or covers fewer days of recent demand than the item's lead time."
     ),
     rule="""
-    WITH latest AS (
+    WITH scored AS (
+        SELECT * FROM risk.stockout_scores WHERE as_of = CAST($as_of AS DATE)
+    ),
+    model_rows AS (
+        SELECT
+            location_id || '|' || item_id AS key,
+            location_id, entity_id, item_id,
+            to_json({
+                source: 'model', model_version: model_version,
+                probability: round(probability, 4), horizon_days: horizon_days,
+                available_qty: available_qty, daily_demand: round(daily_demand, 3),
+                days_of_cover: round(days_of_cover, 1), lead_time_days: lead_time_days,
+                inbound_qty: inbound_qty, next_receipt_date: next_receipt_date,
+                value_at_risk: round(value_at_risk, 2), drivers: json(drivers)
+            }) AS detail,
+            risk_value AS value_at_risk,
+            CASE WHEN available_qty <= 0 OR probability >= $high_probability THEN 'high'
+                 ELSE 'medium' END AS severity
+        FROM scored
+        WHERE probability >= $min_probability
+    ),
+    latest AS (
         SELECT location_id, max(snapshot_date) AS snapshot_date
         FROM inventory_snapshots WHERE snapshot_date <= CAST($as_of AS DATE)
         GROUP BY location_id
@@ -155,7 +178,10 @@ STOCKOUT_RISK = ExceptionType(
             * coalesce(unit_price, 0) AS value_at_risk,
         CASE WHEN available <= 0 THEN 'high' ELSE 'medium' END AS severity
     FROM judged
-    WHERE available <= 0 OR days_of_cover < lead_time_days
+    WHERE (available <= 0 OR days_of_cover < lead_time_days)
+      AND NOT EXISTS (SELECT 1 FROM scored)
+    UNION ALL
+    SELECT * FROM model_rows
     """,
     severity="medium",
     owner_role="planner",
@@ -166,7 +192,7 @@ STOCKOUT_RISK = ExceptionType(
         "Expedite the open purchase order or transfer stock from another location; "
         "allocate what is left to priority customers."
     ),
-    params={"demand_window_days": 28},
+    params={"demand_window_days": 28, "min_probability": 0.5, "high_probability": 0.8},
 )
 
 BACKORDERED_LINE = ExceptionType(
@@ -533,6 +559,92 @@ STALE_SOURCE = ExceptionType(
     suggested_action="Check the export job of the source system and its delivery to the inbox.",
 )
 
+ADJUSTMENT_ANOMALY = ExceptionType(
+    name="adjustment_anomaly",
+    label="Unusual stock adjustment",
+    description=(
+        "Inventory adjustment, within the look-back window, whose size is far outside what is "
+        "usual for its reason code: a robust z-score |qty - median| / (1.4826 x MAD) of at "
+        "least z_threshold against the same reason's adjustments of the previous 180 days "
+        "(median and median absolute deviation resist the outliers they look for; a reason "
+        "with a MAD of zero uses 1 unit), or a reason code seen fewer than min_reason_count "
+        "times in that history (once it holds min_history adjustments). Adjustments by a user who posted more than max_user_day "
+        "adjustments that day are flagged too. A rule, not a model: each flag says why."
+    ),
+    rule="""
+    WITH recent AS (
+        SELECT a.*, CAST(a.qty_delta AS DOUBLE) AS qty
+        FROM inventory_adjustments AS a
+        WHERE a.adjusted_at >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))
+          AND a.adjusted_at <= CAST($now AS TIMESTAMP)
+    ),
+    history AS (
+        SELECT reason_code, CAST(qty_delta AS DOUBLE) AS qty
+        FROM inventory_adjustments
+        WHERE adjusted_at >= CAST($now AS TIMESTAMP) - to_days(CAST($history_days AS INTEGER))
+          AND adjusted_at <= CAST($now AS TIMESTAMP)
+    ),
+    typical AS (
+        SELECT reason_code, median(qty) AS med, count(*) AS n,
+               (SELECT count(*) FROM history) AS history_count
+        FROM history GROUP BY ALL
+    ),
+    spread AS (
+        SELECT h.reason_code, median(abs(h.qty - t.med)) AS mad
+        FROM history AS h JOIN typical AS t USING (reason_code) GROUP BY ALL
+    ),
+    per_user AS (
+        SELECT user_id, adjusted_at_local_date, count(*) AS user_day_count
+        FROM recent GROUP BY ALL
+    ),
+    judged AS (
+        SELECT r.*, l.entity_id, t.med, coalesce(t.n, 0) AS reason_count, u.user_day_count,
+               coalesce(t.history_count, 0) >= $min_history AND coalesce(t.n, 0)
+                   < $min_reason_count AS rare_reason,
+               CAST(i.unit_cost AS DOUBLE) AS unit_cost,
+               abs(r.qty - t.med) / (1.4826 * CASE WHEN coalesce(s.mad, 0) = 0 THEN 1
+                                                   ELSE s.mad END) AS z
+        FROM recent AS r
+        LEFT JOIN typical AS t USING (reason_code)
+        LEFT JOIN spread AS s USING (reason_code)
+        LEFT JOIN per_user AS u USING (user_id, adjusted_at_local_date)
+        LEFT JOIN items AS i ON i.item_id = r.item_id
+        LEFT JOIN locations AS l ON l.location_id = r.location_id
+    )
+    SELECT
+        adjustment_id AS key, location_id, entity_id, item_id,
+        to_json({
+            adjustment_id: adjustment_id, adjusted_at: adjusted_at, qty_delta: qty,
+            reason_code: reason_code, user_id: user_id, typical_qty: med,
+            robust_z: round(z, 1), reason_count: reason_count, user_day_count: user_day_count,
+            why: concat_ws('; ',
+                CASE WHEN z >= $z_threshold THEN 'unusual size for the reason' END,
+                CASE WHEN rare_reason THEN 'rare reason code' END,
+                CASE WHEN user_day_count > $max_user_day THEN 'many adjustments by the user that day' END)
+        }) AS detail,
+        abs(qty) * coalesce(unit_cost, 0) AS value_at_risk,
+        CASE WHEN z >= 2 * $z_threshold THEN 'high' END AS severity
+    FROM judged
+    WHERE z >= $z_threshold OR rare_reason OR user_day_count > $max_user_day
+    """,
+    severity="medium",
+    owner_role="warehouse_supervisor",
+    sla_hours=72,
+    kpi="inventory_record_accuracy",
+    suggested_action=(
+        "Check the adjustment with the user who posted it; recount the bin and reverse it if "
+        "it was a mistake."
+    ),
+    params={
+        "lookback_days": 14,
+        "history_days": 180,
+        "z_threshold": 8.0,
+        "min_reason_count": 5,
+        "min_history": 50,
+        "max_user_day": 20,
+    },
+)
+
 
 def _registry(*types: ExceptionType) -> Mapping[str, ExceptionType]:
     out: dict[str, ExceptionType] = {}
@@ -556,6 +668,7 @@ EXCEPTION_TYPES: Mapping[str, ExceptionType] = _registry(
     OVERDUE_CLOSE_TASK,
     QUARANTINED_ROWS,
     STALE_SOURCE,
+    ADJUSTMENT_ANOMALY,
 )
 
 

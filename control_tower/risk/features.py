@@ -75,13 +75,18 @@ received AS (
     JOIN receipts AS r ON r.arrived_ts_local_date <= p.t
     GROUP BY ALL
 ),
-open_po AS (  -- PO lines placed by t and not fully received by t
+last_receipt AS (
+    SELECT po_id, po_line_no, max(arrived_ts_local_date) AS last_arrival FROM receipts GROUP BY ALL
+),
+open_po AS (  -- PO lines placed by t, still open (or received after t), not fully received by t
     SELECT p.t, l.location_id, l.item_id, l.expected_date,
            CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) AS open_qty
     FROM (SELECT DISTINCT t FROM pts) AS p
     JOIN purchase_order_lines AS l ON l.order_date <= p.t AND l.status <> 'cancelled'
+    LEFT JOIN last_receipt AS lr ON lr.po_id = l.po_id AND lr.po_line_no = l.line_no
     LEFT JOIN received AS r ON r.t = p.t AND r.po_id = l.po_id AND r.po_line_no = l.line_no
-    WHERE CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) > 0
+    WHERE (l.status = 'open' OR lr.last_arrival > p.t)
+      AND CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) > 0
 ),
 inbound AS (
     SELECT t, location_id, item_id, sum(open_qty) AS inbound_qty,
@@ -187,6 +192,13 @@ def stockout_frame(
         demand_trend=pl.col("demand_trend").clip(0, 4),
     ).with_columns(
         cover_vs_lead=(pl.col("cover_days") / pl.col("lead_time").clip(1, None)).clip(-10, 10),
+        # cover matters most near zero: a week against a month, not two months against three
+        log_cover_days=pl.col("cover_days").clip(0, None).log1p(),
+        log_position_cover_days=pl.col("position_cover_days").clip(0, None).log1p(),
+        cover_within_horizon=(pl.col("cover_days") < horizon).cast(pl.Float64),
+        cover_within_lead=(pl.col("cover_days") < pl.col("lead_time")).cast(pl.Float64),
+        horizon_days=pl.lit(int(horizon), dtype=pl.Int32),
+        label_end=pl.col("t") + pl.duration(days=int(horizon)),
     )
 
 
@@ -267,13 +279,16 @@ delivered AS (  -- per line and local delivery day, the quantity delivered
     GROUP BY ALL
 ),
 judged AS (  -- every line with whether it was delivered in full by its first promise
-    SELECT l.order_id, l.line_no, l.location_id, l.customer_id, l.first_promised_date,
-           coalesce(sum(d.qty) FILTER (WHERE d.d <= l.first_promised_date), 0)
-               < CAST(l.ordered_qty AS DOUBLE) AS late
-    FROM sales_order_lines AS l
-    LEFT JOIN delivered AS d ON d.order_id = l.order_id AND d.line_no = l.line_no
-    WHERE l.status <> 'cancelled'
-    GROUP BY ALL
+    SELECT *, coalesce(by_promise, 0) < ordered_qty AS late
+    FROM (
+        SELECT l.order_id, l.line_no, l.location_id, l.customer_id, l.first_promised_date,
+               CAST(l.ordered_qty AS DOUBLE) AS ordered_qty,
+               sum(d.qty) FILTER (WHERE d.d <= l.first_promised_date) AS by_promise
+        FROM sales_order_lines AS l
+        LEFT JOIN delivered AS d ON d.order_id = l.order_id AND d.line_no = l.line_no
+        WHERE l.status <> 'cancelled'
+        GROUP BY ALL
+    )
 ),
 loc_late AS (  -- lines due in the last 28 days at the location: share delivered late
     SELECT p.t, j.location_id, avg(CAST(j.late AS DOUBLE)) AS location_late_rate_28
@@ -365,7 +380,9 @@ def late_frame(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFram
         con.unregister("risk_dates")
     available = pl.col("available_qty").fill_null(0)
     return raw.with_columns(
-        days_to_promise=(pl.col("first_promised_date") - pl.col("t")).dt.total_days().cast(pl.Float64),
+        days_to_promise=(pl.col("first_promised_date") - pl.col("t"))
+        .dt.total_days()
+        .cast(pl.Float64),
         promise_lead_days=(pl.col("first_promised_date") - pl.col("order_date"))
         .dt.total_days()
         .cast(pl.Float64),
@@ -380,6 +397,7 @@ def late_frame(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFram
         promise_weekday=pl.col("first_promised_date").dt.weekday().cast(pl.String),
         lead_time=pl.col("lead_time_days").cast(pl.Float64),
         backlog_days=pl.col("backlog_days").clip(0, 20),
+        label_end=pl.col("first_promised_date"),
     )
 
 
@@ -389,8 +407,8 @@ def late_dates(
     """Training dates: every `every_days`-th day back from the last snapshot day."""
     row = con.execute(
         "SELECT min(snapshot_date), max(snapshot_date) FROM inventory_snapshots"
-    ).fetchone()
-    if row is None or row[0] is None:
+    ).fetchall()[0]
+    if row[0] is None:
         return []
     first, last = row
     first = max(first, start) if start else first

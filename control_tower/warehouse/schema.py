@@ -1,4 +1,4 @@
-"""Warehouse schema: landed contract tables (`main`), operations (`ops`), KPIs (`kpi`), exceptions (`exc`).
+"""Warehouse schema: landed contract tables (`main`), operations (`ops`), KPIs (`kpi`), exceptions (`exc`), risk scores (`risk`).
 
 Landed tables mirror the extract contract with harmonised values:
 quantities in base units, timestamps as UTC `TIMESTAMP` plus a
@@ -158,6 +158,62 @@ ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS value_at_risk DOUBLE;
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS detail VARCHAR;
 """
 
+# Risk models (control_tower.risk): the latest scores and the model cards, for the planner page.
+RISK_DDL = """
+CREATE SCHEMA IF NOT EXISTS risk;
+CREATE TABLE IF NOT EXISTS risk.stockout_scores (
+    item_id VARCHAR,
+    location_id VARCHAR,
+    entity_id VARCHAR,
+    as_of DATE,
+    horizon_days INTEGER,
+    probability DOUBLE,             -- calibrated: stock available <= 0 within horizon_days
+    baseline_flag BOOLEAN,          -- the days-of-cover rule fires
+    available_qty DOUBLE,
+    on_hand_qty DOUBLE,
+    daily_demand DOUBLE,
+    days_of_cover DOUBLE,           -- NULL when there is no demand
+    lead_time_days INTEGER,
+    inbound_qty DOUBLE,             -- open purchase order quantity, eaches
+    next_receipt_date DATE,         -- earliest expected date of an open PO line
+    unit_cost DOUBLE,
+    value_at_risk DOUBLE,           -- units short over horizon + lead time x unit price
+    risk_value DOUBLE,              -- probability x value_at_risk: the planner queue's rank
+    drivers VARCHAR,                -- JSON list: feature, label, value, effect (log-odds), direction
+    model_version VARCHAR,
+    scored_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS risk.late_order_scores (
+    order_id VARCHAR,
+    line_no INTEGER,
+    entity_id VARCHAR,
+    location_id VARCHAR,
+    customer_id VARCHAR,
+    item_id VARCHAR,
+    first_promised_date DATE,
+    probability DOUBLE,             -- calibrated: not delivered in full by the first promise
+    baseline_flag BOOLEAN,          -- no stock for the line and the promise is within lead time
+    value DOUBLE,                   -- line value
+    drivers VARCHAR,
+    model_version VARCHAR,
+    as_of DATE,
+    scored_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS risk.models (
+    model VARCHAR,                  -- stockout, late_order
+    version VARCHAR,
+    trained_at TIMESTAMP,
+    train_start DATE,
+    train_end DATE,
+    test_start DATE,
+    test_end DATE,
+    metrics VARCHAR,                -- JSON {"model": {...}, "baseline": {...}} on the test window
+    features VARCHAR,               -- JSON list
+    card VARCHAR,                   -- the model card, JSON
+    active BOOLEAN
+);
+"""
+
 
 def landed_columns(table: Table) -> list[tuple[str, str]]:
     """(name, DuckDB type) of a landed table, in order, meta columns last."""
@@ -185,6 +241,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(OPS_DDL)
     con.execute(KPI_DDL)
     con.execute(EXC_DDL)
+    con.execute(RISK_DDL)
     for table in TABLES.values():
         con.execute(landed_table_ddl(table))
 

@@ -13,6 +13,7 @@ from control_tower.settings import DEFAULT_KPI_DEFINITIONS
 from control_tower.warehouse.schema import ensure_schema
 
 REQUIRED = {
+    "adjustment_anomaly",
     "stockout_risk",
     "backordered_line",
     "short_shipment",

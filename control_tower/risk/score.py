@@ -1,0 +1,210 @@
+"""Scoring: the active models score today's item-locations and open order lines.
+
+`refresh_risk` is the post-load step `risk`: it trains a model that does not
+exist yet (when the history allows), scores with the active models, replaces
+`risk.stockout_scores` and `risk.late_order_scores` in one transaction, and
+mirrors the model cards to `risk.models`. The exception rule `stockout_risk`
+then reads the stockout scores.
+
+Value at risk of an item-location (money): the units expected to be short
+over the horizon plus the item's lead time, at the recent daily demand,
+
+    max(daily_demand x (horizon_days + lead_time_days) - max(available, 0), 0) x unit_price
+
+(open purchase orders are not netted: whether they arrive in time is what the
+probability weighs). `risk_value` = probability x value_at_risk ranks the
+planner's queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from control_tower.risk import features as F
+from control_tower.risk.model import DEFAULT_HORIZON, MODELS, FittedModel, InsufficientHistory
+from control_tower.risk.store import NoModelError, load_model, sync_models
+
+log = logging.getLogger(__name__)
+
+STOCKOUT_COLUMNS = (
+    "item_id",
+    "location_id",
+    "entity_id",
+    "as_of",
+    "horizon_days",
+    "probability",
+    "baseline_flag",
+    "available_qty",
+    "on_hand_qty",
+    "daily_demand",
+    "days_of_cover",
+    "lead_time_days",
+    "inbound_qty",
+    "next_receipt_date",
+    "unit_cost",
+    "value_at_risk",
+    "risk_value",
+    "drivers",
+    "model_version",
+    "scored_at",
+)
+LATE_COLUMNS = (
+    "order_id",
+    "line_no",
+    "entity_id",
+    "location_id",
+    "customer_id",
+    "item_id",
+    "first_promised_date",
+    "probability",
+    "baseline_flag",
+    "value",
+    "drivers",
+    "model_version",
+    "as_of",
+    "scored_at",
+)
+
+
+def _drivers_json(fitted: FittedModel, df: pl.DataFrame) -> list[str]:
+    return [json.dumps(d) for d in fitted.drivers(df)]
+
+
+def score_stockout(
+    con: duckdb.DuckDBPyConnection,
+    fitted: FittedModel,
+    card: dict[str, Any],
+    *,
+    as_of: date,
+    scored_at: datetime,
+) -> pl.DataFrame:
+    """Scores of every item-location at its location's latest snapshot on or before `as_of`."""
+    horizon = int(card.get("horizon_days") or DEFAULT_HORIZON)
+    df = F.stockout_frame(con, F.latest_points(con, as_of), horizon=horizon)
+    if df.is_empty():
+        return pl.DataFrame(schema=list(STOCKOUT_COLUMNS))
+    prob = fitted.probability(df)
+    short = (
+        pl.col("daily_demand") * (horizon + pl.col("lead_time_days").fill_null(0))
+        - pl.col("available_qty").clip(0, None)
+    ).clip(0, None)
+    return (
+        df.with_columns(
+            as_of=pl.lit(as_of),
+            horizon_days=pl.lit(horizon, dtype=pl.Int32),
+            probability=pl.Series(prob),
+            baseline_flag=pl.Series(fitted.spec.baseline_flag(df)),
+            value_at_risk=short * pl.col("unit_price").fill_null(0),
+            drivers=pl.Series(_drivers_json(fitted, df), dtype=pl.String),
+            model_version=pl.lit(card["version"]),
+            scored_at=pl.lit(scored_at),
+        )
+        .with_columns(risk_value=pl.col("probability") * pl.col("value_at_risk"))
+        .select(STOCKOUT_COLUMNS)
+    )
+
+
+def score_late_orders(
+    con: duckdb.DuckDBPyConnection,
+    fitted: FittedModel,
+    card: dict[str, Any],
+    *,
+    as_of: date,
+    scored_at: datetime,
+) -> pl.DataFrame:
+    """Scores of every order line open at `as_of` whose first promise is still ahead."""
+    df = F.late_frame(con, [as_of])
+    if df.is_empty():
+        return pl.DataFrame(schema=list(LATE_COLUMNS))
+    return df.with_columns(
+        probability=pl.Series(fitted.probability(df)),
+        baseline_flag=pl.Series(fitted.spec.baseline_flag(df)),
+        value=pl.col("line_value"),
+        drivers=pl.Series(_drivers_json(fitted, df), dtype=pl.String),
+        model_version=pl.lit(card["version"]),
+        as_of=pl.lit(as_of),
+        scored_at=pl.lit(scored_at),
+    ).select(LATE_COLUMNS)
+
+
+@dataclass
+class RiskReport:
+    """What one risk refresh did."""
+
+    as_of: date
+    trained: list[str] = field(default_factory=list)
+    not_trained: dict[str, str] = field(default_factory=dict)
+    scored: dict[str, int] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for the run log."""
+        parts = [f"{n} {m} scores ({self.versions[m]})" for m, n in self.scored.items()]
+        text = "; ".join(parts) if parts else "no risk scores"
+        if self.trained:
+            text += f"; trained {', '.join(self.trained)}"
+        for model, why in self.not_trained.items():
+            text += f"; {model} not trained: {why}"
+        return text
+
+
+_TABLES = {"stockout": "risk.stockout_scores", "late_order": "risk.late_order_scores"}
+
+
+def refresh_risk(
+    con: duckdb.DuckDBPyConnection,
+    models_dir: Path,
+    *,
+    as_of: date,
+    train_if_missing: bool = True,
+    now: datetime | None = None,
+) -> RiskReport:
+    """Train missing models (if the history allows), score with the active ones, write the tables."""
+    from control_tower.risk.training import train_model
+
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    report = RiskReport(as_of)
+    frames: dict[str, pl.DataFrame] = {}
+    for model in MODELS:
+        try:
+            fitted, card = load_model(models_dir, model)
+        except NoModelError:
+            if not train_if_missing:
+                report.not_trained[model] = "no model; run `control-tower risk train`"
+                continue
+            try:
+                train_model(con, models_dir, model, now=now)
+            except InsufficientHistory as exc:
+                report.not_trained[model] = str(exc)
+                continue
+            report.trained.append(model)
+            fitted, card = load_model(models_dir, model)
+        scorer = score_stockout if model == "stockout" else score_late_orders
+        frames[model] = scorer(con, fitted, card, as_of=as_of, scored_at=now)
+        report.versions[model] = card["version"]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for model, table in _TABLES.items():
+            con.execute(f"DELETE FROM {table}")  # only the latest scores are kept
+            df = frames.get(model)
+            if df is not None and not df.is_empty():
+                con.register("risk_scored", df.to_arrow())
+                cols = ", ".join(df.columns)
+                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM risk_scored")
+                con.unregister("risk_scored")
+            report.scored[model] = 0 if df is None else len(df)
+        sync_models(con, models_dir)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    report.scored = {m: n for m, n in report.scored.items() if m in frames}
+    return report

@@ -19,7 +19,7 @@ from control_tower.risk.training import backtest
 from control_tower.settings import load_settings
 from pipelines.run import run_pipeline
 
-METRICS = ("roc_auc", "average_precision", "brier", "precision_at_k")
+METRICS = ("roc_auc", "average_precision", "brier", "precision_at_events", "precision_at_k")
 
 
 def main() -> None:

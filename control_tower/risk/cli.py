@@ -24,7 +24,7 @@ from control_tower.warehouse import NoSnapshotError, ServingStore, WriterBusyErr
 from control_tower.warehouse.schema import connect_writer
 
 console = Console()
-METRICS = ("roc_auc", "average_precision", "brier", "precision_at_k")
+METRICS = ("roc_auc", "average_precision", "brier", "precision_at_events", "precision_at_k")
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -65,14 +65,17 @@ def _side_by_side(cards: list[dict[str, Any]]) -> RichTable:
         m = card["metrics"]
         window = f"{card['test_window']['start']} .. {card['test_window']['end']}"
         for i, name in enumerate(METRICS):
-            label = f"{name}@{m['model']['k']}" if name == "precision_at_k" else name
+            label = {
+                "precision_at_k": f"precision@{m['model']['k']} per day",
+                "precision_at_events": "R-precision per day",
+            }.get(name, name)
             table.add_row(
                 card["model"] if i == 0 else "",
                 card["version"] if i == 0 else "",
                 window if i == 0 else "",
                 label,
-                str(m["model"][name]),
-                str(m["baseline"][name]),
+                str(m["model"].get(name)),
+                str(m["baseline"].get(name)),
             )
     return table
 

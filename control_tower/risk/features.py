@@ -69,6 +69,43 @@ hist AS (  -- the last 28 snapshot days up to t
         AND h.snapshot_date > p.t - 28 AND h.snapshot_date <= p.t
     GROUP BY ALL
 ),
+lines AS (  -- order lines of the last 90 days: lumpiness (bulk lines many times the usual size)
+    SELECT p.t, p.location_id, p.item_id,
+           quantile_cont(CAST(l.ordered_qty AS DOUBLE), 0.5) AS median_line_qty,
+           max(CAST(l.ordered_qty AS DOUBLE)) AS max_line_qty,
+           count(*) AS lines_90
+    FROM pts AS p
+    JOIN sales_order_lines AS l ON l.location_id = p.location_id AND l.item_id = p.item_id
+        AND l.order_ts_local_date > p.t - 90 AND l.order_ts_local_date <= p.t
+    GROUP BY ALL
+),
+item_lines AS (  -- the item's lines anywhere in the last 90 days: share of bulk lines
+    SELECT p.t, p.item_id,
+           avg(CASE WHEN CAST(l.ordered_qty AS DOUBLE) > 4 * m.median_qty THEN 1.0 ELSE 0.0 END)
+               AS item_bulk_share_90
+    FROM (SELECT DISTINCT t, item_id FROM pts) AS p
+    JOIN sales_order_lines AS l ON l.item_id = p.item_id
+        AND l.order_ts_local_date > p.t - 90 AND l.order_ts_local_date <= p.t
+    JOIN (
+        SELECT p2.t, p2.item_id, quantile_cont(CAST(l2.ordered_qty AS DOUBLE), 0.5) AS median_qty
+        FROM (SELECT DISTINCT t, item_id FROM pts) AS p2
+        JOIN sales_order_lines AS l2 ON l2.item_id = p2.item_id
+            AND l2.order_ts_local_date > p2.t - 90 AND l2.order_ts_local_date <= p2.t
+        GROUP BY ALL
+    ) AS m ON m.t = p.t AND m.item_id = p.item_id
+    GROUP BY ALL
+),
+hist90 AS (  -- the last 90 snapshot days up to t: how often and how low the stock ran
+    SELECT p.t, p.location_id, p.item_id,
+           avg(CASE WHEN h.on_hand_qty - h.allocated_qty - h.quarantined_qty <= 0
+                    THEN 1.0 ELSE 0.0 END) AS stockout_share_90,
+           quantile_cont(CAST(h.on_hand_qty - h.allocated_qty - h.quarantined_qty AS DOUBLE), 0.1)
+               AS available_p10_90
+    FROM pts AS p
+    JOIN inventory_snapshots AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
+        AND h.snapshot_date > p.t - 90 AND h.snapshot_date <= p.t
+    GROUP BY ALL
+),
 received AS (
     SELECT p.t, r.po_id, r.po_line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
     FROM (SELECT DISTINCT t FROM pts) AS p
@@ -91,7 +128,9 @@ open_po AS (  -- PO lines placed by t, still open (or received after t), not ful
 inbound AS (
     SELECT t, location_id, item_id, sum(open_qty) AS inbound_qty,
            min(expected_date) AS next_receipt_date,
-           coalesce(sum(open_qty) FILTER (WHERE expected_date <= t), 0) AS overdue_qty
+           coalesce(sum(open_qty) FILTER (WHERE expected_date <= t), 0) AS overdue_qty,
+           coalesce(sum(open_qty) FILTER (WHERE expected_date <= t + CAST($horizon AS INTEGER)), 0)
+               AS due_qty
     FROM open_po
     GROUP BY ALL
 ),
@@ -99,7 +138,9 @@ supplier AS (  -- receipts of the last 90 days against their PO's expected date
     SELECT p.t, l.supplier_id,
            avg(CASE WHEN r.arrived_ts_local_date <= l.expected_date THEN 1.0 ELSE 0.0 END)
                AS supplier_on_time,
-           avg(greatest(r.arrived_ts_local_date - l.expected_date, 0)) AS supplier_delay_days
+           avg(greatest(r.arrived_ts_local_date - l.expected_date, 0)) AS supplier_delay_days,
+           avg(CASE WHEN r.arrived_ts_local_date > l.expected_date + 3 THEN 1.0 ELSE 0.0 END)
+               AS supplier_late_3d
     FROM (SELECT DISTINCT t FROM pts) AS p
     JOIN receipts AS r ON r.arrived_ts_local_date > p.t - 90 AND r.arrived_ts_local_date <= p.t
     JOIN purchase_order_lines AS l ON l.po_id = r.po_id AND l.line_no = r.po_line_no
@@ -137,13 +178,20 @@ SELECT
     i.abc_class,
     CAST(i.unit_cost AS DOUBLE) AS unit_cost,
     CAST(i.unit_price AS DOUBLE) AS unit_price,
-    sup.supplier_on_time, sup.supplier_delay_days,
+    sup.supplier_on_time, sup.supplier_delay_days, sup.supplier_late_3d,
+    coalesce(inb.due_qty, 0) AS due_inbound_qty,
+    ln.median_line_qty, ln.max_line_qty, coalesce(ln.lines_90, 0) AS lines_90,
+    il.item_bulk_share_90,
+    coalesce(h90.stockout_share_90, 0) AS stockout_share_90, h90.available_p10_90,
     CASE WHEN p.t + CAST($horizon AS INTEGER) <= ends.last_date
          THEN coalesce(label.stockout, 0) END AS label
 FROM pts AS p
 LEFT JOIN dem USING (t, location_id, item_id)
 LEFT JOIN hist USING (t, location_id, item_id)
 LEFT JOIN inbound AS inb USING (t, location_id, item_id)
+LEFT JOIN lines AS ln USING (t, location_id, item_id)
+LEFT JOIN hist90 AS h90 USING (t, location_id, item_id)
+LEFT JOIN item_lines AS il USING (t, item_id)
 LEFT JOIN label USING (t, location_id, item_id)
 LEFT JOIN items AS i ON i.item_id = p.item_id
 LEFT JOIN locations AS loc ON loc.location_id = p.location_id
@@ -190,6 +238,15 @@ def stockout_frame(
         lead_time=pl.col("lead_time_days").cast(pl.Float64),
         demand_peak_ratio=pl.col("demand_peak_ratio").clip(0, 28),
         demand_trend=pl.col("demand_trend").clip(0, 4),
+        in_transit_cover_days=_cover(pl.col("in_transit_qty"), demand),
+        due_position_cover_days=_cover(pl.col("available_qty") + pl.col("due_inbound_qty"), demand),
+        p10_cover_90=_cover(pl.col("available_p10_90"), demand),
+        line_peak_ratio=(pl.col("max_line_qty") / pl.col("median_line_qty").clip(1, None))
+        .fill_null(1.0)
+        .clip(1, 50),
+        available_in_max_lines=(pl.col("available_qty") / pl.col("max_line_qty").clip(1, None))
+        .fill_null(COVER_CAP)
+        .clip(-5, 20),
     ).with_columns(
         cover_vs_lead=(pl.col("cover_days") / pl.col("lead_time").clip(1, None)).clip(-10, 10),
         # cover matters most near zero: a week against a month, not two months against three
@@ -197,6 +254,14 @@ def stockout_frame(
         log_position_cover_days=pl.col("position_cover_days").clip(0, None).log1p(),
         cover_within_horizon=(pl.col("cover_days") < horizon).cast(pl.Float64),
         cover_within_lead=(pl.col("cover_days") < pl.col("lead_time")).cast(pl.Float64),
+        log_due_position_cover_days=pl.col("due_position_cover_days").clip(0, None).log1p(),
+        # when the next receipt is likely to land (expected date + the supplier's usual delay)
+        # against when the stock runs out: positive = a gap without stock
+        arrival_gap_days=(
+            pl.col("days_to_next_receipt")
+            + pl.col("supplier_delay_days").fill_null(0)
+            - pl.col("cover_days")
+        ).clip(-COVER_CAP, COVER_CAP),
         horizon_days=pl.lit(int(horizon), dtype=pl.Int32),
         label_end=pl.col("t") + pl.duration(days=int(horizon)),
     )

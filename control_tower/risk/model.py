@@ -34,12 +34,13 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
 MODELS: tuple[str, ...] = ("stockout", "late_order")
 DEFAULT_HORIZON = 7
 TOP_K = 25
 TOP_DRIVERS = 5
+SPLINE_KNOTS = 5
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class ModelSpec:
     baseline_flag: Callable[[pl.DataFrame], np.ndarray]
     baseline_rule: str
     label_rule: str
+    # numeric features that enter through a B-spline basis (a smooth curve per feature, still
+    # additive, so a feature's effect is the sum over its basis columns); the rest are linear
+    splines: tuple[str, ...] = ()
 
     @property
     def features(self) -> list[str]:
@@ -71,6 +75,26 @@ def _stockout_score(df: pl.DataFrame) -> np.ndarray:
     cover = df["days_of_cover"].fill_null(1e9).to_numpy().astype(float)
     return -np.where(df["available_qty"].to_numpy() <= 0, -1e9, cover)
 
+
+STOCKOUT_SPLINES = (
+    "log_cover_days",
+    "log_position_cover_days",
+    "log_due_position_cover_days",
+    "arrival_gap_days",
+    "available_in_max_lines",
+    "days_to_next_receipt",
+    "p10_cover_90",
+    "line_peak_ratio",
+    "in_transit_cover_days",
+    "log_daily_demand",
+    "demand_cv",
+    "demand_trend",
+    "stockout_share_28",
+    "stockout_share_90",
+    "supplier_delay_days",
+    "change_7d_cover_days",
+    "inbound_cover_days",
+)
 
 STOCKOUT = ModelSpec(
     name="stockout",
@@ -95,7 +119,18 @@ STOCKOUT = ModelSpec(
         "lead_time",
         "supplier_on_time",
         "supplier_delay_days",
+        # the demo's causes the cover rule cannot see (all read up to t only)
+        "in_transit_cover_days",
+        "log_due_position_cover_days",
+        "arrival_gap_days",
+        "supplier_late_3d",
+        "line_peak_ratio",
+        "available_in_max_lines",
+        "item_bulk_share_90",
+        "p10_cover_90",
+        "stockout_share_90",
     ),
+    splines=STOCKOUT_SPLINES,
     categorical=("abc_class", "location_id"),
     labels={
         "cover_days": "Days of cover (available / daily demand)",
@@ -118,6 +153,15 @@ STOCKOUT = ModelSpec(
         "lead_time": "Supplier lead time (days)",
         "supplier_on_time": "Supplier on-time share (90 days)",
         "supplier_delay_days": "Supplier's average days late (90 days)",
+        "in_transit_cover_days": "Stock in transit from suppliers, in days of demand",
+        "log_due_position_cover_days": "Days of cover including orders due within the horizon (log)",
+        "arrival_gap_days": "Next receipt (expected date + supplier's usual delay) minus days of cover",
+        "supplier_late_3d": "Supplier's share of receipts over 3 days late (90 days)",
+        "line_peak_ratio": "Largest order line vs the median line (90 days)",
+        "available_in_max_lines": "Available stock in units of the largest order line (90 days)",
+        "item_bulk_share_90": "Item's share of bulk lines (over 4x its median, 90 days)",
+        "p10_cover_90": "Low point of stock (10th percentile, 90 days), in days of demand",
+        "stockout_share_90": "Share of the last 90 days out of stock",
         "abc_class": "ABC class",
         "location_id": "Location",
     },
@@ -195,14 +239,46 @@ SPECS: dict[str, ModelSpec] = {STOCKOUT.name: STOCKOUT, LATE_ORDER.name: LATE_OR
 
 
 def build_pipeline(spec: ModelSpec, *, C: float = 0.3) -> Pipeline:
-    """An unfitted scikit-learn pipeline: impute and standardise, one-hot, logistic regression."""
+    """An unfitted scikit-learn pipeline: impute and standardise (or a spline basis), one-hot, logistic regression.
+
+    Each spline feature has its own transformer (named after the feature), so the
+    columns of every feature are known after fitting (`ColumnTransformer.output_indices_`).
+    """
+    linear = [f for f in spec.numeric if f not in spec.splines]
     numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+    parts: list[tuple[str, object, list[str]]] = [("num", numeric, linear)]
+    for name in spec.splines:
+        basis = SplineTransformer(
+            n_knots=SPLINE_KNOTS, degree=3, knots="quantile", extrapolation="constant"
+        )
+        parts.append(
+            (
+                f"spline_{name}",
+                Pipeline([("impute", SimpleImputer(strategy="median")), ("basis", basis)]),
+                [name],
+            )
+        )
     categories = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-    prep = ColumnTransformer(
-        [("num", numeric, list(spec.numeric)), ("cat", categories, list(spec.categorical))],
-        verbose_feature_names_out=False,
-    )
-    return Pipeline([("prep", prep), ("clf", LogisticRegression(C=C, max_iter=2000))])
+    parts.append(("cat", categories, list(spec.categorical)))
+    prep = ColumnTransformer(parts, verbose_feature_names_out=False)
+    return Pipeline([("prep", prep), ("clf", LogisticRegression(C=C, max_iter=5000))])
+
+
+def feature_groups(spec: ModelSpec, prep: ColumnTransformer) -> list[tuple[str, list[int]]]:
+    """Each input feature with the indices of its transformed columns, in `spec.features` order."""
+    index = prep.output_indices_
+    linear = [f for f in spec.numeric if f not in spec.splines]
+    start = index["num"].start
+    cols: dict[str, list[int]] = {f: [start + i] for i, f in enumerate(linear)}
+    for name in spec.splines:
+        part = index[f"spline_{name}"]
+        cols[name] = list(range(part.start, part.stop))
+    offset = index["cat"].start
+    encoder = prep.named_transformers_["cat"]
+    for name, cats in zip(spec.categorical, encoder.categories_, strict=True):
+        cols[name] = list(range(offset, offset + len(cats)))
+        offset += len(cats)
+    return [(f, cols[f]) for f in spec.features]
 
 
 def to_pandas_input(spec: ModelSpec, df: pl.DataFrame):
@@ -294,12 +370,7 @@ def fit_model(
     calibrated.fit(to_pandas_input(spec, calib), calib["label"].to_numpy())
     prep = pipeline.named_steps["prep"]
     z = np.asarray(prep.transform(to_pandas_input(spec, train)), dtype=float)
-    groups: list[tuple[str, list[int]]] = [(n, [i]) for i, n in enumerate(spec.numeric)]
-    offset = len(spec.numeric)
-    encoder = prep.named_transformers_["cat"]
-    for name, cats in zip(spec.categorical, encoder.categories_, strict=True):
-        groups.append((name, list(range(offset, offset + len(cats)))))
-        offset += len(cats)
+    groups = feature_groups(spec, prep)
     flag = spec.baseline_flag(train)
     rates = (
         float(y[~flag].mean()) if (~flag).any() else float(y.mean()),
@@ -325,16 +396,35 @@ def precision_at_k(y: np.ndarray, score: np.ndarray, k: int) -> float:
     return float((y[above].sum() + take * y[tied].mean()) / k)
 
 
+def precision_at_events(y: np.ndarray, score: np.ndarray) -> float:
+    """R-precision: the share of events among the top R scores, R = the number of events.
+
+    The queue a perfect model would fill exactly: 1.0 means the day's top R rows are
+    its R events. Ties at the cut count at their average (expected under random
+    tie-breaking). NaN when there are no events.
+    """
+    r = int(np.sum(y))
+    return precision_at_k(y, score, r) if r > 0 else float("nan")
+
+
 def metrics(
     y: np.ndarray, score: np.ndarray, prob: np.ndarray, dates: np.ndarray, *, k: int = TOP_K
 ) -> dict[str, float | int]:
-    """ROC AUC, average precision, Brier score and precision at top k (mean over as-of dates)."""
-    per_day = [precision_at_k(y[dates == d], score[dates == d], k) for d in np.unique(dates)]
+    """ROC AUC, average precision, Brier score, precision at top k and at each day's event count.
+
+    The per-day precisions are means over as-of dates (days without events are
+    left out of the R-precision mean).
+    """
+    days = np.unique(dates)
+    per_day = [precision_at_k(y[dates == d], score[dates == d], k) for d in days]
+    per_day_r = [precision_at_events(y[dates == d], score[dates == d]) for d in days]
+    per_day_r = [p for p in per_day_r if not math.isnan(p)]
     both = len(np.unique(y)) == 2
     return {
         "roc_auc": round(float(roc_auc_score(y, score)), 4) if both else None,
         "average_precision": round(float(average_precision_score(y, score)), 4) if both else None,
         "brier": round(float(brier_score_loss(y, prob)), 4),
+        "precision_at_events": round(float(np.mean(per_day_r)), 4) if per_day_r else None,
         "precision_at_k": round(float(np.mean(per_day)), 4),
         "k": k,
         "rows": len(y),

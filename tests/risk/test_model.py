@@ -48,8 +48,10 @@ def test_models_beat_their_baselines_on_later_unseen_weeks(fits: dict[str, Backt
         m, b = card["metrics"]["model"], card["metrics"]["baseline"]
         assert m["average_precision"] > b["average_precision"], name
         assert m["brier"] < b["brier"], name
-    # Late lines: better ranking too. Stockouts: on the small demo the cover rule ranks about as
-    # well (AUC 0.916 vs 0.920); the medium demo (benchmarks/risk.py) is where the AUC is judged.
+    # Late lines: better ranking too. Stockouts: on the small demo (daily test points) the cover
+    # rule ranks about as well (AUC 0.913 vs 0.916); the medium demo (benchmarks/risk.py) is where
+    # the stockout AUC is judged. The stockout test window is read daily, not weekly:
+    assert fits["stockout"].card["metrics"]["model"]["rows"] > 5 * 753 * 3
     late = fits["late_order"].card["metrics"]
     assert late["model"]["roc_auc"] > late["baseline"]["roc_auc"]
 
@@ -96,3 +98,26 @@ def test_drivers_are_ranked_and_signed_and_flip_with_the_feature(
         np.sign(out) == -np.sign(stocked) != 0
     )  # out of stock raises the risk, in stock lowers it
     assert out > 0
+
+
+def test_precision_at_events_is_r_precision_with_ties_at_their_average() -> None:
+    from control_tower.risk.model import metrics, precision_at_events
+
+    y = np.array([1, 0, 1, 0, 0])
+    assert precision_at_events(y, np.array([5.0, 4.0, 3.0, 2.0, 1.0])) == pytest.approx(0.5)
+    # a flag without a tie-break: the two flagged rows tie with a third, 2 events among 3 rows
+    assert precision_at_events(y, np.array([1.0, 1.0, 1.0, 0.0, 0.0])) == pytest.approx(2 / 3)
+    assert np.isnan(precision_at_events(np.zeros(3), np.arange(3.0)))
+    # days without events are left out of the mean, not counted as zero
+    dates = np.array([1, 1, 1, 2, 2, 2])
+    m = metrics(np.array([1, 0, 0, 0, 0, 0]), np.arange(6.0)[::-1], np.full(6, 0.2), dates, k=1)
+    assert m["precision_at_events"] == pytest.approx(1.0)
+
+
+def test_spline_features_keep_one_group_per_feature(fits: dict[str, Backtest]) -> None:
+    fitted = fits["stockout"].fitted
+    assert [n for n, _ in fitted.groups] == fitted.spec.features
+    sizes = {n: len(c) for n, c in fitted.groups}
+    assert all(sizes[f] > 1 for f in fitted.spec.splines)  # a basis, not one column
+    cols = sorted(c for _, idx in fitted.groups for c in idx)
+    assert cols == list(range(len(fitted.column_mean)))  # every column in exactly one group

@@ -8,7 +8,11 @@ locations or entities), and otherwise compiles the governed definition and
 runs it (`query.compute`): a scope on both entity and location, a breakdown
 under a scope on another dimension, a quantile or a last-snapshot KPI over
 several locations. Both paths give the same numbers (tested); the first
-takes milliseconds.
+takes milliseconds. Serving snapshots never change once published, so the
+computed path's daily rows are kept per snapshot (`SnapshotCache`, keyed on
+the snapshot file and everything the rows depend on: KPI version, scope,
+breakdown), and a breakdown under another restriction is summed from them
+for any range and grain without running the definition again.
 
 Scope is applied as a filter on the KPI's `entity_id` / `location_id`
 dimensions; a KPI that lacks a dimension the scope restricts shows nothing
@@ -17,7 +21,10 @@ to that user (fail closed), never the unrestricted figure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -30,6 +37,7 @@ from control_tower.kpi.materialize import MONTHLY_DIMENSIONS
 from control_tower.kpi.query import compute
 
 GRAINS = ("day", "week", "month")
+COMPUTED_CACHE_SIZE = 256  # computed results kept, over every snapshot
 SCOPE_DIMENSIONS = {"entities": "entity_id", "locations": "location_id"}
 
 
@@ -59,6 +67,86 @@ class Series:
     points: tuple[Point, ...]
     freshness: datetime | None
     source: str  # "materialised" or "computed"
+
+
+def snapshot_key(cur: duckdb.DuckDBPyConnection) -> tuple[str, int, int] | None:
+    """What identifies the immutable data behind `cur`: the read-only database file's path,
+    size and modification time; None for an in-memory or writable database (never cached)."""
+    try:
+        row = cur.execute(
+            "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    if not row or not row[0] or not row[1]:
+        return None
+    try:
+        stat = os.stat(row[0])
+    except OSError:
+        return None
+    return (row[0], stat.st_size, stat.st_mtime_ns)
+
+
+class SnapshotCache:
+    """A bounded, thread-safe memo of results read from read-only snapshots.
+
+    `get(cur, key, make)` answers `make()` once per (snapshot, key) and keeps at most
+    `size` answers, least recently used dropped first. The key must hold everything the
+    answer depends on besides the snapshot (scope, filters, range). Answers are shared
+    between requests: callers must not mutate them. On a writable or in-memory database
+    `make()` runs every time.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pending: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, cur: duckdb.DuckDBPyConnection, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The cached answer for `key` on `cur`'s snapshot, made on first use. Requests that
+        ask while it is being made wait for it instead of making it again."""
+        snapshot = snapshot_key(cur)
+        if snapshot is None:
+            return make()
+        full = (snapshot, key)
+        with self._lock:
+            if full in self._items:
+                self._items.move_to_end(full)
+                self.hits += 1
+                return self._items[full]
+            pending = self._pending.get(full)
+            if pending is None:
+                self._pending[full] = threading.Event()
+        if pending is not None:  # another request is making it
+            pending.wait()
+            with self._lock:
+                if full in self._items:
+                    self.hits += 1
+                    return self._items[full]
+            return make()  # it failed there: try here, uncached
+        try:
+            value = make()
+            with self._lock:
+                self.misses += 1
+                self._items[full] = value
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        finally:
+            with self._lock:
+                self._pending.pop(full).set()
+        return value
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+
+COMPUTED = SnapshotCache(COMPUTED_CACHE_SIZE)
 
 
 def status_of(kpi: Kpi, value: float | None) -> str | None:
@@ -171,13 +259,16 @@ def _materialised(
             f"AND period BETWEEN ? AND ?{member_sql} GROUP BY ALL ORDER BY p, m",
             params,
         ).fetchall()
-        has_rows = cur.execute(
-            "SELECT count(*) > 0 FROM kpi.values WHERE kpi = ? AND version = ?",
-            [kpi.name, kpi.version],
-        ).fetchone()
+        has_rows = (
+            bool(rows)
+            or cur.execute(
+                "SELECT count(*) > 0 FROM kpi.values WHERE kpi = ? AND version = ?",
+                [kpi.name, kpi.version],
+            ).fetchone()[0]
+        )
     except duckdb.CatalogException:
         return None
-    if not has_rows or not has_rows[0]:
+    if not has_rows:
         return None  # never materialised (a new version): compute it
     points = tuple(
         Point(p, (num / den) if den else None, num, den, m) for p, m, num, den, _f in rows
@@ -195,12 +286,27 @@ def _computed(
     grain: str,
     dimension: str | None,
 ) -> Series:
-    """By compiling and running the definition (as of `end`)."""
+    """By compiling and running the definition.
+
+    A ratio KPI is evaluated as of the materialised values' day (what is
+    measurable is judged with everything known then, as in `kpi.values`), by
+    day from the first day of `start`'s period to `end`, then summed to the
+    grain: the same numbers as the materialised path. Other KPIs (a median,
+    a last snapshot) cannot be summed over days and are computed at the
+    grain as of `end`.
+    """
     if any(not v for v in where.values()):
         return Series(kpi.name, kpi.version, grain, dimension, (), None, "computed")
-    result = compute(
-        cur, kpi, as_of=end, grain=grain, by=[dimension] if dimension else [], where=where
-    )
+    by = [dimension] if dimension else []
+    first = period_start(start, grain)
+    if kpi.is_ratio:
+        # Every day as of the materialised day, whatever the range and grain: one result
+        # per snapshot, KPI version, scope and breakdown, summed below for this view.
+        as_of = latest_as_of(cur) or end
+        result = _compute_cached(cur, kpi, as_of, "day", by, where)
+    else:
+        result = _compute_cached(cur, kpi, end, grain, by, where)
+    sums: dict[tuple[date | None, Any], list[float]] = {}
     points = []
     for row in result["rows"]:
         period = row.get("period")
@@ -208,17 +314,21 @@ def _computed(
             period = date.fromisoformat(period[:10])
         if isinstance(period, datetime):
             period = period.date()
-        if period is not None and period < period_start(start, grain):
+        if period is not None and (period < first or (kpi.is_ratio and period > end)):
+            continue
+        member = row.get(dimension) if dimension else None
+        if kpi.is_ratio:
+            key = (period_start(period, grain) if period is not None else None, member)
+            acc = sums.setdefault(key, [0.0, 0.0])
+            acc[0] += row.get("numerator") or 0
+            acc[1] += row.get("denominator") or 0
             continue
         points.append(
-            Point(
-                period,
-                row.get("value"),
-                row.get("numerator"),
-                row.get("denominator"),
-                row.get(dimension) if dimension else None,
-            )
+            Point(period, row.get("value"), row.get("numerator"), row.get("denominator"), member)
         )
+    for (period, member), (num, den) in sums.items():
+        points.append(Point(period, num / den if den else None, num, den, member))
+    points.sort(key=lambda p: (p.period or date.min, "" if p.member is None else str(p.member)))
     fresh = result["freshness"]
     return Series(
         kpi.name,
@@ -228,6 +338,30 @@ def _computed(
         tuple(points),
         datetime.fromisoformat(fresh) if fresh else None,
         "computed",
+    )
+
+
+def _compute_cached(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    as_of: date,
+    grain: str,
+    by: list[str],
+    where: dict[str, list[str]],
+) -> dict[str, Any]:
+    """`query.compute`, kept per snapshot (read-only) for these arguments."""
+    key = (
+        "kpi.compute",
+        kpi.name,
+        kpi.version,
+        kpi.content_hash,
+        as_of,
+        grain,
+        tuple(by),
+        tuple(sorted((column, tuple(values)) for column, values in where.items())),
+    )
+    return COMPUTED.get(
+        cur, key, lambda: compute(cur, kpi, as_of=as_of, grain=grain, by=by, where=where)
     )
 
 

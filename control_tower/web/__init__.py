@@ -11,6 +11,7 @@ asks for it.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import dash
@@ -52,7 +53,8 @@ def create_app(settings: Settings, *, accounts: AccountStore | None = None) -> d
     app.server.extensions[EXTENSION_KEY] = WebContext(
         settings=settings, store=ServingStore(settings.serving_dir), accounts=accounts
     )
-    install_auth(app, accounts, settings)  # first: its gate runs before any other hook of ours
+    _server_timing(app.server)  # before the gate, so the time includes it
+    install_auth(app, accounts, settings)  # its gate runs before any other hook of ours
     install_api(app.server, app.config.requests_pathname_prefix)
     install_shell(app)
     _redirect_root(app)
@@ -61,6 +63,24 @@ def create_app(settings: Settings, *, accounts: AccountStore | None = None) -> d
     # in one process (tests, tools) each get their own.
     app.server.test_client().get(app.get_relative_path("/_dash-dependencies"))
     return app
+
+
+def _server_timing(server: flask.Flask) -> None:
+    """Add `Server-Timing: app;dur=<ms>` to every answer: the time the server spent on it,
+    from the first hook to the answer (browsers show it in their network panel; the load
+    benchmark reads it)."""
+
+    @server.before_request
+    def _start() -> None:
+        flask.g.ct_started = time.perf_counter()
+
+    @server.after_request
+    def _stamp(response: flask.Response) -> flask.Response:
+        started = flask.g.get("ct_started")
+        if started is not None:
+            ms = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={ms:.1f}"
+        return response
 
 
 def _redirect_root(app: dash.Dash) -> None:

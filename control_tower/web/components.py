@@ -142,3 +142,17 @@ def simple_table(
         ),
         className="table-wrap",
     )
+
+
+# Exception queue items: severity and workflow status.
+SEVERITY = {
+    "high": ("▲", "High", "bad"),
+    "medium": ("◆", "Medium", "warn"),
+    "low": ("▽", "Low", "idle"),
+}
+EXCEPTION_STATUS = {
+    "open": ("●", "Open", "bad"),
+    "acknowledged": ("✓", "Acknowledged", "info"),
+    "snoozed": ("⏸", "Snoozed", "idle"),
+    "resolved": ("✔", "Resolved", "ok"),
+}

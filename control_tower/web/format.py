@@ -74,3 +74,8 @@ def fmt_bytes(size: float | None) -> str:
 def plural(count: int, word: str, words: str | None = None) -> str:
     """`1 file`, `3 files` with the count formatted."""
     return f"{fmt_int(count)} {word if count == 1 else (words or word + 's')}"
+
+
+def fmt_money(value: float | None) -> str:
+    """An amount of money, whole units with thousands separators: 12,345 (a dash when unknown)."""
+    return DASH if value is None else f"{value:,.0f}"

@@ -6,6 +6,7 @@ import inspect
 import runpy
 from pathlib import Path
 
+import dash
 import flask
 
 from control_tower.settings import Settings
@@ -28,11 +29,13 @@ def _outputs(app) -> str:
 
 
 class TestCreateApp:
-    def test_root_leads_an_admin_to_data_health(self, empty_settings: Settings):
+    def test_root_leads_an_admin_to_the_first_page_of_the_navigation(
+        self, empty_settings: Settings
+    ):
         client = _admin_client(create_app(empty_settings, accounts=cheap_accounts(empty_settings)))
         response = client.get("/")
         assert response.status_code == 302
-        assert response.headers["Location"].endswith("/data-health")
+        assert response.headers["Location"].endswith("/executive")
         page = client.get("/data-health")
         assert page.status_code == 200
         assert b"<title>Control Tower</title>" in page.data
@@ -52,7 +55,12 @@ class TestCreateApp:
         brand, nav, _user = header["props"]["children"]
         assert "Control Tower" in brand["props"]["children"]
         links = [(a["props"]["children"], a["props"]["href"]) for a in nav["props"]["children"]]
-        assert links == [("Data health", "/data-health")]
+        registry = sorted(
+            (p for p in dash.page_registry.values() if p.get("nav", True)),
+            key=lambda p: p["order"],
+        )
+        assert links == [(p["name"], p["relative_path"]) for p in registry]
+        assert [href for _name, href in links][-1] == "/data-health"
 
     def test_every_app_gets_the_page_callbacks(self, empty_settings: Settings):
         first, second = (

@@ -46,7 +46,7 @@ dash.register_page(
     name="Data health",
     title="Data health · Control Tower",
     description="Landing runs, source freshness, batches and quarantined rows.",
-    order=0,
+    order=90,
     roles=ROLES,
 )
 

@@ -1,0 +1,457 @@
+"""What the KPI pages and the KPI API show: tiles, trends, breakdowns, the exceptions behind a
+number and the facts of the catalog, all under a user's scope.
+
+Figures come from `kpi.serving.series` (materialised values when they answer
+exactly, the compiled definition otherwise), so every view of a KPI reads
+the same numbers. The value of a ratio KPI over a range is sum(numerator) /
+sum(denominator) of its days; a KPI that is not a ratio (a median, a last
+snapshot) cannot be summed over days, so its value over a range is its
+latest period's.
+
+The catalog is loaded once per process and again only when a definition
+file changes (`cached_catalog`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from control_tower.accounts import Scope
+from control_tower.exceptions.store import UNRESOLVED
+from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
+from control_tower.kpi.catalog import Catalog, HistoryRecord, Kpi, load_catalog
+from control_tower.kpi.compiler import compile_kpi
+from control_tower.kpi.format import format_value
+from control_tower.kpi.governance import read_history
+from control_tower.kpi.serving import Point, Series, series, status_of
+
+STALE_HOURS = 26.0  # data older than this is flagged on a tile (daily loads plus slack)
+SLA_QUEUE = "sla_breach"  # the queue of exception_aging: every item past its SLA
+
+# --- the catalog, cached per process ----------------------------------------------------------
+
+_CATALOGS: dict[Path, tuple[tuple[Any, ...], Catalog]] = {}
+_CATALOG_LOCK = threading.Lock()
+
+
+def _stamp(root: Path) -> tuple[Any, ...]:
+    """What changes when a definition changes: every .yml file's name, size and mtime."""
+    files = sorted(root.rglob("*.yml"))
+    return tuple((str(p), s.st_mtime_ns, s.st_size) for p in files for s in (p.stat(),))
+
+
+def cached_catalog(root: Path) -> Catalog:
+    """The validated catalog of a definitions folder, reloaded only when a file changed."""
+    root = root.resolve()
+    stamp = _stamp(root)
+    with _CATALOG_LOCK:
+        hit = _CATALOGS.get(root)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    catalog = load_catalog(root)
+    with _CATALOG_LOCK:
+        _CATALOGS[root] = (stamp, catalog)
+    return catalog
+
+
+def certified(catalog: Catalog) -> list[Kpi]:
+    """The certified KPIs, in catalog order."""
+    return [k for k in catalog.kpis.values() if k.status == "certified"]
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def utc_now() -> datetime:
+    """The current time, naive UTC (as the warehouse stores it)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def previous_range(start: date, end: date) -> tuple[date, date]:
+    """The range of the same length just before [start, end]."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def figure(kpi: Kpi, points: Iterable[Point]) -> Point:
+    """The KPI over these points as one figure (member and period dropped).
+
+    A ratio: sum of numerators over sum of denominators. Otherwise the latest
+    period's value (a median or a stock cannot be summed over periods).
+    """
+    pts = [p for p in points if p.period is not None or p.value is not None]
+    if kpi.is_ratio:
+        counted = [p for p in pts if p.denominator is not None]
+        num = sum(p.numerator or 0 for p in counted)
+        den = sum(p.denominator or 0 for p in counted)
+        return Point(None, num / den if den else None, num, den)
+    dated = [p for p in pts if p.value is not None]
+    if not dated:
+        return Point(None, None)
+    last = max(dated, key=lambda p: p.period or date.min)
+    return Point(last.period, last.value, last.numerator, last.denominator)
+
+
+def by_period(kpi: Kpi, points: Iterable[Point]) -> list[Point]:
+    """One figure per period (members of a breakdown combined), in period order."""
+    groups: dict[date | None, list[Point]] = {}
+    for p in points:
+        groups.setdefault(p.period, []).append(p)
+    out = []
+    for period in sorted(groups, key=lambda d: d or date.min):
+        f = figure(kpi, groups[period])
+        out.append(Point(period, f.value, f.numerator, f.denominator))
+    return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """A value against the previous period: the difference, in words, and whether it helps."""
+
+    delta: float | None
+    text: str  # "+1.2 pts", "−0.4"
+    verdict: str | None  # better, worse, same; None without both values
+
+
+def change(kpi: Kpi, current: float | None, previous: float | None) -> Change:
+    """The change from `previous` to `current`, judged by the KPI's direction."""
+    if current is None or previous is None:
+        return Change(None, "no previous value", None)
+    delta = current - previous
+    if kpi.unit == "percent":
+        size = f"{abs(delta) * 100:.1f} pts"
+        same = size == "0.0 pts"
+    else:
+        size = format_value(abs(delta), kpi.format)
+        same = size == format_value(0.0, kpi.format)
+    if same:
+        return Change(delta, "no change", "same")
+    up_is_good = kpi.direction == "higher_is_better"
+    sign = "+" if delta > 0 else "−"
+    return Change(delta, sign + size, "better" if (delta > 0) == up_is_good else "worse")
+
+
+def age_hours(freshness: datetime | None, now: datetime) -> float | None:
+    """How old data stamped `freshness` (naive UTC) is, in hours."""
+    if freshness is None:
+        return None
+    return max((now - freshness).total_seconds(), 0) / 3600
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A KPI's headline for one view: value, status, change, trend and freshness."""
+
+    kpi: Kpi
+    value: Point
+    previous: Point
+    change: Change
+    status: str | None
+    trend: tuple[Point, ...]
+    freshness: datetime | None
+    source: str
+
+
+def tile(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    grain: str = "day",
+) -> Tile:
+    """The KPI over [start, end] and the same span before, with its trend by `grain`.
+
+    Raises OutOfScopeError when the scope cannot be applied to the KPI.
+    """
+    before, _ = previous_range(start, end)
+    daily = series(cur, kpi, scope=scope, start=before, end=end, grain="day")
+    current = [p for p in daily.points if p.period is not None and p.period >= start]
+    earlier = [p for p in daily.points if p.period is not None and p.period < start]
+    if grain == "day":
+        trend: Sequence[Point] = current
+    else:
+        trend = series(cur, kpi, scope=scope, start=start, end=end, grain=grain).points
+    value, previous = figure(kpi, current), figure(kpi, earlier)
+    return Tile(
+        kpi=kpi,
+        value=value,
+        previous=previous,
+        change=change(kpi, value.value, previous.value),
+        status=status_of(kpi, value.value),
+        trend=tuple(trend),
+        freshness=daily.freshness,
+        source=daily.source,
+    )
+
+
+@dataclass(frozen=True)
+class View:
+    """A KPI for one view of the detail page: its value, trend by grain, and how it was read."""
+
+    value: Point
+    status: str | None
+    trend: tuple[Point, ...]
+    freshness: datetime | None
+    source: str
+
+
+def view(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    grain: str = "day",
+    dimension: str | None = None,
+    member: str | None = None,
+) -> View:
+    """The KPI over [start, end] (only `member` of `dimension` when given), and its trend."""
+    dim = dimension if member is not None else None
+    members = [member] if member is not None else None
+    daily = series(
+        cur, kpi, scope=scope, start=start, end=end, grain="day", dimension=dim, members=members
+    )
+    if grain == "day":
+        trend = by_period(kpi, daily.points)
+    else:
+        coarse = series(
+            cur, kpi, scope=scope, start=start, end=end, grain=grain, dimension=dim, members=members
+        )
+        trend = by_period(kpi, coarse.points)
+    value = figure(kpi, daily.points)
+    return View(value, status_of(kpi, value.value), tuple(trend), daily.freshness, daily.source)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One member of a breakdown."""
+
+    member: str | None
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    status: str | None
+
+
+def breakdown(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    dimension: str,
+) -> list[Bar]:
+    """The KPI over [start, end] for each value of `dimension`, worst first (no value last)."""
+    s = series(cur, kpi, scope=scope, start=start, end=end, grain="day", dimension=dimension)
+    groups: dict[str | None, list[Point]] = {}
+    for p in s.points:
+        groups.setdefault(p.member, []).append(p)
+    bars = []
+    for member, points in groups.items():
+        f = figure(kpi, points)
+        bars.append(Bar(member, f.value, f.numerator, f.denominator, status_of(kpi, f.value)))
+    sign = 1 if kpi.direction == "higher_is_better" else -1
+    bars.sort(key=lambda b: (b.value is None, sign * (b.value or 0), str(b.member)))
+    return bars
+
+
+def counted_word(kpi: Kpi) -> str:
+    """What a ratio KPI's denominator counts, from its model's grain: "order lines", "waves"."""
+    grain = kpi.model.grain.removeprefix("one row per ").split(",")[0].strip()
+    if not grain:
+        return "rows"
+    return grain if grain.endswith("s") else grain + "s"
+
+
+def status_word(status: str | None) -> str:
+    """A status in words: on target, warning, breach."""
+    return {"ok": "on target", "warn": "warning", "breach": "breach"}.get(status or "", "no value")
+
+
+def format_or_dash(kpi: Kpi, value: float | None) -> str:
+    """A value in the KPI's format."""
+    return format_value(value, kpi.format)
+
+
+# --- the exceptions behind a number --------------------------------------------------------------
+
+
+def exception_types_for(kpi: Kpi) -> tuple[str, ...]:
+    """Exception types that record the misses of a KPI: named for it, or in its queue."""
+    return tuple(
+        t.name
+        for t in EXCEPTION_TYPES.values()
+        if t.kpi == kpi.name or (t.kpi_queue is not None and t.kpi_queue == kpi.exception_queue)
+    )
+
+
+@dataclass(frozen=True)
+class ExceptionRow:
+    """An unresolved exception item behind a KPI."""
+
+    id: str
+    type: str
+    key: str
+    status: str
+    severity: str | None
+    location_id: str | None
+    entity_id: str | None
+    item_id: str | None
+    created_at: datetime
+    age_days: float
+    value_at_risk: float | None
+    past_sla: bool
+
+
+@dataclass(frozen=True)
+class ExceptionsBehind:
+    """How many unresolved items are behind a KPI in a view, their value, and the top few."""
+
+    count: int
+    value_at_risk: float
+    past_sla: int
+    rows: tuple[ExceptionRow, ...]
+    types: tuple[str, ...]
+
+
+def exceptions_behind(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    *,
+    scope: Scope,
+    now: datetime,
+    item_id: str | None = None,
+    limit: int = 10,
+) -> ExceptionsBehind:
+    """Unresolved items (open, acknowledged, snoozed) behind the KPI, within `scope`
+    (the view's entity and location already folded into it), biggest value at risk first,
+    then oldest. The `sla_breach` queue means every item past its SLA."""
+    types = exception_types_for(kpi)
+    statuses = ", ".join("?" * len(UNRESOLVED))
+    params: list[Any] = [now, *UNRESOLVED]
+    if kpi.exception_queue == SLA_QUEUE:
+        which = "age_hours > sla_hours"
+    else:
+        holders = ", ".join("?" * len(types)) or "NULL"
+        which = f"(type IN ({holders}) OR (type = ? AND json_extract_string(detail, '$.kpi') = ?))"
+        params.extend([*types, ALERT_TYPE, kpi.name])
+    condition, scope_params = scope.sql("entity_id", "location_id")
+    params.extend(scope_params)
+    item_sql = ""
+    if item_id is not None:
+        item_sql = " AND item_id = ?"
+        params.append(item_id)
+    base = (
+        "WITH q AS (SELECT *, (epoch(CAST(? AS TIMESTAMP)) - epoch(created_at)) / 3600.0 "
+        "AS age_hours FROM exc.queue_items) "
+        f"SELECT id, type, key, status, severity, location_id, entity_id, item_id, created_at, "
+        "age_hours, value_at_risk, age_hours > sla_hours AS past_sla FROM q "
+        f"WHERE status IN ({statuses}) AND {which} AND ({condition}){item_sql}"
+    )
+    try:
+        totals = cur.execute(
+            f"SELECT count(*), coalesce(sum(value_at_risk), 0), count(*) FILTER (WHERE past_sla) "
+            f"FROM ({base})",
+            params,
+        ).fetchone()
+        rows = cur.execute(
+            f"{base} ORDER BY value_at_risk DESC NULLS LAST, created_at, id LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return ExceptionsBehind(0, 0.0, 0, (), types)
+    count, value, late = totals if totals else (0, 0.0, 0)
+    return ExceptionsBehind(
+        count=int(count),
+        value_at_risk=float(value or 0),
+        past_sla=int(late),
+        rows=tuple(
+            ExceptionRow(
+                id=str(r[0]),
+                type=r[1],
+                key=r[2],
+                status=r[3],
+                severity=r[4],
+                location_id=r[5],
+                entity_id=r[6],
+                item_id=r[7],
+                created_at=r[8],
+                age_days=float(r[9] or 0) / 24,
+                value_at_risk=r[10],
+                past_sla=bool(r[11]),
+            )
+            for r in rows
+        ),
+        types=types,
+    )
+
+
+# --- the catalog's facts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableFreshness:
+    """When a table a KPI reads last received data, against its SLA."""
+
+    table: str
+    last_loaded_at: datetime | None
+    sla_hours: float | None
+    row_count: int | None
+
+
+def table_freshness(cur: duckdb.DuckDBPyConnection) -> dict[str, TableFreshness]:
+    """Every landed table's freshness from `ops.table_freshness` (empty before the first run)."""
+    try:
+        rows = cur.execute(
+            "SELECT table_name, last_loaded_at, sla_hours, row_count FROM ops.table_freshness"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {r[0]: TableFreshness(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def histories(cur: duckdb.DuckDBPyConnection) -> dict[str, list[HistoryRecord]]:
+    """The recorded versions of every KPI (oldest first), by KPI name."""
+    out: dict[str, list[HistoryRecord]] = {}
+    for record in read_history(cur):
+        out.setdefault(record.name, []).append(record)
+    return out
+
+
+def compiled_sql(kpi: Kpi, as_of: date) -> str:
+    """The SQL the KPI compiles to, by day, overall (values are bound parameters)."""
+    return compile_kpi(kpi, as_of=as_of, grain="day", companions=False).sql
+
+
+def describe_series(kpi: Kpi, s: Series) -> dict[str, Any]:
+    """A series as JSON-ready points with their status against the thresholds."""
+    return {
+        "kpi": kpi.name,
+        "version": s.version,
+        "grain": s.grain,
+        "by": s.dimension,
+        "source": s.source,
+        "freshness": s.freshness.isoformat() if s.freshness else None,
+        "points": [
+            {
+                "period": p.period.isoformat() if p.period else None,
+                "member": p.member,
+                "value": p.value,
+                "numerator": p.numerator,
+                "denominator": p.denominator,
+                "status": status_of(kpi, p.value),
+            }
+            for p in s.points
+        ],
+    }

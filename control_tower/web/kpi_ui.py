@@ -1,0 +1,318 @@
+"""Pieces the KPI pages share: status and governance badges, KPI facts in words, and charts.
+
+Charts are plotly figures sized by CSS; every status on them is also told in
+words (bar labels, badges), never by colour alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from control_tower.kpi.catalog import Kpi
+from control_tower.kpi.format import format_value
+from control_tower.kpi.serving import Point
+from control_tower.kpi.views import STALE_HOURS, Bar, Change, age_hours, counted_word
+from control_tower.web import components as ui
+from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
+
+# Status of a value against its thresholds.
+KPI_STATUS = {
+    "ok": ("✓", "On target", "ok"),
+    "warn": ("⚠", "Warning", "warn"),
+    "breach": ("✕", "Breach", "bad"),
+    "none": ("○", "No value", "idle"),
+}
+# Governance status of a definition.
+GOVERNANCE = {
+    "certified": ("★", "Certified", "info"),
+    "draft": ("✎", "Draft", "idle"),
+    "deprecated": ("⊘", "Deprecated", "warn"),
+}
+COLOURS = {
+    "ok": "#1c7c47",
+    "warn": "#9a5b00",
+    "breach": "#b42318",
+    "none": "#8a93a5",
+    "line": "#2457c5",
+    "target": "#1d2433",
+    "warn_band": "rgba(253, 241, 220, 0.75)",
+    "breach_band": "rgba(253, 232, 230, 0.8)",
+}
+DIMENSION_LABELS = {
+    "location_id": "Location",
+    "entity_id": "Entity",
+    "customer_id": "Customer",
+    "item_id": "Item",
+    "abc_class": "ABC class",
+    "priority_tier": "Priority tier",
+    "channel": "Channel",
+    "carrier_id": "Carrier",
+    "supplier_id": "Supplier",
+    "counter_id": "Counter",
+    "exception_type": "Exception type",
+    "owner_role": "Owner role",
+    "age_bucket": "Age bucket",
+    "service_level": "Service level",
+}
+PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
+
+
+def dimension_label(dimension: str) -> str:
+    """A dimension's name for people: location_id -> Location."""
+    return DIMENSION_LABELS.get(dimension, dimension.replace("_", " ").capitalize())
+
+
+def status_badge(status: str | None) -> html.Span:
+    """On target / Warning / Breach / No value, with its icon."""
+    return ui.badge(status or "none", KPI_STATUS)
+
+
+def governance_badge(status: str) -> html.Span:
+    """Certified / Draft / Deprecated, with its icon."""
+    return ui.badge(status, GOVERNANCE)
+
+
+def tone(status: str | None) -> str:
+    """The tile tone of a status."""
+    return KPI_STATUS.get(status or "none", KPI_STATUS["none"])[2]
+
+
+def value_text(kpi: Kpi, value: float | None) -> str:
+    """A value in the KPI's format (a dash when there is none)."""
+    return format_value(value, kpi.format)
+
+
+def thresholds_text(kpi: Kpi) -> str:
+    """Target and thresholds in words: "target 95.0% · warning below 92.0% · breach below 88.0%"."""
+    side = "below" if kpi.direction == "higher_is_better" else "above"
+    parts = []
+    if kpi.target is not None:
+        parts.append(f"target {value_text(kpi, kpi.target)}")
+    if kpi.warn is not None:
+        parts.append(f"warning {side} {value_text(kpi, kpi.warn)}")
+    if kpi.breach is not None:
+        parts.append(f"breach {side} {value_text(kpi, kpi.breach)}")
+    return " · ".join(parts) or "no target set"
+
+
+def direction_text(kpi: Kpi) -> str:
+    """Which way is good."""
+    return "higher is better" if kpi.direction == "higher_is_better" else "lower is better"
+
+
+def counted_text(kpi: Kpi, denominator: float | None) -> str:
+    """What a ratio's figure rests on: "412 order lines"."""
+    if not kpi.is_ratio or denominator is None:
+        return ""
+    return f"{fmt_int(denominator)} {counted_word(kpi)}"
+
+
+def change_line(change: Change, days: int, *, line_id: str | None = None) -> html.Div:
+    """Arrow, signed change and whether it is better or worse than the previous period."""
+    extra = {"id": line_id} if line_id else {}
+    if change.verdict is None:
+        return html.Div(
+            ["No figure for the previous ", fmt_int(days), " days"],
+            className="kpi-change kpi-change--none",
+            **extra,
+        )
+    icon = "▲" if (change.delta or 0) > 0 else "▼" if (change.delta or 0) < 0 else "▶"
+    words = {"better": "better", "worse": "worse", "same": "unchanged"}[change.verdict]
+    return html.Div(
+        [
+            html.Span(icon, className="kpi-change-icon", **{"aria-hidden": "true"}),
+            html.Strong(change.text if change.verdict != "same" else "no change"),
+            html.Span(f" {words}", className="kpi-change-verdict"),
+            html.Span(f" vs the previous {days} days", className="muted"),
+        ],
+        className=f"kpi-change kpi-change--{change.verdict}",
+        title=f"{words} than the previous {days} days",
+        **extra,
+    )
+
+
+def freshness_line(freshness: datetime | None, now: datetime) -> html.Div:
+    """How old the data behind a figure is; a warning when older than STALE_HOURS."""
+    age = age_hours(freshness, now)
+    if age is None:
+        return html.Div("Data age unknown", className="kpi-fresh kpi-fresh--unknown")
+    if age > STALE_HOURS:
+        return html.Div(
+            [
+                html.Span("⚠", **{"aria-hidden": "true"}),
+                f" Stale: data {fmt_hours(age)} old",
+            ],
+            className="kpi-fresh kpi-fresh--stale",
+            title=f"newest load {fmt_ts(freshness)}; stale after {STALE_HOURS:.0f} h",
+        )
+    return html.Div(
+        f"Data {fmt_hours(age)} old",
+        className="kpi-fresh",
+        title=f"newest load {fmt_ts(freshness)}",
+    )
+
+
+def _base_layout(fig: go.Figure, **kwargs: Any) -> go.Figure:
+    fig.update_layout(
+        font=FONT,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=False,
+        **kwargs,
+    )
+    return fig
+
+
+def sparkline(kpi: Kpi, points: Sequence[Point]) -> dict[str, Any]:
+    """A small line of the trend, no axes.
+
+    A plain figure dict: building a validated plotly Figure costs ~14 ms, and
+    the executive page draws one per tile.
+    """
+    xs = [p.period.isoformat() for p in points if p.value is not None and p.period is not None]
+    ys = [p.value for p in points if p.value is not None and p.period is not None]
+    data = [
+        {
+            "type": "scatter",
+            "x": xs,
+            "y": ys,
+            "mode": "lines",
+            "line": {"color": COLOURS["line"], "width": 2},
+            "hoverinfo": "skip",
+        }
+    ]
+    return {
+        "data": data,
+        "layout": {
+            "margin": {"l": 2, "r": 2, "t": 2, "b": 2},
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "height": 48,
+            "showlegend": False,
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+        },
+    }
+
+
+def _percent_axis(kpi: Kpi) -> dict[str, Any]:
+    if kpi.unit == "percent":
+        return {"tickformat": ".0%" if kpi.format.endswith("0%") else ".1%"}
+    return {}
+
+
+def trend_figure(kpi: Kpi, points: Sequence[Point], grain: str) -> go.Figure:
+    """The KPI by period, with the target line and the warning and breach bands."""
+    xs = [p.period for p in points]
+    ys = [p.value for p in points]
+    hover = [
+        f"{p.period}: {value_text(kpi, p.value)}"
+        + (f" ({counted_text(kpi, p.denominator)})" if kpi.is_ratio else "")
+        for p in points
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines+markers",
+            line={"color": COLOURS["line"], "width": 2},
+            marker={"size": 5},
+            hovertext=hover,
+            hoverinfo="text",
+            name=kpi.label,
+        )
+    )
+    values = [v for v in ys if v is not None]
+    marks = [v for v in (kpi.target, kpi.warn, kpi.breach) if v is not None]
+    low, high = min(values + marks, default=0), max(values + marks, default=1)
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 0.05
+    low, high = low - pad, high + pad
+    if kpi.warn is not None and kpi.breach is not None:
+        if kpi.direction == "higher_is_better":
+            bands = [(low, kpi.breach, "breach"), (kpi.breach, kpi.warn, "warn")]
+        else:
+            bands = [(kpi.warn, kpi.breach, "warn"), (kpi.breach, high, "breach")]
+        for y0, y1, name in bands:
+            fig.add_hrect(
+                y0=y0,
+                y1=y1,
+                fillcolor=COLOURS[f"{name}_band"],
+                line_width=0,
+                layer="below",
+                annotation_text="breach" if name == "breach" else "warning",
+                annotation_position="top left" if name == "warn" else "bottom left",
+                annotation_font={"size": 10, "color": COLOURS[name]},
+            )
+    if kpi.target is not None:
+        fig.add_hline(
+            y=kpi.target,
+            line={"color": COLOURS["target"], "width": 1.2, "dash": "dash"},
+            annotation_text=f"target {value_text(kpi, kpi.target)}",
+            annotation_position="top right",
+            annotation_font={"size": 10},
+        )
+    return _base_layout(
+        fig,
+        margin={"l": 50, "r": 16, "t": 10, "b": 36},
+        height=300,
+        xaxis={"title": None, "showgrid": False, "type": "date"},
+        yaxis={"range": [low, high], "gridcolor": "#eef0f4", **_percent_axis(kpi)},
+        hovermode="closest",
+        title=None,
+        meta={"grain": grain},
+    )
+
+
+def breakdown_figure(kpi: Kpi, bars: Sequence[Bar], selected: str | None) -> go.Figure:
+    """Horizontal bars, worst at the top, each labelled with its value, basis and status."""
+    labels = [str(b.member) if b.member is not None else "(none)" for b in bars]
+    text = []
+    for b in bars:
+        basis = counted_text(kpi, b.denominator)
+        word = KPI_STATUS.get(b.status or "none", KPI_STATUS["none"])
+        text.append(
+            f"{value_text(kpi, b.value)}"
+            + (f" · {basis}" if basis else "")
+            + f" · {word[0]} {word[1]}"
+        )
+    colours = [COLOURS.get(b.status or "none", COLOURS["none"]) for b in bars]
+    opacity = [1.0 if selected is None or str(b.member) == selected else 0.35 for b in bars]
+    fig = go.Figure(
+        go.Bar(
+            x=[b.value or 0 for b in bars],
+            y=labels,
+            orientation="h",
+            marker={"color": colours, "opacity": opacity},
+            text=text,
+            textposition="auto",
+            insidetextanchor="start",
+            customdata=[b.member for b in bars],
+            hovertemplate="%{y}: %{text}<extra></extra>",
+            cliponaxis=False,
+        )
+    )
+    if kpi.target is not None:
+        fig.add_vline(x=kpi.target, line={"color": COLOURS["target"], "width": 1, "dash": "dash"})
+    return _base_layout(
+        fig,
+        margin={"l": 110, "r": 16, "t": 8, "b": 30},
+        height=max(140, 34 * len(bars) + 50),
+        yaxis={"autorange": "reversed", "type": "category", "automargin": True},
+        xaxis={"gridcolor": "#eef0f4", "rangemode": "tozero", **_percent_axis(kpi)},
+        bargap=0.25,
+        clickmode="event",
+    )
+
+
+def graph(
+    graph_id: str, figure: go.Figure | None = None, *, static: bool = False, **kwargs: Any
+) -> dcc.Graph:
+    """A chart without plotly's toolbar (`static`: no hover or click either, e.g. in a link)."""
+    config = {**PLOT_CONFIG, "displayModeBar": False, **({"staticPlot": True} if static else {})}
+    return dcc.Graph(id=graph_id, figure=figure or {}, config=config, **kwargs)

@@ -1,0 +1,243 @@
+"""KPI catalog: every governed KPI, what it means, who owns it, what it reads and its SQL.
+
+Route `/catalog`, for every role. One card per KPI (certified first): label,
+name, description, owner, status, version, unit, target and thresholds; the
+model it is computed from and each landed table it reads with that table's
+freshness (`ops.table_freshness`); its recorded versions
+(`ops.kpi_versions`); and the SQL it compiles to, folded away. A search box
+filters by name, label, owner or status. Definitions carry no rows, so the
+catalog is the same for every user; figures are on each KPI's detail page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from control_tower.kpi.catalog import HistoryRecord, Kpi
+from control_tower.kpi.serving import latest_as_of
+from control_tower.kpi.views import (
+    TableFreshness,
+    cached_catalog,
+    compiled_sql,
+    histories,
+    table_freshness,
+    utc_now,
+)
+from control_tower.ops.freshness import freshness_status
+from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.web import components as ui
+from control_tower.web import kpi_ui
+from control_tower.web.auth import require
+from control_tower.web.format import DASH, fmt_ago, fmt_hours, fmt_int, fmt_ts, plural
+from control_tower.web.runtime import web_context
+
+ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+
+dash.register_page(
+    __name__,
+    path="/catalog",
+    name="KPI catalog",
+    title="KPI catalog · Control Tower",
+    description="Every governed KPI: definition, owner, version, sources and SQL.",
+    order=60,
+    roles=ROLES,
+)
+
+SEARCH = "catalog-search"
+STATUS = "catalog-status"
+LIST = "catalog-list"
+COUNT = "catalog-count"
+STATUS_CHOICES = {"all": "All", "certified": "Certified", "draft": "Draft"}
+STATUS_ORDER = {"certified": 0, "draft": 1, "deprecated": 2}
+
+
+def layout(**query: str) -> html.Div:
+    """Search and status filter (from the URL's `q` and `status`); the cards come from `show`."""
+    require(roles=ROLES)
+    status = query.get("status") if query.get("status") in STATUS_CHOICES else "all"
+    return html.Div(
+        className="page page--kpi page--catalog",
+        children=[
+            html.Div(
+                [
+                    html.H1("KPI catalog"),
+                    html.P(
+                        "The governed definitions every page, export and API answer uses.",
+                        className="page-subtitle",
+                    ),
+                ],
+                className="page-head",
+            ),
+            html.Div(
+                [
+                    html.Label("Search", htmlFor=SEARCH, className="catalog-search-label"),
+                    dcc.Input(
+                        id=SEARCH,
+                        type="search",
+                        value=(query.get("q") or "")[:80],
+                        placeholder="Search name, label, owner or status",
+                        debounce=0.25,
+                        className="catalog-search",
+                    ),
+                    dcc.RadioItems(
+                        id=STATUS,
+                        options=[{"label": v, "value": k} for k, v in STATUS_CHOICES.items()],
+                        value=status,
+                        inline=True,
+                        className="segmented",
+                    ),
+                    html.Span(id=COUNT, className="caption", role="status"),
+                ],
+                className="toolbar catalog-toolbar",
+                role="search",
+            ),
+            dcc.Loading(html.Div(id=LIST, className="catalog-list"), type="dot", delay_show=300),
+        ],
+    )
+
+
+def matches(kpi: Kpi, words: str, status: str) -> bool:
+    """Whether a KPI is kept by the search words (all must match) and the status choice."""
+    if status != "all" and kpi.status != status:
+        return False
+    haystack = " ".join((kpi.name, kpi.label, kpi.owner, kpi.status, kpi.unit)).lower()
+    return all(word in haystack for word in words.lower().split())
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+def _tables(kpi: Kpi, fresh: dict[str, TableFreshness], now: Any) -> Any:
+    rows = []
+    for table in kpi.model.tables:
+        f = fresh.get(table)
+        if f is None:
+            rows.append([html.Span(table, className="mono"), "derived", DASH, DASH, DASH])
+            continue
+        status = freshness_status(f.last_loaded_at, f.sla_hours or 0, now)
+        rows.append(
+            [
+                html.Span(table, className="mono"),
+                ui.badge(status, ui.FRESHNESS),
+                html.Span(fmt_ago(f.last_loaded_at, now), title=fmt_ts(f.last_loaded_at)),
+                fmt_hours(f.sla_hours),
+                fmt_int(f.row_count),
+            ]
+        )
+    return ui.simple_table(
+        ["Table", "Freshness", "Last loaded", "SLA", ("Rows", "num")],
+        rows,
+        class_name="table--compact",
+    )
+
+
+def _history(kpi: Kpi, records: list[HistoryRecord]) -> Any:
+    if not records:
+        return html.P(
+            "No versions recorded yet (recorded at the next KPI refresh).", className="muted"
+        )
+    rows = [
+        [
+            f"v{r.version}",
+            kpi_ui.governance_badge(r.status),
+            r.owner,
+            fmt_ts(r.first_seen_at),
+            html.Span(r.content_hash[:12], className="mono", title=r.content_hash),
+            "current" if r.content_hash == kpi.content_hash else "",
+        ]
+        for r in reversed(records)
+    ]
+    return ui.simple_table(
+        ["Version", "Status", "Owner", "First seen", "Content", ""],
+        rows,
+        class_name="table--compact",
+    )
+
+
+def _card(
+    kpi: Kpi, fresh: dict[str, TableFreshness], records: list[HistoryRecord], sql: str, now: Any
+) -> html.Article:
+    dims = ", ".join(kpi_ui.dimension_label(d) for d in kpi.dimensions) or "none"
+    facts = [
+        ("Owner", kpi.owner),
+        ("Version", f"v{kpi.version}"),
+        ("Unit", f"{kpi.unit} ({kpi.format}), {kpi_ui.direction_text(kpi)}"),
+        ("Target", kpi_ui.thresholds_text(kpi)),
+        ("Type", kpi.type),
+        ("Time", kpi.time_dimension),
+        ("Breakdowns", dims),
+        ("Exception queue", kpi.exception_queue),
+        ("Model", f"{kpi.model.name} — {kpi.model.grain}"),
+    ]
+    return html.Article(
+        [
+            html.Div(
+                [
+                    html.H2(
+                        dcc.Link(kpi.label, href=f"/kpi/{kpi.name}", className="catalog-title")
+                    ),
+                    html.Code(kpi.name),
+                    kpi_ui.governance_badge(kpi.status),
+                    html.Span(f"v{kpi.version}", className="muted"),
+                ],
+                className="catalog-card-head",
+            ),
+            html.P(kpi.description, className="kpi-description"),
+            html.Dl(
+                [item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
+                className="facts",
+            ),
+            html.H3("Tables it reads"),
+            _tables(kpi, fresh, now),
+            html.H3("Version history"),
+            _history(kpi, records),
+            html.Details(
+                [
+                    html.Summary("Compiled SQL (by day, overall)"),
+                    html.Pre(html.Code(sql), className="catalog-sql"),
+                ],
+                className="catalog-sql-details",
+            ),
+        ],
+        className="panel catalog-card",
+        id=f"catalog-card-{kpi.name}",
+    )
+
+
+# --- callback -------------------------------------------------------------------------------
+
+
+@callback(
+    Output(LIST, "children"),
+    Output(COUNT, "children"),
+    Input(SEARCH, "value"),
+    Input(STATUS, "value"),
+)
+def show(words: Any, status: Any) -> tuple[Any, Any]:
+    """The KPIs matching the search and status, certified first."""
+    require(roles=ROLES)
+    context = web_context()
+    catalog = cached_catalog(context.settings.kpi_definitions)
+    words = words[:80] if isinstance(words, str) else ""
+    status = status if status in STATUS_CHOICES else "all"
+    kept = sorted(
+        (k for k in catalog.kpis.values() if matches(k, words, status)),
+        key=lambda k: (STATUS_ORDER.get(k.status, 9), k.label.lower()),
+    )
+    now = utc_now()
+    try:
+        with context.store.cursor() as cur:
+            fresh = table_freshness(cur)
+            records = histories(cur)
+            as_of = latest_as_of(cur)
+    except NoSnapshotError:
+        fresh, records, as_of = {}, {}, None
+    as_of = as_of or now.date()
+    count = f"{plural(len(kept), 'KPI')} of {len(catalog.kpis)}"
+    if not kept:
+        return ui.empty_state("No KPI matches", "Try fewer words, or another status."), count
+    cards = [_card(k, fresh, records.get(k.name, []), compiled_sql(k, as_of), now) for k in kept]
+    return cards, count

@@ -1,0 +1,518 @@
+"""Exception detail: one item, what to do about it, its history and the records behind it.
+
+Route `/exceptions/<item_id>`, for every role (not in the navigation; the
+queue links here). The header says what the problem is, who owns it, how
+old it is against its SLA, the money at stake and the suggested action. The
+actions (acknowledge, assign, snooze, resolve with a reason, reopen, comment)
+are applied at the version the page showed: if someone changed the item in
+the meantime nothing is saved and the page lists who changed what, then
+shows the current state. Comments and the audit history follow, and the
+source records (order line, shipments, freight and tracking, stock, counts,
+waves, invoices, close tasks, batches) on a timeline, each with its raw
+fields and the file it was landed from.
+
+An unknown id, a malformed one and an item outside the user's scope all get
+the same "no exception N in your scope" answer, so the page never reveals
+whether an item exists elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+
+from control_tower.exceptions import query as q
+from control_tower.exceptions.aging import aging
+from control_tower.exceptions.records import SourceEvent, has_source_records, source_records
+from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
+from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.workflow import RESOLUTION_CODES, ConflictError, WorkflowError
+from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.web import components as ui
+from control_tower.web.auth import current_web_user, require
+from control_tower.web.format import DASH, fmt_int, fmt_ts
+from control_tower.web.runtime import snapshot_cursor, web_context
+
+ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+
+dash.register_page(
+    __name__,
+    path_template="/exceptions/<item_id>",
+    name="Exception",
+    title="Exception · Control Tower",
+    description="One exception: actions, comments, history and its source records.",
+    nav=False,
+    order=51,
+    roles=ROLES,
+)
+
+# Component ids (the queue's prefix: both pages live under /exceptions).
+ITEM_ID = "exceptions-detail-id"
+VERSION = "exceptions-detail-version"
+ITEM = "exceptions-detail-item"
+ACTION = "exceptions-detail-action"
+ASSIGNEE = "exceptions-detail-assignee"
+UNTIL = "exceptions-detail-until"
+REASON = "exceptions-detail-reason"
+NOTE = "exceptions-detail-note"
+APPLY = "exceptions-detail-apply"
+COMMENT = "exceptions-detail-comment"
+COMMENT_ADD = "exceptions-detail-comment-add"
+RESULT = "exceptions-detail-result"
+TIMELINE = "exceptions-detail-timeline"
+
+ACTIONS = {
+    "acknowledge": "Acknowledge",
+    "assign": "Assign to…",
+    "snooze": "Snooze until…",
+    "resolve": "Resolve with reason…",
+    "reopen": "Reopen",
+}
+REASON_LABELS = {code: code.replace("_", " ").capitalize() for code in RESOLUTION_CODES}
+
+
+def _store() -> Any:
+    return q.shared_store(web_context().settings.app_db_url)
+
+
+def _active_users() -> list[str]:
+    return sorted(a.name for a in web_context().accounts.list_users() if not a.disabled)
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def _facts(pairs: list[tuple[str, Any]]) -> html.Dl:
+    children: list[Any] = []
+    for label, value in pairs:
+        children += [html.Dt(label), html.Dd(value if value not in (None, "") else DASH)]
+    return html.Dl(children, className="facts exceptions-facts")
+
+
+def _header(item: ExceptionItem, now: datetime) -> html.Div:
+    age = aging(
+        created_at=item.created_at,
+        last_action_at=item.last_action_at,
+        sla_hours=item.sla_hours,
+        now=now,
+        resolved_at=item.resolved_at,
+    )
+    sla = q.sla_text(age.sla_due_at, age.sla_breached, now, item.resolved_at is not None)
+    sla_badge = ui.badge(
+        "breached" if age.sla_breached else "ok",
+        {"breached": ("⚠", "SLA breached", "bad"), "ok": ("✓", f"SLA {sla}", "ok")},
+    )
+    spec = EXCEPTION_TYPES.get(item.type)
+    status_extra = []
+    if item.status == "snoozed" and item.snoozed_until:
+        status_extra.append(f" until {fmt_ts(item.snoozed_until)}")
+    if item.status == "resolved" and item.resolution_code:
+        status_extra.append(f" ({item.resolution_code.replace('_', ' ')})")
+    value = f"{item.value_at_risk:,.0f}" if item.value_at_risk is not None else DASH
+    return html.Div(
+        [
+            html.Div(
+                [
+                    ui.badge(item.severity, ui.SEVERITY),
+                    html.Span([ui.badge(item.status, ui.EXCEPTION_STATUS), *status_extra]),
+                    sla_badge,
+                ],
+                className="exceptions-badges",
+            ),
+            html.Div(
+                [
+                    ui.kpi("Age", f"{age.age_days} d", f"bucket {age.bucket}"),
+                    ui.kpi(
+                        "SLA",
+                        sla.capitalize(),
+                        f"due {fmt_ts(age.sla_due_at)} ({item.sla_hours:g} h)",
+                        tone="bad" if age.sla_breached else "",
+                    ),
+                    ui.kpi("Value at risk", value, "in the entity's currency"),
+                    ui.kpi("Seen", fmt_int(item.times_seen), f"last {fmt_ts(item.last_seen_at)}"),
+                ],
+                className="kpi-row",
+            ),
+            _facts(
+                [
+                    ("Owner", item.owner_role.replace("_", " ")),
+                    ("Assignee", item.assignee),
+                    ("Location", item.location_id),
+                    ("Entity", item.entity_id),
+                    ("Item", item.item_id),
+                    ("Key", html.Code(item.key)),
+                    ("Detected", fmt_ts(item.created_at)),
+                    ("Last action", fmt_ts(item.last_action_at)),
+                    ("Condition", "still true" if item.active else "cleared"),
+                ]
+            ),
+            html.Div(
+                [
+                    html.Strong("Suggested action: "),
+                    spec.suggested_action if spec else "Review the alert and its KPI.",
+                ],
+                className="exceptions-suggestion",
+            ),
+            html.P(spec.description, className="muted") if spec else None,
+            html.Details(
+                [
+                    html.Summary("Facts at detection"),
+                    _facts(
+                        [(k.replace("_", " "), _value(v)) for k, v in (item.detail or {}).items()]
+                    ),
+                ],
+                open=True,
+                className="exceptions-detail-facts",
+            ),
+        ]
+    )
+
+
+def _comments(comments: list[Comment]) -> Any:
+    if not comments:
+        return ui.empty_state("No comments yet", "Add one below to tell others what you found.")
+    return html.Ol(
+        [
+            html.Li(
+                [
+                    html.Div(
+                        [html.Strong(c.author), html.Span(f" · {fmt_ts(c.created_at)}")],
+                        className="exceptions-comment-head",
+                    ),
+                    html.P(c.body),
+                ],
+                className="exceptions-comment",
+            )
+            for c in comments
+        ],
+        className="exceptions-comments",
+    )
+
+
+def _describe(changes: dict[str, Any]) -> str:
+    return "; ".join(
+        f"{k.replace('_', ' ')}: {_value(a)} → {_value(b)}" for k, (a, b) in changes.items()
+    )
+
+
+def _history(entries: list[AuditEntry]) -> Any:
+    if not entries:
+        return ui.empty_state("No history", "Nothing has been done to this item yet.")
+    return ui.simple_table(
+        ["When (UTC)", "Who", "Action", "What changed", "Note"],
+        [
+            [fmt_ts(e.at), e.actor, e.action, _describe(e.changes or {}), e.note or ""]
+            for e in reversed(entries)
+        ],
+        table_id="exceptions-detail-history-table",
+        class_name="table--compact",
+    )
+
+
+def _item_panels(item: ExceptionItem) -> list[Any]:
+    store = _store()
+    return [
+        ui.panel("What happened", _header(item, q.utcnow()), panel_id="exceptions-detail-header"),
+        html.Div(
+            [
+                ui.panel(
+                    "Comments",
+                    _comments(store.comments(item.id)),
+                    panel_id="exceptions-detail-comments",
+                ),
+                ui.panel(
+                    "History",
+                    _history(store.audit(item.id)),
+                    subtitle="Every action, who did it and what changed.",
+                    panel_id="exceptions-detail-history",
+                ),
+            ],
+            className="row exceptions-row",
+        ),
+    ]
+
+
+def _event(e: SourceEvent) -> html.Li:
+    at = e.at.isoformat(sep=" ", timespec="minutes") if isinstance(e.at, datetime) else e.at
+    source = f"{e.table}" + (f" · batch {e.batch_id}" if e.batch_id is not None else "")
+    source += f" · {e.file_name}" if e.file_name else ""
+    return html.Li(
+        [
+            html.Div(str(at) if at else "undated", className="timeline-when"),
+            html.Div(
+                [
+                    html.Span(e.kind, className="timeline-kind"),
+                    html.Span(e.title, className="timeline-title"),
+                    html.Details(
+                        [
+                            html.Summary(["Record · ", html.Span(source, className="mono")]),
+                            _facts([(k, _value(v)) for k, v in e.fields.items()]),
+                        ],
+                        className="timeline-record",
+                    ),
+                ],
+                className="timeline-body",
+            ),
+        ],
+        className="timeline-event",
+    )
+
+
+def _timeline(item: ExceptionItem, user: Any) -> Any:
+    if not has_source_records(item.type):
+        return ui.empty_state(
+            "No source records for this kind of exception",
+            "It does not point to single landed records; its facts at detection are shown above.",
+        )
+    try:
+        with snapshot_cursor() as cur:
+            events = source_records(cur, item, user.scope)
+    except NoSnapshotError:
+        return ui.empty_state("No data landed yet", "Source records appear after the first load.")
+    if not events:
+        return ui.empty_state(
+            "No source records found",
+            "The records behind this item are no longer in the latest data, or lie outside "
+            "your scope.",
+        )
+    return html.Ol([_event(e) for e in events], className="timeline", id=TIMELINE)
+
+
+def _actions(item: ExceptionItem, users: list[str]) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("Action", htmlFor=ACTION),
+                    dcc.Dropdown(
+                        id=ACTION,
+                        options=[{"label": v, "value": k} for k, v in ACTIONS.items()],
+                        value="acknowledge" if item.status != "resolved" else "reopen",
+                        clearable=False,
+                    ),
+                ],
+                className="filter-field",
+            ),
+            html.Div(
+                [
+                    html.Label("Assignee", htmlFor=ASSIGNEE),
+                    dcc.Dropdown(
+                        id=ASSIGNEE,
+                        options=[{"label": u, "value": u} for u in users],
+                        value=item.assignee if item.assignee in users else None,
+                        placeholder="User",
+                    ),
+                ],
+                className="filter-field",
+            ),
+            html.Div(
+                [
+                    html.Label("Snooze until", htmlFor=UNTIL),
+                    dcc.DatePickerSingle(id=UNTIL, display_format="YYYY-MM-DD"),
+                ],
+                className="filter-field",
+            ),
+            html.Div(
+                [
+                    html.Label("Reason", htmlFor=REASON),
+                    dcc.Dropdown(
+                        id=REASON,
+                        options=[{"label": v, "value": k} for k, v in REASON_LABELS.items()],
+                        placeholder="Reason code",
+                    ),
+                ],
+                className="filter-field",
+            ),
+            html.Div(
+                [
+                    html.Label("Note", htmlFor=NOTE),
+                    dcc.Input(id=NOTE, type="text", maxLength=2000, placeholder="Optional"),
+                ],
+                className="filter-field exceptions-note-field",
+            ),
+            html.Button("Apply", id=APPLY, n_clicks=0, className="button exceptions-apply"),
+        ],
+        className="filter-bar exceptions-detail-actions",
+    )
+
+
+def _comment_form() -> html.Div:
+    return html.Div(
+        [
+            html.Label("Add a comment", htmlFor=COMMENT),
+            dcc.Textarea(id=COMMENT, maxLength=4000, className="exceptions-comment-box"),
+            html.Button("Add comment", id=COMMENT_ADD, n_clicks=0, className="button"),
+        ],
+        className="exceptions-comment-form",
+    )
+
+
+def _missing(item_id: Any) -> html.Div:
+    shown = str(item_id)[:40] if item_id is not None else ""
+    return html.Div(
+        [
+            html.Div([html.H1("Exception")], className="page-head"),
+            ui.empty_state(
+                f"No exception {shown} in your scope",
+                html.Span(
+                    [
+                        "Check the number, or find it in the ",
+                        dcc.Link("exception queue", href=dash.get_relative_path("/exceptions")),
+                        ".",
+                    ]
+                ),
+                icon="?",
+            ),
+        ],
+        className="page page--exceptions",
+        id="exceptions-detail-missing",
+    )
+
+
+def layout(item_id: Any = None, **_query: Any) -> html.Div:
+    """One item in the user's scope (or the same refusal for anything else)."""
+    user = current_web_user()
+    if user is None:
+        return html.Div()
+    item = q.get_scoped(_store(), user.scope, item_id)
+    if item is None:
+        return _missing(item_id)
+    return html.Div(
+        className="page page--exceptions page--exception-detail",
+        children=[
+            dcc.Store(id=ITEM_ID, data=item.id),
+            dcc.Store(id=VERSION, data=item.version),
+            html.Div(
+                [
+                    html.Div(
+                        dcc.Link("← Exception queue", href=dash.get_relative_path("/exceptions")),
+                        className="exceptions-back",
+                    ),
+                    html.H1(f"#{item.id} · {q.type_label(item.type)}"),
+                    html.P(q.summary(item), className="page-subtitle"),
+                ],
+                className="page-head",
+            ),
+            ui.panel(
+                "Act on it",
+                [
+                    _actions(item, _active_users()),
+                    html.Div(id=RESULT, className="exceptions-result", role="status"),
+                    _comment_form(),
+                ],
+                subtitle="Applied to the version shown; a change by someone else meanwhile is "
+                "reported, never overwritten.",
+                panel_id="exceptions-detail-actions",
+            ),
+            dcc.Loading(html.Div(_item_panels(item), id=ITEM), type="dot"),
+            ui.panel(
+                "Source records",
+                _timeline(item, user),
+                subtitle="The landed records behind this exception, oldest first, each with the "
+                "file it came from.",
+                panel_id="exceptions-detail-sources",
+            ),
+        ],
+    )
+
+
+# --- callbacks ------------------------------------------------------------------------------------
+
+
+def _message(children: Any, tone: str) -> html.Div:
+    icon = {"ok": "✓", "warn": "⚠", "bad": "✕"}[tone]
+    return html.Div(
+        [html.Span(icon, className="badge-icon", **{"aria-hidden": "true"}), html.Div(children)],
+        className=f"exceptions-message exceptions-message--{tone}",
+    )
+
+
+def _conflict(exc: ConflictError) -> html.Div:
+    lines = [
+        html.Li(
+            f"{c.actor} did {c.action} at {fmt_ts(c.at)}"
+            + (f": {_describe(c.changes)}" if c.changes else "")
+        )
+        for c in exc.changes
+    ] or [html.Li("changed by another session")]
+    return _message(
+        [
+            html.Strong("Not saved: this exception changed since the page loaded."),
+            html.Ul(lines),
+            html.Span("The page now shows the current state; apply again if still needed."),
+        ],
+        "warn",
+    )
+
+
+@callback(
+    Output(RESULT, "children"),
+    Output(ITEM, "children"),
+    Output(VERSION, "data"),
+    Output(COMMENT, "value"),
+    Input(APPLY, "n_clicks"),
+    Input(COMMENT_ADD, "n_clicks"),
+    State(ITEM_ID, "data"),
+    State(VERSION, "data"),
+    State(ACTION, "value"),
+    State(ASSIGNEE, "value"),
+    State(UNTIL, "date"),
+    State(REASON, "value"),
+    State(NOTE, "value"),
+    State(COMMENT, "value"),
+    prevent_initial_call=True,
+)
+def act_on_item(
+    _apply: int | None,
+    _comment: int | None,
+    item_id: Any,
+    version: Any,
+    action: Any,
+    assignee: Any,
+    until: Any,
+    reason: Any,
+    note: Any,
+    comment: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """Do the chosen action (or add the comment) at the version the page showed."""
+    user = require(roles=ROLES)
+    store = _store()
+    commenting = ctx.triggered_id == COMMENT_ADD
+    if not commenting and action not in ACTIONS:
+        return _message("Choose an action.", "warn"), no_update, no_update, no_update
+    try:
+        item = q.act_in_scope(
+            store,
+            user.scope,
+            item_id,
+            "comment" if commenting else action,
+            user=user.name,
+            expected_version=version,
+            note=comment if commenting else note,
+            assignee=assignee if isinstance(assignee, str) else None,
+            until=until,
+            reason=reason if isinstance(reason, str) else None,
+            assignees=_active_users(),
+        )
+    except ConflictError as exc:
+        current = q.get_scoped(store, user.scope, item_id)
+        if current is None:
+            return _message(str(exc), "bad"), no_update, no_update, no_update
+        return _conflict(exc), _item_panels(current), current.version, no_update
+    except q.OutOfScopeError as exc:
+        return _message(str(exc), "bad"), no_update, no_update, no_update
+    except WorkflowError as exc:
+        return _message(str(exc), "warn"), no_update, no_update, no_update
+    done = "Comment added." if commenting else f"Done: {ACTIONS[action].rstrip('…')}."
+    return _message(done, "ok"), _item_panels(item), item.version, "" if commenting else no_update

@@ -1,0 +1,219 @@
+"""Executive summary: every certified KPI on one screen, for the dates and sites chosen.
+
+Route `/executive`, for executives and admins (page and callback). One tile
+per certified KPI: its value over the chosen range, status against target,
+the change against the same span just before (better or worse by the KPI's
+direction), a sparkline by the chosen grain, how old the data is, and a
+link to the KPI's detail page with the same filters. Draft KPIs are listed
+below, linked to their detail pages and the catalog. The filters live in the
+URL (`control_tower.web.filters`); figures come from
+`control_tower.kpi.views`, under the user's scope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Output, callback, dcc, html
+
+from control_tower.kpi.catalog import Kpi
+from control_tower.kpi.serving import OutOfScopeError, latest_as_of
+from control_tower.kpi.views import Tile, cached_catalog, certified, tile, utc_now
+from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.web import components as ui
+from control_tower.web import kpi_ui
+from control_tower.web.auth import require
+from control_tower.web.filters import (
+    Filters,
+    filter_bar,
+    filter_inputs,
+    link,
+    load_choices,
+    register_filter_callbacks,
+)
+from control_tower.web.runtime import web_context
+
+ROLES = ("executive", "admin")  # the page and its callback: require(roles=ROLES)
+PREFIX = "executive"
+
+dash.register_page(
+    __name__,
+    path="/executive",
+    name="Executive",
+    title="Executive summary · Control Tower",
+    description="Certified KPIs against target, with their trend and change.",
+    order=10,
+    roles=ROLES,
+)
+
+TILES = "executive-tiles"
+DRAFTS = "executive-drafts"
+SUBTITLE = "executive-subtitle"
+
+
+def _no_data() -> html.Div:
+    return ui.empty_state(
+        "No KPI values yet",
+        [
+            "KPIs are computed after the first landing. Run ",
+            html.Code("control-tower ingest"),
+            " or start the scheduler; this page fills in on the next visit.",
+        ],
+    )
+
+
+def layout(**query: str) -> html.Div:
+    """The filter bar from the URL; the tiles are filled in by `update`."""
+    user = require(roles=ROLES)
+    view = Filters.from_query(**query)
+    try:
+        with web_context().store.cursor() as cur:
+            choices = load_choices(cur, user.scope)
+    except NoSnapshotError:
+        return html.Div(
+            [html.Div(html.H1("Executive summary"), className="page-head"), _no_data()],
+            className="page page--kpi page--executive",
+        )
+    return html.Div(
+        className="page page--kpi page--executive",
+        children=[
+            html.Div(
+                [html.H1("Executive summary"), html.P(id=SUBTITLE, className="page-subtitle")],
+                className="page-head",
+            ),
+            filter_bar(PREFIX, view, choices),
+            dcc.Loading(html.Div(id=TILES, className="kpi-tiles"), type="dot", delay_show=300),
+            html.Div(id=DRAFTS),
+        ],
+    )
+
+
+register_filter_callbacks(PREFIX)
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+def _tile(t: Tile, view: Filters, days: int, now: Any) -> dcc.Link:
+    kpi = t.kpi
+    basis = kpi_ui.counted_text(kpi, t.value.denominator)
+    if not kpi.is_ratio and t.value.period is not None:
+        basis = f"latest value, {t.value.period:%d %b}"
+    return dcc.Link(
+        href=link(f"/kpi/{kpi.name}", view),
+        id=f"executive-tile-{kpi.name}",
+        className=f"kpi kpi-tile kpi--{kpi_ui.tone(t.status)}",
+        title=f"{kpi.label}: open the detail",
+        children=[
+            html.Div(
+                [
+                    html.Span(kpi.label, className="kpi-label"),
+                    kpi_ui.governance_badge(kpi.status),
+                ],
+                className="kpi-tile-head",
+            ),
+            html.Div(
+                [
+                    html.Span(kpi_ui.value_text(kpi, t.value.value), className="kpi-value"),
+                    kpi_ui.status_badge(t.status),
+                ],
+                className="kpi-tile-value",
+            ),
+            html.Div(
+                [kpi_ui.thresholds_text(kpi).capitalize(), f" · {basis}" if basis else ""],
+                className="kpi-detail",
+            ),
+            kpi_ui.change_line(t.change, days),
+            kpi_ui.graph(
+                f"executive-spark-{kpi.name}",
+                kpi_ui.sparkline(kpi, t.trend),
+                className="kpi-spark",
+                static=True,
+            ),
+            kpi_ui.freshness_line(t.freshness, now),
+        ],
+    )
+
+
+def _unavailable(kpi: Kpi, reason: str) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [html.Span(kpi.label, className="kpi-label"), kpi_ui.governance_badge(kpi.status)],
+                className="kpi-tile-head",
+            ),
+            html.Div("Not available", className="kpi-value kpi-value--none"),
+            html.Div(reason, className="kpi-detail"),
+        ],
+        id=f"executive-tile-{kpi.name}",
+        className="kpi kpi-tile kpi--idle",
+    )
+
+
+def _drafts(kpis: list[Kpi], view: Filters) -> Any:
+    if not kpis:
+        return None
+    return html.Div(
+        [
+            html.Span("Draft KPIs, not certified yet:", className="drafts-label"),
+            *[
+                dcc.Link(k.label, href=link(f"/kpi/{k.name}", view), className="draft-link")
+                for k in kpis
+            ],
+            dcc.Link("All KPIs in the catalog →", href="/catalog", className="draft-catalog"),
+        ],
+        className="drafts-row",
+        id="executive-drafts-row",
+    )
+
+
+# --- callback -------------------------------------------------------------------------------
+
+
+@callback(
+    Output(TILES, "children"),
+    Output(DRAFTS, "children"),
+    Output(SUBTITLE, "children"),
+    *filter_inputs(PREFIX),
+)
+def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tuple[Any, Any, Any]:
+    """Every certified KPI's tile for the chosen range, grain, entity and location."""
+    user = require(roles=ROLES)
+    context = web_context()
+    view = Filters.from_inputs(start, end, grain, entity, location)
+    catalog = cached_catalog(context.settings.kpi_definitions)
+    drafts = _drafts([k for k in catalog.kpis.values() if k.status != "certified"], view)
+    scope = view.scoped(user.scope)
+    if scope is None:
+        return (
+            ui.empty_state("Outside your scope", "Pick an entity and location you may see."),
+            drafts,
+            "",
+        )
+    now = utc_now()
+    try:
+        with context.store.cursor() as cur:
+            latest = latest_as_of(cur)
+            if latest is None:
+                return _no_data(), drafts, ""
+            shown = view.resolved(latest)
+            days = (shown.end - shown.start).days + 1  # type: ignore[operator]
+            tiles = []
+            for kpi in certified(catalog):
+                try:
+                    t = tile(
+                        cur, kpi, scope=scope, start=shown.start, end=shown.end, grain=shown.grain
+                    )  # type: ignore[arg-type]
+                except OutOfScopeError as exc:
+                    tiles.append(_unavailable(kpi, str(exc)))
+                    continue
+                tiles.append(_tile(t, view, days, now))
+    except NoSnapshotError:
+        return _no_data(), drafts, ""
+    where = " · ".join(p for p in (view.entity, view.location) if p) or "all sites in your scope"
+    subtitle = (
+        f"{shown.start:%d %b %Y} – {shown.end:%d %b %Y} ({days} days) · {where} · "
+        f"values computed {latest:%d %b %Y}"
+    )
+    return tiles, drafts, subtitle

@@ -1,0 +1,599 @@
+"""Stockout triage: the planner's queue of item-locations at risk, with reasons and actions.
+
+Route `/planner`, for planners and admins (page and callbacks). The queue is
+ranked by the risk model's `risk_value` (probability x value at risk); before
+a model has scored, by the days-of-cover rule's exception items, with a
+banner saying so. Each row shows the stock position, inbound supply, the top
+reasons (model drivers), a suggested action (`control_tower.planning.triage`
+documents the rule) and the row's `stockout_risk` exception item: status and
+assignee. Selected rows can be acknowledged, assigned, snoozed, resolved or
+commented in place (the exception workflow, optimistic locking, scope
+re-checked for every item). The item links to its drill
+`/planner/<location_id>/<item_id>`. Queries live in
+`control_tower.planning.triage`; callbacks here only shape their answers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import dash
+import dash_ag_grid as dag
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+
+from control_tower.exceptions.workflow import RESOLUTION_CODES
+from control_tower.kpi.serving import SnapshotCache
+from control_tower.planning import triage
+from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.web import components as ui
+from control_tower.web import filters
+from control_tower.web.auth import require
+from control_tower.web.format import DASH, fmt_int, plural
+from control_tower.web.grid import grid_options, int_col, status_col, text_col
+from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
+from control_tower.web.runtime import web_context
+
+dash.register_page(
+    __name__,
+    path="/planner",
+    name="Stockout triage",
+    title="Stockout triage · Control Tower",
+    description="Item-locations at risk of stocking out, ranked by risk and value at risk.",
+    order=30,
+    roles=ROLES,
+)
+
+PREFIX = "planner"
+MAX_ACTION_ROWS = 500
+GRID_CACHE_SIZE = 64  # grid rows kept (per snapshot, scope, filters and view)
+
+# Component ids, all prefixed with the page name.
+ASOF = "planner-asof"
+MODEL = "planner-model"
+MIN_PROB = "planner-min-prob"
+SEARCH = "planner-search"
+QUEUE = "planner-queue"
+CAPTION = "planner-caption"
+REFRESH = "planner-refresh"
+SELECTION = "planner-selection"
+ACK = "planner-ack"
+ASSIGN_ME = "planner-assign-me"
+ASSIGN = "planner-assign"
+ASSIGNEE = "planner-assignee"
+SNOOZE = "planner-snooze"
+SNOOZE_UNTIL = "planner-snooze-until"
+RESOLVE = "planner-resolve"
+REASON = "planner-reason"
+COMMENT = "planner-comment"
+NOTE = "planner-note"
+RESULT = "planner-result"
+
+ACTION_ICONS = {"transfer": "⇄", "expedite": "»", "raise_po": "+", "monitor": "◎"}
+REASON_LABELS = {
+    "fixed": "Fixed",
+    "accepted": "Accepted risk",
+    "false_positive": "False positive",
+    "duplicate": "Duplicate",
+    "data_corrected": "Data corrected",
+    "wont_fix": "Won't fix",
+}
+
+# --- layout ---------------------------------------------------------------------------------
+
+_PCT = {"function": "params.value == null ? '—' : d3.format('.0%')(params.value)"}
+_NUM1 = {"function": "params.value == null ? '—' : d3.format(',.1f')(params.value)"}
+_MONEY = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
+_QTY = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
+_BAR = {
+    "function": (
+        "params.value == null ? {} : {background: 'linear-gradient(90deg, var(--ct-bad-soft) ' + "
+        "Math.round(params.value * 100) + '%, transparent ' + Math.round(params.value * 100) + '%)'}"
+    )
+}
+
+
+def _num(field: str, header: str, formatter: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return int_col(field, header, valueFormatter=formatter, **extra)
+
+
+def _grid() -> dag.AgGrid:
+    return dag.AgGrid(
+        id=QUEUE,
+        columnDefs=[
+            {
+                "field": "item_link",
+                "headerName": "Item",
+                "cellRenderer": "markdown",
+                "pinned": "left",
+                "width": 130,
+                "tooltipField": "item_id",
+                "filter": False,
+                "sortable": False,
+            },
+            text_col("description", "Description", width=180, tooltipField="description"),
+            text_col("location_id", "Location", width=100),
+            _num(
+                "probability",
+                "Risk",
+                _PCT,
+                width=80,
+                cellStyle=_BAR,
+                headerTooltip="Calibrated probability of a stockout within the horizon",
+            ),
+            _num("value_at_risk", "Value at risk", _MONEY, width=115, sort=None),
+            _num("days_of_cover", "Cover (d)", _NUM1, width=95),
+            _num("on_hand_qty", "On hand", _QTY, width=90),
+            _num("available_qty", "Available", _QTY, width=95),
+            _num("daily_demand", "Demand/d", _NUM1, width=95),
+            _num("inbound_qty", "Inbound", _QTY, width=90, tooltipField="inbound_hint"),
+            text_col("next_receipt", "Next receipt", width=110),
+            _num("lead_time_days", "Lead (d)", _QTY, width=85),
+            text_col("stockout_date", "Runs out", width=105, headerTooltip="Projected stockout"),
+            text_col("reasons", "Reasons", minWidth=220, flex=2, tooltipField="reasons"),
+            text_col("action", "Suggested action", minWidth=200, flex=1, tooltipField="action"),
+            status_col("status", "Queue status", ui.grid_labels(STATUS), width=140),
+            text_col("assignee", "Assignee", width=100),
+        ],
+        rowData=[],
+        getRowId="params.data.row_id",
+        defaultColDef={"sortable": True, "resizable": True},
+        dashGridOptions=grid_options(
+            rowSelection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
+            pagination=True,
+            paginationPageSize=25,
+            paginationPageSizeSelector=[25, 50, 100],
+            rowClassRules={"row-no-item": "params.data.status === 'none'"},
+            suppressColumnVirtualisation=True,
+        ),
+        className="grid grid--planner",
+        style={"height": "620px"},
+    )
+
+
+def _assignees() -> list[dict[str, str]]:
+    users = web_context().accounts.list_users()
+    return [
+        {"label": f"{u.name} ({u.role})", "value": u.name}
+        for u in users
+        if u.role in ROLES and not u.disabled
+    ]
+
+
+def _actions() -> html.Div:
+    return html.Div(
+        [
+            html.Span(id=SELECTION, className="planner-selection", role="status"),
+            html.Button("✓ Acknowledge", id=ACK, className="button", n_clicks=0),
+            html.Button("Assign to me", id=ASSIGN_ME, className="button", n_clicks=0),
+            html.Div(
+                [
+                    dcc.Dropdown(
+                        id=ASSIGNEE,
+                        options=_assignees(),
+                        placeholder="Assign to…",
+                        clearable=True,
+                        className="planner-dropdown",
+                    ),
+                    html.Button("Assign", id=ASSIGN, className="button", n_clicks=0),
+                ],
+                className="planner-action-group",
+            ),
+            html.Div(
+                [
+                    html.Label("Until", htmlFor=SNOOZE_UNTIL, className="muted"),
+                    dcc.Input(id=SNOOZE_UNTIL, type="date", min=date.today().isoformat()),
+                    html.Button("◷ Snooze", id=SNOOZE, className="button", n_clicks=0),
+                ],
+                className="planner-action-group",
+            ),
+            html.Div(
+                [
+                    dcc.Dropdown(
+                        id=REASON,
+                        options=[
+                            {"label": REASON_LABELS.get(c, c), "value": c} for c in RESOLUTION_CODES
+                        ],
+                        placeholder="Reason…",
+                        clearable=True,
+                        className="planner-dropdown",
+                    ),
+                    html.Button("✔ Resolve", id=RESOLVE, className="button", n_clicks=0),
+                ],
+                className="planner-action-group",
+            ),
+            html.Div(
+                [
+                    dcc.Input(
+                        id=NOTE,
+                        type="text",
+                        placeholder="Comment…",
+                        maxLength=2000,
+                        className="planner-note",
+                    ),
+                    html.Button("Comment", id=COMMENT, className="button", n_clicks=0),
+                ],
+                className="planner-action-group",
+            ),
+        ],
+        className="toolbar planner-actions",
+        role="group",
+        **{"aria-label": "Triage the selected rows"},
+    )
+
+
+def layout(**query: str) -> html.Div:
+    """The page's frame: filters from the URL, the queue and the triage actions."""
+    user = require(roles=ROLES)
+    view = filters.Filters.from_query(**query)
+    try:
+        with web_context().store.cursor() as cur:
+            choices = filters.load_choices(cur, user.scope)
+    except NoSnapshotError:
+        choices = filters.Choices((), (), None)
+    min_prob = query.get("min_prob")
+    return html.Div(
+        className="page page--planner",
+        children=[
+            dcc.Store(id=REFRESH, data=0),
+            html.Div(
+                [html.H1("Stockout triage"), html.P(id=ASOF, className="page-subtitle")],
+                className="page-head",
+            ),
+            filters.filter_bar(PREFIX, view, choices, show=("entity", "location")),
+            html.Div(id=MODEL, className="planner-model", role="note"),
+            ui.panel(
+                "Triage queue",
+                [
+                    html.Div(
+                        [
+                            html.Label("Min. risk %", htmlFor=MIN_PROB),
+                            dcc.Input(
+                                id=MIN_PROB,
+                                type="number",
+                                min=0,
+                                max=100,
+                                step=5,
+                                value=_percent(min_prob),
+                                debounce=True,
+                                className="planner-min-prob",
+                            ),
+                            html.Label("Item", htmlFor=SEARCH),
+                            dcc.Input(
+                                id=SEARCH,
+                                type="search",
+                                placeholder="Item id or description",
+                                debounce=True,
+                                maxLength=100,
+                                value=query.get("q") or "",
+                                className="planner-search",
+                            ),
+                            html.Span(id=CAPTION, className="caption", role="status"),
+                        ],
+                        className="toolbar planner-filters",
+                    ),
+                    dcc.Loading(_grid(), type="dot", delay_show=300),
+                    _actions(),
+                    html.Div(id=RESULT, className="planner-result", role="status"),
+                ],
+                subtitle="Ranked by risk × value at risk. Select rows to triage them; "
+                "open an item for its projection.",
+                class_name="panel--planner",
+            ),
+        ],
+    )
+
+
+def _percent(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(number, 0.0), 100.0)
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+def _md_text(text: str) -> str:
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>" else c for c in text)
+
+
+def _grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
+    """A queue row as the grid shows it, without its queue status (`_with_status`)."""
+    suggestion: triage.Suggestion = row["suggestion"]
+    receipt = row.get("next_receipt_date")
+    stockout = row.get("stockout_date")
+    return {
+        "row_id": triage.queue_key(row["location_id"], row["item_id"]),
+        "item_id": row["item_id"],
+        "item_link": f"[{_md_text(row['item_id'])}]"
+        f"({filters.link(drill_path(row['location_id'], row['item_id']), view)})",
+        "description": row.get("description"),
+        "location_id": row["location_id"],
+        "probability": row.get("probability"),
+        "value_at_risk": row.get("value_at_risk"),
+        "days_of_cover": row.get("days_of_cover"),
+        "on_hand_qty": row.get("on_hand_qty"),
+        "available_qty": row.get("available_qty"),
+        "daily_demand": row.get("daily_demand"),
+        "inbound_qty": row.get("inbound_qty"),
+        "inbound_hint": "Open purchase order quantity in eaches",
+        "next_receipt": f"{receipt:%Y-%m-%d}" if receipt else DASH,
+        "lead_time_days": row.get("lead_time_days"),
+        "stockout_date": f"{stockout:%Y-%m-%d}" if stockout else DASH,
+        "reasons": triage.reasons(row.get("drivers") or [])
+        or ("Days-of-cover rule" if row.get("source") == "rule" else DASH),
+        "action": f"{ACTION_ICONS.get(suggestion.kind, '')} {suggestion.text}".strip(),
+        "action_kind": suggestion.kind,
+    }
+
+
+def _with_status(row: dict[str, Any], item: dict[str, Any] | None) -> dict[str, Any]:
+    """A grid row (shared, left unchanged) with its queue item's status and assignee."""
+    return {
+        **row,
+        "status": item["status"] if item else "none",
+        "assignee": (item or {}).get("assignee") or "",
+        "exc_id": item["id"] if item else None,
+        "exc_version": item["version"] if item else None,
+    }
+
+
+def _ranked_rows(
+    cur: Any, scope: Any, min_probability: float | None, search: str | None, view: filters.Filters
+) -> tuple[triage.Queue, dict[str, Any] | None, list[dict[str, Any]]]:
+    """The ranked queue, the model card and the queue's grid rows (without queue status),
+    kept per snapshot for this scope, these filters and this view (its links)."""
+    key = (
+        "planner.grid",
+        tuple(sorted(scope.entities)),
+        tuple(sorted(scope.locations)),
+        min_probability or 0.0,
+        search or "",
+        view,
+    )
+
+    def make() -> tuple[triage.Queue, dict[str, Any] | None, list[dict[str, Any]]]:
+        queue, card = triage.ranked_queue(
+            cur, scope, min_probability=min_probability, search=search
+        )
+        return queue, card, [_grid_row(r, view) for r in queue.rows]
+
+    return _GRID.get(cur, key, make)
+
+
+_GRID = SnapshotCache(GRID_CACHE_SIZE)
+
+
+def _model_note(queue: triage.Queue, card: dict[str, Any] | None) -> Any:
+    if queue.source == "rule":
+        return html.Div(
+            [
+                html.Span("⚠", className="badge-icon", **{"aria-hidden": "true"}),
+                html.Strong("Rule-based ranking: "),
+                triage.RULE_BANNER[0].upper() + triage.RULE_BANNER[1:] + ".",
+            ],
+            className="planner-banner planner-banner--rule",
+            id="planner-banner",
+        )
+    scored = f"Scores of {queue.as_of:%Y-%m-%d}" if queue.as_of else "Scores"
+    if queue.horizon_days:
+        scored += f" for a stockout within {queue.horizon_days} days"
+    text = (
+        triage.describe_model(card) + "."
+        if card
+        else "No active stockout model is recorded in risk.models."
+    )
+    return html.Div(
+        [
+            html.Span("ℹ", className="badge-icon", **{"aria-hidden": "true"}),
+            html.Span(text, id="planner-model-accuracy"),
+            html.Span(f" {scored}.", className="muted"),
+        ],
+        className="planner-banner planner-banner--model",
+    )
+
+
+def _caption(queue: triage.Queue) -> str:
+    shown = len(queue.rows)
+    what = "item-location" if queue.total == 1 else "item-locations"
+    if queue.total == 0:
+        return "No item-location matches."
+    if shown < queue.total:
+        return (
+            f"Showing the top {fmt_int(shown)} of {fmt_int(queue.total)} {what} "
+            "(narrow with the filters to see more)."
+        )
+    return f"{fmt_int(queue.total)} {what}, highest risk first."
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+filters.register_filter_callbacks(PREFIX)
+
+
+@callback(
+    Output(QUEUE, "rowData"),
+    Output(CAPTION, "children"),
+    Output(MODEL, "children"),
+    Output(ASOF, "children"),
+    Output(MIN_PROB, "disabled"),
+    *filters.filter_inputs(PREFIX),
+    Input(MIN_PROB, "value"),
+    Input(SEARCH, "value"),
+    Input(REFRESH, "data"),
+)
+def load_queue(
+    start: Any,
+    end: Any,
+    grain: Any,
+    entity: Any,
+    location: Any,
+    min_prob: Any,
+    search: Any,
+    _refresh: Any,
+) -> tuple[Any, ...]:
+    """The ranked queue in the user's scope, narrowed by the filters, with queue status."""
+    user = require(roles=ROLES)
+    view = filters.Filters.from_inputs(start, end, grain, entity, location)
+    scope = view.scoped(user.scope)
+    if scope is None:
+        return [], "Nothing of this entity or location is in your scope.", None, "", True
+    percent = _percent(min_prob)
+    try:
+        with web_context().store.cursor() as cur:
+            queue, card, static = _ranked_rows(
+                cur,
+                scope,
+                percent / 100 if percent is not None else None,
+                search if isinstance(search, str) else None,
+                view,
+            )
+    except NoSnapshotError:
+        return [], "No data landed yet: run control-tower ingest.", None, "", True
+    items = triage.queue_items(exception_store(), (r["row_id"] for r in static))
+    rows = [_with_status(r, items.get(r["row_id"])) for r in static]
+    asof = f"Stock as of {queue.as_of:%Y-%m-%d}" if queue.as_of else ""
+    if not user.scope.is_all:
+        asof += f" · your scope: {user.scope.describe()}"
+    return rows, _caption(queue), _model_note(queue, card), asof, queue.source == "rule"
+
+
+@callback(Output(SELECTION, "children"), Input(QUEUE, "selectedRows"))
+def show_selection(selected: list[dict[str, Any]] | None) -> str:
+    """How many rows are selected, and how many of them have a queue item to act on."""
+    require(roles=ROLES)
+    rows = selected or []
+    if not rows:
+        return "Select rows to triage them."
+    with_item = sum(1 for r in rows if isinstance(r, dict) and r.get("exc_id") is not None)
+    text = plural(len(rows), "row") + " selected"
+    if with_item < len(rows):
+        text += f" ({fmt_int(len(rows) - with_item)} without a queue item: drill only)"
+    return text + "."
+
+
+def _targets(selected: list[dict[str, Any]] | None) -> list[tuple[int, int | None]]:
+    """(exception id, version seen) of the selected rows; only the two numbers are trusted."""
+    targets: list[tuple[int, int | None]] = []
+    for row in (selected or [])[:MAX_ACTION_ROWS]:
+        if not isinstance(row, dict):
+            continue
+        item_id, version = row.get("exc_id"), row.get("exc_version")
+        if isinstance(item_id, int) and not isinstance(item_id, bool):
+            targets.append((item_id, version if isinstance(version, int) else None))
+    return targets
+
+
+def _until(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value[:10]), time())
+    except ValueError:
+        return None
+
+
+def _outcome_view(action: str, outcomes: list[triage.ActionOutcome]) -> html.Div:
+    done = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if not o.ok]
+    head = [ui.badge("ok" if not failed else "partial", _RESULT_BADGE)]
+    head.append(
+        f" {action.capitalize()}: {plural(len(done), 'item')} done"
+        + (f", {plural(len(failed), 'item')} refused" if failed else "")
+        + "."
+    )
+    return html.Div(
+        [
+            html.Div(head),
+            html.Ul([html.Li(o.message) for o in failed], className="planner-failures")
+            if failed
+            else None,
+        ]
+    )
+
+
+_RESULT_BADGE = {
+    "ok": ("✓", "Saved", "ok"),
+    "partial": ("⚠", "Not all saved", "warn"),
+    "refused": ("✕", "Not saved", "bad"),
+}
+
+
+@callback(
+    Output(RESULT, "children"),
+    Output(REFRESH, "data"),
+    Input(ACK, "n_clicks"),
+    Input(ASSIGN_ME, "n_clicks"),
+    Input(ASSIGN, "n_clicks"),
+    Input(SNOOZE, "n_clicks"),
+    Input(RESOLVE, "n_clicks"),
+    Input(COMMENT, "n_clicks"),
+    State(QUEUE, "selectedRows"),
+    State(ASSIGNEE, "value"),
+    State(SNOOZE_UNTIL, "value"),
+    State(REASON, "value"),
+    State(NOTE, "value"),
+    State(REFRESH, "data"),
+    prevent_initial_call=True,
+)
+def act_on_selection(
+    _ack: int,
+    _me: int,
+    _assign: int,
+    _snooze: int,
+    _resolve: int,
+    _comment: int,
+    selected: list[dict[str, Any]] | None,
+    assignee: Any,
+    until: Any,
+    reason: Any,
+    note: Any,
+    refresh: Any,
+) -> tuple[Any, Any]:
+    """Triage the selected rows' exception items; the queue reloads to show the result."""
+    user = require(roles=ROLES)
+    trigger = ctx.triggered_id
+    kwargs: dict[str, Any] = {}
+    if trigger == ACK:
+        action = "acknowledge"
+    elif trigger == ASSIGN_ME:
+        action, kwargs["assignee"] = "assign", user.name
+    elif trigger == ASSIGN:
+        action = "assign"
+        allowed = {o["value"] for o in _assignees()}
+        if assignee not in allowed:
+            return _refused("Choose a planner or admin to assign to."), no_update
+        kwargs["assignee"] = assignee
+    elif trigger == SNOOZE:
+        action = "snooze"
+        kwargs["until"] = _until(until)
+        if kwargs["until"] is None:
+            return _refused("Choose a date to snooze until."), no_update
+    elif trigger == RESOLVE:
+        action = "resolve"
+        if reason not in RESOLUTION_CODES:
+            return _refused("Choose a reason to resolve with."), no_update
+        kwargs["reason"] = reason
+    elif trigger == COMMENT:
+        action = "comment"
+        if not isinstance(note, str) or not note.strip():
+            return _refused("Write a comment first."), no_update
+        kwargs["note"] = note.strip()[:2000]
+    else:
+        return no_update, no_update
+    targets = _targets(selected)
+    if not targets:
+        message = (
+            "The selected rows have no queue item (score below the exception threshold)."
+            if selected
+            else "Select one or more rows first."
+        )
+        return _refused(message), no_update
+    outcomes = triage.triage(exception_store(), user.scope, user.name, targets, action, **kwargs)
+    return _outcome_view(action, outcomes), (refresh or 0) + 1
+
+
+def _refused(message: str) -> html.Div:
+    return html.Div([ui.badge("refused", _RESULT_BADGE), f" {message}"])

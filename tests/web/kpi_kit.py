@@ -1,0 +1,104 @@
+"""Helpers of the KPI page tests: post a page callback as the browser does, read its answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+
+def post_callback(
+    client: FlaskClient,
+    outputs: Sequence[tuple[str, str]],
+    inputs: Sequence[tuple[str, str, Any]],
+    state: Sequence[tuple[str, str, Any]] = (),
+) -> TestResponse:
+    """POST one callback: outputs (id, prop), inputs and state (id, prop, value)."""
+    body = {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def filter_values(
+    prefix: str,
+    start: date,
+    end: date,
+    grain: str = "day",
+    entity: str | None = None,
+    location: str | None = None,
+) -> list[tuple[str, str, Any]]:
+    """A page's filter bar values as callback inputs."""
+    return [
+        (f"{prefix}-filter-from", "value", start.isoformat()),
+        (f"{prefix}-filter-to", "value", end.isoformat()),
+        (f"{prefix}-filter-grain", "value", grain),
+        (f"{prefix}-filter-entity", "value", entity),
+        (f"{prefix}-filter-location", "value", location),
+    ]
+
+
+def walk(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every component (a dict with props) in a callback's answer."""
+    if isinstance(tree, list):
+        for item in tree:
+            yield from walk(item)
+    elif isinstance(tree, dict):
+        if "props" in tree:
+            yield tree
+            yield from walk(tree["props"].get("children"))
+        else:
+            for value in tree.values():
+                yield from walk(value)
+
+
+def by_id(tree: Any, component_id: str) -> dict[str, Any]:
+    """The component with this id."""
+    return next(c for c in walk(tree) if c["props"].get("id") == component_id)
+
+
+def text(tree: Any) -> str:
+    """All the text of a component tree, joined with spaces."""
+    if isinstance(tree, str | int | float):
+        return str(tree)
+    if isinstance(tree, list):
+        return " ".join(text(t) for t in tree if t is not None)
+    if isinstance(tree, dict) and "props" in tree:
+        return text(tree["props"].get("children"))
+    return ""
+
+
+def with_class(tree: Any, class_name: str) -> list[dict[str, Any]]:
+    """Components carrying a CSS class."""
+    return [c for c in walk(tree) if class_name in (c["props"].get("className") or "").split()]
+
+
+def signed_in(app: Any, name: str) -> FlaskClient:
+    """A test client of `app` signed in as `name` (kit.PASSWORD)."""
+    from tests.web.kit import client_sign_in
+
+    client = app.server.test_client()
+    assert client_sign_in(client, name).status_code == 302
+    return client
+
+
+def ratio_from_values(cur: Any, kpi: Any, start: date, end: date, **where: str) -> float | None:
+    """A ratio KPI over [start, end] straight from kpi.values (overall, or one dimension value);
+    None when it has no materialised rows there."""
+    dimension, value = next(iter(where.items())) if where else ("ALL", "ALL")
+    row = cur.execute(
+        "SELECT sum(numerator), sum(denominator) FROM kpi.values WHERE kpi = ? AND version = ? "
+        "AND grain = 'day' AND dimension = ? AND dimension_value = ? AND period BETWEEN ? AND ? "
+        "AND as_of = (SELECT max(as_of) FROM kpi.values)",
+        [kpi.name, kpi.version, dimension, value, start, end],
+    ).fetchone()
+    if row is None or not row[1]:
+        return None
+    return row[0] / row[1]

@@ -1,0 +1,70 @@
+"""The KPI catalog's callback: every KPI, search, freshness, history and compiled SQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from control_tower.kpi.views import cached_catalog
+from control_tower.web import create_app
+from tests.web.kit import USERS, cheap_accounts
+from tests.web.kpi_kit import by_id, post_callback, signed_in, text, walk
+
+OUTPUTS = [("catalog-list", "children"), ("catalog-count", "children")]
+
+
+@pytest.fixture(scope="module")
+def app(demo_settings):
+    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
+
+
+def _show(app, words="", status="all", user="warehouse_supervisor"):
+    inputs = [("catalog-search", "value", words), ("catalog-status", "value", status)]
+    response = post_callback(signed_in(app, USERS[user]), OUTPUTS, inputs)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["response"]
+
+
+def _cards(out):
+    return [
+        c["props"]["id"].removeprefix("catalog-card-")
+        for c in walk(out["catalog-list"]["children"])
+        if str(c["props"].get("id", "")).startswith("catalog-card-")
+    ]
+
+
+def test_every_role_sees_every_kpi_certified_first(app, demo_settings):
+    out = _show(app)
+    catalog = cached_catalog(demo_settings.kpi_definitions)
+    names = _cards(out)
+    assert sorted(names) == sorted(catalog.kpis)
+    statuses = [catalog.kpi(n).status for n in names]
+    assert statuses == sorted(statuses, key=lambda s: s != "certified")
+    assert out["catalog-count"]["children"] == f"{len(names)} KPIs of {len(names)}"
+
+
+def test_a_card_shows_tables_freshness_history_and_sql(app):
+    card = by_id(_show(app, "line_fill")["catalog-list"]["children"], "catalog-card-line_fill_rate")
+    words = text(card)
+    assert "customer-service" in words
+    assert "Certified" in words
+    assert "sales_order_lines" in words
+    assert "Fresh" in words
+    assert "v1" in words
+    assert "current" in words
+    assert "-- kpi: line_fill_rate v1" in words
+
+
+@pytest.mark.parametrize(
+    ("words", "status", "expected"),
+    [
+        ("customer-service", "all", {"line_fill_rate", "unit_fill_rate", "order_fill_rate"}),
+        ("", "certified", None),
+        ("no such words", "all", set()),
+    ],
+)
+def test_search_and_status_filter(app, demo_settings, words, status, expected):
+    names = set(_cards(_show(app, words, status)))
+    if expected is None:
+        catalog = cached_catalog(demo_settings.kpi_definitions)
+        expected = {k.name for k in catalog.kpis.values() if k.status == "certified"}
+    assert expected <= names if words == "customer-service" else names == expected

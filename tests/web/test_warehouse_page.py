@@ -1,0 +1,183 @@
+"""The warehouse page's callback through Flask's test client, on the small demo.
+
+Who may post it (supervisor, executive, admin; finance is refused by the gate), and
+what comes back: the supervisor's figures are DC-NJ's only, every wave of the day is
+listed, and the numbers equal the same questions asked of the snapshot directly.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import duckdb
+import pytest
+
+from control_tower.accounts import Scope
+from control_tower.kpi.serving import latest_as_of
+from control_tower.kpi.views import cached_catalog
+from control_tower.web import create_app
+from control_tower.web.filters import ids
+from tests.web.kit import SUPERVISOR_SITE, USERS, cheap_accounts, client_sign_in
+
+BODY = "warehouse-body"
+SUBTITLE = "warehouse-subtitle"
+
+
+def callback_body(location: str | None = None, **values: Any) -> dict[str, Any]:
+    """The POST body of the page's main callback for these filter values."""
+    i = ids("warehouse")
+    inputs = [
+        {"id": i["start"], "property": "value", "value": values.get("start")},
+        {"id": i["end"], "property": "value", "value": values.get("end")},
+        {"id": i["grain"], "property": "value", "value": values.get("grain", "day")},
+        {"id": i["entity"], "property": "value", "value": None},
+        {"id": i["location"], "property": "value", "value": location},
+    ]
+    return {
+        "output": f"..{BODY}.children...{SUBTITLE}.children..",
+        "outputs": [
+            {"id": BODY, "property": "children"},
+            {"id": SUBTITLE, "property": "children"},
+        ],
+        "inputs": inputs,
+        "changedPropIds": [f"{i['location']}.value"],
+    }
+
+
+@pytest.fixture(scope="module")
+def app(demo_settings):
+    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
+
+
+@pytest.fixture(scope="module")
+def snapshot(demo_settings):
+    """A read-only connection to the demo's newest serving snapshot."""
+    folder = demo_settings.serving_dir
+    name = (folder / "CURRENT").read_text().strip()
+    con = duckdb.connect(str(folder / name), read_only=True)
+    yield con
+    con.close()
+
+
+def _client(app, role: str):
+    client = app.server.test_client()
+    assert client_sign_in(client, USERS[role]).status_code == 302
+    return client
+
+
+def _post(app, role: str, body: dict[str, Any]):
+    return _client(app, role).post("/_dash-update-component", json=body)
+
+
+def _answer(app, role: str, body: dict[str, Any]) -> tuple[str, str]:
+    response = _post(app, role, body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    data = response.get_json()["response"]
+    return json.dumps(data[BODY]["children"]), json.dumps(data[SUBTITLE]["children"])
+
+
+class TestWhoMayPost:
+    def test_finance_is_refused_by_the_gate(self, app):
+        response = _post(app, "finance", callback_body())
+        assert response.status_code == 403
+        assert response.get_json() == {"error": "your role may not see this"}
+
+    def test_planner_is_refused_the_page(self, app):
+        assert _client(app, "planner").get("/warehouse").status_code == 403
+
+    @pytest.mark.parametrize("role", ["warehouse_supervisor", "executive", "admin"])
+    def test_roles_of_the_page_get_an_answer(self, app, role):
+        body, subtitle = _answer(app, role, callback_body())
+        assert "warehouse-kpis" in body
+        assert "data as of" in subtitle
+
+
+class TestSupervisorScope:
+    def test_sees_only_dc_nj_even_when_asking_for_another_site(self, app, snapshot):
+        sites = [r[0] for r in snapshot.execute("SELECT location_id FROM locations").fetchall()]
+        body, subtitle = _answer(app, "warehouse_supervisor", callback_body())
+        assert subtitle.startswith(f'"{SUPERVISOR_SITE}')
+        others = [s for s in sites if s != SUPERVISOR_SITE]
+        assert others
+        assert not any(s in body for s in others)
+        refused, _ = _answer(app, "warehouse_supervisor", callback_body(location=others[0]))
+        assert f"{others[0]} is not one of your sites" in refused
+
+    def test_lists_every_wave_of_the_latest_wave_day(self, app, snapshot):
+        as_of = latest_as_of(snapshot)
+        day, waves = snapshot.execute(
+            "SELECT planned_release_ts_local_date, list(wave_id) FROM waves "
+            "WHERE location_id = ? AND planned_release_ts_local_date <= ? "
+            "GROUP BY 1 ORDER BY 1 DESC LIMIT 1",
+            [SUPERVISOR_SITE, as_of],
+        ).fetchone()
+        body, _ = _answer(app, "warehouse_supervisor", callback_body())
+        assert f"{day:%a %d %b %Y}" in body
+        for wave in waves:
+            assert wave in body
+
+    def test_queue_counts_link_to_the_exceptions_page(self, app, snapshot):
+        (late_waves,) = snapshot.execute(
+            "SELECT count(*) FROM exc.queue_items WHERE type = 'late_wave' "
+            "AND status <> 'resolved' AND location_id = ?",
+            [SUPERVISOR_SITE],
+        ).fetchone()
+        body, _ = _answer(app, "warehouse_supervisor", callback_body())
+        anchor = json.loads(body)
+        link = _find(anchor, "warehouse-queue-late_wave")
+        assert link["props"]["children"] == str(late_waves)
+        assert link["props"]["href"] == (
+            f"/exceptions?location={SUPERVISOR_SITE}&type=late_wave&status=unresolved"
+        )
+
+
+class TestFigures:
+    def test_release_adherence_tile_equals_the_kpi_values(self, app, snapshot, demo_settings):
+        kpi = cached_catalog(demo_settings.kpi_definitions).kpi("wave_release_adherence")
+        end = latest_as_of(snapshot)
+        start = end - timedelta(days=41)
+        num, den = snapshot.execute(
+            "SELECT sum(numerator), sum(denominator) FROM kpi.values WHERE kpi = ? "
+            "AND version = ? AND grain = 'day' AND dimension = 'location_id' "
+            "AND dimension_value = ? AND period BETWEEN ? AND ?",
+            [kpi.name, kpi.version, SUPERVISOR_SITE, start, end],
+        ).fetchone()
+        body, _ = _answer(
+            app, "warehouse_supervisor", callback_body(start=str(start), end=str(end))
+        )
+        tile = _find(json.loads(body), "warehouse-kpi-wave_release_adherence")
+        assert f"{num / den * 100:.1f}%" in json.dumps(tile)
+        assert f"{round(den):,} units due" in json.dumps(tile)
+
+    def test_a_site_without_waves_shows_its_cutoffs(self, app, snapshot):
+        rows = snapshot.execute("SELECT location_id FROM locations WHERE NOT wave_based").fetchall()
+        if not rows:
+            pytest.skip("the demo has no site without waves")
+        site = rows[0][0]
+        body, _ = _answer(app, "admin", callback_body(location=site))
+        assert f"{site} does not run pick waves" in body
+        assert "warehouse-cutoff-table" in body
+
+
+def _find(node: Any, component_id: str) -> dict[str, Any]:
+    """The component with this id in a Dash layout tree (JSON)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("props", {}).get("id") == component_id:
+                return item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise AssertionError(f"no component {component_id!r}")
+
+
+def test_scope_helpers_keep_out_of_scope_sites_out(snapshot):
+    from control_tower.ops.warehouse_views import sites
+
+    assert [s.location_id for s in sites(snapshot, Scope.of(locations=[SUPERVISOR_SITE]))] == [
+        SUPERVISOR_SITE
+    ]

@@ -96,6 +96,43 @@ def _users(settings: Settings) -> dict[str, str]:
     return names
 
 
+def _detail_paths(settings: Settings) -> dict[str, str]:
+    """A real record for each detail page: the top-ranked stockout risk, the most valuable
+    open exception, the first certified KPI."""
+    import duckdb
+    from sqlalchemy import create_engine, text
+
+    from control_tower.warehouse.serving import current_snapshot
+
+    paths = {"/kpi/<name>": "/kpi/line_fill_rate"}
+    snapshot = current_snapshot(settings.serving_dir)
+    if snapshot is not None:
+        with duckdb.connect(str(snapshot), read_only=True) as con:
+            try:
+                row = con.execute(
+                    "SELECT location_id, item_id FROM risk.stockout_scores "
+                    "ORDER BY risk_value DESC NULLS LAST LIMIT 1"
+                ).fetchone()
+            except duckdb.Error:
+                row = None
+        if row:
+            paths["/planner/<location_id>/<item_id>"] = f"/planner/{row[0]}/{row[1]}"
+    engine = create_engine(settings.app_db_url)
+    try:
+        with engine.connect() as con:
+            item = con.execute(
+                text(
+                    "SELECT id FROM exc_items WHERE status <> 'resolved' "
+                    "ORDER BY value_at_risk DESC LIMIT 1"
+                )
+            ).scalar()
+    finally:
+        engine.dispose()
+    if item is not None:
+        paths["/exceptions/<item_id>"] = f"/exceptions/{item}"
+    return paths
+
+
 def _sign_in(url: str, name: str) -> requests.Session:
     import re
 
@@ -291,11 +328,20 @@ def main() -> None:
         create_app(settings, accounts=_accounts(settings))  # fills the page registry
         cookies = {role: _sign_in(url, name).cookies["ct_session"] for role, name in users.items()}
         paths = []
+        details = _detail_paths(settings)
         for page in dash.page_registry.values():
             role = next((r for r in ROLE_ORDER if r in page_roles(page)), None)
-            if role is None or page.get("path_template"):
-                continue  # detail pages need an id: opened from their list pages by people
-            paths.append((role, page["path"]))
+            if role is None:
+                continue
+            template = page.get("path_template")
+            if template:  # a detail page: one real record of the landed data
+                path = details.get(template)
+                if path is None:
+                    print(f"  no record to open {template} with; left out")
+                    continue
+                paths.append((role, path))
+            else:
+                paths.append((role, page["path"]))
         t0 = time.perf_counter()
         recorded = _record(url, cookies, paths)
         print(

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from control_tower.exceptions.store import ExceptionItem
 
 BUCKETS: tuple[tuple[int, int | None, str], ...] = (
     (0, 3, "0-3"),
@@ -60,4 +64,15 @@ def aging(
         sla_due_at=due,
         sla_breached=due < end,
         bucket=age_bucket(age),
+    )
+
+
+def item_aging(item: ExceptionItem, now: datetime) -> Aging:
+    """Aging of a stored item at `now` (naive UTC)."""
+    return aging(
+        created_at=item.created_at,
+        last_action_at=item.last_action_at,
+        sla_hours=item.sla_hours,
+        now=now,
+        resolved_at=item.resolved_at,
     )

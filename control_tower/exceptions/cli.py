@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from control_tower.exceptions.aging import aging
+from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
@@ -54,13 +54,7 @@ LIST_COLUMNS: tuple[str, ...] = (
 
 def item_row(item: ExceptionItem, now: datetime) -> dict[str, Any]:
     """One item as a flat dict of JSON-ready values, with its aging at `now` (naive UTC)."""
-    a = aging(
-        created_at=item.created_at,
-        last_action_at=item.last_action_at,
-        sla_hours=item.sla_hours,
-        now=now,
-        resolved_at=item.resolved_at,
-    )
+    a = item_aging(item, now)
     values: dict[str, Any] = {
         **{c: getattr(item, c) for c in LIST_COLUMNS if hasattr(item, c)},
         "age_days": a.age_days,

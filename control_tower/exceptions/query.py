@@ -31,7 +31,7 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.sql.elements import UnaryExpression
 
 from control_tower.accounts import Scope
-from control_tower.exceptions.aging import aging
+from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import UNRESOLVED, ExceptionItem, ExceptionStore
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.exceptions.workflow import (
@@ -491,13 +491,7 @@ def sla_text(due: datetime, breached: bool, now: datetime, resolved: bool) -> st
 
 def item_row(item: ExceptionItem, now: datetime) -> dict[str, Any]:
     """An item as a flat record for grids, exports and the API (times as ISO text, UTC)."""
-    age = aging(
-        created_at=item.created_at,
-        last_action_at=item.last_action_at,
-        sla_hours=item.sla_hours,
-        now=now,
-        resolved_at=item.resolved_at,
-    )
+    age = item_aging(item, now)
 
     def iso(value: datetime | None) -> str | None:
         return value.isoformat(sep=" ", timespec="seconds") if value else None

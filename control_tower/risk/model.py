@@ -281,11 +281,11 @@ def feature_groups(spec: ModelSpec, prep: ColumnTransformer) -> list[tuple[str, 
     return [(f, cols[f]) for f in spec.features]
 
 
-def to_pandas_input(spec: ModelSpec, df: pl.DataFrame):
+def model_input(spec: ModelSpec, df: pl.DataFrame):
     """The model's input frame: its feature columns, categories as text, numbers as float."""
     cols = [pl.col(c).cast(pl.Float64) for c in spec.numeric]
     cols += [pl.col(c).cast(pl.String).fill_null("unknown") for c in spec.categorical]
-    return df.select(cols).to_pandas()
+    return df.select(cols)
 
 
 @dataclass
@@ -301,11 +301,11 @@ class FittedModel:
 
     def logit(self, df: pl.DataFrame) -> np.ndarray:
         """Log-odds before calibration."""
-        return self.pipeline.decision_function(to_pandas_input(self.spec, df))
+        return self.pipeline.decision_function(model_input(self.spec, df))
 
     def probability(self, df: pl.DataFrame) -> np.ndarray:
         """Calibrated probability of the event."""
-        return self.calibrated.predict_proba(to_pandas_input(self.spec, df))[:, 1]
+        return self.calibrated.predict_proba(model_input(self.spec, df))[:, 1]
 
     def baseline_probability(self, df: pl.DataFrame) -> np.ndarray:
         """The rule as a probability: the training rate of events when it is off or on."""
@@ -320,7 +320,7 @@ class FittedModel:
 
     def effects(self, df: pl.DataFrame) -> np.ndarray:
         """Per row and feature, the contribution to the log-odds (rows x features)."""
-        z = self.pipeline.named_steps["prep"].transform(to_pandas_input(self.spec, df))
+        z = self.pipeline.named_steps["prep"].transform(model_input(self.spec, df))
         contrib = (np.asarray(z, dtype=float) - self.column_mean) * self.pipeline.named_steps[
             "clf"
         ].coef_[0]
@@ -365,11 +365,11 @@ def fit_model(
     """Fit the pipeline on `train` and its Platt calibration on the later `calib` slice."""
     pipeline = build_pipeline(spec, C=C)
     y = train["label"].to_numpy()
-    pipeline.fit(to_pandas_input(spec, train), y)
+    pipeline.fit(model_input(spec, train), y)
     calibrated = CalibratedClassifierCV(FrozenEstimator(pipeline), method="sigmoid")
-    calibrated.fit(to_pandas_input(spec, calib), calib["label"].to_numpy())
+    calibrated.fit(model_input(spec, calib), calib["label"].to_numpy())
     prep = pipeline.named_steps["prep"]
-    z = np.asarray(prep.transform(to_pandas_input(spec, train)), dtype=float)
+    z = np.asarray(prep.transform(model_input(spec, train)), dtype=float)
     groups = feature_groups(spec, prep)
     flag = spec.baseline_flag(train)
     rates = (

@@ -199,34 +199,21 @@ def filter_bar(
         )
 
     dates_hidden = "dates" not in show
-    parts.append(
-        field(
-            "From",
-            dcc.Input(
-                id=i["start"],
-                type="date",
-                value=shown.start.isoformat() if shown.start else None,
-                debounce=True,
-                max=latest.isoformat() if latest else None,
-            ),
-            i["start"],
-            dates_hidden,
+    for label, key, day in (("From", "start", shown.start), ("To", "end", shown.end)):
+        parts.append(
+            field(
+                label,
+                dcc.Input(
+                    id=i[key],
+                    type="date",
+                    value=day.isoformat() if day else None,
+                    debounce=True,
+                    max=latest.isoformat() if latest else None,
+                ),
+                i[key],
+                dates_hidden,
+            )
         )
-    )
-    parts.append(
-        field(
-            "To",
-            dcc.Input(
-                id=i["end"],
-                type="date",
-                value=shown.end.isoformat() if shown.end else None,
-                debounce=True,
-                max=latest.isoformat() if latest else None,
-            ),
-            i["end"],
-            dates_hidden,
-        )
-    )
     parts.append(
         field(
             "Grain",

@@ -6,19 +6,28 @@ words (bar labels, badges), never by colour alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
-from control_tower.kpi.serving import Point
+from control_tower.kpi.serving import Point, status_of
 from control_tower.kpi.views import STALE_HOURS, Bar, Change, age_hours, counted_word
+from control_tower.warehouse.serving import NoSnapshotError
 from control_tower.web import components as ui
+from control_tower.web.filters import Filters
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
+from control_tower.web.runtime import web_context
+
+# A page's body for a snapshot: (cursor, user's scope, chosen filters, KPI definitions) ->
+# (body, subtitle).
+PageBody = Callable[[duckdb.DuckDBPyConnection, Scope, Filters, Any], tuple[Any, Any]]
 
 # Status of a value against its thresholds.
 KPI_STATUS = {
@@ -81,6 +90,41 @@ def governance_badge(status: str) -> html.Span:
 def tone(status: str | None) -> str:
     """The tile tone of a status."""
     return KPI_STATUS.get(status or "none", KPI_STATUS["none"])[2]
+
+
+def linked_tile(
+    kpi: Kpi,
+    value: float | None,
+    detail: Any,
+    href: str,
+    tile_id: str,
+    *,
+    link_class: str,
+    unit: str = "",
+) -> html.Div:
+    """A tile of `kpi`'s value (a link to `href`), its status badge before `detail`, and the
+    tile's tone from that status."""
+    status = status_of(kpi, value)
+    return ui.kpi(
+        kpi.label,
+        html.A(format_value(value, kpi.format) + unit, href=href, className=link_class),
+        [status_badge(status), " ", detail],
+        tone=tone(status),
+        kpi_id=tile_id,
+    )
+
+
+def snapshot_body(
+    page: PageBody, no_data: Callable[[], Any], scope: Scope, chosen: Filters
+) -> tuple[Any, Any]:
+    """`page` on the current serving snapshot for the user's `scope` and the `chosen` filters;
+    `no_data()` and no subtitle while no snapshot has been published."""
+    app = web_context()
+    try:
+        with app.store.cursor() as cur:
+            return page(cur, scope, chosen, app.settings.kpi_definitions)
+    except NoSnapshotError:
+        return no_data(), None
 
 
 def value_text(kpi: Kpi, value: float | None) -> str:

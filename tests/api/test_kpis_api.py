@@ -14,25 +14,10 @@ import pytest
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
 from control_tower.kpi.views import cached_catalog
-from control_tower.warehouse.serving import ServingStore
-from control_tower.web import create_app
 from tests.web.kit import SUPERVISOR_SITE, USERS, cheap_accounts
 from tests.web.kpi_kit import ratio_from_values, signed_in
 
 BASE = "/api/v1/kpis"
-
-
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-@pytest.fixture(scope="module")
-def snapshot(demo_settings):
-    store = ServingStore(demo_settings.serving_dir)
-    with store.cursor() as cur:
-        yield cur
-    store.close()
 
 
 @pytest.fixture(scope="module")

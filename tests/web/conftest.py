@@ -27,18 +27,23 @@ step, for the pages that show KPIs, queues and records.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pytest
 
 from control_tower.demo.generator import default_as_of, generate
+from control_tower.kpi.catalog import Catalog
+from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings, load_settings
 from control_tower.web import create_app, make_server
 from control_tower.web.runtime import EXTENSION_KEY
 from pipelines.run import run_pipeline
-from tests.web.kit import add_test_users, cheap_accounts, http_sign_in
+from tests.web.kit import USERS, add_test_users, cheap_accounts, http_sign_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -184,3 +189,72 @@ def artifacts() -> Path:
     folder = Path(__file__).resolve().parents[1] / "artifacts"
     folder.mkdir(exist_ok=True)
     return folder
+
+
+@pytest.fixture(scope="module")
+def app(demo_settings: Settings) -> Any:
+    """The web app over the small demo (not served), for Flask's test client."""
+    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
+
+
+@pytest.fixture(scope="module")
+def snapshot(demo_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the small demo's newest serving snapshot."""
+    folder = demo_settings.serving_dir
+    con = duckdb.connect(str(folder / (folder / "CURRENT").read_text().strip()), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def catalog(demo_settings: Settings) -> Catalog:
+    """The small demo's KPI catalog."""
+    return cached_catalog(demo_settings.kpi_definitions)
+
+
+TAB_TIMEOUT_MS = 15_000
+
+
+@contextmanager
+def signed_in_tab(
+    browser: Any,
+    cookie: dict[str, str] | None,
+    *,
+    viewport: tuple[int, int] = (1440, 900),
+    timeout_ms: int = TAB_TIMEOUT_MS,
+    watch: tuple[str, ...] = ("pageerror", "console"),
+) -> Iterator[Any]:
+    """A fresh page in its own browser context, carrying the session `cookie` (None: signed
+    out). On leaving, the context closes and any browser error `watch`ed ("pageerror": an
+    uncaught page error, "console": a console error) fails the test."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    if cookie is not None:
+        context.add_cookies([cookie])
+    tab = context.new_page()
+    tab.set_default_timeout(timeout_ms)
+    errors: list[str] = []
+    if "pageerror" in watch:
+        tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    if "console" in watch:
+        tab.on(
+            "console",
+            lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+    try:
+        yield tab
+    finally:
+        context.close()
+    assert errors == [], errors
+
+
+@pytest.fixture
+def tab_as(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Opens pages signed in as a role: `tab_as(served, role, **options)` (options of
+    `signed_in_tab`); every page closes, and its browser errors fail the test, at teardown."""
+    with ExitStack() as stack:
+
+        def open_tab(served: Served, role: str, **options: Any) -> Any:
+            cookie = served.session_cookie(USERS[role])
+            return stack.enter_context(signed_in_tab(browser, cookie, **options))
+
+        yield open_tab

@@ -63,3 +63,15 @@ def client_sign_in(
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     form = {"csrf_token": csrf, "name": name, "password": password}
     return client.post("/login", data=form, **request)
+
+
+def signed_in(app: Any, name: str) -> FlaskClient:
+    """A test client of the Dash `app` signed in as `name` (PASSWORD)."""
+    client = app.server.test_client()
+    assert client_sign_in(client, name).status_code == 302
+    return client
+
+
+def client_as(app: Any, role: str | None = None) -> FlaskClient:
+    """A test client of the Dash `app` signed in as the user of `role` (None: signed out)."""
+    return app.server.test_client() if role is None else signed_in(app, USERS[role])

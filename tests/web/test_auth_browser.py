@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.web.conftest import signed_in_tab
 from tests.web.kit import PASSWORD, USERS
 
 TIMEOUT_MS = 15_000
@@ -34,11 +35,10 @@ async () => {
 @pytest.fixture
 def tab(browser) -> Iterator:
     """A signed-out page in a fresh browser context."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
+    with signed_in_tab(
+        browser, None, viewport=(1280, 800), timeout_ms=TIMEOUT_MS, watch=()
+    ) as page:
+        yield page
 
 
 def sign_in(page, url: str, name: str, password: str = PASSWORD) -> None:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from control_tower.kpi.views import cached_catalog
-from control_tower.web import create_app
-from tests.web.kit import USERS, cheap_accounts
+from tests.web.kit import USERS
 from tests.web.kpi_kit import by_id, post_callback, signed_in, text, walk
 
 OUTPUTS = [("catalog-list", "children"), ("catalog-count", "children")]
-
-
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
 
 
 def _show(app, words="", status="all", user="warehouse_supervisor"):

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from tests.web.kit import USERS
 
-
-def test_search_and_sql(browser, served_demo, artifacts):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.add_cookies([served_demo.session_cookie(USERS["finance"])])
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+def test_search_and_sql(tab_as, served_demo, artifacts):
+    page = tab_as(served_demo, "finance", timeout_ms=20_000, watch=())
     page.goto(served_demo.url + "/catalog")
     page.wait_for_selector("#catalog-card-line_fill_rate")
     total = page.locator(".catalog-card").count()
@@ -21,4 +16,3 @@ def test_search_and_sql(browser, served_demo, artifacts):
     assert page.locator("#catalog-card-stockout_rate").count() == 0
     page.click("#catalog-card-line_fill_rate summary")
     assert "-- kpi: line_fill_rate v1" in page.inner_text("#catalog-card-line_fill_rate pre")
-    context.close()

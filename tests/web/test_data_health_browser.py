@@ -6,11 +6,7 @@ problems in batch 5), driven by Playwright on Debian's chromium.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-
-from tests.web.kit import USERS
 
 PROBLEMS = 241  # 240 negative quantities + 1 unknown customer (conftest.py)
 QUARANTINE = "#data-health-quarantine"
@@ -19,7 +15,7 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def page(browser, request) -> Iterator:
+def page(tab_as, request):
     """A fresh page signed in as the admin of the app the test uses (`served` or
     `served_empty`); fails the test on any browser error or console error."""
     app = next(
@@ -27,19 +23,7 @@ def page(browser, request) -> Iterator:
         for name in ("served", "served_empty")
         if name in request.fixturenames
     )
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.add_cookies([app.session_cookie(USERS["admin"])])
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    tab.on(
-        "console",
-        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-    )
-    yield tab
-    context.close()
-    assert errors == [], errors
+    return tab_as(app, "admin", timeout_ms=TIMEOUT_MS)
 
 
 def _caption(page) -> str:

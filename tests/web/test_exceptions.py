@@ -21,7 +21,7 @@ from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
 from control_tower.settings import Settings
 from control_tower.web import create_app
-from tests.web.kit import SUPERVISOR_SITE, USERS, cheap_accounts, client_sign_in
+from tests.web.kit import SUPERVISOR_SITE, cheap_accounts, client_as
 
 UNRESOLVED = "('open', 'acknowledged', 'snoozed')"
 
@@ -122,17 +122,6 @@ def text_of(component) -> str:
     return ""
 
 
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-def client(app, role: str):
-    c = app.server.test_client()
-    assert client_sign_in(c, USERS[role]).status_code == 302
-    return c
-
-
 def grid(c, request=None, **values) -> tuple[dict, str]:
     response = c.post(
         "/_dash-update-component",
@@ -145,7 +134,9 @@ def grid(c, request=None, **values) -> tuple[dict, str]:
 
 class TestQueueRows:
     def test_the_supervisor_sees_exactly_the_unresolved_dc_nj_items(self, app, demo_settings):
-        block, caption = grid(client(app, "warehouse_supervisor"), {"startRow": 0, "endRow": 1000})
+        block, caption = grid(
+            client_as(app, "warehouse_supervisor"), {"startRow": 0, "endRow": 1000}
+        )
         with app_db(demo_settings) as db:
             expected = {
                 r[0]
@@ -161,12 +152,12 @@ class TestQueueRows:
         assert caption.startswith(f"{len(expected):,} exception")
 
     def test_a_forged_location_outside_scope_returns_no_rows(self, app):
-        block, caption = grid(client(app, "warehouse_supervisor"), location="DC-CHI")
+        block, caption = grid(client_as(app, "warehouse_supervisor"), location="DC-CHI")
         assert block == {"rowData": [], "rowCount": 0}
         assert "Nothing in your scope" in caption
 
     def test_my_queues_are_the_ones_the_role_owns(self, app, demo_settings):
-        block, _ = grid(client(app, "planner"), {"startRow": 0, "endRow": 1000}, queues="mine")
+        block, _ = grid(client_as(app, "planner"), {"startRow": 0, "endRow": 1000}, queues="mine")
         with app_db(demo_settings) as db:
             (count,) = db.execute(
                 f"SELECT count(*) FROM exc_items WHERE owner_role = 'planner' "
@@ -178,7 +169,7 @@ class TestQueueRows:
     def test_a_kpi_drill_down_shows_its_linked_types(self, app, demo_settings):
         kpi = "inventory_record_accuracy"
         block, _ = grid(
-            client(app, "admin"), {"startRow": 0, "endRow": 1000}, kpi=kpi, status="all"
+            client_as(app, "admin"), {"startRow": 0, "endRow": 1000}, kpi=kpi, status="all"
         )
         linked = [
             n
@@ -196,7 +187,7 @@ class TestQueueRows:
         assert expected
 
     def test_sorted_on_the_server_and_bad_sorts_refused(self, app):
-        c = client(app, "admin")
+        c = client_as(app, "admin")
         request = {
             "startRow": 0,
             "endRow": 50,
@@ -214,7 +205,7 @@ class TestQueueRows:
     def test_the_callback_answers_fast(self, app):
         import time
 
-        c = client(app, "planner")
+        c = client_as(app, "planner")
         grid(c)
         started = time.perf_counter()
         for _ in range(5):
@@ -231,7 +222,7 @@ class TestQueueRows:
 
 class TestExport:
     def test_the_supervisor_exports_only_dc_nj_rows_in_the_grid_order(self, app, demo_settings):
-        c = client(app, "warehouse_supervisor")
+        c = client_as(app, "warehouse_supervisor")
         request = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "id", "sort": "desc"}]}
         response = c.post("/_dash-update-component", json=export_body(request))
         answer = response.get_json()["response"]
@@ -252,7 +243,7 @@ class TestExport:
         assert f"{len(expected):,} rows exported" in answer["exceptions-export-note"]["children"]
 
     def test_a_forged_location_exports_a_header_only(self, app):
-        c = client(app, "warehouse_supervisor")
+        c = client_as(app, "warehouse_supervisor")
         response = c.post("/_dash-update-component", json=export_body({}, location="DC-CHI"))
         content = response.get_json()["response"]["exceptions-download"]["data"]["content"]
         assert content.strip().splitlines() == [content.strip().splitlines()[0]]
@@ -268,7 +259,7 @@ def private(demo_settings, tmp_path_factory):
 class TestBulkActions:
     def test_one_item_changed_meanwhile_is_reported_and_the_others_done(self, private):
         settings, app = private
-        c = client(app, "planner")
+        c = client_as(app, "planner")
         block, _ = grid(c, queues="mine", status="open")
         picked = block["rowData"][:3]
         with ExceptionStore.open(settings.app_db_url) as store:
@@ -299,7 +290,7 @@ class TestBulkActions:
                 "SELECT id, version FROM exc_items WHERE location_id = 'DC-CHI' AND status = 'open' "
                 "LIMIT 1"
             ).fetchone()
-        c = client(app, "warehouse_supervisor")
+        c = client_as(app, "warehouse_supervisor")
         selected = [{"id": outside, "version": version}]
         response = c.post(
             "/_dash-update-component", json=bulk_body(selected, "comment", note="forged")
@@ -314,7 +305,7 @@ class TestBulkActions:
 
     def test_resolve_needs_a_reason_code(self, private):
         _settings, app = private
-        c = client(app, "planner")
+        c = client_as(app, "planner")
         block, _ = grid(c, queues="mine", status="open")
         row = block["rowData"][-1]
         body = bulk_body([{"id": row["id"], "version": row["version"]}], "resolve")

@@ -6,12 +6,9 @@ items), driven by Playwright on Debian's chromium.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.web.conftest import _serve
-from tests.web.kit import USERS
 from tests.web.test_exceptions import app_db, private_copy
 
 GRID = "#exceptions-grid"
@@ -25,20 +22,8 @@ def served_copy(demo_settings, tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser, served_copy) -> Iterator:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.add_cookies([served_copy.session_cookie(USERS["planner"])])
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    tab.on(
-        "console",
-        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-    )
-    yield tab
-    context.close()
-    assert errors == [], errors
+def page(tab_as, served_copy):
+    return tab_as(served_copy, "planner", timeout_ms=TIMEOUT_MS)
 
 
 def _status(page, item_id: str) -> str:
@@ -83,6 +68,7 @@ def test_a_row_opens_its_detail_with_the_source_timeline(page, served_copy, arti
     page.goto(served_copy.url + "/exceptions?type=backordered_line")
     first = f"{ROWS}[row-index='0']"
     page.wait_for_selector(f"{first} [col-id='type_label']")
+    page.wait_for_load_state("networkidle")  # the first block and the caption have settled
     item_id = page.get_attribute(first, "row-id")
     page.click(f"{first} [col-id='type_label']")
     page.wait_for_url(f"**/exceptions/{item_id}")

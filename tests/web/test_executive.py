@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
-from control_tower.kpi.views import cached_catalog, certified
-from control_tower.warehouse.serving import ServingStore
-from control_tower.web import create_app
-from tests.web.kit import USERS, cheap_accounts
+from control_tower.kpi.views import certified
+from tests.web.kit import USERS
 from tests.web.kpi_kit import (
     by_id,
     filter_values,
@@ -31,24 +27,6 @@ OUTPUTS = [
     ("executive-drafts", "children"),
     ("executive-subtitle", "children"),
 ]
-
-
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-@pytest.fixture(scope="module")
-def snapshot(demo_settings):
-    store = ServingStore(demo_settings.serving_dir)
-    with store.cursor() as cur:
-        yield cur
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def catalog(demo_settings):
-    return cached_catalog(demo_settings.kpi_definitions)
 
 
 def _tiles(app, name, inputs):

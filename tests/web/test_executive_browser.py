@@ -9,7 +9,6 @@ behind the number (its detail page, built elsewhere: the URL only).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
 from urllib.parse import parse_qs, urlparse
 
@@ -17,33 +16,15 @@ import pytest
 
 from control_tower.kpi.format import format_value
 from control_tower.kpi.views import cached_catalog, certified
-from control_tower.warehouse.serving import ServingStore
-from tests.web.kit import USERS
 from tests.web.kpi_kit import ratio_from_values
 
 TIMEOUT_MS = 20_000
 KPI = "inventory_record_accuracy"  # its exceptions (cycle-count variances) sit at every site
 
 
-@pytest.fixture(scope="module")
-def snapshot(demo_settings):
-    store = ServingStore(demo_settings.serving_dir)
-    with store.cursor() as cur:
-        yield cur
-    store.close()
-
-
 @pytest.fixture
-def page(browser, served_demo) -> Iterator:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.add_cookies([served_demo.session_cookie(USERS["executive"])])
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    yield tab
-    context.close()
-    assert errors == [], errors
+def page(tab_as, served_demo):
+    return tab_as(served_demo, "executive", timeout_ms=TIMEOUT_MS, watch=("pageerror",))
 
 
 def _number(page) -> str:

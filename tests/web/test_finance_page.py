@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import duckdb
 import pytest
 
 from control_tower.kpi.serving import latest_as_of
-from control_tower.web import create_app
 from control_tower.web.filters import ids
-from tests.web.kit import USERS, cheap_accounts, client_sign_in
+from tests.web.kit import client_as
 from tests.web.test_warehouse_page import _find
 
 BODY = "finance-body"
@@ -43,23 +41,8 @@ def callback_body(**values: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-@pytest.fixture(scope="module")
-def snapshot(demo_settings):
-    folder = demo_settings.serving_dir
-    con = duckdb.connect(str(folder / (folder / "CURRENT").read_text().strip()), read_only=True)
-    yield con
-    con.close()
-
-
 def _post(app, role: str, body: dict[str, Any]):
-    client = app.server.test_client()
-    assert client_sign_in(client, USERS[role]).status_code == 302
-    return client.post("/_dash-update-component", json=body)
+    return client_as(app, role).post("/_dash-update-component", json=body)
 
 
 def _answer(app, role: str, body: dict[str, Any]) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import duckdb
 import pytest
 
 from control_tower.accounts import Scope
@@ -14,40 +13,32 @@ from control_tower.ops import finance_views as fv
 from tests.web.kit import SUPERVISOR_SITE
 
 
-@pytest.fixture(scope="module")
-def cur(demo_settings):
-    folder = demo_settings.serving_dir
-    con = duckdb.connect(str(folder / (folder / "CURRENT").read_text().strip()), read_only=True)
-    yield con
-    con.close()
-
-
-def test_checklist_scope(cur):
-    as_of = latest_as_of(cur)
+def test_checklist_scope(snapshot):
+    as_of = latest_as_of(snapshot)
     query = "SELECT DISTINCT entity_id FROM close_tasks ORDER BY 1"
-    entities = [r[0] for r in cur.execute(query).fetchall()]
-    assert [c.entity_id for c in fv.close_checklist(cur, Scope(), as_of)] == entities
+    entities = [r[0] for r in snapshot.execute(query).fetchall()]
+    assert [c.entity_id for c in fv.close_checklist(snapshot, Scope(), as_of)] == entities
     one = Scope.of(entities=[entities[0]])
-    assert [c.entity_id for c in fv.close_checklist(cur, one, as_of)] == [entities[0]]
+    assert [c.entity_id for c in fv.close_checklist(snapshot, one, as_of)] == [entities[0]]
     # close tasks have no location: a location scope sees none (fail closed)
-    assert fv.close_checklist(cur, Scope.of(locations=[SUPERVISOR_SITE]), as_of) == []
+    assert fv.close_checklist(snapshot, Scope.of(locations=[SUPERVISOR_SITE]), as_of) == []
 
 
-def test_overdue_days_count_from_the_due_date(cur):
-    as_of = latest_as_of(cur)
-    for close in fv.close_checklist(cur, Scope(), as_of):
+def test_overdue_days_count_from_the_due_date(snapshot):
+    as_of = latest_as_of(snapshot)
+    for close in fv.close_checklist(snapshot, Scope(), as_of):
         for task in close.tasks:
             if task.overdue:
                 assert task.status == "open"
                 assert task.days_overdue == (as_of - task.due_date).days
 
 
-def test_expedited_share_by_carrier_for_one_site(cur):
-    as_of = latest_as_of(cur)
+def test_expedited_share_by_carrier_for_one_site(snapshot):
+    as_of = latest_as_of(snapshot)
     start = as_of - timedelta(days=60)
     expected = {
         carrier: (moves, float(share))
-        for carrier, moves, share in cur.execute(
+        for carrier, moves, share in snapshot.execute(
             """
             SELECT f.carrier_id, count(*),
                    sum(f.actual_freight_cost) FILTER (WHERE f.expedited) / sum(f.actual_freight_cost)
@@ -62,7 +53,7 @@ def test_expedited_share_by_carrier_for_one_site(cur):
         ).fetchall()
     }
     rows = fv.expedited_share(
-        cur, Scope.of(locations=[SUPERVISOR_SITE]), start=start, end=as_of, as_of=as_of
+        snapshot, Scope.of(locations=[SUPERVISOR_SITE]), start=start, end=as_of, as_of=as_of
     )
     got = {r.carrier_id: (r.moves, r.cost_share or 0.0) for r in rows if r.carrier_id}
     assert got.keys() == expected.keys()
@@ -74,16 +65,16 @@ def test_expedited_share_by_carrier_for_one_site(cur):
     assert overall.moves == sum(m for m, _ in expected.values())
 
 
-def test_expedited_share_of_an_entity_and_of_everything(cur):
+def test_expedited_share_of_an_entity_and_of_everything(snapshot):
     """The daily sums kept per snapshot give the same totals as the freight rows, for any
     range, with or without an entity."""
-    as_of = latest_as_of(cur)
-    entity = cur.execute("SELECT min(entity_id) FROM locations").fetchone()[0]
+    as_of = latest_as_of(snapshot)
+    entity = snapshot.execute("SELECT min(entity_id) FROM locations").fetchone()[0]
     for start, entity_id in (
         (as_of - timedelta(days=13), entity),
         (as_of - timedelta(days=90), None),
     ):
-        moves, fast, cost, fast_cost = cur.execute(
+        moves, fast, cost, fast_cost = snapshot.execute(
             """
             SELECT count(*), count(*) FILTER (WHERE f.expedited),
                    sum(f.actual_freight_cost), sum(f.actual_freight_cost) FILTER (WHERE f.expedited)
@@ -99,7 +90,7 @@ def test_expedited_share_of_an_entity_and_of_everything(cur):
             [start, as_of, as_of, entity_id, entity_id],
         ).fetchone()
         rows = fv.expedited_share(
-            cur, Scope(), start=start, end=as_of, as_of=as_of, entity_id=entity_id
+            snapshot, Scope(), start=start, end=as_of, as_of=as_of, entity_id=entity_id
         )
         overall = rows[-1]
         assert overall.carrier_id is None

@@ -8,10 +8,7 @@ import pytest
 
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
-from control_tower.kpi.views import cached_catalog
-from control_tower.warehouse.serving import ServingStore
-from control_tower.web import create_app
-from tests.web.kit import SUPERVISOR_SITE, USERS, cheap_accounts
+from tests.web.kit import SUPERVISOR_SITE, USERS
 from tests.web.kpi_kit import (
     by_id,
     filter_values,
@@ -32,24 +29,6 @@ OUTPUTS = [
     ("kpi-scope-note", "children"),
     ("kpi-body", "hidden"),
 ]
-
-
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-@pytest.fixture(scope="module")
-def snapshot(demo_settings):
-    store = ServingStore(demo_settings.serving_dir)
-    with store.cursor() as cur:
-        yield cur
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def catalog(demo_settings):
-    return cached_catalog(demo_settings.kpi_definitions)
 
 
 def _detail(app, user, name, inputs, by, member=None):

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-
-from tests.web.kit import USERS
 
 TIMEOUT_MS = 20_000
 
 
-def _page(browser, served_demo, role) -> Iterator:
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    context.add_cookies([served_demo.session_cookie(USERS[role])])
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    yield tab
-    context.close()
+def _page(tab_as, served_demo, role):
+    return tab_as(served_demo, role, viewport=(1366, 768), timeout_ms=TIMEOUT_MS, watch=())
 
 
 @pytest.fixture
-def planner(browser, served_demo) -> Iterator:
-    yield from _page(browser, served_demo, "planner")
+def planner(tab_as, served_demo):
+    return _page(tab_as, served_demo, "planner")
 
 
 @pytest.fixture
-def supervisor(browser, served_demo) -> Iterator:
-    yield from _page(browser, served_demo, "warehouse_supervisor")
+def supervisor(tab_as, served_demo):
+    return _page(tab_as, served_demo, "warehouse_supervisor")
 
 
 def test_a_member_in_the_url_shows_as_a_removable_chip(planner, served_demo):

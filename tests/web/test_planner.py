@@ -15,7 +15,7 @@ from control_tower.exceptions.store import ExceptionStore
 from control_tower.warehouse.serving import current_snapshot
 from control_tower.web import create_app
 from tests.planning.scored import METRICS, scored_copy, unscored_copy
-from tests.web.kit import PASSWORD, USERS, cheap_accounts, client_sign_in
+from tests.web.kit import PASSWORD, USERS, cheap_accounts, signed_in
 
 SCOPED = "pnj"  # a planner who sees only DC-NJ
 FILTER_IDS = ("from", "to", "grain", "entity", "location")
@@ -150,9 +150,7 @@ def rule_app(rule_settings):
 
 
 def _client(app, name: str = USERS["planner"]):
-    client = app.server.test_client()
-    assert client_sign_in(client, name).status_code == 302
-    return client
+    return signed_in(app, name)
 
 
 class TestScoredQueue:

@@ -7,7 +7,6 @@ Playwright drives Debian's chromium.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import duckdb
@@ -15,70 +14,30 @@ import pytest
 
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.warehouse.serving import current_snapshot
-from control_tower.web import create_app, make_server
-from control_tower.web.runtime import EXTENSION_KEY
 from tests.planning.scored import scored_copy, unscored_copy
-from tests.web.kit import USERS, cheap_accounts, http_sign_in
+from tests.web.conftest import Served, _serve
 
 TIMEOUT_MS = 15_000
 GRID = "#planner-queue"
 ROWS = f"{GRID} .ag-center-cols-container .ag-row"
 
 
-class Site:
-    """An app served on a loopback port for one data folder."""
-
-    def __init__(self, settings) -> None:
-        self.settings = settings
-        self.app = create_app(settings, accounts=cheap_accounts(settings))
-        self.server = make_server(self.app, host="127.0.0.1", port=0, threads=4)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
-
-    def cookie(self, name: str) -> dict[str, str]:
-        return {"name": "ct_session", "value": http_sign_in(self.url, name), "url": self.url}
-
-    def close(self) -> None:
-        self.server.close()
-        self.server.task_dispatcher.shutdown()
-        self.thread.join(timeout=5)
-        self.app.server.extensions[EXTENSION_KEY].store.close()
-        self.app.server.extensions[EXTENSION_KEY].accounts.close()
-
-
-def _site(settings) -> Iterator[Site]:
-    site = Site(settings)
-    yield site
-    site.close()
+@pytest.fixture(scope="module")
+def scored_site(demo_settings, tmp_path_factory) -> Iterator[Served]:
+    yield from _serve(scored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-scored")))
 
 
 @pytest.fixture(scope="module")
-def scored_site(demo_settings, tmp_path_factory) -> Iterator[Site]:
-    yield from _site(scored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-scored")))
+def rule_site(demo_settings, tmp_path_factory) -> Iterator[Served]:
+    yield from _serve(unscored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-rule")))
 
 
-@pytest.fixture(scope="module")
-def rule_site(demo_settings, tmp_path_factory) -> Iterator[Site]:
-    yield from _site(unscored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-rule")))
+def _page(tab_as, site: Served):
+    return tab_as(site, "planner", viewport=(1366, 768), timeout_ms=TIMEOUT_MS)
 
 
-def _page(browser, site: Site):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    context.add_cookies([site.cookie(USERS["planner"])])
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    tab.on(
-        "console",
-        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-    )
-    return context, tab, errors
-
-
-def test_pat_triages_the_top_row_and_drills_into_it(browser, scored_site, artifacts):
-    context, page, errors = _page(browser, scored_site)
+def test_pat_triages_the_top_row_and_drills_into_it(tab_as, scored_site, artifacts):
+    page = _page(tab_as, scored_site)
     page.goto(scored_site.url + "/planner")
     page.wait_for_selector("#planner-model-accuracy")
     assert "ROC AUC 0.86 vs 0.82" in page.inner_text("#planner-model-accuracy")
@@ -124,12 +83,10 @@ def test_pat_triages_the_top_row_and_drills_into_it(browser, scored_site, artifa
     assert "Projected available" in page.inner_text("#planner-item-projection")
     assert page.locator("#planner-item-stockout").inner_text().startswith("Projected stockout")
     page.screenshot(path=str(artifacts / "planner-item.png"), full_page=True)
-    context.close()
-    assert errors == [], errors
 
 
-def test_before_any_model_the_rule_ranks_the_queue_with_a_banner(browser, rule_site):
-    context, page, errors = _page(browser, rule_site)
+def test_before_any_model_the_rule_ranks_the_queue_with_a_banner(tab_as, rule_site):
+    page = _page(tab_as, rule_site)
     page.goto(rule_site.url + "/planner")
     page.wait_for_selector("#planner-banner")
     assert (
@@ -142,5 +99,3 @@ def test_before_any_model_the_rule_ranks_the_queue_with_a_banner(browser, rule_s
     )
     page.goto(rule_site.url + "/planner/DC-NOWHERE/SKU1")
     page.wait_for_selector("text=Not found in your scope")
-    context.close()
-    assert errors == [], errors

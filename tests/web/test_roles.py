@@ -15,25 +15,12 @@ import dash
 import pytest
 
 from control_tower.accounts import ROLES
-from control_tower.web import create_app
 from control_tower.web.auth import page_roles
-from tests.web.kit import USERS, cheap_accounts, client_sign_in
-
-
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-def _client(app, role: str | None = None):
-    client = app.server.test_client()
-    if role is not None:
-        assert client_sign_in(client, USERS[role]).status_code == 302
-    return client
+from tests.web.kit import client_as
 
 
 def _dependencies(app) -> list[dict]:
-    return _client(app, "admin").get("/_dash-dependencies").get_json()
+    return client_as(app, "admin").get("/_dash-dependencies").get_json()
 
 
 def _output_ids(dep: dict) -> list[str]:
@@ -89,7 +76,7 @@ def _page_paths() -> list[tuple[str, tuple[str, ...]]]:
 class TestPages:
     @pytest.mark.parametrize("role", ROLES)
     def test_navigation_lists_exactly_the_pages_of_the_role(self, app, role):
-        layout = _client(app, role).get("/_dash-layout").get_json()
+        layout = client_as(app, role).get("/_dash-layout").get_json()
         nav = layout["props"]["children"][1]["props"]["children"][1]
         links = {a["props"]["href"] for a in nav["props"]["children"]}
         expected = {
@@ -102,7 +89,7 @@ class TestPages:
 
     @pytest.mark.parametrize("role", ROLES)
     def test_root_leads_to_a_page_of_the_role(self, app, role):
-        response = _client(app, role).get("/")
+        response = client_as(app, role).get("/")
         assert response.status_code == 302
         target = response.headers["Location"]
         page = next(p for p in dash.page_registry.values() if p["relative_path"] == target)
@@ -110,7 +97,7 @@ class TestPages:
 
     @pytest.mark.parametrize("role", ROLES)
     def test_pages_of_other_roles_answer_403(self, app, role):
-        client = _client(app, role)
+        client = client_as(app, role)
         for path, roles in _page_paths():
             status = client.get(path).status_code
             if role in roles:
@@ -122,7 +109,7 @@ class TestPages:
 class TestForgedCallbacks:
     @pytest.mark.parametrize("role", ROLES)
     def test_callbacks_of_pages_a_role_may_not_open_are_refused(self, app, role):
-        client = _client(app, role)
+        client = client_as(app, role)
         refused = 0
         for dep in _dependencies(app):
             owners = [_owner(cid) for cid in _output_ids(dep)]
@@ -140,7 +127,7 @@ class TestForgedCallbacks:
 
 class TestSignedOut:
     def test_every_callback_answers_401(self, app):
-        client = _client(app)
+        client = client_as(app)
         deps = _dependencies(app)
         assert len(deps) > 5
         for dep in deps:
@@ -149,14 +136,14 @@ class TestSignedOut:
             assert response.get_json() == {"error": "sign in first"}
 
     def test_every_page_redirects_to_the_login(self, app):
-        client = _client(app)
+        client = client_as(app)
         for path, _roles in _page_paths():
             response = client.get(path)
             assert response.status_code == 302, path
             assert response.headers["Location"].startswith("/login?next=")
 
     def test_every_api_route_answers_401(self, app):
-        client = _client(app)
+        client = client_as(app)
         rules = [r for r in app.server.url_map.iter_rules() if r.rule.startswith("/api/v1")]
         assert rules
         for rule in rules:

@@ -7,49 +7,26 @@ snapshot's real tasks. Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import duckdb
 import pytest
 
 from control_tower.kpi.serving import latest_as_of
-from tests.web.kit import SUPERVISOR_SITE, USERS
+from tests.web.kit import SUPERVISOR_SITE
 
 TIMEOUT_MS = 20_000
 
 
-@pytest.fixture(scope="module")
-def snapshot(demo_settings):
-    folder = demo_settings.serving_dir
-    con = duckdb.connect(str(folder / (folder / "CURRENT").read_text().strip()), read_only=True)
-    yield con
-    con.close()
-
-
-def _page(browser, served, role: str) -> Iterator:
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    context.add_cookies([served.session_cookie(USERS[role])])
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    tab.on(
-        "console",
-        lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-    )
-    yield tab
-    context.close()
-    assert errors == [], errors
+def _page(tab_as, served, role: str):
+    return tab_as(served, role, viewport=(1366, 768), timeout_ms=TIMEOUT_MS)
 
 
 @pytest.fixture
-def sam(browser, served_demo) -> Iterator:
-    yield from _page(browser, served_demo, "warehouse_supervisor")
+def sam(tab_as, served_demo):
+    return _page(tab_as, served_demo, "warehouse_supervisor")
 
 
 @pytest.fixture
-def fin(browser, served_demo) -> Iterator:
-    yield from _page(browser, served_demo, "finance")
+def fin(tab_as, served_demo):
+    return _page(tab_as, served_demo, "finance")
 
 
 def test_supervisor_sees_dc_nj_waves_only(sam, served_demo, snapshot, artifacts):

@@ -11,15 +11,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import duckdb
 import pytest
 
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.kpi.views import cached_catalog
-from control_tower.web import create_app
 from control_tower.web.filters import ids
-from tests.web.kit import SUPERVISOR_SITE, USERS, cheap_accounts, client_sign_in
+from tests.web.kit import SUPERVISOR_SITE, client_as
 
 BODY = "warehouse-body"
 SUBTITLE = "warehouse-subtitle"
@@ -46,29 +44,8 @@ def callback_body(location: str | None = None, **values: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def app(demo_settings):
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-@pytest.fixture(scope="module")
-def snapshot(demo_settings):
-    """A read-only connection to the demo's newest serving snapshot."""
-    folder = demo_settings.serving_dir
-    name = (folder / "CURRENT").read_text().strip()
-    con = duckdb.connect(str(folder / name), read_only=True)
-    yield con
-    con.close()
-
-
-def _client(app, role: str):
-    client = app.server.test_client()
-    assert client_sign_in(client, USERS[role]).status_code == 302
-    return client
-
-
 def _post(app, role: str, body: dict[str, Any]):
-    return _client(app, role).post("/_dash-update-component", json=body)
+    return client_as(app, role).post("/_dash-update-component", json=body)
 
 
 def _answer(app, role: str, body: dict[str, Any]) -> tuple[str, str]:
@@ -85,7 +62,7 @@ class TestWhoMayPost:
         assert response.get_json() == {"error": "your role may not see this"}
 
     def test_planner_is_refused_the_page(self, app):
-        assert _client(app, "planner").get("/warehouse").status_code == 403
+        assert client_as(app, "planner").get("/warehouse").status_code == 403
 
     @pytest.mark.parametrize("role", ["warehouse_supervisor", "executive", "admin"])
     def test_roles_of_the_page_get_an_answer(self, app, role):

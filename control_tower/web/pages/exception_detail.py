@@ -25,7 +25,7 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from control_tower.exceptions import query as q
-from control_tower.exceptions.aging import aging
+from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.records import SourceEvent, has_source_records, source_records
 from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
 from control_tower.exceptions.types import EXCEPTION_TYPES
@@ -101,13 +101,7 @@ def _facts(pairs: list[tuple[str, Any]]) -> html.Dl:
 
 
 def _header(item: ExceptionItem, now: datetime) -> html.Div:
-    age = aging(
-        created_at=item.created_at,
-        last_action_at=item.last_action_at,
-        sla_hours=item.sla_hours,
-        now=now,
-        resolved_at=item.resolved_at,
-    )
+    age = item_aging(item, now)
     sla = q.sla_text(age.sla_due_at, age.sla_breached, now, item.resolved_at is not None)
     sla_badge = ui.badge(
         "breached" if age.sla_breached else "ok",

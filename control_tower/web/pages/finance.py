@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 import dash
@@ -123,15 +124,7 @@ def _queue_href(exception_type: str, view: Filters, entity: str | None = None) -
     )
 
 
-def _tile(kpi: Kpi, value: float | None, detail: Any, href: str, tile_id: str) -> html.Div:
-    status = status_of(kpi, value)
-    return ui.kpi(
-        kpi.label,
-        html.A(format_value(value, kpi.format), href=href, className="finance-figure"),
-        [kpi_ui.status_badge(status), " ", detail],
-        tone=kpi_ui.tone(status),
-        kpi_id=tile_id,
-    )
+_tile = partial(kpi_ui.linked_tile, link_class="finance-figure")
 
 
 def _cannot(kpi_label: str, reason: str, tile_id: str | None = None) -> html.Div:
@@ -342,13 +335,8 @@ def _expedited_table(rows: list[fv.Expedited], view: Filters) -> html.Div:
 def refresh(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tuple[Any, Any]:
     """Everything on the page for the chosen range, grain, entity and location, in scope."""
     user = require(roles=ROLES)
-    app = web_context()
     chosen = Filters.from_inputs(start, end, grain, entity, location)
-    try:
-        with app.store.cursor() as cur:
-            return _page(cur, user.scope, chosen, app.settings.kpi_definitions)
-    except NoSnapshotError:
-        return _no_data(), None
+    return kpi_ui.snapshot_body(_page, _no_data, user.scope, chosen)
 
 
 def _page(

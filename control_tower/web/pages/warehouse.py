@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,7 +25,7 @@ from dash import Output, callback, dcc, html
 
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
-from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series, status_of
+from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series
 from control_tower.kpi.views import breakdown, cached_catalog, figure, utc_now
 from control_tower.ops import warehouse_views as wv
 from control_tower.warehouse.serving import NoSnapshotError
@@ -160,17 +161,7 @@ def _time(value: datetime | None) -> str:
     return DASH if value is None else f"{value:%H:%M}"
 
 
-def _tile(
-    kpi: Kpi, value: float | None, detail: Any, href: str, tile_id: str, *, unit: str = ""
-) -> html.Div:
-    status = status_of(kpi, value)
-    return ui.kpi(
-        kpi.label,
-        html.A(format_value(value, kpi.format) + unit, href=href, className="warehouse-figure"),
-        [kpi_ui.status_badge(status), " ", detail],
-        tone=kpi_ui.tone(status),
-        kpi_id=tile_id,
-    )
+_tile = partial(kpi_ui.linked_tile, link_class="warehouse-figure")
 
 
 def _out_of_scope(kpi: Kpi, reason: str) -> html.Div:
@@ -422,13 +413,8 @@ def _queues(counts: list[wv.QueueCount], location: str) -> html.Div:
 def refresh(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tuple[Any, Any]:
     """Everything on the page for the chosen site, range and grain, within the user's scope."""
     user = require(roles=ROLES)
-    app = web_context()
     chosen = Filters.from_inputs(start, end, grain, entity, location)
-    try:
-        with app.store.cursor() as cur:
-            return _page(cur, user.scope, chosen, app.settings.kpi_definitions)
-    except NoSnapshotError:
-        return _no_data(), None
+    return kpi_ui.snapshot_body(_page, _no_data, user.scope, chosen)
 
 
 def _page(

@@ -265,13 +265,27 @@ def filter_bar(
     return html.Div(parts, className="filter-bar", id=f"{prefix}-filters", role="search")
 
 
-def register_filter_callbacks(prefix: str) -> None:
-    """Mirror the bar's values into the address bar's query string (no page reload)."""
-    i = ids(prefix)
+def register_filter_callbacks(prefix: str, extra: Mapping[str, str] | None = None) -> None:
+    """Mirror the bar's values into the address bar's query string (no page reload).
 
-    @callback(Output(i["url"], "search"), *filter_inputs(prefix), prevent_initial_call=True)
-    def _to_url(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> str:
-        return Filters.from_inputs(start, end, grain, entity, location).query_string()
+    `extra` maps more query arguments to the ids of the page's own controls
+    (their `value`), e.g. `{"q": "planner-search"}`; the layout reads them back.
+    """
+    i = ids(prefix)
+    names = list(extra or {})
+    inputs = [Input(cid, "value") for cid in (extra or {}).values()]
+
+    @callback(
+        Output(i["url"], "search"), *filter_inputs(prefix), *inputs, prevent_initial_call=True
+    )
+    def _to_url(start: Any, end: Any, grain: Any, entity: Any, location: Any, *more: Any) -> str:
+        view = Filters.from_inputs(start, end, grain, entity, location)
+        pairs = {
+            name: str(value)[:100]
+            for name, value in zip(names, more, strict=True)
+            if value not in (None, "")
+        }
+        return link("", view, **pairs)
 
 
 def link(path: str, view: Filters, **extra: str | None) -> str:

@@ -88,3 +88,40 @@ class TestScope:
         scope = Scope.of(entities=["US01"], locations=["DC-NJ"])
         assert Filters().scoped(scope) == scope
         assert Filters(entity="US01").scoped(scope) == scope
+
+
+class TestUrlCallback:
+    """The callback that writes a page's filters into the address bar (planner: with its own)."""
+
+    @staticmethod
+    def _post(client, values: list, extra: list) -> str:
+        ids = ["from", "to", "grain", "entity", "location"]
+        inputs = [
+            {"id": f"planner-filter-{name}", "property": "value", "value": value}
+            for name, value in zip(ids, values, strict=True)
+        ]
+        inputs += [
+            {"id": cid, "property": "value", "value": value}
+            for cid, value in zip(["planner-min-prob", "planner-search"], extra, strict=True)
+        ]
+        body = {
+            "output": "planner-filter-url.search",
+            "outputs": {"id": "planner-filter-url", "property": "search"},
+            "inputs": inputs,
+            "changedPropIds": ["planner-search.value"],
+        }
+        answer = client.post("/_dash-update-component", json=body)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return answer.get_json()["response"]["planner-filter-url"]["search"]
+
+    def test_page_controls_join_the_filters_in_the_query(self, app):
+        from tests.web.kit import client_as
+
+        client = client_as(app, "planner")
+        search = self._post(client, [None, None, "day", None, "DC-NJ"], [40, "sanding belt"])
+        assert dict(parse_qsl(search.lstrip("?"))) == {
+            "location": "DC-NJ",
+            "min_prob": "40",
+            "q": "sanding belt",
+        }
+        assert self._post(client, [None, None, "day", None, None], [None, ""]) == ""

@@ -410,7 +410,7 @@ def _caption(queue: triage.Queue) -> str:
 
 # --- callbacks ------------------------------------------------------------------------------
 
-filters.register_filter_callbacks(PREFIX)
+filters.register_filter_callbacks(PREFIX, extra={"min_prob": MIN_PROB, "q": SEARCH})
 
 
 @callback(

@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from control_tower.accounts import Scope
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import UNRESOLVED, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
+from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES, types_for_kpi
 from control_tower.exceptions.workflow import (
     ACTIONS,
     ConflictError,
@@ -94,11 +94,7 @@ def kpi_types(kpi: str, definitions: Path | None = None) -> tuple[str, ...]:
     KPI's name or the `exception_queue` of the KPI's definition.
     """
     queue = _catalog_queues(str(definitions)).get(kpi) if definitions else None
-    return tuple(
-        name
-        for name, t in EXCEPTION_TYPES.items()
-        if t.kpi == kpi or (t.kpi_queue is not None and t.kpi_queue in {kpi, queue})
-    )
+    return types_for_kpi(kpi, queue)
 
 
 def linked_kpis(definitions: Path | None = None) -> tuple[str, ...]:

@@ -680,3 +680,14 @@ def exception_type(name: str) -> ExceptionType:
         raise KeyError(
             f"unknown exception type {name!r}; known types: {', '.join(EXCEPTION_TYPES)}"
         ) from None
+
+
+def types_for_kpi(kpi: str, exception_queue: str | None = None) -> tuple[str, ...]:
+    """The exception types recording a KPI's misses: those naming it as their KPI, or whose
+    `kpi_queue` is the KPI's name or the `exception_queue` of its definition."""
+    queues = {kpi, exception_queue} - {None}
+    return tuple(
+        name
+        for name, t in EXCEPTION_TYPES.items()
+        if t.kpi == kpi or (t.kpi_queue is not None and t.kpi_queue in queues)
+    )

@@ -25,7 +25,7 @@ import duckdb
 
 from control_tower.accounts import Scope
 from control_tower.exceptions.store import UNRESOLVED
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
+from control_tower.exceptions.types import ALERT_TYPE, types_for_kpi
 from control_tower.kpi.catalog import Catalog, HistoryRecord, Kpi, load_catalog
 from control_tower.kpi.compiler import compile_kpi
 from control_tower.kpi.format import format_value
@@ -289,11 +289,7 @@ def format_or_dash(kpi: Kpi, value: float | None) -> str:
 
 def exception_types_for(kpi: Kpi) -> tuple[str, ...]:
     """Exception types that record the misses of a KPI: named for it, or in its queue."""
-    return tuple(
-        t.name
-        for t in EXCEPTION_TYPES.values()
-        if t.kpi == kpi.name or (t.kpi_queue is not None and t.kpi_queue == kpi.exception_queue)
-    )
+    return types_for_kpi(kpi.name, kpi.exception_queue)
 
 
 @dataclass(frozen=True)

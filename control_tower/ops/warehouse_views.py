@@ -386,3 +386,51 @@ def queue_counts(
         )
         for name in types
     ]
+
+
+@dataclass(frozen=True)
+class LateRisk:
+    """An open order line the late-order model expects to miss its first promise."""
+
+    order_id: str
+    line_no: int
+    customer_id: str | None
+    item_id: str | None
+    first_promised_date: date | None
+    probability: float
+    value: float | None
+    reasons: tuple[str, ...]  # the top drivers raising the risk, in words
+
+
+def late_order_risks(
+    cur: duckdb.DuckDBPyConnection, scope: Scope, location_id: str, *, limit: int = 12
+) -> list[LateRisk]:
+    """The site's open lines most likely to miss their first promise (risk x line value first),
+    from the risk model's latest scores (`risk.late_order_scores`); empty before it has scored."""
+    condition, params = scope.sql("entity_id", "location_id")
+    try:
+        rows = cur.execute(
+            "SELECT order_id, line_no, customer_id, item_id, first_promised_date, probability, "
+            "value, drivers FROM risk.late_order_scores "
+            f"WHERE location_id = ? AND {condition} "
+            "ORDER BY probability * coalesce(value, 0) DESC, probability DESC, order_id, line_no "
+            "LIMIT ?",
+            [location_id, *params, limit],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [
+        LateRisk(r[0], int(r[1]), r[2], r[3], r[4], float(r[5]), r[6], _raising(r[7])) for r in rows
+    ]
+
+
+def _raising(drivers: str | None, top: int = 2) -> tuple[str, ...]:
+    """The labels of the first drivers that raise the risk."""
+    import json
+
+    try:
+        items = json.loads(drivers) if drivers else []
+    except ValueError:
+        return ()
+    labels = [d.get("label") or d.get("feature") for d in items if d.get("direction") == "raises"]
+    return tuple(str(label) for label in labels[:top] if label)

@@ -282,7 +282,9 @@ def _month(value: Any) -> str:
     return f"{value:%Y-%m}" if isinstance(value, date) else "?"
 
 
-def describe_model(card: dict[str, Any]) -> str:
+def describe_model(
+    card: dict[str, Any], events: str = "stockouts", rule: str = "the days-of-cover rule"
+) -> str:
     """The active model's accuracy in plain words, numbers from `risk.models`."""
     metrics = card.get("metrics") or {}
     model = metrics.get("model") or {}
@@ -295,9 +297,9 @@ def describe_model(card: dict[str, Any]) -> str:
         text += f" on {_month(card['train_start'])}..{_month(card['train_end'])}"
     parts = []
     if model.get("roc_auc") is not None:
-        part = f"it ranks stockouts with ROC AUC {model['roc_auc']:.2f}"
+        part = f"it ranks {events} with ROC AUC {model['roc_auc']:.2f}"
         if base.get("roc_auc") is not None:
-            part += f" vs {base['roc_auc']:.2f} for the days-of-cover rule"
+            part += f" vs {base['roc_auc']:.2f} for {rule}"
         parts.append(part)
     if model.get("precision_at_k") is not None:
         k = model.get("k")

@@ -95,6 +95,18 @@ class TestSupervisorScope:
         for wave in waves:
             assert wave in body
 
+    def test_shows_the_sites_late_order_risks_with_the_models_accuracy(self, app, snapshot):
+        (top,) = snapshot.execute(
+            "SELECT order_id FROM risk.late_order_scores WHERE location_id = ? "
+            "ORDER BY probability * coalesce(value, 0) DESC, probability DESC, order_id, line_no "
+            "LIMIT 1",
+            [SUPERVISOR_SITE],
+        ).fetchone()
+        body, _ = _answer(app, "warehouse_supervisor", callback_body())
+        note = _find(json.loads(body), "warehouse-late-risk-model")["props"]["children"]
+        assert "ranks late lines with ROC AUC" in note
+        assert top in body
+
     def test_queue_counts_link_to_the_exceptions_page(self, app, snapshot):
         (late_waves,) = snapshot.execute(
             "SELECT count(*) FROM exc.queue_items WHERE type = 'late_wave' "

@@ -72,3 +72,20 @@ def test_queue_counts_equal_the_mirror(snapshot):
     assert {q.type: q.unresolved for q in counts if q.unresolved} == {
         t: n for t, n in expected.items() if t in types
     }
+
+
+def test_late_order_risks_are_the_sites_top_scored_lines(snapshot):
+    expected = snapshot.execute(
+        "SELECT order_id, line_no FROM risk.late_order_scores WHERE location_id = ? "
+        "ORDER BY probability * coalesce(value, 0) DESC, probability DESC, order_id, line_no "
+        "LIMIT 12",
+        [SUPERVISOR_SITE],
+    ).fetchall()
+    assert expected, "the demo's risk step scores open lines"
+    risks = wv.late_order_risks(snapshot, NJ, SUPERVISOR_SITE)
+    assert [(r.order_id, r.line_no) for r in risks] == expected
+    assert all(0 <= r.probability <= 1 for r in risks)
+    assert any(r.reasons for r in risks)
+    other = next(s.location_id for s in wv.sites(snapshot, Scope()) if s.location_id != "DC-NJ")
+    assert wv.late_order_risks(snapshot, NJ, other) == []
+    assert wv.late_order_risks(snapshot, Scope(), other) != []

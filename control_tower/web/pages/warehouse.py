@@ -28,6 +28,7 @@ from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series
 from control_tower.kpi.views import breakdown, cached_catalog, figure, utc_now
 from control_tower.ops import warehouse_views as wv
+from control_tower.planning.triage import active_model, describe_model
 from control_tower.warehouse.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
@@ -41,7 +42,7 @@ from control_tower.web.filters import (
     load_choices,
     register_filter_callbacks,
 )
-from control_tower.web.format import DASH, fmt_hours, fmt_int, plural
+from control_tower.web.format import DASH, fmt_hours, fmt_int, fmt_money, plural
 from control_tower.web.runtime import web_context
 
 ROLES = ("warehouse_supervisor", "executive", "admin")  # page and callback: require(roles=ROLES)
@@ -406,6 +407,55 @@ def _queues(counts: list[wv.QueueCount], location: str) -> html.Div:
     )
 
 
+def _late_risks(cur: duckdb.DuckDBPyConnection, scope: Any, site: wv.Site) -> html.Section:
+    """The site's open lines the late-order model expects to miss their promise, and how well
+    that model did on weeks it never saw."""
+    risks = wv.late_order_risks(cur, scope, site.location_id)
+    card = active_model(cur, "late_order")
+    note = (
+        describe_model(card, "late lines", "the no-stock rule")
+        if card
+        else "No late-order model has been trained yet (control-tower risk train)."
+    )
+    if risks:
+        rows = [
+            [
+                html.Span(f"{r.order_id}/{r.line_no}", className="mono"),
+                r.customer_id or DASH,
+                r.item_id or DASH,
+                f"{r.first_promised_date:%Y-%m-%d}" if r.first_promised_date else DASH,
+                f"{r.probability:.0%}",
+                fmt_money(r.value),
+                " · ".join(f"↑ {reason}" for reason in r.reasons) or DASH,
+            ]
+            for r in risks
+        ]
+        body: Any = ui.simple_table(
+            [
+                "Order/line",
+                "Customer",
+                "Item",
+                "First promise",
+                ("Risk", "num"),
+                ("Line value", "num"),
+                "Why",
+            ],
+            rows,
+            table_id="warehouse-late-risk-table",
+        )
+    else:
+        body = ui.empty_state(
+            "No open line is scored at this site",
+            "Scores appear after a pipeline run once a late-order model exists.",
+        )
+    return ui.panel(
+        "Open lines likely to miss their promise",
+        [html.P(note, className="panel-note", id="warehouse-late-risk-model"), body],
+        subtitle=f"Late-order risk at {site.location_id}, highest risk x line value first.",
+        panel_id="warehouse-late-risk",
+    )
+
+
 # --- the callback ---------------------------------------------------------------------------
 
 
@@ -574,6 +624,7 @@ def _page(
             ],
             className="warehouse-grid",
         ),
+        _late_risks(cur, user_scope, site),
     ]
     subtitle = (
         f"{site.label} · {view.start:%Y-%m-%d} to {view.end:%Y-%m-%d} · "

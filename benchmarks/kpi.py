@@ -54,8 +54,8 @@ from control_tower.kpi.governance import read_history  # noqa: E402
 from control_tower.kpi.materialize import refresh_kpis  # noqa: E402
 from control_tower.kpi.query import compute  # noqa: E402
 from control_tower.settings import Settings, load_settings  # noqa: E402
-from control_tower.warehouse import connect_writer  # noqa: E402
-from control_tower.warehouse.serving import current_snapshot  # noqa: E402
+from control_tower.storage import connect_writer  # noqa: E402
+from control_tower.storage.serving import current_snapshot  # noqa: E402
 
 GOVERNED_TARGET = 1.5  # governed time / hand-written SQL time
 REFRESH_TARGET = 10.0  # seconds for a full refresh at 1M order lines

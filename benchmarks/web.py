@@ -102,7 +102,7 @@ def _detail_paths(settings: Settings) -> dict[str, str]:
     import duckdb
     from sqlalchemy import create_engine, text
 
-    from control_tower.warehouse.serving import current_snapshot
+    from control_tower.storage.serving import current_snapshot
 
     paths = {"/kpi/<name>": "/kpi/line_fill_rate"}
     snapshot = current_snapshot(settings.serving_dir)

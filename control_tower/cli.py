@@ -16,8 +16,8 @@ from control_tower.exceptions import cli as exceptions_cli
 from control_tower.kpi.cli import kpi_group
 from control_tower.risk.cli import risk_group
 from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.storage import WriterBusyError
 from control_tower.terminal import landing_progress, print_run_report
-from control_tower.warehouse import WriterBusyError
 
 console = Console()
 
@@ -197,7 +197,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 @click.pass_context
 def quarantine(ctx: click.Context, batch_id: int | None, limit: int) -> None:
     """Show quarantined rows with their file, line, column and reason."""
-    from control_tower.warehouse import NoSnapshotError, ServingStore
+    from control_tower.storage import NoSnapshotError, ServingStore
 
     settings = _settings(ctx)
     store = ServingStore(settings.serving_dir)

@@ -22,8 +22,8 @@ from control_tower.landing import BatchResult, IngestReport, land_inbox
 from control_tower.landing.progress import ProgressFn
 from control_tower.mappings import land_sources
 from control_tower.settings import Settings
-from control_tower.warehouse import WriterLock, connect_writer, publish_snapshot
-from control_tower.warehouse.serving import current_snapshot, next_snapshot_path
+from control_tower.storage import WriterLock, connect_writer, publish_snapshot
+from control_tower.storage.serving import current_snapshot, next_snapshot_path
 from pipelines.steps import POST_LOAD_STEPS, StepContext
 
 log = logging.getLogger(__name__)

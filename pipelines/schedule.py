@@ -25,7 +25,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from control_tower.ops.health import HEARTBEAT_FILE
 from control_tower.settings import Settings, load_settings
-from control_tower.warehouse import WriterLock
+from control_tower.storage import WriterLock
 from pipelines.run import RunReport, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def scheduled_retrain(home: str) -> None:
     from control_tower.risk.model import MODELS, InsufficientHistory
     from control_tower.risk.store import sync_models
     from control_tower.risk.training import train_model
-    from control_tower.warehouse import connect_writer
+    from control_tower.storage import connect_writer
 
     settings = load_settings(home)
     if _process_lock is None or not _process_lock.held:

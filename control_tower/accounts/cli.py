@@ -51,7 +51,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _known_ids(settings: Settings) -> tuple[set[str], set[str]]:
     """Entity ids and location ids of the newest serving snapshot (empty before any landing)."""
-    from control_tower.warehouse.serving import NoSnapshotError, ServingStore
+    from control_tower.storage.serving import NoSnapshotError, ServingStore
 
     store = ServingStore(settings.serving_dir)
     try:

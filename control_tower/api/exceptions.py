@@ -46,7 +46,7 @@ from control_tower.exceptions import query as q
 from control_tower.exceptions.records import source_records
 from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web.auth import WebUser
 from control_tower.web.filters import Filters
 from control_tower.web.runtime import snapshot_cursor, web_context

@@ -10,8 +10,8 @@ from rich.table import Table
 from control_tower.accounts import AccountStore
 from control_tower.accounts.demo import credentials_path, seed_demo_users
 from control_tower.settings import Settings
+from control_tower.storage.serving import current_snapshot
 from control_tower.terminal import landing_progress, print_run_report
-from control_tower.warehouse.serving import current_snapshot
 from pipelines.run import run_pipeline
 from pipelines.schedule import (
     build_scheduler,

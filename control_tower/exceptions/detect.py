@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 ITEMS = ExceptionItem.__table__
 AUDIT = AuditEntry.__table__
 
-# The columns of exc.queue_items (declared in control_tower/warehouse/schema.py) the mirror fills.
+# The columns of exc.queue_items (declared in control_tower/storage/schema.py) the mirror fills.
 MIRROR_COLUMNS: tuple[str, ...] = (
     "id",
     "type",

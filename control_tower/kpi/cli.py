@@ -24,7 +24,7 @@ from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load
 from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
 from control_tower.kpi.format import format_value
 from control_tower.settings import Settings, SettingsError, load_settings
-from control_tower.warehouse import NoSnapshotError, ServingStore
+from control_tower.storage import NoSnapshotError, ServingStore
 
 console = Console()
 

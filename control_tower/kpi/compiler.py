@@ -39,7 +39,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from control_tower.contracts import TABLES
 from control_tower.kpi.catalog import Companion, Kpi, Measure
-from control_tower.warehouse.schema import landed_columns
+from control_tower.storage.schema import landed_columns
 
 GRAINS = ("day", "week", "month")
 DIALECT = "duckdb"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from control_tower.contracts import Table
-from control_tower.warehouse.schema import landed_columns
+from control_tower.storage.schema import landed_columns
 
 
 @dataclass

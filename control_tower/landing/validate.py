@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from control_tower.contracts import TABLES, Column, ColumnType, Table
-from control_tower.warehouse.schema import landed_columns
+from control_tower.storage.schema import landed_columns
 
 T = ColumnType
 

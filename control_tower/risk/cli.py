@@ -20,8 +20,8 @@ from rich.table import Table as RichTable
 
 from control_tower.risk.model import MODELS, InsufficientHistory
 from control_tower.settings import Settings, SettingsError, load_settings
-from control_tower.warehouse import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
-from control_tower.warehouse.schema import connect_writer
+from control_tower.storage import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
+from control_tower.storage.schema import connect_writer
 
 console = Console()
 METRICS = ("roc_auc", "average_precision", "brier", "precision_at_events", "precision_at_k")

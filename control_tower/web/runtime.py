@@ -15,7 +15,7 @@ import flask
 
 from control_tower.accounts import AccountStore
 from control_tower.settings import Settings
-from control_tower.warehouse.serving import ServingStore
+from control_tower.storage.serving import ServingStore
 
 EXTENSION_KEY = "control_tower"
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from control_tower.cli import main
 from control_tower.settings import load_settings
-from control_tower.warehouse import WriterLock
+from control_tower.storage import WriterLock
 from tests.pipelines.inbox import write_master, write_orders
 
 

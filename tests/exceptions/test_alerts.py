@@ -32,7 +32,7 @@ from control_tower.exceptions.alerts import (
 from control_tower.exceptions.store import AlertNotification, AlertState, ExceptionStore
 from control_tower.exceptions.workflow import act
 from control_tower.settings import load_settings
-from control_tower.warehouse.schema import ensure_schema
+from control_tower.storage.schema import ensure_schema
 
 T0 = datetime(2026, 3, 10, 8, 0)
 SERIES = {"L1": [0.90, 0.90, 0.99, 0.90, 0.90], "L2": [0.99] * 5}

@@ -10,7 +10,7 @@ import pytest
 
 from control_tower.exceptions.types import EXCEPTION_TYPES, RULE_COLUMNS, exception_type
 from control_tower.settings import DEFAULT_KPI_DEFINITIONS
-from control_tower.warehouse.schema import ensure_schema
+from control_tower.storage.schema import ensure_schema
 
 REQUIRED = {
     "adjustment_anomaly",

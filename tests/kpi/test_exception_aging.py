@@ -9,7 +9,7 @@ import pytest
 
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.query import compute
-from control_tower.warehouse.schema import connect_writer
+from control_tower.storage.schema import connect_writer
 
 
 class TestAgesAndSla:

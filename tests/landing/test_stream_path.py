@@ -185,7 +185,7 @@ def test_no_temp_objects_are_left_behind(home: Path) -> None:
     from control_tower.landing.files import discover
     from control_tower.landing.ingest import _install_zones
     from control_tower.settings import load_settings
-    from control_tower.warehouse.schema import connect_writer
+    from control_tower.storage.schema import connect_writer
 
     settings = load_settings(home)
     (settings.inbox / "erp").mkdir(parents=True, exist_ok=True)

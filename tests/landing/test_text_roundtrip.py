@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from control_tower.landing import land_inbox
-from control_tower.warehouse.schema import connect_writer
+from control_tower.storage.schema import connect_writer
 from tests.landing.baseline import BASELINE, TS
 
 NAME = st.text(

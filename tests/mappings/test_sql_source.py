@@ -31,8 +31,8 @@ from control_tower.landing.ingest import _install_zones
 from control_tower.mappings import load_mapping
 from control_tower.mappings import sql as sql_source
 from control_tower.settings import DEFAULT_MAPPINGS
-from control_tower.warehouse import connect_writer
-from control_tower.warehouse.serving import current_snapshot
+from control_tower.storage import connect_writer
+from control_tower.storage.serving import current_snapshot
 from tests.landing.kit import batch_rows, fetch, land, quarantined
 from tests.mappings.postgres import (
     ODOO_ROWS,

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from control_tower.settings import Settings, load_settings
-from control_tower.warehouse.serving import ServingStore
+from control_tower.storage.serving import ServingStore
 from pipelines.run import RunReport, run_pipeline
 
 LOCATIONS = """\

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from control_tower.ops import health
-from control_tower.warehouse.schema import ensure_schema
+from control_tower.storage.schema import ensure_schema
 from pipelines import schedule
 from pipelines.steps import POST_LOAD_STEPS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from control_tower.settings import load_settings
-from control_tower.warehouse import ServingStore, WriterBusyError, WriterLock
+from control_tower.storage import ServingStore, WriterBusyError, WriterLock
 from pipelines.run import run_pipeline
 from tests.pipelines.inbox import write_master, write_orders
 

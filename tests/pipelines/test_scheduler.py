@@ -13,8 +13,8 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
 from control_tower.settings import load_settings
-from control_tower.warehouse import ServingStore, WriterLock
-from control_tower.warehouse.serving import current_snapshot
+from control_tower.storage import ServingStore, WriterLock
+from control_tower.storage.serving import current_snapshot
 from pipelines.schedule import PIPELINE_JOB_ID
 from tests.pipelines.inbox import write_master, write_orders
 

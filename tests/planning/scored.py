@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from control_tower.settings import Settings
-from control_tower.warehouse.serving import current_snapshot
+from control_tower.storage.serving import current_snapshot
 
 MODEL_VERSION = "v3"
 METRICS = {

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from control_tower.exceptions.types import EXCEPTION_TYPES
-from control_tower.warehouse.schema import ensure_schema
+from control_tower.storage.schema import ensure_schema
 
 NOW = datetime(2026, 3, 12, 10, 0)
 

@@ -21,7 +21,7 @@ import polars as pl
 import pytest
 
 from control_tower.risk.features import late_frame, stockout_frame
-from control_tower.warehouse.schema import ensure_schema
+from control_tower.storage.schema import ensure_schema
 
 T = date(2026, 1, 10)
 POINT = pl.DataFrame({"location_id": ["L1"], "t": [T]})

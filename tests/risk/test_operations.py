@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from control_tower.cli import main
 from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.risk.score import refresh_risk
-from control_tower.warehouse import ServingStore
+from control_tower.storage import ServingStore
 from pipelines.steps import POST_LOAD_STEPS
 from tests.risk.conftest import AS_OF
 

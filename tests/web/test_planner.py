@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from control_tower.exceptions.store import ExceptionStore
-from control_tower.warehouse.serving import current_snapshot
+from control_tower.storage.serving import current_snapshot
 from control_tower.web import create_app
 from tests.planning.scored import METRICS, scored_copy, unscored_copy
 from tests.web.kit import PASSWORD, USERS, cheap_accounts, signed_in

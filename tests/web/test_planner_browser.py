@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from control_tower.exceptions.store import ExceptionStore
-from control_tower.warehouse.serving import current_snapshot
+from control_tower.storage.serving import current_snapshot
 from tests.planning.scored import scored_copy, unscored_copy
 from tests.web.conftest import Served, _serve
 

@@ -27,7 +27,7 @@ from control_tower.kpi.views import (
     utc_now,
 )
 from control_tower.ops.freshness import freshness_status
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require

@@ -20,7 +20,7 @@ import dash_ag_grid as dag
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from control_tower.ops import health
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web.auth import require
 from control_tower.web.format import (

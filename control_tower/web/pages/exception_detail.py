@@ -30,7 +30,7 @@ from control_tower.exceptions.records import SourceEvent, has_source_records, so
 from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
 from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import RESOLUTION_CODES, ConflictError, WorkflowError
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts

@@ -30,7 +30,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 from control_tower.accounts import Scope
 from control_tower.exceptions import query as q
 from control_tower.exceptions.workflow import RESOLUTION_CODES
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
 from control_tower.web.auth import WebUser, current_web_user, require

@@ -20,7 +20,7 @@ from dash import Output, callback, dcc, html
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of
 from control_tower.kpi.views import Tile, cached_catalog, certified, tile, utc_now
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require

@@ -27,7 +27,7 @@ from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series, status_of
 from control_tower.kpi.views import breakdown, cached_catalog, figure
 from control_tower.ops import finance_views as fv
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts

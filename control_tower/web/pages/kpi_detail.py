@@ -36,7 +36,7 @@ from control_tower.kpi.views import (
     utc_now,
     view,
 )
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require

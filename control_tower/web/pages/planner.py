@@ -25,7 +25,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from control_tower.exceptions.workflow import RESOLUTION_CODES
 from control_tower.kpi.serving import SnapshotCache
 from control_tower.planning import triage
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html
 
 from control_tower.planning import triage
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require

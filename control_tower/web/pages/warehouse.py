@@ -29,7 +29,7 @@ from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series
 from control_tower.kpi.views import breakdown, cached_catalog, figure, utc_now
 from control_tower.ops import warehouse_views as wv
 from control_tower.planning.triage import active_model, describe_model
-from control_tower.warehouse.serving import NoSnapshotError
+from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts

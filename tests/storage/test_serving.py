@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from control_tower.warehouse.serving import (
+from control_tower.storage.serving import (
     NoSnapshotError,
     ServingStore,
     current_snapshot,

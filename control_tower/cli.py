@@ -7,19 +7,20 @@ from datetime import date
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table as RichTable
 
 from control_tower import __version__
 from control_tower.accounts.cli import users as users_group
 from control_tower.exceptions import cli as exceptions_cli
+from control_tower.export import console as output_console
+from control_tower.export import emit_rows, format_option
 from control_tower.kpi.cli import kpi_group
 from control_tower.risk.cli import risk_group
 from control_tower.settings import Settings, SettingsError, load_settings
 from control_tower.storage import WriterBusyError
 from control_tower.terminal import landing_progress, print_run_report
 
-console = Console()
+console = output_console()
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -191,11 +192,15 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     serve_app(app, host=host, port=port, threads=threads)
 
 
+QUARANTINE_COLUMNS = ("batch", "file", "line", "column", "value", "reason")
+
+
 @main.command()
 @click.option("--batch", "batch_id", type=int, help="Only this batch.")
 @click.option("--limit", default=50, show_default=True, type=int)
+@format_option()
 @click.pass_context
-def quarantine(ctx: click.Context, batch_id: int | None, limit: int) -> None:
+def quarantine(ctx: click.Context, batch_id: int | None, limit: int, fmt: str) -> None:
     """Show quarantined rows with their file, line, column and reason."""
     from control_tower.storage import NoSnapshotError, ServingStore
 
@@ -213,12 +218,13 @@ def quarantine(ctx: click.Context, batch_id: int | None, limit: int) -> None:
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()
-    table = RichTable(title="Quarantined rows (newest batches first)")
-    for col in ("batch", "file", "line", "column", "value", "reason"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table if rows else "No quarantined rows.")
+    emit_rows(
+        [dict(zip(QUARANTINE_COLUMNS, row, strict=True)) for row in rows],
+        QUARANTINE_COLUMNS,
+        fmt,
+        title="Quarantined rows (newest batches first)",
+        empty="No quarantined rows.",
+    )
 
 
 main.add_command(kpi_group)

@@ -11,12 +11,14 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from control_tower import resources
+
 PREFIX = "CONTROL_TOWER_"
 # The governed KPI catalog shipped with the product (override: CONTROL_TOWER_KPI_DEFINITIONS).
-DEFAULT_KPI_DEFINITIONS = Path(__file__).resolve().parents[1] / "kpi_definitions"
+DEFAULT_KPI_DEFINITIONS = resources.shipped("kpi_definitions")
 # Source mappings shipped as examples (override: CONTROL_TOWER_MAPPINGS). None runs unless the
 # data folder's sources.yml enables it.
-DEFAULT_MAPPINGS = Path(__file__).resolve().parents[1] / "pipelines" / "mappings"
+DEFAULT_MAPPINGS = resources.shipped("mappings")
 
 
 class SettingsError(ValueError):
@@ -57,8 +59,10 @@ class Settings:
     ingest_every_minutes: float = 5.0
     secret_key: str = field(default="", repr=False)
     keep_snapshots: int = 3
-    kpi_definitions: Path = DEFAULT_KPI_DEFINITIONS
-    mappings: Path = DEFAULT_MAPPINGS  # folder of source mappings; <home>/sources.yml enables them
+    # The product's KPI catalog and source mappings folders (the shipped ones unless overridden);
+    # `kpi_definitions` and `mappings` add the data folder's own beside them.
+    kpi_definitions_dir: Path = DEFAULT_KPI_DEFINITIONS
+    mappings_dir: Path = DEFAULT_MAPPINGS
     # Sign-in: consecutive failures before a lockout, and how long the lockout lasts.
     login_max_attempts: int = 5
     lockout_minutes: float = 15.0
@@ -88,6 +92,28 @@ class Settings:
     def rejected(self) -> Path:
         """Where files that cannot be read at all are moved, with a reason file."""
         return self.home / "quarantine"
+
+    @property
+    def user_kpi_definitions(self) -> Path:
+        """This installation's own KPIs (`*.yml`) and base models (`models/*.yml`)."""
+        return self.home / "kpi_definitions"
+
+    @property
+    def user_mappings(self) -> Path:
+        """This installation's own source mappings (`*.yml`)."""
+        return self.home / "mappings"
+
+    @property
+    def kpi_definitions(self) -> tuple[Path, ...]:
+        """The folders loaded as one KPI catalog: the product's, then the data folder's own if
+        it exists. A name defined in both is refused by the catalog loader."""
+        return _with_user_folder(self.kpi_definitions_dir, self.user_kpi_definitions)
+
+    @property
+    def mappings(self) -> tuple[Path, ...]:
+        """The folders source mappings are looked up in (`<home>/sources.yml` enables them by
+        name): the product's, then the data folder's own if it exists. A name in both is refused."""
+        return _with_user_folder(self.mappings_dir, self.user_mappings)
 
     @property
     def warehouse_path(self) -> Path:
@@ -124,6 +150,10 @@ class Settings:
             path.mkdir(parents=True, exist_ok=True)
         for system in ("erp", "wms", "tms"):
             (self.inbox / system).mkdir(exist_ok=True)
+
+
+def _with_user_folder(product: Path, user: Path) -> tuple[Path, ...]:
+    return resources.folders(product, user if user.is_dir() else None)
 
 
 def _default_app_db_url(home: Path) -> str:
@@ -185,8 +215,8 @@ def load_settings(home: Path | str | None = None) -> Settings:
             a.strip() for a in (_env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
         alert_webhook_url=_webhook_url(),
-        kpi_definitions=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
+        kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),
-        mappings=Path(_env("MAPPINGS") or DEFAULT_MAPPINGS).expanduser().resolve(),
+        mappings_dir=Path(_env("MAPPINGS") or DEFAULT_MAPPINGS).expanduser().resolve(),
     )

@@ -12,16 +12,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table as RichTable
 
 from control_tower.accounts.models import ROLES
 from control_tower.accounts.store import AccountError, AccountStore
+from control_tower.export import console as output_console
+from control_tower.export import emit_rows, format_option
 from control_tower.settings import Settings, SettingsError, load_settings
 
-console = Console()
+console = output_console()
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -120,29 +121,43 @@ def add(ctx: click.Context, name: str, role: str, scope: str | None, password_st
     console.print(f"Added {account.name} ({account.role}, scope: {account.scope.describe()}).")
 
 
+LIST_COLUMNS = ("name", "role", "scope", "state", "last_sign_in", "created")
+
+
 @users.command("list")
+@format_option()
 @click.pass_context
-def list_(ctx: click.Context) -> None:
+def list_(ctx: click.Context, fmt: str) -> None:
     """List users with role, scope and state."""
     with _store(ctx) as store:
         accounts = store.list_users()
-    if not accounts:
-        console.print("No users yet. Add one with: control-tower users add NAME --role admin")
-        return
-    table = RichTable(title="Users")
-    for col in ("name", "role", "scope", "state", "last sign-in", "created"):
-        table.add_column(col)
-    for a in accounts:
-        state = "disabled" if a.disabled else "locked" if a.locked_until else "active"
-        table.add_row(
-            a.name,
-            a.role,
-            a.scope.describe(),
-            state,
-            f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "never",
-            f"{a.created_at:%Y-%m-%d}",
-        )
-    console.print(table)
+    rows = [
+        {
+            "name": a.name,
+            "role": a.role,
+            "scope": a.scope.describe(),
+            "state": "disabled" if a.disabled else "locked" if a.locked_until else "active",
+            "last_sign_in": a.last_login_at,
+            "created": a.created_at,
+        }
+        for a in accounts
+    ]
+    emit_rows(
+        rows,
+        LIST_COLUMNS,
+        fmt,
+        title="Users",
+        cell=_list_cell,
+        empty="No users yet. Add one with: control-tower users add NAME --role admin",
+    )
+
+
+def _list_cell(column: str, value: Any) -> str:
+    if column == "last_sign_in":
+        return f"{value:%Y-%m-%d %H:%M}" if value else "never"
+    if column == "created":
+        return f"{value:%Y-%m-%d}"
+    return str(value)
 
 
 @users.command("disable")

@@ -7,20 +7,17 @@ mirror after the next pipeline run.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import UTC, date, datetime
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table as RichTable
 
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
+from control_tower.export import emit_rows, format_option
 from control_tower.settings import SettingsError, load_settings
 
 LIST_COLUMNS: tuple[str, ...] = (
@@ -50,6 +47,10 @@ LIST_COLUMNS: tuple[str, ...] = (
     "value_at_risk",
     "version",
 )
+# What the table shows of an item; JSON and CSV carry every column.
+TABLE_COLUMNS: tuple[str, ...] = ("id", "type", "key", "status", "severity", "owner_role",
+                                  "assignee", "location_id", "age_days", "sla_breached",
+                                  "value_at_risk")  # fmt: skip
 
 
 def item_row(item: ExceptionItem, now: datetime) -> dict[str, Any]:
@@ -97,13 +98,7 @@ def exceptions() -> None:
     type=click.Choice([*STATUSES, "unresolved", "all"]),
     help="Only items in this status.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    default="table",
-    show_default=True,
-    type=click.Choice(["table", "json", "csv"]),
-)
+@format_option()
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many items, newest first.")
 @click.pass_context
 def list_items(
@@ -113,23 +108,14 @@ def list_items(
     now = _now()
     with _store(ctx) as store:
         rows = [item_row(i, now) for i in store.items(type=type_, status=status, limit=limit)]
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-    elif fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=LIST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(out.getvalue(), nl=False)
-    else:
-        shown = ("id", "type", "key", "status", "severity", "owner_role", "assignee",
-                 "location_id", "age_days", "sla_breached", "value_at_risk")  # fmt: skip
-        table = RichTable(title=f"Exceptions ({status}{', ' + type_ if type_ else ''})")
-        for col in shown:
-            table.add_column(col)
-        for row in rows:
-            table.add_row(*("" if row[c] is None else str(row[c]) for c in shown))
-        Console().print(table if rows else "No exceptions.")
+    emit_rows(
+        rows,
+        LIST_COLUMNS,
+        fmt,
+        title=f"Exceptions ({status}{', ' + type_ if type_ else ''})",
+        table_columns=TABLE_COLUMNS,
+        empty="No exceptions.",
+    )
 
 
 def _until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:

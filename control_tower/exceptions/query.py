@@ -41,6 +41,7 @@ from control_tower.exceptions.workflow import (
     WorkflowError,
     act,
 )
+from control_tower.resources import folders
 
 # Statuses a view may ask for: one status, every unresolved one, or all of them.
 STATUS_CHOICES: tuple[str, ...] = (
@@ -76,32 +77,32 @@ def known_types() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8)
-def _catalog_queues(root: str) -> dict[str, str]:
+def _catalog_queues(roots: tuple[Path, ...]) -> dict[str, str]:
     """KPI name -> the exception queue its definition drills into (empty if unreadable)."""
     from control_tower.kpi.catalog import CatalogError, load_catalog
 
     try:
-        catalog = load_catalog(Path(root))
+        catalog = load_catalog(roots)
     except (CatalogError, OSError):
         return {}
     return {name: kpi.exception_queue for name, kpi in catalog.kpis.items()}
 
 
-def kpi_types(kpi: str, definitions: Path | None = None) -> tuple[str, ...]:
+def kpi_types(kpi: str, definitions: Path | Sequence[Path] | None = None) -> tuple[str, ...]:
     """The exception types behind a KPI: those naming it as their KPI, or whose queue it drills into.
 
     A type is linked when its `kpi` is the KPI, or its `kpi_queue` equals the
     KPI's name or the `exception_queue` of the KPI's definition.
     """
-    queue = _catalog_queues(str(definitions)).get(kpi) if definitions else None
+    queue = _catalog_queues(folders(definitions)).get(kpi) if definitions else None
     return types_for_kpi(kpi, queue)
 
 
-def linked_kpis(definitions: Path | None = None) -> tuple[str, ...]:
+def linked_kpis(definitions: Path | Sequence[Path] | None = None) -> tuple[str, ...]:
     """Every KPI that has at least one exception type behind it, sorted."""
     names = {t.kpi for t in EXCEPTION_TYPES.values() if t.kpi}
     if definitions:
-        names |= {k for k in _catalog_queues(str(definitions)) if kpi_types(k, definitions)}
+        names |= {k for k in _catalog_queues(folders(definitions)) if kpi_types(k, definitions)}
     return tuple(sorted(names))
 
 

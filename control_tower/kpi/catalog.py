@@ -11,7 +11,7 @@ file, line, key and reason of every problem at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,10 +21,11 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
+from control_tower import resources
 from control_tower.contracts import TABLES
 from control_tower.kpi.queues import EXCEPTION_QUEUES
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "kpi_definitions"
+DEFAULT_DIR = resources.shipped("kpi_definitions")
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 STATUSES = ("draft", "certified", "deprecated")
@@ -444,7 +445,7 @@ def parse_model(
     return model if not chk.problems else None
 
 
-def _resolve_uses(models: dict[str, Model], root: Path, problems: list[Problem]) -> None:
+def _resolve_uses(models: dict[str, Model], problems: list[Problem]) -> None:
     """Give each model the landed tables of the models it uses; refuse cycles."""
     from dataclasses import replace
 
@@ -464,7 +465,7 @@ def _resolve_uses(models: dict[str, Model], root: Path, problems: list[Problem])
         except ValueError as cycle:
             problems.append(
                 Problem(
-                    str(models[name].path.relative_to(root.parent)),
+                    str(models[name].path.relative_to(models[name].path.parents[2])),
                     "sql",
                     f"models read each other in a cycle: {cycle}",
                 )
@@ -769,49 +770,49 @@ def parse_kpi(
     )
 
 
-def load_catalog(root: Path | None = None, *, history: Iterable[HistoryRecord] = ()) -> Catalog:
+def load_catalog(
+    root: Path | Sequence[Path] | None = None, *, history: Iterable[HistoryRecord] = ()
+) -> Catalog:
     """Load and validate every model and KPI under `root`; raises CatalogError listing all problems.
 
-    `history` is the recorded governance history (ops.kpi_versions): a
-    certified KPI whose content changed while its version did not is refused.
+    `root` is one definitions folder or several loaded as one catalog (the
+    product's, then an installation's own): a KPI may use a model of any of
+    them, and a KPI or model name defined in two folders is refused, naming
+    both files. `history` is the recorded governance history
+    (ops.kpi_versions): a certified KPI whose content changed while its
+    version did not is refused.
     """
     from control_tower.kpi.governance import check_history
 
-    root = (root or DEFAULT_DIR).resolve()
+    roots = resources.folders(root or DEFAULT_DIR)
     problems: list[Problem] = []
-    if not root.is_dir():
-        raise CatalogError([Problem(str(root), "", "KPI definitions folder does not exist")])
-    for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.json")]):
-        problems.append(
-            Problem(str(path.relative_to(root.parent)), "", "definitions are .yml files only")
-        )
+    for folder in roots:
+        if not folder.is_dir():
+            raise CatalogError([Problem(str(folder), "", "KPI definitions folder does not exist")])
+        for path in sorted([*folder.rglob("*.yaml"), *folder.rglob("*.json")]):
+            problems.append(
+                Problem(str(path.relative_to(folder.parent)), "", "definitions are .yml files only")
+            )
+    model_paths, model_clashes = resources.files_by_name([r / "models" for r in roots])
+    kpi_paths, kpi_clashes = resources.files_by_name(roots)
+    problems += [Problem(str(c.second), "name", c.describe("model")) for c in model_clashes]
+    problems += [Problem(str(c.second), "name", c.describe("KPI")) for c in kpi_clashes]
     models: dict[str, Model] = {}
-    model_paths = sorted((root / "models").glob("*.yml"))
-    for path in model_paths:
-        model = parse_model(path, root, problems, [p.stem for p in model_paths])
+    for path in model_paths.values():
+        model = parse_model(path, path.parents[1], problems, model_paths)
         if model is not None:
             models[model.name] = model
-    _resolve_uses(models, root, problems)
+    _resolve_uses(models, problems)
     kpis: dict[str, Kpi] = {}
-    for path in sorted(root.glob("*.yml")):
-        kpi = parse_kpi(path, root, models, problems)
-        if kpi is None:
-            continue
-        if kpi.name in kpis:
-            problems.append(
-                Problem(
-                    str(path.relative_to(root.parent)),
-                    "name",
-                    f"duplicate KPI name {kpi.name!r} (also in {kpis[kpi.name].path.name})",
-                )
-            )
-            continue
-        kpis[kpi.name] = _finish(kpi, models)
+    for path in sorted(kpi_paths.values(), key=lambda p: (roots.index(p.parent), p.name)):
+        kpi = parse_kpi(path, path.parent, models, problems)
+        if kpi is not None:
+            kpis[kpi.name] = _finish(kpi, models)
     if not problems:
-        problems.extend(check_history(kpis.values(), history, root))
+        problems.extend(check_history(kpis.values(), history, roots[0]))
     if problems:
         raise CatalogError(problems)
-    return Catalog(root=root, models=models, kpis=kpis)
+    return Catalog(root=roots[0], models=models, kpis=kpis)
 
 
 def model_chain(model: Model, models: Mapping[str, Model]) -> tuple[Model, ...]:
@@ -853,7 +854,7 @@ def load_definition_text(definition: str, model_texts: Mapping[str, str], *, nam
             model = parse_model(root / "models" / f"{model_name}.yml", root, problems, model_texts)
             if model is not None:
                 models[model.name] = model
-        _resolve_uses(models, root, problems)
+        _resolve_uses(models, problems)
         kpi = parse_kpi(root / f"{name}.yml", root, models, problems)
         if problems or kpi is None:
             raise CatalogError(problems)

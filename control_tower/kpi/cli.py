@@ -6,9 +6,6 @@ warehouse) and the definitions folder of the settings.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -17,16 +14,15 @@ from typing import Any
 import click
 import duckdb
 from rich.console import Console
+from rich.rule import Rule
 from rich.syntax import Syntax
-from rich.table import Table as RichTable
 
+from control_tower.export import console, emit_rows, format_option, json_text
 from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load_catalog
 from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
 from control_tower.kpi.format import format_value
 from control_tower.settings import Settings, SettingsError, load_settings
 from control_tower.storage import NoSnapshotError, ServingStore
-
-console = Console()
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -85,31 +81,48 @@ def kpi_group() -> None:
     """Governed KPIs: definitions, compiled SQL, values and version history."""
 
 
+LIST_COLUMNS = ("name", "label", "status", "version", "owner", "type", "model", "since", "file")
+
+
 @kpi_group.command("list")
+@format_option()
 @click.pass_context
-def list_kpis(ctx: click.Context) -> None:
+def list_kpis(ctx: click.Context, fmt: str) -> None:
     """Every KPI with its owner, status, version and when its content last changed."""
     settings = _settings(ctx)
     with _cursor(settings) as cur:
         history = _history(cur)
     catalog = _catalog(settings, history)
     seen = {r.content_hash: r.first_seen_at for r in history}
-    table = RichTable(title=f"KPI catalog ({settings.kpi_definitions})")
-    for col in ("name", "label", "status", "version", "owner", "type", "model", "since"):
-        table.add_column(col)
-    for kpi in sorted(catalog.kpis.values(), key=lambda k: k.name):
-        since = seen.get(kpi.content_hash)
-        table.add_row(
-            kpi.name,
-            kpi.label,
-            kpi.status,
-            str(kpi.version),
-            kpi.owner,
-            kpi.type,
-            kpi.model.name,
-            f"{since:%Y-%m-%d %H:%M}" if since else "not yet recorded",
-        )
-    console.print(table)
+    rows = [
+        {
+            "name": kpi.name,
+            "label": kpi.label,
+            "status": kpi.status,
+            "version": kpi.version,
+            "owner": kpi.owner,
+            "type": kpi.type,
+            "model": kpi.model.name,
+            "since": seen.get(kpi.content_hash),
+            "file": str(kpi.path),
+        }
+        for kpi in sorted(catalog.kpis.values(), key=lambda k: k.name)
+    ]
+    emit_rows(
+        rows,
+        LIST_COLUMNS,
+        fmt,
+        title=f"KPI catalog ({', '.join(str(f) for f in settings.kpi_definitions)})",
+        table_columns=LIST_COLUMNS[:-1],
+        cell=_list_cell,
+        empty="The catalog has no KPIs.",
+    )
+
+
+def _list_cell(column: str, value: Any) -> str:
+    if column == "since":
+        return f"{value:%Y-%m-%d %H:%M}" if value else "not yet recorded"
+    return "" if value is None else str(value)
 
 
 @kpi_group.command("show")
@@ -126,19 +139,25 @@ def show(ctx: click.Context, name: str, as_of: date) -> None:
         kpi = catalog.kpi(name)
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from None
-    console.rule(f"{kpi.name} v{kpi.version} ({kpi.status}) - {kpi.path}")
-    console.print(Syntax(kpi.text, "yaml"))
-    console.rule("version history")
+    out = console()
+    _rule(out, f"{kpi.name} v{kpi.version} ({kpi.status}) - {kpi.path}")
+    out.print(Syntax(kpi.text, "yaml"))
+    _rule(out, "version history")
     for rec in (r for r in history if r.name == kpi.name):
         mark = " (current)" if rec.content_hash == kpi.content_hash else ""
-        console.print(
+        out.print(
             f"v{rec.version} {rec.status} {rec.owner} {rec.content_hash[:12]} "
             f"first seen {rec.first_seen_at:%Y-%m-%d %H:%M}{mark}"
         )
-    console.rule("tables read")
-    console.print(", ".join(kpi.model.tables))
-    console.rule(f"compiled SQL (as of {as_of})")
-    console.print(Syntax(compile_kpi(kpi, as_of=as_of).sql, "sql"))
+    _rule(out, "tables read")
+    out.print(", ".join(kpi.model.tables))
+    _rule(out, f"compiled SQL (as of {as_of})")
+    out.print(Syntax(compile_kpi(kpi, as_of=as_of).sql, "sql"))
+
+
+def _rule(out: Console, title: str) -> None:
+    """A section heading: a rule as wide as the terminal, or of a fixed width when piped."""
+    out.print(Rule(title), width=min(out.width, 100))
 
 
 def _cell(column: str, value: Any, number_format: str | None) -> str:
@@ -153,34 +172,25 @@ def _cell(column: str, value: Any, number_format: str | None) -> str:
 
 
 def _emit(result: dict[str, Any], fmt: str, number_format: str | None = None) -> None:
-    if fmt == "json":
-        click.echo(json.dumps(result, indent=2))
+    if fmt == "json":  # the whole result: rows with the KPI, version and dates they belong to
+        click.echo(json_text(result))
         return
     rows = result["rows"]
-    cols = list(rows[0]) if rows else ["value"]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=cols, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        click.echo(out.getvalue(), nl=False)
-        return
     version = f"v{result['version']}"
     if "previous_version" in result:  # a diff: name both definitions
         version = (
             f"v{result['previous_version']} ({result['previous_content']}) -> "
             f"{version} ({result['content']})"
         )
-    table = RichTable(
-        title=f"{result['kpi']} {version} as of {result['as_of']} (fresh to {result['freshness']})"
+    emit_rows(
+        rows,
+        list(rows[0]) if rows else ["value"],
+        fmt,
+        title=f"{result['kpi']} {version} as of {result['as_of']} (fresh to {result['freshness']})",
+        cell=lambda c, v: _cell(c, v, number_format),
+        right=("value", "numerator", "denominator"),
+        empty="No rows.",
     )
-    for col in cols:
-        table.add_column(
-            col, justify="right" if col in ("value", "numerator", "denominator") else "left"
-        )
-    for row in rows:
-        table.add_row(*(_cell(c, row.get(c), number_format) for c in cols))
-    console.print(table)
 
 
 @kpi_group.command("compute")
@@ -191,7 +201,7 @@ def _emit(result: dict[str, Any], fmt: str, number_format: str | None = None) ->
 @click.option("--grain", type=click.Choice(GRAINS), help="Period: day, week or month.")
 @click.option("--by", "by", multiple=True, help="Group by an allowed dimension (repeatable).")
 @click.option("--where", "where", multiple=True, callback=_where, help="DIM=VALUE filter.")
-@click.option("--format", "fmt", default="table", type=click.Choice(["json", "csv", "table"]))
+@format_option()
 @click.option("--companions", is_flag=True, help="Add the KPI's companion figures to each row.")
 @click.pass_context
 def compute_cmd(
@@ -231,7 +241,7 @@ def compute_cmd(
 )
 @click.option("--grain", type=click.Choice(GRAINS))
 @click.option("--by", "by", multiple=True, help="Group by an allowed dimension (repeatable).")
-@click.option("--format", "fmt", default="table", type=click.Choice(["json", "csv", "table"]))
+@format_option()
 @click.pass_context
 def diff(
     ctx: click.Context, name: str, as_of: date, grain: str | None, by: tuple[str, ...], fmt: str

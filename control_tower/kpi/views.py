@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from control_tower import resources
 from control_tower.accounts import Scope
 from control_tower.exceptions.store import UNRESOLVED
 from control_tower.exceptions.types import ALERT_TYPE, types_for_kpi
@@ -37,27 +38,28 @@ SLA_QUEUE = "sla_breach"  # the queue of exception_aging: every item past its SL
 
 # --- the catalog, cached per process ----------------------------------------------------------
 
-_CATALOGS: dict[Path, tuple[tuple[Any, ...], Catalog]] = {}
+_CATALOGS: dict[tuple[Path, ...], tuple[tuple[Any, ...], Catalog]] = {}
 _CATALOG_LOCK = threading.Lock()
 
 
-def _stamp(root: Path) -> tuple[Any, ...]:
+def _stamp(roots: tuple[Path, ...]) -> tuple[Any, ...]:
     """What changes when a definition changes: every .yml file's name, size and mtime."""
-    files = sorted(root.rglob("*.yml"))
+    files = sorted(p for root in roots for p in root.rglob("*.yml"))
     return tuple((str(p), s.st_mtime_ns, s.st_size) for p in files for s in (p.stat(),))
 
 
-def cached_catalog(root: Path) -> Catalog:
-    """The validated catalog of a definitions folder, reloaded only when a file changed."""
-    root = root.resolve()
-    stamp = _stamp(root)
+def cached_catalog(root: Path | Sequence[Path]) -> Catalog:
+    """The validated catalog of a definitions folder (or of several loaded together, as in
+    `Settings.kpi_definitions`), reloaded only when a file changed."""
+    roots = resources.folders(root)
+    stamp = _stamp(roots)
     with _CATALOG_LOCK:
-        hit = _CATALOGS.get(root)
+        hit = _CATALOGS.get(roots)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-    catalog = load_catalog(root)
+    catalog = load_catalog(roots)
     with _CATALOG_LOCK:
-        _CATALOGS[root] = (stamp, catalog)
+        _CATALOGS[roots] = (stamp, catalog)
     return catalog
 
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlglot import exp
 
+from control_tower import resources
 from control_tower.contracts import LOAD_ORDER, TABLES
 from control_tower.mappings.expr import Compiled, ExpressionError, compile_expression
 
@@ -436,15 +438,28 @@ def load_mapping(path: Path) -> SourceMapping:
     )
 
 
-def load_mappings(folder: Path, names: list[str] | None = None) -> list[SourceMapping]:
-    """Mappings in `folder` (`<name>.yml`), all of them or only `names`, in that order."""
+def load_mappings(
+    folder: Path | Sequence[Path], names: list[str] | None = None
+) -> list[SourceMapping]:
+    """Mappings (`<name>.yml`) in a folder, or in several (the product's, then an installation's
+    own), all of them or only `names`, in that order. A name in two folders is refused."""
+    dirs = resources.folders(folder)
+    paths, clashes = resources.files_by_name(dirs)
+    if clashes:
+        first = clashes[0]
+        raise MappingError(first.second, "(file)", first.describe("source mapping"))
     if names is None:
-        return [load_mapping(p) for p in sorted(folder.glob("*.yml"))]
+        return [load_mapping(p) for p in paths.values()]
     out = []
     for name in names:
-        path = folder / f"{name}.yml"
-        if not path.exists():
-            known = ", ".join(p.stem for p in sorted(folder.glob("*.yml"))) or "none"
-            raise MappingError(path, "(file)", f"no mapping {name!r} in {folder} (known: {known})")
+        path = paths.get(name)
+        if path is None:
+            known = ", ".join(sorted(paths)) or "none"
+            where = " or ".join(str(d) for d in dirs)
+            raise MappingError(
+                dirs[-1] / f"{name}.yml",
+                "(file)",
+                f"no mapping {name!r} in {where} (known: {known})",
+            )
         out.append(load_mapping(path))
     return out

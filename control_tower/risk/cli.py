@@ -7,7 +7,6 @@ on the published snapshot without storing anything.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -15,15 +14,16 @@ from typing import Any
 
 import click
 import duckdb
-from rich.console import Console
-from rich.table import Table as RichTable
 
+from control_tower.export import console as output_console
+from control_tower.export import emit_rows, format_option, json_text
 from control_tower.risk.model import MODELS, InsufficientHistory
 from control_tower.settings import Settings, SettingsError, load_settings
 from control_tower.storage import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
 from control_tower.storage.schema import connect_writer
 
-console = Console()
+console = output_console()
+TOP_COLUMNS = ("location_id", "item_id", "probability", "risk_value")
 METRICS = ("roc_auc", "average_precision", "brier", "precision_at_events", "precision_at_k")
 
 
@@ -57,35 +57,37 @@ def _models(model: str) -> tuple[str, ...]:
     return MODELS if model == "all" else (model,)
 
 
-def _side_by_side(cards: list[dict[str, Any]]) -> RichTable:
-    table = RichTable(title="Test window: model vs baseline")
-    for col in ("model", "version", "test window", "metric", "model", "baseline"):
-        table.add_column(col)
+METRIC_COLUMNS = ("model", "version", "test_window", "metric", "model_value", "baseline_value")
+
+
+def _metric_rows(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per model and metric: the model's value beside the baseline's on the test window."""
+    rows = []
     for card in cards:
         m = card["metrics"]
         window = f"{card['test_window']['start']} .. {card['test_window']['end']}"
-        for i, name in enumerate(METRICS):
+        for name in METRICS:
             label = {
                 "precision_at_k": f"precision@{m['model']['k']} per day",
                 "precision_at_events": "R-precision per day",
             }.get(name, name)
-            table.add_row(
-                card["model"] if i == 0 else "",
-                card["version"] if i == 0 else "",
-                window if i == 0 else "",
-                label,
-                str(m["model"].get(name)),
-                str(m["baseline"].get(name)),
+            rows.append(
+                {
+                    "model": card["model"],
+                    "version": card["version"],
+                    "test_window": window,
+                    "metric": label,
+                    "model_value": m["model"].get(name),
+                    "baseline_value": m["baseline"].get(name),
+                }
             )
-    return table
+    return rows
 
 
 _model_option = click.option(
     "--model", type=click.Choice([*MODELS, "all"]), default="all", show_default=True
 )
-_format_option = click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+_format_option = format_option()
 
 
 @click.group("risk")
@@ -144,12 +146,12 @@ def evaluate_command(ctx: click.Context, model: str, every_days: int, fmt: str) 
 
 
 def _print_cards(cards: list[dict[str, Any]], fmt: str) -> None:
+    """JSON: each model card; table and CSV: the metrics of model and baseline side by side."""
     if fmt == "json":
         keys = ("model", "version", "train_window", "calibration_window", "test_window", "rows")
-        out = [{**{k: c[k] for k in keys}, "metrics": c["metrics"]} for c in cards]
-        click.echo(json.dumps(out, indent=2, default=str))
+        click.echo(json_text([{**{k: c[k] for k in keys}, "metrics": c["metrics"]} for c in cards]))
     else:
-        console.print(_side_by_side(cards))
+        emit_rows(_metric_rows(cards), METRIC_COLUMNS, fmt, title="Test window: model vs baseline")
 
 
 @risk_group.command("score")
@@ -157,7 +159,11 @@ def _print_cards(cards: list[dict[str, Any]], fmt: str) -> None:
 @_format_option
 @click.pass_context
 def score_command(ctx: click.Context, as_of: str | None, fmt: str) -> None:
-    """Score item-locations and open order lines with the stored models; write the risk tables."""
+    """Score item-locations and open order lines with the stored models; write the risk tables.
+
+    Prints a summary (table), the summary and ten riskiest item-locations (json), or those ten
+    item-locations alone (csv).
+    """
     from control_tower.risk.score import refresh_risk
     from control_tower.risk.store import NoModelError, active_card
 
@@ -183,27 +189,21 @@ def score_command(ctx: click.Context, as_of: str | None, fmt: str) -> None:
             "SELECT location_id, item_id, probability, risk_value FROM risk.stockout_scores "
             "ORDER BY risk_value DESC NULLS LAST LIMIT 10"
         ).fetchall()
+    top_rows = [dict(zip(TOP_COLUMNS, r, strict=True)) for r in top]
     if fmt == "json":
         click.echo(
-            json.dumps(
+            json_text(
                 {
                     "as_of": day.isoformat(),
                     "scored": report.scored,
                     "versions": report.versions,
                     "not_scored": report.not_trained,
-                    "top_stockout_risks": [
-                        {
-                            "location_id": r[0],
-                            "item_id": r[1],
-                            "probability": r[2],
-                            "risk_value": r[3],
-                        }
-                        for r in top
-                    ],
-                },
-                indent=2,
+                    "top_stockout_risks": top_rows,
+                }
             )
         )
+    elif fmt == "csv":  # the listing part: the item-locations most at risk of a stockout
+        emit_rows(top_rows, TOP_COLUMNS, fmt)
     else:
         console.print(report.summary())
         console.print(

@@ -1,7 +1,7 @@
 """The web app: Dash pages on Flask, reading the newest serving snapshot.
 
 `create_app` is the one place that wires the app: the pages under
-`control_tower/web/pages`, the stylesheet in the repository's `assets/`, the
+`control_tower/web/pages`, the stylesheets and scripts of `assets/` (shipped with the package), the
 shell (header and navigation built from the page registry, for the signed-in
 user's role), sign-in and the authorisation gate (`auth`), and one
 `ServingStore` and one `AccountStore` per app, reached from callbacks through
@@ -18,6 +18,7 @@ import dash
 import flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from control_tower import resources
 from control_tower.accounts import AccountStore
 from control_tower.api import install_api
 from control_tower.settings import Settings
@@ -26,8 +27,7 @@ from control_tower.web.auth import current_web_user, home_path, install_auth, no
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
 from control_tower.web.shell import PRODUCT_NAME, install_shell
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ASSETS_DIR = REPO_ROOT / "assets"
+ASSETS_DIR = resources.shipped("assets")
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 __all__ = ["create_app", "make_server", "serve_app"]

@@ -5,7 +5,8 @@
     python3 tasks.py test     set up .venv and system packages, lint and run the tests
     python3 tasks.py lint     ruff check and format check
     python3 tasks.py format   ruff format and autofix
-    python3 tasks.py bench    landing benchmark (prints figures)
+    python3 tasks.py bench    every benchmark in benchmarks/, one after the other, on small data
+                              (`bench NAME [ARGS]` runs one; ARGS override its quick defaults)
     python3 tasks.py setup    only create .venv and install the project
     python3 tasks.py clean    remove .venv, caches and the demo data folder
 
@@ -32,6 +33,17 @@ STAMP = VENV / ".installed"
 TEST_APT_PACKAGES = {
     "chromium": "/usr/bin/chromium",
     "postgresql": "/usr/lib/postgresql/15/bin/initdb",
+}
+
+
+# Every benchmark of benchmarks/ with arguments that finish in minutes on 2 cores; each script's
+# own defaults measure the product at its target size (see its docstring).
+BENCHMARKS: dict[str, tuple[str, ...]] = {
+    "landing": ("--rows", "200000"),
+    "kpi": ("--scale", "small", "--home", "bench-out/kpi/home-small", "--repeat", "1"),
+    "exceptions": ("--scale", "small"),
+    "risk": ("--scale", "small"),
+    "web": ("--scale", "small", "--users", "4", "--rounds", "1", "--think", "0"),
 }
 
 
@@ -84,6 +96,23 @@ def lint() -> None:
     sh(BIN / "ruff", "format", "--check", ".")
 
 
+def bench(args: list[str]) -> None:
+    """Run every benchmark with its quick arguments, or the one named first with `args` added.
+
+    Every benchmark runs even when one fails; the task fails if any did.
+    """
+    if args and args[0] not in BENCHMARKS:
+        sys.exit(f"no benchmark {args[0]!r}; known: {', '.join(BENCHMARKS)}")
+    names = [args[0]] if args else list(BENCHMARKS)
+    failed = []
+    for name in names:
+        print(f"\n=== benchmark {name} ===", flush=True)
+        if sh(PY, ROOT / "benchmarks" / f"{name}.py", *BENCHMARKS[name], *args[1:], check=False):
+            failed.append(name)
+    if failed:
+        sys.exit(f"benchmark(s) failed: {', '.join(failed)}")
+
+
 def main(argv: list[str]) -> None:
     task, args = (argv[0], argv[1:]) if argv else ("help", [])
     if task == "setup":
@@ -105,7 +134,8 @@ def main(argv: list[str]) -> None:
         sh(BIN / "ruff", "format", ".")
     elif task == "bench":
         setup(dev=True)
-        sh(PY, "benchmarks/landing.py", *args)
+        system_test_deps()  # the web benchmark drives chromium
+        bench(args)
     elif task == "clean":
         for path in (VENV, ROOT / "data", ROOT / ".pytest_cache", ROOT / ".ruff_cache"):
             shutil.rmtree(path, ignore_errors=True)

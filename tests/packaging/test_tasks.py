@@ -1,0 +1,35 @@
+"""`python3 tasks.py bench` runs every benchmark of benchmarks/ with arguments it accepts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tasks  # the repository's task runner (the tests run from the repository root)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_knows_every_benchmark() -> None:
+    assert set(tasks.BENCHMARKS) == {p.stem for p in (REPO / "benchmarks").glob("*.py")}
+
+
+@pytest.mark.parametrize("name", sorted(tasks.BENCHMARKS))
+def test_quick_arguments_are_options_of_the_benchmark(name: str) -> None:
+    shown = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / f"{name}.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
+    for option in (a for a in tasks.BENCHMARKS[name] if a.startswith("--")):
+        assert option in shown, f"{name}: {option}"
+
+
+def test_bench_refuses_an_unknown_benchmark() -> None:
+    with pytest.raises(SystemExit, match="no benchmark 'nope'; known: landing, kpi"):
+        tasks.bench(["nope"])

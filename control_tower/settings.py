@@ -122,7 +122,7 @@ class Settings:
 
     @property
     def sources_config(self) -> Path:
-        """`sources.yml`: which source mappings of the mappings folder run (`enabled: [...]`)."""
+        """`sources.yml`: which source mappings of the mappings folders run (`enabled: [...]`)."""
         return self.home / "sources.yml"
 
     @property

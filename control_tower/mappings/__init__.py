@@ -1,8 +1,9 @@
 """Source mappings: land non-canonical exports through declarative YAML files (see the README).
 
-`<home>/sources.yml` lists the mappings that run, by name, from the mappings
-folder (setting CONTROL_TOWER_MAPPINGS, default the shipped examples in
-`pipelines/mappings/`):
+`<home>/sources.yml` lists the mappings that run, by name, from the product's
+mappings folder (setting CONTROL_TOWER_MAPPINGS, default the shipped examples
+of `pipelines/mappings/`) and the data folder's own `<home>/mappings/` (a name
+in both is refused):
 
     enabled: [dataco, odoo_example]
 

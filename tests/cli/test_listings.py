@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,22 @@ def test_an_empty_listing_is_an_empty_list_or_a_header(tmp_path: Path) -> None:
         [],
     )
     assert "users add NAME --role admin" in run(tmp_path, "users", "list").output
+
+
+def test_kpi_list_shows_an_own_kpi_and_names_both_files_of_a_clash(
+    home: Path, tmp_path: Path
+) -> None:
+    own = tmp_path / "home"
+    shutil.copytree(home, own)
+    folder = own / "kpi_definitions"
+    folder.mkdir()
+    shipped = load_catalog().kpi("line_fill_rate").path
+    text = shipped.read_text().replace("status: certified", "status: draft")
+    (folder / "fill_ours.yml").write_text(text.replace("name: line_fill_rate", "name: fill_ours"))
+    listed = {r["name"]: r for r in as_json(own, "kpi", "list")}
+    assert listed["fill_ours"]["file"] == str(folder / "fill_ours.yml")
+    assert listed["fill_ours"]["status"] == "draft"
+    (folder / "line_fill_rate.yml").write_text(text)
+    result = CliRunner().invoke(main, ["--home", str(own), "kpi", "list"])
+    assert result.exit_code == 1
+    assert f"{folder / 'line_fill_rate.yml'} has the same name as {shipped}" in result.output

@@ -5,7 +5,9 @@ In the repository they live at the top level (`kpi_definitions/`, `assets/`,
 A wheel carries a copy of each inside the package, under
 `control_tower/_shipped/` (see `force-include` in pyproject.toml), so an
 installed product runs from any folder. `shipped()` returns whichever exists,
-the packaged copy first.
+the packaged copy first. (An editable install also copies them beside the
+package in site-packages; unused, since the repository's package is the one
+imported, and it reads the repository's folders, so edits show at once.)
 
 An installation adds its own KPI definitions and mappings in its data folder
 (`<home>/kpi_definitions/`, `<home>/mappings/`), loaded beside the shipped

@@ -88,10 +88,19 @@ LIST_COLUMNS = ("name", "label", "status", "version", "owner", "type", "model", 
 @format_option()
 @click.pass_context
 def list_kpis(ctx: click.Context, fmt: str) -> None:
-    """Every KPI with its owner, status, version and when its content last changed."""
+    """Every KPI with its owner, status, version and when its content last changed.
+
+    Before the first landing there is no recorded history: the catalog is listed without it.
+    """
     settings = _settings(ctx)
-    with _cursor(settings) as cur:
-        history = _history(cur)
+    store = ServingStore(settings.serving_dir)
+    try:
+        with store.cursor() as cur:
+            history = _history(cur)
+    except NoSnapshotError:
+        history = []  # nothing published yet: no version recorded
+    finally:
+        store.close()
     catalog = _catalog(settings, history)
     seen = {r.content_hash: r.first_seen_at for r in history}
     rows = [

@@ -137,3 +137,10 @@ def test_kpi_list_shows_an_own_kpi_and_names_both_files_of_a_clash(
     result = CliRunner().invoke(main, ["--home", str(own), "kpi", "list"])
     assert result.exit_code == 1
     assert f"{folder / 'line_fill_rate.yml'} has the same name as {shipped}" in result.output
+
+
+def test_kpi_list_before_anything_is_landed(tmp_path: Path) -> None:
+    rows = as_json(tmp_path, "kpi", "list")
+    assert [r["name"] for r in rows] == sorted(load_catalog().kpis)
+    assert all(r["since"] is None for r in rows)
+    assert "not yet recorded" in run(tmp_path, "kpi", "list").output

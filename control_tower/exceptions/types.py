@@ -18,7 +18,7 @@ condition with exactly these columns:
     value_at_risk  money at stake (DOUBLE, in the entity's currency), or NULL
     severity       low, medium or high; NULL for the type's default
 
-Later models (the stockout risk model of issue 6) may refine a rule; the
+Later models (such as the stockout risk model) may refine a rule; the
 queue keys stay the same so the items and their history carry over.
 """
 

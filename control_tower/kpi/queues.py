@@ -1,6 +1,6 @@
 """The exception queues a KPI may drill into: the one list of their names.
 
-Issue 4 builds the queues themselves (rules, owners, SLAs) in `exc.queue_items`;
+The exception rules fill the queues themselves (owners, SLAs) in `exc.queue_items`;
 a KPI definition names the queue holding the rows behind its misses, and the
 catalog refuses a name that is not declared here.
 """

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, select, true
 from sqlalchemy.sql.elements import UnaryExpression
 
 from control_tower.accounts import Scope
@@ -41,6 +41,16 @@ from control_tower.exceptions.workflow import (
     WorkflowError,
     act,
 )
+from control_tower.gridquery import (
+    ColumnKind,
+    GridQueryError,
+    parse_filter,
+    sort_model_from_text,
+)
+from control_tower.gridquery import (
+    parse_sort as parse_sort_model,
+)
+from control_tower.gridquery.to_sqlalchemy import order_terms, where_conditions
 
 # Statuses a view may ask for: one status, every unresolved one, or all of them.
 STATUS_CHOICES: tuple[str, ...] = (
@@ -58,8 +68,8 @@ TYPE_LABELS: dict[str, str] = {name: t.label for name, t in EXCEPTION_TYPES.item
 TYPE_LABELS[ALERT_TYPE] = "KPI alert"
 
 
-class QueryError(ValueError):
-    """A filter, sort or paging argument that cannot be used; the message says which and why."""
+# A filter, sort or paging argument that cannot be used; the message says which and why.
+QueryError = GridQueryError
 
 
 def type_label(name: str) -> str:
@@ -204,19 +214,20 @@ SORTABLE: Mapping[str, Any] = {
 }
 # Age grows as creation gets older: sorting by age is sorting by creation, reversed.
 _REVERSED = {"age_days": ExceptionItem.created_at}
-# Columns the grid may filter on, and how.
-TEXT_FILTERS: Mapping[str, Any] = {
-    "assignee": ExceptionItem.assignee,
-    "location_id": ExceptionItem.location_id,
-    "entity_id": ExceptionItem.entity_id,
-    "item_id": ExceptionItem.item_id,
-    "key": ExceptionItem.key,
+# Columns the grid may filter on: name -> (column, kind).
+FILTERABLE: Mapping[str, tuple[Any, ColumnKind]] = {
+    "assignee": (ExceptionItem.assignee, "text"),
+    "location_id": (ExceptionItem.location_id, "text"),
+    "entity_id": (ExceptionItem.entity_id, "text"),
+    "item_id": (ExceptionItem.item_id, "text"),
+    "key": (ExceptionItem.key, "text"),
+    "value_at_risk": (ExceptionItem.value_at_risk, "number"),
+    "id": (ExceptionItem.id, "number"),
+    "times_seen": (ExceptionItem.times_seen, "number"),
 }
-NUMBER_FILTERS: Mapping[str, Any] = {
-    "value_at_risk": ExceptionItem.value_at_risk,
-    "id": ExceptionItem.id,
-    "times_seen": ExceptionItem.times_seen,
-}
+_FILTER_KINDS: Mapping[str, ColumnKind] = {name: kind for name, (_c, kind) in FILTERABLE.items()}
+_FILTER_COLUMNS: Mapping[str, Any] = {name: column for name, (column, _k) in FILTERABLE.items()}
+_SORT_COLUMNS: Mapping[str, Any] = {**SORTABLE, **_REVERSED}
 DEFAULT_ORDER: tuple[UnaryExpression[Any], ...] = (
     _SEVERITY_ORDER.desc(),
     ExceptionItem.created_at.asc(),
@@ -226,106 +237,23 @@ DEFAULT_ORDER: tuple[UnaryExpression[Any], ...] = (
 
 def compile_sort(sort_model: Sequence[Mapping[str, Any]] | None) -> list[UnaryExpression[Any]]:
     """AG Grid's sort model (`[{"colId", "sort"}]`) as ORDER BY terms; unknown columns refused."""
-    order: list[UnaryExpression[Any]] = []
-    for entry in sort_model or []:
-        if not isinstance(entry, Mapping):
-            raise QueryError("a sort entry must be an object with colId and sort")
-        col, direction = entry.get("colId"), entry.get("sort")
-        if direction not in ("asc", "desc"):
-            raise QueryError(f"sort direction {direction!r} must be asc or desc")
-        if col in _REVERSED:
-            expr = _REVERSED[col]
-            direction = "desc" if direction == "asc" else "asc"
-        elif col in SORTABLE:
-            expr = SORTABLE[col]
-        else:
-            raise QueryError(f"cannot sort by {col!r}; sortable: {', '.join(sort_columns())}")
-        order.append(expr.asc().nulls_last() if direction == "asc" else expr.desc().nulls_last())
-    return order
+    keys = parse_sort_model(sort_model, _SORT_COLUMNS)
+    return order_terms(keys, _SORT_COLUMNS, reversed_columns=_REVERSED)
 
 
 def sort_columns() -> tuple[str, ...]:
     """Names a sort may use."""
-    return (*SORTABLE, *_REVERSED)
+    return tuple(_SORT_COLUMNS)
 
 
 def parse_sort(text: str | None) -> list[dict[str, str]]:
     """An API `sort` argument (`-value_at_risk,id`) as a grid sort model."""
-    model = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        if part:
-            desc = part.startswith("-")
-            model.append({"colId": part.lstrip("-+"), "sort": "desc" if desc else "asc"})
-    return model
-
-
-def _number(value: Any, col: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise QueryError(f"filter on {col}: {value!r} is not a number")
-    try:
-        return float(value)
-    except ValueError:
-        raise QueryError(f"filter on {col}: {value!r} is not a number") from None
+    return sort_model_from_text(text)
 
 
 def compile_filter(filter_model: Mapping[str, Any] | None) -> list[ColumnElement[bool]]:
     """AG Grid's filter model as WHERE conditions on whitelisted columns; values bound."""
-    if not filter_model:
-        return []
-    if not isinstance(filter_model, Mapping):
-        raise QueryError("the filter model must be an object")
-    where: list[ColumnElement[bool]] = []
-    for col, spec in filter_model.items():
-        if not isinstance(spec, Mapping):
-            raise QueryError(f"filter on {col!r} must be an object")
-        kind, value = spec.get("type"), spec.get("filter")
-        if col in TEXT_FILTERS:
-            column = TEXT_FILTERS[col]
-            if kind == "blank":
-                where.append(or_(column.is_(None), column == ""))
-                continue
-            if kind == "notBlank":
-                where.append(and_(column.is_not(None), column != ""))
-                continue
-            if not isinstance(value, str):
-                raise QueryError(f"filter on {col}: a text value is needed")
-            text = value.lower()
-            lowered = func.lower(column)
-            like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conditions = {
-                "contains": lowered.like(f"%{like}%", escape="\\"),
-                "notContains": or_(column.is_(None), ~lowered.like(f"%{like}%", escape="\\")),
-                "equals": lowered == text,
-                "notEqual": or_(column.is_(None), lowered != text),
-                "startsWith": lowered.like(f"{like}%", escape="\\"),
-                "endsWith": lowered.like(f"%{like}", escape="\\"),
-            }
-        elif col in NUMBER_FILTERS:
-            column = NUMBER_FILTERS[col]
-            if kind == "blank":
-                where.append(column.is_(None))
-                continue
-            if kind == "notBlank":
-                where.append(column.is_not(None))
-                continue
-            number = _number(value, col)
-            conditions = {
-                "equals": column == number,
-                "notEqual": column != number,
-                "lessThan": column < number,
-                "lessThanOrEqual": column <= number,
-                "greaterThan": column > number,
-                "greaterThanOrEqual": column >= number,
-            }
-            if kind == "inRange":
-                conditions["inRange"] = column.between(number, _number(spec.get("filterTo"), col))
-        else:
-            raise QueryError(f"cannot filter on {col!r}")
-        if kind not in conditions:
-            raise QueryError(f"filter on {col}: unknown comparison {kind!r}")
-        where.append(conditions[kind])
-    return where
+    return where_conditions(parse_filter(filter_model, _FILTER_KINDS), _FILTER_COLUMNS)
 
 
 # --- reading ------------------------------------------------------------------------------------

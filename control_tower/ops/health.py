@@ -14,7 +14,6 @@ becomes SQL text.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,19 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar
 import duckdb
 
 from control_tower.contracts import TABLES
+from control_tower.gridquery import (
+    ColumnKind,
+    GridQueryError,
+    parse_filter,
+    parse_sort,
+)
+from control_tower.gridquery import (
+    InvalidFilterError as InvalidFilterError,
+)
+from control_tower.gridquery import (
+    UnknownColumnError as UnknownColumnError,
+)
+from control_tower.gridquery.to_duckdb import order_sql, where_sql
 from control_tower.ops.freshness import data_time_column, freshness_status
 
 # Written by the scheduler process (pipelines/schedule.py, `HEARTBEAT`) into the serving folder.
@@ -34,16 +46,8 @@ PROBLEM_STATUSES = ("rejected", "failed", "interrupted")
 MAX_PAGE_ROWS = 1000
 
 
-class HealthQueryError(ValueError):
-    """A request to a health query that cannot be answered as asked (bad column, filter, page)."""
-
-
-class UnknownColumnError(HealthQueryError):
-    """A sort or filter names a column that is not on the whitelist."""
-
-
-class InvalidFilterError(HealthQueryError):
-    """A filter has a type, operator or value the query does not support."""
+# A request to a health query that cannot be answered as asked (bad column, filter, page).
+HealthQueryError = GridQueryError
 
 
 # --- typed rows ---------------------------------------------------------------------------
@@ -422,8 +426,6 @@ def quarantine_summary(
     return [QuarantineSummaryRow(**r) for r in rows]  # type: ignore[typeddict-item]
 
 
-ColumnKind = Literal["text", "number", "date"]
-
 # The quarantine browser's columns: name -> filter kind. The whitelist for sort and filter.
 QUARANTINE_COLUMNS: Mapping[str, ColumnKind] = {
     "quarantine_id": "number",
@@ -440,161 +442,6 @@ QUARANTINE_COLUMNS: Mapping[str, ColumnKind] = {
 }
 QUARANTINE_SORTABLE = frozenset(QUARANTINE_COLUMNS) - {"record"}
 
-_TEXT_OPS = {
-    "contains": ("{c} ILIKE ? ESCAPE '\\'", "%{v}%"),
-    "notContains": ("({c} IS NULL OR {c} NOT ILIKE ? ESCAPE '\\')", "%{v}%"),
-    "startsWith": ("{c} ILIKE ? ESCAPE '\\'", "{v}%"),
-    "endsWith": ("{c} ILIKE ? ESCAPE '\\'", "%{v}"),
-    "equals": ("lower({c}) = lower(?)", None),
-    "notEqual": ("({c} IS NULL OR lower({c}) <> lower(?))", None),
-}
-_COMPARE = {
-    "equals": "=",
-    "notEqual": "<>",
-    "lessThan": "<",
-    "lessThanOrEqual": "<=",
-    "greaterThan": ">",
-    "greaterThanOrEqual": ">=",
-}
-_MAX_CONDITIONS = 4
-_MAX_TEXT = 500
-
-
-def _column(name: object, allowed: Mapping[str, ColumnKind] | frozenset[str], what: str) -> str:
-    if not isinstance(name, str) or name not in allowed:
-        known = ", ".join(sorted(allowed))
-        raise UnknownColumnError(f"cannot {what} by column {name!r}: allowed columns are {known}")
-    return name
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _number(value: object, column: str) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a number")
-    try:
-        number = float(value) if isinstance(value, str) else value
-    except ValueError:
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a number") from None
-    if isinstance(number, float) and not math.isfinite(number):
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a finite number")
-    return number
-
-
-def _date(value: object, column: str) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a date")
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a date") from None
-
-
-def _condition(column: str, kind: ColumnKind, cond: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    """SQL for one AG Grid filter condition on a whitelisted column; values as parameters."""
-    op = cond.get("type", "equals" if kind != "text" else "contains")
-    c = f'"{column}"'
-    if op == "blank":
-        return (f"({c} IS NULL OR CAST({c} AS VARCHAR) = '')", [])
-    if op == "notBlank":
-        return (f"({c} IS NOT NULL AND CAST({c} AS VARCHAR) <> '')", [])
-    if kind == "text":
-        if op not in _TEXT_OPS:
-            raise InvalidFilterError(f"filter on {column}: unsupported text filter {op!r}")
-        value = cond.get("filter")
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise InvalidFilterError(f"filter on {column}: {value!r} is not text")
-        text = str(value)
-        if len(text) > _MAX_TEXT:
-            raise InvalidFilterError(f"filter on {column}: longer than {_MAX_TEXT} characters")
-        template, pattern = _TEXT_OPS[op]
-        bound = pattern.format(v=_like_escape(text)) if pattern else text
-        return (template.format(c=c), [bound])
-    if kind == "number":
-        value = _number(cond.get("filter"), column)
-        if op == "inRange":
-            upper = _number(cond.get("filterTo"), column)
-            return (f"{c} BETWEEN ? AND ?", [value, upper])
-        if op not in _COMPARE:
-            raise InvalidFilterError(f"filter on {column}: unsupported number filter {op!r}")
-        sql = f"{c} {_COMPARE[op]} ?"
-        return (f"({c} IS NULL OR {sql})" if op == "notEqual" else sql, [value])
-    # date: compare calendar days, as AG Grid's date filter does
-    day = _date(cond.get("dateFrom"), column).date()
-    if op == "inRange":
-        upper = _date(cond.get("dateTo"), column).date()
-        return (f"CAST({c} AS DATE) BETWEEN ? AND ?", [day, upper])
-    if op not in _COMPARE:
-        raise InvalidFilterError(f"filter on {column}: unsupported date filter {op!r}")
-    return (f"CAST({c} AS DATE) {_COMPARE[op]} ?", [day])
-
-
-def compile_filter_model(
-    filter_model: Mapping[str, Any] | None, columns: Mapping[str, ColumnKind]
-) -> tuple[str, list[Any]]:
-    """AG Grid's filter model as a SQL condition over whitelisted columns and its parameters.
-
-    Supports text, number and date filters, single or combined with AND/OR.
-    Raises UnknownColumnError for a column outside `columns` and
-    InvalidFilterError for anything else it cannot honour exactly.
-    """
-    if not filter_model:
-        return "TRUE", []
-    if not isinstance(filter_model, Mapping):
-        raise InvalidFilterError("the filter model must be an object of column -> filter")
-    parts: list[str] = []
-    params: list[Any] = []
-    for name, spec in filter_model.items():
-        column = _column(name, columns, "filter")
-        if not isinstance(spec, Mapping):
-            raise InvalidFilterError(f"filter on {column}: expected an object, got {spec!r}")
-        kind = columns[column]
-        declared = spec.get("filterType", kind)
-        if declared != kind:
-            raise InvalidFilterError(
-                f"filter on {column}: a {declared!r} filter on a {kind} column is not supported"
-            )
-        if "conditions" in spec:
-            operator = str(spec.get("operator", "AND")).upper()
-            if operator not in ("AND", "OR"):
-                raise InvalidFilterError(f"filter on {column}: unknown operator {operator!r}")
-            conditions = spec["conditions"]
-            if not isinstance(conditions, list) or not 0 < len(conditions) <= _MAX_CONDITIONS:
-                raise InvalidFilterError(
-                    f"filter on {column}: between 1 and {_MAX_CONDITIONS} conditions allowed"
-                )
-            sqls = []
-            for cond in conditions:
-                if not isinstance(cond, Mapping):
-                    raise InvalidFilterError(f"filter on {column}: bad condition {cond!r}")
-                sql, values = _condition(column, kind, cond)
-                sqls.append(sql)
-                params.extend(values)
-            parts.append("(" + f" {operator} ".join(sqls) + ")")
-        else:
-            sql, values = _condition(column, kind, spec)
-            parts.append(sql)
-            params.extend(values)
-    return " AND ".join(parts), params
-
-
-def compile_sort_model(
-    sort_model: Sequence[Mapping[str, Any]] | None, sortable: frozenset[str]
-) -> str:
-    """AG Grid's sort model as an ORDER BY list over whitelisted columns (empty if unsorted)."""
-    parts = []
-    for item in sort_model or []:
-        if not isinstance(item, Mapping):
-            raise InvalidFilterError(f"bad sort entry {item!r}")
-        column = _column(item.get("colId"), sortable, "sort")
-        direction = str(item.get("sort", "asc")).lower()
-        if direction not in ("asc", "desc"):
-            raise InvalidFilterError(f"sort on {column}: direction must be asc or desc")
-        parts.append(f'"{column}" {direction.upper()} NULLS LAST')
-    return ", ".join(parts)
-
 
 def quarantine_rows(
     cur: duckdb.DuckDBPyConnection,
@@ -610,8 +457,8 @@ def quarantine_rows(
     `filter_model` are AG Grid's (`[{"colId", "sort"}]`, `{col: {filterType, type, filter}}`).
     """
     _check_page(offset, limit)
-    where, params = compile_filter_model(filter_model, QUARANTINE_COLUMNS)
-    order = compile_sort_model(sort_model, QUARANTINE_SORTABLE)
+    where, params = where_sql(parse_filter(filter_model, QUARANTINE_COLUMNS))
+    order = order_sql(parse_sort(sort_model, QUARANTINE_SORTABLE))
     order = ", ".join(
         p for p in (order, "batch_id DESC, source_line NULLS LAST, column_name, quarantine_id") if p
     )

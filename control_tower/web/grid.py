@@ -32,6 +32,8 @@ MS_FORMAT = {
         "d3.format('.1f')(params.value / 60000) + ' min'"
     )
 }
+# Column filters: up to two conditions joined by AND/OR (`control_tower.gridquery` reads them).
+FILTER_PARAMS: dict[str, Any] = {"maxNumConditions": 2, "buttons": ["reset"]}
 
 
 def grid_options(**extra: Any) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def text_col(field: str, header: str, **extra: Any) -> dict[str, Any]:
         "field": field,
         "headerName": header,
         "filter": "agTextColumnFilter",
-        "filterParams": {"maxNumConditions": 1, "buttons": ["reset"], "debounceMs": 400},
+        "filterParams": {**FILTER_PARAMS, "debounceMs": 400},
         **extra,
     }
 
@@ -65,7 +67,7 @@ def int_col(field: str, header: str, **extra: Any) -> dict[str, Any]:
         "type": "numericColumn",
         "valueFormatter": INT_FORMAT,
         "filter": "agNumberColumnFilter",
-        "filterParams": {"maxNumConditions": 1, "buttons": ["reset"], "inRangeInclusive": True},
+        "filterParams": {**FILTER_PARAMS, "inRangeInclusive": True},
         **extra,
     }
 
@@ -99,6 +101,6 @@ def status_col(
         "valueFormatter": {"function": f"({json.dumps(texts)})[params.value] || params.value"},
         "cellClassRules": rules,
         "filter": "agTextColumnFilter",
-        "filterParams": {"maxNumConditions": 1, "buttons": ["reset"]},
+        "filterParams": dict(FILTER_PARAMS),
         **extra,
     }

@@ -124,6 +124,30 @@ class TestFilters:
         model = {"location_id": {"filterType": "text", "type": "contains", "filter": "%"}}
         assert ids(store, ALL, filter_model=model) == []  # a wildcard is matched literally
 
+    def test_grid_two_condition_filters(self, store):
+        either = {
+            "location_id": {
+                "filterType": "text",
+                "operator": "OR",
+                "conditions": [
+                    {"type": "equals", "filter": "dc-chi"},
+                    {"type": "equals", "filter": "dc-rtm"},
+                ],
+            }
+        }
+        assert sorted(ids(store, ALL, filter_model=either)) == [2, 5]
+        between = {
+            "value_at_risk": {
+                "filterType": "number",
+                "operator": "AND",
+                "conditions": [
+                    {"type": "greaterThan", "filter": 60},
+                    {"type": "lessThan", "filter": 600},
+                ],
+            }
+        }
+        assert sorted(ids(store, ALL, filter_model=between)) == [1, 2]
+
     @pytest.mark.parametrize(
         "model",
         [

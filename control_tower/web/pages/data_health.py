@@ -35,7 +35,14 @@ from control_tower.web.format import (
     fmt_ts_seconds,
     plural,
 )
-from control_tower.web.grid import grid_options, int_col, ms_col, status_col, text_col
+from control_tower.web.grid import (
+    FILTER_PARAMS,
+    grid_options,
+    int_col,
+    ms_col,
+    status_col,
+    text_col,
+)
 from control_tower.web.runtime import web_context
 
 ROLES = ("admin",)  # the page and every callback below: require(roles=ROLES)
@@ -156,8 +163,7 @@ def _quarantine_grid() -> dag.AgGrid:
                 "width": 165,
                 "filter": "agDateColumnFilter",
                 "filterParams": {
-                    "maxNumConditions": 1,
-                    "buttons": ["reset"],
+                    **FILTER_PARAMS,
                     "inRangeInclusive": True,
                     "filterOptions": [
                         "equals",

@@ -42,6 +42,7 @@ from typing import Any
 import flask
 
 from control_tower.api import ApiError, api_user, json_body
+from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.records import source_records
 from control_tower.exceptions.types import EXCEPTION_TYPES
@@ -234,7 +235,7 @@ def act_on_exception(item_id: str) -> flask.Response:
         )
     users = sorted(a.name for a in web_context().accounts.list_users() if not a.disabled)
     try:
-        item = q.act_in_scope(
+        item = actions.act_in_scope(
             store,
             user.scope,
             item_id,
@@ -267,7 +268,7 @@ def act_on_exception(item_id: str) -> flask.Response:
         )
         response.status_code = 409
         return response
-    except q.OutOfScopeError as exc:
+    except actions.OutOfScopeError as exc:
         raise ApiError(404, str(exc)) from None
     except WorkflowError as exc:
         raise ApiError(400, str(exc)) from None

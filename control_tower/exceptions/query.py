@@ -20,9 +20,9 @@ values are bound parameters, never pasted into SQL.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,6 @@ from control_tower.accounts import Scope
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import UNRESOLVED, ExceptionItem, ExceptionStore
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES, types_for_kpi
-from control_tower.exceptions.workflow import (
-    ACTIONS,
-    ConflictError,
-    TransitionError,
-    WorkflowError,
-    act,
-)
 from control_tower.gridquery import (
     ColumnKind,
     GridQueryError,
@@ -491,140 +484,3 @@ def shared_store(url: str) -> ExceptionStore:
         if store is None:
             store = _STORES[url] = ExceptionStore.open(url)
         return store
-
-
-# --- acting on items in scope -------------------------------------------------------------------
-
-
-class OutOfScopeError(WorkflowError):
-    """No item with this id in the user's scope (it may not exist at all: the two look the same)."""
-
-
-def parse_until(value: Any) -> datetime:
-    """A snooze end from a date or time (`YYYY-MM-DD` is the start of that day, UTC)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, date):
-        return datetime.combine(value, datetime.min.time())
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), datetime.min.time())
-            return parse_until(datetime.fromisoformat(text.replace("Z", "+00:00")))
-        except ValueError:
-            pass
-    raise TransitionError(f"snooze needs a date to snooze until (YYYY-MM-DD), not {value!r}")
-
-
-def act_in_scope(
-    store: ExceptionStore,
-    scope: Scope,
-    item_id: Any,
-    action: str,
-    *,
-    user: str,
-    expected_version: Any,
-    note: str | None = None,
-    assignee: str | None = None,
-    until: Any = None,
-    reason: str | None = None,
-    assignees: Collection[str] | None = None,
-) -> ExceptionItem:
-    """One workflow action by `user` on an item that must be in `scope`, at the version they saw.
-
-    Raises OutOfScopeError (unknown, malformed or out-of-scope id alike),
-    TransitionError for a bad argument (an assignee not among `assignees`, a
-    bad date, a missing reason), ConflictError when the item changed since
-    `expected_version`; see `workflow.act`.
-    """
-    item = get_scoped(store, scope, item_id)
-    if item is None:
-        raise OutOfScopeError(f"no exception {item_id} in your scope")
-    if action not in ACTIONS:
-        raise WorkflowError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
-    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-        raise TransitionError("the version of the item you saw is needed (expected_version)")
-    if action == "assign" and assignees is not None and assignee not in assignees:
-        raise TransitionError(f"cannot assign to {assignee!r}: not an active user")
-    note = note.strip() if isinstance(note, str) and note.strip() else None
-    return act(
-        store,
-        item.id,
-        action,
-        user=user,
-        expected_version=expected_version,
-        note=note,
-        assignee=assignee,
-        until=parse_until(until) if action == "snooze" else None,
-        reason=reason,
-    )
-
-
-@dataclass
-class BulkResult:
-    """What a bulk action did: items changed, items someone else changed first, items refused."""
-
-    done: list[int] = field(default_factory=list)
-    conflicts: list[ConflictError] = field(default_factory=list)
-    refused: list[tuple[Any, str]] = field(default_factory=list)
-
-    def message(self) -> str:
-        """`3 done, 1 changed by sam meanwhile: refresh` and the reasons of refusals."""
-        parts = [f"{len(self.done)} done"]
-        if self.conflicts:
-            who = sorted({c.actor for e in self.conflicts for c in e.changes} or {"someone"})
-            parts.append(
-                f"{len(self.conflicts)} changed by {', '.join(who)} meanwhile "
-                f"(#{', #'.join(str(e.item_id) for e in self.conflicts)}): refresh and try again"
-            )
-        if self.refused:
-            reasons = "; ".join(f"#{i}: {why}" for i, why in self.refused[:5])
-            more = f" (and {len(self.refused) - 5} more)" if len(self.refused) > 5 else ""
-            parts.append(f"{len(self.refused)} not possible — {reasons}{more}")
-        return ", ".join(parts)
-
-
-MAX_BULK_ITEMS = 500
-
-
-def act_many(
-    store: ExceptionStore,
-    scope: Scope,
-    selection: Sequence[tuple[Any, Any]],
-    action: str,
-    *,
-    user: str,
-    note: str | None = None,
-    assignee: str | None = None,
-    until: Any = None,
-    reason: str | None = None,
-    assignees: Collection[str] | None = None,
-) -> BulkResult:
-    """The same action on each selected (id, version seen), one item at a time, each in scope."""
-    result = BulkResult()
-    if len(selection) > MAX_BULK_ITEMS:
-        result.refused.append(("*", f"select at most {MAX_BULK_ITEMS} items at once"))
-        return result
-    for item_id, version in selection:
-        try:
-            act_in_scope(
-                store,
-                scope,
-                item_id,
-                action,
-                user=user,
-                expected_version=version,
-                note=note,
-                assignee=assignee,
-                until=until,
-                reason=reason,
-                assignees=assignees,
-            )
-        except ConflictError as exc:
-            result.conflicts.append(exc)
-        except WorkflowError as exc:
-            result.refused.append((item_id, str(exc)))
-        else:
-            result.done.append(int(item_id))
-    return result

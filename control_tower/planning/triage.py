@@ -34,7 +34,7 @@ lines not cancelled over the 28 days before the snapshot day, per day (the
 same window as the `stockout_risk` rule).
 
 Every query takes the user's `Scope` and filters on the server; triage
-actions re-check the scope of each item they touch.
+actions go through `exceptions.actions.act_many` like every other screen.
 
 `ranked_queue` (the queue with its suggestions and the model card) reads only
 the serving snapshot, which never changes once published, so its answer is
@@ -55,7 +55,6 @@ import duckdb
 from sqlalchemy import select
 
 from control_tower.accounts import Scope
-from control_tower.exceptions import workflow
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
 from control_tower.kpi.serving import SnapshotCache
 
@@ -170,15 +169,6 @@ class ItemFacts:
     location_id: str
     location_name: str | None
     entity_id: str | None
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """The result of one triage action on one exception item."""
-
-    item_id: int
-    ok: bool
-    message: str
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -736,54 +726,6 @@ def queue_items(store: ExceptionStore, keys: Iterable[str]) -> dict[str, dict[st
                     "location_id": r.location_id,
                 }
     return found
-
-
-def triage(
-    store: ExceptionStore,
-    scope: Scope,
-    user: str,
-    targets: Sequence[tuple[int, int | None]],
-    action: str,
-    *,
-    note: str | None = None,
-    until: datetime | None = None,
-    reason: str | None = None,
-    assignee: str | None = None,
-) -> list[ActionOutcome]:
-    """Do one workflow action on each (item id, version seen) the user may touch.
-
-    Each item is re-read and its type and scope checked before the action; a
-    stale version is reported as a conflict and leaves that item unchanged.
-    """
-    outcomes: list[ActionOutcome] = []
-    for item_id, version in targets:
-        item = store.get(item_id)
-        if (
-            item is None
-            or item.type != EXCEPTION_TYPE
-            or not scope.allows(item.entity_id, item.location_id)
-        ):
-            outcomes.append(ActionOutcome(item_id, False, f"#{item_id}: not found in your scope"))
-            continue
-        try:
-            workflow.act(
-                store,
-                item_id,
-                action,
-                user=user,
-                expected_version=version,
-                note=note,
-                until=until,
-                reason=reason,
-                assignee=assignee,
-            )
-        except workflow.ConflictError as exc:
-            outcomes.append(ActionOutcome(item_id, False, f"#{item_id}: conflict: {exc}"))
-        except workflow.WorkflowError as exc:
-            outcomes.append(ActionOutcome(item_id, False, f"#{item_id}: {exc}"))
-        else:
-            outcomes.append(ActionOutcome(item_id, True, f"#{item_id}: {action} done"))
-    return outcomes
 
 
 # --- one item at one location ----------------------------------------------------------------

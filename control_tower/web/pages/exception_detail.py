@@ -24,6 +24,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.records import SourceEvent, has_source_records, source_records
@@ -486,7 +487,7 @@ def act_on_item(
     if not commenting and action not in ACTIONS:
         return _message("Choose an action.", "warn"), no_update, no_update, no_update
     try:
-        item = q.act_in_scope(
+        item = actions.act_in_scope(
             store,
             user.scope,
             item_id,
@@ -504,7 +505,7 @@ def act_on_item(
         if current is None:
             return _message(str(exc), "bad"), no_update, no_update, no_update
         return _conflict(exc), _item_panels(current), current.version, no_update
-    except q.OutOfScopeError as exc:
+    except actions.OutOfScopeError as exc:
         return _message(str(exc), "bad"), no_update, no_update, no_update
     except WorkflowError as exc:
         return _message(str(exc), "warn"), no_update, no_update, no_update

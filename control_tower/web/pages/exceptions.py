@@ -28,6 +28,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from control_tower.accounts import Scope
+from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.workflow import RESOLUTION_CODES
 from control_tower.storage.serving import NoSnapshotError
@@ -602,7 +603,7 @@ def apply_bulk(
     ]
     if not selection:
         return _result("Select one or more rows first (the boxes on the left).", "warn"), no_update
-    result = q.act_many(
+    result = actions.act_many(
         _store(),
         user.scope,
         selection,

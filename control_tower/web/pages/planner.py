@@ -22,6 +22,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from control_tower.exceptions import actions
 from control_tower.exceptions.workflow import RESOLUTION_CODES
 from control_tower.kpi.serving import SnapshotCache
 from control_tower.planning import triage
@@ -495,7 +496,7 @@ def _until(value: Any) -> datetime | None:
         return None
 
 
-def _outcome_view(action: str, outcomes: list[triage.ActionOutcome]) -> html.Div:
+def _outcome_view(action: str, outcomes: list[actions.ItemResult]) -> html.Div:
     done = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if not o.ok]
     head = [ui.badge("ok" if not failed else "partial", _RESULT_BADGE)]
@@ -591,7 +592,15 @@ def act_on_selection(
             else "Select one or more rows first."
         )
         return _refused(message), no_update
-    outcomes = triage.triage(exception_store(), user.scope, user.name, targets, action, **kwargs)
+    outcomes = actions.act_many(
+        exception_store(),
+        user.scope,
+        targets,
+        action,
+        user=user.name,
+        types=(triage.EXCEPTION_TYPE,),
+        **kwargs,
+    ).results
     return _outcome_view(action, outcomes), (refresh or 0) + 1
 
 

@@ -19,7 +19,6 @@ values are bound parameters, never pasted into SQL.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -469,18 +468,3 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "resolution_code",
     "summary",
 )
-
-
-# --- one store per app database ------------------------------------------------------------------
-
-_STORES: dict[str, ExceptionStore] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def shared_store(url: str) -> ExceptionStore:
-    """The process's exception store for an app database URL (opened once, then shared)."""
-    with _STORES_LOCK:
-        store = _STORES.get(url)
-        if store is None:
-            store = _STORES[url] = ExceptionStore.open(url)
-        return store

@@ -38,7 +38,7 @@ actions go through `exceptions.actions.act_many` like every other screen.
 
 `ranked_queue` (the queue with its suggestions and the model card) reads only
 the serving snapshot, which never changes once published, so its answer is
-kept per snapshot, scope and filters (`kpi.serving.SnapshotCache`); queue
+kept per snapshot, scope and filters in the caller's `kpi.serving.SnapshotCache`; queue
 status and assignees live in the app database and are read every time.
 """
 
@@ -372,20 +372,19 @@ def _scored_queue(
     return Queue("model", rows, total, as_of, horizon)
 
 
-_RANKED = SnapshotCache(RANKED_CACHE_SIZE)
-
-
 def ranked_queue(
     cur: duckdb.DuckDBPyConnection,
     scope: Scope,
     *,
     min_probability: float | None = None,
     search: str | None = None,
+    cache: SnapshotCache | None = None,
 ) -> tuple[Queue, dict[str, Any] | None]:
     """The queue (`triage_queue`) with each row's supply, stockout date and suggestion
     (`enrich`), and the active model's card when the ranking comes from the model.
 
-    Kept per snapshot for this scope and these filters: callers must not change the rows.
+    With a `cache` (the caller's, e.g. its web app's) the answer is kept per snapshot for
+    this scope and these filters: callers must not change the rows.
     """
     key = (
         "planner.ranked_queue",
@@ -401,7 +400,7 @@ def ranked_queue(
         card = active_model(cur) if queue.source == "model" else None
         return queue, card
 
-    return _RANKED.get(cur, key, make)
+    return make() if cache is None else cache.get(cur, key, make)
 
 
 def _rule_queue(cur: duckdb.DuckDBPyConnection, scope: Scope, text: str, limit: int) -> Queue:

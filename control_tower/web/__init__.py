@@ -19,9 +19,9 @@ import flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from control_tower.accounts import AccountStore
-from control_tower.api import install_api
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
+from control_tower.web.api import install_api
 from control_tower.web.auth import current_web_user, home_path, install_auth, notice
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
 from control_tower.web.shell import PRODUCT_NAME, install_shell
@@ -112,6 +112,4 @@ def serve_app(app: dash.Dash, *, host: str, port: int, threads: int = 8) -> None
         server.run()
     finally:
         server.close()
-        context = app.server.extensions[EXTENSION_KEY]
-        context.store.close()
-        context.accounts.close()
+        app.server.extensions[EXTENSION_KEY].close()

@@ -76,7 +76,7 @@ REASON_LABELS = {code: code.replace("_", " ").capitalize() for code in RESOLUTIO
 
 
 def _store() -> Any:
-    return q.shared_store(web_context().settings.app_db_url)
+    return web_context().exceptions
 
 
 def _active_users() -> list[str]:

@@ -493,7 +493,7 @@ VIEW_INPUTS = [Input(s.component_id, s.component_property) for s in VIEW_STATES]
 
 
 def _store() -> Any:
-    return q.shared_store(web_context().settings.app_db_url)
+    return web_context().exceptions
 
 
 def _grid_row(item: Any, now: Any) -> dict[str, Any]:

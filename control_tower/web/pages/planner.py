@@ -24,7 +24,6 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from control_tower.exceptions import actions
 from control_tower.exceptions.workflow import RESOLUTION_CODES
-from control_tower.kpi.serving import SnapshotCache
 from control_tower.planning import triage
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
@@ -357,14 +356,15 @@ def _ranked_rows(
 
     def make() -> tuple[triage.Queue, dict[str, Any] | None, list[dict[str, Any]]]:
         queue, card = triage.ranked_queue(
-            cur, scope, min_probability=min_probability, search=search
+            cur,
+            scope,
+            min_probability=min_probability,
+            search=search,
+            cache=web_context().cache("planner.ranked_queue", triage.RANKED_CACHE_SIZE),
         )
         return queue, card, [_grid_row(r, view) for r in queue.rows]
 
-    return _GRID.get(cur, key, make)
-
-
-_GRID = SnapshotCache(GRID_CACHE_SIZE)
+    return web_context().cache("planner.grid", GRID_CACHE_SIZE).get(cur, key, make)
 
 
 def _model_note(queue: triage.Queue, card: dict[str, Any] | None) -> Any:

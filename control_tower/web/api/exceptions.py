@@ -41,13 +41,13 @@ from typing import Any
 
 import flask
 
-from control_tower.api import ApiError, api_user, json_body
 from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.records import source_records
 from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web.api import ApiError, api_user, json_body
 from control_tower.web.auth import WebUser
 from control_tower.web.filters import Filters
 from control_tower.web.runtime import snapshot_cursor, web_context
@@ -57,7 +57,7 @@ DEFAULT_LIMIT = 100
 
 
 def _store() -> Any:
-    return q.shared_store(web_context().settings.app_db_url)
+    return web_context().exceptions
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -314,6 +314,22 @@ def iter_items(
         yield from s.scalars(query.execution_options(yield_per=1000))
 
 
+def export_rows(
+    store: ExceptionStore,
+    scope: Scope | None,
+    filt: QueueFilter,
+    *,
+    sort_model: Sequence[Mapping[str, Any]] | None = None,
+    filter_model: Mapping[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The rows of an export (`item_row` of every matching item in order); none without a scope."""
+    if scope is None:
+        return
+    now = utcnow()
+    for item in iter_items(store, scope, filt, sort_model=sort_model, filter_model=filter_model):
+        yield item_row(item, now)
+
+
 def get_scoped(store: ExceptionStore, scope: Scope, item_id: Any) -> ExceptionItem | None:
     """The item with this id if it exists and is in scope; None otherwise (or for a malformed id)."""
     number = parse_id(item_id)

@@ -34,9 +34,6 @@ of the body.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Any
 
 import flask
@@ -46,6 +43,7 @@ from control_tower.exceptions import query as q
 from control_tower.exceptions.records import source_records
 from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
+from control_tower.export import csv_chunks
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web.api import ApiError, api_user, json_body
 from control_tower.web.auth import WebUser
@@ -151,23 +149,9 @@ def export_exceptions() -> flask.Response:
     user = api_user(ROLES)
     scope, filt = _question(user)
     sort = _sort_model()
-    store = _store()
-    now = q.utcnow()
-
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=q.EXPORT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        if scope is not None:
-            for n, item in enumerate(q.iter_items(store, scope, filt, sort_model=sort), 1):
-                writer.writerow(q.item_row(item, now))
-                if n % 500 == 0:
-                    yield out.getvalue()
-                    out.seek(0)
-                    out.truncate()
-        yield out.getvalue()
-
-    response = flask.Response(flask.stream_with_context(lines()), mimetype="text/csv")
+    rows = q.export_rows(_store(), scope, filt, sort_model=sort)
+    chunks = csv_chunks(rows, q.EXPORT_COLUMNS)
+    response = flask.Response(flask.stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="exceptions.csv"'
     return response
 

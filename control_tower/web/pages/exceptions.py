@@ -19,7 +19,6 @@ Clicking a row opens `/exceptions/<id>`.
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -31,6 +30,7 @@ from control_tower.accounts import Scope
 from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.workflow import RESOLUTION_CODES
+from control_tower.export import write_csv
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
@@ -680,17 +680,9 @@ def export_text(
     filter_model: Any,
 ) -> tuple[str, int]:
     """CSV text of the queue for a scope and filter (header only when nothing matches)."""
+    rows = q.export_rows(_store(), scope, filt, sort_model=sort_model, filter_model=filter_model)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=q.EXPORT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    count = 0
-    if scope is not None:
-        now = q.utcnow()
-        for item in q.iter_items(
-            _store(), scope, filt, sort_model=sort_model, filter_model=filter_model
-        ):
-            writer.writerow(q.item_row(item, now))
-            count += 1
+    count = write_csv(rows, q.EXPORT_COLUMNS, out)
     return out.getvalue(), count
 
 

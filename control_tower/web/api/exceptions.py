@@ -38,6 +38,7 @@ from typing import Any
 
 import flask
 
+from control_tower import accounts
 from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.records import source_records
@@ -50,7 +51,7 @@ from control_tower.web.auth import WebUser
 from control_tower.web.filters import Filters
 from control_tower.web.runtime import snapshot_cursor, web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 DEFAULT_LIMIT = 100
 
 

@@ -9,17 +9,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from control_tower.exceptions.store import ExceptionStore
+from control_tower.web.components import EXCEPTION_STATUS
 from control_tower.web.runtime import web_context
 
 ROLES = ("planner", "admin")  # both pages and every callback: require(roles=ROLES)
 
-STATUS = {
-    "open": ("●", "Open", "warn"),
-    "acknowledged": ("✓", "Acknowledged", "info"),
-    "snoozed": ("◷", "Snoozed", "idle"),
-    "resolved": ("✔", "Resolved", "ok"),
-    "none": ("○", "No queue item", "idle"),
-}
+# Queue status of a triage row: an exception item's status, or no item at all.
+STATUS = {**EXCEPTION_STATUS, "none": ("○", "No queue item", "idle")}
 
 
 def exception_store() -> ExceptionStore:

@@ -24,6 +24,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from control_tower import accounts
 from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.aging import item_aging
@@ -37,7 +38,7 @@ from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts
 from control_tower.web.runtime import snapshot_cursor, web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 
 dash.register_page(
     __name__,
@@ -72,7 +73,7 @@ ACTIONS = {
     "resolve": "Resolve with reason…",
     "reopen": "Reopen",
 }
-REASON_LABELS = {code: code.replace("_", " ").capitalize() for code in RESOLUTION_CODES}
+REASON_LABELS = {code: ui.RESOLUTION_LABELS.get(code, code) for code in RESOLUTION_CODES}
 
 
 def _store() -> Any:

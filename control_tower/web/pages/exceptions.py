@@ -26,6 +26,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from control_tower import accounts
 from control_tower.accounts import Scope
 from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
@@ -39,7 +40,7 @@ from control_tower.web.format import fmt_int, plural
 from control_tower.web.grid import grid_options, int_col, status_col, text_col
 from control_tower.web.runtime import snapshot_cursor, web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 
 dash.register_page(
     __name__,
@@ -80,14 +81,7 @@ PURGED = "exceptions-purged"
 REFRESHED = "exceptions-refreshed"
 SELECTED = "exceptions-selected"
 
-STATUS_LABELS = {
-    "unresolved": "Unresolved",
-    "open": "Open",
-    "acknowledged": "Acknowledged",
-    "snoozed": "Snoozed",
-    "resolved": "Resolved",
-    "all": "All",
-}
+STATUS_LABELS = {s: ui.STATUS_CHOICE_LABELS[s] for s in q.STATUS_CHOICES}
 BULK_ACTIONS = {
     "acknowledge": "Acknowledge",
     "assign": "Assign to…",
@@ -95,7 +89,7 @@ BULK_ACTIONS = {
     "resolve": "Resolve with reason…",
     "comment": "Comment",
 }
-REASON_LABELS = {code: code.replace("_", " ").capitalize() for code in RESOLUTION_CODES}
+REASON_LABELS = {code: ui.RESOLUTION_LABELS.get(code, code) for code in RESOLUTION_CODES}
 MONEY_FORMAT = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
 
 

@@ -70,14 +70,6 @@ NOTE = "planner-note"
 RESULT = "planner-result"
 
 ACTION_ICONS = {"transfer": "⇄", "expedite": "»", "raise_po": "+", "monitor": "◎"}
-REASON_LABELS = {
-    "fixed": "Fixed",
-    "accepted": "Accepted risk",
-    "false_positive": "False positive",
-    "duplicate": "Duplicate",
-    "data_corrected": "Data corrected",
-    "wont_fix": "Won't fix",
-}
 
 # --- layout ---------------------------------------------------------------------------------
 
@@ -192,7 +184,8 @@ def _actions() -> html.Div:
                     dcc.Dropdown(
                         id=REASON,
                         options=[
-                            {"label": REASON_LABELS.get(c, c), "value": c} for c in RESOLUTION_CODES
+                            {"label": ui.RESOLUTION_LABELS.get(c, c), "value": c}
+                            for c in RESOLUTION_CODES
                         ],
                         placeholder="Reason…",
                         clearable=True,
@@ -499,7 +492,7 @@ def _until(value: Any) -> datetime | None:
 def _outcome_view(action: str, outcomes: list[actions.ItemResult]) -> html.Div:
     done = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if not o.ok]
-    head = [ui.badge("ok" if not failed else "partial", _RESULT_BADGE)]
+    head = [ui.badge("ok" if not failed else "partial", ui.ACTION_RESULT)]
     head.append(
         f" {action.capitalize()}: {plural(len(done), 'item')} done"
         + (f", {plural(len(failed), 'item')} refused" if failed else "")
@@ -513,13 +506,6 @@ def _outcome_view(action: str, outcomes: list[actions.ItemResult]) -> html.Div:
             else None,
         ]
     )
-
-
-_RESULT_BADGE = {
-    "ok": ("✓", "Saved", "ok"),
-    "partial": ("⚠", "Not all saved", "warn"),
-    "refused": ("✕", "Not saved", "bad"),
-}
 
 
 @callback(
@@ -605,4 +591,4 @@ def act_on_selection(
 
 
 def _refused(message: str) -> html.Div:
-    return html.Div([ui.badge("refused", _RESULT_BADGE), f" {message}"])
+    return html.Div([ui.badge("refused", ui.ACTION_RESULT), f" {message}"])

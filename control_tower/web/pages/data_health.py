@@ -17,7 +17,19 @@ from typing import Any
 
 import dash
 import dash_ag_grid as dag
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import (
+    ALL,
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 
 from control_tower.ops import health
 from control_tower.storage.serving import NoSnapshotError
@@ -37,9 +49,11 @@ from control_tower.web.format import (
 )
 from control_tower.web.grid import (
     FILTER_PARAMS,
+    ROW_ID,
     grid_options,
     int_col,
     ms_col,
+    row_in,
     status_col,
     text_col,
 )
@@ -117,7 +131,7 @@ def _batches_grid() -> dag.AgGrid:
             ),
         ],
         rowData=[],
-        getRowId="params.data.row_id",
+        getRowId=ROW_ID,
         defaultColDef={"sortable": True, "resizable": True},
         dashGridOptions=grid_options(
             rowSelection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
@@ -125,9 +139,7 @@ def _batches_grid() -> dag.AgGrid:
             paginationPageSize=15,
             paginationPageSizeSelector=[15, 50, 100],
             domLayout="autoHeight",
-            rowClassRules={
-                "row-problem": "['rejected','failed','interrupted'].includes(params.data.status)"
-            },
+            rowClassRules={"row-problem": row_in("status", health.PROBLEM_STATUSES)},
         ),
         className="grid grid--batches",
     )
@@ -174,7 +186,7 @@ def _quarantine_grid() -> dag.AgGrid:
                 },
             },
         ],
-        getRowId="params.data.row_id",
+        getRowId=ROW_ID,
         defaultColDef={"sortable": True, "resizable": True},
         dashGridOptions=grid_options(
             rowSelection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
@@ -735,16 +747,7 @@ def show_record(selected: list[dict[str, Any]] | None) -> Any:
 
 # A new snapshot: reload the blocks the quarantine browser has cached.
 clientside_callback(
-    """
-    function(snapshot) {
-        if (snapshot && window.dash_ag_grid) {
-            dash_ag_grid.getApiAsync('data-health-quarantine')
-                .then(api => api.refreshInfiniteCache())
-                .catch(() => null);
-        }
-        return snapshot;
-    }
-    """,
+    ClientsideFunction("controlTower", "quarantineSnapshotChanged"),
     Output(REFRESHED, "data"),
     Input(SNAPSHOT, "data"),
     prevent_initial_call=True,

@@ -20,11 +20,22 @@ Clicking a row opens `/exceptions/<id>`.
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import dash
 import dash_ag_grid as dag
-from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    dcc,
+    html,
+    no_update,
+)
 
 from control_tower import accounts
 from control_tower.accounts import Scope
@@ -37,7 +48,14 @@ from control_tower.web import components as ui
 from control_tower.web import filters as flt
 from control_tower.web.auth import WebUser, current_web_user, require
 from control_tower.web.format import fmt_int, plural
-from control_tower.web.grid import grid_options, int_col, status_col, text_col
+from control_tower.web.grid import (
+    ROW_ID,
+    grid_options,
+    int_col,
+    number_format,
+    status_col,
+    text_col,
+)
 from control_tower.web.runtime import snapshot_cursor, web_context
 
 ROLES = accounts.ROLES  # every role
@@ -89,8 +107,10 @@ BULK_ACTIONS = {
     "resolve": "Resolve with reason…",
     "comment": "Comment",
 }
+# The SLA column: a breached SLA shows its icon (other states are words: "due in 5 h", "met").
+SLA_LABELS = {"breached": f"{ui.SLA_STATE['breached'][0]} breached"}
 REASON_LABELS = {code: ui.RESOLUTION_LABELS.get(code, code) for code in RESOLUTION_CODES}
-MONEY_FORMAT = {"function": "params.value == null ? '' : d3.format(',.0f')(params.value)"}
+MONEY_FORMAT = number_format(",.0f")
 
 
 # --- what the URL and the controls ask for ---------------------------------------------------------
@@ -208,10 +228,10 @@ def _grid() -> dag.AgGrid:
                 "sortable": False,
                 "filter": False,
                 "valueFormatter": {
-                    "function": "params.value == 'breached' ? '⚠ breached' : params.value"
+                    "function": f"ctLabel(params, {json.dumps(SLA_LABELS)})",
                 },
                 "cellClassRules": {
-                    "cell-status cell-status--bad": "params.value == 'breached'",
+                    "cell-status cell-status--bad": {"function": "ctValueIn(params, ['breached'])"},
                 },
             },
             int_col(
@@ -232,7 +252,7 @@ def _grid() -> dag.AgGrid:
                 **no_filter,
             ),
         ],
-        getRowId="params.data.row_id",
+        getRowId=ROW_ID,
         defaultColDef={"sortable": True, "resizable": True},
         dashGridOptions=grid_options(
             rowSelection={
@@ -682,61 +702,27 @@ def export_text(
 
 # The view changed: drop the grid's cached blocks so it asks again from the top.
 clientside_callback(
-    """
-    function() {
-        if (window.dash_ag_grid) {
-            dash_ag_grid.getApiAsync('exceptions-grid')
-                .then(api => { api.deselectAll(); api.purgeInfiniteCache(); })
-                .catch(() => null);
-        }
-        return window.dash_clientside.no_update;
-    }
-    """,
+    ClientsideFunction("controlTower", "exceptionsViewChanged"),
     Output(PURGED, "data"),
     *VIEW_INPUTS,
     prevent_initial_call=True,
 )
-
 # Items changed: reload the cached blocks in place and clear the selection.
 clientside_callback(
-    """
-    function(done) {
-        if (done && window.dash_ag_grid) {
-            dash_ag_grid.getApiAsync('exceptions-grid')
-                .then(api => { api.deselectAll(); api.refreshInfiniteCache(); })
-                .catch(() => null);
-        }
-        return window.dash_clientside.no_update;
-    }
-    """,
+    ClientsideFunction("controlTower", "exceptionsItemsChanged"),
     Output(REFRESHED, "data"),
     Input(REFRESH, "data"),
     prevent_initial_call=True,
 )
-
 # A click on a row (outside its box and its id link) opens the item.
 clientside_callback(
-    """
-    function(cell) {
-        const col = cell && cell.colId;
-        if (!cell || !cell.rowId || col === 'id' || col === 'ag-Grid-SelectionColumn') {
-            return window.dash_clientside.no_update;
-        }
-        return '/exceptions/' + encodeURIComponent(cell.rowId);
-    }
-    """,
+    ClientsideFunction("controlTower", "exceptionsOpenRow"),
     Output(NAV, "href"),
     Input(GRID, "cellClicked"),
     prevent_initial_call=True,
 )
-
 clientside_callback(
-    """
-    function(rows) {
-        const n = (rows || []).length;
-        return n === 0 ? 'No rows selected' : n === 1 ? '1 row selected' : n + ' rows selected';
-    }
-    """,
+    ClientsideFunction("controlTower", "selectedCount"),
     Output(SELECTED, "children"),
     Input(GRID, "selectedRows"),
 )

@@ -30,7 +30,15 @@ from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_int, plural
-from control_tower.web.grid import grid_options, int_col, status_col, text_col
+from control_tower.web.grid import (
+    ROW_ID,
+    grid_options,
+    int_col,
+    number_format,
+    row_in,
+    status_col,
+    text_col,
+)
 from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
 from control_tower.web.runtime import web_context
 
@@ -73,16 +81,11 @@ ACTION_ICONS = {"transfer": "⇄", "expedite": "»", "raise_po": "+", "monitor":
 
 # --- layout ---------------------------------------------------------------------------------
 
-_PCT = {"function": "params.value == null ? '—' : d3.format('.0%')(params.value)"}
-_NUM1 = {"function": "params.value == null ? '—' : d3.format(',.1f')(params.value)"}
-_MONEY = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
-_QTY = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
-_BAR = {
-    "function": (
-        "params.value == null ? {} : {background: 'linear-gradient(90deg, var(--ct-bad-soft) ' + "
-        "Math.round(params.value * 100) + '%, transparent ' + Math.round(params.value * 100) + '%)'}"
-    )
-}
+_PCT = number_format(".0%", "—")
+_NUM1 = number_format(",.1f", "—")
+_MONEY = number_format(",.0f", "—")
+_QTY = number_format(",.0f", "—")
+_BAR = {"function": "ctRiskBar(params)"}
 
 
 def _num(field: str, header: str, formatter: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -128,14 +131,14 @@ def _grid() -> dag.AgGrid:
             text_col("assignee", "Assignee", width=100),
         ],
         rowData=[],
-        getRowId="params.data.row_id",
+        getRowId=ROW_ID,
         defaultColDef={"sortable": True, "resizable": True},
         dashGridOptions=grid_options(
             rowSelection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
             pagination=True,
             paginationPageSize=25,
             paginationPageSizeSelector=[25, 50, 100],
-            rowClassRules={"row-no-item": "params.data.status === 'none'"},
+            rowClassRules={"row-no-item": row_in("status", ["none"])},
             suppressColumnVirtualisation=True,
         ),
         className="grid grid--planner",

@@ -8,7 +8,7 @@ tests, tools) never share a store, a connection pool or a cached answer.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -58,6 +58,14 @@ class WebContext:
             if cache is None:
                 cache = self._caches[name] = SnapshotCache(size)
             return cache
+
+    def active_users(self, roles: Collection[str] | None = None) -> list[str]:
+        """Names of the active users (of these roles, if given), sorted: who may be assigned."""
+        return sorted(
+            a.name
+            for a in self.accounts.list_users()
+            if not a.disabled and (roles is None or a.role in roles)
+        )
 
     def close(self) -> None:
         """Release every store this app opened."""

@@ -218,7 +218,6 @@ def act_on_exception(item_id: str) -> flask.Response:
         raise ApiError(
             400, "expected_version (a whole number: the item's version you saw) is required"
         )
-    users = sorted(a.name for a in web_context().accounts.list_users() if not a.disabled)
     try:
         item = actions.act_in_scope(
             store,
@@ -231,7 +230,7 @@ def act_on_exception(item_id: str) -> flask.Response:
             assignee=_text_field(body, "assignee"),
             until=body.get("until"),
             reason=_text_field(body, "reason"),
-            assignees=users,
+            assignees=web_context().active_users(),
         )
     except ConflictError as exc:
         response = flask.jsonify(

@@ -31,8 +31,9 @@ from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.records import SourceEvent, has_source_records, source_records
 from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
 from control_tower.exceptions.types import EXCEPTION_TYPES
-from control_tower.exceptions.workflow import RESOLUTION_CODES, ConflictError, WorkflowError
+from control_tower.exceptions.workflow import ConflictError, WorkflowError
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts
@@ -73,15 +74,10 @@ ACTIONS = {
     "resolve": "Resolve with reason…",
     "reopen": "Reopen",
 }
-REASON_LABELS = {code: ui.RESOLUTION_LABELS.get(code, code) for code in RESOLUTION_CODES}
 
 
 def _store() -> Any:
     return web_context().exceptions
-
-
-def _active_users() -> list[str]:
-    return sorted(a.name for a in web_context().accounts.list_users() if not a.disabled)
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -288,54 +284,35 @@ def _timeline(item: ExceptionItem, user: Any) -> Any:
 def _actions(item: ExceptionItem, users: list[str]) -> html.Div:
     return html.Div(
         [
-            html.Div(
-                [
-                    html.Label("Action", htmlFor=ACTION),
-                    dcc.Dropdown(
-                        id=ACTION,
-                        options=[{"label": v, "value": k} for k, v in ACTIONS.items()],
-                        value="acknowledge" if item.status != "resolved" else "reopen",
-                        clearable=False,
-                    ),
-                ],
-                className="filter-field",
+            act_ui.field(
+                "Action",
+                dcc.Dropdown(
+                    id=ACTION,
+                    options=[{"label": v, "value": k} for k, v in ACTIONS.items()],
+                    value="acknowledge" if item.status != "resolved" else "reopen",
+                    clearable=False,
+                ),
+                ACTION,
             ),
-            html.Div(
-                [
-                    html.Label("Assignee", htmlFor=ASSIGNEE),
-                    dcc.Dropdown(
-                        id=ASSIGNEE,
-                        options=[{"label": u, "value": u} for u in users],
-                        value=item.assignee if item.assignee in users else None,
-                        placeholder="User",
-                    ),
-                ],
-                className="filter-field",
+            act_ui.field(
+                "Assignee",
+                dcc.Dropdown(
+                    id=ASSIGNEE,
+                    options=act_ui.user_options(users),
+                    value=item.assignee if item.assignee in users else None,
+                    placeholder="User",
+                ),
+                ASSIGNEE,
             ),
-            html.Div(
-                [
-                    html.Label("Snooze until", htmlFor=UNTIL),
-                    dcc.DatePickerSingle(id=UNTIL, display_format="YYYY-MM-DD"),
-                ],
-                className="filter-field",
+            act_ui.field(
+                "Snooze until", dcc.DatePickerSingle(id=UNTIL, display_format="YYYY-MM-DD"), UNTIL
             ),
-            html.Div(
-                [
-                    html.Label("Reason", htmlFor=REASON),
-                    dcc.Dropdown(
-                        id=REASON,
-                        options=[{"label": v, "value": k} for k, v in REASON_LABELS.items()],
-                        placeholder="Reason code",
-                    ),
-                ],
-                className="filter-field",
-            ),
-            html.Div(
-                [
-                    html.Label("Note", htmlFor=NOTE),
-                    dcc.Input(id=NOTE, type="text", maxLength=2000, placeholder="Optional"),
-                ],
-                className="filter-field exceptions-note-field",
+            act_ui.field("Reason", act_ui.reason_dropdown(REASON, "Reason code"), REASON),
+            act_ui.field(
+                "Note",
+                dcc.Input(id=NOTE, type="text", maxLength=2000, placeholder="Optional"),
+                NOTE,
+                "exceptions-note-field",
             ),
             html.Button("Apply", id=APPLY, n_clicks=0, className="button exceptions-apply"),
         ],
@@ -403,7 +380,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
             ui.panel(
                 "Act on it",
                 [
-                    _actions(item, _active_users()),
+                    _actions(item, web_context().active_users()),
                     html.Div(id=RESULT, className="exceptions-result", role="status"),
                     _comment_form(),
                 ],
@@ -427,11 +404,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
 
 
 def _message(children: Any, tone: str) -> html.Div:
-    icon = {"ok": "✓", "warn": "⚠", "bad": "✕"}[tone]
-    return html.Div(
-        [html.Span(icon, className="badge-icon", **{"aria-hidden": "true"}), html.Div(children)],
-        className=f"exceptions-message exceptions-message--{tone}",
-    )
+    return act_ui.message(html.Div(children), tone)
 
 
 def _conflict(exc: ConflictError) -> html.Div:
@@ -499,7 +472,7 @@ def act_on_item(
             assignee=assignee if isinstance(assignee, str) else None,
             until=until,
             reason=reason if isinstance(reason, str) else None,
-            assignees=_active_users(),
+            assignees=web_context().active_users(),
         )
     except ConflictError as exc:
         current = q.get_scoped(store, user.scope, item_id)

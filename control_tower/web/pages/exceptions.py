@@ -41,9 +41,9 @@ from control_tower import accounts
 from control_tower.accounts import Scope
 from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
-from control_tower.exceptions.workflow import RESOLUTION_CODES
 from control_tower.export import write_csv
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
 from control_tower.web.auth import WebUser, current_web_user, require
@@ -109,7 +109,6 @@ BULK_ACTIONS = {
 }
 # The SLA column: a breached SLA shows its icon (other states are words: "due in 5 h", "met").
 SLA_LABELS = {"breached": f"{ui.SLA_STATE['breached'][0]} breached"}
-REASON_LABELS = {code: ui.RESOLUTION_LABELS.get(code, code) for code in RESOLUTION_CODES}
 MONEY_FORMAT = number_format(",.0f")
 
 
@@ -274,11 +273,7 @@ def _grid() -> dag.AgGrid:
 def _controls(view: dict[str, Any], kpis: tuple[str, ...], role: str) -> html.Div:
     owned = q.owned_types(role)
 
-    def field(label: str, control: Any, for_id: str, hidden: bool = False) -> html.Div:
-        return html.Div(
-            [html.Label(label, htmlFor=for_id), control], className="filter-field", hidden=hidden
-        )
-
+    field = act_ui.field
     return html.Div(
         [
             field(
@@ -375,17 +370,12 @@ def _action_bar(users: list[str]) -> html.Div:
             ),
             dcc.Dropdown(
                 id=ASSIGNEE,
-                options=[{"label": u, "value": u} for u in users],
+                options=act_ui.user_options(users),
                 placeholder="Assign to user",
                 className="exceptions-assignee",
             ),
             dcc.DatePickerSingle(id=UNTIL, placeholder="Snooze until", display_format="YYYY-MM-DD"),
-            dcc.Dropdown(
-                id=REASON,
-                options=[{"label": v, "value": k} for k, v in REASON_LABELS.items()],
-                placeholder="Reason",
-                className="exceptions-reason",
-            ),
+            act_ui.reason_dropdown(REASON, className="exceptions-reason"),
             dcc.Input(
                 id=NOTE,
                 type="text",
@@ -400,10 +390,6 @@ def _action_bar(users: list[str]) -> html.Div:
         ],
         className="toolbar exceptions-actions",
     )
-
-
-def _active_users() -> list[str]:
-    return sorted(a.name for a in web_context().accounts.list_users() if not a.disabled)
 
 
 def layout(**query: Any) -> html.Div:
@@ -475,7 +461,7 @@ def layout(**query: Any) -> html.Div:
             ui.panel(
                 "Queue",
                 [
-                    _action_bar(_active_users()),
+                    _action_bar(web_context().active_users()),
                     html.Div(id=RESULT, className="exceptions-result", role="status"),
                     dcc.Loading(html.Span(id=CAPTION, className="caption"), type="dot"),
                     _grid(),
@@ -611,12 +597,14 @@ def apply_bulk(
     if not n_clicks:
         return no_update, no_update
     if action not in BULK_ACTIONS:
-        return _result("Choose an action.", "warn"), no_update
+        return act_ui.message("Choose an action.", "warn"), no_update
     selection = [
         (q.parse_id(r.get("id")), r.get("version")) for r in (selected or []) if isinstance(r, dict)
     ]
     if not selection:
-        return _result("Select one or more rows first (the boxes on the left).", "warn"), no_update
+        return act_ui.message(
+            "Select one or more rows first (the boxes on the left).", "warn"
+        ), no_update
     result = actions.act_many(
         _store(),
         user.scope,
@@ -627,18 +615,10 @@ def apply_bulk(
         assignee=assignee if isinstance(assignee, str) else None,
         until=until,
         reason=reason if isinstance(reason, str) else None,
-        assignees=_active_users(),
+        assignees=web_context().active_users(),
     )
     tone = "ok" if not result.conflicts and not result.refused else "warn"
-    return _result(result.message(), tone), {"done": result.done, "n": n_clicks}
-
-
-def _result(message: str, tone: str) -> html.Div:
-    icon = {"ok": "✓", "warn": "⚠", "bad": "✕"}[tone]
-    return html.Div(
-        [html.Span(icon, className="badge-icon", **{"aria-hidden": "true"}), message],
-        className=f"exceptions-message exceptions-message--{tone}",
-    )
+    return act_ui.message(result.message(), tone), {"done": result.done, "n": n_clicks}
 
 
 @callback(

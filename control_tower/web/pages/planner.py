@@ -26,6 +26,7 @@ from control_tower.exceptions import actions
 from control_tower.exceptions.workflow import RESOLUTION_CODES
 from control_tower.planning import triage
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require
@@ -186,10 +187,7 @@ def _actions() -> html.Div:
                 [
                     dcc.Dropdown(
                         id=REASON,
-                        options=[
-                            {"label": ui.RESOLUTION_LABELS.get(c, c), "value": c}
-                            for c in RESOLUTION_CODES
-                        ],
+                        options=act_ui.reason_options(),
                         placeholder="Reason…",
                         clearable=True,
                         className="planner-dropdown",
@@ -492,25 +490,6 @@ def _until(value: Any) -> datetime | None:
         return None
 
 
-def _outcome_view(action: str, outcomes: list[actions.ItemResult]) -> html.Div:
-    done = [o for o in outcomes if o.ok]
-    failed = [o for o in outcomes if not o.ok]
-    head = [ui.badge("ok" if not failed else "partial", ui.ACTION_RESULT)]
-    head.append(
-        f" {action.capitalize()}: {plural(len(done), 'item')} done"
-        + (f", {plural(len(failed), 'item')} refused" if failed else "")
-        + "."
-    )
-    return html.Div(
-        [
-            html.Div(head),
-            html.Ul([html.Li(o.message) for o in failed], className="planner-failures")
-            if failed
-            else None,
-        ]
-    )
-
-
 @callback(
     Output(RESULT, "children"),
     Output(REFRESH, "data"),
@@ -554,22 +533,22 @@ def act_on_selection(
         action = "assign"
         allowed = {o["value"] for o in _assignees()}
         if assignee not in allowed:
-            return _refused("Choose a planner or admin to assign to."), no_update
+            return act_ui.refused("Choose a planner or admin to assign to."), no_update
         kwargs["assignee"] = assignee
     elif trigger == SNOOZE:
         action = "snooze"
         kwargs["until"] = _until(until)
         if kwargs["until"] is None:
-            return _refused("Choose a date to snooze until."), no_update
+            return act_ui.refused("Choose a date to snooze until."), no_update
     elif trigger == RESOLVE:
         action = "resolve"
         if reason not in RESOLUTION_CODES:
-            return _refused("Choose a reason to resolve with."), no_update
+            return act_ui.refused("Choose a reason to resolve with."), no_update
         kwargs["reason"] = reason
     elif trigger == COMMENT:
         action = "comment"
         if not isinstance(note, str) or not note.strip():
-            return _refused("Write a comment first."), no_update
+            return act_ui.refused("Write a comment first."), no_update
         kwargs["note"] = note.strip()[:2000]
     else:
         return no_update, no_update
@@ -580,7 +559,7 @@ def act_on_selection(
             if selected
             else "Select one or more rows first."
         )
-        return _refused(message), no_update
+        return act_ui.refused(message), no_update
     outcomes = actions.act_many(
         exception_store(),
         user.scope,
@@ -590,8 +569,4 @@ def act_on_selection(
         types=(triage.EXCEPTION_TYPE,),
         **kwargs,
     ).results
-    return _outcome_view(action, outcomes), (refresh or 0) + 1
-
-
-def _refused(message: str) -> html.Div:
-    return html.Div([ui.badge("refused", ui.ACTION_RESULT), f" {message}"])
+    return act_ui.outcome_view(action, outcomes), (refresh or 0) + 1

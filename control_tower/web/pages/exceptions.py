@@ -20,11 +20,9 @@ Clicking a row opens `/exceptions/<id>`.
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 import dash
-import dash_ag_grid as dag
 from dash import (
     ClientsideFunction,
     Input,
@@ -46,16 +44,40 @@ from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
-from control_tower.web.auth import WebUser, current_web_user, require
+from control_tower.web import queue_layout
+from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import fmt_int, plural
-from control_tower.web.grid import (
-    ROW_ID,
-    grid_options,
-    int_col,
-    number_format,
-    status_col,
-    text_col,
+from control_tower.web.queue_layout import (
+    ACTION,
+    APPLY,
+    ASSIGNEE,
+    BLOCK_ROWS,
+    BULK_ACTIONS,
+    CAPTION,
+    DOWNLOAD,
+    EXPORT,
+    EXPORT_NOTE,
+    FILTER_IDS,
+    GRID,
+    KPI,
+    MINE,
+    NAV,
+    NOTE,
+    NOTICE,
+    PREFIX,
+    PURGED,
+    QUEUES,
+    REASON,
+    REFRESH,
+    REFRESHED,
+    RESULT,
+    SELECTED,
+    SEVERITY,
+    STATUS,
+    TYPE,
+    UNTIL,
 )
+from control_tower.web.queue_view import QueueView, question
 from control_tower.web.runtime import snapshot_cursor, web_context
 
 ROLES = accounts.ROLES  # every role
@@ -70,326 +92,7 @@ dash.register_page(
     roles=ROLES,
 )
 
-PREFIX = "exceptions"
-BLOCK_ROWS = 100
-# Component ids, all prefixed with the page name (the detail page uses exceptions-detail-*).
-FILTER_IDS = flt.ids(PREFIX)
-TYPE = "exceptions-type"
-KPI = "exceptions-kpi"
-STATUS = "exceptions-status"
-SEVERITY = "exceptions-severity"
-MINE = "exceptions-mine"
-QUEUES = "exceptions-queues"
-NOTICE = "exceptions-notice"
-GRID = "exceptions-grid"
-CAPTION = "exceptions-caption"
-ACTION = "exceptions-action"
-ASSIGNEE = "exceptions-assignee"
-UNTIL = "exceptions-until"
-REASON = "exceptions-reason"
-NOTE = "exceptions-note"
-APPLY = "exceptions-apply"
-RESULT = "exceptions-result"
-REFRESH = "exceptions-refresh"
-EXPORT = "exceptions-export"
-DOWNLOAD = "exceptions-download"
-EXPORT_NOTE = "exceptions-export-note"
-NAV = "exceptions-nav"
-PURGED = "exceptions-purged"
-REFRESHED = "exceptions-refreshed"
-SELECTED = "exceptions-selected"
-
-STATUS_LABELS = {s: ui.STATUS_CHOICE_LABELS[s] for s in q.STATUS_CHOICES}
-BULK_ACTIONS = {
-    "acknowledge": "Acknowledge",
-    "assign": "Assign to…",
-    "snooze": "Snooze until…",
-    "resolve": "Resolve with reason…",
-    "comment": "Comment",
-}
-# The SLA column: a breached SLA shows its icon (other states are words: "due in 5 h", "met").
-SLA_LABELS = {"breached": f"{ui.SLA_STATE['breached'][0]} breached"}
-MONEY_FORMAT = number_format(",.0f")
-
-
-# --- what the URL and the controls ask for ---------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _default_queues(role: str, type_name: str | None, kpi: str | None) -> str:
-    """A role starts on the queues it owns; a drill-down to a type or KPI shows them all."""
-    if type_name or kpi or not q.owned_types(role):
-        return "all"
-    return "mine"
-
-
-def question(
-    user: WebUser,
-    *,
-    type_name: Any,
-    kpi: Any,
-    status: Any,
-    severity: Any,
-    entity: Any,
-    location: Any,
-    mine: Any,
-    queues: Any,
-) -> tuple[Scope | None, q.QueueFilter, list[str]]:
-    """The scope (None: nothing left) and filter of a view, and notes on what was ignored."""
-    notes: list[str] = []
-    type_name, kpi = _text(type_name), _text(kpi)
-    types: tuple[str, ...] = ()
-    types_given = False
-    if type_name:
-        if type_name in q.known_types():
-            types, types_given = (type_name,), True
-        else:
-            notes.append(f"There is no exception type “{type_name}”; showing every type.")
-    if kpi:
-        linked = q.kpi_types(kpi, web_context().settings.kpi_definitions)
-        if not linked:
-            notes.append(f"No exception queue is linked to the KPI “{kpi}”.")
-        types = tuple(t for t in linked if t in types) if types_given else linked
-        types_given = True
-    status = status if status in q.STATUS_CHOICES else "unresolved"
-    severity = severity if severity in q.SEVERITY_RANK else None
-    owner_roles = (user.role,) if queues == "mine" else ()
-    scope = flt.Filters.from_query(entity=entity, location=location).scoped(user.scope)
-    filt = q.QueueFilter(
-        types=types,
-        types_given=types_given,
-        status=status,
-        severity=severity,
-        assignee=user.name if mine else None,
-        owner_roles=owner_roles,
-    )
-    return scope, filt, notes
-
-
-def _query_string(
-    type_name: Any,
-    kpi: Any,
-    status: Any,
-    severity: Any,
-    entity: Any,
-    location: Any,
-    mine: Any,
-    queues: Any,
-) -> str:
-    view = flt.Filters.from_query(entity=entity, location=location)
-    return flt.link(
-        "",
-        view,
-        type=_text(type_name),
-        kpi=_text(kpi),
-        status=status if status in q.STATUS_CHOICES and status != "unresolved" else None,
-        severity=severity if severity in q.SEVERITY_RANK else None,
-        mine="1" if mine else None,
-        queues=queues if queues in ("mine", "all") else None,
-    )
-
-
 # --- layout ---------------------------------------------------------------------------------------
-
-
-def _grid() -> dag.AgGrid:
-    no_filter = {"filter": False}
-    return dag.AgGrid(
-        id=GRID,
-        rowModelType="infinite",
-        columnDefs=[
-            {
-                "field": "id_link",
-                "colId": "id",
-                "headerName": "ID",
-                "cellRenderer": "markdown",
-                "width": 90,
-                "filter": False,
-            },
-            text_col("type_label", "Type", width=155, **no_filter),
-            status_col("severity", "Severity", ui.grid_labels(ui.SEVERITY), width=110, **no_filter),
-            status_col(
-                "status", "Status", ui.grid_labels(ui.EXCEPTION_STATUS), width=140, **no_filter
-            ),
-            text_col("owner_role", "Owner", width=125, **no_filter),
-            text_col("assignee", "Assignee", width=105),
-            text_col("location_id", "Location", width=100),
-            text_col("entity_id", "Entity", width=80),
-            text_col("item_id", "Item", width=115),
-            int_col("age_days", "Age (d)", width=85, filter=False, headerTooltip="Whole days"),
-            {
-                "field": "sla",
-                "headerName": "SLA",
-                "width": 120,
-                "sortable": False,
-                "filter": False,
-                "valueFormatter": {
-                    "function": f"ctLabel(params, {json.dumps(SLA_LABELS)})",
-                },
-                "cellClassRules": {
-                    "cell-status cell-status--bad": {"function": "ctValueIn(params, ['breached'])"},
-                },
-            },
-            int_col(
-                "value_at_risk",
-                "Value at risk",
-                width=130,
-                valueFormatter=MONEY_FORMAT,
-                headerTooltip="In the entity's currency",
-            ),
-            text_col("last_seen", "Last seen (UTC)", width=140, **no_filter),
-            text_col(
-                "summary",
-                "What",
-                minWidth=240,
-                flex=1,
-                sortable=False,
-                tooltipField="summary",
-                **no_filter,
-            ),
-        ],
-        getRowId=ROW_ID,
-        defaultColDef={"sortable": True, "resizable": True},
-        dashGridOptions=grid_options(
-            rowSelection={
-                "mode": "multiRow",
-                "checkboxes": True,
-                "headerCheckbox": False,
-                "enableClickSelection": False,
-            },
-            cacheBlockSize=BLOCK_ROWS,
-            maxBlocksInCache=20,
-            infiniteInitialRowCount=1,
-            rowBuffer=10,
-        ),
-        className="grid grid--exceptions",
-        style={"height": "560px"},
-    )
-
-
-def _controls(view: dict[str, Any], kpis: tuple[str, ...], role: str) -> html.Div:
-    owned = q.owned_types(role)
-
-    field = act_ui.field
-    return html.Div(
-        [
-            field(
-                "Queues",
-                dcc.RadioItems(
-                    id=QUEUES,
-                    options=[
-                        {"label": "My queues", "value": "mine", "disabled": not owned},
-                        {"label": "All in scope", "value": "all"},
-                    ],
-                    value=view["queues"],
-                    inline=True,
-                    className="segmented",
-                ),
-                QUEUES,
-            ),
-            field(
-                "Type",
-                dcc.Dropdown(
-                    id=TYPE,
-                    options=[{"label": q.type_label(t), "value": t} for t in q.known_types()],
-                    value=view["type"],
-                    placeholder="All types",
-                    clearable=True,
-                ),
-                TYPE,
-            ),
-            field(
-                "KPI",
-                dcc.Dropdown(
-                    id=KPI,
-                    options=[
-                        {"label": k, "value": k}
-                        for k in sorted({*kpis, *filter(None, [view["kpi"]])})
-                    ],
-                    value=view["kpi"],
-                    placeholder="Any KPI",
-                    clearable=True,
-                ),
-                KPI,
-            ),
-            field(
-                "Status",
-                dcc.Dropdown(
-                    id=STATUS,
-                    options=[{"label": v, "value": k} for k, v in STATUS_LABELS.items()],
-                    value=view["status"],
-                    clearable=False,
-                ),
-                STATUS,
-            ),
-            field(
-                "Severity",
-                dcc.Dropdown(
-                    id=SEVERITY,
-                    options=[
-                        {"label": f"{icon} {label}", "value": value}
-                        for value, (icon, label, _tone) in ui.SEVERITY.items()
-                    ],
-                    value=view["severity"],
-                    placeholder="Any severity",
-                    clearable=True,
-                ),
-                SEVERITY,
-            ),
-            field(
-                "Assignee",
-                dcc.Checklist(
-                    id=MINE,
-                    options=[{"label": "Assigned to me", "value": "1"}],
-                    value=["1"] if view["mine"] else [],
-                    inline=True,
-                ),
-                MINE,
-            ),
-        ],
-        className="filter-bar exceptions-controls",
-        role="search",
-        id="exceptions-controls",
-    )
-
-
-def _action_bar(users: list[str]) -> html.Div:
-    return html.Div(
-        [
-            html.Span(id=SELECTED, className="exceptions-selected", role="status"),
-            html.Label("Action", htmlFor=ACTION, className="visually-hidden"),
-            dcc.Dropdown(
-                id=ACTION,
-                options=[{"label": v, "value": k} for k, v in BULK_ACTIONS.items()],
-                value="acknowledge",
-                clearable=False,
-                className="exceptions-action",
-            ),
-            dcc.Dropdown(
-                id=ASSIGNEE,
-                options=act_ui.user_options(users),
-                placeholder="Assign to user",
-                className="exceptions-assignee",
-            ),
-            dcc.DatePickerSingle(id=UNTIL, placeholder="Snooze until", display_format="YYYY-MM-DD"),
-            act_ui.reason_dropdown(REASON, className="exceptions-reason"),
-            dcc.Input(
-                id=NOTE,
-                type="text",
-                placeholder="Note (needed for a comment)",
-                maxLength=2000,
-                className="exceptions-note",
-                debounce=False,
-            ),
-            html.Button(
-                "Apply to selected", id=APPLY, n_clicks=0, className="button exceptions-apply"
-            ),
-        ],
-        className="toolbar exceptions-actions",
-    )
 
 
 def layout(**query: Any) -> html.Div:
@@ -403,29 +106,8 @@ def layout(**query: Any) -> html.Div:
             choices = flt.load_choices(cur, user.scope)
     except NoSnapshotError:
         choices = flt.Choices((), (), None)
-    type_name, kpi = _text(query.get("type")), _text(query.get("kpi"))
-    queues = query.get("queues")
-    if queues not in ("mine", "all") or (queues == "mine" and not q.owned_types(user.role)):
-        queues = _default_queues(user.role, type_name, kpi)
-    view = {
-        "type": type_name if type_name in q.known_types() else None,
-        "kpi": kpi,
-        "status": query.get("status") if query.get("status") in q.STATUS_CHOICES else "unresolved",
-        "severity": query.get("severity") if query.get("severity") in q.SEVERITY_RANK else None,
-        "mine": query.get("mine") in ("1", "true", "yes"),
-        "queues": queues,
-    }
-    _scope, _filt, notes = question(
-        user,
-        type_name=type_name,
-        kpi=kpi,
-        status=view["status"],
-        severity=view["severity"],
-        entity=view_filters.entity,
-        location=view_filters.location,
-        mine=view["mine"],
-        queues=queues,
-    )
+    view = QueueView.from_query(query, user.role)
+    _scope, _filt, notes = question(user, view)
     settings = web_context().settings
     return html.Div(
         className="page page--exceptions",
@@ -449,7 +131,9 @@ def layout(**query: Any) -> html.Div:
             html.Div(
                 [
                     flt.filter_bar(PREFIX, view_filters, choices, show=("entity", "location")),
-                    _controls(view, q.linked_kpis(settings.kpi_definitions), user.role),
+                    queue_layout.view_controls(
+                        view, q.linked_kpis(settings.kpi_definitions), user.role
+                    ),
                 ],
                 className="exceptions-filters",
             ),
@@ -461,10 +145,10 @@ def layout(**query: Any) -> html.Div:
             ui.panel(
                 "Queue",
                 [
-                    _action_bar(web_context().active_users()),
+                    queue_layout.action_bar(web_context().active_users()),
                     html.Div(id=RESULT, className="exceptions-result", role="status"),
                     dcc.Loading(html.Span(id=CAPTION, className="caption"), type="dot"),
-                    _grid(),
+                    queue_layout.queue_grid(),
                 ],
                 subtitle="Sorted and filtered on the server; the export holds every matching row.",
                 actions=[
@@ -512,14 +196,7 @@ def _grid_row(item: Any, now: Any) -> dict[str, Any]:
 )
 def rows_block(
     request: dict[str, Any] | None,
-    type_name: Any,
-    kpi: Any,
-    status: Any,
-    severity: Any,
-    entity: Any,
-    location: Any,
-    mine: Any,
-    queues: Any,
+    *view: Any,
 ) -> tuple[Any, Any]:
     """One block of the queue: the user's scope, the view's filters, the grid's sort and filters."""
     user = require(roles=ROLES)
@@ -530,17 +207,7 @@ def rows_block(
         end = max(int(request.get("endRow") or start + BLOCK_ROWS), start)
     except (TypeError, ValueError):
         return {"rowData": [], "rowCount": 0}, "Cannot read this request."
-    scope, filt, _notes = question(
-        user,
-        type_name=type_name,
-        kpi=kpi,
-        status=status,
-        severity=severity,
-        entity=entity,
-        location=location,
-        mine=mine,
-        queues=queues,
-    )
+    scope, filt, _notes = question(user, QueueView(*view))
     if scope is None:
         return {"rowData": [], "rowCount": 0}, "Nothing in your scope matches this location/entity."
     try:
@@ -568,7 +235,7 @@ def rows_block(
 def view_to_url(*values: Any) -> str:
     """Keep the view's filters in the address bar, so the link can be shared."""
     require(roles=ROLES)
-    return _query_string(*values)
+    return QueueView(*values).query_string()
 
 
 @callback(
@@ -632,30 +299,13 @@ def apply_bulk(
 def export_csv(
     n_clicks: int | None,
     request: dict[str, Any] | None,
-    type_name: Any,
-    kpi: Any,
-    status: Any,
-    severity: Any,
-    entity: Any,
-    location: Any,
-    mine: Any,
-    queues: Any,
+    *view: Any,
 ) -> tuple[Any, Any]:
     """The whole scoped, filtered, sorted queue as CSV (capped at `query.EXPORT_MAX_ROWS`)."""
     user = require(roles=ROLES)
     if not n_clicks:
         return no_update, no_update
-    scope, filt, _notes = question(
-        user,
-        type_name=type_name,
-        kpi=kpi,
-        status=status,
-        severity=severity,
-        entity=entity,
-        location=location,
-        mine=mine,
-        queues=queues,
-    )
+    scope, filt, _notes = question(user, QueueView(*view))
     request = request if isinstance(request, dict) else {}
     try:
         text, count = export_text(scope, filt, request.get("sortModel"), request.get("filterModel"))

@@ -29,8 +29,9 @@ from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters
+from control_tower.web import triage_views as tv
 from control_tower.web.auth import require
-from control_tower.web.format import DASH, fmt_int, plural
+from control_tower.web.format import fmt_int, plural
 from control_tower.web.grid import (
     ROW_ID,
     grid_options,
@@ -40,7 +41,7 @@ from control_tower.web.grid import (
     status_col,
     text_col,
 )
-from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
+from control_tower.web.pages._planner import ROLES, STATUS, exception_store
 from control_tower.web.runtime import web_context
 
 dash.register_page(
@@ -55,7 +56,6 @@ dash.register_page(
 
 PREFIX = "planner"
 MAX_ACTION_ROWS = 500
-GRID_CACHE_SIZE = 64  # grid rows kept (per snapshot, scope, filters and view)
 
 # Component ids, all prefixed with the page name.
 ASOF = "planner-asof"
@@ -78,7 +78,6 @@ COMMENT = "planner-comment"
 NOTE = "planner-note"
 RESULT = "planner-result"
 
-ACTION_ICONS = {"transfer": "⇄", "expedite": "»", "raise_po": "+", "monitor": "◎"}
 
 # --- layout ---------------------------------------------------------------------------------
 
@@ -286,123 +285,6 @@ def _percent(value: Any) -> float | None:
     return min(max(number, 0.0), 100.0)
 
 
-# --- views ----------------------------------------------------------------------------------
-
-
-def _md_text(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>" else c for c in text)
-
-
-def _grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
-    """A queue row as the grid shows it, without its queue status (`_with_status`)."""
-    suggestion: triage.Suggestion = row["suggestion"]
-    receipt = row.get("next_receipt_date")
-    stockout = row.get("stockout_date")
-    return {
-        "row_id": triage.queue_key(row["location_id"], row["item_id"]),
-        "item_id": row["item_id"],
-        "item_link": f"[{_md_text(row['item_id'])}]"
-        f"({filters.link(drill_path(row['location_id'], row['item_id']), view)})",
-        "description": row.get("description"),
-        "location_id": row["location_id"],
-        "probability": row.get("probability"),
-        "value_at_risk": row.get("value_at_risk"),
-        "days_of_cover": row.get("days_of_cover"),
-        "on_hand_qty": row.get("on_hand_qty"),
-        "available_qty": row.get("available_qty"),
-        "daily_demand": row.get("daily_demand"),
-        "inbound_qty": row.get("inbound_qty"),
-        "inbound_hint": "Open purchase order quantity in eaches",
-        "next_receipt": f"{receipt:%Y-%m-%d}" if receipt else DASH,
-        "lead_time_days": row.get("lead_time_days"),
-        "stockout_date": f"{stockout:%Y-%m-%d}" if stockout else DASH,
-        "reasons": triage.reasons(row.get("drivers") or [])
-        or ("Days-of-cover rule" if row.get("source") == "rule" else DASH),
-        "action": f"{ACTION_ICONS.get(suggestion.kind, '')} {suggestion.text}".strip(),
-        "action_kind": suggestion.kind,
-    }
-
-
-def _with_status(row: dict[str, Any], item: dict[str, Any] | None) -> dict[str, Any]:
-    """A grid row (shared, left unchanged) with its queue item's status and assignee."""
-    return {
-        **row,
-        "status": item["status"] if item else "none",
-        "assignee": (item or {}).get("assignee") or "",
-        "exc_id": item["id"] if item else None,
-        "exc_version": item["version"] if item else None,
-    }
-
-
-def _ranked_rows(
-    cur: Any, scope: Any, min_probability: float | None, search: str | None, view: filters.Filters
-) -> tuple[triage.Queue, dict[str, Any] | None, list[dict[str, Any]]]:
-    """The ranked queue, the model card and the queue's grid rows (without queue status),
-    kept per snapshot for this scope, these filters and this view (its links)."""
-    key = (
-        "planner.grid",
-        tuple(sorted(scope.entities)),
-        tuple(sorted(scope.locations)),
-        min_probability or 0.0,
-        search or "",
-        view,
-    )
-
-    def make() -> tuple[triage.Queue, dict[str, Any] | None, list[dict[str, Any]]]:
-        queue, card = triage.ranked_queue(
-            cur,
-            scope,
-            min_probability=min_probability,
-            search=search,
-            cache=web_context().cache("planner.ranked_queue", triage.RANKED_CACHE_SIZE),
-        )
-        return queue, card, [_grid_row(r, view) for r in queue.rows]
-
-    return web_context().cache("planner.grid", GRID_CACHE_SIZE).get(cur, key, make)
-
-
-def _model_note(queue: triage.Queue, card: dict[str, Any] | None) -> Any:
-    if queue.source == "rule":
-        return html.Div(
-            [
-                html.Span("⚠", className="badge-icon", **{"aria-hidden": "true"}),
-                html.Strong("Rule-based ranking: "),
-                triage.RULE_BANNER[0].upper() + triage.RULE_BANNER[1:] + ".",
-            ],
-            className="planner-banner planner-banner--rule",
-            id="planner-banner",
-        )
-    scored = f"Scores of {queue.as_of:%Y-%m-%d}" if queue.as_of else "Scores"
-    if queue.horizon_days:
-        scored += f" for a stockout within {queue.horizon_days} days"
-    text = (
-        triage.describe_model(card) + "."
-        if card
-        else "No active stockout model is recorded in risk.models."
-    )
-    return html.Div(
-        [
-            html.Span("ℹ", className="badge-icon", **{"aria-hidden": "true"}),
-            html.Span(text, id="planner-model-accuracy"),
-            html.Span(f" {scored}.", className="muted"),
-        ],
-        className="planner-banner planner-banner--model",
-    )
-
-
-def _caption(queue: triage.Queue) -> str:
-    shown = len(queue.rows)
-    what = "item-location" if queue.total == 1 else "item-locations"
-    if queue.total == 0:
-        return "No item-location matches."
-    if shown < queue.total:
-        return (
-            f"Showing the top {fmt_int(shown)} of {fmt_int(queue.total)} {what} "
-            "(narrow with the filters to see more)."
-        )
-    return f"{fmt_int(queue.total)} {what}, highest risk first."
-
-
 # --- callbacks ------------------------------------------------------------------------------
 
 filters.register_filter_callbacks(PREFIX, extra={"min_prob": MIN_PROB, "q": SEARCH})
@@ -438,7 +320,7 @@ def load_queue(
     percent = _percent(min_prob)
     try:
         with web_context().store.cursor() as cur:
-            queue, card, static = _ranked_rows(
+            queue, card, static = tv.ranked_rows(
                 cur,
                 scope,
                 percent / 100 if percent is not None else None,
@@ -448,11 +330,11 @@ def load_queue(
     except NoSnapshotError:
         return [], "No data landed yet: run control-tower ingest.", None, "", True
     items = triage.queue_items(exception_store(), (r["row_id"] for r in static))
-    rows = [_with_status(r, items.get(r["row_id"])) for r in static]
+    rows = [tv.with_status(r, items.get(r["row_id"])) for r in static]
     asof = f"Stock as of {queue.as_of:%Y-%m-%d}" if queue.as_of else ""
     if not user.scope.is_all:
         asof += f" · your scope: {user.scope.describe()}"
-    return rows, _caption(queue), _model_note(queue, card), asof, queue.source == "rule"
+    return rows, tv.caption(queue), tv.model_note(queue, card), asof, queue.source == "rule"
 
 
 @callback(Output(SELECTION, "children"), Input(QUEUE, "selectedRows"))

@@ -180,74 +180,45 @@ def act_many(
         return result
     within = _within(scope, types)
     note = note.strip() if isinstance(note, str) and note.strip() else None
-    for raw_id, version in selection:
+
+    def act_one(raw_id: Any, version: Any) -> ExceptionItem:
+        item_id = parse_id(raw_id)
+        if item_id is None:
+            raise _not_found(raw_id, scope)
+        if action not in ACTIONS:
+            raise WorkflowError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
+        if version is None and not require_version:
+            expected = None
+        elif isinstance(version, bool) or not isinstance(version, int):
+            raise TransitionError("the version of the item you saw is needed (expected_version)")
+        else:
+            expected = version
+        if action == "assign" and assignees is not None and assignee not in assignees:
+            raise TransitionError(f"cannot assign to {assignee!r}: not an active user")
         try:
-            item = _act_one(
+            return act(
                 store,
-                scope,
-                within,
-                raw_id,
-                version,
+                item_id,
                 action,
                 user=user,
+                expected_version=expected,
                 note=note,
                 assignee=assignee,
-                until=until,
+                until=parse_until(until) if action == "snooze" else None,
                 reason=reason,
-                assignees=assignees,
-                require_version=require_version,
+                within=within,
             )
+        except UnknownItemError:
+            raise _not_found(raw_id, scope) from None
+
+    for raw_id, version in selection:
+        try:
+            item = act_one(raw_id, version)
         except WorkflowError as exc:
             result.results.append(ItemResult(raw_id, action, error=exc))
         else:
             result.results.append(ItemResult(item.id, action, item=item))
     return result
-
-
-def _act_one(
-    store: ExceptionStore,
-    scope: Scope,
-    within: list[ColumnElement[bool]],
-    raw_id: Any,
-    version: Any,
-    action: str,
-    *,
-    user: str,
-    note: str | None,
-    assignee: str | None,
-    until: Any,
-    reason: str | None,
-    assignees: Collection[str] | None,
-    require_version: bool,
-) -> ExceptionItem:
-    item_id = parse_id(raw_id)
-    if item_id is None:
-        raise _not_found(raw_id, scope)
-    if action not in ACTIONS:
-        raise WorkflowError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
-    if version is None and not require_version:
-        expected = None
-    elif isinstance(version, bool) or not isinstance(version, int):
-        raise TransitionError("the version of the item you saw is needed (expected_version)")
-    else:
-        expected = version
-    if action == "assign" and assignees is not None and assignee not in assignees:
-        raise TransitionError(f"cannot assign to {assignee!r}: not an active user")
-    try:
-        return act(
-            store,
-            item_id,
-            action,
-            user=user,
-            expected_version=expected,
-            note=note,
-            assignee=assignee,
-            until=parse_until(until) if action == "snooze" else None,
-            reason=reason,
-            within=within,
-        )
-    except UnknownItemError:
-        raise _not_found(raw_id, scope) from None
 
 
 def act_in_scope(
@@ -263,6 +234,7 @@ def act_in_scope(
     until: Any = None,
     reason: str | None = None,
     assignees: Collection[str] | None = None,
+    require_version: bool = True,
 ) -> ExceptionItem:
     """`act_many` for one item: the item after the change, or its error raised.
 
@@ -281,6 +253,7 @@ def act_in_scope(
         until=until,
         reason=reason,
         assignees=assignees,
+        require_version=require_version,
     ).results
     if outcome.error is not None:
         raise outcome.error

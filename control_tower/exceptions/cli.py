@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from control_tower.accounts import Scope
-from control_tower.exceptions.actions import act_many
+from control_tower.exceptions.actions import act_in_scope
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
-from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES
+from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.settings import SettingsError, load_settings
 
 LIST_COLUMNS: tuple[str, ...] = (
@@ -170,21 +170,22 @@ def act_on_item(
 ) -> None:
     """Act on exception ITEM_ID; prints the item afterwards as JSON."""
     with _store(ctx) as store:
-        (outcome,) = act_many(
-            store,
-            Scope(),
-            [(item_id, expect_version)],
-            action,
-            user=user,
-            note=note,
-            until=until,
-            reason=reason,
-            assignee=assignee,
-            require_version=False,
-        ).results
-        if outcome.error is not None:
-            raise click.ClickException(str(outcome.error))
-        item = outcome.item
+        try:
+            item = act_in_scope(
+                store,
+                Scope(),
+                item_id,
+                action,
+                user=user,
+                expected_version=expect_version,
+                note=note,
+                until=until,
+                reason=reason,
+                assignee=assignee,
+                require_version=False,
+            )
+        except WorkflowError as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(item_row(item, _now()), indent=2))
 
 

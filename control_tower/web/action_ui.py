@@ -44,6 +44,12 @@ def reason_dropdown(component_id: str, placeholder: str = "Reason", **extra: Any
     return dcc.Dropdown(id=component_id, options=reason_options(), placeholder=placeholder, **extra)
 
 
+def note_input(component_id: str, placeholder: str, class_name: str = "") -> dcc.Input:
+    """The free-text note of an action (a comment's text), at most 2000 characters."""
+    extra = {"className": class_name} if class_name else {}
+    return dcc.Input(id=component_id, type="text", placeholder=placeholder, maxLength=2000, **extra)
+
+
 def message(children: Any, tone: str) -> html.Div:
     """The answer to an action: an icon for the tone (ok, warn, bad) and the words."""
     return html.Div(

@@ -249,14 +249,7 @@ def action_bar(users: list[str]) -> html.Div:
             ),
             dcc.DatePickerSingle(id=UNTIL, placeholder="Snooze until", display_format="YYYY-MM-DD"),
             act_ui.reason_dropdown(REASON, className="exceptions-reason"),
-            dcc.Input(
-                id=NOTE,
-                type="text",
-                placeholder="Note (needed for a comment)",
-                maxLength=2000,
-                className="exceptions-note",
-                debounce=False,
-            ),
+            act_ui.note_input(NOTE, "Note (needed for a comment)", "exceptions-note"),
             html.Button(
                 "Apply to selected", id=APPLY, n_clicks=0, className="button exceptions-apply"
             ),

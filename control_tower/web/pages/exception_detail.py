@@ -310,7 +310,7 @@ def _actions(item: ExceptionItem, users: list[str]) -> html.Div:
             act_ui.field("Reason", act_ui.reason_dropdown(REASON, "Reason code"), REASON),
             act_ui.field(
                 "Note",
-                dcc.Input(id=NOTE, type="text", maxLength=2000, placeholder="Optional"),
+                act_ui.note_input(NOTE, "Optional"),
                 NOTE,
                 "exceptions-note-field",
             ),

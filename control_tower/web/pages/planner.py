@@ -197,13 +197,7 @@ def _actions() -> html.Div:
             ),
             html.Div(
                 [
-                    dcc.Input(
-                        id=NOTE,
-                        type="text",
-                        placeholder="Comment…",
-                        maxLength=2000,
-                        className="planner-note",
-                    ),
+                    act_ui.note_input(NOTE, "Comment…", "planner-note"),
                     html.Button("Comment", id=COMMENT, className="button", n_clicks=0),
                 ],
                 className="planner-action-group",

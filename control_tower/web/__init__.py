@@ -3,10 +3,11 @@
 `create_app` is the one place that wires the app: the pages under
 `control_tower/web/pages`, the stylesheet in the repository's `assets/`, the
 shell (header and navigation built from the page registry, for the signed-in
-user's role), sign-in and the authorisation gate (`auth`), and one
-`ServingStore` and one `AccountStore` per app, reached from callbacks through
+user's role), sign-in and the authorisation gate (`auth`), the `/api/v1`
+JSON API (`web.api`), and one `WebContext` per app (serving store, account
+store, exception store, snapshot caches), reached from callbacks through
 `runtime.web_context()`. Nothing is read from the warehouse until a request
-asks for it.
+asks for it. Browser-side code is in `assets/*.js`.
 """
 
 from __future__ import annotations

@@ -5,5 +5,8 @@
 - `store`: items, comments and the audit log in the app database (SQLAlchemy).
 - `workflow`: assign, acknowledge, comment, snooze, resolve, reopen, with optimistic locking.
 - `aging`: age, SLA breach and bucket of an item.
+- `query`: the queue for people: scoped, filtered, sorted and paged in SQL.
+- `rows`: an item as a flat record (grids, exports, the API).
+- `actions`: `act_many`, the one path by which people act on items (scope and version checked).
 - `cli`: `control-tower exceptions ...`.
 """

@@ -17,10 +17,12 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from control_tower.accounts import Scope
+from control_tower.exceptions.actions import act_in_scope
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
-from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
+from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.settings import SettingsError, load_settings
 
 LIST_COLUMNS: tuple[str, ...] = (
@@ -169,8 +171,9 @@ def act_on_item(
     """Act on exception ITEM_ID; prints the item afterwards as JSON."""
     with _store(ctx) as store:
         try:
-            item = act(
+            item = act_in_scope(
                 store,
+                Scope(),
                 item_id,
                 action,
                 user=user,
@@ -179,6 +182,7 @@ def act_on_item(
                 until=until,
                 reason=reason,
                 assignee=assignee,
+                require_version=False,
             )
         except WorkflowError as exc:
             raise click.ClickException(str(exc)) from None

@@ -22,6 +22,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from control_tower import accounts
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of
@@ -51,7 +52,7 @@ from control_tower.web.filters import (
 from control_tower.web.format import fmt_int, plural
 from control_tower.web.runtime import web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 PREFIX = "kpi"
 
 dash.register_page(
@@ -341,7 +342,7 @@ def _exceptions(kpi: Kpi, found: ExceptionsBehind, see_all: str, note: str | Non
     )
 
 
-SLA_BADGE = {"late": ("⏰", "Past SLA", "bad"), "within": ("✓", "Within SLA", "ok")}
+SLA_BADGE = {"late": ui.SLA_STATE["breached"], "within": ui.SLA_STATE["within"]}
 
 
 def _member(data: Any, by: str | None) -> str | None:

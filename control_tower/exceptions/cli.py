@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from control_tower.exceptions.aging import item_aging
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
 from control_tower.settings import SettingsError, load_settings
 
@@ -87,9 +87,7 @@ def exceptions() -> None:
 
 
 @exceptions.command("list")
-@click.option(
-    "--type", "type_", type=click.Choice([*EXCEPTION_TYPES, ALERT_TYPE]), help="Only this type."
-)
+@click.option("--type", "type_", type=click.Choice(type_names()), help="Only this type.")
 @click.option(
     "--status",
     default="unresolved",

@@ -61,9 +61,10 @@ def refusal(root: Path, history: list[HistoryRecord] | None = None) -> str:
         ),
         (
             "line_fill_rate",
-            "exception_queue: unfilled_line",
-            "exception_queue: unfilled",
-            "exception_queue: 'unfilled' is not a declared exception queue",
+            "exception_types: [short_shipment]",
+            "exception_types: [unfilled]",
+            "line_fill_rate.yml:24: exception_types: 'unfilled' is not a registered exception "
+            "type (registered: stockout_risk, backordered_line, short_shipment,",
         ),
         (
             "line_fill_rate",

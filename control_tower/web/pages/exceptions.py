@@ -29,7 +29,9 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from control_tower.accounts import Scope
 from control_tower.exceptions import query as q
+from control_tower.exceptions.registry import type_label, type_names
 from control_tower.exceptions.workflow import RESOLUTION_CODES
+from control_tower.kpi.views import cached_catalog
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
@@ -130,12 +132,12 @@ def question(
     types: tuple[str, ...] = ()
     types_given = False
     if type_name:
-        if type_name in q.known_types():
+        if type_name in type_names():
             types, types_given = (type_name,), True
         else:
             notes.append(f"There is no exception type “{type_name}”; showing every type.")
     if kpi:
-        linked = q.kpi_types(kpi, web_context().settings.kpi_definitions)
+        linked = cached_catalog(web_context().settings.kpi_definitions).exception_types(kpi)
         if not linked:
             notes.append(f"No exception queue is linked to the KPI “{kpi}”.")
         types = tuple(t for t in linked if t in types) if types_given else linked
@@ -284,7 +286,7 @@ def _controls(view: dict[str, Any], kpis: tuple[str, ...], role: str) -> html.Di
                 "Type",
                 dcc.Dropdown(
                     id=TYPE,
-                    options=[{"label": q.type_label(t), "value": t} for t in q.known_types()],
+                    options=[{"label": type_label(t), "value": t} for t in type_names()],
                     value=view["type"],
                     placeholder="All types",
                     clearable=True,
@@ -407,7 +409,7 @@ def layout(**query: Any) -> html.Div:
     if queues not in ("mine", "all") or (queues == "mine" and not q.owned_types(user.role)):
         queues = _default_queues(user.role, type_name, kpi)
     view = {
-        "type": type_name if type_name in q.known_types() else None,
+        "type": type_name if type_name in type_names() else None,
         "kpi": kpi,
         "status": query.get("status") if query.get("status") in q.STATUS_CHOICES else "unresolved",
         "severity": query.get("severity") if query.get("severity") in q.SEVERITY_RANK else None,
@@ -448,7 +450,7 @@ def layout(**query: Any) -> html.Div:
             html.Div(
                 [
                     flt.filter_bar(PREFIX, view_filters, choices, show=("entity", "location")),
-                    _controls(view, q.linked_kpis(settings.kpi_definitions), user.role),
+                    _controls(view, cached_catalog(settings.kpi_definitions).linked(), user.role),
                 ],
                 className="exceptions-filters",
             ),

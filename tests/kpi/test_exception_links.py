@@ -7,21 +7,18 @@ number, so it needs no new version and leaves the content hash alone.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.kpi.catalog import (
-    DEFAULT_DIR,
-    CatalogError,
     load_catalog,
     load_definition_text,
 )
 from control_tower.kpi.governance import read_history, record_versions
 from control_tower.storage.schema import ensure_schema
+from tests.kpi.kit import edit, refusal
 
 # The exception types behind each shipped KPI. The seven empty lists are KPIs whose misses no
 # detector records yet: the catalog page shows them as "no queue yet".
@@ -48,25 +45,6 @@ LINKS: dict[str, tuple[str, ...]] = {
     "wave_completion_on_time": (),
     "wave_release_adherence": ("late_wave",),
 }
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A private copy of the shipped definitions."""
-    return Path(shutil.copytree(DEFAULT_DIR, tmp_path / "kpi_definitions"))
-
-
-def edit(root: Path, name: str, old: str, new: str) -> None:
-    path = root / f"{name}.yml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-
-
-def refusal(root: Path) -> str:
-    with pytest.raises(CatalogError) as info:
-        load_catalog(root)
-    return str(info.value)
 
 
 def test_every_kpi_lists_the_types_behind_it() -> None:

@@ -22,6 +22,25 @@ LINE_STATE = """
     WHERE l.status <> 'cancelled'
 """
 
+
+def _line_rule(facts: str, where: str) -> str:
+    """A rule over order lines: one row per line meeting `where`, its detail the line's reference
+    and `facts`, valued at the unshipped quantity, high severity for tier-1 customers."""
+    return f"""
+    SELECT
+        order_id || '|' || line_no AS key,
+        location_id, entity_id, item_id,
+        to_json({{
+            order_id: order_id, line_no: line_no, customer_id: customer_id, status: status,
+            {facts}
+        }}) AS detail,
+        CAST(ordered_qty - shipped_qty AS DOUBLE) * base_price AS value_at_risk,
+        CASE WHEN priority_tier = 1 THEN 'high' END AS severity
+    FROM ({LINE_STATE}) AS lines
+    WHERE {where}
+    """
+
+
 BACKORDERED_LINE = ExceptionType(
     name="backordered_line",
     label="Past-due order line",
@@ -29,23 +48,14 @@ BACKORDERED_LINE = ExceptionType(
         "Open order line (open, released or backordered) past its first promised date and "
         "not fully shipped."
     ),
-    rule=f"""
-    SELECT
-        order_id || '|' || line_no AS key,
-        location_id, entity_id, item_id,
-        to_json({{
-            order_id: order_id, line_no: line_no, customer_id: customer_id, status: status,
-            first_promised_date: first_promised_date, promised_date: promised_date,
+    rule=_line_rule(
+        """first_promised_date: first_promised_date, promised_date: promised_date,
             days_past_promise: CAST($as_of AS DATE) - first_promised_date,
-            ordered_qty: ordered_qty, shipped_qty: shipped_qty
-        }}) AS detail,
-        CAST(ordered_qty - shipped_qty AS DOUBLE) * base_price AS value_at_risk,
-        CASE WHEN priority_tier = 1 THEN 'high' END AS severity
-    FROM ({LINE_STATE}) AS lines
-    WHERE status IN ('open', 'released', 'backordered')
+            ordered_qty: ordered_qty, shipped_qty: shipped_qty""",
+        """status IN ('open', 'released', 'backordered')
       AND first_promised_date < CAST($as_of AS DATE)
-      AND shipped_qty < ordered_qty
-    """,
+      AND shipped_qty < ordered_qty""",
+    ),
     severity="medium",
     owner_role="planner",
     sla_hours=48,
@@ -61,23 +71,14 @@ SHORT_SHIPMENT = ExceptionType(
         "Order line closed as shipped with less than the ordered quantity, last shipped "
         "within the look-back window."
     ),
-    rule=f"""
-    SELECT
-        order_id || '|' || line_no AS key,
-        location_id, entity_id, item_id,
-        to_json({{
-            order_id: order_id, line_no: line_no, customer_id: customer_id, status: status,
-            ordered_qty: ordered_qty, shipped_qty: shipped_qty, short_qty: ordered_qty - shipped_qty,
-            last_shipped_ts: last_shipped_ts
-        }}) AS detail,
-        CAST(ordered_qty - shipped_qty AS DOUBLE) * base_price AS value_at_risk,
-        CASE WHEN priority_tier = 1 THEN 'high' END AS severity
-    FROM ({LINE_STATE}) AS lines
-    WHERE status IN ('shipped', 'closed')
+    rule=_line_rule(
+        """ordered_qty: ordered_qty, shipped_qty: shipped_qty, short_qty: ordered_qty - shipped_qty,
+            last_shipped_ts: last_shipped_ts""",
+        """status IN ('shipped', 'closed')
       AND shipped_qty > 0
       AND shipped_qty < ordered_qty
-      AND last_shipped_ts >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))
-    """,
+      AND last_shipped_ts >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))""",
+    ),
     severity="medium",
     owner_role="warehouse_supervisor",
     sla_hours=48,

@@ -20,8 +20,8 @@ from rich.table import Table as RichTable
 from control_tower.accounts import Scope
 from control_tower.exceptions.actions import act_in_scope
 from control_tower.exceptions.aging import item_aging
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.settings import SettingsError, load_settings
 
@@ -89,9 +89,7 @@ def exceptions() -> None:
 
 
 @exceptions.command("list")
-@click.option(
-    "--type", "type_", type=click.Choice([*EXCEPTION_TYPES, ALERT_TYPE]), help="Only this type."
-)
+@click.option("--type", "type_", type=click.Choice(type_names()), help="Only this type.")
 @click.option(
     "--status",
     default="unresolved",

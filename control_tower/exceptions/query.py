@@ -21,14 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, false, func, select, true
 from sqlalchemy.sql.elements import UnaryExpression
 
 from control_tower.accounts import Scope
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.rows import EXPORT_COLUMNS as EXPORT_COLUMNS
 from control_tower.exceptions.rows import TYPE_LABELS as TYPE_LABELS
 from control_tower.exceptions.rows import item_row as item_row
@@ -37,7 +36,6 @@ from control_tower.exceptions.rows import summary as summary
 from control_tower.exceptions.rows import type_label as type_label
 from control_tower.exceptions.rows import utcnow as utcnow
 from control_tower.exceptions.store import UNRESOLVED, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES, types_for_kpi
 from control_tower.gridquery import (
     ColumnKind,
     GridQueryError,
@@ -65,44 +63,6 @@ EXPORT_MAX_ROWS = 100_000  # an export stops here and says so (the queue is far 
 
 # A filter, sort or paging argument that cannot be used; the message says which and why.
 QueryError = GridQueryError
-
-
-def known_types() -> tuple[str, ...]:
-    """Every type an item can have, in display order."""
-    return (*EXCEPTION_TYPES, ALERT_TYPE)
-
-
-# --- KPI links --------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _catalog_queues(root: str) -> dict[str, str]:
-    """KPI name -> the exception queue its definition drills into (empty if unreadable)."""
-    from control_tower.kpi.catalog import CatalogError, load_catalog
-
-    try:
-        catalog = load_catalog(Path(root))
-    except (CatalogError, OSError):
-        return {}
-    return {name: kpi.exception_queue for name, kpi in catalog.kpis.items()}
-
-
-def kpi_types(kpi: str, definitions: Path | None = None) -> tuple[str, ...]:
-    """The exception types behind a KPI: those naming it as their KPI, or whose queue it drills into.
-
-    A type is linked when its `kpi` is the KPI, or its `kpi_queue` equals the
-    KPI's name or the `exception_queue` of the KPI's definition.
-    """
-    queue = _catalog_queues(str(definitions)).get(kpi) if definitions else None
-    return types_for_kpi(kpi, queue)
-
-
-def linked_kpis(definitions: Path | None = None) -> tuple[str, ...]:
-    """Every KPI that has at least one exception type behind it, sorted."""
-    names = {t.kpi for t in EXCEPTION_TYPES.values() if t.kpi}
-    if definitions:
-        names |= {k for k in _catalog_queues(str(definitions)) if kpi_types(k, definitions)}
-    return tuple(sorted(names))
 
 
 def owned_types(role: str) -> tuple[str, ...]:
@@ -139,10 +99,10 @@ class QueueFilter:
             raise QueryError(
                 f"severity {self.severity!r} is not one of: {', '.join(SEVERITY_RANK)}"
             )
-        unknown = [t for t in self.types if t not in known_types()]
+        unknown = [t for t in self.types if t not in type_names()]
         if unknown:
             raise QueryError(
-                f"unknown exception type {unknown[0]!r}; known types: {', '.join(known_types())}"
+                f"unknown exception type {unknown[0]!r}; known types: {', '.join(type_names())}"
             )
 
 

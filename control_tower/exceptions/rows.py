@@ -11,16 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from control_tower.exceptions.aging import item_aging
+from control_tower.exceptions.registry import type_label, type_names
 from control_tower.exceptions.store import ExceptionItem
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 
-TYPE_LABELS: dict[str, str] = {name: t.label for name, t in EXCEPTION_TYPES.items()}
-TYPE_LABELS[ALERT_TYPE] = "KPI alert"
-
-
-def type_label(name: str) -> str:
-    """The display name of an exception type (the name itself when unknown)."""
-    return TYPE_LABELS.get(name, name)
+TYPE_LABELS: dict[str, str] = {name: type_label(name) for name in type_names()}
 
 
 # Per type, the detail fields that sum an item up in one line, in order.

@@ -11,6 +11,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from control_tower.exceptions import query as q
+from control_tower.exceptions.registry import type_names
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
@@ -167,7 +168,7 @@ def view_controls(view: QueueView, kpis: tuple[str, ...], role: str) -> html.Div
                 "Type",
                 dcc.Dropdown(
                     id=TYPE,
-                    options=[{"label": q.type_label(t), "value": t} for t in q.known_types()],
+                    options=[{"label": q.type_label(t), "value": t} for t in type_names()],
                     value=view.known_type,
                     placeholder="All types",
                     clearable=True,

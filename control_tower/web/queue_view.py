@@ -16,6 +16,7 @@ from typing import Any
 
 from control_tower.accounts import Scope
 from control_tower.exceptions import query as q
+from control_tower.exceptions.registry import type_names
 from control_tower.web import filters as flt
 from control_tower.web.auth import WebUser
 from control_tower.web.runtime import web_context
@@ -69,7 +70,7 @@ class QueueView:
     @property
     def known_type(self) -> str | None:
         """The type asked for, if it is one."""
-        return self.type_name if self.type_name in q.known_types() else None
+        return self.type_name if self.type_name in type_names() else None
 
     def query_string(self) -> str:
         """The view as the address bar's query string (defaults left out)."""
@@ -94,12 +95,12 @@ def question(user: WebUser, view: QueueView) -> tuple[Scope | None, q.QueueFilte
     types: tuple[str, ...] = ()
     types_given = False
     if type_name:
-        if type_name in q.known_types():
+        if type_name in type_names():
             types, types_given = (type_name,), True
         else:
             notes.append(f"There is no exception type “{type_name}”; showing every type.")
     if kpi:
-        linked = q.kpi_types(kpi, web_context().settings.kpi_definitions)
+        linked = web_context().catalog().exception_types(kpi)
         if not linked:
             notes.append(f"No exception queue is linked to the KPI “{kpi}”.")
         types = tuple(t for t in linked if t in types) if types_given else linked

@@ -16,7 +16,9 @@ import flask
 
 from control_tower.accounts import AccountStore
 from control_tower.exceptions.store import ExceptionStore
+from control_tower.kpi.catalog import Catalog
 from control_tower.kpi.serving import SnapshotCache
+from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
 
@@ -33,6 +35,7 @@ class WebContext:
     - `accounts`: users, sessions and tokens.
     - `exceptions`: the exception queue in the app database, opened on first use.
     - `cache(name, size)`: answers kept per serving snapshot, one cache per name.
+    - `catalog()`: the validated KPI catalog of the installation's definitions.
     """
 
     def __init__(self, settings: Settings, store: ServingStore, accounts: AccountStore) -> None:
@@ -50,6 +53,10 @@ class WebContext:
             if self._exceptions is None:
                 self._exceptions = ExceptionStore.open(self.settings.app_db_url)
             return self._exceptions
+
+    def catalog(self) -> Catalog:
+        """The installation's KPI catalog (validated; reloaded when a definition file changes)."""
+        return cached_catalog(self.settings.kpi_definitions)
 
     def cache(self, name: str, size: int) -> SnapshotCache:
         """This app's snapshot cache called `name` (made on first use with room for `size`)."""

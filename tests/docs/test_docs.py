@@ -57,12 +57,9 @@ def kpi_definitions() -> dict[str, dict]:
 
 
 def expected_exception_types(name: str, definition: dict) -> list[str]:
-    """The exception types a KPI names; from the type registry where the file predates the key."""
-    if "exception_types" in definition:
-        return list(definition["exception_types"] or [])
-    from control_tower.exceptions.types import types_for_kpi
-
-    return list(types_for_kpi(name, definition.get("exception_queue")))
+    """The exception types a KPI's definition lists (required; `[]` means no queue yet)."""
+    assert "exception_types" in definition, f"{name}: no exception_types key"
+    return list(definition["exception_types"] or [])
 
 
 def kpi_sections() -> dict[str, str]:

@@ -23,6 +23,7 @@ from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
 from control_tower.exceptions.workflow import ConflictError, TransitionError, act
+from control_tower.kpi.catalog import load_catalog
 
 T0 = datetime(2026, 3, 1, 8, 0)
 ROWS = [
@@ -107,9 +108,11 @@ class TestFilters:
     def test_a_kpi_without_types_matches_nothing(self, store):
         assert ids(store, ALL, q.QueueFilter(types=(), types_given=True)) == []
 
-    def test_kpi_links_follow_the_types_and_the_catalog(self):
-        assert "stockout_risk" in q.kpi_types("stockout_rate")
-        assert q.kpi_types("no_such_kpi") == ()
+    def test_a_kpi_drill_down_reads_the_types_its_definition_lists(self, store):
+        types = load_catalog().exception_types("stockout_rate")
+        assert types == ("stockout_risk",)
+        chosen = q.QueueFilter(types=types, types_given=True, status="all")
+        assert sorted(ids(store, ALL, chosen)) == [1, 2]
 
     def test_bad_values_are_refused_with_their_name(self):
         with pytest.raises(q.QueryError, match="status"):

@@ -42,9 +42,10 @@ from control_tower import accounts
 from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.records import source_records
-from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
 from control_tower.export import csv_chunks
+from control_tower.kpi.views import cached_catalog
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web.api import ApiError, api_user, json_body
 from control_tower.web.auth import WebUser
@@ -79,13 +80,13 @@ def _question(user: WebUser) -> tuple[Any, q.QueueFilter]:
     types: tuple[str, ...] = ()
     given = False
     if type_name:
-        if type_name not in q.known_types():
+        if type_name not in type_names():
             raise ApiError(
-                400, f"unknown type {type_name!r}; known types: {', '.join(q.known_types())}"
+                400, f"unknown type {type_name!r}; known types: {', '.join(type_names())}"
             )
         types, given = (type_name,), True
     if kpi:
-        linked = q.kpi_types(kpi, web_context().settings.kpi_definitions)
+        linked = cached_catalog(web_context().settings.kpi_definitions).exception_types(kpi)
         types = tuple(t for t in linked if t in types) if given else linked
         given = True
     assignee = args.get("assignee") or None

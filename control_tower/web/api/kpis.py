@@ -7,7 +7,7 @@ figures are limited to the caller's scope, exactly as on the pages.
     The catalog: for each KPI its name, label, description, owner, status
     (certified, draft, deprecated), version, unit, format, direction
     (higher_is_better, lower_is_better), target, thresholds {warn, breach},
-    dimensions, time_dimension and exception_queue.
+    dimensions, time_dimension and exception_types.
 
 `GET /api/v1/kpis/<name>`
     One KPI's definition (as above) and `current`: its value over the
@@ -74,7 +74,7 @@ def definition(kpi: Kpi) -> dict[str, Any]:
         "thresholds": {"warn": kpi.warn, "breach": kpi.breach},
         "dimensions": list(kpi.dimensions),
         "time_dimension": kpi.time_dimension,
-        "exception_queue": kpi.exception_queue,
+        "exception_types": list(kpi.exception_types),
     }
 
 

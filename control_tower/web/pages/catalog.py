@@ -170,7 +170,7 @@ def _card(
         ("Type", kpi.type),
         ("Time", kpi.time_dimension),
         ("Breakdowns", dims),
-        ("Exception queue", kpi.exception_queue),
+        ("Exception types", kpi_ui.exception_types_text(kpi)),
         ("Model", f"{kpi.model.name} — {kpi.model.grain}"),
     ]
     return html.Article(

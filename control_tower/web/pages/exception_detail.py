@@ -29,8 +29,8 @@ from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.records import SourceEvent, has_source_records, source_records
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_label
 from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
-from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import action_ui as act_ui
@@ -372,7 +372,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
                         dcc.Link("← Exception queue", href=dash.get_relative_path("/exceptions")),
                         className="exceptions-back",
                     ),
-                    html.H1(f"#{item.id} · {q.type_label(item.type)}"),
+                    html.H1(f"#{item.id} · {type_label(item.type)}"),
                     html.P(q.summary(item), className="page-subtitle"),
                 ],
                 className="page-head",

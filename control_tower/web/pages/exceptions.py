@@ -108,7 +108,6 @@ def layout(**query: Any) -> html.Div:
         choices = flt.Choices((), (), None)
     view = QueueView.from_query(query, user.role)
     _scope, _filt, notes = question(user, view)
-    settings = web_context().settings
     return html.Div(
         className="page page--exceptions",
         children=[
@@ -131,9 +130,7 @@ def layout(**query: Any) -> html.Div:
             html.Div(
                 [
                     flt.filter_bar(PREFIX, view_filters, choices, show=("entity", "location")),
-                    queue_layout.view_controls(
-                        view, q.linked_kpis(settings.kpi_definitions), user.role
-                    ),
+                    queue_layout.view_controls(view, web_context().catalog().linked(), user.role),
                 ],
                 className="exceptions-filters",
             ),

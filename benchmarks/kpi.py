@@ -11,7 +11,7 @@ serving snapshot when there is one, else the warehouse file):
 1. every KPI of the catalog through the governed layer (`compute()`), by day
    and location (`entity_id` for a KPI without a location);
 2. six KPIs in hand-written DuckDB SQL, written from the rules in
-   KPI_SEMANTICS.md (not from the catalog's models), checked equal to the
+   docs/kpis.md (not from the catalog's models), checked equal to the
    governed figures per day and location (numerator, denominator and value
    within 1e-9); any difference stops the script with the differing rows;
 3. the same six KPIs in pandas, checked the same way;
@@ -21,7 +21,7 @@ serving snapshot when there is one, else the warehouse file):
 Times are the best of `--repeat` runs, each run fetching every row. The
 compiled SQL of a query shape is cached, so governed runs reuse it; the
 first compile of each KPI's query is timed and reported on its own.
-Targets (issue 3): governed within 1.5x of the hand-written SQL; a full
+Targets: governed within 1.5x of the hand-written SQL; a full
 refresh under 10 s at 1M order lines on a 2-core machine.
 
 pandas is an optional, benchmark-only dependency (not in pyproject.toml):
@@ -65,7 +65,7 @@ TOLERANCE = 1e-9
 Figures = dict[tuple[str, str], tuple[float, float, float | None]]
 
 # ---------------------------------------------------------------------------
-# Hand-written DuckDB SQL, one query per KPI, from KPI_SEMANTICS.md.
+# Hand-written DuckDB SQL, one query per KPI, from the rules in docs/kpis.md.
 # Each returns location_id, period (the local day of the KPI's time
 # dimension), numerator, denominator, value; $as_of is the evaluation date.
 # Rules shared by all: cancelled rows are out; an event counts once its local

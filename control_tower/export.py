@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
@@ -41,6 +41,23 @@ def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     out = io.StringIO()
     write_csv(rows, columns, out)
     return out.getvalue()
+
+
+def csv_chunks(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], rows_per_chunk: int = 500
+) -> Iterator[str]:
+    """The CSV text of `rows` (see `write_csv`) in pieces of about `rows_per_chunk` rows, for
+    streaming a large export; the first piece holds the header (it is the only one when empty)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", restval="")
+    writer.writeheader()
+    for n, row in enumerate(rows, 1):
+        writer.writerow({c: _csv_cell(row.get(c)) for c in columns})
+        if n % rows_per_chunk == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def _csv_cell(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The canonical tables of the ERP, WMS and TMS extracts (EXTRACT_CONTRACT.md, as code)."""
+"""The canonical tables of the ERP, WMS and TMS extracts (docs/extract-contract.md, as code)."""
 
 from __future__ import annotations
 

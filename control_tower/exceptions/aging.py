@@ -2,7 +2,7 @@
 
 The one implementation the CLI and the app use; the exception_aging KPI
 computes the same figures in SQL over the warehouse mirror (whole days,
-buckets 0-3, 4-7, 8-14, 15-30, 31+, per KPI_SEMANTICS.md).
+buckets 0-3, 4-7, 8-14, 15-30, 31+, as docs/kpis.md describes).
 """
 
 from __future__ import annotations

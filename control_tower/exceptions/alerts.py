@@ -44,6 +44,7 @@ from control_tower.exceptions.notify import (
     channels_from_settings,
     deliver,
 )
+from control_tower.exceptions.registry import ALERT_TYPE, OWNER_ROLES, SEVERITIES
 from control_tower.exceptions.store import (
     SYSTEM_USER,
     UNRESOLVED,
@@ -52,7 +53,6 @@ from control_tower.exceptions.store import (
     ExceptionItem,
     ExceptionStore,
 )
-from control_tower.exceptions.types import ALERT_TYPE, OWNER_ROLES, SEVERITIES
 from control_tower.exceptions.workflow import CLEARED
 from control_tower.settings import Settings
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import click
 
+from control_tower.accounts import Scope
+from control_tower.exceptions.actions import act_in_scope
 from control_tower.exceptions.aging import item_aging
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
-from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
+from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.export import emit_rows, format_option
 from control_tower.settings import SettingsError, load_settings
 
@@ -88,9 +90,7 @@ def exceptions() -> None:
 
 
 @exceptions.command("list")
-@click.option(
-    "--type", "type_", type=click.Choice([*EXCEPTION_TYPES, ALERT_TYPE]), help="Only this type."
-)
+@click.option("--type", "type_", type=click.Choice(type_names()), help="Only this type.")
 @click.option(
     "--status",
     default="unresolved",
@@ -155,8 +155,9 @@ def act_on_item(
     """Act on exception ITEM_ID; prints the item afterwards as JSON."""
     with _store(ctx) as store:
         try:
-            item = act(
+            item = act_in_scope(
                 store,
+                Scope(),
                 item_id,
                 action,
                 user=user,
@@ -165,6 +166,7 @@ def act_on_item(
                 until=until,
                 reason=reason,
                 assignee=assignee,
+                require_version=False,
             )
         except WorkflowError as exc:
             raise click.ClickException(str(exc)) from None

@@ -32,8 +32,8 @@ import duckdb
 import polars as pl
 from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 
+from control_tower.exceptions.registry import EXCEPTION_TYPES, RULE_COLUMNS, ExceptionType
 from control_tower.exceptions.store import SYSTEM_USER, AuditEntry, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import EXCEPTION_TYPES, RULE_COLUMNS, ExceptionType
 from control_tower.exceptions.workflow import CLEARED
 
 log = logging.getLogger(__name__)

@@ -19,29 +19,33 @@ values are bound parameters, never pasted into SQL.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, select, true
 from sqlalchemy.sql.elements import UnaryExpression
 
 from control_tower.accounts import Scope
-from control_tower.exceptions.aging import item_aging
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
+from control_tower.exceptions.rows import EXPORT_COLUMNS as EXPORT_COLUMNS
+from control_tower.exceptions.rows import TYPE_LABELS as TYPE_LABELS
+from control_tower.exceptions.rows import item_row as item_row
+from control_tower.exceptions.rows import sla_text as sla_text
+from control_tower.exceptions.rows import summary as summary
+from control_tower.exceptions.rows import type_label as type_label
+from control_tower.exceptions.rows import utcnow as utcnow
 from control_tower.exceptions.store import UNRESOLVED, ExceptionItem, ExceptionStore
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES, types_for_kpi
-from control_tower.exceptions.workflow import (
-    ACTIONS,
-    ConflictError,
-    TransitionError,
-    WorkflowError,
-    act,
+from control_tower.gridquery import (
+    ColumnKind,
+    GridQueryError,
+    parse_filter,
+    sort_model_from_text,
 )
-from control_tower.resources import folders
+from control_tower.gridquery import (
+    parse_sort as parse_sort_model,
+)
+from control_tower.gridquery.to_sqlalchemy import order_terms, where_conditions
 
 # Statuses a view may ask for: one status, every unresolved one, or all of them.
 STATUS_CHOICES: tuple[str, ...] = (
@@ -55,55 +59,10 @@ STATUS_CHOICES: tuple[str, ...] = (
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3}
 MAX_PAGE_ROWS = 1000
 EXPORT_MAX_ROWS = 100_000  # an export stops here and says so (the queue is far smaller)
-TYPE_LABELS: dict[str, str] = {name: t.label for name, t in EXCEPTION_TYPES.items()}
-TYPE_LABELS[ALERT_TYPE] = "KPI alert"
 
 
-class QueryError(ValueError):
-    """A filter, sort or paging argument that cannot be used; the message says which and why."""
-
-
-def type_label(name: str) -> str:
-    """The display name of an exception type (the name itself when unknown)."""
-    return TYPE_LABELS.get(name, name)
-
-
-def known_types() -> tuple[str, ...]:
-    """Every type an item can have, in display order."""
-    return (*EXCEPTION_TYPES, ALERT_TYPE)
-
-
-# --- KPI links --------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _catalog_queues(roots: tuple[Path, ...]) -> dict[str, str]:
-    """KPI name -> the exception queue its definition drills into (empty if unreadable)."""
-    from control_tower.kpi.catalog import CatalogError, load_catalog
-
-    try:
-        catalog = load_catalog(roots)
-    except (CatalogError, OSError):
-        return {}
-    return {name: kpi.exception_queue for name, kpi in catalog.kpis.items()}
-
-
-def kpi_types(kpi: str, definitions: Path | Sequence[Path] | None = None) -> tuple[str, ...]:
-    """The exception types behind a KPI: those naming it as their KPI, or whose queue it drills into.
-
-    A type is linked when its `kpi` is the KPI, or its `kpi_queue` equals the
-    KPI's name or the `exception_queue` of the KPI's definition.
-    """
-    queue = _catalog_queues(folders(definitions)).get(kpi) if definitions else None
-    return types_for_kpi(kpi, queue)
-
-
-def linked_kpis(definitions: Path | Sequence[Path] | None = None) -> tuple[str, ...]:
-    """Every KPI that has at least one exception type behind it, sorted."""
-    names = {t.kpi for t in EXCEPTION_TYPES.values() if t.kpi}
-    if definitions:
-        names |= {k for k in _catalog_queues(folders(definitions)) if kpi_types(k, definitions)}
-    return tuple(sorted(names))
+# A filter, sort or paging argument that cannot be used; the message says which and why.
+QueryError = GridQueryError
 
 
 def owned_types(role: str) -> tuple[str, ...]:
@@ -140,10 +99,10 @@ class QueueFilter:
             raise QueryError(
                 f"severity {self.severity!r} is not one of: {', '.join(SEVERITY_RANK)}"
             )
-        unknown = [t for t in self.types if t not in known_types()]
+        unknown = [t for t in self.types if t not in type_names()]
         if unknown:
             raise QueryError(
-                f"unknown exception type {unknown[0]!r}; known types: {', '.join(known_types())}"
+                f"unknown exception type {unknown[0]!r}; known types: {', '.join(type_names())}"
             )
 
 
@@ -205,19 +164,20 @@ SORTABLE: Mapping[str, Any] = {
 }
 # Age grows as creation gets older: sorting by age is sorting by creation, reversed.
 _REVERSED = {"age_days": ExceptionItem.created_at}
-# Columns the grid may filter on, and how.
-TEXT_FILTERS: Mapping[str, Any] = {
-    "assignee": ExceptionItem.assignee,
-    "location_id": ExceptionItem.location_id,
-    "entity_id": ExceptionItem.entity_id,
-    "item_id": ExceptionItem.item_id,
-    "key": ExceptionItem.key,
+# Columns the grid may filter on: name -> (column, kind).
+FILTERABLE: Mapping[str, tuple[Any, ColumnKind]] = {
+    "assignee": (ExceptionItem.assignee, "text"),
+    "location_id": (ExceptionItem.location_id, "text"),
+    "entity_id": (ExceptionItem.entity_id, "text"),
+    "item_id": (ExceptionItem.item_id, "text"),
+    "key": (ExceptionItem.key, "text"),
+    "value_at_risk": (ExceptionItem.value_at_risk, "number"),
+    "id": (ExceptionItem.id, "number"),
+    "times_seen": (ExceptionItem.times_seen, "number"),
 }
-NUMBER_FILTERS: Mapping[str, Any] = {
-    "value_at_risk": ExceptionItem.value_at_risk,
-    "id": ExceptionItem.id,
-    "times_seen": ExceptionItem.times_seen,
-}
+_FILTER_KINDS: Mapping[str, ColumnKind] = {name: kind for name, (_c, kind) in FILTERABLE.items()}
+_FILTER_COLUMNS: Mapping[str, Any] = {name: column for name, (column, _k) in FILTERABLE.items()}
+_SORT_COLUMNS: Mapping[str, Any] = {**SORTABLE, **_REVERSED}
 DEFAULT_ORDER: tuple[UnaryExpression[Any], ...] = (
     _SEVERITY_ORDER.desc(),
     ExceptionItem.created_at.asc(),
@@ -227,106 +187,23 @@ DEFAULT_ORDER: tuple[UnaryExpression[Any], ...] = (
 
 def compile_sort(sort_model: Sequence[Mapping[str, Any]] | None) -> list[UnaryExpression[Any]]:
     """AG Grid's sort model (`[{"colId", "sort"}]`) as ORDER BY terms; unknown columns refused."""
-    order: list[UnaryExpression[Any]] = []
-    for entry in sort_model or []:
-        if not isinstance(entry, Mapping):
-            raise QueryError("a sort entry must be an object with colId and sort")
-        col, direction = entry.get("colId"), entry.get("sort")
-        if direction not in ("asc", "desc"):
-            raise QueryError(f"sort direction {direction!r} must be asc or desc")
-        if col in _REVERSED:
-            expr = _REVERSED[col]
-            direction = "desc" if direction == "asc" else "asc"
-        elif col in SORTABLE:
-            expr = SORTABLE[col]
-        else:
-            raise QueryError(f"cannot sort by {col!r}; sortable: {', '.join(sort_columns())}")
-        order.append(expr.asc().nulls_last() if direction == "asc" else expr.desc().nulls_last())
-    return order
+    keys = parse_sort_model(sort_model, _SORT_COLUMNS)
+    return order_terms(keys, _SORT_COLUMNS, reversed_columns=_REVERSED)
 
 
 def sort_columns() -> tuple[str, ...]:
     """Names a sort may use."""
-    return (*SORTABLE, *_REVERSED)
+    return tuple(_SORT_COLUMNS)
 
 
 def parse_sort(text: str | None) -> list[dict[str, str]]:
     """An API `sort` argument (`-value_at_risk,id`) as a grid sort model."""
-    model = []
-    for part in (text or "").split(","):
-        part = part.strip()
-        if part:
-            desc = part.startswith("-")
-            model.append({"colId": part.lstrip("-+"), "sort": "desc" if desc else "asc"})
-    return model
-
-
-def _number(value: Any, col: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise QueryError(f"filter on {col}: {value!r} is not a number")
-    try:
-        return float(value)
-    except ValueError:
-        raise QueryError(f"filter on {col}: {value!r} is not a number") from None
+    return sort_model_from_text(text)
 
 
 def compile_filter(filter_model: Mapping[str, Any] | None) -> list[ColumnElement[bool]]:
     """AG Grid's filter model as WHERE conditions on whitelisted columns; values bound."""
-    if not filter_model:
-        return []
-    if not isinstance(filter_model, Mapping):
-        raise QueryError("the filter model must be an object")
-    where: list[ColumnElement[bool]] = []
-    for col, spec in filter_model.items():
-        if not isinstance(spec, Mapping):
-            raise QueryError(f"filter on {col!r} must be an object")
-        kind, value = spec.get("type"), spec.get("filter")
-        if col in TEXT_FILTERS:
-            column = TEXT_FILTERS[col]
-            if kind == "blank":
-                where.append(or_(column.is_(None), column == ""))
-                continue
-            if kind == "notBlank":
-                where.append(and_(column.is_not(None), column != ""))
-                continue
-            if not isinstance(value, str):
-                raise QueryError(f"filter on {col}: a text value is needed")
-            text = value.lower()
-            lowered = func.lower(column)
-            like = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            conditions = {
-                "contains": lowered.like(f"%{like}%", escape="\\"),
-                "notContains": or_(column.is_(None), ~lowered.like(f"%{like}%", escape="\\")),
-                "equals": lowered == text,
-                "notEqual": or_(column.is_(None), lowered != text),
-                "startsWith": lowered.like(f"{like}%", escape="\\"),
-                "endsWith": lowered.like(f"%{like}", escape="\\"),
-            }
-        elif col in NUMBER_FILTERS:
-            column = NUMBER_FILTERS[col]
-            if kind == "blank":
-                where.append(column.is_(None))
-                continue
-            if kind == "notBlank":
-                where.append(column.is_not(None))
-                continue
-            number = _number(value, col)
-            conditions = {
-                "equals": column == number,
-                "notEqual": column != number,
-                "lessThan": column < number,
-                "lessThanOrEqual": column <= number,
-                "greaterThan": column > number,
-                "greaterThanOrEqual": column >= number,
-            }
-            if kind == "inRange":
-                conditions["inRange"] = column.between(number, _number(spec.get("filterTo"), col))
-        else:
-            raise QueryError(f"cannot filter on {col!r}")
-        if kind not in conditions:
-            raise QueryError(f"filter on {col}: unknown comparison {kind!r}")
-        where.append(conditions[kind])
-    return where
+    return where_conditions(parse_filter(filter_model, _FILTER_KINDS), _FILTER_COLUMNS)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -395,6 +272,22 @@ def iter_items(
         yield from s.scalars(query.execution_options(yield_per=1000))
 
 
+def export_rows(
+    store: ExceptionStore,
+    scope: Scope | None,
+    filt: QueueFilter,
+    *,
+    sort_model: Sequence[Mapping[str, Any]] | None = None,
+    filter_model: Mapping[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The rows of an export (`item_row` of every matching item in order); none without a scope."""
+    if scope is None:
+        return
+    now = utcnow()
+    for item in iter_items(store, scope, filt, sort_model=sort_model, filter_model=filter_model):
+        yield item_row(item, now)
+
+
 def get_scoped(store: ExceptionStore, scope: Scope, item_id: Any) -> ExceptionItem | None:
     """The item with this id if it exists and is in scope; None otherwise (or for a malformed id)."""
     number = parse_id(item_id)
@@ -429,275 +322,3 @@ def parse_id(value: Any) -> int | None:
         number = int(value.strip())
         return number if number > 0 else None
     return None
-
-
-# --- rows for people ----------------------------------------------------------------------------
-
-# Per type, the detail fields that sum an item up in one line, in order.
-_SUMMARY_FIELDS: dict[str, tuple[str, ...]] = {
-    "stockout_risk": ("probability", "available_qty", "days_of_cover", "lead_time_days"),
-    "backordered_line": ("order_id", "line_no", "customer_id", "days_past_promise", "shipped_qty"),
-    "short_shipment": ("order_id", "line_no", "customer_id", "short_qty", "ordered_qty"),
-    "late_wave": ("wave_id", "reason", "minutes_late", "lines_picked", "lines_planned"),
-    "cycle_count_variance": ("bin_id", "abc_class", "system_qty", "counted_qty", "tolerance"),
-    "receipt_not_put_away": ("receipt_id", "line_no", "po_id", "hours_waiting", "received_qty"),
-    "carrier_delay": ("tms_shipment_id", "carrier_id", "status", "hours_late", "carrier_reason"),
-    "unmatched_invoice_line": ("invoice_id", "line_no", "match_status", "po_id", "supplier_id"),
-    "overdue_close_task": ("task_name", "period", "owner", "days_overdue"),
-    "quarantined_rows": ("table_name", "file_name", "rows_quarantined", "rows_read", "status"),
-    "stale_source": ("table_name", "hours_since_load", "sla_hours"),
-}
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        if value != value:
-            return "?"
-        if value.is_integer() or abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
-
-
-def summary(item: ExceptionItem) -> str:
-    """One line of the facts behind an item, from its detail (`field value · ...`)."""
-    detail = item.detail if isinstance(item.detail, dict) else {}
-    names = _SUMMARY_FIELDS.get(item.type) or tuple(detail)[:5]
-    parts = [
-        f"{name.replace('_', ' ')} {_short(detail[name])}"
-        for name in names
-        if detail.get(name) not in (None, "")
-    ]
-    return " · ".join(parts)
-
-
-def utcnow() -> datetime:
-    """Now, as naive UTC (the store's convention)."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def sla_text(due: datetime, breached: bool, now: datetime, resolved: bool) -> str:
-    """The SLA state in words: breached, due in X h, or met."""
-    if resolved:
-        return "breached" if breached else "met"
-    if breached:
-        return "breached"
-    hours = (due - now).total_seconds() / 3600
-    return f"due in {hours:.0f} h" if hours >= 1 else f"due in {max(hours * 60, 0):.0f} min"
-
-
-def item_row(item: ExceptionItem, now: datetime) -> dict[str, Any]:
-    """An item as a flat record for grids, exports and the API (times as ISO text, UTC)."""
-    age = item_aging(item, now)
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat(sep=" ", timespec="seconds") if value else None
-
-    return {
-        "id": item.id,
-        "version": item.version,
-        "type": item.type,
-        "type_label": type_label(item.type),
-        "key": item.key,
-        "status": item.status,
-        "severity": item.severity,
-        "owner_role": item.owner_role,
-        "assignee": item.assignee,
-        "location_id": item.location_id,
-        "entity_id": item.entity_id,
-        "item_id": item.item_id,
-        "created_at": iso(item.created_at),
-        "last_seen_at": iso(item.last_seen_at),
-        "last_action_at": iso(item.last_action_at),
-        "times_seen": item.times_seen,
-        "active": item.active,
-        "snoozed_until": iso(item.snoozed_until),
-        "resolved_at": iso(item.resolved_at),
-        "resolution_code": item.resolution_code,
-        "age_days": age.age_days,
-        "age_bucket": age.bucket,
-        "days_since_last_action": age.days_since_last_action,
-        "sla_hours": item.sla_hours,
-        "sla_due_at": iso(age.sla_due_at),
-        "sla_breached": age.sla_breached,
-        "sla": sla_text(age.sla_due_at, age.sla_breached, now, item.resolved_at is not None),
-        "value_at_risk": item.value_at_risk,
-        "summary": summary(item),
-    }
-
-
-# Columns of an export, in order (a subset of `item_row`).
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "id",
-    "type",
-    "type_label",
-    "key",
-    "status",
-    "severity",
-    "owner_role",
-    "assignee",
-    "location_id",
-    "entity_id",
-    "item_id",
-    "created_at",
-    "last_seen_at",
-    "age_days",
-    "sla_due_at",
-    "sla_breached",
-    "sla",
-    "value_at_risk",
-    "resolution_code",
-    "summary",
-)
-
-
-# --- one store per app database ------------------------------------------------------------------
-
-_STORES: dict[str, ExceptionStore] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def shared_store(url: str) -> ExceptionStore:
-    """The process's exception store for an app database URL (opened once, then shared)."""
-    with _STORES_LOCK:
-        store = _STORES.get(url)
-        if store is None:
-            store = _STORES[url] = ExceptionStore.open(url)
-        return store
-
-
-# --- acting on items in scope -------------------------------------------------------------------
-
-
-class OutOfScopeError(WorkflowError):
-    """No item with this id in the user's scope (it may not exist at all: the two look the same)."""
-
-
-def parse_until(value: Any) -> datetime:
-    """A snooze end from a date or time (`YYYY-MM-DD` is the start of that day, UTC)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, date):
-        return datetime.combine(value, datetime.min.time())
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), datetime.min.time())
-            return parse_until(datetime.fromisoformat(text.replace("Z", "+00:00")))
-        except ValueError:
-            pass
-    raise TransitionError(f"snooze needs a date to snooze until (YYYY-MM-DD), not {value!r}")
-
-
-def act_in_scope(
-    store: ExceptionStore,
-    scope: Scope,
-    item_id: Any,
-    action: str,
-    *,
-    user: str,
-    expected_version: Any,
-    note: str | None = None,
-    assignee: str | None = None,
-    until: Any = None,
-    reason: str | None = None,
-    assignees: Collection[str] | None = None,
-) -> ExceptionItem:
-    """One workflow action by `user` on an item that must be in `scope`, at the version they saw.
-
-    Raises OutOfScopeError (unknown, malformed or out-of-scope id alike),
-    TransitionError for a bad argument (an assignee not among `assignees`, a
-    bad date, a missing reason), ConflictError when the item changed since
-    `expected_version`; see `workflow.act`.
-    """
-    item = get_scoped(store, scope, item_id)
-    if item is None:
-        raise OutOfScopeError(f"no exception {item_id} in your scope")
-    if action not in ACTIONS:
-        raise WorkflowError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
-    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-        raise TransitionError("the version of the item you saw is needed (expected_version)")
-    if action == "assign" and assignees is not None and assignee not in assignees:
-        raise TransitionError(f"cannot assign to {assignee!r}: not an active user")
-    note = note.strip() if isinstance(note, str) and note.strip() else None
-    return act(
-        store,
-        item.id,
-        action,
-        user=user,
-        expected_version=expected_version,
-        note=note,
-        assignee=assignee,
-        until=parse_until(until) if action == "snooze" else None,
-        reason=reason,
-    )
-
-
-@dataclass
-class BulkResult:
-    """What a bulk action did: items changed, items someone else changed first, items refused."""
-
-    done: list[int] = field(default_factory=list)
-    conflicts: list[ConflictError] = field(default_factory=list)
-    refused: list[tuple[Any, str]] = field(default_factory=list)
-
-    def message(self) -> str:
-        """`3 done, 1 changed by sam meanwhile: refresh` and the reasons of refusals."""
-        parts = [f"{len(self.done)} done"]
-        if self.conflicts:
-            who = sorted({c.actor for e in self.conflicts for c in e.changes} or {"someone"})
-            parts.append(
-                f"{len(self.conflicts)} changed by {', '.join(who)} meanwhile "
-                f"(#{', #'.join(str(e.item_id) for e in self.conflicts)}): refresh and try again"
-            )
-        if self.refused:
-            reasons = "; ".join(f"#{i}: {why}" for i, why in self.refused[:5])
-            more = f" (and {len(self.refused) - 5} more)" if len(self.refused) > 5 else ""
-            parts.append(f"{len(self.refused)} not possible — {reasons}{more}")
-        return ", ".join(parts)
-
-
-MAX_BULK_ITEMS = 500
-
-
-def act_many(
-    store: ExceptionStore,
-    scope: Scope,
-    selection: Sequence[tuple[Any, Any]],
-    action: str,
-    *,
-    user: str,
-    note: str | None = None,
-    assignee: str | None = None,
-    until: Any = None,
-    reason: str | None = None,
-    assignees: Collection[str] | None = None,
-) -> BulkResult:
-    """The same action on each selected (id, version seen), one item at a time, each in scope."""
-    result = BulkResult()
-    if len(selection) > MAX_BULK_ITEMS:
-        result.refused.append(("*", f"select at most {MAX_BULK_ITEMS} items at once"))
-        return result
-    for item_id, version in selection:
-        try:
-            act_in_scope(
-                store,
-                scope,
-                item_id,
-                action,
-                user=user,
-                expected_version=version,
-                note=note,
-                assignee=assignee,
-                until=until,
-                reason=reason,
-                assignees=assignees,
-            )
-        except ConflictError as exc:
-            result.conflicts.append(exc)
-        except WorkflowError as exc:
-            result.refused.append((item_id, str(exc)))
-        else:
-            result.done.append(int(item_id))
-    return result

@@ -13,11 +13,12 @@ Nothing is lost: the first change stands, the second is refused, whole.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -199,12 +200,15 @@ def act(
     reason: str | None = None,
     assignee: str | None = None,
     now: datetime | None = None,
+    within: Sequence[ColumnElement[bool]] = (),
 ) -> ExceptionItem:
     """Do one workflow action on an item as `user`; returns the item after the change.
 
-    Raises UnknownItemError, TransitionError or WorkflowError when the action is
-    not possible, and ConflictError when `expected_version` is stale or a
-    concurrent writer changed the item first.
+    `within` are conditions the item must meet (a user's row scope, a type), read
+    in the same transaction as the change; an item that does not meet them is
+    unknown. Raises UnknownItemError, TransitionError or WorkflowError when the
+    action is not possible, and ConflictError when `expected_version` is stale or
+    a concurrent writer changed the item first.
     """
     if action not in ACTIONS:
         raise WorkflowError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
@@ -215,7 +219,9 @@ def act(
     seen = expected_version or 0
     try:
         with store.session() as s:
-            item = s.get(ExceptionItem, item_id)
+            item = s.scalars(
+                select(ExceptionItem).where(ExceptionItem.id == item_id, *within)
+            ).first()
             if item is None:
                 raise UnknownItemError(f"no exception with id {item_id}")
             seen = item.version

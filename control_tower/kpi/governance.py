@@ -2,8 +2,14 @@
 
 A definition's content hash covers the definition and the model it measures
 (canonicalised: comments and layout do not count), so changing a model's
-SQL changes every KPI built on it. The history keeps each definition's text
-with its hash, so a previous version can be recompiled for `kpi diff`.
+SQL changes every KPI built on it. It leaves out the keys that link a KPI to
+the exception queues (`exception_types`, `exceptions_past_sla`, and the
+retired `exception_queue`): they say where to look for the misses, not what
+the number is, so listing a newly detected type needs no new version. The
+history keeps each definition's text with its hash, so a previous version
+can be recompiled for `kpi diff`; its hash is read back from those texts
+with the same rule, so a record made before a key was left out still
+matches the definition it recorded.
 """
 
 from __future__ import annotations
@@ -11,28 +17,55 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import yaml
 
-from control_tower.kpi.catalog import HistoryRecord, Problem
+from control_tower.kpi.checks import Problem
+from control_tower.kpi.definitions import LINKAGE_KEYS
 
 if TYPE_CHECKING:
-    from control_tower.kpi.catalog import Kpi
+    from control_tower.kpi.definitions import Kpi
 
 
-def content_hash(kpi: Kpi) -> str:
-    """sha256 of the canonical content of a KPI definition and its model."""
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One recorded (name, version, content hash) of the governance history."""
+
+    name: str
+    version: int
+    content_hash: str
+    status: str
+    owner: str
+    definition: str
+    model: str
+    first_seen_at: Any
+
+
+@lru_cache(maxsize=1024)
+def governed_hash(definition: str, *models: str) -> str:
+    """sha256 of the canonical content of a definition's text and its models' texts (dependencies
+    first), without the keys linking it to exception queues."""
+    kpi = yaml.safe_load(definition)
+    if isinstance(kpi, dict):
+        kpi = {k: v for k, v in kpi.items() if k not in LINKAGE_KEYS}
     canonical = json.dumps(
-        {"kpi": yaml.safe_load(kpi.text), "models": [yaml.safe_load(m.text) for m in kpi.chain]},
+        {"kpi": kpi, "models": [yaml.safe_load(m) for m in models]},
         sort_keys=True,
         default=str,
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def content_hash(kpi: Kpi) -> str:
+    """sha256 of the canonical content of a KPI definition and its model."""
+    return governed_hash(kpi.text, *(m.text for m in kpi.chain))
 
 
 def check_history(
@@ -87,16 +120,23 @@ def read_history(con: duckdb.DuckDBPyConnection, name: str | None = None) -> lis
         f"FROM ops.kpi_versions {where} ORDER BY name, first_seen_at, version",
         params,
     ).fetchall()
-    return [HistoryRecord(*row) for row in rows]
+    return [_rehashed(HistoryRecord(*row)) for row in rows]
+
+
+def _rehashed(record: HistoryRecord) -> HistoryRecord:
+    """A record with the hash of its texts by today's rule (see the module docstring)."""
+    try:
+        models = json.loads(record.model)
+        digest = governed_hash(record.definition, *models.values())
+    except (ValueError, TypeError, AttributeError, yaml.YAMLError):
+        return record  # texts that no longer parse keep the hash they were recorded with
+    return replace(record, content_hash=digest)
 
 
 def record_versions(con: duckdb.DuckDBPyConnection, kpis: Iterable[Kpi]) -> int:
     """Record every definition whose content hash is not in the history yet; returns how many."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    known = {
-        (r[0], r[1])
-        for r in con.execute("SELECT name, content_hash FROM ops.kpi_versions").fetchall()
-    }
+    known = {(r.name, r.content_hash) for r in read_history(con)}
     new = [k for k in kpis if (k.name, k.content_hash) not in known]
     for kpi in new:
         con.execute(

@@ -1,5 +1,6 @@
-"""What the KPI pages and the KPI API show: tiles, trends, breakdowns, the exceptions behind a
-number and the facts of the catalog, all under a user's scope.
+"""What the KPI pages and the KPI API show: tiles, trends, breakdowns and the facts of the
+catalog, all under a user's scope. (The exception items behind a number are read by
+`control_tower.exceptions.behind`, from the types the KPI lists.)
 
 Figures come from `kpi.serving.series` (materialised values when they answer
 exactly, the compiled definition otherwise), so every view of a KPI reads
@@ -25,8 +26,6 @@ import duckdb
 
 from control_tower import resources
 from control_tower.accounts import Scope
-from control_tower.exceptions.store import UNRESOLVED
-from control_tower.exceptions.types import ALERT_TYPE, types_for_kpi
 from control_tower.kpi.catalog import Catalog, HistoryRecord, Kpi, load_catalog
 from control_tower.kpi.compiler import compile_kpi
 from control_tower.kpi.format import format_value
@@ -34,7 +33,6 @@ from control_tower.kpi.governance import read_history
 from control_tower.kpi.serving import Point, Series, series, status_of
 
 STALE_HOURS = 26.0  # data older than this is flagged on a tile (daily loads plus slack)
-SLA_QUEUE = "sla_breach"  # the queue of exception_aging: every item past its SLA
 
 # --- the catalog, cached per process ----------------------------------------------------------
 
@@ -284,115 +282,6 @@ def status_word(status: str | None) -> str:
 def format_or_dash(kpi: Kpi, value: float | None) -> str:
     """A value in the KPI's format."""
     return format_value(value, kpi.format)
-
-
-# --- the exceptions behind a number --------------------------------------------------------------
-
-
-def exception_types_for(kpi: Kpi) -> tuple[str, ...]:
-    """Exception types that record the misses of a KPI: named for it, or in its queue."""
-    return types_for_kpi(kpi.name, kpi.exception_queue)
-
-
-@dataclass(frozen=True)
-class ExceptionRow:
-    """An unresolved exception item behind a KPI."""
-
-    id: str
-    type: str
-    key: str
-    status: str
-    severity: str | None
-    location_id: str | None
-    entity_id: str | None
-    item_id: str | None
-    created_at: datetime
-    age_days: float
-    value_at_risk: float | None
-    past_sla: bool
-
-
-@dataclass(frozen=True)
-class ExceptionsBehind:
-    """How many unresolved items are behind a KPI in a view, their value, and the top few."""
-
-    count: int
-    value_at_risk: float
-    past_sla: int
-    rows: tuple[ExceptionRow, ...]
-    types: tuple[str, ...]
-
-
-def exceptions_behind(
-    cur: duckdb.DuckDBPyConnection,
-    kpi: Kpi,
-    *,
-    scope: Scope,
-    now: datetime,
-    item_id: str | None = None,
-    limit: int = 10,
-) -> ExceptionsBehind:
-    """Unresolved items (open, acknowledged, snoozed) behind the KPI, within `scope`
-    (the view's entity and location already folded into it), biggest value at risk first,
-    then oldest. The `sla_breach` queue means every item past its SLA."""
-    types = exception_types_for(kpi)
-    statuses = ", ".join("?" * len(UNRESOLVED))
-    params: list[Any] = [now, *UNRESOLVED]
-    if kpi.exception_queue == SLA_QUEUE:
-        which = "age_hours > sla_hours"
-    else:
-        holders = ", ".join("?" * len(types)) or "NULL"
-        which = f"(type IN ({holders}) OR (type = ? AND json_extract_string(detail, '$.kpi') = ?))"
-        params.extend([*types, ALERT_TYPE, kpi.name])
-    condition, scope_params = scope.sql("entity_id", "location_id")
-    params.extend(scope_params)
-    item_sql = ""
-    if item_id is not None:
-        item_sql = " AND item_id = ?"
-        params.append(item_id)
-    base = (
-        "WITH q AS (SELECT *, (epoch(CAST(? AS TIMESTAMP)) - epoch(created_at)) / 3600.0 "
-        "AS age_hours FROM exc.queue_items) "
-        f"SELECT id, type, key, status, severity, location_id, entity_id, item_id, created_at, "
-        "age_hours, value_at_risk, age_hours > sla_hours AS past_sla FROM q "
-        f"WHERE status IN ({statuses}) AND {which} AND ({condition}){item_sql}"
-    )
-    try:
-        totals = cur.execute(
-            f"SELECT count(*), coalesce(sum(value_at_risk), 0), count(*) FILTER (WHERE past_sla) "
-            f"FROM ({base})",
-            params,
-        ).fetchone()
-        rows = cur.execute(
-            f"{base} ORDER BY value_at_risk DESC NULLS LAST, created_at, id LIMIT ?",
-            [*params, limit],
-        ).fetchall()
-    except duckdb.CatalogException:
-        return ExceptionsBehind(0, 0.0, 0, (), types)
-    count, value, late = totals if totals else (0, 0.0, 0)
-    return ExceptionsBehind(
-        count=int(count),
-        value_at_risk=float(value or 0),
-        past_sla=int(late),
-        rows=tuple(
-            ExceptionRow(
-                id=str(r[0]),
-                type=r[1],
-                key=r[2],
-                status=r[3],
-                severity=r[4],
-                location_id=r[5],
-                entity_id=r[6],
-                item_id=r[7],
-                created_at=r[8],
-                age_days=float(r[9] or 0) / 24,
-                value_at_risk=r[10],
-                past_sla=bool(r[11]),
-            )
-            for r in rows
-        ),
-        types=types,
-    )
 
 
 # --- the catalog's facts --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Keyed upsert of a batch's good rows into its landed table.
 
-Rules (KPI_SEMANTICS.md, "Loading"): the newest `updated_at` wins, compared
+Rules (docs/extract-contract.md, "The upsert rule"): the newest `updated_at` wins, compared
 as an instant; on an exact tie the later-loaded file wins; an older
 re-delivery never overwrites a newer row. Tables without `updated_at` keep
 the last loaded version. For order lines, the first promised date is frozen

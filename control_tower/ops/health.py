@@ -1,5 +1,7 @@
 """Data-health queries: pipeline runs, batches, source freshness, quarantine and the scheduler.
 
+The scheduler's heartbeat is read by `ops.heartbeat` (its names are importable from here).
+
 Every function takes a DuckDB cursor on a serving snapshot (or, for the
 scheduler, the serving folder) and returns plain Python values: lists of
 typed dicts ready for a page, a CLI or an HTTP answer. Timestamps are naive
@@ -14,36 +16,39 @@ becomes SQL text.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 import duckdb
 
 from control_tower.contracts import TABLES
+from control_tower.gridquery import (
+    ColumnKind,
+    GridQueryError,
+    parse_filter,
+    parse_sort,
+)
+from control_tower.gridquery import (
+    InvalidFilterError as InvalidFilterError,
+)
+from control_tower.gridquery import (
+    UnknownColumnError as UnknownColumnError,
+)
+from control_tower.gridquery.to_duckdb import order_sql, where_sql
 from control_tower.ops.freshness import data_time_column, freshness_status
-
-# Written by the scheduler process (pipelines/schedule.py, `HEARTBEAT`) into the serving folder.
-HEARTBEAT_FILE = "SCHEDULER.json"
+from control_tower.ops.heartbeat import HEARTBEAT_FILE as HEARTBEAT_FILE
+from control_tower.ops.heartbeat import SchedulerStatus as SchedulerStatus
+from control_tower.ops.heartbeat import scheduler_heartbeat as scheduler_heartbeat
 
 BATCH_STATUSES = ("running", "loaded", "skipped_duplicate", "rejected", "interrupted", "failed")
 PROBLEM_STATUSES = ("rejected", "failed", "interrupted")
 MAX_PAGE_ROWS = 1000
 
 
-class HealthQueryError(ValueError):
-    """A request to a health query that cannot be answered as asked (bad column, filter, page)."""
-
-
-class UnknownColumnError(HealthQueryError):
-    """A sort or filter names a column that is not on the whitelist."""
-
-
-class InvalidFilterError(HealthQueryError):
-    """A filter has a type, operator or value the query does not support."""
+# A request to a health query that cannot be answered as asked (bad column, filter, page).
+HealthQueryError = GridQueryError
 
 
 # --- typed rows ---------------------------------------------------------------------------
@@ -156,21 +161,6 @@ class HealthOverview(TypedDict):
     files_rejected: int
     files_failed: int
     files_interrupted: int
-
-
-class SchedulerStatus(TypedDict):
-    """What the scheduler's heartbeat file says, judged against the current time."""
-
-    state: Literal["running", "late", "absent", "unreadable"]
-    message: str
-    written_at: datetime | None
-    age_minutes: float | None
-    every_minutes: float | None
-    pid: int | None
-    last_run_id: str | None
-    last_run_status: str | None
-    last_run_at: datetime | None
-    next_run_at: datetime | None
 
 
 RowT = TypeVar("RowT")
@@ -422,8 +412,6 @@ def quarantine_summary(
     return [QuarantineSummaryRow(**r) for r in rows]  # type: ignore[typeddict-item]
 
 
-ColumnKind = Literal["text", "number", "date"]
-
 # The quarantine browser's columns: name -> filter kind. The whitelist for sort and filter.
 QUARANTINE_COLUMNS: Mapping[str, ColumnKind] = {
     "quarantine_id": "number",
@@ -440,161 +428,6 @@ QUARANTINE_COLUMNS: Mapping[str, ColumnKind] = {
 }
 QUARANTINE_SORTABLE = frozenset(QUARANTINE_COLUMNS) - {"record"}
 
-_TEXT_OPS = {
-    "contains": ("{c} ILIKE ? ESCAPE '\\'", "%{v}%"),
-    "notContains": ("({c} IS NULL OR {c} NOT ILIKE ? ESCAPE '\\')", "%{v}%"),
-    "startsWith": ("{c} ILIKE ? ESCAPE '\\'", "{v}%"),
-    "endsWith": ("{c} ILIKE ? ESCAPE '\\'", "%{v}"),
-    "equals": ("lower({c}) = lower(?)", None),
-    "notEqual": ("({c} IS NULL OR lower({c}) <> lower(?))", None),
-}
-_COMPARE = {
-    "equals": "=",
-    "notEqual": "<>",
-    "lessThan": "<",
-    "lessThanOrEqual": "<=",
-    "greaterThan": ">",
-    "greaterThanOrEqual": ">=",
-}
-_MAX_CONDITIONS = 4
-_MAX_TEXT = 500
-
-
-def _column(name: object, allowed: Mapping[str, ColumnKind] | frozenset[str], what: str) -> str:
-    if not isinstance(name, str) or name not in allowed:
-        known = ", ".join(sorted(allowed))
-        raise UnknownColumnError(f"cannot {what} by column {name!r}: allowed columns are {known}")
-    return name
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _number(value: object, column: str) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a number")
-    try:
-        number = float(value) if isinstance(value, str) else value
-    except ValueError:
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a number") from None
-    if isinstance(number, float) and not math.isfinite(number):
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a finite number")
-    return number
-
-
-def _date(value: object, column: str) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a date")
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidFilterError(f"filter on {column}: {value!r} is not a date") from None
-
-
-def _condition(column: str, kind: ColumnKind, cond: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    """SQL for one AG Grid filter condition on a whitelisted column; values as parameters."""
-    op = cond.get("type", "equals" if kind != "text" else "contains")
-    c = f'"{column}"'
-    if op == "blank":
-        return (f"({c} IS NULL OR CAST({c} AS VARCHAR) = '')", [])
-    if op == "notBlank":
-        return (f"({c} IS NOT NULL AND CAST({c} AS VARCHAR) <> '')", [])
-    if kind == "text":
-        if op not in _TEXT_OPS:
-            raise InvalidFilterError(f"filter on {column}: unsupported text filter {op!r}")
-        value = cond.get("filter")
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise InvalidFilterError(f"filter on {column}: {value!r} is not text")
-        text = str(value)
-        if len(text) > _MAX_TEXT:
-            raise InvalidFilterError(f"filter on {column}: longer than {_MAX_TEXT} characters")
-        template, pattern = _TEXT_OPS[op]
-        bound = pattern.format(v=_like_escape(text)) if pattern else text
-        return (template.format(c=c), [bound])
-    if kind == "number":
-        value = _number(cond.get("filter"), column)
-        if op == "inRange":
-            upper = _number(cond.get("filterTo"), column)
-            return (f"{c} BETWEEN ? AND ?", [value, upper])
-        if op not in _COMPARE:
-            raise InvalidFilterError(f"filter on {column}: unsupported number filter {op!r}")
-        sql = f"{c} {_COMPARE[op]} ?"
-        return (f"({c} IS NULL OR {sql})" if op == "notEqual" else sql, [value])
-    # date: compare calendar days, as AG Grid's date filter does
-    day = _date(cond.get("dateFrom"), column).date()
-    if op == "inRange":
-        upper = _date(cond.get("dateTo"), column).date()
-        return (f"CAST({c} AS DATE) BETWEEN ? AND ?", [day, upper])
-    if op not in _COMPARE:
-        raise InvalidFilterError(f"filter on {column}: unsupported date filter {op!r}")
-    return (f"CAST({c} AS DATE) {_COMPARE[op]} ?", [day])
-
-
-def compile_filter_model(
-    filter_model: Mapping[str, Any] | None, columns: Mapping[str, ColumnKind]
-) -> tuple[str, list[Any]]:
-    """AG Grid's filter model as a SQL condition over whitelisted columns and its parameters.
-
-    Supports text, number and date filters, single or combined with AND/OR.
-    Raises UnknownColumnError for a column outside `columns` and
-    InvalidFilterError for anything else it cannot honour exactly.
-    """
-    if not filter_model:
-        return "TRUE", []
-    if not isinstance(filter_model, Mapping):
-        raise InvalidFilterError("the filter model must be an object of column -> filter")
-    parts: list[str] = []
-    params: list[Any] = []
-    for name, spec in filter_model.items():
-        column = _column(name, columns, "filter")
-        if not isinstance(spec, Mapping):
-            raise InvalidFilterError(f"filter on {column}: expected an object, got {spec!r}")
-        kind = columns[column]
-        declared = spec.get("filterType", kind)
-        if declared != kind:
-            raise InvalidFilterError(
-                f"filter on {column}: a {declared!r} filter on a {kind} column is not supported"
-            )
-        if "conditions" in spec:
-            operator = str(spec.get("operator", "AND")).upper()
-            if operator not in ("AND", "OR"):
-                raise InvalidFilterError(f"filter on {column}: unknown operator {operator!r}")
-            conditions = spec["conditions"]
-            if not isinstance(conditions, list) or not 0 < len(conditions) <= _MAX_CONDITIONS:
-                raise InvalidFilterError(
-                    f"filter on {column}: between 1 and {_MAX_CONDITIONS} conditions allowed"
-                )
-            sqls = []
-            for cond in conditions:
-                if not isinstance(cond, Mapping):
-                    raise InvalidFilterError(f"filter on {column}: bad condition {cond!r}")
-                sql, values = _condition(column, kind, cond)
-                sqls.append(sql)
-                params.extend(values)
-            parts.append("(" + f" {operator} ".join(sqls) + ")")
-        else:
-            sql, values = _condition(column, kind, spec)
-            parts.append(sql)
-            params.extend(values)
-    return " AND ".join(parts), params
-
-
-def compile_sort_model(
-    sort_model: Sequence[Mapping[str, Any]] | None, sortable: frozenset[str]
-) -> str:
-    """AG Grid's sort model as an ORDER BY list over whitelisted columns (empty if unsorted)."""
-    parts = []
-    for item in sort_model or []:
-        if not isinstance(item, Mapping):
-            raise InvalidFilterError(f"bad sort entry {item!r}")
-        column = _column(item.get("colId"), sortable, "sort")
-        direction = str(item.get("sort", "asc")).lower()
-        if direction not in ("asc", "desc"):
-            raise InvalidFilterError(f"sort on {column}: direction must be asc or desc")
-        parts.append(f'"{column}" {direction.upper()} NULLS LAST')
-    return ", ".join(parts)
-
 
 def quarantine_rows(
     cur: duckdb.DuckDBPyConnection,
@@ -610,8 +443,8 @@ def quarantine_rows(
     `filter_model` are AG Grid's (`[{"colId", "sort"}]`, `{col: {filterType, type, filter}}`).
     """
     _check_page(offset, limit)
-    where, params = compile_filter_model(filter_model, QUARANTINE_COLUMNS)
-    order = compile_sort_model(sort_model, QUARANTINE_SORTABLE)
+    where, params = where_sql(parse_filter(filter_model, QUARANTINE_COLUMNS))
+    order = order_sql(parse_sort(sort_model, QUARANTINE_SORTABLE))
     order = ", ".join(
         p for p in (order, "batch_id DESC, source_line NULLS LAST, column_name, quarantine_id") if p
     )
@@ -629,87 +462,3 @@ def quarantine_rows(
         [*params, limit, offset],
     )
     return Page([QuarantineRow(**r) for r in rows], total)  # type: ignore[typeddict-item]
-
-
-# --- scheduler ----------------------------------------------------------------------------
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
-
-
-def scheduler_heartbeat(
-    serving_dir: Path, now: datetime | None = None, *, grace_minutes: float = 5.0
-) -> SchedulerStatus:
-    """The scheduler's heartbeat: `running` if written within two intervals (plus grace).
-
-    The scheduler rewrites the file after every run, so a heartbeat older than
-    two intervals means it stopped, hangs, or runs one very long job: `late`.
-    """
-    now = now or utc_now()
-    empty = SchedulerStatus(
-        state="absent",
-        message="",
-        written_at=None,
-        age_minutes=None,
-        every_minutes=None,
-        pid=None,
-        last_run_id=None,
-        last_run_status=None,
-        last_run_at=None,
-        next_run_at=None,
-    )
-    path = serving_dir / HEARTBEAT_FILE
-    try:
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-    except FileNotFoundError:
-        empty["message"] = (
-            "No scheduler has run here yet: start one with control-tower scheduler to land "
-            "the inbox on a schedule."
-        )
-        return empty
-    except (OSError, ValueError) as exc:
-        empty.update(state="unreadable", message=f"cannot read {path.name}: {exc}")
-        return empty
-    written = _parse_time(data.get("written_at"))
-    every = data.get("every_minutes")
-    every_f = float(every) if isinstance(every, int | float) and every > 0 else None
-    age = None if written is None else max((now - written).total_seconds() / 60, 0.0)
-    pid = data.get("pid")
-    status = SchedulerStatus(
-        state="running",
-        message="",
-        written_at=written,
-        age_minutes=age,
-        every_minutes=every_f,
-        pid=pid if isinstance(pid, int) else None,
-        last_run_id=data.get("last_run_id"),
-        last_run_status=data.get("last_run_status"),
-        last_run_at=_parse_time(data.get("last_run_at")),
-        next_run_at=_parse_time(data.get("next_run_at")),
-    )
-    if age is None or every_f is None:
-        status.update(state="unreadable", message=f"{path.name} has no written_at/every_minutes")
-        return status
-    limit = 2 * every_f + grace_minutes
-    if age <= limit:
-        status["message"] = f"Running: lands the inbox every {every_f:g} min."
-    else:
-        status.update(
-            state="late",
-            message=(
-                f"No heartbeat for {age:,.0f} min (expected every {every_f:g} min): the "
-                "scheduler has stopped or is stuck."
-            ),
-        )
-    return status

@@ -21,8 +21,9 @@ from typing import Any
 import duckdb
 
 from control_tower.accounts import Scope
+from control_tower.exceptions.registry import EXCEPTION_TYPES
+from control_tower.exceptions.rules.warehouse import RECEIPT_NOT_PUT_AWAY
 from control_tower.exceptions.store import UNRESOLVED
-from control_tower.exceptions.types import EXCEPTION_TYPES, RECEIPT_NOT_PUT_AWAY
 
 SUPERVISOR_ROLE = "warehouse_supervisor"
 PUTAWAY_BREACH_HOURS = float(RECEIPT_NOT_PUT_AWAY.params["hours"])  # type: ignore[arg-type]

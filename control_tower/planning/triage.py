@@ -26,7 +26,7 @@ Projection: day 0 is the snapshot day with A; each later day removes D and
 adds the open quantity of each open PO line on its expected date (a line
 already past its expected date is counted on day 1, the earliest it can
 still arrive). The stockout date is the first day the projection is at or
-below zero (KPI_SEMANTICS: available <= 0 is a stockout).
+below zero (as stockout_rate counts it: available <= 0 is a stockout).
 
 Open PO lines: status neither cancelled nor closed, ordered minus received
 quantity above zero (quantities are in eaches after landing). Demand: order
@@ -34,11 +34,11 @@ lines not cancelled over the 28 days before the snapshot day, per day (the
 same window as the `stockout_risk` rule).
 
 Every query takes the user's `Scope` and filters on the server; triage
-actions re-check the scope of each item they touch.
+actions go through `exceptions.actions.act_many` like every other screen.
 
 `ranked_queue` (the queue with its suggestions and the model card) reads only
 the serving snapshot, which never changes once published, so its answer is
-kept per snapshot, scope and filters (`kpi.serving.SnapshotCache`); queue
+kept per snapshot, scope and filters in the caller's `kpi.serving.SnapshotCache`; queue
 status and assignees live in the app database and are read every time.
 """
 
@@ -55,7 +55,6 @@ import duckdb
 from sqlalchemy import select
 
 from control_tower.accounts import Scope
-from control_tower.exceptions import workflow
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
 from control_tower.kpi.serving import SnapshotCache
 
@@ -170,15 +169,6 @@ class ItemFacts:
     location_id: str
     location_name: str | None
     entity_id: str | None
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """The result of one triage action on one exception item."""
-
-    item_id: int
-    ok: bool
-    message: str
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -382,20 +372,19 @@ def _scored_queue(
     return Queue("model", rows, total, as_of, horizon)
 
 
-_RANKED = SnapshotCache(RANKED_CACHE_SIZE)
-
-
 def ranked_queue(
     cur: duckdb.DuckDBPyConnection,
     scope: Scope,
     *,
     min_probability: float | None = None,
     search: str | None = None,
+    cache: SnapshotCache | None = None,
 ) -> tuple[Queue, dict[str, Any] | None]:
     """The queue (`triage_queue`) with each row's supply, stockout date and suggestion
     (`enrich`), and the active model's card when the ranking comes from the model.
 
-    Kept per snapshot for this scope and these filters: callers must not change the rows.
+    With a `cache` (the caller's, e.g. its web app's) the answer is kept per snapshot for
+    this scope and these filters: callers must not change the rows.
     """
     key = (
         "planner.ranked_queue",
@@ -411,7 +400,7 @@ def ranked_queue(
         card = active_model(cur) if queue.source == "model" else None
         return queue, card
 
-    return _RANKED.get(cur, key, make)
+    return make() if cache is None else cache.get(cur, key, make)
 
 
 def _rule_queue(cur: duckdb.DuckDBPyConnection, scope: Scope, text: str, limit: int) -> Queue:
@@ -736,54 +725,6 @@ def queue_items(store: ExceptionStore, keys: Iterable[str]) -> dict[str, dict[st
                     "location_id": r.location_id,
                 }
     return found
-
-
-def triage(
-    store: ExceptionStore,
-    scope: Scope,
-    user: str,
-    targets: Sequence[tuple[int, int | None]],
-    action: str,
-    *,
-    note: str | None = None,
-    until: datetime | None = None,
-    reason: str | None = None,
-    assignee: str | None = None,
-) -> list[ActionOutcome]:
-    """Do one workflow action on each (item id, version seen) the user may touch.
-
-    Each item is re-read and its type and scope checked before the action; a
-    stale version is reported as a conflict and leaves that item unchanged.
-    """
-    outcomes: list[ActionOutcome] = []
-    for item_id, version in targets:
-        item = store.get(item_id)
-        if (
-            item is None
-            or item.type != EXCEPTION_TYPE
-            or not scope.allows(item.entity_id, item.location_id)
-        ):
-            outcomes.append(ActionOutcome(item_id, False, f"#{item_id}: not found in your scope"))
-            continue
-        try:
-            workflow.act(
-                store,
-                item_id,
-                action,
-                user=user,
-                expected_version=version,
-                note=note,
-                until=until,
-                reason=reason,
-                assignee=assignee,
-            )
-        except workflow.ConflictError as exc:
-            outcomes.append(ActionOutcome(item_id, False, f"#{item_id}: conflict: {exc}"))
-        except workflow.WorkflowError as exc:
-            outcomes.append(ActionOutcome(item_id, False, f"#{item_id}: {exc}"))
-        else:
-            outcomes.append(ActionOutcome(item_id, True, f"#{item_id}: {action} done"))
-    return outcomes
 
 
 # --- one item at one location ----------------------------------------------------------------

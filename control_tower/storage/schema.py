@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS kpi.values (
 );
 """
 
-# Exception queue items (issue 4 fills them; the exception_aging KPI reads them).
+# Exception queue items (the exceptions step fills them; the exception_aging KPI reads them).
 EXC_DDL = """
 CREATE SCHEMA IF NOT EXISTS exc;
 CREATE TABLE IF NOT EXISTS exc.queue_items (

@@ -3,10 +3,11 @@
 `create_app` is the one place that wires the app: the pages under
 `control_tower/web/pages`, the stylesheets and scripts of `assets/` (shipped with the package), the
 shell (header and navigation built from the page registry, for the signed-in
-user's role), sign-in and the authorisation gate (`auth`), and one
-`ServingStore` and one `AccountStore` per app, reached from callbacks through
+user's role), sign-in and the authorisation gate (`auth`), the `/api/v1`
+JSON API (`web.api`), and one `WebContext` per app (serving store, account
+store, exception store, snapshot caches), reached from callbacks through
 `runtime.web_context()`. Nothing is read from the warehouse until a request
-asks for it.
+asks for it. Browser-side code is in `assets/*.js`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from control_tower import resources
 from control_tower.accounts import AccountStore
-from control_tower.api import install_api
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
+from control_tower.web.api import install_api
 from control_tower.web.auth import current_web_user, home_path, install_auth, notice
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
 from control_tower.web.shell import PRODUCT_NAME, install_shell
@@ -112,6 +113,4 @@ def serve_app(app: dash.Dash, *, host: str, port: int, threads: int = 8) -> None
         server.run()
     finally:
         server.close()
-        context = app.server.extensions[EXTENSION_KEY]
-        context.store.close()
-        context.accounts.close()
+        app.server.extensions[EXTENSION_KEY].close()

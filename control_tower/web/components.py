@@ -156,3 +156,29 @@ EXCEPTION_STATUS = {
     "snoozed": ("⏸", "Snoozed", "idle"),
     "resolved": ("✔", "Resolved", "ok"),
 }
+# The statuses a queue view may ask for (`exceptions.query.STATUS_CHOICES`), in words.
+STATUS_CHOICE_LABELS = {
+    "unresolved": "Unresolved",
+    **{value: label for value, (_icon, label, _tone) in EXCEPTION_STATUS.items()},
+    "all": "All",
+}
+# The SLA of an item or a queue: past it, or within it.
+SLA_STATE = {
+    "breached": ("⚠", "Past SLA", "bad"),
+    "within": ("✓", "Within SLA", "ok"),
+}
+# Resolution reason codes (`exceptions.workflow.RESOLUTION_CODES`) in words.
+RESOLUTION_LABELS = {
+    "fixed": "Fixed",
+    "accepted": "Accepted risk",
+    "false_positive": "False positive",
+    "duplicate": "Duplicate",
+    "data_corrected": "Data corrected",
+    "wont_fix": "Won't fix",
+}
+# What an action did: all saved, some saved, nothing saved.
+ACTION_RESULT = {
+    "ok": ("✓", "Saved", "ok"),
+    "partial": ("⚠", "Not all saved", "warn"),
+    "refused": ("✕", "Not saved", "bad"),
+}

@@ -1,5 +1,7 @@
 """AG Grid conventions shared by every page: theme, number formats and column builders.
 
+The browser-side functions they name are in `assets/dashAgGridFunctions.js`.
+
 The theme is AG Grid's Theming API (the default since grid 33, as in
 dash-ag-grid 35): Quartz, with its colours and font taken from the CSS
 variables of `assets/` so that one stylesheet styles the grids too.
@@ -8,30 +10,30 @@ variables of `assets/` so that one stylesheet styles the grids too.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-GRID_THEME: dict[str, str] = {
-    "function": (
-        "themeQuartz.withParams({"
-        "fontFamily: 'inherit', fontSize: 13, headerFontSize: 12, headerFontWeight: 600, "
-        "spacing: 6, wrapperBorderRadius: 8, borderRadius: 4, "
-        "accentColor: 'var(--ct-accent)', foregroundColor: 'var(--ct-text)', "
-        "backgroundColor: 'var(--ct-surface)', borderColor: 'var(--ct-border)', "
-        "headerBackgroundColor: 'var(--ct-surface-muted)', headerTextColor: 'var(--ct-text-muted)', "
-        "oddRowBackgroundColor: 'var(--ct-surface-stripe)', "
-        "selectedRowBackgroundColor: 'var(--ct-accent-soft)', browserColorScheme: 'light'"
-        "})"
-    )
-}
+# The functions named here live in `assets/dashAgGridFunctions.js`.
+GRID_THEME: dict[str, str] = {"function": "ctGridTheme(themeQuartz)"}
+ROW_ID = {"function": "ctRowId(params)"}
 
-INT_FORMAT = {"function": "params.value == null ? '' : d3.format(',')(params.value)"}
-MS_FORMAT = {
-    "function": (
-        "params.value == null ? '' : params.value < 1000 ? params.value + ' ms' : "
-        "params.value < 120000 ? d3.format('.1f')(params.value / 1000) + ' s' : "
-        "d3.format('.1f')(params.value / 60000) + ' min'"
-    )
-}
+
+def number_format(spec: str, empty: str = "") -> dict[str, str]:
+    """A valueFormatter showing numbers in a d3 format (`,` `,.0f` `.0%`), `empty` for none."""
+    return {"function": f"ctNumber(params, d3, {json.dumps(spec)}, {json.dumps(empty)})"}
+
+
+def row_in(field: str, values: Sequence[str]) -> dict[str, str]:
+    """A rowClassRules rule: the row's `field` is one of `values`."""
+    return {"function": f"ctRowIn(params, {json.dumps(field)}, {json.dumps(list(values))})"}
+
+
+INT_FORMAT = number_format(",")
+MS_FORMAT = {"function": "ctDuration(params, d3)"}
+
+
+# Column filters: up to two conditions joined by AND/OR (`control_tower.gridquery` reads them).
+FILTER_PARAMS: dict[str, Any] = {"maxNumConditions": 2, "buttons": ["reset"]}
 
 
 def grid_options(**extra: Any) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def text_col(field: str, header: str, **extra: Any) -> dict[str, Any]:
         "field": field,
         "headerName": header,
         "filter": "agTextColumnFilter",
-        "filterParams": {"maxNumConditions": 1, "buttons": ["reset"], "debounceMs": 400},
+        "filterParams": {**FILTER_PARAMS, "debounceMs": 400},
         **extra,
     }
 
@@ -65,7 +67,7 @@ def int_col(field: str, header: str, **extra: Any) -> dict[str, Any]:
         "type": "numericColumn",
         "valueFormatter": INT_FORMAT,
         "filter": "agNumberColumnFilter",
-        "filterParams": {"maxNumConditions": 1, "buttons": ["reset"], "inRangeInclusive": True},
+        "filterParams": {**FILTER_PARAMS, "inRangeInclusive": True},
         **extra,
     }
 
@@ -91,14 +93,14 @@ def status_col(
     for tone in sorted({tone for _text, tone in labels.values()}):
         values = [v for v, (_t, t) in labels.items() if t == tone]
         rules[f"cell-status cell-status--{tone}"] = {
-            "function": f"{json.dumps(values)}.includes(params.value)"
+            "function": f"ctValueIn(params, {json.dumps(values)})"
         }
     return {
         "field": field,
         "headerName": header,
-        "valueFormatter": {"function": f"({json.dumps(texts)})[params.value] || params.value"},
+        "valueFormatter": {"function": f"ctLabel(params, {json.dumps(texts)})"},
         "cellClassRules": rules,
         "filter": "agTextColumnFilter",
-        "filterParams": {"maxNumConditions": 1, "buttons": ["reset"]},
+        "filterParams": dict(FILTER_PARAMS),
         **extra,
     }

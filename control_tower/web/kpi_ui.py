@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from control_tower.accounts import Scope
+from control_tower.exceptions.registry import type_label
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import Point, status_of
@@ -130,6 +131,17 @@ def snapshot_body(
 def value_text(kpi: Kpi, value: float | None) -> str:
     """A value in the KPI's format (a dash when there is none)."""
     return format_value(value, kpi.format)
+
+
+NO_QUEUE = "no queue yet"  # a KPI whose misses no detected exception type records yet
+PAST_SLA_ITEMS = "every item past its SLA, of any type"
+
+
+def exception_types_text(kpi: Kpi) -> str:
+    """The exception types behind a KPI in words: their labels, or "no queue yet"."""
+    if kpi.exceptions_past_sla:
+        return PAST_SLA_ITEMS
+    return ", ".join(f"{type_label(t)} ({t})" for t in kpi.exception_types) or NO_QUEUE
 
 
 def thresholds_text(kpi: Kpi) -> str:

@@ -1,32 +1,88 @@
-"""What a callback may use at request time: settings, the serving store and the account store.
+"""What a callback may use at request time: settings and every store and cache of its app.
 
 Each app keeps one `WebContext` on its Flask server; callbacks reach it
-through `web_context()`, so several apps in one process never share state.
+through `web_context()`, so several apps in one process (two data folders,
+tests, tools) never share a store, a connection pool or a cached answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import duckdb
 import flask
 
 from control_tower.accounts import AccountStore
+from control_tower.exceptions.store import ExceptionStore
+from control_tower.kpi.catalog import Catalog
+from control_tower.kpi.serving import SnapshotCache
+from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
 
 EXTENSION_KEY = "control_tower"
 
+__all__ = ["EXTENSION_KEY", "WebContext", "snapshot_cursor", "web_context"]
 
-@dataclass(frozen=True)
+
 class WebContext:
-    """Per-app state shared by every request: settings, serving store, account store."""
+    """Per-app state shared by every request of one app.
 
-    settings: Settings
-    store: ServingStore
-    accounts: AccountStore
+    - `settings`: the installation's settings.
+    - `store`: the serving snapshots (DuckDB, read-only).
+    - `accounts`: users, sessions and tokens.
+    - `exceptions`: the exception queue in the app database, opened on first use.
+    - `cache(name, size)`: answers kept per serving snapshot, one cache per name.
+    - `catalog()`: the validated KPI catalog of the installation's definitions.
+    """
+
+    def __init__(self, settings: Settings, store: ServingStore, accounts: AccountStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.accounts = accounts
+        self._exceptions: ExceptionStore | None = None
+        self._caches: dict[str, SnapshotCache] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def exceptions(self) -> ExceptionStore:
+        """The exception store of this app's database (opened once, on first use)."""
+        with self._lock:
+            if self._exceptions is None:
+                self._exceptions = ExceptionStore.open(self.settings.app_db_url)
+            return self._exceptions
+
+    def catalog(self) -> Catalog:
+        """The installation's KPI catalog (validated; reloaded when a definition file changes)."""
+        return cached_catalog(self.settings.kpi_definitions)
+
+    def cache(self, name: str, size: int) -> SnapshotCache:
+        """This app's snapshot cache called `name` (made on first use with room for `size`)."""
+        with self._lock:
+            cache = self._caches.get(name)
+            if cache is None:
+                cache = self._caches[name] = SnapshotCache(size)
+            return cache
+
+    def active_users(self, roles: Collection[str] | None = None) -> list[str]:
+        """Names of the active users (of these roles, if given), sorted: who may be assigned."""
+        return sorted(
+            a.name
+            for a in self.accounts.list_users()
+            if not a.disabled and (roles is None or a.role in roles)
+        )
+
+    def close(self) -> None:
+        """Release every store this app opened."""
+        self.store.close()
+        self.accounts.close()
+        with self._lock:
+            if self._exceptions is not None:
+                self._exceptions.close()
+                self._exceptions = None
+            self._caches.clear()
 
 
 def web_context() -> WebContext:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, dcc, html
+from dash import ClientsideFunction, Input, Output, dcc, html
 
 from control_tower.web.auth import (
     LOGOUT_PATH,
@@ -81,18 +81,7 @@ def install_shell(app: dash.Dash) -> None:
     app.layout = shell_layout
     # aria-current drives the link's style, and tells screen readers where they are.
     app.clientside_callback(
-        """
-        function(pathname) {
-            document.querySelectorAll('#shell-nav a').forEach(a => {
-                if (new URL(a.href).pathname === pathname) {
-                    a.setAttribute('aria-current', 'page');
-                } else {
-                    a.removeAttribute('aria-current');
-                }
-            });
-            return window.dash_clientside.no_update;
-        }
-        """,
+        ClientsideFunction("controlTower", "markCurrentNav"),
         Output("shell-nav", "title"),
         Input("shell-location", "pathname"),
     )

@@ -58,6 +58,10 @@ class TestCatalog:
         assert fill["thresholds"] == {"warn": 0.92, "breach": 0.88}
         assert fill["direction"] == "higher_is_better"
         assert "location_id" in fill["dimensions"]
+        assert fill["exception_types"] == ["short_shipment"]
+        assert "exception_queue" not in fill
+        otif = next(k for k in kpis if k["name"] == "otif_requested")
+        assert otif["exception_types"] == []  # no detector records its misses yet
 
     def test_one_kpi_with_its_current_value(self, client, snapshot):
         body = client.get(f"{BASE}/line_fill_rate").get_json()

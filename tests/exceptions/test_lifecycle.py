@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from control_tower.exceptions.detect import DetectionError, refresh_exceptions
-from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
 from tests.exceptions.kit import NOW, detect_at, items, later, settings, store, writer
 

@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from control_tower.accounts import Scope
+from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
-from control_tower.exceptions.workflow import act
+from control_tower.exceptions.workflow import ConflictError, TransitionError, act
+from control_tower.kpi.catalog import load_catalog
 
 T0 = datetime(2026, 3, 1, 8, 0)
 ROWS = [
@@ -106,9 +108,11 @@ class TestFilters:
     def test_a_kpi_without_types_matches_nothing(self, store):
         assert ids(store, ALL, q.QueueFilter(types=(), types_given=True)) == []
 
-    def test_kpi_links_follow_the_types_and_the_catalog(self):
-        assert "stockout_risk" in q.kpi_types("stockout_rate")
-        assert q.kpi_types("no_such_kpi") == ()
+    def test_a_kpi_drill_down_reads_the_types_its_definition_lists(self, store):
+        types = load_catalog().exception_types("stockout_rate")
+        assert types == ("stockout_risk",)
+        chosen = q.QueueFilter(types=types, types_given=True, status="all")
+        assert sorted(ids(store, ALL, chosen)) == [1, 2]
 
     def test_bad_values_are_refused_with_their_name(self):
         with pytest.raises(q.QueryError, match="status"):
@@ -123,6 +127,30 @@ class TestFilters:
         assert sorted(ids(store, ALL, filter_model=model)) == [1, 3]
         model = {"location_id": {"filterType": "text", "type": "contains", "filter": "%"}}
         assert ids(store, ALL, filter_model=model) == []  # a wildcard is matched literally
+
+    def test_grid_two_condition_filters(self, store):
+        either = {
+            "location_id": {
+                "filterType": "text",
+                "operator": "OR",
+                "conditions": [
+                    {"type": "equals", "filter": "dc-chi"},
+                    {"type": "equals", "filter": "dc-rtm"},
+                ],
+            }
+        }
+        assert sorted(ids(store, ALL, filter_model=either)) == [2, 5]
+        between = {
+            "value_at_risk": {
+                "filterType": "number",
+                "operator": "AND",
+                "conditions": [
+                    {"type": "greaterThan", "filter": 60},
+                    {"type": "lessThan", "filter": 600},
+                ],
+            }
+        }
+        assert sorted(ids(store, ALL, filter_model=between)) == [1, 2]
 
     @pytest.mark.parametrize(
         "model",
@@ -183,7 +211,7 @@ class TestActing:
     def test_bulk_action_reports_the_item_changed_meanwhile(self, store):
         seen = {i.id: i.version for i in q.list_items(store, ALL, q.QueueFilter()).rows}
         act(store, 3, "assign", user="sam", assignee="sam")  # someone else, after the read
-        result = q.act_many(
+        result = actions.act_many(
             store, ALL, [(1, seen[1]), (3, seen[3]), (4, seen[4])], "acknowledge", user="pat"
         )
         assert result.done == [1, 4]
@@ -193,7 +221,7 @@ class TestActing:
         assert store.get(1).status == store.get(4).status == "acknowledged"
 
     def test_bulk_action_rechecks_scope_for_every_id(self, store):
-        result = q.act_many(store, NJ, [(2, 1), (6, 1), (1, 1)], "acknowledge", user="sam")
+        result = actions.act_many(store, NJ, [(2, 1), (6, 1), (1, 1)], "acknowledge", user="sam")
         assert result.done == [1]
         assert [i for i, _ in result.refused] == [2, 6]
         assert store.get(2).status == "acknowledged"
@@ -201,8 +229,8 @@ class TestActing:
         assert store.get(6).status == "open"
 
     def test_assign_only_to_an_active_user(self, store):
-        with pytest.raises(q.TransitionError, match="not an active user"):
-            q.act_in_scope(
+        with pytest.raises(TransitionError, match="not an active user"):
+            actions.act_in_scope(
                 store,
                 ALL,
                 1,
@@ -214,12 +242,65 @@ class TestActing:
             )
 
     def test_snooze_until_a_date(self, store):
-        item = q.act_in_scope(
+        item = actions.act_in_scope(
             store, ALL, 1, "snooze", user="pat", expected_version=1, until="2999-01-02"
         )
         assert item.snoozed_until == datetime(2999, 1, 2)
-        with pytest.raises(q.TransitionError, match="YYYY-MM-DD"):
-            q.act_in_scope(store, ALL, 3, "snooze", user="pat", expected_version=1, until="soon")
+        with pytest.raises(TransitionError, match="YYYY-MM-DD"):
+            actions.act_in_scope(
+                store, ALL, 3, "snooze", user="pat", expected_version=1, until="soon"
+            )
+
+    def test_an_out_of_scope_id_is_refused_like_an_unknown_one(self, store):
+        for outside in (2, 999, "abc"):
+            with pytest.raises(actions.OutOfScopeError, match=f"no exception {outside} in your"):
+                actions.act_in_scope(
+                    store, NJ, outside, "acknowledge", user="sam", expected_version=1
+                )
+        assert store.get(2).version == 1
+
+    def test_a_stale_version_is_a_conflict_naming_who_changed_what(self, store):
+        act(store, 1, "assign", user="sam", assignee="sam")
+        result = actions.act_many(store, ALL, [(1, 1)], "acknowledge", user="pat")
+        (outcome,) = result.results
+        assert not outcome.ok
+        assert isinstance(outcome.error, ConflictError)
+        assert [(c.actor, c.action, c.changes) for c in outcome.error.changes] == [
+            ("sam", "assign", {"assignee": [None, "sam"]})
+        ]
+        assert "sam did assign" in outcome.message
+        assert store.get(1).status == "open"
+
+    def test_a_mixed_batch_answers_per_item_in_order(self, store):
+        act(store, 3, "comment", user="sam", note="on it")
+        result = actions.act_many(
+            store,
+            US,
+            [(1, 1), (3, 1), (7, 1), (5, 1), (4, "x")],
+            "acknowledge",
+            user="pat",
+        )
+        assert [(r.item_id, r.ok) for r in result.results] == [
+            (1, True),
+            (3, False),
+            (7, False),
+            (5, False),
+            (4, False),
+        ]
+        messages = [r.message for r in result.results]
+        assert messages[0] == "#1: acknowledge done"
+        assert messages[1].startswith("#3: conflict:")
+        assert messages[2] == "#7: not found in your scope"  # no entity: outside US01
+        assert messages[3] == "#5: not found in your scope"  # NL01
+        assert "version of the item you saw is needed" in messages[4]
+        assert result.done == [1]
+
+    def test_types_limit_which_items_an_action_may_touch(self, store):
+        result = actions.act_many(
+            store, ALL, [(1, 1), (3, 1)], "acknowledge", user="pat", types=("stockout_risk",)
+        )
+        assert [r.ok for r in result.results] == [True, False]
+        assert store.get(3).status == "open"
 
 
 def test_rows_carry_age_sla_and_summary(store):

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from control_tower.exceptions.types import EXCEPTION_TYPES, RULE_COLUMNS, exception_type
+from control_tower.exceptions.registry import EXCEPTION_TYPES, RULE_COLUMNS, exception_type
+from control_tower.kpi.catalog import load_catalog
 from control_tower.settings import DEFAULT_KPI_DEFINITIONS
 from control_tower.storage.schema import ensure_schema
 
@@ -44,13 +45,11 @@ def test_rule_runs_on_an_empty_warehouse_and_returns_the_rule_columns(name: str)
     assert cur.fetchall() == []
 
 
-def test_linked_kpis_and_queues_exist() -> None:
-    queues = pytest.importorskip("control_tower.kpi.queues").EXCEPTION_QUEUES
-    for t in EXCEPTION_TYPES.values():
-        if t.kpi is not None:
-            assert (Path(DEFAULT_KPI_DEFINITIONS) / f"{t.kpi}.yml").exists(), t.name
-        if t.kpi_queue is not None:
-            assert t.kpi_queue in queues, t.name
+def test_every_type_behind_a_kpi_definition_is_registered() -> None:
+    catalog = load_catalog(Path(DEFAULT_KPI_DEFINITIONS))
+    behind = {t for kpi in catalog.kpis.values() for t in kpi.exception_types}
+    assert behind
+    assert behind <= set(EXCEPTION_TYPES)
 
 
 def test_declaration_errors_name_the_type() -> None:

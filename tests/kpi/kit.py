@@ -7,8 +7,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from control_tower.contracts import TABLES
-from control_tower.kpi.catalog import load_catalog
+from control_tower.kpi.catalog import CatalogError, HistoryRecord, load_catalog
 from control_tower.kpi.query import compute
 from tests.landing.baseline import BASELINE_CSV
 from tests.landing.kit import land, warehouse
@@ -134,3 +136,18 @@ def freight_row(
         f"{tms_id},{shipment_id},{carrier},LTL,std,{planned_pickup},{actual_pickup},{promised},"
         f"{delivered},{planned_cost},{actual_cost},{expedited},{status},{STAMP}\n"
     )
+
+
+def edit(root: Path, name: str, old: str, new: str) -> None:
+    """Replace the first `old` (which must be there) by `new` in definition `name` under `root`."""
+    path = root / f"{name}.yml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def refusal(root: Path, history: list[HistoryRecord] | None = None) -> str:
+    """The message with which the catalog under `root` is refused (it must be)."""
+    with pytest.raises(CatalogError) as info:
+        load_catalog(root, history=history or [])
+    return str(info.value)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from control_tower.kpi.catalog import DEFAULT_DIR, CatalogError, HistoryRecord, load_catalog
+from control_tower.kpi.catalog import HistoryRecord, load_catalog
+from tests.kpi.kit import edit, refusal
 
 CERTIFIED = {
     "line_fill_rate",
@@ -23,25 +24,6 @@ def test_the_shipped_catalog_loads_with_the_certified_kpis() -> None:
     catalog = load_catalog()
     assert {k.name for k in catalog.kpis.values() if k.status == "certified"} == CERTIFIED
     assert catalog.kpi("line_fill_rate").model.name == "order_lines"
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    """A private copy of the shipped definitions."""
-    return Path(shutil.copytree(DEFAULT_DIR, tmp_path / "kpi_definitions"))
-
-
-def edit(root: Path, name: str, old: str, new: str) -> None:
-    path = root / f"{name}.yml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-
-
-def refusal(root: Path, history: list[HistoryRecord] | None = None) -> str:
-    with pytest.raises(CatalogError) as info:
-        load_catalog(root, history=history or [])
-    return str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -61,9 +43,10 @@ def refusal(root: Path, history: list[HistoryRecord] | None = None) -> str:
         ),
         (
             "line_fill_rate",
-            "exception_queue: unfilled_line",
-            "exception_queue: unfilled",
-            "exception_queue: 'unfilled' is not a declared exception queue",
+            "exception_types: [short_shipment]",
+            "exception_types: [unfilled]",
+            "line_fill_rate.yml:24: exception_types: 'unfilled' is not a registered exception "
+            "type (registered: stockout_risk, backordered_line, short_shipment,",
         ),
         (
             "line_fill_rate",

@@ -1,4 +1,4 @@
-"""Exception aging over exc.queue_items (filled by issue 4's queues; fixture rows here)."""
+"""Exception aging over exc.queue_items (filled by the exception rules; fixture rows here)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ TS = "2026-03-01T00:00:00Z"
 
 
 class TestWorkedExample:
-    """KPI_SEMANTICS.md's worked example, one order at L1 (Chicago), as of 2026-03-10.
+    """The fill-rate worked example of docs/kpis.md, one order at L1 (Chicago), as of 2026-03-10.
 
     line  item  ordered  first shipment (S1, 03-04)   later shipment (S2, 03-06)
     1     I1    10 EA    7                             3

@@ -1,4 +1,4 @@
-"""Keyed upsert on re-delivery (KPI_SEMANTICS.md, "Loading").
+"""Keyed upsert on re-delivery (docs/extract-contract.md, "The upsert rule").
 
 - The newest `updated_at`, compared as an instant, wins; an older re-delivery
   never overwrites (it is counted as stale).

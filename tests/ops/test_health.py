@@ -310,6 +310,31 @@ class TestQuarantineRows:
         assert health.quarantine_rows(cur, filter_model=on_day).total == 7
         assert health.quarantine_rows(cur, filter_model=before).total == 0
 
+    def test_two_condition_filters_join_with_and_or(self, cur):
+        total = health.quarantine_rows(cur).total
+        either = {
+            "table_name": {
+                "filterType": "text",
+                "operator": "OR",
+                "conditions": [
+                    {"type": "contains", "filter": "no such table"},
+                    {"type": "notBlank"},
+                ],
+            }
+        }
+        neither = {
+            "table_name": {
+                "filterType": "text",
+                "operator": "AND",
+                "conditions": [
+                    {"type": "contains", "filter": "no such table"},
+                    {"type": "notBlank"},
+                ],
+            }
+        }
+        assert health.quarantine_rows(cur, filter_model=either).total == total > 0
+        assert health.quarantine_rows(cur, filter_model=neither).total == 0
+
     def test_filter_values_are_data_not_sql(self, cur):
         # As LIKE patterns, "ordered%must" and "qty_must" would match "ordered_qty must ...".
         for text in ("' OR 1=1 --", "ordered%must", "qty_must"):

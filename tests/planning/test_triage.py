@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from control_tower.accounts import Scope
+from control_tower.exceptions import actions
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
 from control_tower.planning import triage
 from control_tower.planning.triage import PoLine, SiteStock
@@ -294,17 +295,20 @@ class TestTriageActions:
     def test_scope_type_and_version_are_checked_per_item(self, store):
         items = {i.key: i for i in store.items()}
         a, c, other = items["A|I1"], items["C|I1"], items["A|SO1"]
-        out = triage.triage(
+        out = actions.act_many(
             store,
             Scope.of(entities=["E1"]),
-            "pat",
-            [(a.id, a.version), (c.id, c.version), (other.id, other.version), (999, None)],
+            [(a.id, a.version), (c.id, c.version), (other.id, other.version), (999, 1)],
             "acknowledge",
-        )
+            user="pat",
+            types=(triage.EXCEPTION_TYPE,),
+        ).results
         assert [o.ok for o in out] == [True, False, False, False]
         assert all("not found in your scope" in o.message for o in out[1:])
         assert store.get(c.id).status == "open"
-        stale = triage.triage(store, Scope(), "pat", [(a.id, a.version)], "assign", assignee="pat")
+        stale = actions.act_many(
+            store, Scope(), [(a.id, a.version)], "assign", user="pat", assignee="pat"
+        ).results
         assert not stale[0].ok
         assert "conflict" in stale[0].message
         assert store.get(a.id).assignee is None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.storage.schema import ensure_schema
 
 NOW = datetime(2026, 3, 12, 10, 0)

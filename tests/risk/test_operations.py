@@ -9,7 +9,7 @@ import duckdb
 from click.testing import CliRunner
 
 from control_tower.cli import main
-from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.risk.score import refresh_risk
 from control_tower.storage import ServingStore
 from pipelines.steps import POST_LOAD_STEPS

@@ -118,8 +118,7 @@ def _serve(settings: Settings) -> Iterator[Served]:
         server.close()
         server.task_dispatcher.shutdown()
         thread.join(timeout=5)
-        app.server.extensions[EXTENSION_KEY].store.close()
-        app.server.extensions[EXTENSION_KEY].accounts.close()
+        app.server.extensions[EXTENSION_KEY].close()
 
 
 @pytest.fixture(scope="package")

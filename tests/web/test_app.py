@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import inspect
 import runpy
+from datetime import datetime
 from pathlib import Path
 
 import dash
 import flask
 
-from control_tower.settings import Settings
+from control_tower.exceptions.store import ExceptionItem
+from control_tower.settings import Settings, load_settings
 from control_tower.web import ASSETS_DIR, create_app
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
-from tests.web.kit import USERS, cheap_accounts, client_sign_in
+from tests.web.kit import USERS, add_test_users, cheap_accounts, client_sign_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,6 +94,44 @@ class TestCreateApp:
         assert (
             create_app(landed_settings).server.extensions[EXTENSION_KEY].store is not context.store
         )
+
+    def test_two_apps_with_different_data_folders_share_nothing(self, tmp_path: Path):
+        apps, contexts = [], []
+        for name in ("one", "two"):
+            home = tmp_path / name
+            settings = load_settings(home).with_home(home)
+            add_test_users(settings)
+            app = create_app(settings, accounts=cheap_accounts(settings))
+            apps.append(app)
+            contexts.append(app.server.extensions[EXTENSION_KEY])
+        first, second = contexts
+        try:
+            with first.exceptions.session() as s:
+                s.add(
+                    ExceptionItem(
+                        type="stale_source",
+                        key="orders",
+                        severity="high",
+                        owner_role="admin",
+                        sla_hours=24,
+                        created_at=datetime(2026, 3, 1),
+                        last_seen_at=datetime(2026, 3, 1),
+                        detail={},
+                    )
+                )
+            totals = [
+                _admin_client(app).get("/api/v1/exceptions").get_json()["total"] for app in apps
+            ]
+            assert totals == [1, 0]
+            assert first.exceptions is not second.exceptions
+            assert first.exceptions.engine.url != second.exceptions.engine.url
+            assert first.store is not second.store
+            assert first.accounts is not second.accounts
+            assert first.cache("grid", 4) is first.cache("grid", 4)
+            assert first.cache("grid", 4) is not second.cache("grid", 4)
+        finally:
+            for context in contexts:
+                context.close()
 
 
 def test_app_module_exposes_a_wsgi_server(monkeypatch, tmp_path):

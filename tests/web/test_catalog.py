@@ -62,3 +62,17 @@ def test_search_and_status_filter(app, demo_settings, words, status, expected):
         catalog = cached_catalog(demo_settings.kpi_definitions)
         expected = {k.name for k in catalog.kpis.values() if k.status == "certified"}
     assert expected <= names if words == "customer-service" else names == expected
+
+
+def test_a_card_lists_the_exception_types_behind_the_kpi_or_no_queue_yet(app):
+    cards = _show(app)["catalog-list"]["children"]
+    accuracy = text(by_id(cards, "catalog-card-inventory_record_accuracy"))
+    assert (
+        "Exception types Cycle count outside tolerance (cycle_count_variance), "
+        "Unusual stock adjustment (adjustment_anomaly)"
+    ) in accuracy
+    assert "no queue yet" not in accuracy
+    for name in ("otif_requested", "inventory_turns", "wave_completion_on_time"):
+        assert "Exception types no queue yet" in text(by_id(cards, f"catalog-card-{name}"))
+    aging = text(by_id(cards, "catalog-card-exception_aging"))
+    assert "Exception types every item past its SLA, of any type" in aging

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from control_tower.exceptions.store import ExceptionStore
-from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
+from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings
 from control_tower.web import create_app
 from tests.web.kit import SUPERVISOR_SITE, cheap_accounts, client_as
@@ -171,11 +171,7 @@ class TestQueueRows:
         block, _ = grid(
             client_as(app, "admin"), {"startRow": 0, "endRow": 1000}, kpi=kpi, status="all"
         )
-        linked = [
-            n
-            for n, t in EXCEPTION_TYPES.items()
-            if t.kpi == kpi or t.kpi_queue == "inventory_variance"
-        ]
+        linked = list(cached_catalog(demo_settings.kpi_definitions).kpi(kpi).exception_types)
         marks = ", ".join("?" * len(linked))
         with app_db(demo_settings) as db:
             expected = {

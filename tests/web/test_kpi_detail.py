@@ -75,6 +75,27 @@ class TestFigures:
         assert all_link.startswith("/exceptions?")
         assert "kpi=line_fill_rate" in all_link
 
+    def test_a_kpi_no_type_records_says_no_queue_yet(self, app, snapshot, catalog):
+        start, end = _range(snapshot)
+        kpi = catalog.kpi("otif_requested")
+        assert kpi.exception_types == ()
+        inputs = filter_values("kpi", start, end)
+        out = _detail(app, USERS["executive"], kpi.name, inputs, kpi.dimensions[0])
+        words = text(out["kpi-exceptions"]["children"])
+        assert "No exception type records this KPI's misses yet (no queue yet)." in words
+
+    def test_exception_aging_shows_every_item_past_its_sla(self, app, snapshot, catalog):
+        start, end = _range(snapshot)
+        kpi = catalog.kpi("exception_aging")
+        inputs = filter_values("kpi", start, end)
+        out = _detail(app, USERS["executive"], kpi.name, inputs, "location_id")
+        exceptions = out["kpi-exceptions"]["children"]
+        words = text(exceptions)
+        assert "no queue yet" not in words
+        shown = int(text(by_id(exceptions, "kpi-exceptions-count")).split()[0].replace(",", ""))
+        late = int(words.split(" past their SLA")[0].rsplit("· ", 1)[1].replace(",", ""))
+        assert shown == late  # every item behind the number is past its SLA
+
     def test_a_member_of_another_dimension_narrows_the_value(self, app, snapshot, catalog):
         start, end = _range(snapshot)
         kpi = catalog.kpi("line_fill_rate")

@@ -16,6 +16,7 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, dcc, html
 
+from control_tower import accounts
 from control_tower.kpi.catalog import HistoryRecord, Kpi
 from control_tower.kpi.serving import latest_as_of
 from control_tower.kpi.views import (
@@ -34,7 +35,7 @@ from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_ago, fmt_hours, fmt_int, fmt_ts, plural
 from control_tower.web.runtime import web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 
 dash.register_page(
     __name__,
@@ -169,7 +170,7 @@ def _card(
         ("Type", kpi.type),
         ("Time", kpi.time_dimension),
         ("Breakdowns", dims),
-        ("Exception queue", kpi.exception_queue),
+        ("Exception types", kpi_ui.exception_types_text(kpi)),
         ("Model", f"{kpi.model.name} — {kpi.model.grain}"),
     ]
     return html.Article(

@@ -11,31 +11,45 @@ their answers for the page.
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
 import dash
 import dash_ag_grid as dag
-from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import (
+    ALL,
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 
 from control_tower.ops import health
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
+from control_tower.web import health_views as hv
 from control_tower.web.auth import require
 from control_tower.web.format import (
-    DASH,
-    fmt_ago,
-    fmt_bytes,
-    fmt_hours,
     fmt_int,
-    fmt_ms,
     fmt_ts,
-    fmt_ts_minutes,
-    fmt_ts_seconds,
     plural,
 )
-from control_tower.web.grid import grid_options, int_col, ms_col, status_col, text_col
+from control_tower.web.grid import (
+    FILTER_PARAMS,
+    ROW_ID,
+    grid_options,
+    int_col,
+    ms_col,
+    row_in,
+    status_col,
+    text_col,
+)
+from control_tower.web.health_views import REASON
 from control_tower.web.runtime import web_context
 
 ROLES = ("admin",)  # the page and every callback below: require(roles=ROLES)
@@ -68,7 +82,6 @@ BATCHES = "data-health-batches"
 BATCHES_FILTER = "data-health-batches-filter"
 BATCHES_CAPTION = "data-health-batches-caption"
 SUMMARY = "data-health-quarantine-summary"
-REASON = "data-health-reason"  # pattern-matching id type of the summary's rows
 QUARANTINE = "data-health-quarantine"
 QUARANTINE_CAPTION = "data-health-quarantine-caption"
 QUARANTINE_FOCUS = "data-health-quarantine-focus"
@@ -81,7 +94,6 @@ BATCH_FILTERS = {
     "problems": ("Rejected or failed", {"status": health.PROBLEM_STATUSES}),
     "quarantine": ("With quarantined rows", {"with_quarantine": True}),
 }
-SEVERITY = {"stale": 0, "never": 1, "fresh": 2}
 
 
 # --- layout ---------------------------------------------------------------------------------
@@ -110,7 +122,7 @@ def _batches_grid() -> dag.AgGrid:
             ),
         ],
         rowData=[],
-        getRowId="params.data.row_id",
+        getRowId=ROW_ID,
         defaultColDef={"sortable": True, "resizable": True},
         dashGridOptions=grid_options(
             rowSelection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
@@ -118,9 +130,7 @@ def _batches_grid() -> dag.AgGrid:
             paginationPageSize=15,
             paginationPageSizeSelector=[15, 50, 100],
             domLayout="autoHeight",
-            rowClassRules={
-                "row-problem": "['rejected','failed','interrupted'].includes(params.data.status)"
-            },
+            rowClassRules={"row-problem": row_in("status", health.PROBLEM_STATUSES)},
         ),
         className="grid grid--batches",
     )
@@ -156,8 +166,7 @@ def _quarantine_grid() -> dag.AgGrid:
                 "width": 165,
                 "filter": "agDateColumnFilter",
                 "filterParams": {
-                    "maxNumConditions": 1,
-                    "buttons": ["reset"],
+                    **FILTER_PARAMS,
                     "inRangeInclusive": True,
                     "filterOptions": [
                         "equals",
@@ -168,7 +177,7 @@ def _quarantine_grid() -> dag.AgGrid:
                 },
             },
         ],
-        getRowId="params.data.row_id",
+        getRowId=ROW_ID,
         defaultColDef={"sortable": True, "resizable": True},
         dashGridOptions=grid_options(
             rowSelection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
@@ -279,277 +288,6 @@ def layout(**_query: str) -> html.Div:
     )
 
 
-# --- views: health answers shaped for the page ----------------------------------------------
-
-
-def _kpis(overview: health.HealthOverview, now: datetime) -> list[html.Div]:
-    run = overview["last_run"]
-    if run is None:
-        last = ui.kpi(
-            "Last run with new files", "No runs yet", "Nothing has been landed.", tone="idle"
-        )
-    else:
-        _icon, _label, tone = ui.RUN_STATUS.get(run["status"], ("", "", "idle"))
-        # A run that finds nothing new publishes nothing: the scheduler panel has the latest.
-        last = ui.kpi(
-            "Last run with new files",
-            fmt_ago(run["started_at"], now),
-            [
-                ui.badge(run["status"], ui.RUN_STATUS),
-                f" {fmt_ts(run['started_at'])} · {plural(run['files_seen'], 'file')}",
-            ],
-            tone=tone,
-            kpi_id="data-health-kpi-run",
-        )
-    stale, never = overview["tables_stale"], overview["tables_never"]
-    tables = ui.kpi(
-        "Tables stale / never loaded",
-        f"{fmt_int(stale)} / {fmt_int(never)}",
-        f"{fmt_int(overview['tables_fresh'])} of {fmt_int(overview['tables_total'])} fresh",
-        tone="warn" if stale else ("idle" if never else "ok"),
-        kpi_id="data-health-kpi-tables",
-    )
-    quarantined = ui.kpi(
-        "Rows quarantined",
-        fmt_int(overview["rows_quarantined"]),
-        plural(overview["problems"], "problem") + " recorded",
-        tone="warn" if overview["rows_quarantined"] else "ok",
-        kpi_id="data-health-kpi-quarantine",
-    )
-    others = [
-        plural(overview["files_failed"], "failed file"),
-        plural(overview["files_interrupted"], "interrupted file"),
-    ]
-    rejected = ui.kpi(
-        "Rejected files",
-        fmt_int(overview["files_rejected"]),
-        " · ".join(others),
-        tone="bad" if overview["files_rejected"] or overview["files_failed"] else "ok",
-        kpi_id="data-health-kpi-rejected",
-    )
-    return [last, tables, quarantined, rejected]
-
-
-def _scheduler(status: health.SchedulerStatus, now: datetime) -> html.Div:
-    facts = []
-    if status["written_at"] is not None:
-        facts.append(
-            (
-                "Last heartbeat",
-                f"{fmt_ago(status['written_at'], now)} ({fmt_ts(status['written_at'])})",
-            )
-        )
-    if status["every_minutes"] is not None:
-        facts.append(("Runs every", fmt_hours(status["every_minutes"] / 60)))
-    if status["last_run_at"] is not None:
-        run_state = status["last_run_status"] or ""
-        facts.append(("Last scheduled run", f"{fmt_ts(status['last_run_at'])} · {run_state}"))
-    if status["next_run_at"] is not None:
-        facts.append(("Next run", fmt_ts(status["next_run_at"])))
-    return html.Div(
-        [
-            html.Div(
-                [
-                    ui.badge(status["state"], ui.SCHEDULER_STATE),
-                    html.Span(status["message"], className="muted"),
-                ],
-                className="scheduler-state",
-            ),
-            html.Dl(
-                [item for label, value in facts for item in (html.Dt(label), html.Dd(value))],
-                className="facts",
-            )
-            if facts
-            else None,
-        ]
-    )
-
-
-def _runs(runs: list[health.RunRow]) -> Any:
-    if not runs:
-        return ui.empty_state("No pipeline runs yet")
-    rows = []
-    for run in runs:
-        notes = run["error"] or (
-            "failed steps: " + ", ".join(run["failed_steps"]) if run["failed_steps"] else ""
-        )
-        rows.append(
-            [
-                fmt_ts(run["started_at"]),
-                run["trigger"],
-                ui.badge(run["status"], ui.RUN_STATUS),
-                DASH if run["seconds"] is None else fmt_ms(run["seconds"] * 1000),
-                fmt_int(run["files_seen"]),
-                fmt_int(run["rows_loaded"]),
-                fmt_int(run["rows_quarantined"]),
-                notes,
-            ]
-        )
-    return ui.simple_table(
-        [
-            "Started",
-            "Trigger",
-            "Status",
-            ("Took", "num"),
-            ("Files", "num"),
-            ("Rows loaded", "num"),
-            ("Quarantined", "num"),
-            "Notes",
-        ],
-        rows,
-        class_name="table--compact",
-    )
-
-
-def _freshness(rows: list[health.FreshnessRow], now: datetime) -> Any:
-    ordered = sorted(rows, key=lambda r: SEVERITY[r["status"]])
-    body = []
-    for r in ordered:
-        body.append(
-            [
-                ui.badge(r["status"], ui.FRESHNESS),
-                html.Span(r["table_name"], className="mono"),
-                r["system"].upper(),
-                html.Span(fmt_ago(r["last_loaded_at"], now), title=fmt_ts(r["last_loaded_at"])),
-                fmt_hours(r["sla_hours"]),
-                fmt_int(r["row_count"]),
-                html.Span(fmt_ts(r["newest_data_at"]), title=r["data_time_column"] or ""),
-                DASH if r["last_batch_id"] is None else f"#{r['last_batch_id']}",
-                fmt_int(r["batches_rejected"]),
-                fmt_int(r["rows_quarantined"]),
-            ]
-        )
-    return ui.simple_table(
-        [
-            "Status",
-            "Table",
-            "System",
-            "Last loaded",
-            "SLA",
-            ("Rows", "num"),
-            "Newest data",
-            ("Last batch", "num"),
-            ("Rejected files", "num"),
-            ("Quarantined rows", "num"),
-        ],
-        body,
-        table_id="data-health-freshness-table",
-        class_name="table--freshness",
-    )
-
-
-def _summary(rows: list[health.QuarantineSummaryRow]) -> Any:
-    if not rows:
-        return ui.empty_state(
-            "No quarantined rows", "Every delivered row passed the contract.", icon="✓"
-        )
-    top = max(r["problems"] for r in rows)
-    items = []
-    for r in rows:
-        share = max(r["problems"] / top * 100, 2)
-        items.append(
-            html.Li(
-                html.Button(
-                    [
-                        html.Div(
-                            [
-                                html.Span(r["table_name"] or "(unknown table)", className="mono"),
-                                html.Span(
-                                    f" · {r['column_name']}"
-                                    if r["column_name"]
-                                    else " · whole row",
-                                    className="muted",
-                                ),
-                                html.Span(fmt_int(r["problems"]), className="reason-count"),
-                            ],
-                            className="reason-head",
-                        ),
-                        html.Div(r["reason"], className="reason-text", title=r["example"]),
-                        html.Div(
-                            html.Div(className="reason-bar-fill", style={"width": f"{share:.0f}%"}),
-                            className="reason-bar",
-                            **{"aria-hidden": "true"},
-                        ),
-                    ],
-                    id={
-                        "type": REASON,
-                        "table": r["table_name"] or "",
-                        "column": r["column_name"] or "",
-                        "reason": r["reason"],
-                    },
-                    className="reason",
-                    n_clicks=0,
-                    title="Browse these rows",
-                )
-            )
-        )
-    return html.Ul(items, className="reason-list")
-
-
-def _batch_row(b: health.BatchRow) -> dict[str, Any]:
-    timing = (
-        f"read {fmt_ms(b['read_ms'])} · validate {fmt_ms(b['validate_ms'])} · "
-        f"upsert {fmt_ms(b['upsert_ms'])}"
-        if b["read_ms"] is not None
-        else ""
-    )
-    older = (
-        f"{plural(b['rows_stale'], 'row')} older than the warehouse's version, not applied"
-        if b["rows_stale"]
-        else None
-    )
-    return {
-        "row_id": str(b["batch_id"]),
-        "batch_id": b["batch_id"],
-        "status": b["status"],
-        "table_name": b["table_name"],
-        "system_hint": f"{(b['system'] or '?').upper()} · {b['table_name'] or 'no table'}",
-        "file_name": b["file_name"],
-        "source_hint": f"{b['file_name']} · {b['file_format'] or '?'} · {fmt_bytes(b['file_bytes'])}",
-        "started_at": fmt_ts_minutes(b["started_at"]),
-        "rows_read": b["rows_read"],
-        "rows_loaded": b["rows_inserted"] + b["rows_updated"],
-        "loaded_hint": f"{fmt_int(b['rows_inserted'])} inserted · {fmt_int(b['rows_updated'])} updated",
-        "rows_quarantined": b["rows_quarantined"],
-        "total_ms": b["total_ms"],
-        "timing": timing,
-        "message": "; ".join(m for m in (b["error"], b["warnings"], older) if m),
-    }
-
-
-def _quarantine_row(q: health.QuarantineRow) -> dict[str, Any]:
-    return {
-        **q,
-        "row_id": str(q["quarantine_id"]),
-        "quarantined_at": fmt_ts_seconds(q["quarantined_at"]),
-    }
-
-
-def _record(row: dict[str, Any]) -> Any:
-    raw = row.get("record") or ""
-    try:
-        pretty = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    except ValueError:
-        pretty = raw
-    where = f"batch #{row.get('batch_id')} · {row.get('file_name')} line {fmt_int(row.get('source_line'))}"
-    column = row.get("column_name")
-    return html.Div(
-        [
-            html.Div(
-                [
-                    html.Strong(where),
-                    html.Span(
-                        f" · {column} = {row.get('value')!r}" if column else " · whole row",
-                        className="muted",
-                    ),
-                ]
-            ),
-            html.P(row.get("reason"), className="record-reason"),
-            html.Pre(pretty or "(no record)", className="record-json"),
-        ]
-    )
-
-
 # --- callbacks ------------------------------------------------------------------------------
 
 
@@ -570,7 +308,7 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
     require(roles=ROLES)
     app = web_context()
     now = health.utc_now()
-    scheduler = _scheduler(health.scheduler_heartbeat(app.settings.serving_dir, now), now)
+    scheduler = hv.scheduler(health.scheduler_heartbeat(app.settings.serving_dir, now), now)
     refreshed = f"Refreshed {now:%H:%M:%S} UTC"
     try:
         snapshot = app.store.snapshot_path().name
@@ -598,10 +336,10 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
         asof,
         None,
         False,
-        _kpis(overview, now),
+        hv.kpis(overview, now),
         scheduler,
-        _runs(runs),
-        _freshness(freshness, now),
+        hv.runs(runs),
+        hv.freshness(freshness, now),
         snapshot if snapshot != shown else no_update,
     )
 
@@ -629,7 +367,7 @@ def load_batches(snapshot: str | None, choice: str) -> tuple[Any, Any]:
         if shown < page.total
         else plural(page.total, "batch", "batches") + "."
     )
-    return [_batch_row(b) for b in page.rows], caption
+    return [hv.batch_row(b) for b in page.rows], caption
 
 
 @callback(Output(SUMMARY, "children"), Input(SNAPSHOT, "data"))
@@ -640,7 +378,7 @@ def load_summary(snapshot: str | None) -> Any:
         return None
     try:
         with web_context().store.cursor() as cur:
-            return _summary(health.quarantine_summary(cur))
+            return hv.summary(health.quarantine_summary(cur))
     except NoSnapshotError:
         return None
 
@@ -675,7 +413,7 @@ def quarantine_block(request: dict[str, Any] | None) -> tuple[Any, Any]:
         caption = "No quarantined rows match this filter." if filters else "No quarantined rows."
     else:
         caption = plural(page.total, "problem") + (" match" if filters else " in quarantine")
-    return {"rowData": [_quarantine_row(q) for q in page.rows], "rowCount": page.total}, caption
+    return {"rowData": [hv.quarantine_row(q) for q in page.rows], "rowCount": page.total}, caption
 
 
 @callback(
@@ -724,21 +462,12 @@ def focus_quarantine(
 def show_record(selected: list[dict[str, Any]] | None) -> Any:
     """The selected quarantine row's record as delivered, pretty-printed."""
     require(roles=ROLES)
-    return _record(selected[0]) if selected else None
+    return hv.record(selected[0]) if selected else None
 
 
 # A new snapshot: reload the blocks the quarantine browser has cached.
 clientside_callback(
-    """
-    function(snapshot) {
-        if (snapshot && window.dash_ag_grid) {
-            dash_ag_grid.getApiAsync('data-health-quarantine')
-                .then(api => api.refreshInfiniteCache())
-                .catch(() => null);
-        }
-        return snapshot;
-    }
-    """,
+    ClientsideFunction("controlTower", "quarantineSnapshotChanged"),
     Output(REFRESHED, "data"),
     Input(SNAPSHOT, "data"),
     prevent_initial_call=True,

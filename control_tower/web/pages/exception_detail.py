@@ -24,19 +24,22 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from control_tower import accounts
+from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.records import SourceEvent, has_source_records, source_records
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_label
 from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
-from control_tower.exceptions.types import EXCEPTION_TYPES
-from control_tower.exceptions.workflow import RESOLUTION_CODES, ConflictError, WorkflowError
+from control_tower.exceptions.workflow import ConflictError, WorkflowError
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts
 from control_tower.web.runtime import snapshot_cursor, web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 
 dash.register_page(
     __name__,
@@ -71,15 +74,10 @@ ACTIONS = {
     "resolve": "Resolve with reason…",
     "reopen": "Reopen",
 }
-REASON_LABELS = {code: code.replace("_", " ").capitalize() for code in RESOLUTION_CODES}
 
 
 def _store() -> Any:
-    return q.shared_store(web_context().settings.app_db_url)
-
-
-def _active_users() -> list[str]:
-    return sorted(a.name for a in web_context().accounts.list_users() if not a.disabled)
+    return web_context().exceptions
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -286,54 +284,35 @@ def _timeline(item: ExceptionItem, user: Any) -> Any:
 def _actions(item: ExceptionItem, users: list[str]) -> html.Div:
     return html.Div(
         [
-            html.Div(
-                [
-                    html.Label("Action", htmlFor=ACTION),
-                    dcc.Dropdown(
-                        id=ACTION,
-                        options=[{"label": v, "value": k} for k, v in ACTIONS.items()],
-                        value="acknowledge" if item.status != "resolved" else "reopen",
-                        clearable=False,
-                    ),
-                ],
-                className="filter-field",
+            act_ui.field(
+                "Action",
+                dcc.Dropdown(
+                    id=ACTION,
+                    options=[{"label": v, "value": k} for k, v in ACTIONS.items()],
+                    value="acknowledge" if item.status != "resolved" else "reopen",
+                    clearable=False,
+                ),
+                ACTION,
             ),
-            html.Div(
-                [
-                    html.Label("Assignee", htmlFor=ASSIGNEE),
-                    dcc.Dropdown(
-                        id=ASSIGNEE,
-                        options=[{"label": u, "value": u} for u in users],
-                        value=item.assignee if item.assignee in users else None,
-                        placeholder="User",
-                    ),
-                ],
-                className="filter-field",
+            act_ui.field(
+                "Assignee",
+                dcc.Dropdown(
+                    id=ASSIGNEE,
+                    options=act_ui.user_options(users),
+                    value=item.assignee if item.assignee in users else None,
+                    placeholder="User",
+                ),
+                ASSIGNEE,
             ),
-            html.Div(
-                [
-                    html.Label("Snooze until", htmlFor=UNTIL),
-                    dcc.DatePickerSingle(id=UNTIL, display_format="YYYY-MM-DD"),
-                ],
-                className="filter-field",
+            act_ui.field(
+                "Snooze until", dcc.DatePickerSingle(id=UNTIL, display_format="YYYY-MM-DD"), UNTIL
             ),
-            html.Div(
-                [
-                    html.Label("Reason", htmlFor=REASON),
-                    dcc.Dropdown(
-                        id=REASON,
-                        options=[{"label": v, "value": k} for k, v in REASON_LABELS.items()],
-                        placeholder="Reason code",
-                    ),
-                ],
-                className="filter-field",
-            ),
-            html.Div(
-                [
-                    html.Label("Note", htmlFor=NOTE),
-                    dcc.Input(id=NOTE, type="text", maxLength=2000, placeholder="Optional"),
-                ],
-                className="filter-field exceptions-note-field",
+            act_ui.field("Reason", act_ui.reason_dropdown(REASON, "Reason code"), REASON),
+            act_ui.field(
+                "Note",
+                act_ui.note_input(NOTE, "Optional"),
+                NOTE,
+                "exceptions-note-field",
             ),
             html.Button("Apply", id=APPLY, n_clicks=0, className="button exceptions-apply"),
         ],
@@ -393,7 +372,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
                         dcc.Link("← Exception queue", href=dash.get_relative_path("/exceptions")),
                         className="exceptions-back",
                     ),
-                    html.H1(f"#{item.id} · {q.type_label(item.type)}"),
+                    html.H1(f"#{item.id} · {type_label(item.type)}"),
                     html.P(q.summary(item), className="page-subtitle"),
                 ],
                 className="page-head",
@@ -401,7 +380,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
             ui.panel(
                 "Act on it",
                 [
-                    _actions(item, _active_users()),
+                    _actions(item, web_context().active_users()),
                     html.Div(id=RESULT, className="exceptions-result", role="status"),
                     _comment_form(),
                 ],
@@ -425,11 +404,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
 
 
 def _message(children: Any, tone: str) -> html.Div:
-    icon = {"ok": "✓", "warn": "⚠", "bad": "✕"}[tone]
-    return html.Div(
-        [html.Span(icon, className="badge-icon", **{"aria-hidden": "true"}), html.Div(children)],
-        className=f"exceptions-message exceptions-message--{tone}",
-    )
+    return act_ui.message(html.Div(children), tone)
 
 
 def _conflict(exc: ConflictError) -> html.Div:
@@ -486,7 +461,7 @@ def act_on_item(
     if not commenting and action not in ACTIONS:
         return _message("Choose an action.", "warn"), no_update, no_update, no_update
     try:
-        item = q.act_in_scope(
+        item = actions.act_in_scope(
             store,
             user.scope,
             item_id,
@@ -497,14 +472,14 @@ def act_on_item(
             assignee=assignee if isinstance(assignee, str) else None,
             until=until,
             reason=reason if isinstance(reason, str) else None,
-            assignees=_active_users(),
+            assignees=web_context().active_users(),
         )
     except ConflictError as exc:
         current = q.get_scoped(store, user.scope, item_id)
         if current is None:
             return _message(str(exc), "bad"), no_update, no_update, no_update
         return _conflict(exc), _item_panels(current), current.version, no_update
-    except q.OutOfScopeError as exc:
+    except actions.OutOfScopeError as exc:
         return _message(str(exc), "bad"), no_update, no_update, no_update
     except WorkflowError as exc:
         return _message(str(exc), "warn"), no_update, no_update, no_update

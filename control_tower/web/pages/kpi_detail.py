@@ -22,16 +22,16 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
+from control_tower import accounts
+from control_tower.exceptions.behind import ExceptionsBehind, exceptions_behind
+from control_tower.exceptions.registry import type_label
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of
 from control_tower.kpi.views import (
-    ExceptionsBehind,
     View,
     breakdown,
     cached_catalog,
     change,
-    exceptions_behind,
     previous_range,
     utc_now,
     view,
@@ -51,7 +51,7 @@ from control_tower.web.filters import (
 from control_tower.web.format import fmt_int, plural
 from control_tower.web.runtime import web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 PREFIX = "kpi"
 
 dash.register_page(
@@ -282,10 +282,8 @@ def _value(kpi: Kpi, now_view: View, before: View, days: int, now: Any) -> html.
 
 
 def _exceptions(kpi: Kpi, found: ExceptionsBehind, see_all: str, note: str | None) -> Any:
-    if not found.types and kpi.exception_queue != "sla_breach":
-        intro: Any = (
-            f"No exception type records this KPI's misses yet (queue {kpi.exception_queue})."
-        )
+    if not found.types and not kpi.exceptions_past_sla:
+        intro: Any = f"No exception type records this KPI's misses yet ({kpi_ui.NO_QUEUE})."
     else:
         intro = [
             html.Strong(plural(found.count, "unresolved item"), id="kpi-exceptions-count"),
@@ -293,14 +291,12 @@ def _exceptions(kpi: Kpi, found: ExceptionsBehind, see_all: str, note: str | Non
             f" · {fmt_int(found.past_sla)} past their SLA",
         ]
     rows = []
-    labels = {name: t.label for name, t in EXCEPTION_TYPES.items()}
-    labels[ALERT_TYPE] = "KPI alert"
     for r in found.rows:
         where = " · ".join(p for p in (r.location_id or r.entity_id, r.item_id) if p)
         rows.append(
             [
                 dcc.Link(f"#{r.id}", href=f"/exceptions/{r.id}", className="exception-link"),
-                labels.get(r.type, r.type),
+                type_label(r.type),
                 html.Span(r.key, className="mono"),
                 where or "—",
                 r.severity or "—",
@@ -341,7 +337,7 @@ def _exceptions(kpi: Kpi, found: ExceptionsBehind, see_all: str, note: str | Non
     )
 
 
-SLA_BADGE = {"late": ("⏰", "Past SLA", "bad"), "within": ("✓", "Within SLA", "ok")}
+SLA_BADGE = {"late": ui.SLA_STATE["breached"], "within": ui.SLA_STATE["within"]}
 
 
 def _member(data: Any, by: str | None) -> str | None:
@@ -425,9 +421,11 @@ def update(
             bars = breakdown(cur, kpi, scope=scope, start=s, end=e, dimension=by) if by else []
             found = exceptions_behind(
                 cur,
-                kpi,
+                kpi.name,
+                kpi.exception_types,
                 scope=scope,
                 now=now,
+                past_sla_only=kpi.exceptions_past_sla,
                 item_id=member if by == "item_id" else None,
                 limit=EXCEPTIONS_SHOWN,
             )

@@ -22,16 +22,26 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from control_tower.exceptions import actions
 from control_tower.exceptions.workflow import RESOLUTION_CODES
-from control_tower.kpi.serving import SnapshotCache
 from control_tower.planning import triage
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters
+from control_tower.web import triage_views as tv
 from control_tower.web.auth import require
-from control_tower.web.format import DASH, fmt_int, plural
-from control_tower.web.grid import grid_options, int_col, status_col, text_col
-from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
+from control_tower.web.format import fmt_int, plural
+from control_tower.web.grid import (
+    ROW_ID,
+    grid_options,
+    int_col,
+    number_format,
+    row_in,
+    status_col,
+    text_col,
+)
+from control_tower.web.pages._planner import ROLES, STATUS, exception_store
 from control_tower.web.runtime import web_context
 
 dash.register_page(
@@ -46,7 +56,6 @@ dash.register_page(
 
 PREFIX = "planner"
 MAX_ACTION_ROWS = 500
-GRID_CACHE_SIZE = 64  # grid rows kept (per snapshot, scope, filters and view)
 
 # Component ids, all prefixed with the page name.
 ASOF = "planner-asof"
@@ -69,28 +78,14 @@ COMMENT = "planner-comment"
 NOTE = "planner-note"
 RESULT = "planner-result"
 
-ACTION_ICONS = {"transfer": "⇄", "expedite": "»", "raise_po": "+", "monitor": "◎"}
-REASON_LABELS = {
-    "fixed": "Fixed",
-    "accepted": "Accepted risk",
-    "false_positive": "False positive",
-    "duplicate": "Duplicate",
-    "data_corrected": "Data corrected",
-    "wont_fix": "Won't fix",
-}
 
 # --- layout ---------------------------------------------------------------------------------
 
-_PCT = {"function": "params.value == null ? '—' : d3.format('.0%')(params.value)"}
-_NUM1 = {"function": "params.value == null ? '—' : d3.format(',.1f')(params.value)"}
-_MONEY = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
-_QTY = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
-_BAR = {
-    "function": (
-        "params.value == null ? {} : {background: 'linear-gradient(90deg, var(--ct-bad-soft) ' + "
-        "Math.round(params.value * 100) + '%, transparent ' + Math.round(params.value * 100) + '%)'}"
-    )
-}
+_PCT = number_format(".0%", "—")
+_NUM1 = number_format(",.1f", "—")
+_MONEY = number_format(",.0f", "—")
+_QTY = number_format(",.0f", "—")
+_BAR = {"function": "ctRiskBar(params)"}
 
 
 def _num(field: str, header: str, formatter: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -136,14 +131,14 @@ def _grid() -> dag.AgGrid:
             text_col("assignee", "Assignee", width=100),
         ],
         rowData=[],
-        getRowId="params.data.row_id",
+        getRowId=ROW_ID,
         defaultColDef={"sortable": True, "resizable": True},
         dashGridOptions=grid_options(
             rowSelection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
             pagination=True,
             paginationPageSize=25,
             paginationPageSizeSelector=[25, 50, 100],
-            rowClassRules={"row-no-item": "params.data.status === 'none'"},
+            rowClassRules={"row-no-item": row_in("status", ["none"])},
             suppressColumnVirtualisation=True,
         ),
         className="grid grid--planner",
@@ -191,9 +186,7 @@ def _actions() -> html.Div:
                 [
                     dcc.Dropdown(
                         id=REASON,
-                        options=[
-                            {"label": REASON_LABELS.get(c, c), "value": c} for c in RESOLUTION_CODES
-                        ],
+                        options=act_ui.reason_options(),
                         placeholder="Reason…",
                         clearable=True,
                         className="planner-dropdown",
@@ -204,13 +197,7 @@ def _actions() -> html.Div:
             ),
             html.Div(
                 [
-                    dcc.Input(
-                        id=NOTE,
-                        type="text",
-                        placeholder="Comment…",
-                        maxLength=2000,
-                        className="planner-note",
-                    ),
+                    act_ui.note_input(NOTE, "Comment…", "planner-note"),
                     html.Button("Comment", id=COMMENT, className="button", n_clicks=0),
                 ],
                 className="planner-action-group",
@@ -292,122 +279,6 @@ def _percent(value: Any) -> float | None:
     return min(max(number, 0.0), 100.0)
 
 
-# --- views ----------------------------------------------------------------------------------
-
-
-def _md_text(text: str) -> str:
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>" else c for c in text)
-
-
-def _grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
-    """A queue row as the grid shows it, without its queue status (`_with_status`)."""
-    suggestion: triage.Suggestion = row["suggestion"]
-    receipt = row.get("next_receipt_date")
-    stockout = row.get("stockout_date")
-    return {
-        "row_id": triage.queue_key(row["location_id"], row["item_id"]),
-        "item_id": row["item_id"],
-        "item_link": f"[{_md_text(row['item_id'])}]"
-        f"({filters.link(drill_path(row['location_id'], row['item_id']), view)})",
-        "description": row.get("description"),
-        "location_id": row["location_id"],
-        "probability": row.get("probability"),
-        "value_at_risk": row.get("value_at_risk"),
-        "days_of_cover": row.get("days_of_cover"),
-        "on_hand_qty": row.get("on_hand_qty"),
-        "available_qty": row.get("available_qty"),
-        "daily_demand": row.get("daily_demand"),
-        "inbound_qty": row.get("inbound_qty"),
-        "inbound_hint": "Open purchase order quantity in eaches",
-        "next_receipt": f"{receipt:%Y-%m-%d}" if receipt else DASH,
-        "lead_time_days": row.get("lead_time_days"),
-        "stockout_date": f"{stockout:%Y-%m-%d}" if stockout else DASH,
-        "reasons": triage.reasons(row.get("drivers") or [])
-        or ("Days-of-cover rule" if row.get("source") == "rule" else DASH),
-        "action": f"{ACTION_ICONS.get(suggestion.kind, '')} {suggestion.text}".strip(),
-        "action_kind": suggestion.kind,
-    }
-
-
-def _with_status(row: dict[str, Any], item: dict[str, Any] | None) -> dict[str, Any]:
-    """A grid row (shared, left unchanged) with its queue item's status and assignee."""
-    return {
-        **row,
-        "status": item["status"] if item else "none",
-        "assignee": (item or {}).get("assignee") or "",
-        "exc_id": item["id"] if item else None,
-        "exc_version": item["version"] if item else None,
-    }
-
-
-def _ranked_rows(
-    cur: Any, scope: Any, min_probability: float | None, search: str | None, view: filters.Filters
-) -> tuple[triage.Queue, dict[str, Any] | None, list[dict[str, Any]]]:
-    """The ranked queue, the model card and the queue's grid rows (without queue status),
-    kept per snapshot for this scope, these filters and this view (its links)."""
-    key = (
-        "planner.grid",
-        tuple(sorted(scope.entities)),
-        tuple(sorted(scope.locations)),
-        min_probability or 0.0,
-        search or "",
-        view,
-    )
-
-    def make() -> tuple[triage.Queue, dict[str, Any] | None, list[dict[str, Any]]]:
-        queue, card = triage.ranked_queue(
-            cur, scope, min_probability=min_probability, search=search
-        )
-        return queue, card, [_grid_row(r, view) for r in queue.rows]
-
-    return _GRID.get(cur, key, make)
-
-
-_GRID = SnapshotCache(GRID_CACHE_SIZE)
-
-
-def _model_note(queue: triage.Queue, card: dict[str, Any] | None) -> Any:
-    if queue.source == "rule":
-        return html.Div(
-            [
-                html.Span("⚠", className="badge-icon", **{"aria-hidden": "true"}),
-                html.Strong("Rule-based ranking: "),
-                triage.RULE_BANNER[0].upper() + triage.RULE_BANNER[1:] + ".",
-            ],
-            className="planner-banner planner-banner--rule",
-            id="planner-banner",
-        )
-    scored = f"Scores of {queue.as_of:%Y-%m-%d}" if queue.as_of else "Scores"
-    if queue.horizon_days:
-        scored += f" for a stockout within {queue.horizon_days} days"
-    text = (
-        triage.describe_model(card) + "."
-        if card
-        else "No active stockout model is recorded in risk.models."
-    )
-    return html.Div(
-        [
-            html.Span("ℹ", className="badge-icon", **{"aria-hidden": "true"}),
-            html.Span(text, id="planner-model-accuracy"),
-            html.Span(f" {scored}.", className="muted"),
-        ],
-        className="planner-banner planner-banner--model",
-    )
-
-
-def _caption(queue: triage.Queue) -> str:
-    shown = len(queue.rows)
-    what = "item-location" if queue.total == 1 else "item-locations"
-    if queue.total == 0:
-        return "No item-location matches."
-    if shown < queue.total:
-        return (
-            f"Showing the top {fmt_int(shown)} of {fmt_int(queue.total)} {what} "
-            "(narrow with the filters to see more)."
-        )
-    return f"{fmt_int(queue.total)} {what}, highest risk first."
-
-
 # --- callbacks ------------------------------------------------------------------------------
 
 filters.register_filter_callbacks(PREFIX, extra={"min_prob": MIN_PROB, "q": SEARCH})
@@ -443,7 +314,7 @@ def load_queue(
     percent = _percent(min_prob)
     try:
         with web_context().store.cursor() as cur:
-            queue, card, static = _ranked_rows(
+            queue, card, static = tv.ranked_rows(
                 cur,
                 scope,
                 percent / 100 if percent is not None else None,
@@ -453,11 +324,11 @@ def load_queue(
     except NoSnapshotError:
         return [], "No data landed yet: run control-tower ingest.", None, "", True
     items = triage.queue_items(exception_store(), (r["row_id"] for r in static))
-    rows = [_with_status(r, items.get(r["row_id"])) for r in static]
+    rows = [tv.with_status(r, items.get(r["row_id"])) for r in static]
     asof = f"Stock as of {queue.as_of:%Y-%m-%d}" if queue.as_of else ""
     if not user.scope.is_all:
         asof += f" · your scope: {user.scope.describe()}"
-    return rows, _caption(queue), _model_note(queue, card), asof, queue.source == "rule"
+    return rows, tv.caption(queue), tv.model_note(queue, card), asof, queue.source == "rule"
 
 
 @callback(Output(SELECTION, "children"), Input(QUEUE, "selectedRows"))
@@ -493,32 +364,6 @@ def _until(value: Any) -> datetime | None:
         return datetime.combine(date.fromisoformat(value[:10]), time())
     except ValueError:
         return None
-
-
-def _outcome_view(action: str, outcomes: list[triage.ActionOutcome]) -> html.Div:
-    done = [o for o in outcomes if o.ok]
-    failed = [o for o in outcomes if not o.ok]
-    head = [ui.badge("ok" if not failed else "partial", _RESULT_BADGE)]
-    head.append(
-        f" {action.capitalize()}: {plural(len(done), 'item')} done"
-        + (f", {plural(len(failed), 'item')} refused" if failed else "")
-        + "."
-    )
-    return html.Div(
-        [
-            html.Div(head),
-            html.Ul([html.Li(o.message) for o in failed], className="planner-failures")
-            if failed
-            else None,
-        ]
-    )
-
-
-_RESULT_BADGE = {
-    "ok": ("✓", "Saved", "ok"),
-    "partial": ("⚠", "Not all saved", "warn"),
-    "refused": ("✕", "Not saved", "bad"),
-}
 
 
 @callback(
@@ -564,22 +409,22 @@ def act_on_selection(
         action = "assign"
         allowed = {o["value"] for o in _assignees()}
         if assignee not in allowed:
-            return _refused("Choose a planner or admin to assign to."), no_update
+            return act_ui.refused("Choose a planner or admin to assign to."), no_update
         kwargs["assignee"] = assignee
     elif trigger == SNOOZE:
         action = "snooze"
         kwargs["until"] = _until(until)
         if kwargs["until"] is None:
-            return _refused("Choose a date to snooze until."), no_update
+            return act_ui.refused("Choose a date to snooze until."), no_update
     elif trigger == RESOLVE:
         action = "resolve"
         if reason not in RESOLUTION_CODES:
-            return _refused("Choose a reason to resolve with."), no_update
+            return act_ui.refused("Choose a reason to resolve with."), no_update
         kwargs["reason"] = reason
     elif trigger == COMMENT:
         action = "comment"
         if not isinstance(note, str) or not note.strip():
-            return _refused("Write a comment first."), no_update
+            return act_ui.refused("Write a comment first."), no_update
         kwargs["note"] = note.strip()[:2000]
     else:
         return no_update, no_update
@@ -590,10 +435,14 @@ def act_on_selection(
             if selected
             else "Select one or more rows first."
         )
-        return _refused(message), no_update
-    outcomes = triage.triage(exception_store(), user.scope, user.name, targets, action, **kwargs)
-    return _outcome_view(action, outcomes), (refresh or 0) + 1
-
-
-def _refused(message: str) -> html.Div:
-    return html.Div([ui.badge("refused", _RESULT_BADGE), f" {message}"])
+        return act_ui.refused(message), no_update
+    outcomes = actions.act_many(
+        exception_store(),
+        user.scope,
+        targets,
+        action,
+        user=user.name,
+        types=(triage.EXCEPTION_TYPE,),
+        **kwargs,
+    ).results
+    return act_ui.outcome_view(action, outcomes), (refresh or 0) + 1

@@ -90,7 +90,7 @@ CUTOFF = {
     "missed": ("✕", "Cutoff missed", "bad"),
     "waiting": ("○", "Waiting", "idle"),
 }
-PAST_SLA = {"some": ("⚠", "Past SLA", "bad"), "none": ("✓", "Within SLA", "ok")}
+PAST_SLA = {"some": ui.SLA_STATE["breached"], "none": ui.SLA_STATE["within"]}
 
 
 def layout(**query: str) -> html.Div:

@@ -1,4 +1,4 @@
--- kpi: available_units v1 (draft, content a8ef2fe925ec)
+-- kpi: available_units v1 (draft, content 08d0a3fb007c)
 -- model: stock_days (one row per item-location-day snapshot); reads: inventory_snapshots, items, locations, shipments
 -- type: semi_additive; time dimension: snapshot_date
 -- parameters (bound): as_of

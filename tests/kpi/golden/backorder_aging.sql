@@ -1,4 +1,4 @@
--- kpi: backorder_aging v1 (draft, content ff072864c975)
+-- kpi: backorder_aging v1 (draft, content dee56b454c4a)
 -- model: open_backorders (one row per open backordered line); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: quantile; time dimension: as_of_date
 -- parameters (bound): as_of

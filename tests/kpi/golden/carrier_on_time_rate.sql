@@ -1,4 +1,4 @@
--- kpi: carrier_on_time_rate v1 (draft, content a02978ef8a68)
+-- kpi: carrier_on_time_rate v1 (draft, content e07af6fdf62c)
 -- model: freight_moves (one row per freight shipment); reads: freight_shipments, locations, shipments
 -- type: ratio; time dimension: promised_delivery_date
 -- parameters (bound): as_of

@@ -1,4 +1,4 @@
--- kpi: days_to_close v1 (draft, content 3f738f8fa4c7)
+-- kpi: days_to_close v1 (draft, content 687b1dcc465e)
 -- model: close_periods (one row per entity-period); reads: close_tasks
 -- type: ratio; time dimension: period_end_date
 -- parameters (bound): as_of

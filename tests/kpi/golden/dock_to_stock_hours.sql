@@ -1,4 +1,4 @@
--- kpi: dock_to_stock_hours v1 (draft, content 1248ccd8f0fb)
+-- kpi: dock_to_stock_hours v1 (draft, content 489cffb8b508)
 -- model: receipt_lines (one row per receipt line); reads: items, locations, purchase_order_lines, receipts
 -- type: quantile; time dimension: arrived_date
 -- parameters (bound): as_of

@@ -1,4 +1,4 @@
--- kpi: exception_aging v1 (certified, content 34d11699a723)
+-- kpi: exception_aging v1 (certified, content de2605745bdc)
 -- model: open_exceptions (one row per open exception); reads: exc.queue_items
 -- type: ratio; time dimension: as_of_date
 -- parameters (bound): as_of

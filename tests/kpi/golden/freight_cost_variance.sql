@@ -1,4 +1,4 @@
--- kpi: freight_cost_variance v1 (draft, content 74cfe7ae467d)
+-- kpi: freight_cost_variance v1 (draft, content 0d28be22c987)
 -- model: freight_moves (one row per freight shipment); reads: freight_shipments, locations, shipments
 -- type: ratio; time dimension: actual_pickup_date
 -- parameters (bound): as_of

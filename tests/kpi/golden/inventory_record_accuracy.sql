@@ -1,4 +1,4 @@
--- kpi: inventory_record_accuracy v1 (certified, content df57bae9954d)
+-- kpi: inventory_record_accuracy v1 (certified, content 2547e9cb829a)
 -- model: inventory_counts (one row per cycle count); reads: cycle_counts, items, locations
 -- type: ratio; time dimension: counted_date
 -- parameters (bound): as_of, tolerance_a, tolerance_b, tolerance_c

@@ -1,4 +1,4 @@
--- kpi: inventory_turns v1 (draft, content c09ac926901e)
+-- kpi: inventory_turns v1 (draft, content 5a5a51a564f9)
 -- model: stock_days (one row per item-location-day snapshot); reads: inventory_snapshots, items, locations, shipments
 -- type: derived; time dimension: snapshot_date
 -- parameters (bound): as_of

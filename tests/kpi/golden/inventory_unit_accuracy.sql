@@ -1,4 +1,4 @@
--- kpi: inventory_unit_accuracy v1 (draft, content bc9615a2a04b)
+-- kpi: inventory_unit_accuracy v1 (draft, content febcc32778be)
 -- model: inventory_counts (one row per cycle count); reads: cycle_counts, items, locations
 -- type: derived; time dimension: counted_date
 -- parameters (bound): as_of, tolerance_a, tolerance_b, tolerance_c

@@ -1,4 +1,4 @@
--- kpi: invoice_first_pass_match_rate v1 (draft, content a0505070abe2)
+-- kpi: invoice_first_pass_match_rate v1 (draft, content 59f011d77fc7)
 -- model: invoice_lines (one row per AP invoice line); reads: ap_invoice_lines, purchase_order_lines
 -- type: ratio; time dimension: invoice_date
 -- parameters (bound): as_of

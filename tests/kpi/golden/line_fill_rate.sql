@@ -1,4 +1,4 @@
--- kpi: line_fill_rate v1 (certified, content b0bb96d4c106)
+-- kpi: line_fill_rate v1 (certified, content a78abdfbfbb1)
 -- model: order_lines (one row per order line); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: ratio; time dimension: order_date
 -- parameters (bound): as_of

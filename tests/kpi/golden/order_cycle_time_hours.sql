@@ -1,4 +1,4 @@
--- kpi: order_cycle_time_hours v1 (draft, content 7e290d8448bf)
+-- kpi: order_cycle_time_hours v1 (draft, content 88844bf6ce31)
 -- model: order_lines (one row per order line); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: quantile; time dimension: order_date
 -- parameters (bound): as_of

@@ -1,4 +1,4 @@
--- kpi: order_fill_rate v1 (certified, content d26452b73b07)
+-- kpi: order_fill_rate v1 (certified, content af8ba03258db)
 -- model: orders (one row per order); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: ratio; time dimension: order_date
 -- parameters (bound): as_of

@@ -1,4 +1,4 @@
--- kpi: order_promise_accuracy v1 (certified, content 358959db1fb4)
+-- kpi: order_promise_accuracy v1 (certified, content fe8e57da8dca)
 -- model: order_lines (one row per order line); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: ratio; time dimension: first_promised_date
 -- parameters (bound): as_of

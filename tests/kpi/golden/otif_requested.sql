@@ -1,4 +1,4 @@
--- kpi: otif_requested v1 (draft, content 2e8e0beb3fa2)
+-- kpi: otif_requested v1 (draft, content 48929a5adc92)
 -- model: order_lines (one row per order line); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: ratio; time dimension: requested_date
 -- parameters (bound): as_of

@@ -1,4 +1,4 @@
--- kpi: perfect_order_rate v1 (draft, content 04e232c2a16e)
+-- kpi: perfect_order_rate v1 (draft, content 45a4159be890)
 -- model: orders (one row per order); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: ratio; time dimension: last_first_promised_date
 -- parameters (bound): as_of

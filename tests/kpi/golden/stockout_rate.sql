@@ -1,4 +1,4 @@
--- kpi: stockout_rate v1 (draft, content f761cae5ea8e)
+-- kpi: stockout_rate v1 (draft, content 1e87f2cdc154)
 -- model: stock_days (one row per item-location-day snapshot); reads: inventory_snapshots, items, locations, shipments
 -- type: ratio; time dimension: snapshot_date
 -- parameters (bound): as_of

@@ -1,4 +1,4 @@
--- kpi: unit_fill_rate v1 (certified, content 3610d695078d)
+-- kpi: unit_fill_rate v1 (certified, content 0d79e89023d5)
 -- model: order_lines (one row per order line); reads: customers, freight_shipments, items, returns, sales_order_lines, shipments
 -- type: ratio; time dimension: order_date
 -- parameters (bound): as_of

@@ -1,4 +1,4 @@
--- kpi: wave_completion_on_time v1 (draft, content 51f83f757bf4)
+-- kpi: wave_completion_on_time v1 (draft, content dc3769ac9167)
 -- model: wave_units (one row per wave, or per WMS shipment at a location without waves); reads: freight_shipments, locations, shipments, waves
 -- type: ratio; time dimension: planned_complete_date
 -- parameters (bound): as_of, release_window_minutes

@@ -1,4 +1,4 @@
--- kpi: wave_release_adherence v2 (draft, content 0eeef544954d)
+-- kpi: wave_release_adherence v2 (draft, content 7bad5534de12)
 -- model: wave_units (one row per wave, or per WMS shipment at a location without waves); reads: freight_shipments, locations, shipments, waves
 -- type: ratio; time dimension: planned_release_date
 -- parameters (bound): as_of, release_window_minutes

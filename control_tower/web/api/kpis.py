@@ -7,7 +7,7 @@ figures are limited to the caller's scope, exactly as on the pages.
     The catalog: for each KPI its name, label, description, owner, status
     (certified, draft, deprecated), version, unit, format, direction
     (higher_is_better, lower_is_better), target, thresholds {warn, breach},
-    dimensions, time_dimension and exception_queue.
+    dimensions, time_dimension and exception_types.
 
 `GET /api/v1/kpis/<name>`
     One KPI's definition (as above) and `current`: its value over the
@@ -43,16 +43,17 @@ from typing import Any
 
 import flask
 
+from control_tower import accounts
 from control_tower.accounts import Scope
-from control_tower.api import ApiError, api_user
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import GRAINS, OutOfScopeError, latest_as_of, series, status_of
 from control_tower.kpi.views import cached_catalog, describe_series, figure
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web.api import ApiError, api_user
 from control_tower.web.filters import DEFAULT_DAYS, MAX_DAYS, Filters
 from control_tower.web.runtime import web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 MAX_ID = 64
 
 
@@ -73,7 +74,7 @@ def definition(kpi: Kpi) -> dict[str, Any]:
         "thresholds": {"warn": kpi.warn, "breach": kpi.breach},
         "dimensions": list(kpi.dimensions),
         "time_dimension": kpi.time_dimension,
-        "exception_queue": kpi.exception_queue,
+        "exception_types": list(kpi.exception_types),
     }
 
 

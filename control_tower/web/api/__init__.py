@@ -71,7 +71,7 @@ def _error(exc: HTTPException) -> flask.Response:
 
 def install_api(server: flask.Flask, prefix: str = "/") -> None:
     """Register the API blueprint (every resource module's routes) on the app's server."""
-    from control_tower.api import exceptions, kpis
+    from control_tower.web.api import exceptions, kpis  # they import this module
 
     blueprint = flask.Blueprint("api_v1", __name__, url_prefix=prefix.rstrip("/") + API_PREFIX)
 

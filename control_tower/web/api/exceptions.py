@@ -34,29 +34,30 @@ of the body.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Any
 
 import flask
 
-from control_tower.api import ApiError, api_user, json_body
+from control_tower import accounts
+from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.exceptions.records import source_records
-from control_tower.exceptions.types import EXCEPTION_TYPES
+from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
+from control_tower.export import csv_chunks
+from control_tower.kpi.views import cached_catalog
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.web.api import ApiError, api_user, json_body
 from control_tower.web.auth import WebUser
 from control_tower.web.filters import Filters
 from control_tower.web.runtime import snapshot_cursor, web_context
 
-ROLES = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES = accounts.ROLES  # every role
 DEFAULT_LIMIT = 100
 
 
 def _store() -> Any:
-    return q.shared_store(web_context().settings.app_db_url)
+    return web_context().exceptions
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -79,13 +80,13 @@ def _question(user: WebUser) -> tuple[Any, q.QueueFilter]:
     types: tuple[str, ...] = ()
     given = False
     if type_name:
-        if type_name not in q.known_types():
+        if type_name not in type_names():
             raise ApiError(
-                400, f"unknown type {type_name!r}; known types: {', '.join(q.known_types())}"
+                400, f"unknown type {type_name!r}; known types: {', '.join(type_names())}"
             )
         types, given = (type_name,), True
     if kpi:
-        linked = q.kpi_types(kpi, web_context().settings.kpi_definitions)
+        linked = cached_catalog(web_context().settings.kpi_definitions).exception_types(kpi)
         types = tuple(t for t in linked if t in types) if given else linked
         given = True
     assignee = args.get("assignee") or None
@@ -150,23 +151,9 @@ def export_exceptions() -> flask.Response:
     user = api_user(ROLES)
     scope, filt = _question(user)
     sort = _sort_model()
-    store = _store()
-    now = q.utcnow()
-
-    def lines() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=q.EXPORT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        if scope is not None:
-            for n, item in enumerate(q.iter_items(store, scope, filt, sort_model=sort), 1):
-                writer.writerow(q.item_row(item, now))
-                if n % 500 == 0:
-                    yield out.getvalue()
-                    out.seek(0)
-                    out.truncate()
-        yield out.getvalue()
-
-    response = flask.Response(flask.stream_with_context(lines()), mimetype="text/csv")
+    rows = q.export_rows(_store(), scope, filt, sort_model=sort)
+    chunks = csv_chunks(rows, q.EXPORT_COLUMNS)
+    response = flask.Response(flask.stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="exceptions.csv"'
     return response
 
@@ -232,9 +219,8 @@ def act_on_exception(item_id: str) -> flask.Response:
         raise ApiError(
             400, "expected_version (a whole number: the item's version you saw) is required"
         )
-    users = sorted(a.name for a in web_context().accounts.list_users() if not a.disabled)
     try:
-        item = q.act_in_scope(
+        item = actions.act_in_scope(
             store,
             user.scope,
             item_id,
@@ -245,7 +231,7 @@ def act_on_exception(item_id: str) -> flask.Response:
             assignee=_text_field(body, "assignee"),
             until=body.get("until"),
             reason=_text_field(body, "reason"),
-            assignees=users,
+            assignees=web_context().active_users(),
         )
     except ConflictError as exc:
         response = flask.jsonify(
@@ -267,7 +253,7 @@ def act_on_exception(item_id: str) -> flask.Response:
         )
         response.status_code = 409
         return response
-    except q.OutOfScopeError as exc:
+    except actions.OutOfScopeError as exc:
         raise ApiError(404, str(exc)) from None
     except WorkflowError as exc:
         raise ApiError(400, str(exc)) from None

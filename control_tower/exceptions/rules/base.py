@@ -1,0 +1,83 @@
+"""The declaration of an exception type: what it detects, who owns it, how soon it is due.
+
+A type names a condition that a person should act on, how to find every
+instance of it in the landed warehouse tables (a DuckDB query), who owns it,
+and how soon it must be handled. (The KPIs a type explains name it in their
+definitions: `exception_types:` in kpi_definitions/*.yml.)
+
+Every rule is one vectorised query over the landed tables (schema `main`,
+quantities in base units, timestamps UTC). It may use the bound parameters
+`$as_of` (DATE: the evaluation day), `$now` (TIMESTAMP, UTC: the evaluation
+instant) and the type's own `params`, and returns one row per currently-true
+condition with exactly these columns:
+
+    key            stable business key of the condition (unique within the type)
+    location_id    location the condition belongs to, or NULL
+    entity_id      legal entity, or NULL
+    item_id        item, or NULL
+    detail         JSON object with the facts a person needs (refs, quantities, dates)
+    value_at_risk  money at stake (DOUBLE, in the entity's currency), or NULL
+    severity       low, medium or high; NULL for the type's default
+
+Later models (the stockout risk model) may refine a rule; the
+queue keys stay the same so the items and their history carry over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+OWNER_ROLES: tuple[str, ...] = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
+RULE_COLUMNS: tuple[str, ...] = (
+    "key",
+    "location_id",
+    "entity_id",
+    "item_id",
+    "detail",
+    "value_at_risk",
+    "severity",
+)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ExceptionType:
+    """One exception queue: what it detects, who owns it, how fast it must be handled."""
+
+    name: str
+    label: str
+    description: str
+    rule: str
+    severity: str
+    owner_role: str
+    sla_hours: float
+    suggested_action: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = f"exception type {self.name!r}"
+        if not _NAME.match(self.name):
+            raise ValueError(f"{where}: the name must be snake_case")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"{where}: severity {self.severity!r} is not one of {SEVERITIES}")
+        if self.owner_role not in OWNER_ROLES:
+            raise ValueError(f"{where}: owner role {self.owner_role!r} is not one of {OWNER_ROLES}")
+        if self.sla_hours <= 0:
+            raise ValueError(f"{where}: sla_hours must be positive")
+        for param in self.params:
+            if not _NAME.match(param) or param in ("as_of", "now"):
+                raise ValueError(f"{where}: parameter {param!r} is not a usable name")
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    def bindings(self, *, as_of: object, now: object) -> dict[str, object]:
+        """The named parameters the rule uses (DuckDB refuses unused ones)."""
+        values: dict[str, object] = {"as_of": as_of, "now": now, **self.params}
+        used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", self.rule))
+        missing = used - values.keys()
+        if missing:
+            raise ValueError(f"exception type {self.name!r}: rule uses unknown {sorted(missing)}")
+        return {k: v for k, v in values.items() if k in used}

@@ -1,0 +1,53 @@
+"""Freight rules: carrier shipments late or reported delayed."""
+
+from __future__ import annotations
+
+from control_tower.exceptions.rules.base import ExceptionType
+
+CARRIER_DELAY = ExceptionType(
+    name="carrier_delay",
+    label="Carrier delay",
+    description=(
+        "Freight shipment not delivered and past its promised delivery, or reported delayed "
+        "or in exception by the carrier."
+    ),
+    rule="""
+    WITH events AS (
+        SELECT tms_shipment_id, max(event_ts) AS last_event_ts,
+               arg_max(reason, event_ts) AS last_reason
+        FROM tracking_events WHERE event_type IN ('delay', 'exception')
+        GROUP BY tms_shipment_id
+    ),
+    goods AS (
+        SELECT s.shipment_id, any_value(s.location_id) AS location_id,
+               sum(CAST(s.shipped_qty AS DOUBLE) * coalesce(CAST(i.unit_price AS DOUBLE), 0)) AS value
+        FROM shipments AS s LEFT JOIN items AS i ON i.item_id = s.item_id
+        GROUP BY s.shipment_id
+    )
+    SELECT
+        f.tms_shipment_id AS key,
+        g.location_id, l.entity_id, NULL AS item_id,
+        to_json({
+            tms_shipment_id: f.tms_shipment_id, shipment_id: f.shipment_id, carrier_id: f.carrier_id,
+            status: f.status, promised_delivery_ts: f.promised_delivery_ts,
+            hours_late: CASE WHEN f.promised_delivery_ts < CAST($now AS TIMESTAMP) THEN
+                round(epoch(CAST($now AS TIMESTAMP) - f.promised_delivery_ts) / 3600, 1) END,
+            carrier_reason: e.last_reason
+        }) AS detail,
+        g.value AS value_at_risk,
+        CASE WHEN f.promised_delivery_ts < CAST($now AS TIMESTAMP) - INTERVAL 24 HOUR
+             THEN 'high' END AS severity
+    FROM freight_shipments AS f
+    LEFT JOIN events AS e ON e.tms_shipment_id = f.tms_shipment_id
+    LEFT JOIN goods AS g ON g.shipment_id = f.shipment_id
+    LEFT JOIN locations AS l ON l.location_id = g.location_id
+    WHERE f.status NOT IN ('cancelled', 'delivered')
+      AND f.actual_delivery_ts IS NULL
+      AND (f.promised_delivery_ts < CAST($now AS TIMESTAMP) OR f.status = 'exception'
+           OR e.tms_shipment_id IS NOT NULL)
+    """,
+    severity="medium",
+    owner_role="warehouse_supervisor",
+    sla_hours=24,
+    suggested_action="Chase the carrier for a new delivery time and warn the customer.",
+)

@@ -1,0 +1,89 @@
+"""Order rules: open lines past their promise and lines shipped short."""
+
+from __future__ import annotations
+
+from control_tower.exceptions.rules.base import ExceptionType
+
+# The unit price of an order line is per its delivered unit of measure; quantities are in base units.
+LINE_STATE = """
+    SELECT
+        l.order_id, l.line_no, l.location_id, l.entity_id, l.customer_id, l.item_id, l.status,
+        l.first_promised_date, l.promised_date, l.ordered_qty,
+        coalesce(s.shipped_qty, 0) AS shipped_qty,
+        s.last_shipped_ts,
+        CAST(l.unit_price AS DOUBLE) / coalesce(nullif(l.uom_factor, 0), 1) AS base_price,
+        c.priority_tier
+    FROM sales_order_lines AS l
+    LEFT JOIN (
+        SELECT order_id, line_no, sum(shipped_qty) AS shipped_qty, max(shipped_ts) AS last_shipped_ts
+        FROM shipments GROUP BY order_id, line_no
+    ) AS s ON s.order_id = l.order_id AND s.line_no = l.line_no
+    LEFT JOIN customers AS c ON c.customer_id = l.customer_id
+    WHERE l.status <> 'cancelled'
+"""
+
+
+def _line_rule(facts: str, where: str) -> str:
+    """A rule over order lines: one row per line meeting `where`, its detail the line's reference
+    and `facts`, valued at the unshipped quantity, high severity for tier-1 customers."""
+    return f"""
+    SELECT
+        order_id || '|' || line_no AS key,
+        location_id, entity_id, item_id,
+        to_json({{
+            order_id: order_id, line_no: line_no, customer_id: customer_id, status: status,
+            {facts}
+        }}) AS detail,
+        CAST(ordered_qty - shipped_qty AS DOUBLE) * base_price AS value_at_risk,
+        CASE WHEN priority_tier = 1 THEN 'high' END AS severity
+    FROM ({LINE_STATE}) AS lines
+    WHERE {where}
+    """
+
+
+BACKORDERED_LINE = ExceptionType(
+    name="backordered_line",
+    label="Past-due order line",
+    description=(
+        "Open order line (open, released or backordered) past its first promised date and "
+        "not fully shipped."
+    ),
+    rule=_line_rule(
+        """first_promised_date: first_promised_date, promised_date: promised_date,
+            days_past_promise: CAST($as_of AS DATE) - first_promised_date,
+            ordered_qty: ordered_qty, shipped_qty: shipped_qty""",
+        """status IN ('open', 'released', 'backordered')
+      AND first_promised_date < CAST($as_of AS DATE)
+      AND shipped_qty < ordered_qty""",
+    ),
+    severity="medium",
+    owner_role="planner",
+    sla_hours=48,
+    suggested_action=(
+        "Confirm a new ship date with the customer, or source the item from another location."
+    ),
+)
+
+SHORT_SHIPMENT = ExceptionType(
+    name="short_shipment",
+    label="Short shipment",
+    description=(
+        "Order line closed as shipped with less than the ordered quantity, last shipped "
+        "within the look-back window."
+    ),
+    rule=_line_rule(
+        """ordered_qty: ordered_qty, shipped_qty: shipped_qty, short_qty: ordered_qty - shipped_qty,
+            last_shipped_ts: last_shipped_ts""",
+        """status IN ('shipped', 'closed')
+      AND shipped_qty > 0
+      AND shipped_qty < ordered_qty
+      AND last_shipped_ts >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))""",
+    ),
+    severity="medium",
+    owner_role="warehouse_supervisor",
+    sla_hours=48,
+    suggested_action=(
+        "Check the pick for the missing quantity and ship a follow-up, or credit the customer."
+    ),
+    params={"lookback_days": 14},
+)

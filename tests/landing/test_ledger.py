@@ -39,7 +39,7 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
         con.close()
 
 
-def _land(ledger: Ledger, rows: pa.Table, content_hash: str | None = None) -> BatchResult:
+def _land(ledger: Ledger, rows: object, content_hash: str | None = None) -> BatchResult:
     batch = ledger.start(Delivery.of_rows("items feed", "items", content_hash=content_hash))
     if batch.skipped is not None:
         return batch.skipped
@@ -76,9 +76,12 @@ def test_a_bad_row_is_quarantined_with_its_reason_and_the_batch_recorded(ledger:
 
 
 def test_a_rejected_batch_leaves_no_rows(ledger: Ledger) -> None:
-    result = _land(ledger, _items({"item_id": "I1"}).drop_columns(["item_id"]))
+    # A DuckDB relation lands like any other rows; this one has no item_id column.
+    relation = ledger.con.sql("SELECT 'Widget' AS description, '12' AS case_qty")
+    result = _land(ledger, relation)
     assert result.status == "rejected"
-    assert "missing required column(s) item_id for table items" in (result.error or "")
+    assert (result.error or "").startswith("missing required column(s) item_id, category,")
+    assert (result.error or "").endswith("for table items (found: description, case_qty)")
     con = ledger.con
     assert con.execute("SELECT count(*) FROM items").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM ops.quarantine").fetchone() == (0,)

@@ -137,12 +137,12 @@ def ingest(ctx: click.Context, inbox: Path | None, keep: bool) -> None:
 @click.pass_context
 def scheduler(ctx: click.Context, every: float | None) -> None:
     """Run the pipeline on a schedule (the warehouse's only writer) until SIGTERM."""
-    from pipelines.schedule import run_scheduler
+    from pipelines.schedule import SchedulerService
 
     settings = _settings(ctx)
     logging.getLogger().setLevel(logging.INFO)
     try:
-        run_scheduler(settings, every_minutes=every)
+        SchedulerService(settings, "control-tower scheduler").serve(every_minutes=every)
     except WriterBusyError as exc:
         raise click.ClickException(str(exc)) from None
 

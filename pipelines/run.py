@@ -18,9 +18,9 @@ from pathlib import Path
 
 import duckdb
 
-from control_tower.landing import BatchResult, IngestReport, land_inbox
+from control_tower.landing import BatchResult, InboxSource, IngestReport, Source, land_sources
 from control_tower.landing.progress import ProgressFn
-from control_tower.mappings import land_sources
+from control_tower.mappings import mapping_sources
 from control_tower.settings import Settings
 from control_tower.storage import WriterLock, connect_writer, publish_snapshot
 from control_tower.storage.serving import current_snapshot, next_snapshot_path
@@ -67,6 +67,11 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def _naive(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+def sources(settings: Settings, inbox: Path) -> list[Source]:
+    """What a run lands, in order: the inbox's canonical files, then each enabled mapping."""
+    return [InboxSource(inbox), *mapping_sources(settings, inbox)]
 
 
 def run_pipeline(
@@ -119,9 +124,9 @@ def _run_locked(
     run_id = new_run_id(started)
     con = connect_writer(settings.warehouse_path)
     try:
-        ingest = land_inbox(
+        ingest = land_sources(
             con,
-            inbox,
+            sources(settings, inbox),
             run_id=run_id,
             archive=settings.archive,
             rejected=settings.rejected,
@@ -130,11 +135,6 @@ def _run_locked(
             on_batch=on_batch,
             should_stop=should_stop,
         )
-        if not ingest.stopped_early:
-            for result in land_sources(con, settings, run_id=run_id, inbox=inbox, keep=keep):
-                ingest.batches.append(result)
-                if on_batch:
-                    on_batch(result)
         report = RunReport(run_id, trigger, started, ingest)
         never_published = current_snapshot(settings.serving_dir) is None
         changed = ingest.changed or ingest.interrupted_before > 0

@@ -12,14 +12,7 @@ from control_tower.accounts.demo import credentials_path, seed_demo_users
 from control_tower.settings import Settings
 from control_tower.storage.serving import current_snapshot
 from control_tower.terminal import landing_progress, print_run_report
-from pipelines.run import run_pipeline
-from pipelines.schedule import (
-    build_scheduler,
-    hold_writer_lock,
-    release_writer_lock,
-    request_stop,
-    write_heartbeat,
-)
+from pipelines.schedule import SchedulerService, write_heartbeat
 
 
 def _inbox_empty(settings: Settings) -> bool:
@@ -46,9 +39,7 @@ def run_demo(
     from control_tower.web import create_app, serve_app
 
     settings.ensure_dirs()
-    lock = hold_writer_lock(settings, "control-tower demo")
-    scheduler = None
-    try:
+    with SchedulerService(settings, "control-tower demo") as service:
         if current_snapshot(settings.serving_dir) is None and _inbox_empty(settings):
             with console.status(f"generating {scale} demo data…") as status:
                 gen = generate(
@@ -61,11 +52,10 @@ def run_demo(
                 f"Generated {gen.order_lines:,} order lines as of {gen.as_of} into {settings.inbox}"
             )
         with landing_progress(console) as progress:
-            report = run_pipeline(settings, trigger="demo", lock=lock, progress=progress)
+            report = service.run_pipeline(trigger="demo", progress=progress)
         print_run_report(console, report, by_table=True)
         first = datetime.now(UTC) + timedelta(minutes=settings.ingest_every_minutes)
-        scheduler = build_scheduler(settings, background=True, first_run=first)
-        scheduler.start()
+        service.build_scheduler(background=True, first_run=first).start()
         write_heartbeat(settings, report, next_run=first)
         accounts = AccountStore.for_settings(settings)
         _print_users(console, settings, accounts)
@@ -76,8 +66,3 @@ def run_demo(
             f"they land every {settings.ingest_every_minutes:g} minutes. Ctrl-C stops."
         )
         serve_app(app, host=host, port=port)
-    finally:
-        request_stop()
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=True)
-        release_writer_lock()

@@ -1,8 +1,49 @@
-"""Landing: extract files into the warehouse through the contract, one batch per file."""
+"""Landing: deliveries into the warehouse through the contract, one batch each.
+
+The public seams: a `Ledger` records and lands batches (start with the
+duplicate-content skip, land a relation through the contract, finish or
+reject), a `Source` yields the batches of its deliveries, and
+`land_sources` runs a list of sources as one landing run.
+"""
 
 from __future__ import annotations
 
-from control_tower.landing.batch import BatchResult, land_file
-from control_tower.landing.ingest import IngestReport, land_inbox
+from control_tower.landing.batch import land_file
+from control_tower.landing.files import archive_file, content_hash, set_aside
+from control_tower.landing.ingest import IngestReport, install_zones, land_inbox, land_sources
+from control_tower.landing.ledger import Batch, Delivery, Ledger
+from control_tower.landing.readers import (
+    LINE_COLUMN,
+    ReadResult,
+    UnreadableFileError,
+    file_format,
+    read_file,
+)
+from control_tower.landing.records import BatchResult, failure_reason, ms_since, utc_now
+from control_tower.landing.source import InboxSource, LandingRun, Source
 
-__all__ = ["BatchResult", "IngestReport", "land_file", "land_inbox"]
+__all__ = [
+    "LINE_COLUMN",
+    "Batch",
+    "BatchResult",
+    "Delivery",
+    "InboxSource",
+    "IngestReport",
+    "LandingRun",
+    "Ledger",
+    "ReadResult",
+    "Source",
+    "UnreadableFileError",
+    "archive_file",
+    "content_hash",
+    "failure_reason",
+    "file_format",
+    "install_zones",
+    "land_file",
+    "land_inbox",
+    "land_sources",
+    "ms_since",
+    "read_file",
+    "set_aside",
+    "utc_now",
+]

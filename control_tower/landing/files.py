@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from control_tower.contracts import LOAD_ORDER, SYSTEMS, TABLES
@@ -107,3 +109,24 @@ def content_hash(path: Path) -> str:
         while chunk := fh.read(8 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def archive_file(path: Path, folder: Path, batch_id: int) -> Path:
+    """Move a landed (or rejected) file to `folder/<yyyymmdd>/<batch id>-<name>`; its new path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    dest_dir = folder / stamp
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{batch_id:06d}-{path.name}"
+    shutil.move(str(path), dest)
+    return dest
+
+
+def set_aside(path: Path, folder: Path, batch_id: int, reason: str) -> Path:
+    """Move a file that cannot be landed into `folder`, with a `.reason.txt` saying why."""
+    dest = archive_file(path, folder, batch_id)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    dest.with_name(dest.name + ".reason.txt").write_text(
+        f"file: {path}\nbatch: {batch_id}\nrejected at: {now.isoformat()}Z\n"
+        f"reason: {reason}\nNothing of this file was loaded.\n"
+    )
+    return dest

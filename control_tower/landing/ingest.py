@@ -1,18 +1,20 @@
-"""Land every file waiting in an inbox, in load order, one batch per file."""
+"""One landing run: every source in turn, one batch per delivery, into one report."""
 
 from __future__ import annotations
 
 import time
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from control_tower.landing.batch import BatchResult, land_file, mark_interrupted
-from control_tower.landing.files import discover
+from control_tower.landing.ledger import Ledger
 from control_tower.landing.progress import ProgressFn
+from control_tower.landing.records import BatchResult, mark_interrupted
+from control_tower.landing.source import InboxSource, LandingRun, Source
 
 
 @dataclass
@@ -44,7 +46,7 @@ class IngestReport:
         return any(b.status in ("loaded", "rejected", "failed") for b in self.batches)
 
 
-def _install_zones(con: duckdb.DuckDBPyConnection) -> None:
+def install_zones(con: duckdb.DuckDBPyConnection) -> None:
     """Time zone names the warehouse can convert (ICU's list, checked against Python's)."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _zones AS SELECT name FROM pg_timezone_names() "
@@ -53,9 +55,9 @@ def _install_zones(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def land_inbox(
+def land_sources(
     con: duckdb.DuckDBPyConnection,
-    inbox: Path,
+    sources: Sequence[Source],
     *,
     run_id: str,
     archive: Path,
@@ -65,25 +67,33 @@ def land_inbox(
     on_batch: Callable[[BatchResult], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> IngestReport:
-    """Land every file in inbox/{erp,wms,tms}/; stops between files when `should_stop()`."""
+    """Land every source in order; stops between deliveries when `should_stop()`.
+
+    Batches a killed earlier run left `running` are marked `interrupted` first.
+    """
     started = time.perf_counter()
     report = IngestReport(interrupted_before=mark_interrupted(con))
-    _install_zones(con)
-    for item in discover(inbox):
-        if should_stop():
-            report.stopped_early = True
+    install_zones(con)
+    run = LandingRun(
+        Ledger(con, run_id),
+        archive,
+        rejected,
+        keep=keep,
+        progress=progress,
+        should_stop=should_stop,
+    )
+    for source in sources:
+        if run.stopped_early:
             break
-        result = land_file(
-            con,
-            item,
-            run_id=run_id,
-            archive=archive,
-            rejected=rejected,
-            keep=keep,
-            progress=progress,
-        )
-        report.batches.append(result)
-        if on_batch:
-            on_batch(result)
+        for result in source.land(run):
+            report.batches.append(result)
+            if on_batch:
+                on_batch(result)
+    report.stopped_early = run.stopped_early
     report.seconds = time.perf_counter() - started
     return report
+
+
+def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, **options: Any) -> IngestReport:
+    """Land every file in inbox/{erp,wms,tms}/ (options as `land_sources`)."""
+    return land_sources(con, [InboxSource(inbox)], **options)

@@ -14,22 +14,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import yaml
 
-from control_tower.landing.batch import BatchResult
-from control_tower.mappings.land import land_file_mapping
+from control_tower.landing import Source
+from control_tower.mappings.land import FileMappingSource
 from control_tower.mappings.spec import MappingError, SourceMapping, load_mapping, load_mappings
-from control_tower.mappings.sql import land_sql_mapping
+from control_tower.mappings.sql import SqlMappingSource
 from control_tower.settings import Settings
 
 __all__ = [
+    "FileMappingSource",
     "MappingError",
     "SourceMapping",
+    "SqlMappingSource",
     "enabled_mappings",
-    "land_sources",
     "load_mapping",
     "load_mappings",
+    "mapping_sources",
 ]
 
 
@@ -50,31 +51,15 @@ def enabled_mappings(settings: Settings) -> list[SourceMapping]:
     return load_mappings(settings.mappings, names)
 
 
-def land_sources(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    *,
-    run_id: str,
-    inbox: Path,
-    keep: bool = False,
-) -> list[BatchResult]:
-    """Land every enabled source mapping once; one batch per (source file or pull, target table).
+def mapping_sources(settings: Settings, inbox: Path) -> list[Source]:
+    """The source of each enabled mapping, in the order `sources.yml` lists them.
 
-    A SQL mapping pulls only what changed since its watermarks (see `control_tower.mappings.sql`);
-    its URL comes from the mapping or from CONTROL_TOWER_SOURCE_<NAME>_URL.
+    A file mapping lands the matching files of `inbox/<folder>/`; a SQL
+    mapping pulls only what changed since its watermarks (see
+    `control_tower.mappings.sql`), from the mapping's URL or from
+    CONTROL_TOWER_SOURCE_<NAME>_URL.
     """
-    results: list[BatchResult] = []
-    for mapping in enabled_mappings(settings):
-        if mapping.kind == "files":
-            results += land_file_mapping(
-                con,
-                mapping,
-                inbox,
-                run_id=run_id,
-                archive=settings.archive,
-                rejected=settings.rejected,
-                keep=keep,
-            )
-        else:
-            results += land_sql_mapping(con, mapping, run_id=run_id)
-    return results
+    return [
+        FileMappingSource(mapping, inbox) if mapping.kind == "files" else SqlMappingSource(mapping)
+        for mapping in enabled_mappings(settings)
+    ]

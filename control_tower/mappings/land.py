@@ -12,23 +12,29 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from control_tower.contracts import TABLES
-from control_tower.landing.batch import (
+from control_tower.landing import (
+    LINE_COLUMN,
+    Batch,
     BatchResult,
-    _finish,
-    _loaded_hash,
-    _move,
-    _ms,
-    _reject_file,
-    _start_batch,
-    load_raw,
+    Delivery,
+    LandingRun,
+    Ledger,
+    ReadResult,
+    UnreadableFileError,
+    archive_file,
+    content_hash,
+    file_format,
+    ms_since,
+    read_file,
+    set_aside,
 )
-from control_tower.landing.files import InboxFile, content_hash
-from control_tower.landing.readers import LINE_COLUMN, ReadResult, UnreadableFileError, read_file
 from control_tower.mappings.spec import SOURCE_ALIAS, FileSource, SourceMapping, Target
 
 
@@ -81,155 +87,95 @@ def _batch_digest(file_digest: str, mapping: SourceMapping, table: str) -> str:
 
 
 def land_mapped_file(
-    con: duckdb.DuckDBPyConnection,
+    ledger: Ledger,
     mapping: SourceMapping,
     path: Path,
     *,
-    run_id: str,
     archive: Path,
     rejected: Path,
     keep: bool = False,
 ) -> list[BatchResult]:
     """Land one file through a file mapping: one batch per target table, one transaction."""
-    assert isinstance(mapping.source, FileSource)
+    source = mapping.source
+    assert isinstance(source, FileSource)
     started = time.perf_counter()
     size = path.stat().st_size
     file_digest = content_hash(path)
-    batches: list[tuple[Target, int, InboxFile]] = []
+    batches: list[tuple[Target, Batch]] = []
     results: list[BatchResult] = []
     for target in mapping.targets:
         table = TABLES[target.table]
-        item = InboxFile(path, table.system, table.name)
-        digest = _batch_digest(file_digest, mapping, table.name)
-        duplicate_of = _loaded_hash(con, digest)
-        batch_id = _start_batch(con, item, run_id, digest, size)
-        if duplicate_of is not None:
-            message = f"same content and mapping as batch {duplicate_of}, already loaded: skipped"
-            _finish(
-                con,
-                batch_id,
-                started,
-                status="skipped_duplicate",
-                duplicate_of=duplicate_of,
-                warnings=message,
-            )
-            results.append(
-                BatchResult(
-                    batch_id,
-                    path,
-                    table.system,
-                    table.name,
-                    "skipped_duplicate",
-                    duplicate_of=duplicate_of,
-                    warnings=[message],
-                )
-            )
+        delivery = Delivery(
+            path,
+            table.system,
+            table.name,
+            file_format=file_format(path),
+            content_hash=_batch_digest(file_digest, mapping, table.name),
+            file_bytes=size,
+        )
+        batch = ledger.start(delivery, started=started, same="same content and mapping")
+        if batch.skipped is not None:
+            results.append(batch.skipped)
         else:
-            batches.append((target, batch_id, item))
+            batches.append((target, batch))
     if batches:
-        results += _land_targets(con, mapping, path, batches, started)
-    failed = any(r.status in ("rejected", "failed") for r in results)
+        results += ledger.land_together(
+            [b for _t, b in batches], lambda: _land_targets(ledger, mapping, path, batches)
+        )
     if keep:
         return results
     rejected_now = [r for r in results if r.status == "rejected"]
     if rejected_now:
-        _reject_file(
-            InboxFile(path, mapping.source.folder, None),
-            rejected_now[0].error or "rejected",
-            rejected,
-            rejected_now[0].batch_id,
-            keep=False,
-        )
-    elif not failed:
-        moved = _move(path, archive / mapping.source.folder, results[0].batch_id)
-        ids = [r.batch_id for r in results]
-        con.execute(
-            "UPDATE ops.batches SET archived_path = ? WHERE list_contains(?, batch_id)",
-            [str(moved), ids],
-        )
+        first = rejected_now[0]
+        set_aside(path, rejected / source.folder, first.batch_id, first.error or "rejected")
+    elif not any(r.status == "failed" for r in results):
+        ledger.archived(results, archive_file(path, archive / source.folder, results[0].batch_id))
     return results
 
 
 def _land_targets(
-    con: duckdb.DuckDBPyConnection,
+    ledger: Ledger,
     mapping: SourceMapping,
     path: Path,
-    batches: list[tuple[Target, int, InboxFile]],
-    started: float,
+    batches: list[tuple[Target, Batch]],
 ) -> list[BatchResult]:
+    """Read the file once into `src`, then land each target's rows (inside the transaction)."""
+    con = ledger.con
     source = mapping.source
     assert isinstance(source, FileSource)
+    t0 = time.perf_counter()
+    read = read_file(con, path, encoding=source.encoding, sheet=source.sheet)
+    absent = missing_source_columns(mapping, set(read.columns))
+    if absent:
+        raise UnreadableFileError(
+            f"the file has no column(s) {', '.join(repr(a) for a in absent)} that mapping "
+            f"{mapping.name} reads (found: {', '.join(read.original_columns) or 'none'})"
+        )
+    con.execute("DROP TABLE IF EXISTS src")
+    con.execute(
+        f"CREATE TEMP TABLE src AS SELECT r.* EXCLUDE ({LINE_COLUMN}), "
+        f"{read.line_expr} AS {LINE_COLUMN} FROM raw r"
+        if LINE_COLUMN in _columns(con, "raw")
+        else f"CREATE TEMP TABLE src AS SELECT r.*, {read.line_expr} AS {LINE_COLUMN} FROM raw r"
+    )
+    con.execute("DROP TABLE IF EXISTS src_rejects")
+    con.execute("CREATE TEMP TABLE src_rejects AS SELECT * FROM raw_rejects")
+    read_ms = ms_since(t0)
     results: list[BatchResult] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
-        t0 = time.perf_counter()
-        read = read_file(con, path, encoding=source.encoding, sheet=source.sheet)
-        absent = missing_source_columns(mapping, set(read.columns))
-        if absent:
-            raise UnreadableFileError(
-                f"the file has no column(s) {', '.join(repr(a) for a in absent)} that mapping "
-                f"{mapping.name} reads (found: {', '.join(read.original_columns) or 'none'})"
-            )
-        con.execute("DROP TABLE IF EXISTS src")
+    for n, (target, batch) in enumerate(batches):
+        target_read = build_target_raw(con, target, f"src AS {SOURCE_ALIAS}")
+        target_read.encoding, target_read.delimiter = read.encoding, read.delimiter
+        con.execute("DROP TABLE IF EXISTS raw_rejects")
+        # Rows the reader could not split belong to the file: reported once, on its first batch.
         con.execute(
-            f"CREATE TEMP TABLE src AS SELECT r.* EXCLUDE ({LINE_COLUMN}), "
-            f"{read.line_expr} AS {LINE_COLUMN} FROM raw r"
-            if LINE_COLUMN in _columns(con, "raw")
-            else f"CREATE TEMP TABLE src AS SELECT r.*, {read.line_expr} AS {LINE_COLUMN} FROM raw r"
+            "CREATE TEMP TABLE raw_rejects AS SELECT * FROM src_rejects"
+            + ("" if n == 0 else " LIMIT 0")
         )
-        con.execute("DROP TABLE IF EXISTS src_rejects")
-        con.execute("CREATE TEMP TABLE src_rejects AS SELECT * FROM raw_rejects")
-        read_ms = _ms(time.perf_counter() - t0)
-        for n, (target, batch_id, item) in enumerate(batches):
-            target_read = build_target_raw(con, target, f"src AS {SOURCE_ALIAS}")
-            target_read.encoding, target_read.delimiter = read.encoding, read.delimiter
-            con.execute("DROP TABLE IF EXISTS raw_rejects")
-            # Rows the reader could not split belong to the file: reported once, on its first batch.
-            con.execute(
-                "CREATE TEMP TABLE raw_rejects AS SELECT * FROM src_rejects"
-                + ("" if n == 0 else " LIMIT 0")
-            )
-            target_read.structural_rejects = read.structural_rejects if n == 0 else 0
-            counts, quarantined, warnings = load_raw(
-                con,
-                TABLES[target.table],
-                batch_id,
-                path.name,
-                target_read,
-                started=started,
-                read_ms=read_ms,
-            )
-            results.append(
-                BatchResult(
-                    batch_id,
-                    path,
-                    item.system,
-                    item.table,
-                    "loaded",
-                    rows_read=target_read.rows + target_read.structural_rejects,
-                    counts=counts,
-                    rows_quarantined=quarantined,
-                    warnings=[f"mapping {mapping.name}", *warnings],
-                    seconds=time.perf_counter() - started,
-                )
-            )
-        con.execute("DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects")
-        con.execute("COMMIT")
-    except Exception as exc:
-        con.execute("ROLLBACK")
-        unreadable = isinstance(exc, UnreadableFileError)
-        reason = (
-            str(exc)
-            if unreadable
-            else f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-        )
-        status = "rejected" if unreadable else "failed"
-        results = []
-        for _target, batch_id, item in batches:
-            _finish(con, batch_id, started, status=status, error=reason)
-            results.append(
-                BatchResult(batch_id, path, item.system, item.table, status, error=reason)
-            )
+        target_read.structural_rejects = read.structural_rejects if n == 0 else 0
+        result = ledger.land(batch, target_read, read_ms=read_ms)
+        result.warnings = [f"mapping {mapping.name}", *result.warnings]
+        results.append(result)
+    con.execute("DROP TABLE IF EXISTS src; DROP TABLE IF EXISTS src_rejects")
     return results
 
 
@@ -237,27 +183,34 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
 
 
-def land_file_mapping(
-    con: duckdb.DuckDBPyConnection,
-    mapping: SourceMapping,
-    inbox: Path,
-    *,
-    run_id: str,
-    archive: Path,
-    rejected: Path,
-    keep: bool = False,
-) -> list[BatchResult]:
-    """Land every file of `inbox/<folder>/` matching the mapping's glob, in name order."""
-    source = mapping.source
-    assert isinstance(source, FileSource)
-    folder = inbox / source.folder
-    results: list[BatchResult] = []
-    if not folder.is_dir():
-        return results
-    for path in sorted(p for p in folder.glob(source.glob) if p.is_file()):
-        if path.name.startswith((".", "~")):
-            continue
-        results += land_mapped_file(
-            con, mapping, path, run_id=run_id, archive=archive, rejected=rejected, keep=keep
+@dataclass(frozen=True)
+class FileMappingSource:
+    """A file mapping's source: the files of `inbox/<folder>/` matching its glob, in name order."""
+
+    mapping: SourceMapping
+    inbox: Path
+
+    def files(self) -> list[Path]:
+        """The files waiting for this mapping."""
+        source = self.mapping.source
+        assert isinstance(source, FileSource)
+        folder = self.inbox / source.folder
+        if not folder.is_dir():
+            return []
+        return sorted(
+            p for p in folder.glob(source.glob) if p.is_file() and not p.name.startswith((".", "~"))
         )
-    return results
+
+    def land(self, run: LandingRun) -> Iterator[BatchResult]:
+        """Land each file (one batch per target table); stops between files when asked to."""
+        for path in self.files():
+            if run.stop_requested():
+                return
+            yield from land_mapped_file(
+                run.ledger,
+                self.mapping,
+                path,
+                archive=run.archive,
+                rejected=run.rejected,
+                keep=run.keep,
+            )

@@ -183,7 +183,7 @@ def test_other_formats_do_not_stream(home: Path) -> None:
 def test_no_temp_objects_are_left_behind(home: Path) -> None:
     from control_tower.landing.batch import land_file
     from control_tower.landing.files import discover
-    from control_tower.landing.ingest import _install_zones
+    from control_tower.landing.ingest import install_zones
     from control_tower.settings import load_settings
     from control_tower.storage.schema import connect_writer
 
@@ -193,7 +193,7 @@ def test_no_temp_objects_are_left_behind(home: Path) -> None:
     (settings.inbox / "erp" / "customers_b.csv").write_text(HEADER + customer("C8", "x"))
     con = connect_writer(settings.warehouse_path)
     try:
-        _install_zones(con)
+        install_zones(con)
         results = [
             land_file(con, item, run_id="t", archive=tmp_dir, rejected=tmp_dir, keep=True)
             for item in discover(settings.inbox)

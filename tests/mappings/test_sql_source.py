@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.query import compute
-from control_tower.landing.ingest import _install_zones
+from control_tower.landing.ingest import install_zones
 from control_tower.mappings import load_mapping
 from control_tower.mappings import sql as sql_source
 from control_tower.settings import DEFAULT_MAPPINGS
@@ -316,7 +316,7 @@ class TestConnectionErrors:
         client = Flaky(url)
         waits: list[float] = []
         con = connect_writer(tmp_path / "warehouse.duckdb")
-        _install_zones(con)  # as land_inbox does before any batch of a run
+        install_zones(con)  # as land_inbox does before any batch of a run
         try:
             results = sql_source.land_sql_mapping(
                 con, mapping, run_id="t1", client=client, sleep=waits.append

@@ -1,0 +1,220 @@
+"""The contract path every delivery lands through: validate, quarantine, harmonise, upsert.
+
+Works on the temp table `raw` (text columns as delivered, see the readers),
+inside the caller's transaction: rows the contract refuses go to
+`ops.quarantine` with their line, column, value and reason; the good rows,
+harmonised and typed, are upserted; the batch is marked `loaded`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import duckdb
+
+from control_tower.contracts import Table
+from control_tower.landing.readers import LINE_COLUMN, ReadResult, UnreadableFileError
+from control_tower.landing.records import finish_batch, ms_since, utc_now
+from control_tower.landing.upsert import UpsertCounts, upsert
+from control_tower.landing.validate import build_checked_sql, build_errors_sql
+
+STRUCTURAL_REASONS = {
+    "MISSING COLUMNS": "the row has fewer fields than the header (truncated or malformed row)",
+    "TOO MANY COLUMNS": "the row has more fields than the header (an unquoted delimiter inside a value?)",
+    "UNQUOTED VALUE": "a quote character inside an unquoted value: the row cannot be split into fields",
+    "INVALID ENCODING": "the row contains bytes that are not valid UTF-8 (the file mixes encodings)",
+    "LINE SIZE OVER MAXIMUM": "the row is longer than the maximum line size",
+    "INVALID STATE": "the row cannot be parsed as CSV (unbalanced quotes?)",
+    "NOT JSON": "the line is not valid JSON",
+    "NOT OBJECT": "the line is JSON but not an object ({...})",
+}
+
+
+def header_problems(table: Table, read: ReadResult) -> tuple[str | None, list[str]]:
+    present = set(read.columns)
+    missing = [c for c in table.required_columns if c not in present]
+    unknown = [
+        orig
+        for orig, norm in zip(read.original_columns, read.columns, strict=False)
+        if norm not in table.column_names and norm != LINE_COLUMN
+    ]
+    warnings = []
+    if unknown:
+        shown = ", ".join(repr(u) if u.strip() else "(unnamed)" for u in unknown)
+        warnings.append(f"ignored columns that are not in the {table.name} contract: {shown}")
+    if missing:
+        return (
+            f"missing required column(s) {', '.join(missing)} for table {table.name} "
+            f"(found: {', '.join(read.original_columns) or 'none'})",
+            warnings,
+        )
+    return None, warnings
+
+
+def quarantine_bad_rows(
+    con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, file_name: str, read: ReadResult
+) -> int:
+    """Move every bad row of the batch into ops.quarantine; returns the number of bad rows."""
+    keys = ", ".join(f'"{k}"' for k in table.key)
+    key_not_null = " AND ".join(f'"{k}" IS NOT NULL' for k in table.key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE dups AS SELECT {keys}, count(*) AS n FROM checked "
+        f"WHERE {key_not_null} GROUP BY ALL HAVING count(*) > 1"
+    )
+    dup_on = " AND ".join(f'd."{k}" = c."{k}"' for k in table.key)
+    key_text = " || ', ' || ".join(f"'{k}=' || CAST(c.\"{k}\" AS VARCHAR)" for k in table.key)
+    now = utc_now()
+    raw_cols = [c for c in read.columns if c and c != LINE_COLUMN]
+    record = (
+        "to_json({" + ", ".join(f"'{c}': r.\"{c}\"" for c in raw_cols) + "})"
+        if raw_cols
+        else "NULL"
+    )
+    has_dups = bool(con.execute("SELECT count(*) FROM dups").fetchone()[0])  # type: ignore[index]
+    dup_rids = f" UNION SELECT c._rid FROM checked c JOIN dups d ON {dup_on}" if has_dups else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM checked WHERE _bad{dup_rids}"
+    )
+    if not con.execute("SELECT count(*) FROM bad_rids").fetchone()[0]:  # type: ignore[index]
+        con.execute(
+            'CREATE OR REPLACE TEMP TABLE bad (_rid BIGINT, errors STRUCT("column" VARCHAR, value VARCHAR, reason VARCHAR)[])'
+        )
+    else:
+        # Detail pass, on the bad rows only: one reason per failing column, reference or row check.
+        con.execute(build_errors_sql(table, set(read.columns)))
+        dup_reason = (
+            f"""CASE WHEN d.n IS NOT NULL THEN [{{'column': '{table.key[0]}',
+                 'value': CAST(c."{table.key[0]}" AS VARCHAR),
+                 'reason': 'duplicate key (' || {key_text} || ') appears ' || d.n ||
+                           ' times in this file; none of these rows was loaded'}}] ELSE [] END"""
+            if has_dups
+            else "[]"
+        )
+        dup_join = f"LEFT JOIN dups d ON {dup_on}" if has_dups else ""
+        # The fast pass flags a superset: a flagged row with no reason at all is good after all.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE bad AS
+            SELECT * FROM (
+                SELECT b._rid, list_concat(coalesce(e._errors, []), {dup_reason}) AS errors
+                FROM bad_rids b JOIN checked c ON c._rid = b._rid
+                LEFT JOIN row_errors e ON e._rid = b._rid {dup_join}
+            ) WHERE len(errors) > 0
+            """
+        )
+    con.execute(
+        f"""
+        INSERT INTO ops.quarantine
+        SELECT ?, ?, ?, {read.line_expr}, e.column, e.value, e.reason, {record}, ?
+        FROM (SELECT _rid, unnest(errors) AS e FROM bad) b JOIN raw r ON r.rowid = b._rid
+        """,
+        [batch_id, table.name, file_name, now],
+    )
+    bad_rows = int(con.execute("SELECT count(*) FROM bad").fetchone()[0])  # type: ignore[index]
+    if read.structural_rejects:
+        con.execute(
+            "INSERT INTO ops.quarantine SELECT ?, ?, ?, source_line, column_name, NULL, "
+            + "CASE error_type "
+            + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in STRUCTURAL_REASONS.items())
+            + " ELSE coalesce(error_message, error_type) END, record, ? FROM raw_rejects",
+            [batch_id, table.name, file_name, now],
+        )
+    return bad_rows + read.structural_rejects
+
+
+def load_raw(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    batch_id: int,
+    name: str,
+    read: ReadResult,
+    *,
+    started: float,
+    read_ms: int,
+    stage: Callable[[str], None] = lambda _stage: None,
+) -> tuple[UpsertCounts, int, list[str]]:
+    """Validate the temp table `raw`, quarantine its bad rows, upsert the good ones, finish the batch.
+
+    Runs inside the caller's transaction. Every source (an inbox file, a
+    source mapping's file or database extract) ends here, so all land
+    through the same contract checks. Returns (counts, rows quarantined,
+    warnings); raises UnreadableFileError when required columns are missing.
+    """
+    problem, warnings = header_problems(table, read)
+    if problem:
+        raise UnreadableFileError(problem)
+    if read.rows == 0 and read.structural_rejects == 0:
+        warnings.append("the file has a header but no data rows")
+    stage("validating")
+    t0 = time.perf_counter()
+    con.execute(build_checked_sql(table, set(read.columns)))
+    quarantined = quarantine_bad_rows(con, table, batch_id, name, read)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW good AS SELECT c.* EXCLUDE (_rid, _bad) FROM checked c "
+        "WHERE c._rid NOT IN (SELECT _rid FROM bad)"
+    )
+    validate_ms = ms_since(t0)
+    counts = upsert_and_finish(
+        con,
+        table,
+        batch_id,
+        read,
+        quarantined,
+        warnings,
+        started=started,
+        read_ms=read_ms,
+        validate_ms=validate_ms,
+        stage=stage,
+    )
+    return counts, quarantined, warnings
+
+
+def upsert_and_finish(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    batch_id: int,
+    read: ReadResult,
+    quarantined: int,
+    warnings: list[str],
+    *,
+    started: float,
+    read_ms: int,
+    validate_ms: int,
+    stage: Callable[[str], None],
+) -> UpsertCounts:
+    """Upsert the temp view `good`, drop the batch's temp tables and mark the batch loaded."""
+    stage("upserting")
+    t0 = time.perf_counter()
+    counts = upsert(con, table, batch_id)
+    upsert_ms = ms_since(t0)
+    con.execute("DROP VIEW good")
+    for tmp in (
+        "raw",
+        "raw_rejects",
+        "checked",
+        "dups",
+        "bad_rids",
+        "row_errors",
+        "bad",
+        "_reject_positions",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    finish_batch(
+        con,
+        batch_id,
+        started,
+        status="loaded",
+        rows_read=read.rows + read.structural_rejects,
+        rows_inserted=counts.inserted,
+        rows_updated=counts.updated,
+        rows_stale=counts.stale,
+        rows_quarantined=quarantined,
+        encoding=read.encoding,
+        delimiter=read.delimiter,
+        warnings="; ".join(warnings) or None,
+        read_ms=read_ms,
+        validate_ms=validate_ms,
+        upsert_ms=upsert_ms,
+    )
+    return counts

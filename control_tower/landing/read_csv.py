@@ -1,0 +1,315 @@
+"""CSV files: encoding, delimiter and header detected, read into `raw` or streamed as a view."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from control_tower.landing.raw import (
+    ReadResult,
+    UnreadableFileError,
+    check_header,
+    count_rows,
+    detect_encoding,
+    duckdb_error,
+    last_line,
+    preview,
+    quote_ident,
+    rowid_base,
+    sniff_bytes,
+    sql_literal,
+)
+
+CSV_SAMPLE_SIZE = 20480  # rows DuckDB's CSV sniffer reads
+
+
+def _decode_first_line(head: bytes, encoding: str) -> str:
+    text = head.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
+    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV file, from its header line: the candidate that splits it most."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+@dataclass
+class _CsvPlan:
+    """How DuckDB is to read one CSV file: what read_csv and csv_stream share."""
+
+    source: Path  # the file DuckDB scans: the file itself, or a UTF-8 copy (Windows-1252)
+    encoding: str  # as reported (utf-8, latin-1, windows-1252, utf-16)
+    delimiter: str
+    header: list[str]  # the header as delivered
+    names: list[str]  # normalised
+    compressed: bool
+
+    @property
+    def scan_encoding(self) -> str:
+        return "utf-8" if self.encoding == "windows-1252" else self.encoding
+
+    def discard_copy(self, path: Path) -> None:
+        if self.source != path:
+            self.source.unlink(missing_ok=True)
+
+
+def _plan_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes, size: int) -> _CsvPlan:
+    """Encoding, delimiter and header of a CSV file (a Windows-1252 file gets a UTF-8 copy)."""
+    compressed = path.name.lower().endswith(".gz")
+    encoding = "utf-8" if compressed else detect_encoding(head, size > len(head))
+    params: dict[str, object] = {"enc": encoding, "path": str(path)}
+    if compressed:
+        try:
+            sniff = con.execute(
+                "SELECT Delimiter, Columns FROM sniff_csv($path, encoding := $enc, header := true)",
+                params,
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise UnreadableFileError(f"cannot be read as CSV: {duckdb_error(exc)}") from None
+        assert sniff is not None
+        delimiter = sniff[0]
+        header = [c["name"] for c in sniff[1]]
+    else:
+        first_line = _decode_first_line(head, encoding)
+        if not first_line.strip():
+            raise UnreadableFileError(
+                "the first line is empty: a CSV extract starts with its header"
+            )
+        delimiter = detect_delimiter(first_line)
+        header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
+    names = check_header(header)
+    source = path
+    if encoding == "latin-1" and _has_c1_bytes(path):
+        # DuckDB's latin-1 refuses bytes 0x80-0x9F, which Windows-1252 exports use for
+        # characters such as the euro sign and curly quotes: read a UTF-8 copy instead.
+        encoding = "windows-1252"
+        source = _transcode_windows_1252(path)
+    return _CsvPlan(source, encoding, delimiter, header, names, compressed)
+
+
+def read_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, *, encoding: str | None = None
+) -> ReadResult:
+    """Read a CSV (delimiter, quoting, line endings and encoding detected) into `raw`.
+
+    `encoding` (any Python codec name) overrides detection: a file in an
+    encoding DuckDB does not read natively is read through a UTF-8 copy.
+    """
+    head, size = sniff_bytes(path, "csv")
+    compressed = path.name.lower().endswith(".gz")
+    if encoding is not None and not compressed:
+        return _read_csv_as(con, path, encoding, head)
+    con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    plan = _plan_csv(con, path, head, size)
+    encoding, delimiter, header, names = plan.encoding, plan.delimiter, plan.header, plan.names
+    try:
+        _create_raw_csv(con, plan.source, plan.scan_encoding, delimiter)
+    except duckdb.Error as exc:
+        raise UnreadableFileError(f"cannot be read as CSV: {duckdb_error(exc)}") from None
+    finally:
+        plan.discard_copy(path)
+    original = [d[0] for d in con.execute("SELECT * FROM raw LIMIT 0").description]
+    if len(original) != len(names):
+        names = check_header(original)
+        header = original
+    # Rename DuckDB's column names (it de-duplicates and may alter them) to the normalised header.
+    for old, new in zip(original, names, strict=True):
+        if old != new and new:
+            con.execute(
+                f'ALTER TABLE raw RENAME COLUMN "{quote_ident(old)}" TO "{quote_ident(new)}"'
+            )
+    con.execute(
+        "CREATE TEMP TABLE raw_rejects AS SELECT DISTINCT ON (line) line AS source_line, "
+        "NULL::VARCHAR AS column_name, CAST(error_type AS VARCHAR) AS error_type, "
+        "trim(csv_line, chr(10) || chr(13)) AS record, error_message FROM reject_errors "
+        "ORDER BY line, column_idx"
+    )
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    rows = count_rows(con, "raw")
+    rejects = count_rows(con, "raw_rejects")
+    if rejects and not compressed:
+        _reject_if_truncated(con, path, encoding)
+    base = rowid_base(con)
+    line_expr = f"r.rowid - {base} + 2"
+    if rejects:
+        # DuckDB numbers rejected records (header = line 1); shift accepted rows past them.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _reject_positions AS SELECT source_line - 2 "
+            "- (row_number() OVER (ORDER BY source_line) - 1) AS accepted_before FROM raw_rejects"
+        )
+        line_expr = (
+            f"r.rowid - {base} + 2 + (SELECT count(*) FROM _reject_positions p "
+            f"WHERE p.accepted_before <= r.rowid - {base})"
+        )
+    return ReadResult(
+        file_format="csv",
+        columns=names,
+        original_columns=list(header),
+        rows=rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        line_expr=line_expr,
+        structural_rejects=rejects,
+    )
+
+
+STREAM_VIEW = "raw_stream"
+
+
+@contextmanager
+def csv_stream(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[ReadResult]:
+    """A temp view `raw_stream` reading a CSV file as `read_csv` would, without a `raw` table.
+
+    Same detection, options, Windows-1252 copy and column names as
+    `read_csv`; the view has no rowid, so no line numbers. Its `rows` and
+    `structural_rejects` are 0 until the view is scanned: DuckDB records the
+    records it cannot split in `reject_errors` during each scan. The view,
+    the reject tables and any copy of the file are dropped on exit.
+    """
+    head, size = sniff_bytes(path, "csv")
+    con.execute(f"DROP VIEW IF EXISTS {STREAM_VIEW}")
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    plan = _plan_csv(con, path, head, size)
+    try:
+        scan = (
+            f"read_csv({sql_literal(str(plan.source))}, all_varchar := true, header := true, "
+            f"delim := {sql_literal(plan.delimiter)}, encoding := {sql_literal(plan.scan_encoding)}, "
+            "store_rejects := true, rejects_table := 'reject_errors', "
+            f"rejects_scan := 'reject_scans', sample_size := {CSV_SAMPLE_SIZE})"
+        )
+        original = [d[0] for d in con.execute(f"SELECT * FROM {scan} LIMIT 0").description]
+        names, header = plan.names, plan.header
+        if len(original) != len(names):
+            names = check_header(original)
+            header = original
+        select = ", ".join(
+            f'"{quote_ident(old)}" AS "{quote_ident(new or old)}"'
+            for old, new in zip(original, names, strict=True)
+        )
+        con.execute(f"CREATE TEMP VIEW {STREAM_VIEW} AS SELECT {select} FROM {scan}")
+        yield ReadResult(
+            file_format="csv",
+            columns=names,
+            original_columns=list(header),
+            rows=0,
+            encoding=plan.encoding,
+            delimiter=plan.delimiter,
+            line_expr="NULL",
+        )
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {STREAM_VIEW}")
+        con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        plan.discard_copy(path)
+
+
+def _read_csv_as(
+    con: duckdb.DuckDBPyConnection, path: Path, encoding: str, head: bytes
+) -> ReadResult:
+    """Read a CSV in a declared encoding: through a UTF-8 copy unless it is UTF-8 already."""
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise UnreadableFileError(f"unknown encoding {encoding!r}") from None
+    if codec == "utf-8":
+        return read_csv(con, path)
+    try:
+        head.decode(codec)
+    except UnicodeDecodeError as exc:
+        if exc.end < len(head) - 8:  # not a character cut at the end of the sample
+            raise UnreadableFileError(
+                f"the file is not valid {encoding} (byte {exc.start}: {exc.reason})"
+            ) from None
+    fd, tmp = tempfile.mkstemp(prefix="control-tower-", suffix=".csv")
+    try:
+        with (
+            open(path, encoding=codec, errors="strict", newline="") as src,
+            os.fdopen(fd, "w", encoding="utf-8", newline="") as dst,
+        ):
+            while chunk := src.read(1 << 22):
+                dst.write(chunk)
+    except UnicodeDecodeError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UnreadableFileError(
+            f"the file is not valid {encoding}: {exc.reason} at byte {exc.start}"
+        ) from None
+    try:
+        result = read_csv(con, Path(tmp))
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    result.encoding = encoding
+    return result
+
+
+def _create_raw_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str
+) -> None:
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    con.execute(
+        "CREATE TEMP TABLE raw AS SELECT * FROM read_csv($path, all_varchar := true, "
+        "header := true, delim := $delim, encoding := $enc, store_rejects := true, "
+        "rejects_table := 'reject_errors', rejects_scan := 'reject_scans', "
+        f"sample_size := {CSV_SAMPLE_SIZE})",
+        {"path": str(path), "delim": delimiter, "enc": encoding},
+    )
+
+
+def _latin1_fallback(err: UnicodeDecodeError) -> tuple[str, int]:
+    """The 5 bytes Windows-1252 leaves undefined read as latin-1 (C1 controls)."""
+    return err.object[err.start : err.end].decode("latin-1"), err.end
+
+
+codecs.register_error("control_tower_latin1", _latin1_fallback)
+
+
+_C1_BYTES = bytes(range(0x80, 0xA0))
+
+
+def _has_c1_bytes(path: Path) -> bool:
+    """Whether a single-byte text file uses 0x80-0x9F (Windows-1252 rather than latin-1)."""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 << 20):
+            if len(chunk.translate(None, _C1_BYTES)) != len(chunk):
+                return True
+    return False
+
+
+def _transcode_windows_1252(path: Path) -> Path:
+    """A temporary UTF-8 copy of a Windows-1252 text file (the caller deletes it)."""
+    fd, tmp = tempfile.mkstemp(prefix="control-tower-", suffix=".csv")
+    with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        while chunk := src.read(8 << 20):  # a single-byte encoding: any chunk boundary is safe
+            dst.write(chunk.decode("cp1252", errors="control_tower_latin1").encode("utf-8"))
+    return Path(tmp)
+
+
+def _reject_if_truncated(con: duckdb.DuckDBPyConnection, path: Path, encoding: str) -> None:
+    """A last row cut short with no line break after it: the export did not finish."""
+    last = con.execute(
+        "SELECT source_line, error_type, record FROM raw_rejects ORDER BY source_line DESC LIMIT 1"
+    ).fetchone()
+    if last is None or last[1] not in ("MISSING COLUMNS", "UNQUOTED VALUE", "INVALID STATE"):
+        return
+    line, terminated = last_line(path, encoding)
+    record = (last[2] or "").strip()
+    if terminated or not line.strip() or not record.endswith(line.strip()):
+        return
+    raise UnreadableFileError(
+        f"the file is truncated: its last row (line {last[0]}, {preview(record)}) stops "
+        "mid-row, with fewer fields than the header and no line break after it, so the "
+        "export did not finish; deliver the complete file again"
+    )

@@ -18,8 +18,8 @@ from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import Point, status_of
-from control_tower.kpi.views import STALE_HOURS, Bar, Change, age_hours, counted_word
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
 from control_tower.web import components as ui
 from control_tower.web.filters import Filters
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts

@@ -7,7 +7,7 @@ direction), a sparkline by the chosen grain, how old the data is, and a
 link to the KPI's detail page with the same filters. Draft KPIs are listed
 below, linked to their detail pages and the catalog. The filters live in the
 URL (`control_tower.web.filters`); figures come from
-`control_tower.kpi.views`, under the user's scope.
+`control_tower.views.kpi`, under the user's scope.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dash import Output, callback, dcc, html
 
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of
-from control_tower.kpi.views import Tile, cached_catalog, certified, tile, utc_now
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import Tile, cached_catalog, certified, tile, utc_now
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require

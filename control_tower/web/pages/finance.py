@@ -5,7 +5,7 @@ entity and period against the target, the close checklist in progress (the lates
 that has ended, per entity) with overdue tasks, invoice first-pass match (trend and the
 worst suppliers), freight cost variance by carrier and the expedited share of freight.
 KPI figures come from `kpi.serving.series` under the user's scope; the checklist and the
-expedited share from `control_tower.ops.finance_views`. Figures link to their KPI detail
+expedited share from `control_tower.views.finance`. Figures link to their KPI detail
 page or their exception queue. Close figures belong to entities: a view narrowed to a
 location (or a user scoped by location) gets an explanation instead of unscoped numbers.
 """
@@ -25,9 +25,9 @@ from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series, status_of
-from control_tower.kpi.views import breakdown, cached_catalog, figure
-from control_tower.ops import finance_views as fv
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views import finance as fv
+from control_tower.views.kpi import breakdown, cached_catalog, figure
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts

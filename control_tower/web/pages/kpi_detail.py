@@ -25,7 +25,8 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of
-from control_tower.kpi.views import (
+from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import (
     ExceptionsBehind,
     View,
     breakdown,
@@ -36,7 +37,6 @@ from control_tower.kpi.views import (
     utc_now,
     view,
 )
-from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require

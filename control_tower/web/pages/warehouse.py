@@ -7,7 +7,7 @@ filter bar, by default the first site in the user's scope that runs waves. The w
 timeline shows the latest day with waves up to the range's end, in the site's local time;
 a site without waves shows its shipments against their carrier cutoffs instead. Trends
 read the governed KPIs through `kpi.serving.series` under the user's scope; the row-level
-queries live in `control_tower.ops.warehouse_views`. Every figure links to its KPI detail
+queries live in `control_tower.views.warehouse`. Every figure links to its KPI detail
 page or its exception queue.
 """
 
@@ -26,10 +26,10 @@ from dash import Output, callback, dcc, html
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series
-from control_tower.kpi.views import breakdown, cached_catalog, figure, utc_now
-from control_tower.ops import warehouse_views as wv
 from control_tower.planning.triage import active_model, describe_model
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views import warehouse as wv
+from control_tower.views.kpi import breakdown, cached_catalog, figure, utc_now
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts

@@ -1,4 +1,4 @@
-"""The warehouse page's queries (`control_tower.ops.warehouse_views`) on the small demo
+"""The warehouse page's queries (`control_tower.views.warehouse`) on the small demo
 snapshot: each answer equals an independent SQL question, and a DC-NJ scope sees DC-NJ only."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from control_tower.accounts import Scope
-from control_tower.kpi.views import utc_now
-from control_tower.ops import warehouse_views as wv
+from control_tower.views import warehouse as wv
+from control_tower.views.kpi import utc_now
 from tests.web.kit import SUPERVISOR_SITE
 
 NJ = Scope.of(locations=[SUPERVISOR_SITE])

@@ -1,4 +1,4 @@
-"""The finance page's queries (`control_tower.ops.finance_views`) on the small demo snapshot:
+"""The finance page's queries (`control_tower.views.finance`) on the small demo snapshot:
 each answer equals an independent SQL question, and scope limits what comes back."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
-from control_tower.ops import finance_views as fv
+from control_tower.views import finance as fv
 from tests.web.kit import SUPERVISOR_SITE
 
 

@@ -4,7 +4,7 @@ Route `/planner`, for planners and admins (page and callbacks). The queue is
 ranked by the risk model's `risk_value` (probability x value at risk); before
 a model has scored, by the days-of-cover rule's exception items, with a
 banner saying so. Each row shows the stock position, inbound supply, the top
-reasons (model drivers), a suggested action (`control_tower.planning.triage`
+reasons (model drivers), a suggested action (`control_tower.planning`
 documents the rule) and the row's `stockout_risk` exception item: status and
 assignee. Selected rows can be acknowledged, assigned, snoozed, resolved or
 commented in place (the exception workflow, optimistic locking, scope
@@ -24,7 +24,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from control_tower.exceptions.workflow import RESOLUTION_CODES
 from control_tower.kpi.serving import SnapshotCache
-from control_tower.planning import triage
+from control_tower.planning import model, projection, triage
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import filters
@@ -301,7 +301,7 @@ def _md_text(text: str) -> str:
 
 def _grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
     """A queue row as the grid shows it, without its queue status (`_with_status`)."""
-    suggestion: triage.Suggestion = row["suggestion"]
+    suggestion: projection.Suggestion = row["suggestion"]
     receipt = row.get("next_receipt_date")
     stockout = row.get("stockout_date")
     return {
@@ -322,7 +322,7 @@ def _grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
         "next_receipt": f"{receipt:%Y-%m-%d}" if receipt else DASH,
         "lead_time_days": row.get("lead_time_days"),
         "stockout_date": f"{stockout:%Y-%m-%d}" if stockout else DASH,
-        "reasons": triage.reasons(row.get("drivers") or [])
+        "reasons": model.reasons(row.get("drivers") or [])
         or ("Days-of-cover rule" if row.get("source") == "rule" else DASH),
         "action": f"{ACTION_ICONS.get(suggestion.kind, '')} {suggestion.text}".strip(),
         "action_kind": suggestion.kind,
@@ -381,7 +381,7 @@ def _model_note(queue: triage.Queue, card: dict[str, Any] | None) -> Any:
     if queue.horizon_days:
         scored += f" for a stockout within {queue.horizon_days} days"
     text = (
-        triage.describe_model(card) + "."
+        model.describe_model(card) + "."
         if card
         else "No active stockout model is recorded in risk.models."
     )

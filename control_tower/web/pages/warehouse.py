@@ -26,7 +26,7 @@ from dash import Output, callback, dcc, html
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series
-from control_tower.planning.triage import active_model, describe_model
+from control_tower.planning.model import active_model, describe_model
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views import warehouse as wv
 from control_tower.views.kpi import breakdown, cached_catalog, figure, utc_now

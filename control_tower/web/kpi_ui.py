@@ -20,8 +20,9 @@ from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import Point, status_of
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
+from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
-from control_tower.web.filters import Filters
+from control_tower.web.filters import Filters, link
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
 from control_tower.web.runtime import web_context
 
@@ -29,13 +30,6 @@ from control_tower.web.runtime import web_context
 # (body, subtitle).
 PageBody = Callable[[duckdb.DuckDBPyConnection, Scope, Filters, Any], tuple[Any, Any]]
 
-# Status of a value against its thresholds.
-KPI_STATUS = {
-    "ok": ("✓", "On target", "ok"),
-    "warn": ("⚠", "Warning", "warn"),
-    "breach": ("✕", "Breach", "bad"),
-    "none": ("○", "No value", "idle"),
-}
 # Governance status of a definition.
 GOVERNANCE = {
     "certified": ("★", "Certified", "info"),
@@ -89,7 +83,7 @@ def governance_badge(status: str) -> html.Span:
 
 def tone(status: str | None) -> str:
     """The tile tone of a status."""
-    return KPI_STATUS.get(status or "none", KPI_STATUS["none"])[2]
+    return kpi_status(status)[2]
 
 
 def linked_tile(
@@ -112,6 +106,22 @@ def linked_tile(
         tone=tone(status),
         kpi_id=tile_id,
     )
+
+
+def kpi_href(name: str, view: Filters, **extra: str | None) -> str:
+    """The detail page of KPI `name` with the view's filters."""
+    return link(f"/kpi/{name}", view, **extra)
+
+
+def queue_href(exception_type: str, where: Filters) -> str:
+    """The unresolved items of one exception type, within `where`'s entity and location."""
+    return link("/exceptions", where, type=exception_type, status="unresolved")
+
+
+def cannot_show(what: str, reason: str, box_id: str | None = None) -> html.Div:
+    """Why a figure is not shown for this view (never the unrestricted figure instead)."""
+    body = ui.empty_state(f"{what} cannot be shown for this view", reason, icon="⊘")
+    return html.Div(body, id=box_id) if box_id else body
 
 
 def snapshot_body(
@@ -319,7 +329,7 @@ def breakdown_figure(kpi: Kpi, bars: Sequence[Bar], selected: str | None) -> go.
     text = []
     for b in bars:
         basis = counted_text(kpi, b.denominator)
-        word = KPI_STATUS.get(b.status or "none", KPI_STATUS["none"])
+        word = kpi_status(b.status)
         text.append(
             f"{value_text(kpi, b.value)}"
             + (f" · {basis}" if basis else "")

@@ -37,6 +37,7 @@ from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import OutOfScopeError, Point, SnapshotCache, series
 from control_tower.views.figures import Headline, Refused, headline
 from control_tower.views.kpi import Bar, breakdown, figure
+from control_tower.views.sql import named
 
 CLOSE_KPI = "days_to_close"
 MATCH_KPI = "invoice_first_pass_match_rate"
@@ -106,7 +107,7 @@ def close_checklist(
                        completed_at IS NOT NULL AND completed_at_local_date < $as_of AS is_done,
                        last_day(CAST(strptime(period || '-01', '%Y-%m-%d') AS DATE)) AS period_end
                 FROM close_tasks
-                WHERE {_named(condition)}{entity_sql.replace("?", "$entity")}
+                WHERE {named(condition)}{entity_sql.replace("?", "$entity")}
             ),
             current AS (
                 SELECT entity_id, max(period) AS period FROM t
@@ -267,12 +268,6 @@ def _expedited_daily(
         return [], []
     out = [(*r[:4], int(r[4]), int(r[5]), float(r[6] or 0), float(r[7])) for r in rows]
     return [r[0] for r in out], out
-
-
-def _named(condition: str) -> str:
-    """A `Scope.sql` condition with its `?` placeholders named $s0, $s1, ... in order."""
-    parts = condition.split("?")
-    return "".join(p + (f"$s{i}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
 
 
 # --- the page's figures -----------------------------------------------------------------------

@@ -1,16 +1,12 @@
-"""What the warehouse supervisor's page shows: a site's waves planned against actual, the
-shipments of a site without waves against their carrier cutoffs, the put-away backlog and
-the supervisor's exception queues, always within a user's scope.
+"""What the warehouse supervisor's page shows for one site (`warehouse_view`): wave
+adherence, dock to stock, inventory record accuracy (the governed KPIs, read through
+`control_tower.kpi.serving.series`), the site's day of waves or cutoffs
+(`control_tower.views.waves`), the put-away backlog, the supervisor's exception queues and
+the open lines most likely to miss their promise, always within a user's scope.
 
-KPI figures (wave adherence, dock to stock, inventory record accuracy) are not computed
-here: the page reads them through `control_tower.kpi.serving.series`, so they are the
-governed numbers. This module holds the row-level SQL behind the rest of the page.
-
-Timestamps are stored as naive UTC; the wave and cutoff times come back in the site's
-local time (its `locations.timezone`), which is how a supervisor reads a shift. Every
-query binds its values as parameters and applies `Scope.sql` on the row's entity (from
-`locations`) and location, so a row outside the scope never leaves the database.
-"""
+This module holds the row-level SQL of the backlog, the queues and the late-order risks.
+Every query binds its values as parameters and applies `Scope.sql` on the row's entity (from
+`locations`) and location, so a row outside the scope never leaves the database."""
 
 from __future__ import annotations
 
@@ -23,271 +19,30 @@ import duckdb
 from control_tower.accounts import Scope
 from control_tower.exceptions.store import UNRESOLVED
 from control_tower.exceptions.types import EXCEPTION_TYPES, RECEIPT_NOT_PUT_AWAY
+from control_tower.kpi.catalog import Catalog, Kpi
+from control_tower.kpi.serving import OutOfScopeError, Point, series
+from control_tower.planning.model import active_model, describe_model, parse_drivers
+from control_tower.views.figures import Headline, Refused, headline
+from control_tower.views.kpi import Bar, breakdown, figure
+from control_tower.views.sites import Site
+from control_tower.views.sql import named
+from control_tower.views.waves import (
+    CutoffDay,
+    Wave,
+    latest_cutoff_day,
+    latest_wave_day,
+    local_now,
+    shipments_against_cutoff,
+    waves_on,
+)
 
 SUPERVISOR_ROLE = "warehouse_supervisor"
 PUTAWAY_BREACH_HOURS = float(RECEIPT_NOT_PUT_AWAY.params["hours"])  # type: ignore[arg-type]
-MAX_CUTOFF_ROWS = 200  # shipments listed for one day at a site without waves
-
-_LOCAL = "timezone(l.timezone, timezone('UTC', {col}))"  # naive UTC -> naive local time
-
-
-@dataclass(frozen=True)
-class Site:
-    """A warehouse the user may see."""
-
-    location_id: str
-    name: str
-    entity_id: str
-    timezone: str
-    wave_based: bool
-
-    @property
-    def label(self) -> str:
-        """`DC-NJ · Edison Distribution Center`."""
-        return f"{self.location_id} · {self.name}" if self.name else self.location_id
-
-
-def sites(cur: duckdb.DuckDBPyConnection, scope: Scope) -> list[Site]:
-    """The warehouses in scope, in location id order (empty before any landing)."""
-    condition, params = scope.sql("entity_id", "location_id")
-    try:
-        rows = cur.execute(
-            "SELECT location_id, coalesce(name, ''), coalesce(entity_id, ''), "
-            "coalesce(timezone, 'UTC'), coalesce(wave_based, false) "
-            f"FROM locations WHERE {condition} ORDER BY location_id",
-            params,
-        ).fetchall()
-    except duckdb.CatalogException:
-        return []
-    return [Site(*r) for r in rows]
-
-
-def pick_site(choices: list[Site], chosen: str | None) -> Site | None:
-    """The chosen site if the user may see it; by default the first one that runs waves."""
-    if chosen:
-        return next((s for s in choices if s.location_id == chosen), None)
-    return next((s for s in choices if s.wave_based), choices[0] if choices else None)
-
-
-# --- waves ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Wave:
-    """One pick wave of a day, times in the site's local time, judged against its plan.
-
-    release_state: on_time, late, early (outside the window either side is a miss),
-    not_released (due and never released), planned (not due yet), cancelled.
-    completion_state: on_time, late, overdue (due and not completed), in_progress,
-    planned, cancelled.
-    """
-
-    wave_id: str
-    status: str
-    planned_release: datetime
-    planned_complete: datetime
-    released: datetime | None
-    completed: datetime | None
-    lines_planned: int
-    lines_picked: int
-    release_minutes_off: float | None  # actual - planned release, in minutes
-    complete_minutes_off: float | None  # actual - planned completion, in minutes
-    release_state: str
-    completion_state: str
-
-    @property
-    def late(self) -> bool:
-        """Missed its release window or its planned completion."""
-        return self.release_state in ("late", "early", "not_released") or (
-            self.completion_state in ("late", "overdue")
-        )
-
-
-def latest_wave_day(
-    cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
-) -> date | None:
-    """The newest local day, up to `on_or_before`, with a planned wave at the site."""
-    condition, params = scope.sql("l.entity_id", "w.location_id")
-    row = cur.execute(
-        "SELECT max(w.planned_release_ts_local_date) FROM waves AS w "
-        "JOIN locations AS l ON l.location_id = w.location_id "
-        f"WHERE w.location_id = ? AND w.planned_release_ts_local_date <= ? AND {condition}",
-        [site.location_id, on_or_before, *params],
-    ).fetchone()
-    return row[0] if row else None
-
-
-def waves_on(
-    cur: duckdb.DuckDBPyConnection,
-    site: Site,
-    day: date,
-    *,
-    scope: Scope,
-    now: datetime,
-    window_minutes: int,
-) -> list[Wave]:
-    """The waves planned for release on `day` (the site's local calendar), in planned order.
-
-    A release is on time within +-`window_minutes` of the plan, inclusive, compared as
-    instants (the wave_release_adherence rule); a completion on time at or before the
-    planned completion. `now` (naive UTC) decides whether an unfinished wave is due.
-    """
-    condition, params = scope.sql("l.entity_id", "w.location_id")
-    local = {c: _LOCAL.format(col=f"w.{c}") for c in ("planned_release_ts", "planned_complete_ts")}
-    local |= {c: _LOCAL.format(col=f"w.{c}") for c in ("released_ts", "completed_ts")}
-    rows = cur.execute(
-        f"""
-        SELECT
-            w.wave_id, w.status,
-            {local["planned_release_ts"]}, {local["planned_complete_ts"]},
-            {local["released_ts"]}, {local["completed_ts"]},
-            coalesce(w.lines_planned, 0), coalesce(w.lines_picked, 0),
-            (epoch(w.released_ts) - epoch(w.planned_release_ts)) / 60.0,
-            (epoch(w.completed_ts) - epoch(w.planned_complete_ts)) / 60.0,
-            CASE
-                WHEN w.status = 'cancelled' THEN 'cancelled'
-                WHEN w.released_ts IS NULL AND w.planned_release_ts
-                     + to_minutes(CAST(? AS INTEGER)) < CAST(? AS TIMESTAMP) THEN 'not_released'
-                WHEN w.released_ts IS NULL THEN 'planned'
-                WHEN w.released_ts > w.planned_release_ts + to_minutes(CAST(? AS INTEGER))
-                    THEN 'late'
-                WHEN w.released_ts < w.planned_release_ts - to_minutes(CAST(? AS INTEGER))
-                    THEN 'early'
-                ELSE 'on_time'
-            END,
-            CASE
-                WHEN w.status = 'cancelled' THEN 'cancelled'
-                WHEN w.completed_ts IS NOT NULL AND w.completed_ts <= w.planned_complete_ts
-                    THEN 'on_time'
-                WHEN w.completed_ts IS NOT NULL THEN 'late'
-                WHEN w.planned_complete_ts < CAST(? AS TIMESTAMP) THEN 'overdue'
-                WHEN w.released_ts IS NOT NULL THEN 'in_progress'
-                ELSE 'planned'
-            END
-        FROM waves AS w
-        JOIN locations AS l ON l.location_id = w.location_id
-        WHERE w.location_id = ? AND w.planned_release_ts_local_date = ? AND {condition}
-        ORDER BY w.planned_release_ts, w.wave_id
-        """,
-        [
-            window_minutes,
-            now,
-            window_minutes,
-            window_minutes,
-            now,
-            site.location_id,
-            day,
-            *params,
-        ],
-    ).fetchall()
-    return [Wave(*r) for r in rows]
-
-
-# --- a site without waves: shipments against the carrier cutoff --------------------------------
-
-
-@dataclass(frozen=True)
-class CutoffShipment:
-    """A WMS shipment of a site without waves against the planned pickup of its freight.
-
-    state: on_time (shipped at or before the cutoff), late, missed (not shipped and the
-    cutoff has passed) or waiting. Times in the site's local time.
-    """
-
-    shipment_id: str
-    carrier_id: str | None
-    cutoff: datetime
-    shipped: datetime | None
-    lines: int
-    minutes_off: float | None
-    state: str
-
-
-@dataclass(frozen=True)
-class CutoffDay:
-    """The shipments with a cutoff on one day: counts by state and the first rows."""
-
-    day: date | None
-    total: int
-    on_time: int
-    late: int
-    rows: tuple[CutoffShipment, ...]
-
-
-def latest_cutoff_day(
-    cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
-) -> date | None:
-    """The newest local day, up to `on_or_before`, with a carrier cutoff at the site."""
-    condition, params = scope.sql("l.entity_id", "s.location_id")
-    row = cur.execute(
-        "SELECT max(f.planned_pickup_ts_local_date) FROM freight_shipments AS f "
-        "JOIN shipments AS s ON s.shipment_id = f.shipment_id "
-        "JOIN locations AS l ON l.location_id = s.location_id "
-        "WHERE f.status <> 'cancelled' AND s.location_id = ? "
-        f"AND f.planned_pickup_ts_local_date <= ? AND {condition}",
-        [site.location_id, on_or_before, *params],
-    ).fetchone()
-    return row[0] if row else None
-
-
-def shipments_against_cutoff(
-    cur: duckdb.DuckDBPyConnection,
-    site: Site,
-    day: date,
-    *,
-    scope: Scope,
-    now: datetime,
-    limit: int = MAX_CUTOFF_ROWS,
-) -> CutoffDay:
-    """The site's WMS shipments whose carrier cutoff falls on `day` (local), latest-first
-    problems first. A shipment leaves when its last line ships (the wave_units rule)."""
-    condition, params = scope.sql("l.entity_id", "s.location_id")
-    base = f"""
-        WITH cut AS (
-            SELECT shipment_id, min(carrier_id) AS carrier_id,
-                   min(planned_pickup_ts) AS cutoff_ts
-            FROM freight_shipments
-            WHERE status <> 'cancelled' AND planned_pickup_ts_local_date = ?
-            GROUP BY shipment_id
-        ),
-        shp AS (
-            SELECT s.shipment_id, min(s.location_id) AS location_id,
-                   max(s.shipped_ts) AS shipped_ts, count(*) AS lines
-            FROM shipments AS s
-            JOIN cut ON cut.shipment_id = s.shipment_id
-            WHERE s.location_id = ?
-            GROUP BY s.shipment_id
-        )
-        SELECT
-            s.shipment_id, c.carrier_id,
-            {_LOCAL.format(col="c.cutoff_ts")} AS cutoff,
-            {_LOCAL.format(col="s.shipped_ts")} AS shipped,
-            s.lines,
-            (epoch(s.shipped_ts) - epoch(c.cutoff_ts)) / 60.0 AS minutes_off,
-            CASE
-                WHEN s.shipped_ts <= c.cutoff_ts THEN 'on_time'
-                WHEN s.shipped_ts IS NOT NULL THEN 'late'
-                WHEN c.cutoff_ts < CAST(? AS TIMESTAMP) THEN 'missed'
-                ELSE 'waiting'
-            END AS state
-        FROM shp AS s
-        JOIN cut AS c ON c.shipment_id = s.shipment_id
-        JOIN locations AS l ON l.location_id = s.location_id
-        WHERE {condition}
-    """
-    binds: list[Any] = [day, site.location_id, now, *params]
-    counts = cur.execute(
-        "SELECT count(*), count(*) FILTER (WHERE state = 'on_time'), "
-        f"count(*) FILTER (WHERE state IN ('late', 'missed')) FROM ({base})",
-        binds,
-    ).fetchone()
-    rows = cur.execute(
-        f"{base} ORDER BY state = 'on_time', cutoff, shipment_id LIMIT ?", [*binds, limit]
-    ).fetchall()
-    total, on_time, late = counts if counts else (0, 0, 0)
-    return CutoffDay(
-        day, int(total), int(on_time), int(late), tuple(CutoffShipment(*r) for r in rows)
-    )
+RELEASE_KPI = "wave_release_adherence"
+COMPLETION_KPI = "wave_completion_on_time"
+DOCK_KPI = "dock_to_stock_hours"
+ACCURACY_KPI = "inventory_record_accuracy"
+NO_LATE_MODEL = "No late-order model has been trained yet (control-tower risk train)."
 
 
 # --- put-away backlog and exception queues -----------------------------------------------------
@@ -312,7 +67,7 @@ def putaway_backlog(
         "WITH waiting AS (SELECT (epoch(CAST($now AS TIMESTAMP)) - epoch(r.arrived_ts)) / 3600.0 "
         "AS hours FROM receipts AS r LEFT JOIN locations AS l ON l.location_id = r.location_id "
         "WHERE r.putaway_ts IS NULL AND r.arrived_ts <= CAST($now AS TIMESTAMP)"
-        f"{location_sql.replace('?', '$location')} AND {_named(condition)}) "
+        f"{location_sql.replace('?', '$location')} AND {named(condition)}) "
         "SELECT count(*), count(*) FILTER (WHERE hours > $limit), max(hours) FROM waiting",
         {
             "now": now,
@@ -323,12 +78,6 @@ def putaway_backlog(
     ).fetchone()
     waiting, over, oldest = row if row else (0, 0, None)
     return PutawayBacklog(int(waiting), int(over), oldest)
-
-
-def _named(condition: str) -> str:
-    """A `Scope.sql` condition with its `?` placeholders named $s0, $s1, ... in order."""
-    parts = condition.split("?")
-    return "".join(p + (f"$s{i}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
 
 
 @dataclass(frozen=True)
@@ -426,11 +175,140 @@ def late_order_risks(
 
 def _raising(drivers: str | None, top: int = 2) -> tuple[str, ...]:
     """The labels of the first drivers that raise the risk."""
-    import json
-
-    try:
-        items = json.loads(drivers) if drivers else []
-    except ValueError:
-        return ()
+    items = parse_drivers(drivers)
     labels = [d.get("label") or d.get("feature") for d in items if d.get("direction") == "raises"]
     return tuple(str(label) for label in labels[:top] if label)
+
+
+# --- the page's figures -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaveDay:
+    """A wave site's latest day with waves up to the range's end (day None: no wave yet),
+    its waves, and the site's wall-clock time now."""
+
+    day: date | None
+    waves: tuple[Wave, ...]
+    now_local: datetime
+
+    @property
+    def late(self) -> int:
+        """Waves released or completed late."""
+        return sum(w.late for w in self.waves)
+
+
+@dataclass(frozen=True)
+class DockToStock:
+    """Dock-to-stock hours by the view's grain, and the latest period's median."""
+
+    latest: Point
+    trend: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Inventory record accuracy over the range, and by ABC class (worst first)."""
+
+    total: Point
+    classes: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class LateRisks:
+    """The site's open lines likely to miss their promise, and the model's record in words."""
+
+    rows: tuple[LateRisk, ...]
+    model_note: str
+
+
+@dataclass(frozen=True)
+class WarehouseView:
+    """Everything the warehouse page shows for one site, range and grain."""
+
+    site: Site
+    kpis: dict[str, Kpi]
+    window_minutes: int  # the release window of wave release adherence
+    release: Headline
+    completion: Headline
+    dock: DockToStock
+    backlog: PutawayBacklog
+    accuracy: Accuracy | Refused
+    outbound: WaveDay | CutoffDay  # waves at a wave site, carrier cutoffs elsewhere
+    queues: tuple[QueueCount, ...]
+    late_risks: LateRisks
+
+
+def _outbound(
+    cur: duckdb.DuckDBPyConnection,
+    site: Site,
+    scope: Scope,
+    end: date,
+    now: datetime,
+    window: int,
+) -> WaveDay | CutoffDay:
+    if not site.wave_based:
+        day = latest_cutoff_day(cur, site, scope, end)
+        if day is None:
+            return CutoffDay(None, 0, 0, 0, ())
+        return shipments_against_cutoff(cur, site, day, scope=scope, now=now)
+    day = latest_wave_day(cur, site, scope, end)
+    waves = (
+        waves_on(cur, site, day, scope=scope, now=now, window_minutes=window)
+        if day is not None
+        else []
+    )
+    return WaveDay(day, tuple(waves), local_now(site.timezone))
+
+
+def _accuracy(
+    cur: duckdb.DuckDBPyConnection, kpi: Kpi, scope: Scope, start: date, end: date
+) -> Accuracy | Refused:
+    try:
+        bars = breakdown(cur, kpi, scope=scope, start=start, end=end, dimension="abc_class")
+        total = figure(kpi, series(cur, kpi, scope=scope, start=start, end=end).points)
+    except OutOfScopeError as exc:
+        return Refused(str(exc))
+    return Accuracy(total, tuple(bars))
+
+
+def _late_risks(cur: duckdb.DuckDBPyConnection, scope: Scope, site: Site) -> LateRisks:
+    card = active_model(cur, "late_order")
+    note = describe_model(card, "late lines", "the no-stock rule") if card else NO_LATE_MODEL
+    return LateRisks(tuple(late_order_risks(cur, scope, site.location_id)), note)
+
+
+def warehouse_view(
+    cur: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    user_scope: Scope,
+    scope: Scope,
+    site: Site,
+    *,
+    start: date,
+    end: date,
+    grain: str,
+    now: datetime,
+) -> WarehouseView:
+    """The page's figures for `site` over [start, end] by `grain`. KPIs read under `scope`
+    (the user's scope narrowed to the site); the row-level queries take the user's scope and
+    the site's location."""
+    kpis = {n: catalog.kpi(n) for n in (RELEASE_KPI, COMPLETION_KPI, DOCK_KPI, ACCURACY_KPI)}
+    window = int(kpis[RELEASE_KPI].parameters["release_window_minutes"].default)
+    span = {"scope": scope, "start": start, "end": end}
+    dock = series(cur, kpis[DOCK_KPI], grain=grain, **span)
+    return WarehouseView(
+        site=site,
+        kpis=kpis,
+        window_minutes=window,
+        release=headline(cur, kpis[RELEASE_KPI], grain=grain, **span),
+        completion=headline(cur, kpis[COMPLETION_KPI], grain=grain, **span),
+        dock=DockToStock(figure(kpis[DOCK_KPI], dock.points), tuple(dock.points)),
+        backlog=putaway_backlog(cur, user_scope, now, location_id=site.location_id),
+        accuracy=_accuracy(cur, kpis[ACCURACY_KPI], scope, start, end),
+        outbound=_outbound(cur, site, user_scope, end, now, window),
+        queues=tuple(
+            queue_counts(cur, user_scope, now, types=owned_types(), location_id=site.location_id)
+        ),
+        late_risks=_late_risks(cur, user_scope, site),
+    )

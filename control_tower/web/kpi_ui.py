@@ -124,6 +124,34 @@ def cannot_show(what: str, reason: str, box_id: str | None = None) -> html.Div:
     return html.Div(body, id=box_id) if box_id else body
 
 
+def bars_table(
+    kpi: Kpi,
+    bars: Sequence[Bar],
+    view: Filters,
+    *,
+    headers: tuple[str, str, str],
+    member: Callable[[Bar], Any],
+    table_id: str,
+) -> html.Div:
+    """A breakdown as a table: member, value (a link to the KPI's detail), status and the
+    counts behind it. `headers`: the member, value and counted columns' names."""
+    rows = [
+        [
+            member(b),
+            html.A(format_value(b.value, kpi.format), href=kpi_href(kpi.name, view)),
+            status_badge(b.status),
+            f"{fmt_int(b.numerator)} of {fmt_int(b.denominator)}",
+        ]
+        for b in bars
+    ]
+    return ui.simple_table(
+        [headers[0], (headers[1], "num"), "Status", (headers[2], "num")],
+        rows,
+        table_id=table_id,
+        class_name="table--site",
+    )
+
+
 def snapshot_body(
     page: PageBody, no_data: Callable[[], Any], scope: Scope, chosen: Filters
 ) -> tuple[Any, Any]:

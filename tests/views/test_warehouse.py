@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from control_tower.accounts import Scope
+from control_tower.views import sites as vs
 from control_tower.views import warehouse as wv
+from control_tower.views import waves as vw
 from control_tower.views.kpi import utc_now
 from tests.web.kit import SUPERVISOR_SITE
 
@@ -14,20 +16,20 @@ NJ = Scope.of(locations=[SUPERVISOR_SITE])
 
 
 def test_a_site_scope_sees_its_site_only(snapshot):
-    assert [s.location_id for s in wv.sites(snapshot, NJ)] == [SUPERVISOR_SITE]
-    everything = wv.sites(snapshot, Scope())
+    assert [s.location_id for s in vs.sites(snapshot, NJ)] == [SUPERVISOR_SITE]
+    everything = vs.sites(snapshot, Scope())
     assert len(everything) > 1
     other = next(s for s in everything if s.location_id != SUPERVISOR_SITE)
-    day = wv.latest_wave_day(snapshot, other, Scope(), utc_now().date())
+    day = vw.latest_wave_day(snapshot, other, Scope(), utc_now().date())
     if day is not None:  # another site's waves under the DC-NJ scope: nothing
-        assert wv.waves_on(snapshot, other, day, scope=NJ, now=utc_now(), window_minutes=15) == []
+        assert vw.waves_on(snapshot, other, day, scope=NJ, now=utc_now(), window_minutes=15) == []
 
 
 def test_waves_are_judged_like_the_release_rule(snapshot):
-    site = wv.pick_site(wv.sites(snapshot, NJ), None)
+    site = vs.pick_site(vs.sites(snapshot, NJ), None)
     now = utc_now()
-    day = wv.latest_wave_day(snapshot, site, NJ, now.date())
-    waves = wv.waves_on(snapshot, site, day, scope=NJ, now=now, window_minutes=15)
+    day = vw.latest_wave_day(snapshot, site, NJ, now.date())
+    waves = vw.waves_on(snapshot, site, day, scope=NJ, now=now, window_minutes=15)
     on_time, total = snapshot.execute(
         "SELECT count(*) FILTER (WHERE released_ts BETWEEN planned_release_ts - INTERVAL 15 MINUTE "
         "AND planned_release_ts + INTERVAL 15 MINUTE), count(*) FROM waves "
@@ -86,6 +88,6 @@ def test_late_order_risks_are_the_sites_top_scored_lines(snapshot):
     assert [(r.order_id, r.line_no) for r in risks] == expected
     assert all(0 <= r.probability <= 1 for r in risks)
     assert any(r.reasons for r in risks)
-    other = next(s.location_id for s in wv.sites(snapshot, Scope()) if s.location_id != "DC-NJ")
+    other = next(s.location_id for s in vs.sites(snapshot, Scope()) if s.location_id != "DC-NJ")
     assert wv.late_order_risks(snapshot, NJ, other) == []
     assert wv.late_order_risks(snapshot, Scope(), other) != []

@@ -165,7 +165,7 @@ def _find(node: Any, component_id: str) -> dict[str, Any]:
 
 
 def test_scope_helpers_keep_out_of_scope_sites_out(snapshot):
-    from control_tower.views.warehouse import sites
+    from control_tower.views.sites import sites
 
     assert [s.location_id for s in sites(snapshot, Scope.of(locations=[SUPERVISOR_SITE]))] == [
         SUPERVISOR_SITE

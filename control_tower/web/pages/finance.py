@@ -20,7 +20,6 @@ import duckdb
 from dash import Output, callback, dcc, html
 
 from control_tower.accounts import Scope
-from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
 from control_tower.storage.serving import NoSnapshotError
@@ -115,24 +114,6 @@ def _entity_reason(view: Filters, user_scope: Scope) -> str:
     if view.location:
         return "Close figures belong to legal entities: clear the location filter to see them."
     return "No entity is in your scope."
-
-
-def _supplier_table(kpi: Kpi, bars: list[Any], view: Filters) -> html.Div:
-    rows = [
-        [
-            html.Span(b.member or "(none)", className="mono"),
-            html.A(format_value(b.value, kpi.format), href=kpi_ui.kpi_href(kpi.name, view)),
-            kpi_ui.status_badge(b.status),
-            f"{fmt_int(b.numerator)} of {fmt_int(b.denominator)}",
-        ]
-        for b in bars
-    ]
-    return ui.simple_table(
-        ["Supplier", ("First-pass match", "num"), "Status", ("Matched lines", "num")],
-        rows,
-        table_id="finance-suppliers-table",
-        class_name="table--site",
-    )
 
 
 def _expedited_table(rows: list[fv.Expedited], view: Filters) -> html.Div:
@@ -335,7 +316,14 @@ def _match(page: fv.FinanceView, view: Filters) -> tuple[Any, Any]:
     return tile, [
         kpi_ui.graph("finance-match-trend", charts.kpi_trend([kpi], [list(match.headline.trend)])),
         html.H3("Worst suppliers first", className="finance-subhead"),
-        _supplier_table(kpi, list(match.suppliers), view),
+        kpi_ui.bars_table(
+            kpi,
+            match.suppliers,
+            view,
+            headers=("Supplier", "First-pass match", "Matched lines"),
+            member=lambda b: html.Span(b.member or "(none)", className="mono"),
+            table_id="finance-suppliers-table",
+        ),
         html.P(
             html.A(
                 "Open the unmatched invoice lines",

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from control_tower.accounts import Scope
+from control_tower.kpi.serving import latest_as_of
 from control_tower.views import sites as vs
 from control_tower.views import warehouse as wv
 from control_tower.views import waves as vw
 from control_tower.views.kpi import utc_now
 from tests.web.kit import SUPERVISOR_SITE
+from tests.web.kpi_kit import ratio_from_values
 
 NJ = Scope.of(locations=[SUPERVISOR_SITE])
 
@@ -91,3 +95,71 @@ def test_late_order_risks_are_the_sites_top_scored_lines(snapshot):
     other = next(s.location_id for s in vs.sites(snapshot, Scope()) if s.location_id != "DC-NJ")
     assert wv.late_order_risks(snapshot, NJ, other) == []
     assert wv.late_order_risks(snapshot, Scope(), other) != []
+
+
+def _warehouse(snapshot, catalog, site, user_scope=NJ, days=13, grain="day"):
+    end = latest_as_of(snapshot)
+    return wv.warehouse_view(
+        snapshot,
+        catalog,
+        user_scope,
+        Scope.of(locations=[site.location_id]),
+        site,
+        start=end - timedelta(days=days),
+        end=end,
+        grain=grain,
+        now=utc_now(),
+    )
+
+
+def test_the_page_figures_of_a_wave_site(snapshot, catalog):
+    site = vs.pick_site(vs.sites(snapshot, NJ), None)
+    assert site.wave_based
+    page = _warehouse(snapshot, catalog, site)
+    end = latest_as_of(snapshot)
+    start = end - timedelta(days=13)
+    for head in (page.release, page.completion):
+        expected = ratio_from_values(snapshot, head.kpi, start, end, location_id=SUPERVISOR_SITE)
+        assert head.total.value == pytest.approx(expected), head.kpi.name
+        assert len(head.trend) == len({p.period for p in head.trend})  # one point a day
+    assert page.window_minutes == 15
+    accuracy = page.accuracy
+    assert isinstance(accuracy, wv.Accuracy)
+    kpi = page.kpis[wv.ACCURACY_KPI]
+    expected = ratio_from_values(snapshot, kpi, start, end, location_id=SUPERVISOR_SITE)
+    assert accuracy.total.value == pytest.approx(expected)
+    assert sum(b.denominator or 0 for b in accuracy.classes) == accuracy.total.denominator
+    outbound = page.outbound
+    assert isinstance(outbound, wv.WaveDay)
+    assert outbound.day == vw.latest_wave_day(snapshot, site, NJ, end)
+    assert outbound.late == sum(w.late for w in outbound.waves)
+    waiting = snapshot.execute(
+        "SELECT count(*) FROM receipts WHERE putaway_ts IS NULL AND location_id = ?",
+        [SUPERVISOR_SITE],
+    ).fetchone()[0]
+    assert page.backlog.waiting == waiting  # every receipt has arrived by now
+    by_type = {q.type: q.unresolved for q in page.queues}
+    assert set(by_type) == set(wv.owned_types())
+    assert [(r.order_id, r.line_no) for r in page.late_risks.rows] == [
+        (r.order_id, r.line_no) for r in wv.late_order_risks(snapshot, NJ, SUPERVISOR_SITE)
+    ]
+    assert page.late_risks.model_note
+
+
+def test_a_site_without_waves_gets_its_cutoffs(snapshot, catalog):
+    site = next((s for s in vs.sites(snapshot, Scope()) if not s.wave_based), None)
+    assert site is not None, "the demo has a site that does not run waves"
+    page = _warehouse(snapshot, catalog, site, user_scope=Scope())
+    outbound = page.outbound
+    assert isinstance(outbound, vw.CutoffDay)
+    end = latest_as_of(snapshot)
+    assert outbound.day == vw.latest_cutoff_day(snapshot, site, Scope(), end)
+    assert outbound.on_time + outbound.late <= outbound.total
+
+
+def test_dock_to_stock_is_the_latest_period_of_its_trend(snapshot, catalog):
+    site = vs.pick_site(vs.sites(snapshot, NJ), None)
+    page = _warehouse(snapshot, catalog, site, days=27, grain="week")
+    measured = [p for p in page.dock.trend if p.value is not None]
+    assert measured
+    assert page.dock.latest.value == max(measured, key=lambda p: p.period).value

@@ -10,8 +10,8 @@ import duckdb
 
 from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
-from control_tower.kpi.serving import Point, series
-from control_tower.views.kpi import figure
+from control_tower.kpi.serving import OutOfScopeError, Point, series
+from control_tower.views.kpi import Bar, breakdown, figure
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,30 @@ class Refused:
     """A figure that cannot be shown for this scope, and why (the KPI's own words)."""
 
     reason: str
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A KPI over a range, and by the members of one dimension (worst first)."""
+
+    total: Point
+    bars: tuple[Bar, ...]
+
+
+def total_and_breakdown(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    dimension: str,
+) -> Breakdown | Refused:
+    """The KPI over [start, end] under `scope`, overall and by `dimension`; refused (with the
+    reason) when the scope cannot be applied to the KPI."""
+    try:
+        total = figure(kpi, series(cur, kpi, scope=scope, start=start, end=end).points)
+        bars = breakdown(cur, kpi, scope=scope, start=start, end=end, dimension=dimension)
+    except OutOfScopeError as exc:
+        return Refused(str(exc))
+    return Breakdown(total, tuple(bars))

@@ -35,7 +35,7 @@ import duckdb
 from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import OutOfScopeError, Point, SnapshotCache, series
-from control_tower.views.figures import Headline, Refused, headline
+from control_tower.views.figures import Breakdown, Headline, Refused, headline, total_and_breakdown
 from control_tower.views.kpi import Bar, breakdown, figure
 from control_tower.views.sql import named
 
@@ -293,14 +293,6 @@ class InvoiceMatch:
 
 
 @dataclass(frozen=True)
-class FreightCost:
-    """Freight cost variance over the range, and by carrier (worst first)."""
-
-    total: Point
-    carriers: tuple[Bar, ...]
-
-
-@dataclass(frozen=True)
 class FinanceView:
     """Everything the finance page shows for one range and scope."""
 
@@ -313,7 +305,7 @@ class FinanceView:
     close: DaysToClose | None  # None: the scope cannot apply (close figures are by entity)
     checklist: tuple[EntityClose, ...] | None  # None: a scope limited by location
     match: InvoiceMatch | Refused
-    freight: FreightCost | Refused
+    freight: Breakdown | Refused  # freight cost variance, overall and by carrier
     expedited: tuple[Expedited, ...]  # by carrier, then overall
 
     @property
@@ -370,17 +362,6 @@ def _invoice_match(
     return InvoiceMatch(head, tuple(suppliers[:WORST_SUPPLIERS]))
 
 
-def _freight_cost(
-    cur: duckdb.DuckDBPyConnection, kpi: Kpi, scope: Scope, start: date, end: date
-) -> FreightCost | Refused:
-    try:
-        total = figure(kpi, series(cur, kpi, scope=scope, start=start, end=end).points)
-        carriers = breakdown(cur, kpi, scope=scope, start=start, end=end, dimension="carrier_id")
-    except OutOfScopeError as exc:
-        return Refused(str(exc))
-    return FreightCost(total, tuple(carriers))
-
-
 def finance_view(
     cur: duckdb.DuckDBPyConnection,
     catalog: Catalog,
@@ -398,6 +379,7 @@ def finance_view(
     close_kpi, match_kpi, freight_kpi = (
         catalog.kpi(n) for n in (CLOSE_KPI, MATCH_KPI, FREIGHT_KPI)
     )
+    span = {"scope": scope, "start": start, "end": end}
     checklist = (
         None if scope.locations else tuple(close_checklist(cur, scope, as_of, entity_id=entity_id))
     )
@@ -420,6 +402,6 @@ def finance_view(
         close=_days_to_close(cur, close_kpi, scope, start, end),
         checklist=checklist,
         match=_invoice_match(cur, match_kpi, scope, start, end, grain),
-        freight=_freight_cost(cur, freight_kpi, scope, start, end),
+        freight=total_and_breakdown(cur, freight_kpi, dimension="carrier_id", **span),
         expedited=tuple(expedited),
     )

@@ -20,10 +20,10 @@ from control_tower.accounts import Scope
 from control_tower.exceptions.store import UNRESOLVED
 from control_tower.exceptions.types import EXCEPTION_TYPES, RECEIPT_NOT_PUT_AWAY
 from control_tower.kpi.catalog import Catalog, Kpi
-from control_tower.kpi.serving import OutOfScopeError, Point, series
+from control_tower.kpi.serving import Point, series
 from control_tower.planning.model import active_model, describe_model, parse_drivers
-from control_tower.views.figures import Headline, Refused, headline
-from control_tower.views.kpi import Bar, breakdown, figure
+from control_tower.views.figures import Breakdown, Headline, Refused, headline, total_and_breakdown
+from control_tower.views.kpi import figure
 from control_tower.views.sites import Site
 from control_tower.views.sql import named
 from control_tower.views.waves import (
@@ -207,14 +207,6 @@ class DockToStock:
 
 
 @dataclass(frozen=True)
-class Accuracy:
-    """Inventory record accuracy over the range, and by ABC class (worst first)."""
-
-    total: Point
-    classes: tuple[Bar, ...]
-
-
-@dataclass(frozen=True)
 class LateRisks:
     """The site's open lines likely to miss their promise, and the model's record in words."""
 
@@ -233,7 +225,7 @@ class WarehouseView:
     completion: Headline
     dock: DockToStock
     backlog: PutawayBacklog
-    accuracy: Accuracy | Refused
+    accuracy: Breakdown | Refused  # inventory record accuracy, overall and by ABC class
     outbound: WaveDay | CutoffDay  # waves at a wave site, carrier cutoffs elsewhere
     queues: tuple[QueueCount, ...]
     late_risks: LateRisks
@@ -259,17 +251,6 @@ def _outbound(
         else []
     )
     return WaveDay(day, tuple(waves), local_now(site.timezone))
-
-
-def _accuracy(
-    cur: duckdb.DuckDBPyConnection, kpi: Kpi, scope: Scope, start: date, end: date
-) -> Accuracy | Refused:
-    try:
-        bars = breakdown(cur, kpi, scope=scope, start=start, end=end, dimension="abc_class")
-        total = figure(kpi, series(cur, kpi, scope=scope, start=start, end=end).points)
-    except OutOfScopeError as exc:
-        return Refused(str(exc))
-    return Accuracy(total, tuple(bars))
 
 
 def _late_risks(cur: duckdb.DuckDBPyConnection, scope: Scope, site: Site) -> LateRisks:
@@ -305,7 +286,7 @@ def warehouse_view(
         completion=headline(cur, kpis[COMPLETION_KPI], grain=grain, **span),
         dock=DockToStock(figure(kpis[DOCK_KPI], dock.points), tuple(dock.points)),
         backlog=putaway_backlog(cur, user_scope, now, location_id=site.location_id),
-        accuracy=_accuracy(cur, kpis[ACCURACY_KPI], scope, start, end),
+        accuracy=total_and_breakdown(cur, kpis[ACCURACY_KPI], dimension="abc_class", **span),
         outbound=_outbound(cur, site, user_scope, end, now, window),
         queues=tuple(
             queue_counts(cur, user_scope, now, types=owned_types(), location_id=site.location_id)

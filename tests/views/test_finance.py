@@ -10,6 +10,7 @@ import pytest
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views import finance as fv
+from control_tower.views.figures import Breakdown
 from tests.web.kit import SUPERVISOR_SITE
 from tests.web.kpi_kit import ratio_from_values
 
@@ -126,7 +127,7 @@ def test_the_page_figures_equal_kpi_values_and_the_queries(snapshot, catalog):
     values = [b.value for b in match.suppliers if b.value is not None]
     assert values == sorted(values)  # worst (lowest match rate) first
     freight = page.freight
-    assert isinstance(freight, fv.FreightCost)
+    assert isinstance(freight, Breakdown)
     expected = ratio_from_values(snapshot, page.freight_kpi, page.start, page.end)
     assert freight.total.value == pytest.approx(expected)
     closes = fv.close_checklist(snapshot, Scope(), page.as_of)

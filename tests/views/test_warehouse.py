@@ -12,6 +12,7 @@ from control_tower.kpi.serving import latest_as_of
 from control_tower.views import sites as vs
 from control_tower.views import warehouse as wv
 from control_tower.views import waves as vw
+from control_tower.views.figures import Breakdown
 from control_tower.views.kpi import utc_now
 from tests.web.kit import SUPERVISOR_SITE
 from tests.web.kpi_kit import ratio_from_values
@@ -124,11 +125,11 @@ def test_the_page_figures_of_a_wave_site(snapshot, catalog):
         assert len(head.trend) == len({p.period for p in head.trend})  # one point a day
     assert page.window_minutes == 15
     accuracy = page.accuracy
-    assert isinstance(accuracy, wv.Accuracy)
+    assert isinstance(accuracy, Breakdown)
     kpi = page.kpis[wv.ACCURACY_KPI]
     expected = ratio_from_values(snapshot, kpi, start, end, location_id=SUPERVISOR_SITE)
     assert accuracy.total.value == pytest.approx(expected)
-    assert sum(b.denominator or 0 for b in accuracy.classes) == accuracy.total.denominator
+    assert sum(b.denominator or 0 for b in accuracy.bars) == accuracy.total.denominator
     outbound = page.outbound
     assert isinstance(outbound, wv.WaveDay)
     assert outbound.day == vw.latest_wave_day(snapshot, site, NJ, end)

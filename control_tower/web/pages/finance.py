@@ -347,8 +347,8 @@ def _freight(page: fv.FinanceView, view: Filters) -> tuple[Any, Any]:
         "finance-kpi-freight_cost_variance",
     )
     chart = (
-        kpi_ui.graph("finance-freight", charts.kpi_bars(kpi, list(freight.carriers)))
-        if freight.carriers
+        kpi_ui.graph("finance-freight", charts.kpi_bars(kpi, list(freight.bars)))
+        if freight.bars
         else ui.empty_state("No costed freight in this range", "Widen the date range.")
     )
     return tile, chart

@@ -331,7 +331,7 @@ def _accuracy(page: wv.WarehouseView, view: Filters) -> tuple[Any, Any]:
     if isinstance(accuracy, Refused):
         reason = f"{accuracy.reason}. Ask an administrator if you need it."
         return None, kpi_ui.cannot_show(kpi.label, reason)
-    total, bars = accuracy.total, list(accuracy.classes)
+    total, bars = accuracy.total, list(accuracy.bars)
     tile = _tile(
         kpi,
         total.value,

@@ -22,7 +22,8 @@ from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
 from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
-from control_tower.web.filters import Filters, link
+from control_tower.web.auth import current_web_user
+from control_tower.web.filters import Filters, filter_bar, link, load_choices
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
 from control_tower.web.runtime import web_context
 
@@ -149,6 +150,42 @@ def bars_table(
         rows,
         table_id=table_id,
         class_name="table--site",
+    )
+
+
+def filtered_page(
+    prefix: str,
+    title: str,
+    view: Filters,
+    no_data: Callable[[], Any],
+    *,
+    show: Sequence[str] | None = None,
+    default: Callable[[duckdb.DuckDBPyConnection, Scope, Filters], Filters] | None = None,
+) -> html.Div:
+    """A role page's frame: its title and subtitle (`<prefix>-subtitle`), the filter bar from
+    the URL's `view` (`default` may fill in a choice, e.g. a site) and the body the page's
+    callback fills in (`<prefix>-body`). `no_data()` while no snapshot has been published."""
+    user = current_web_user()
+    page_class = f"page page--{prefix}"
+    head = html.Div(
+        [html.H1(title), html.P(id=f"{prefix}-subtitle", className="page-subtitle")],
+        className="page-head",
+    )
+    try:
+        with web_context().store.cursor() as cur:
+            choices = load_choices(cur, user.scope) if user else None
+            if user and default is not None:
+                view = default(cur, user.scope, view)
+    except NoSnapshotError:
+        return html.Div([head, no_data()], className=page_class)
+    if choices is None:
+        return html.Div(head, className=page_class)
+    bar = (
+        filter_bar(prefix, view, choices, show=show) if show else filter_bar(prefix, view, choices)
+    )
+    body = html.Div(id=f"{prefix}-body", className=f"{prefix}-body")
+    return html.Div(
+        [head, bar, dcc.Loading(body, type="dot", delay_show=300)], className=page_class
     )
 
 

@@ -17,29 +17,25 @@ from typing import Any
 
 import dash
 import duckdb
-from dash import Output, callback, dcc, html
+from dash import Output, callback, html
 
 from control_tower.accounts import Scope
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
-from control_tower.storage.serving import NoSnapshotError
 from control_tower.views import finance as fv
 from control_tower.views.figures import Refused
 from control_tower.views.kpi import cached_catalog
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
-from control_tower.web.auth import current_web_user, require
+from control_tower.web.auth import require
 from control_tower.web.filters import (
     Filters,
-    filter_bar,
     filter_inputs,
-    load_choices,
     register_filter_callbacks,
 )
 from control_tower.web.format import fmt_int
 from control_tower.web.pages._finance_close import TASK_STATE, checklists, close_figure
-from control_tower.web.runtime import web_context
 
 ROLES = ("finance", "executive", "admin")  # page and callback: require(roles=ROLES)
 
@@ -62,27 +58,7 @@ CLOSE_KPI, MATCH_KPI, FREIGHT_KPI = fv.CLOSE_KPI, fv.MATCH_KPI, fv.FREIGHT_KPI
 
 def layout(**query: str) -> html.Div:
     """The filter bar (dates, grain, entity, location) and the page's frame."""
-    user = current_web_user()
-    view = Filters.from_query(**query)
-    head = html.Div(
-        [html.H1("Finance"), html.P(id=SUBTITLE, className="page-subtitle")],
-        className="page-head",
-    )
-    try:
-        with web_context().store.cursor() as cur:
-            choices = load_choices(cur, user.scope) if user else None
-    except NoSnapshotError:
-        return html.Div([head, _no_data()], className="page page--finance")
-    if choices is None:
-        return html.Div(head, className="page page--finance")
-    return html.Div(
-        [
-            head,
-            filter_bar(PREFIX, view, choices),
-            dcc.Loading(html.Div(id=BODY, className="finance-body"), type="dot", delay_show=300),
-        ],
-        className="page page--finance",
-    )
+    return kpi_ui.filtered_page(PREFIX, "Finance", Filters.from_query(**query), _no_data)
 
 
 register_filter_callbacks(PREFIX)

@@ -18,10 +18,10 @@ from typing import Any
 
 import dash
 import duckdb
-from dash import Output, callback, dcc, html
+from dash import Output, callback, html
 
+from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
-from control_tower.storage.serving import NoSnapshotError
 from control_tower.views import warehouse as wv
 from control_tower.views.figures import Refused
 from control_tower.views.kpi import cached_catalog, utc_now
@@ -30,17 +30,14 @@ from control_tower.views.status import SLA_STATUS
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
-from control_tower.web.auth import current_web_user, require
+from control_tower.web.auth import require
 from control_tower.web.filters import (
     Filters,
-    filter_bar,
     filter_inputs,
-    load_choices,
     register_filter_callbacks,
 )
 from control_tower.web.format import DASH, fmt_hours, fmt_int, fmt_money
 from control_tower.web.pages._warehouse_waves import outbound_panel
-from control_tower.web.runtime import web_context
 
 ROLES = ("warehouse_supervisor", "executive", "admin")  # page and callback: require(roles=ROLES)
 
@@ -65,29 +62,14 @@ DOCK_KPI, ACCURACY_KPI = wv.DOCK_KPI, wv.ACCURACY_KPI
 
 def layout(**query: str) -> html.Div:
     """The filter bar (location defaults to the first site with waves) and the page's frame."""
-    user = current_web_user()
     view = Filters.from_query(**query)
-    head = html.Div(
-        [html.H1("Warehouse"), html.P(id=SUBTITLE, className="page-subtitle")],
-        className="page-head",
-    )
-    try:
-        with web_context().store.cursor() as cur:
-            choices = load_choices(cur, user.scope) if user else None
-            site = pick_site(sites(cur, user.scope), view.location) if user else None
-    except NoSnapshotError:
-        return html.Div([head, _no_data()], className="page page--warehouse")
-    if choices is None:
-        return html.Div(head, className="page page--warehouse")
-    shown = view if view.location or site is None else replace(view, location=site.location_id)
-    return html.Div(
-        [
-            head,
-            filter_bar(PREFIX, shown, choices, show=SHOW),
-            dcc.Loading(html.Div(id=BODY, className="warehouse-body"), type="dot", delay_show=300),
-        ],
-        className="page page--warehouse",
-    )
+    return kpi_ui.filtered_page(PREFIX, "Warehouse", view, _no_data, show=SHOW, default=_site)
+
+
+def _site(cur: duckdb.DuckDBPyConnection, scope: Scope, view: Filters) -> Filters:
+    """The view with its location set to the page's site when none is chosen."""
+    site = pick_site(sites(cur, scope), view.location)
+    return view if view.location or site is None else replace(view, location=site.location_id)
 
 
 register_filter_callbacks(PREFIX)

@@ -1,5 +1,5 @@
-"""Figures the role views share: a KPI's headline over a range with its trend, and the
-reason a figure cannot be shown for a scope."""
+"""Figures the role views share: a KPI's headline over a range with its trend, a KPI overall
+and by the members of one dimension, and the reason a figure cannot be shown for a scope."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ Projection: day 0 is the snapshot day with A; each later day removes D and
 adds the open quantity of each open PO line on its expected date (a line
 already past its expected date is counted on day 1, the earliest it can
 still arrive). The stockout date is the first day the projection is at or
-below zero (KPI_SEMANTICS: available <= 0 is a stockout).
+below zero (as stockout_rate counts it: available <= 0 is a stockout).
 """
 
 from __future__ import annotations

@@ -19,10 +19,12 @@ from control_tower.exceptions.registry import type_label
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import Point, status_of
-from control_tower.kpi.views import STALE_HOURS, Bar, Change, age_hours, counted_word
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
+from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
-from control_tower.web.filters import Filters
+from control_tower.web.auth import current_web_user
+from control_tower.web.filters import Filters, filter_bar, link, load_choices
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
 from control_tower.web.runtime import web_context
 
@@ -30,13 +32,6 @@ from control_tower.web.runtime import web_context
 # (body, subtitle).
 PageBody = Callable[[duckdb.DuckDBPyConnection, Scope, Filters, Any], tuple[Any, Any]]
 
-# Status of a value against its thresholds.
-KPI_STATUS = {
-    "ok": ("✓", "On target", "ok"),
-    "warn": ("⚠", "Warning", "warn"),
-    "breach": ("✕", "Breach", "bad"),
-    "none": ("○", "No value", "idle"),
-}
 # Governance status of a definition.
 GOVERNANCE = {
     "certified": ("★", "Certified", "info"),
@@ -90,7 +85,7 @@ def governance_badge(status: str) -> html.Span:
 
 def tone(status: str | None) -> str:
     """The tile tone of a status."""
-    return KPI_STATUS.get(status or "none", KPI_STATUS["none"])[2]
+    return kpi_status(status)[2]
 
 
 def linked_tile(
@@ -112,6 +107,86 @@ def linked_tile(
         [status_badge(status), " ", detail],
         tone=tone(status),
         kpi_id=tile_id,
+    )
+
+
+def kpi_href(name: str, view: Filters, **extra: str | None) -> str:
+    """The detail page of KPI `name` with the view's filters."""
+    return link(f"/kpi/{name}", view, **extra)
+
+
+def queue_href(exception_type: str, where: Filters) -> str:
+    """The unresolved items of one exception type, within `where`'s entity and location."""
+    return link("/exceptions", where, type=exception_type, status="unresolved")
+
+
+def cannot_show(what: str, reason: str, box_id: str | None = None) -> html.Div:
+    """Why a figure is not shown for this view (never the unrestricted figure instead)."""
+    body = ui.empty_state(f"{what} cannot be shown for this view", reason, icon="⊘")
+    return html.Div(body, id=box_id) if box_id else body
+
+
+def bars_table(
+    kpi: Kpi,
+    bars: Sequence[Bar],
+    view: Filters,
+    *,
+    headers: tuple[str, str, str],
+    member: Callable[[Bar], Any],
+    table_id: str,
+) -> html.Div:
+    """A breakdown as a table: member, value (a link to the KPI's detail), status and the
+    counts behind it. `headers`: the member, value and counted columns' names."""
+    rows = [
+        [
+            member(b),
+            html.A(format_value(b.value, kpi.format), href=kpi_href(kpi.name, view)),
+            status_badge(b.status),
+            f"{fmt_int(b.numerator)} of {fmt_int(b.denominator)}",
+        ]
+        for b in bars
+    ]
+    return ui.simple_table(
+        [headers[0], (headers[1], "num"), "Status", (headers[2], "num")],
+        rows,
+        table_id=table_id,
+        class_name="table--site",
+    )
+
+
+def filtered_page(
+    prefix: str,
+    title: str,
+    view: Filters,
+    no_data: Callable[[], Any],
+    *,
+    show: Sequence[str] | None = None,
+    default: Callable[[duckdb.DuckDBPyConnection, Scope, Filters], Filters] | None = None,
+) -> html.Div:
+    """A role page's frame: its title and subtitle (`<prefix>-subtitle`), the filter bar from
+    the URL's `view` (`default` may fill in a choice, e.g. a site) and the body the page's
+    callback fills in (`<prefix>-body`). `no_data()` while no snapshot has been published."""
+    user = current_web_user()
+    page_class = f"page page--{prefix}"
+    head = html.Div(
+        [html.H1(title), html.P(id=f"{prefix}-subtitle", className="page-subtitle")],
+        className="page-head",
+    )
+    try:
+        with web_context().store.cursor() as cur:
+            choices = load_choices(cur, user.scope) if user else None
+            if user and default is not None:
+                view = default(cur, user.scope, view)
+    except NoSnapshotError:
+        return html.Div([head, no_data()], className=page_class)
+    if choices is None:
+        return html.Div(head, className=page_class)
+    bar = (
+        filter_bar(prefix, view, choices, show=show) if show else filter_bar(prefix, view, choices)
+    )
+    body = html.Div(id=f"{prefix}-body", className=f"{prefix}-body")
+    return html.Div(
+        [head, bar, dcc.Loading(body, type="dot", delay_show=300)], className=page_class
     )
 
 
@@ -331,7 +406,7 @@ def breakdown_figure(kpi: Kpi, bars: Sequence[Bar], selected: str | None) -> go.
     text = []
     for b in bars:
         basis = counted_text(kpi, b.denominator)
-        word = KPI_STATUS.get(b.status or "none", KPI_STATUS["none"])
+        word = kpi_status(b.status)
         text.append(
             f"{value_text(kpi, b.value)}"
             + (f" · {basis}" if basis else "")

@@ -13,6 +13,7 @@ from typing import Any
 
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
+from control_tower.views.status import kpi_status
 from control_tower.web import kpi_ui
 from control_tower.web.format import fmt_int
 
@@ -129,7 +130,7 @@ def kpi_trend(
 
 def kpi_bars(kpi: Kpi, bars: list[Any], label: str = "") -> dict[str, Any]:
     """Horizontal bars, worst first, each labelled with its value, basis and status word."""
-    words = [kpi_ui.KPI_STATUS.get(b.status or "none", kpi_ui.KPI_STATUS["none"]) for b in bars]
+    words = [kpi_status(b.status) for b in bars]
     data = {
         "type": "bar",
         "orientation": "h",

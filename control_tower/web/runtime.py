@@ -18,9 +18,9 @@ from control_tower.accounts import AccountStore
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.kpi.catalog import Catalog
 from control_tower.kpi.serving import SnapshotCache
-from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
+from control_tower.views.kpi import cached_catalog
 
 EXTENSION_KEY = "control_tower"
 

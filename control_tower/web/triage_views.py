@@ -12,7 +12,7 @@ from typing import Any
 
 from dash import html
 
-from control_tower.planning import triage
+from control_tower.planning import model, projection, triage
 from control_tower.web import filters
 from control_tower.web.format import DASH, fmt_int
 from control_tower.web.pages._planner import drill_path
@@ -28,7 +28,7 @@ def md_text(text: str) -> str:
 
 def grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
     """A queue row as the grid shows it, without its queue status (`_with_status`)."""
-    suggestion: triage.Suggestion = row["suggestion"]
+    suggestion: projection.Suggestion = row["suggestion"]
     receipt = row.get("next_receipt_date")
     stockout = row.get("stockout_date")
     return {
@@ -49,7 +49,7 @@ def grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
         "next_receipt": f"{receipt:%Y-%m-%d}" if receipt else DASH,
         "lead_time_days": row.get("lead_time_days"),
         "stockout_date": f"{stockout:%Y-%m-%d}" if stockout else DASH,
-        "reasons": triage.reasons(row.get("drivers") or [])
+        "reasons": model.reasons(row.get("drivers") or [])
         or ("Days-of-cover rule" if row.get("source") == "rule" else DASH),
         "action": f"{ACTION_ICONS.get(suggestion.kind, '')} {suggestion.text}".strip(),
         "action_kind": suggestion.kind,
@@ -109,7 +109,7 @@ def model_note(queue: triage.Queue, card: dict[str, Any] | None) -> Any:
     if queue.horizon_days:
         scored += f" for a stockout within {queue.horizon_days} days"
     text = (
-        triage.describe_model(card) + "."
+        model.describe_model(card) + "."
         if card
         else "No active stockout model is recorded in risk.models."
     )

@@ -8,9 +8,9 @@ import pytest
 
 from control_tower import resources
 from control_tower.kpi.catalog import DEFAULT_DIR, CatalogError, load_catalog
-from control_tower.kpi.views import cached_catalog
 from control_tower.mappings import MappingError, enabled_mappings, load_mappings
 from control_tower.settings import load_settings
+from control_tower.views.kpi import cached_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_KPI = (DEFAULT_DIR / "line_fill_rate.yml").read_text()

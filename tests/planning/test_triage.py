@@ -20,8 +20,8 @@ import pytest
 from control_tower.accounts import Scope
 from control_tower.exceptions import actions
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
-from control_tower.planning import triage
-from control_tower.planning.triage import PoLine, SiteStock
+from control_tower.planning import drill, model, projection, supply, triage
+from control_tower.planning.supply import PoLine, SiteStock
 
 AS_OF = date(2026, 11, 20)
 
@@ -37,26 +37,26 @@ def site(location: str, entity: str, available: float, demand: float) -> SiteSto
 class TestProjection:
     def test_stockout_day_without_supply(self):
         # 100 - 10 t <= 0 first at t = 10
-        assert triage.stockout_date(AS_OF, 100, 10, []) == AS_OF + timedelta(days=10)
+        assert projection.stockout_date(AS_OF, 100, 10, []) == AS_OF + timedelta(days=10)
 
     def test_a_receipt_before_the_stockout_pushes_it_out(self):
         # 100 + 50 (day 5) - 10 t <= 0 first at t = 15
         lines = [po(AS_OF + timedelta(days=5), 50)]
-        assert triage.stockout_date(AS_OF, 100, 10, lines) == AS_OF + timedelta(days=15)
+        assert projection.stockout_date(AS_OF, 100, 10, lines) == AS_OF + timedelta(days=15)
 
     def test_a_receipt_after_the_stockout_does_not_prevent_it(self):
         lines = [po(AS_OF + timedelta(days=12), 500)]
-        assert triage.stockout_date(AS_OF, 100, 10, lines) == AS_OF + timedelta(days=10)
+        assert projection.stockout_date(AS_OF, 100, 10, lines) == AS_OF + timedelta(days=10)
 
     def test_an_overdue_line_counts_on_day_one(self):
         # 10 + 40 (day 1) - 10 t <= 0 first at t = 5
         lines = [po(AS_OF - timedelta(days=3), 40)]
-        assert triage.stockout_date(AS_OF, 10, 10, lines) == AS_OF + timedelta(days=5)
-        assert triage.project(AS_OF, 10, 10, lines, 2)[1].receipts == 40
+        assert projection.stockout_date(AS_OF, 10, 10, lines) == AS_OF + timedelta(days=5)
+        assert projection.project(AS_OF, 10, 10, lines, 2)[1].receipts == 40
 
     def test_zero_available_is_a_stockout_today_and_no_demand_never(self):
-        assert triage.stockout_date(AS_OF, 0, 3, []) == AS_OF
-        assert triage.stockout_date(AS_OF, 5, 0, []) is None
+        assert projection.stockout_date(AS_OF, 0, 3, []) == AS_OF
+        assert projection.stockout_date(AS_OF, 5, 0, []) is None
 
     def test_the_daily_projection_agrees_with_the_stockout_date(self):
         rng = random.Random(7)
@@ -67,15 +67,15 @@ class TestProjection:
                 po(AS_OF + timedelta(days=rng.randint(-5, 80)), rng.choice([5, 40, 300]), f"P{k}")
                 for k in range(rng.randint(0, 3))
             ]
-            days = triage.project(AS_OF, available, demand, lines, 120)
+            days = projection.project(AS_OF, available, demand, lines, 120)
             first = next((d.day for d in days if d.available <= 1e-9), None)
-            expected = triage.stockout_date(AS_OF, available, demand, lines, within_days=120)
+            expected = projection.stockout_date(AS_OF, available, demand, lines, within_days=120)
             assert first == expected, (available, demand, lines)
 
 
 class TestSuggestedAction:
     def _suggest(self, lines, sites, available=100.0, demand=10.0):
-        return triage.suggest_action(
+        return projection.suggest_action(
             as_of=AS_OF,
             location_id="A",
             entity_id="E1",
@@ -222,7 +222,7 @@ class TestQueue:
         ]  # 200 > 150 > 90
         assert q.total == 3
         assert q.rows[0]["drivers"][0]["label"] == "Days of cover"
-        assert triage.reasons(q.rows[0]["drivers"]) == "↑ Days of cover 10"
+        assert model.reasons(q.rows[0]["drivers"]) == "↑ Days of cover 10"
         assert [
             r["item_id"] for r in triage.triage_queue(con, Scope(), min_probability=0.5).rows
         ] == ["I1", "I1"]
@@ -241,25 +241,25 @@ class TestQueue:
         assert q.rows[0]["suggestion"].text == "Transfer 100 from B"
 
     def test_open_po_lines_subtract_receipts_and_skip_closed_lines(self, con):
-        lines = triage.open_po_lines(con, [("A", "I1"), ("A", "I2")])
+        lines = supply.open_po_lines(con, [("A", "I1"), ("A", "I2")])
         assert [(ln.po_id, ln.open_qty) for ln in lines[("A", "I1")]] == [("P1", 60.0)]
         assert [(ln.po_id, ln.open_qty) for ln in lines[("A", "I2")]] == [("P3", 60.0)]
 
     def test_site_stock_uses_the_28_day_demand_without_cancelled_lines(self, con):
-        sites = {s.location_id: s for s in triage.site_stock(con, Scope(), ["I1"])["I1"]}
+        sites = {s.location_id: s for s in supply.site_stock(con, Scope(), ["I1"])["I1"]}
         assert sites["A"].available_qty == 100
         assert sites["A"].daily_demand == pytest.approx(10.0)
         assert sites["B"].excess_qty == pytest.approx(700.0)  # 900 - 2 * 20 * 5
         assert set(
-            triage.site_stock(con, Scope.of(entities=["E2"]), ["I1"])["I1"][0].location_id
+            supply.site_stock(con, Scope.of(entities=["E2"]), ["I1"])["I1"][0].location_id
         ) == {"C"}
 
     def test_item_facts_respect_scope_and_reject_bad_ids(self, con):
-        assert triage.item_facts(con, Scope(), "A", "I1").description == "Widget"
-        assert triage.item_facts(con, Scope.of(locations=["B"]), "A", "I1") is None
-        assert triage.item_facts(con, Scope(), "A", "nope") is None
-        assert triage.item_facts(con, Scope(), "A", "x" * 500) is None
-        assert triage.item_facts(con, Scope(), None, "I1") is None
+        assert drill.item_facts(con, Scope(), "A", "I1").description == "Widget"
+        assert drill.item_facts(con, Scope.of(locations=["B"]), "A", "I1") is None
+        assert drill.item_facts(con, Scope(), "A", "nope") is None
+        assert drill.item_facts(con, Scope(), "A", "x" * 500) is None
+        assert drill.item_facts(con, Scope(), None, "I1") is None
 
 
 class TestTriageActions:
@@ -326,7 +326,7 @@ def test_describe_model_in_plain_words():
             "baseline": {"roc_auc": 0.823, "precision_at_k": 0.48, "k": 50},
         },
     }
-    assert triage.describe_model(card) == (
+    assert model.describe_model(card) == (
         "Model v3 trained 2026-11-20 on 2026-06..2026-10; on the later unseen period it ranks "
         "stockouts with ROC AUC 0.86 vs 0.82 for the days-of-cover rule; precision of the top "
         "50: 62% vs 48%"

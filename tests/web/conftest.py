@@ -38,8 +38,8 @@ import pytest
 
 from control_tower.demo.generator import default_as_of, generate
 from control_tower.kpi.catalog import Catalog
-from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings, load_settings
+from control_tower.views.kpi import cached_catalog
 from control_tower.web import create_app, make_server
 from control_tower.web.runtime import EXTENSION_KEY
 from pipelines.run import run_pipeline

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from control_tower.kpi.views import cached_catalog
+from control_tower.views.kpi import cached_catalog
 from tests.web.kit import USERS
 from tests.web.kpi_kit import by_id, post_callback, signed_in, text, walk
 

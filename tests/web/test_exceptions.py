@@ -18,8 +18,8 @@ import pytest
 
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.exceptions.workflow import act
-from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings
+from control_tower.views.kpi import cached_catalog
 from control_tower.web import create_app
 from tests.web.kit import SUPERVISOR_SITE, cheap_accounts, client_as
 

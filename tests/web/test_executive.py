@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
-from control_tower.kpi.views import certified
+from control_tower.views.kpi import certified
 from tests.web.kit import USERS
 from tests.web.kpi_kit import (
     by_id,

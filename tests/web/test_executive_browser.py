@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from control_tower.kpi.format import format_value
-from control_tower.kpi.views import cached_catalog, certified
+from control_tower.views.kpi import cached_catalog, certified
 from tests.web.kpi_kit import ratio_from_values
 
 TIMEOUT_MS = 20_000

@@ -15,7 +15,7 @@ import pytest
 
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
-from control_tower.kpi.views import cached_catalog
+from control_tower.views.kpi import cached_catalog
 from control_tower.web.filters import ids
 from tests.web.kit import SUPERVISOR_SITE, client_as
 
@@ -165,7 +165,7 @@ def _find(node: Any, component_id: str) -> dict[str, Any]:
 
 
 def test_scope_helpers_keep_out_of_scope_sites_out(snapshot):
-    from control_tower.ops.warehouse_views import sites
+    from control_tower.views.sites import sites
 
     assert [s.location_id for s in sites(snapshot, Scope.of(locations=[SUPERVISOR_SITE]))] == [
         SUPERVISOR_SITE

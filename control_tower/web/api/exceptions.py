@@ -45,8 +45,8 @@ from control_tower.exceptions.records import source_records
 from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
 from control_tower.export import csv_chunks
-from control_tower.kpi.views import cached_catalog
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import cached_catalog
 from control_tower.web.api import ApiError, api_user, json_body
 from control_tower.web.auth import WebUser
 from control_tower.web.filters import Filters

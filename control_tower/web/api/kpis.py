@@ -47,8 +47,8 @@ from control_tower import accounts
 from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import GRAINS, OutOfScopeError, latest_as_of, series, status_of
-from control_tower.kpi.views import cached_catalog, describe_series, figure
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import cached_catalog, describe_series, figure
 from control_tower.web.api import ApiError, api_user
 from control_tower.web.filters import DEFAULT_DAYS, MAX_DAYS, Filters
 from control_tower.web.runtime import web_context

@@ -19,7 +19,9 @@ from dash import Input, Output, callback, dcc, html
 from control_tower import accounts
 from control_tower.kpi.catalog import HistoryRecord, Kpi
 from control_tower.kpi.serving import latest_as_of
-from control_tower.kpi.views import (
+from control_tower.ops.freshness import freshness_status
+from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import (
     TableFreshness,
     cached_catalog,
     compiled_sql,
@@ -27,8 +29,6 @@ from control_tower.kpi.views import (
     table_freshness,
     utc_now,
 )
-from control_tower.ops.freshness import freshness_status
-from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require

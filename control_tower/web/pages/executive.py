@@ -7,7 +7,7 @@ direction), a sparkline by the chosen grain, how old the data is, and a
 link to the KPI's detail page with the same filters. Draft KPIs are listed
 below, linked to their detail pages and the catalog. The filters live in the
 URL (`control_tower.web.filters`); figures come from
-`control_tower.kpi.views`, under the user's scope.
+`control_tower.views.executive`, under the user's scope.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import dash
 from dash import Output, callback, dcc, html
 
 from control_tower.kpi.catalog import Kpi
-from control_tower.kpi.serving import OutOfScopeError, latest_as_of
-from control_tower.kpi.views import Tile, cached_catalog, certified, tile, utc_now
+from control_tower.kpi.serving import latest_as_of
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.executive import Unavailable, drafts, executive_view
+from control_tower.views.kpi import Tile, cached_catalog, utc_now
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require
@@ -28,7 +29,6 @@ from control_tower.web.filters import (
     Filters,
     filter_bar,
     filter_inputs,
-    link,
     load_choices,
     register_filter_callbacks,
 )
@@ -101,7 +101,7 @@ def _tile(t: Tile, view: Filters, days: int, now: Any) -> dcc.Link:
     if not kpi.is_ratio and t.value.period is not None:
         basis = f"latest value, {t.value.period:%d %b}"
     return dcc.Link(
-        href=link(f"/kpi/{kpi.name}", view),
+        href=kpi_ui.kpi_href(kpi.name, view),
         id=f"executive-tile-{kpi.name}",
         className=f"kpi kpi-tile kpi--{kpi_ui.tone(t.status)}",
         title=f"{kpi.label}: open the detail",
@@ -136,7 +136,8 @@ def _tile(t: Tile, view: Filters, days: int, now: Any) -> dcc.Link:
     )
 
 
-def _unavailable(kpi: Kpi, reason: str) -> html.Div:
+def _unavailable(shown: Unavailable) -> html.Div:
+    kpi, reason = shown.kpi, shown.refused.reason
     return html.Div(
         [
             html.Div(
@@ -158,7 +159,7 @@ def _drafts(kpis: list[Kpi], view: Filters) -> Any:
         [
             html.Span("Draft KPIs, not certified yet:", className="drafts-label"),
             *[
-                dcc.Link(k.label, href=link(f"/kpi/{k.name}", view), className="draft-link")
+                dcc.Link(k.label, href=kpi_ui.kpi_href(k.name, view), className="draft-link")
                 for k in kpis
             ],
             dcc.Link("All KPIs in the catalog →", href="/catalog", className="draft-catalog"),
@@ -183,12 +184,12 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
     context = web_context()
     view = Filters.from_inputs(start, end, grain, entity, location)
     catalog = cached_catalog(context.settings.kpi_definitions)
-    drafts = _drafts([k for k in catalog.kpis.values() if k.status != "certified"], view)
+    draft_row = _drafts(drafts(catalog), view)
     scope = view.scoped(user.scope)
     if scope is None:
         return (
             ui.empty_state("Outside your scope", "Pick an entity and location you may see."),
-            drafts,
+            draft_row,
             "",
         )
     now = utc_now()
@@ -196,24 +197,22 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
         with context.store.cursor() as cur:
             latest = latest_as_of(cur)
             if latest is None:
-                return _no_data(), drafts, ""
+                return _no_data(), draft_row, ""
             shown = view.resolved(latest)
-            days = (shown.end - shown.start).days + 1  # type: ignore[operator]
-            tiles = []
-            for kpi in certified(catalog):
-                try:
-                    t = tile(
-                        cur, kpi, scope=scope, start=shown.start, end=shown.end, grain=shown.grain
-                    )  # type: ignore[arg-type]
-                except OutOfScopeError as exc:
-                    tiles.append(_unavailable(kpi, str(exc)))
-                    continue
-                tiles.append(_tile(t, view, days, now))
+            assert shown.start is not None
+            assert shown.end is not None
+            page = executive_view(
+                cur, catalog, scope, start=shown.start, end=shown.end, grain=shown.grain
+            )
     except NoSnapshotError:
-        return _no_data(), drafts, ""
+        return _no_data(), draft_row, ""
+    tiles = [
+        _unavailable(t) if isinstance(t, Unavailable) else _tile(t, view, page.days, now)
+        for t in page.tiles
+    ]
     where = " · ".join(p for p in (view.entity, view.location) if p) or "all sites in your scope"
     subtitle = (
-        f"{shown.start:%d %b %Y} – {shown.end:%d %b %Y} ({days} days) · {where} · "
+        f"{page.start:%d %b %Y} – {page.end:%d %b %Y} ({page.days} days) · {where} · "
         f"values computed {latest:%d %b %Y}"
     )
-    return tiles, drafts, subtitle
+    return tiles, draft_row, subtitle

@@ -4,8 +4,7 @@ Route `/finance`, for finance, executives and admins (page and callback). Days t
 entity and period against the target, the close checklist in progress (the latest month
 that has ended, per entity) with overdue tasks, invoice first-pass match (trend and the
 worst suppliers), freight cost variance by carrier and the expedited share of freight.
-KPI figures come from `kpi.serving.series` under the user's scope; the checklist and the
-expedited share from `control_tower.ops.finance_views`. Figures link to their KPI detail
+The figures come from `control_tower.views.finance` under the user's scope. Figures link to their KPI detail
 page or their exception queue. Close figures belong to entities: a view narrowed to a
 location (or a user scoped by location) gets an explanation instead of unscoped numbers.
 """
@@ -13,35 +12,30 @@ location (or a user scoped by location) gets an explanation instead of unscoped 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from functools import partial
 from typing import Any
 
 import dash
 import duckdb
-from dash import Output, callback, dcc, html
+from dash import Output, callback, html
 
 from control_tower.accounts import Scope
-from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
-from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series, status_of
-from control_tower.kpi.views import breakdown, cached_catalog, figure
-from control_tower.ops import finance_views as fv
-from control_tower.storage.serving import NoSnapshotError
+from control_tower.kpi.serving import latest_as_of
+from control_tower.views import finance as fv
+from control_tower.views.figures import Refused
+from control_tower.views.kpi import cached_catalog
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
-from control_tower.web.auth import current_web_user, require
+from control_tower.web.auth import require
 from control_tower.web.filters import (
     Filters,
-    filter_bar,
     filter_inputs,
-    link,
-    load_choices,
     register_filter_callbacks,
 )
-from control_tower.web.format import DASH, fmt_int, plural
-from control_tower.web.runtime import web_context
+from control_tower.web.format import fmt_int
+from control_tower.web.pages._finance_close import TASK_STATE, checklists, close_figure
 
 ROLES = ("finance", "executive", "admin")  # page and callback: require(roles=ROLES)
 
@@ -59,43 +53,12 @@ PREFIX = "finance"
 SUBTITLE = "finance-subtitle"
 BODY = "finance-body"
 
-CLOSE_KPI = "days_to_close"
-MATCH_KPI = "invoice_first_pass_match_rate"
-FREIGHT_KPI = "freight_cost_variance"
-CLOSE_MONTHS = 6  # periods shown in the days-to-close chart, at least
-WORST_SUPPLIERS = 10
-
-TASK_STATE = {
-    "done": ("✓", "Done", "ok"),
-    "open": ("○", "Open", "idle"),
-    "overdue": ("⚠", "Overdue", "bad"),
-}
-ENTITY_COLOURS = ("#2457c5", "#7a4cc2", "#0f7b8a", "#b05a00", "#5b6578")
+CLOSE_KPI, MATCH_KPI, FREIGHT_KPI = fv.CLOSE_KPI, fv.MATCH_KPI, fv.FREIGHT_KPI
 
 
 def layout(**query: str) -> html.Div:
     """The filter bar (dates, grain, entity, location) and the page's frame."""
-    user = current_web_user()
-    view = Filters.from_query(**query)
-    head = html.Div(
-        [html.H1("Finance"), html.P(id=SUBTITLE, className="page-subtitle")],
-        className="page-head",
-    )
-    try:
-        with web_context().store.cursor() as cur:
-            choices = load_choices(cur, user.scope) if user else None
-    except NoSnapshotError:
-        return html.Div([head, _no_data()], className="page page--finance")
-    if choices is None:
-        return html.Div(head, className="page page--finance")
-    return html.Div(
-        [
-            head,
-            filter_bar(PREFIX, view, choices),
-            dcc.Loading(html.Div(id=BODY, className="finance-body"), type="dot", delay_show=300),
-        ],
-        className="page page--finance",
-    )
+    return kpi_ui.filtered_page(PREFIX, "Finance", Filters.from_query(**query), _no_data)
 
 
 register_filter_callbacks(PREFIX)
@@ -111,25 +74,11 @@ def _no_data() -> html.Div:
     )
 
 
-def _kpi_href(name: str, view: Filters, **extra: str | None) -> str:
-    return link(f"/kpi/{name}", view, **extra)
-
-
-def _queue_href(exception_type: str, view: Filters, entity: str | None = None) -> str:
-    return link(
-        "/exceptions",
-        Filters(entity=entity or view.entity, location=view.location),
-        type=exception_type,
-        status="unresolved",
-    )
-
-
 _tile = partial(kpi_ui.linked_tile, link_class="finance-figure")
 
 
-def _cannot(kpi_label: str, reason: str, tile_id: str | None = None) -> html.Div:
-    body = ui.empty_state(f"{kpi_label} cannot be shown for this view", reason, icon="⊘")
-    return html.Div(body, id=tile_id) if tile_id else body
+def _where(view: Filters) -> Filters:
+    return Filters(entity=view.entity, location=view.location)
 
 
 def _entity_reason(view: Filters, user_scope: Scope) -> str:
@@ -143,169 +92,13 @@ def _entity_reason(view: Filters, user_scope: Scope) -> str:
     return "No entity is in your scope."
 
 
-def _close_figure(kpi: Kpi, points: list[Any]) -> dict[str, Any]:
-    """Days to close by period, one bar per entity (value and status word on each bar), the
-    target as a dashed line."""
-    entities = sorted({p.member for p in points if p.member is not None})
-    data = []
-    for n, entity in enumerate(entities):
-        mine = [p for p in points if p.member == entity]
-        words = []
-        for p in mine:
-            icon = kpi_ui.KPI_STATUS[status_of(kpi, p.value) or "none"][0]
-            words.append(f"{format_value(p.value, kpi.format)} {icon}")
-        data.append(
-            {
-                "type": "bar",
-                "name": entity,
-                "x": [f"{p.period:%Y-%m}" for p in mine],
-                "y": [p.value for p in mine],
-                "text": words,
-                "textposition": "outside",
-                "cliponaxis": False,
-                "marker": {"color": ENTITY_COLOURS[n % len(ENTITY_COLOURS)]},
-                "hovertext": [
-                    f"{entity} {p.period:%Y-%m}: {format_value(p.value, kpi.format)} business "
-                    f"days · {kpi_ui.KPI_STATUS[status_of(kpi, p.value) or 'none'][1]}"
-                    for p in mine
-                ],
-                "hoverinfo": "text",
-            }
-        )
-    shapes, notes = [], []
-    if kpi.target is not None:
-        shape, note = charts.hline(
-            kpi.target,
-            kpi_ui.COLOURS["target"],
-            f"target {format_value(kpi.target, kpi.format)} days",
-            position="left",
-        )
-        shapes, notes = [shape], [note]
-    return charts.figure(
-        data,
-        barmode="group",
-        height=300,
-        margin={"l": 44, "r": 16, "t": 24, "b": 36},
-        showlegend=True,
-        legend={"orientation": "h", "y": -0.16, "x": 0},
-        xaxis={"type": "category", "title": None},
-        yaxis={"title": {"text": "business days", "font": {"size": 11}}, "gridcolor": charts.GRID},
-        shapes=shapes,
-        annotations=notes,
-    )
-
-
-def _checklist(closes: list[fv.EntityClose], view: Filters) -> list[Any]:
-    blocks: list[Any] = []
-    for c in closes:
-        total = len(c.tasks)
-        share = c.done / total * 100 if total else 0
-        rows = []
-        for t in c.tasks:
-            state = "done" if t.status == "done" else ("overdue" if t.overdue else "open")
-            status: Any = ui.badge(state, TASK_STATE)
-            if t.overdue:
-                status = html.Span(
-                    [status, f" {plural(t.days_overdue or 0, 'day')} late"],
-                    className="finance-overdue",
-                )
-            rows.append(
-                [
-                    html.Span(t.task_id, className="mono"),
-                    t.task_name,
-                    t.category or DASH,
-                    t.owner or DASH,
-                    f"{t.due_date:%Y-%m-%d}",
-                    status,
-                    f"{t.completed_at:%Y-%m-%d %H:%M} UTC" if t.completed_at else DASH,
-                ]
-            )
-        earlier = (
-            html.P(
-                [
-                    "⚠ Earlier periods still open: ",
-                    ", ".join(c.earlier_open_periods),
-                    f" ({plural(c.earlier_open_tasks, 'task')}).",
-                ],
-                className="caption",
-            )
-            if c.earlier_open_periods
-            else None
-        )
-        overdue_link = html.A(
-            [ui.badge("overdue", TASK_STATE), f" {fmt_int(c.overdue)} overdue"]
-            if c.overdue
-            else [ui.badge("done", TASK_STATE), " nothing overdue"],
-            href=_queue_href("overdue_close_task", view, c.entity_id),
-            id=f"finance-close-overdue-{c.entity_id}",
-        )
-        blocks.append(
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.H3(f"{c.entity_id} · period {c.period}"),
-                            html.Span(
-                                f"{c.done} of {total} done",
-                                className="finance-progress-text",
-                                id=f"finance-close-progress-{c.entity_id}",
-                            ),
-                            overdue_link,
-                        ],
-                        className="finance-close-head",
-                    ),
-                    html.Div(
-                        html.Div(
-                            className="finance-progress-fill", style={"width": f"{share:.0f}%"}
-                        ),
-                        className="finance-progress",
-                        role="progressbar",
-                        **{
-                            "aria-valuenow": str(c.done),
-                            "aria-valuemin": "0",
-                            "aria-valuemax": str(total),
-                            "aria-label": f"{c.entity_id} close progress",
-                        },
-                    ),
-                    earlier,
-                    ui.simple_table(
-                        ["Task", "Name", "Category", "Owner", "Due", "Status", "Completed"],
-                        rows,
-                        table_id=f"finance-close-table-{c.entity_id}",
-                        class_name="table--site",
-                    ),
-                ],
-                className="finance-close",
-            )
-        )
-    return blocks
-
-
-def _supplier_table(kpi: Kpi, bars: list[Any], view: Filters) -> html.Div:
-    rows = [
-        [
-            html.Span(b.member or "(none)", className="mono"),
-            html.A(format_value(b.value, kpi.format), href=_kpi_href(kpi.name, view)),
-            kpi_ui.status_badge(b.status),
-            f"{fmt_int(b.numerator)} of {fmt_int(b.denominator)}",
-        ]
-        for b in bars
-    ]
-    return ui.simple_table(
-        ["Supplier", ("First-pass match", "num"), "Status", ("Matched lines", "num")],
-        rows,
-        table_id="finance-suppliers-table",
-        class_name="table--site",
-    )
-
-
 def _expedited_table(rows: list[fv.Expedited], view: Filters) -> html.Div:
     body = [
         [
             html.Span(r.carrier_id or "All carriers", className="mono" if r.carrier_id else ""),
             html.A(
                 format_value(r.cost_share, "0.0%"),
-                href=_kpi_href(FREIGHT_KPI, view),
+                href=kpi_ui.kpi_href(FREIGHT_KPI, view),
                 id=f"finance-expedited-{r.carrier_id or 'total'}",
             ),
             format_value(r.move_share, "0.0%"),
@@ -357,174 +150,26 @@ def _page(
             None,
         )
     start, end = view.start or as_of, view.end or as_of
-    catalog = cached_catalog(definitions)
-    close_kpi, match_kpi, freight_kpi = (
-        catalog.kpi(n) for n in (CLOSE_KPI, MATCH_KPI, FREIGHT_KPI)
-    )
-    tiles: list[Any] = []
-
-    # Days to close by entity and period (at least CLOSE_MONTHS periods up to the end).
-    close_start = min(start, _months_before(end, CLOSE_MONTHS - 1))
-    try:
-        by_entity = series(
-            cur,
-            close_kpi,
-            scope=scope,
-            start=close_start,
-            end=end,
-            grain="month",
-            dimension="entity_id",
-        )
-        measured = [p for p in by_entity.points if p.value is not None and p.denominator]
-        latest_period = max((p.period for p in measured if p.period), default=None)
-        latest = figure(close_kpi, [p for p in measured if p.period == latest_period])
-        tiles.append(
-            _tile(
-                close_kpi,
-                latest.value,
-                f"period {latest_period:%Y-%m}, average of entities"
-                if latest_period
-                else "no period",
-                _kpi_href(CLOSE_KPI, replace(view, start=close_start, grain="month")),
-                "finance-kpi-days_to_close",
-            )
-        )
-        close_body: Any = (
-            kpi_ui.graph("finance-close-chart", _close_figure(close_kpi, measured))
-            if measured
-            else ui.empty_state("No period ended in this range", "Widen the date range.")
-        )
-    except OutOfScopeError:
-        reason = _entity_reason(view, user_scope)
-        tiles.append(_cannot(close_kpi.label, reason, "finance-kpi-days_to_close"))
-        close_body = _cannot(close_kpi.label, reason)
-
-    # The close checklist in progress.
-    if scope.locations:
-        checklist: Any = _cannot("The close checklist", _entity_reason(view, user_scope))
-    else:
-        closes = fv.close_checklist(cur, scope, as_of, entity_id=view.entity)
-        checklist = (
-            _checklist(closes, view)
-            if closes
-            else ui.empty_state(
-                "No close tasks in scope", "The ERP's close_tasks extract is empty."
-            )
-        )
-        done = sum(c.done for c in closes)
-        total = sum(len(c.tasks) for c in closes)
-        overdue = sum(c.overdue for c in closes)
-        tiles.append(
-            ui.kpi(
-                "Close checklist",
-                html.A(
-                    f"{done} of {total} done",
-                    href=_queue_href("overdue_close_task", view),
-                    className="finance-figure",
-                ),
-                [
-                    ui.badge("overdue" if overdue else "done", TASK_STATE),
-                    f" {fmt_int(overdue)} overdue" if overdue else " nothing overdue",
-                ],
-                tone="bad" if overdue else "ok",
-                kpi_id="finance-kpi-close-progress",
-            )
-        )
-
-    # Invoice first-pass match: trend and the worst suppliers.
-    try:
-        match_daily = series(cur, match_kpi, scope=scope, start=start, end=end)
-        match_total = figure(match_kpi, match_daily.points)
-        tiles.append(
-            _tile(
-                match_kpi,
-                match_total.value,
-                html.A(
-                    f"{fmt_int(match_total.denominator)} PO lines",
-                    href=_queue_href("unmatched_invoice_line", view),
-                ),
-                _kpi_href(MATCH_KPI, view),
-                "finance-kpi-invoice_first_pass_match_rate",
-            )
-        )
-        match_trend = (
-            match_daily
-            if view.grain == "day"
-            else series(cur, match_kpi, scope=scope, start=start, end=end, grain=view.grain)
-        )
-        suppliers = breakdown(
-            cur, match_kpi, scope=scope, start=start, end=end, dimension="supplier_id"
-        )[:WORST_SUPPLIERS]
-        match_body: Any = (
-            [
-                kpi_ui.graph(
-                    "finance-match-trend",
-                    charts.kpi_trend([match_kpi], [list(match_trend.points)]),
-                ),
-                html.H3("Worst suppliers first", className="finance-subhead"),
-                _supplier_table(match_kpi, suppliers, view),
-                html.P(
-                    html.A(
-                        "Open the unmatched invoice lines",
-                        href=_queue_href("unmatched_invoice_line", view),
-                    ),
-                    className="caption",
-                ),
-            ]
-            if match_daily.points
-            else ui.empty_state("No PO invoice lines in this range", "Widen the date range.")
-        )
-    except OutOfScopeError as exc:
-        match_body = _cannot(match_kpi.label, str(exc))
-
-    # Freight cost variance by carrier and the expedited share.
-    try:
-        freight_daily = series(cur, freight_kpi, scope=scope, start=start, end=end)
-        freight_total = figure(freight_kpi, freight_daily.points)
-        tiles.append(
-            _tile(
-                freight_kpi,
-                freight_total.value,
-                "actual against planned cost",
-                _kpi_href(FREIGHT_KPI, view),
-                "finance-kpi-freight_cost_variance",
-            )
-        )
-        carriers = breakdown(
-            cur, freight_kpi, scope=scope, start=start, end=end, dimension="carrier_id"
-        )
-        freight_chart: Any = (
-            kpi_ui.graph("finance-freight", charts.kpi_bars(freight_kpi, carriers))
-            if carriers
-            else ui.empty_state("No costed freight in this range", "Widen the date range.")
-        )
-    except OutOfScopeError as exc:
-        freight_chart = _cannot(freight_kpi.label, str(exc))
-    expedited = fv.expedited_share(
+    page = fv.finance_view(
         cur,
+        cached_catalog(definitions),
         scope,
+        as_of=as_of,
         start=start,
         end=end,
-        as_of=as_of,
+        grain=view.grain,
         entity_id=view.entity,
         location_id=view.location,
     )
-    overall = next((e for e in expedited if e.carrier_id is None), None)
-    tiles.append(
-        ui.kpi(
-            "Expedited share of freight cost",
-            html.A(
-                format_value(overall.cost_share if overall else None, "0.0%"),
-                href=_kpi_href(FREIGHT_KPI, view),
-                className="finance-figure",
-            ),
-            f"{format_value(overall.move_share, '0.0%')} of moves"
-            if overall
-            else "no costed moves",
-            kpi_id="finance-kpi-expedited",
-        )
-    )
-
+    close_tile, close_body = _close(page, view, user_scope)
+    checklist_tile, checklist = _checklist_section(page, view, user_scope)
+    match_tile, match_body = _match(page, view)
+    freight_tile, freight_chart = _freight(page, view)
+    tiles = [
+        t
+        for t in (close_tile, checklist_tile, match_tile, freight_tile, _expedited_tile(page, view))
+        if t is not None
+    ]
     body = [
         html.Div(tiles, className="kpi-row", id="finance-kpis"),
         html.Div(
@@ -533,8 +178,8 @@ def _page(
                     "Days to close",
                     close_body,
                     subtitle="Business days from period end to the last close task, by entity. "
-                    f"At least the last {CLOSE_MONTHS} periods.",
-                    actions=html.A("Details", href=_kpi_href(CLOSE_KPI, view)),
+                    f"At least the last {fv.CLOSE_MONTHS} periods.",
+                    actions=html.A("Details", href=kpi_ui.kpi_href(CLOSE_KPI, view)),
                     panel_id="finance-close-panel",
                 ),
                 ui.panel(
@@ -542,13 +187,13 @@ def _page(
                     [
                         freight_chart,
                         html.H3("Expedited freight", className="finance-subhead"),
-                        _expedited_table(expedited, view)
-                        if expedited
+                        _expedited_table(list(page.expedited), view)
+                        if page.expedited
                         else ui.empty_state("No costed freight in this range"),
                     ],
                     subtitle="(actual − planned) / planned cost of picked-up moves; expedited "
                     "share = expedited actual cost / actual cost.",
-                    actions=html.A("Details", href=_kpi_href(FREIGHT_KPI, view)),
+                    actions=html.A("Details", href=kpi_ui.kpi_href(FREIGHT_KPI, view)),
                     panel_id="finance-freight-panel",
                 ),
             ],
@@ -565,7 +210,7 @@ def _page(
             "Invoice first-pass match",
             match_body,
             subtitle=f"PO invoice lines matched on the first pass, by {view.grain}.",
-            actions=html.A("Details", href=_kpi_href(MATCH_KPI, view)),
+            actions=html.A("Details", href=kpi_ui.kpi_href(MATCH_KPI, view)),
             panel_id="finance-match-panel",
         ),
     ]
@@ -574,7 +219,126 @@ def _page(
     return body, subtitle
 
 
-def _months_before(day: date, months: int) -> date:
-    """The first day of the month `months` months before `day`'s."""
-    index = day.year * 12 + day.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
+def _close(page: fv.FinanceView, view: Filters, user_scope: Scope) -> tuple[Any, Any]:
+    """The days-to-close tile and chart (an explanation when the scope is by location)."""
+    kpi, close = page.close_kpi, page.close
+    if close is None:
+        reason = _entity_reason(view, user_scope)
+        return kpi_ui.cannot_show(
+            kpi.label, reason, "finance-kpi-days_to_close"
+        ), kpi_ui.cannot_show(kpi.label, reason)
+    tile = _tile(
+        kpi,
+        close.latest.value,
+        f"period {close.latest_period:%Y-%m}, average of entities"
+        if close.latest_period
+        else "no period",
+        kpi_ui.kpi_href(CLOSE_KPI, replace(view, start=close.start, grain="month")),
+        "finance-kpi-days_to_close",
+    )
+    body = (
+        kpi_ui.graph("finance-close-chart", close_figure(kpi, list(close.points)))
+        if close.points
+        else ui.empty_state("No period ended in this range", "Widen the date range.")
+    )
+    return tile, body
+
+
+def _checklist_section(page: fv.FinanceView, view: Filters, user_scope: Scope) -> tuple[Any, Any]:
+    """The checklist's progress tile and the checklists (an explanation for a location scope)."""
+    if page.checklist is None:
+        return None, kpi_ui.cannot_show("The close checklist", _entity_reason(view, user_scope))
+    checklist = (
+        checklists(list(page.checklist), view)
+        if page.checklist
+        else ui.empty_state("No close tasks in scope", "The ERP's close_tasks extract is empty.")
+    )
+    overdue = page.checklist_overdue
+    tile = ui.kpi(
+        "Close checklist",
+        html.A(
+            f"{page.checklist_done} of {page.checklist_tasks} done",
+            href=kpi_ui.queue_href("overdue_close_task", _where(view)),
+            className="finance-figure",
+        ),
+        [
+            ui.badge("overdue" if overdue else "done", TASK_STATE),
+            f" {fmt_int(overdue)} overdue" if overdue else " nothing overdue",
+        ],
+        tone="bad" if overdue else "ok",
+        kpi_id="finance-kpi-close-progress",
+    )
+    return tile, checklist
+
+
+def _match(page: fv.FinanceView, view: Filters) -> tuple[Any, Any]:
+    """The invoice match tile, and its trend with the worst suppliers."""
+    kpi, match = page.match_kpi, page.match
+    if isinstance(match, Refused):
+        return None, kpi_ui.cannot_show(kpi.label, match.reason)
+    total = match.headline.total
+    tile = _tile(
+        kpi,
+        total.value,
+        html.A(
+            f"{fmt_int(total.denominator)} PO lines",
+            href=kpi_ui.queue_href("unmatched_invoice_line", _where(view)),
+        ),
+        kpi_ui.kpi_href(MATCH_KPI, view),
+        "finance-kpi-invoice_first_pass_match_rate",
+    )
+    if not match.headline.measured:
+        return tile, ui.empty_state("No PO invoice lines in this range", "Widen the date range.")
+    return tile, [
+        kpi_ui.graph("finance-match-trend", charts.kpi_trend([kpi], [list(match.headline.trend)])),
+        html.H3("Worst suppliers first", className="finance-subhead"),
+        kpi_ui.bars_table(
+            kpi,
+            match.suppliers,
+            view,
+            headers=("Supplier", "First-pass match", "Matched lines"),
+            member=lambda b: html.Span(b.member or "(none)", className="mono"),
+            table_id="finance-suppliers-table",
+        ),
+        html.P(
+            html.A(
+                "Open the unmatched invoice lines",
+                href=kpi_ui.queue_href("unmatched_invoice_line", _where(view)),
+            ),
+            className="caption",
+        ),
+    ]
+
+
+def _freight(page: fv.FinanceView, view: Filters) -> tuple[Any, Any]:
+    """The freight cost variance tile and its chart by carrier."""
+    kpi, freight = page.freight_kpi, page.freight
+    if isinstance(freight, Refused):
+        return None, kpi_ui.cannot_show(kpi.label, freight.reason)
+    tile = _tile(
+        kpi,
+        freight.total.value,
+        "actual against planned cost",
+        kpi_ui.kpi_href(FREIGHT_KPI, view),
+        "finance-kpi-freight_cost_variance",
+    )
+    chart = (
+        kpi_ui.graph("finance-freight", charts.kpi_bars(kpi, list(freight.bars)))
+        if freight.bars
+        else ui.empty_state("No costed freight in this range", "Widen the date range.")
+    )
+    return tile, chart
+
+
+def _expedited_tile(page: fv.FinanceView, view: Filters) -> html.Div:
+    overall = page.expedited_overall
+    return ui.kpi(
+        "Expedited share of freight cost",
+        html.A(
+            format_value(overall.cost_share if overall else None, "0.0%"),
+            href=kpi_ui.kpi_href(FREIGHT_KPI, view),
+            className="finance-figure",
+        ),
+        f"{format_value(overall.move_share, '0.0%')} of moves" if overall else "no costed moves",
+        kpi_id="finance-kpi-expedited",
+    )

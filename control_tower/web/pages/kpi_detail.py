@@ -23,20 +23,14 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from control_tower import accounts
-from control_tower.exceptions.behind import ExceptionsBehind, exceptions_behind
+from control_tower.exceptions.behind import ExceptionsBehind
 from control_tower.exceptions.registry import type_label
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of
-from control_tower.kpi.views import (
-    View,
-    breakdown,
-    cached_catalog,
-    change,
-    previous_range,
-    utc_now,
-    view,
-)
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.kpi import cached_catalog, utc_now
+from control_tower.views.kpi_detail import KpiDetail, kpi_detail
+from control_tower.views.status import SLA_STATUS
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require
@@ -67,7 +61,6 @@ dash.register_page(
 
 FILTER_DIMENSIONS = {"location_id": "location", "entity_id": "entity"}  # set on the filter bar
 BARS_SHOWN = 25  # worst members drawn in the breakdown
-EXCEPTIONS_SHOWN = 10
 
 NAME = "kpi-name"
 MEMBER = "kpi-member"  # {"dimension": ..., "value": ...} of a non-filter dimension, or None
@@ -250,11 +243,11 @@ def layout(name: str | None = None, **query: str) -> html.Div:
 # --- views ----------------------------------------------------------------------------------
 
 
-def _value(kpi: Kpi, now_view: View, before: View, days: int, now: Any) -> html.Div:
+def _value(kpi: Kpi, detail: KpiDetail, now: Any) -> html.Div:
+    now_view = detail.current
     basis = kpi_ui.counted_text(kpi, now_view.value.denominator)
     if not kpi.is_ratio and now_view.value.period is not None:
         basis = f"latest value, {now_view.value.period:%d %b %Y}"
-    moved = change(kpi, now_view.value.value, before.value.value)
     return html.Div(
         [
             html.Div(
@@ -270,7 +263,7 @@ def _value(kpi: Kpi, now_view: View, before: View, days: int, now: Any) -> html.
             ),
             html.Div(basis, className="kpi-detail") if basis else None,
             html.Div(kpi_ui.thresholds_text(kpi).capitalize(), className="kpi-detail"),
-            kpi_ui.change_line(moved, days, line_id="kpi-change"),
+            kpi_ui.change_line(detail.change, detail.days, line_id="kpi-change"),
             kpi_ui.freshness_line(now_view.freshness, now),
             html.Div(
                 f"Read from {'materialised values' if now_view.source == 'materialised' else 'the definition, computed now'}",
@@ -302,7 +295,7 @@ def _exceptions(kpi: Kpi, found: ExceptionsBehind, see_all: str, note: str | Non
                 r.severity or "—",
                 f"{r.age_days:.1f} d",
                 fmt_int(r.value_at_risk),
-                ui.badge("late" if r.past_sla else "within", SLA_BADGE),
+                ui.badge("past" if r.past_sla else "within", SLA_STATUS),
             ]
         )
     table = (
@@ -335,9 +328,6 @@ def _exceptions(kpi: Kpi, found: ExceptionsBehind, see_all: str, note: str | Non
             ),
         ]
     )
-
-
-SLA_BADGE = {"late": ui.SLA_STATE["breached"], "within": ui.SLA_STATE["within"]}
 
 
 def _member(data: Any, by: str | None) -> str | None:
@@ -402,32 +392,18 @@ def update(
                     True,
                 )
             shown = filters.resolved(latest)
-            s, e = shown.start, shown.end
-            assert s is not None
-            assert e is not None
-            days = (e - s).days + 1
-            current = view(
+            assert shown.start is not None
+            assert shown.end is not None
+            detail = kpi_detail(
                 cur,
                 kpi,
-                scope=scope,
-                start=s,
-                end=e,
+                scope,
+                start=shown.start,
+                end=shown.end,
                 grain=shown.grain,
                 dimension=by,
                 member=member,
-            )
-            p0, p1 = previous_range(s, e)
-            before = view(cur, kpi, scope=scope, start=p0, end=p1, dimension=by, member=member)
-            bars = breakdown(cur, kpi, scope=scope, start=s, end=e, dimension=by) if by else []
-            found = exceptions_behind(
-                cur,
-                kpi.name,
-                kpi.exception_types,
-                scope=scope,
                 now=now,
-                past_sla_only=kpi.exceptions_past_sla,
-                item_id=member if by == "item_id" else None,
-                limit=EXCEPTIONS_SHOWN,
             )
     except OutOfScopeError as exc:
         note = ui.empty_state(
@@ -444,9 +420,10 @@ def update(
         return (*hide, html.Div(note, id="kpi-out-of-scope"), True)
     except NoSnapshotError:
         return (*hide, ui.empty_state("No KPI values yet", "Nothing has been landed."), True)
+    s, e, bars = detail.start, detail.end, detail.bars
     caption = ""
     if by:
-        shown_bars = bars[:BARS_SHOWN]
+        shown_bars = list(bars[:BARS_SHOWN])
         caption = f"{kpi_ui.dimension_label(by)} · {s:%d %b} – {e:%d %b %Y}"
         if len(bars) > BARS_SHOWN:
             caption += f" · the {BARS_SHOWN} worst of {fmt_int(len(bars))} shown"
@@ -461,11 +438,11 @@ def update(
     see_all = link("/exceptions", scope_filters, kpi=kpi.name, status="unresolved")
     chip = f"{kpi_ui.dimension_label(by)} = {member}" if member else ""
     return (
-        _value(kpi, current, before, days, now),
-        kpi_ui.trend_figure(kpi, current.trend, shown.grain),
+        _value(kpi, detail, now),
+        kpi_ui.trend_figure(kpi, detail.current.trend, shown.grain),
         figure,
         caption,
-        _exceptions(kpi, found, see_all, note),
+        _exceptions(kpi, detail.exceptions, see_all, note),
         member is None,
         chip,
         None,

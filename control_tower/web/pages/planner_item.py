@@ -9,25 +9,27 @@ expected daily demand plus open PO lines on their expected dates; the
 projected stockout date marked), the open POs with their supplier's on-time
 record, recent demand, and the item's stock at the other locations in the
 user's scope (transfer candidates). A location or item that is unknown or
-out of the user's scope shows "not found in your scope". Queries live in
-`control_tower.planning.triage`.
+out of the user's scope shows "not found in your scope". The figures come from
+`control_tower.views.planner_item`.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import dash
 import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html
 
-from control_tower.planning import triage
+from control_tower.planning import drill, model, projection, triage
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.planner_item import ItemView, PoRow, SiteRow, item_view
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_int, fmt_money
+from control_tower.web.kpi_ui import PLOT_CONFIG
 from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
 from control_tower.web.runtime import web_context
 
@@ -50,8 +52,6 @@ PROJECTION = "planner-item-projection"
 DRIVERS = "planner-item-drivers"
 DEMAND = "planner-item-demand"
 HORIZONS = (28, 56, 90)
-HISTORY_DAYS = 90
-DEMAND_DAYS = 60
 
 _CHART_LAYOUT = {
     "margin": {"l": 50, "r": 20, "t": 10, "b": 40},
@@ -61,7 +61,6 @@ _CHART_LAYOUT = {
     "legend": {"orientation": "h", "y": -0.18},
     "hovermode": "x unified",
 }
-_GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def layout(location_id: str | None = None, item_id: str | None = None, **query: str) -> html.Div:
@@ -101,7 +100,7 @@ def layout(location_id: str | None = None, item_id: str | None = None, **query: 
 # --- views ----------------------------------------------------------------------------------
 
 
-def _not_found() -> html.Div:
+def _not_found() -> html.Div:  # unknown, or outside the user's scope
     return ui.empty_state(
         "Not found in your scope",
         [
@@ -112,17 +111,14 @@ def _not_found() -> html.Div:
     )
 
 
-def _facts(facts: triage.ItemFacts, exc: dict[str, Any] | None) -> html.Section:
+def _facts(facts: drill.ItemFacts, exc: dict[str, Any] | None) -> html.Section:
     pairs = [
         ("Description", facts.description or DASH),
         ("Category", facts.category or DASH),
         ("ABC class", facts.abc_class or DASH),
         ("Supplier", facts.supplier_id or DASH),
         ("Lead time", f"{fmt_int(facts.lead_time_days)} days"),
-        (
-            "Unit cost",
-            fmt_money(facts.unit_cost) if facts.unit_cost is None else f"{facts.unit_cost:,.2f}",
-        ),
+        ("Unit cost", DASH if facts.unit_cost is None else f"{facts.unit_cost:,.2f}"),
         ("Case", f"{fmt_int(facts.case_qty)} each"),
         (
             "Location",
@@ -163,7 +159,7 @@ def _drivers_chart(drivers: list[dict[str, Any]]) -> dcc.Graph:
         fig.add_bar(
             orientation="h",
             x=[float(d.get("effect") or 0.0) for d in part],
-            y=[triage.driver_text(d)[2:] for d in part],
+            y=[model.driver_text(d)[2:] for d in part],
             name=f"{arrow} {direction} the risk",
             text=[f"{arrow} {direction}" for d in part],
             textposition="auto",
@@ -173,7 +169,7 @@ def _drivers_chart(drivers: list[dict[str, Any]]) -> dcc.Graph:
             },
             hovertemplate="%{y}: %{x:+.2f} log-odds<extra></extra>",
         )
-    order = [triage.driver_text(d)[2:] for d in shown]
+    order = [model.driver_text(d)[2:] for d in shown]
     fig.update_layout(
         **{
             **_CHART_LAYOUT,
@@ -186,16 +182,11 @@ def _drivers_chart(drivers: list[dict[str, Any]]) -> dcc.Graph:
         xaxis={"title": "effect on the log-odds of a stockout", "zeroline": True},
         yaxis={"categoryorder": "array", "categoryarray": order[::-1], "automargin": True},
     )
-    return dcc.Graph(id=DRIVERS, figure=fig, config=_GRAPH_CONFIG)
+    return dcc.Graph(id=DRIVERS, figure=fig, config=PLOT_CONFIG)
 
 
-def _risk(
-    score: dict[str, Any] | None,
-    stock: triage.SiteStock | None,
-    suggestion: triage.Suggestion | None,
-    out: date | None,
-    facts: triage.ItemFacts,
-) -> html.Section:
+def _risk(item: ItemView) -> html.Section:
+    score, suggestion, out = item.score, item.suggestion, item.stockout
     action = (
         html.P([html.Strong("Suggested action: "), suggestion.text], id="planner-item-action")
         if suggestion
@@ -237,17 +228,9 @@ def _risk(
         )
         body = [tiles, runs_out, action, html.H3("Why: the model's drivers"), chart]
     else:
-        cover = stock.days_of_cover if stock else None
-        lead = facts.lead_time_days
-        rule = (
-            "fires"
-            if stock
-            and (
-                stock.available_qty <= 0
-                or (cover is not None and lead is not None and cover < lead)
-            )
-            else "does not fire"
-        )
+        cover = item.stock.days_of_cover if item.stock else None
+        lead = item.facts.lead_time_days
+        rule = "fires" if item.rule_fires else "does not fire"
         body = [
             html.P(
                 [
@@ -265,8 +248,8 @@ def _risk(
 
 
 def _projection_chart(
-    history: list[dict[str, Any]],
-    days: list[triage.ProjectionDay],
+    history: tuple[dict[str, Any], ...],
+    days: tuple[projection.ProjectionDay, ...],
     out: date | None,
 ) -> dcc.Graph:
     fig = go.Figure()
@@ -327,10 +310,10 @@ def _projection_chart(
             font={"color": "#b42318"},
         )
     fig.update_layout(**_CHART_LAYOUT, height=340, yaxis={"title": "eaches", "zeroline": False})
-    return dcc.Graph(id=PROJECTION, figure=fig, config=_GRAPH_CONFIG)
+    return dcc.Graph(id=PROJECTION, figure=fig, config=PLOT_CONFIG)
 
 
-def _demand_chart(rows: list[dict[str, Any]]) -> Any:
+def _demand_chart(rows: tuple[dict[str, Any], ...]) -> Any:
     if not rows:
         return ui.empty_state("No orders in the last 60 days")
     fig = go.Figure()
@@ -345,33 +328,40 @@ def _demand_chart(rows: list[dict[str, Any]]) -> Any:
     fig.update_layout(
         **{**_CHART_LAYOUT, "hovermode": "closest"}, height=220, yaxis={"title": "units / day"}
     )
-    return dcc.Graph(id=DEMAND, figure=fig, config=_GRAPH_CONFIG)
+    return dcc.Graph(id=DEMAND, figure=fig, config=PLOT_CONFIG)
 
 
-def _po_table(
-    lines: list[triage.PoLine], suppliers: dict[str, dict[str, Any]], as_of: date, out: date | None
-) -> Any:
-    if not lines:
+_TIMING = {
+    "undated": ("?", "No date", "idle"),
+    "overdue": ("⚠", "Overdue", "bad"),
+    "ok": ("✓", "In time", "ok"),
+}
+_SITE_TAGS = {
+    "candidate": ("⇄", "Transfer candidate", "ok"),
+    "other": ("○", "Other entity", "idle"),
+    "none": ("–", "No excess", "idle"),
+}
+
+
+def _timing(row: PoRow) -> Any:
+    if row.timing == "late":
+        return ui.badge(
+            "late", {"late": ("»", f"{row.days_after_stockout} d after stockout", "warn")}
+        )
+    return ui.badge(row.timing, _TIMING)
+
+
+def _po_table(po_rows: tuple[PoRow, ...]) -> Any:
+    if not po_rows:
         return ui.empty_state("No open purchase orders", "Nothing is on order for this item here.")
     rows = []
-    for ln in lines:
-        record = suppliers.get(ln.supplier_id or "")
+    for row in po_rows:
+        ln = row.line
         history = (
-            f"{record['on_time_share']:.0%} on time, {record['avg_days_late']:.1f} d late avg"
-            if record
+            f"{row.on_time_share:.0%} on time, {row.avg_days_late:.1f} d late avg"
+            if row.on_time_share is not None
             else "no receipts in 180 days"
         )
-        if ln.expected_date is None:
-            timing = ui.badge("undated", {"undated": ("?", "No date", "idle")})
-        elif ln.expected_date <= as_of:
-            timing = ui.badge("overdue", {"overdue": ("⚠", "Overdue", "bad")})
-        elif out is not None and ln.expected_date > out:
-            timing = ui.badge(
-                "late",
-                {"late": ("»", f"{(ln.expected_date - out).days} d after stockout", "warn")},
-            )
-        else:
-            timing = ui.badge("ok", {"ok": ("✓", "In time", "ok")})
         rows.append(
             [
                 f"{ln.po_id}/{ln.line_no}",
@@ -380,7 +370,7 @@ def _po_table(
                 fmt_int(ln.open_qty),
                 f"{ln.order_date:%Y-%m-%d}" if ln.order_date else DASH,
                 f"{ln.expected_date:%Y-%m-%d}" if ln.expected_date else DASH,
-                timing,
+                _timing(row),
                 history,
             ]
         )
@@ -401,21 +391,12 @@ def _po_table(
     )
 
 
-def _sites_table(
-    sites: list[triage.SiteStock], here: triage.ItemFacts, view: filters.Filters
-) -> Any:
-    others = [s for s in sites if s.location_id != here.location_id]
-    if not others:
+def _sites_table(sites: tuple[SiteRow, ...], view: filters.Filters) -> Any:
+    if not sites:
         return ui.empty_state("No other location in your scope holds this item")
     rows = []
-    for s in sorted(others, key=lambda s: -s.excess_qty):
-        same = s.entity_id == here.entity_id
-        if s.excess_qty >= 1 and same:
-            tag = ui.badge("candidate", {"candidate": ("⇄", "Transfer candidate", "ok")})
-        elif s.excess_qty >= 1:
-            tag = ui.badge("other", {"other": ("○", "Other entity", "idle")})
-        else:
-            tag = ui.badge("none", {"none": ("–", "No excess", "idle")})
+    for row in sites:
+        s = row.stock
         rows.append(
             [
                 html.A(
@@ -427,7 +408,7 @@ def _sites_table(
                 f"{s.daily_demand:,.1f}",
                 DASH if s.days_of_cover is None else f"{s.days_of_cover:,.1f}",
                 fmt_int(s.excess_qty),
-                tag,
+                ui.badge(row.tag, _SITE_TAGS),
             ]
         )
     return ui.simple_table(
@@ -463,32 +444,15 @@ def load_item(key: Any, horizon: Any) -> tuple[Any, Any]:
     days = horizon if horizon in HORIZONS else 56
     try:
         with web_context().store.cursor() as cur:
-            facts = triage.item_facts(cur, user.scope, key.get("location"), key.get("item"))
-            if facts is None:
-                return _not_found(), "Not found in your scope"
-            loc, item = facts.location_id, facts.item_id
-            score = triage.item_score(cur, loc, item)
-            history = triage.inventory_history(cur, loc, item, HISTORY_DAYS)
-            sites = triage.site_stock(cur, user.scope, [item]).get(item, [])
-            lines = triage.open_po_lines(cur, [(loc, item)]).get((loc, item), [])
-            stock = next((s for s in sites if s.location_id == loc), None)
-            as_of = (
-                stock.snapshot_date
-                if stock
-                else (history[-1]["snapshot_date"] if history else None)
-            )
-            demand = triage.demand_history(cur, loc, item, as_of, DEMAND_DAYS) if as_of else []
-            suppliers = (
-                triage.supplier_on_time(cur, (ln.supplier_id for ln in lines), as_of)
-                if as_of
-                else {}
-            )
+            item = item_view(cur, user.scope, key.get("location"), key.get("item"), days)
     except NoSnapshotError:
         return ui.empty_state("No data landed yet", "Run control-tower ingest."), dash.no_update
-    exc = triage.queue_items(exception_store(), [triage.queue_key(loc, item)]).get(
-        triage.queue_key(loc, item)
-    )
-    title = f"{item} · {facts.description or ''} at {loc}"
+    if item is None:
+        return _not_found(), "Not found in your scope"
+    facts, stock, as_of = item.facts, item.stock, item.as_of
+    loc, queue_key = facts.location_id, triage.queue_key(facts.location_id, facts.item_id)
+    exc = triage.queue_items(exception_store(), [queue_key]).get(queue_key)
+    title = f"{facts.item_id} · {facts.description or ''} at {loc}"
     view = filters.Filters()
     if stock is None or as_of is None:
         return [
@@ -498,44 +462,28 @@ def load_item(key: Any, horizon: Any) -> tuple[Any, Any]:
                 "The location has never reported stock of this item.",
             ),
         ], title
-    out = triage.stockout_date(as_of, stock.available_qty, stock.daily_demand, lines)
-    projection = triage.project(as_of, stock.available_qty, stock.daily_demand, lines, days)
-    suggestion = triage.suggest_action(
-        as_of=as_of,
-        location_id=loc,
-        entity_id=facts.entity_id,
-        available=stock.available_qty,
-        daily_demand=stock.daily_demand,
-        lead_time_days=facts.lead_time_days,
-        lines=lines,
-        sites=sites,
-    )
-    in_window = out if out is not None and out <= as_of + timedelta(days=days) else None
     subtitle = (
         f"Snapshot {as_of:%Y-%m-%d}: available {fmt_int(stock.available_qty)}, demand "
-        f"{stock.daily_demand:,.1f}/day, {fmt_int(sum(ln.open_qty for ln in lines))} on order. "
+        f"{stock.daily_demand:,.1f}/day, {fmt_int(item.on_order)} on order. "
         "Dashed: projected available stock."
     )
     body = [
-        html.Div(
-            [_facts(facts, exc), _risk(score, stock, suggestion, out, facts)],
-            className="planner-item-grid",
-        ),
+        html.Div([_facts(facts, exc), _risk(item)], className="planner-item-grid"),
         ui.panel(
             "Inventory and projection",
-            _projection_chart(history, projection, in_window),
+            _projection_chart(item.history, item.projection, item.stockout_in_window),
             subtitle=subtitle,
         ),
         html.Div(
             [
                 ui.panel(
                     "Open purchase orders",
-                    _po_table(lines, suppliers, as_of, out),
+                    _po_table(item.po_rows),
                     subtitle="Supplier's record: receipts of the last 180 days against the expected date.",
                 ),
                 ui.panel(
                     "Recent demand",
-                    _demand_chart(demand),
+                    _demand_chart(item.demand),
                     subtitle="Units ordered per day, last 60 days (cancelled lines excluded).",
                 ),
             ],
@@ -543,7 +491,7 @@ def load_item(key: Any, horizon: Any) -> tuple[Any, Any]:
         ),
         ui.panel(
             "Same item at other locations",
-            _sites_table(sites, facts, view),
+            _sites_table(item.sites, view),
             subtitle="Excess: available above two lead times of the site's own demand. Only locations in your scope.",
         ),
     ]

@@ -1,8 +1,9 @@
-"""What the finance page shows beyond the governed KPIs: the close checklist in progress and
-the expedited share of freight, within a user's scope.
+"""What the finance page shows: days to close by entity and period, the close checklist in
+progress, invoice first-pass match (trend and worst suppliers), freight cost variance by
+carrier and the expedited share of freight, within a user's scope (`finance_view`).
 
-Days to close, invoice first-pass match and freight cost variance are read through
-`control_tower.kpi.serving.series` by the page. This module holds the row-level SQL:
+The governed KPIs are read through `control_tower.kpi.serving.series`. This module also
+holds the row-level SQL:
 
 - `close_checklist`: per entity, the tasks of the period being closed (the latest
   month that ended before `as_of`), with owner, due date, status, completion and how
@@ -32,7 +33,17 @@ from datetime import date, datetime
 import duckdb
 
 from control_tower.accounts import Scope
-from control_tower.kpi.serving import SnapshotCache
+from control_tower.kpi.catalog import Catalog, Kpi
+from control_tower.kpi.serving import OutOfScopeError, Point, SnapshotCache, series
+from control_tower.views.figures import Breakdown, Headline, Refused, headline, total_and_breakdown
+from control_tower.views.kpi import Bar, breakdown, figure
+from control_tower.views.sql import named
+
+CLOSE_KPI = "days_to_close"
+MATCH_KPI = "invoice_first_pass_match_rate"
+FREIGHT_KPI = "freight_cost_variance"
+CLOSE_MONTHS = 6  # periods shown in the days-to-close chart, at least
+WORST_SUPPLIERS = 10
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ def close_checklist(
                        completed_at IS NOT NULL AND completed_at_local_date < $as_of AS is_done,
                        last_day(CAST(strptime(period || '-01', '%Y-%m-%d') AS DATE)) AS period_end
                 FROM close_tasks
-                WHERE {_named(condition)}{entity_sql.replace("?", "$entity")}
+                WHERE {named(condition)}{entity_sql.replace("?", "$entity")}
             ),
             current AS (
                 SELECT entity_id, max(period) AS period FROM t
@@ -259,7 +270,138 @@ def _expedited_daily(
     return [r[0] for r in out], out
 
 
-def _named(condition: str) -> str:
-    """A `Scope.sql` condition with its `?` placeholders named $s0, $s1, ... in order."""
-    parts = condition.split("?")
-    return "".join(p + (f"$s{i}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+# --- the page's figures -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaysToClose:
+    """Days to close by entity and month from `start` (at least CLOSE_MONTHS periods up to the
+    range's end): the measured points, and the latest period's figure over its entities."""
+
+    start: date
+    points: tuple[Point, ...]
+    latest_period: date | None
+    latest: Point
+
+
+@dataclass(frozen=True)
+class InvoiceMatch:
+    """Invoice first-pass match over the range, its trend, and the worst suppliers first."""
+
+    headline: Headline
+    suppliers: tuple[Bar, ...]
+
+
+@dataclass(frozen=True)
+class FinanceView:
+    """Everything the finance page shows for one range and scope."""
+
+    as_of: date
+    start: date
+    end: date
+    close_kpi: Kpi
+    match_kpi: Kpi
+    freight_kpi: Kpi
+    close: DaysToClose | None  # None: the scope cannot apply (close figures are by entity)
+    checklist: tuple[EntityClose, ...] | None  # None: a scope limited by location
+    match: InvoiceMatch | Refused
+    freight: Breakdown | Refused  # freight cost variance, overall and by carrier
+    expedited: tuple[Expedited, ...]  # by carrier, then overall
+
+    @property
+    def checklist_done(self) -> int:
+        """Tasks done in the checklists shown."""
+        return sum(c.done for c in self.checklist or ())
+
+    @property
+    def checklist_tasks(self) -> int:
+        """Tasks in the checklists shown."""
+        return sum(len(c.tasks) for c in self.checklist or ())
+
+    @property
+    def checklist_overdue(self) -> int:
+        """Unfinished tasks past their due date in the checklists shown."""
+        return sum(c.overdue for c in self.checklist or ())
+
+    @property
+    def expedited_overall(self) -> Expedited | None:
+        """The expedited share over every carrier (None without costed moves)."""
+        return next((e for e in self.expedited if e.carrier_id is None), None)
+
+
+def months_before(day: date, months: int) -> date:
+    """The first day of the month `months` months before `day`'s."""
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _days_to_close(
+    cur: duckdb.DuckDBPyConnection, kpi: Kpi, scope: Scope, start: date, end: date
+) -> DaysToClose | None:
+    close_start = min(start, months_before(end, CLOSE_MONTHS - 1))
+    try:
+        by_entity = series(
+            cur, kpi, scope=scope, start=close_start, end=end, grain="month", dimension="entity_id"
+        )
+    except OutOfScopeError:
+        return None
+    measured = [p for p in by_entity.points if p.value is not None and p.denominator]
+    latest_period = max((p.period for p in measured if p.period), default=None)
+    latest = figure(kpi, [p for p in measured if p.period == latest_period])
+    return DaysToClose(close_start, tuple(measured), latest_period, latest)
+
+
+def _invoice_match(
+    cur: duckdb.DuckDBPyConnection, kpi: Kpi, scope: Scope, start: date, end: date, grain: str
+) -> InvoiceMatch | Refused:
+    try:
+        head = headline(cur, kpi, scope=scope, start=start, end=end, grain=grain)
+        suppliers = breakdown(cur, kpi, scope=scope, start=start, end=end, dimension="supplier_id")
+    except OutOfScopeError as exc:
+        return Refused(str(exc))
+    return InvoiceMatch(head, tuple(suppliers[:WORST_SUPPLIERS]))
+
+
+def finance_view(
+    cur: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    scope: Scope,
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    grain: str,
+    entity_id: str | None = None,
+    location_id: str | None = None,
+) -> FinanceView:
+    """The finance page's figures over [start, end] under `scope` (the user's scope with the
+    view's entity and location folded in; `entity_id` and `location_id` are those choices)."""
+    close_kpi, match_kpi, freight_kpi = (
+        catalog.kpi(n) for n in (CLOSE_KPI, MATCH_KPI, FREIGHT_KPI)
+    )
+    span = {"scope": scope, "start": start, "end": end}
+    checklist = (
+        None if scope.locations else tuple(close_checklist(cur, scope, as_of, entity_id=entity_id))
+    )
+    expedited = expedited_share(
+        cur,
+        scope,
+        start=start,
+        end=end,
+        as_of=as_of,
+        entity_id=entity_id,
+        location_id=location_id,
+    )
+    return FinanceView(
+        as_of=as_of,
+        start=start,
+        end=end,
+        close_kpi=close_kpi,
+        match_kpi=match_kpi,
+        freight_kpi=freight_kpi,
+        close=_days_to_close(cur, close_kpi, scope, start, end),
+        checklist=checklist,
+        match=_invoice_match(cur, match_kpi, scope, start, end, grain),
+        freight=total_and_breakdown(cur, freight_kpi, dimension="carrier_id", **span),
+        expedited=tuple(expedited),
+    )

@@ -1,16 +1,18 @@
-"""The finance page's queries (`control_tower.ops.finance_views`) on the small demo snapshot:
+"""The finance page's queries (`control_tower.views.finance`) on the small demo snapshot:
 each answer equals an independent SQL question, and scope limits what comes back."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
-from control_tower.ops import finance_views as fv
+from control_tower.views import finance as fv
+from control_tower.views.figures import Breakdown
 from tests.web.kit import SUPERVISOR_SITE
+from tests.web.kpi_kit import ratio_from_values
 
 
 def test_checklist_scope(snapshot):
@@ -98,3 +100,72 @@ def test_expedited_share_of_an_entity_and_of_everything(snapshot):
         assert overall.actual_cost == pytest.approx(float(cost))
         assert overall.expedited_cost == pytest.approx(float(fast_cost or 0))
         assert sum(r.moves for r in rows[:-1]) == moves
+
+
+def _finance(snapshot, catalog, scope, days=27, **choice):
+    as_of = latest_as_of(snapshot)
+    return fv.finance_view(
+        snapshot,
+        catalog,
+        scope,
+        as_of=as_of,
+        start=as_of - timedelta(days=days),
+        end=as_of,
+        grain="day",
+        **choice,
+    )
+
+
+def test_the_page_figures_equal_kpi_values_and_the_queries(snapshot, catalog):
+    page = _finance(snapshot, catalog, Scope())
+    match = page.match
+    assert isinstance(match, fv.InvoiceMatch)
+    expected = ratio_from_values(snapshot, page.match_kpi, page.start, page.end)
+    assert match.headline.total.value == pytest.approx(expected)
+    assert match.headline.measured
+    assert len(match.suppliers) <= fv.WORST_SUPPLIERS
+    values = [b.value for b in match.suppliers if b.value is not None]
+    assert values == sorted(values)  # worst (lowest match rate) first
+    freight = page.freight
+    assert isinstance(freight, Breakdown)
+    expected = ratio_from_values(snapshot, page.freight_kpi, page.start, page.end)
+    assert freight.total.value == pytest.approx(expected)
+    closes = fv.close_checklist(snapshot, Scope(), page.as_of)
+    assert page.checklist == tuple(closes)
+    assert page.checklist_tasks == sum(len(c.tasks) for c in closes)
+    assert page.checklist_done == sum(1 for c in closes for t in c.tasks if t.status == "done")
+    assert page.checklist_overdue == sum(1 for c in closes for t in c.tasks if t.overdue)
+    assert page.expedited_overall == page.expedited[-1]
+
+
+def test_days_to_close_covers_at_least_six_months_by_entity(snapshot, catalog):
+    page = _finance(snapshot, catalog, Scope(), days=6)
+    close = page.close
+    assert close is not None
+    assert close.start == fv.months_before(page.end, fv.CLOSE_MONTHS - 1)
+    assert close.start.day == 1
+    entities = {r[0] for r in snapshot.execute("SELECT entity_id FROM locations").fetchall()}
+    assert {p.member for p in close.points} <= entities
+    assert close.latest_period == max(p.period for p in close.points)
+    mine = [p for p in close.points if p.period == close.latest_period]
+    num = sum(p.numerator for p in mine)
+    den = sum(p.denominator for p in mine)
+    assert close.latest.value == pytest.approx(num / den)
+
+
+def test_a_location_scope_gets_no_entity_figures(snapshot, catalog):
+    page = _finance(snapshot, catalog, Scope.of(locations=[SUPERVISOR_SITE]))
+    assert page.close is None
+    assert page.checklist is None
+    assert page.checklist_tasks == 0
+    match = page.match
+    assert isinstance(match, fv.InvoiceMatch)  # invoices have a location: narrowed, not refused
+    expected = ratio_from_values(
+        snapshot, page.match_kpi, page.start, page.end, location_id=SUPERVISOR_SITE
+    )
+    assert match.headline.total.value == pytest.approx(expected)
+
+
+def test_months_before_crosses_years():
+    assert fv.months_before(date(2026, 2, 17), 5) == date(2025, 9, 1)
+    assert fv.months_before(date(2026, 12, 31), 0) == date(2026, 12, 1)

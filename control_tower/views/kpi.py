@@ -274,11 +274,6 @@ def counted_word(kpi: Kpi) -> str:
     return grain if grain.endswith("s") else grain + "s"
 
 
-def status_word(status: str | None) -> str:
-    """A status in words: on target, warning, breach."""
-    return {"ok": "on target", "warn": "warning", "breach": "breach"}.get(status or "", "no value")
-
-
 def format_or_dash(kpi: Kpi, value: float | None) -> str:
     """A value in the KPI's format."""
     return format_value(value, kpi.format)

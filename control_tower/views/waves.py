@@ -1,73 +1,36 @@
-"""What the warehouse supervisor's page shows: a site's waves planned against actual, the
-shipments of a site without waves against their carrier cutoffs, the put-away backlog and
-the supervisor's exception queues, always within a user's scope.
+"""A site's outbound work in the supervisor's local time: waves planned against actual
+(judged like the wave KPIs) and, at a site without waves, its shipments against their carrier
+cutoffs.
 
-KPI figures (wave adherence, dock to stock, inventory record accuracy) are not computed
-here: the page reads them through `control_tower.kpi.serving.series`, so they are the
-governed numbers. This module holds the row-level SQL behind the rest of the page.
-
-Timestamps are stored as naive UTC; the wave and cutoff times come back in the site's
-local time (its `locations.timezone`), which is how a supervisor reads a shift. Every
-query binds its values as parameters and applies `Scope.sql` on the row's entity (from
-`locations`) and location, so a row outside the scope never leaves the database.
+Timestamps are stored as naive UTC; wave and cutoff times come back in the site's local time
+(its `locations.timezone`), which is how a supervisor reads a shift. Every query binds its
+values and applies `Scope.sql` on the row's entity (from `locations`) and location.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
 from control_tower.accounts import Scope
-from control_tower.exceptions.registry import EXCEPTION_TYPES
-from control_tower.exceptions.rules.warehouse import RECEIPT_NOT_PUT_AWAY
-from control_tower.exceptions.store import UNRESOLVED
+from control_tower.views.sites import Site
 
-SUPERVISOR_ROLE = "warehouse_supervisor"
-PUTAWAY_BREACH_HOURS = float(RECEIPT_NOT_PUT_AWAY.params["hours"])  # type: ignore[arg-type]
 MAX_CUTOFF_ROWS = 200  # shipments listed for one day at a site without waves
 
 _LOCAL = "timezone(l.timezone, timezone('UTC', {col}))"  # naive UTC -> naive local time
 
 
-@dataclass(frozen=True)
-class Site:
-    """A warehouse the user may see."""
-
-    location_id: str
-    name: str
-    entity_id: str
-    timezone: str
-    wave_based: bool
-
-    @property
-    def label(self) -> str:
-        """`DC-NJ · Edison Distribution Center`."""
-        return f"{self.location_id} · {self.name}" if self.name else self.location_id
-
-
-def sites(cur: duckdb.DuckDBPyConnection, scope: Scope) -> list[Site]:
-    """The warehouses in scope, in location id order (empty before any landing)."""
-    condition, params = scope.sql("entity_id", "location_id")
+def local_now(tz: str) -> datetime:
+    """The current wall-clock time at a site (naive; UTC when the zone is unknown)."""
     try:
-        rows = cur.execute(
-            "SELECT location_id, coalesce(name, ''), coalesce(entity_id, ''), "
-            "coalesce(timezone, 'UTC'), coalesce(wave_based, false) "
-            f"FROM locations WHERE {condition} ORDER BY location_id",
-            params,
-        ).fetchall()
-    except duckdb.CatalogException:
-        return []
-    return [Site(*r) for r in rows]
-
-
-def pick_site(choices: list[Site], chosen: str | None) -> Site | None:
-    """The chosen site if the user may see it; by default the first one that runs waves."""
-    if chosen:
-        return next((s for s in choices if s.location_id == chosen), None)
-    return next((s for s in choices if s.wave_based), choices[0] if choices else None)
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(UTC).astimezone(zone).replace(tzinfo=None)
 
 
 # --- waves ------------------------------------------------------------------------------------
@@ -289,149 +252,3 @@ def shipments_against_cutoff(
     return CutoffDay(
         day, int(total), int(on_time), int(late), tuple(CutoffShipment(*r) for r in rows)
     )
-
-
-# --- put-away backlog and exception queues -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PutawayBacklog:
-    """Receipt lines that arrived and are not put away yet."""
-
-    waiting: int
-    over_limit: int  # waiting longer than PUTAWAY_BREACH_HOURS
-    oldest_hours: float | None
-
-
-def putaway_backlog(
-    cur: duckdb.DuckDBPyConnection, scope: Scope, now: datetime, *, location_id: str | None = None
-) -> PutawayBacklog:
-    """Receipt lines arrived by `now` (naive UTC) without a put-away time, in scope."""
-    condition, params = scope.sql("l.entity_id", "r.location_id")
-    location_sql = " AND r.location_id = ?" if location_id is not None else ""
-    row = cur.execute(
-        "WITH waiting AS (SELECT (epoch(CAST($now AS TIMESTAMP)) - epoch(r.arrived_ts)) / 3600.0 "
-        "AS hours FROM receipts AS r LEFT JOIN locations AS l ON l.location_id = r.location_id "
-        "WHERE r.putaway_ts IS NULL AND r.arrived_ts <= CAST($now AS TIMESTAMP)"
-        f"{location_sql.replace('?', '$location')} AND {_named(condition)}) "
-        "SELECT count(*), count(*) FILTER (WHERE hours > $limit), max(hours) FROM waiting",
-        {
-            "now": now,
-            "limit": PUTAWAY_BREACH_HOURS,
-            **({"location": location_id} if location_id is not None else {}),
-            **{f"s{i}": v for i, v in enumerate(params)},
-        },
-    ).fetchone()
-    waiting, over, oldest = row if row else (0, 0, None)
-    return PutawayBacklog(int(waiting), int(over), oldest)
-
-
-def _named(condition: str) -> str:
-    """A `Scope.sql` condition with its `?` placeholders named $s0, $s1, ... in order."""
-    parts = condition.split("?")
-    return "".join(p + (f"$s{i}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
-
-
-@dataclass(frozen=True)
-class QueueCount:
-    """Unresolved items of one exception type, and how many are past their SLA."""
-
-    type: str
-    label: str
-    sla_hours: float
-    unresolved: int
-    past_sla: int
-
-
-def owned_types(role: str = SUPERVISOR_ROLE) -> list[str]:
-    """The exception types a role owns, in display order."""
-    return [t.name for t in EXCEPTION_TYPES.values() if t.owner_role == role]
-
-
-def queue_counts(
-    cur: duckdb.DuckDBPyConnection,
-    scope: Scope,
-    now: datetime,
-    *,
-    types: list[str],
-    location_id: str | None = None,
-) -> list[QueueCount]:
-    """Unresolved items (open, acknowledged, snoozed) of each type in scope, with those past
-    their SLA (created more than sla_hours before `now`); every type listed, zeros included."""
-    counts: dict[str, tuple[int, int]] = {}
-    if types:
-        condition, params = scope.sql("entity_id", "location_id")
-        binds: list[Any] = [now, *types, *UNRESOLVED]
-        where = (
-            f"type IN ({', '.join('?' * len(types))}) "
-            f"AND status IN ({', '.join('?' * len(UNRESOLVED))}) AND {condition}"
-        )
-        if location_id is not None:
-            where += " AND location_id = ?"
-        try:
-            rows = cur.execute(
-                "SELECT type, count(*), count(*) FILTER (WHERE "
-                "epoch(CAST(? AS TIMESTAMP)) - epoch(created_at) > sla_hours * 3600) "
-                f"FROM exc.queue_items WHERE {where} GROUP BY type",
-                [*binds, *params, *([location_id] if location_id is not None else [])],
-            ).fetchall()
-        except duckdb.CatalogException:
-            rows = []
-        counts = {r[0]: (int(r[1]), int(r[2])) for r in rows}
-    return [
-        QueueCount(
-            name,
-            EXCEPTION_TYPES[name].label,
-            EXCEPTION_TYPES[name].sla_hours,
-            *counts.get(name, (0, 0)),
-        )
-        for name in types
-    ]
-
-
-@dataclass(frozen=True)
-class LateRisk:
-    """An open order line the late-order model expects to miss its first promise."""
-
-    order_id: str
-    line_no: int
-    customer_id: str | None
-    item_id: str | None
-    first_promised_date: date | None
-    probability: float
-    value: float | None
-    reasons: tuple[str, ...]  # the top drivers raising the risk, in words
-
-
-def late_order_risks(
-    cur: duckdb.DuckDBPyConnection, scope: Scope, location_id: str, *, limit: int = 12
-) -> list[LateRisk]:
-    """The site's open lines most likely to miss their first promise (risk x line value first),
-    from the risk model's latest scores (`risk.late_order_scores`); empty before it has scored."""
-    condition, params = scope.sql("entity_id", "location_id")
-    try:
-        rows = cur.execute(
-            "SELECT order_id, line_no, customer_id, item_id, first_promised_date, probability, "
-            "value, drivers FROM risk.late_order_scores "
-            f"WHERE location_id = ? AND {condition} "
-            "ORDER BY probability * coalesce(value, 0) DESC, probability DESC, order_id, line_no "
-            "LIMIT ?",
-            [location_id, *params, limit],
-        ).fetchall()
-    except duckdb.CatalogException:
-        return []
-    return [
-        LateRisk(r[0], int(r[1]), r[2], r[3], r[4], float(r[5]), r[6], _raising(r[7])) for r in rows
-    ]
-
-
-def _raising(drivers: str | None, top: int = 2) -> tuple[str, ...]:
-    """The labels of the first drivers that raise the risk."""
-    import json
-
-    try:
-        items = json.loads(drivers) if drivers else []
-    except ValueError:
-        return ()
-    labels = [d.get("label") or d.get("feature") for d in items if d.get("direction") == "raises"]
-    return tuple(str(label) for label in labels[:top] if label)

@@ -17,8 +17,9 @@ from typing import Any
 import duckdb
 
 from control_tower.accounts import Scope
+from control_tower.exceptions.registry import EXCEPTION_TYPES
+from control_tower.exceptions.rules.warehouse import RECEIPT_NOT_PUT_AWAY
 from control_tower.exceptions.store import UNRESOLVED
-from control_tower.exceptions.types import EXCEPTION_TYPES, RECEIPT_NOT_PUT_AWAY
 from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import Point, series
 from control_tower.planning.model import active_model, describe_model, parse_drivers

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-ROLES: tuple[str, ...] = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+from control_tower.roles import ROLES as ROLES
 
 
 class Base(DeclarativeBase):

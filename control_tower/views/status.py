@@ -17,10 +17,30 @@ KPI_STATUS: dict[str, Look] = {
     "none": ("○", "No value", "idle"),
 }
 
-# Unresolved exception items against their SLA.
+# Unresolved exception items (or a queue of them) against their SLA.
 SLA_STATUS: dict[str, Look] = {
-    "past": ("⏰", "Past SLA", "bad"),
+    "breached": ("⏰", "Past SLA", "bad"),
     "within": ("✓", "Within SLA", "ok"),
+}
+
+# Exception queue items: severity and workflow status.
+SEVERITY: dict[str, Look] = {
+    "high": ("▲", "High", "bad"),
+    "medium": ("◆", "Medium", "warn"),
+    "low": ("▽", "Low", "idle"),
+}
+EXCEPTION_STATUS: dict[str, Look] = {
+    "open": ("●", "Open", "bad"),
+    "acknowledged": ("✓", "Acknowledged", "info"),
+    "snoozed": ("⏸", "Snoozed", "idle"),
+    "resolved": ("✔", "Resolved", "ok"),
+}
+
+# What an action did: all saved, some saved, nothing saved.
+ACTION_RESULT: dict[str, Look] = {
+    "ok": ("✓", "Saved", "ok"),
+    "partial": ("⚠", "Not all saved", "warn"),
+    "refused": ("✕", "Not saved", "bad"),
 }
 
 

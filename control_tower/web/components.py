@@ -10,6 +10,8 @@ from typing import Any
 
 from dash import html
 
+from control_tower.views import status
+
 Tone = str  # ok, warn, bad, idle, info
 
 # value -> (icon, label, tone), per vocabulary.
@@ -144,28 +146,16 @@ def simple_table(
     )
 
 
-# Exception queue items: severity and workflow status.
-SEVERITY = {
-    "high": ("▲", "High", "bad"),
-    "medium": ("◆", "Medium", "warn"),
-    "low": ("▽", "Low", "idle"),
-}
-EXCEPTION_STATUS = {
-    "open": ("●", "Open", "bad"),
-    "acknowledged": ("✓", "Acknowledged", "info"),
-    "snoozed": ("⏸", "Snoozed", "idle"),
-    "resolved": ("✔", "Resolved", "ok"),
-}
+# Status words and icons come from one table (`views.status`), shared by every page.
+SEVERITY = status.SEVERITY
+EXCEPTION_STATUS = status.EXCEPTION_STATUS
+SLA_STATE = status.SLA_STATUS
+ACTION_RESULT = status.ACTION_RESULT
 # The statuses a queue view may ask for (`exceptions.query.STATUS_CHOICES`), in words.
 STATUS_CHOICE_LABELS = {
     "unresolved": "Unresolved",
     **{value: label for value, (_icon, label, _tone) in EXCEPTION_STATUS.items()},
     "all": "All",
-}
-# The SLA of an item or a queue: past it, or within it.
-SLA_STATE = {
-    "breached": ("⚠", "Past SLA", "bad"),
-    "within": ("✓", "Within SLA", "ok"),
 }
 # Resolution reason codes (`exceptions.workflow.RESOLUTION_CODES`) in words.
 RESOLUTION_LABELS = {
@@ -175,10 +165,4 @@ RESOLUTION_LABELS = {
     "duplicate": "Duplicate",
     "data_corrected": "Data corrected",
     "wont_fix": "Won't fix",
-}
-# What an action did: all saved, some saved, nothing saved.
-ACTION_RESULT = {
-    "ok": ("✓", "Saved", "ok"),
-    "partial": ("⚠", "Not all saved", "warn"),
-    "refused": ("✕", "Not saved", "bad"),
 }

@@ -30,7 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-OWNER_ROLES: tuple[str, ...] = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+from control_tower.roles import ROLES
+
+# Who can own a queue: any role a user can have.
+OWNER_ROLES: tuple[str, ...] = ROLES
 SEVERITIES: tuple[str, ...] = ("low", "medium", "high")
 RULE_COLUMNS: tuple[str, ...] = (
     "key",

@@ -295,7 +295,7 @@ def _exceptions(kpi: Kpi, found: ExceptionsBehind, see_all: str, note: str | Non
                 r.severity or "—",
                 f"{r.age_days:.1f} d",
                 fmt_int(r.value_at_risk),
-                ui.badge("past" if r.past_sla else "within", SLA_STATUS),
+                ui.badge("breached" if r.past_sla else "within", SLA_STATUS),
             ]
         )
     table = (

@@ -103,7 +103,7 @@ def _queues(counts: list[wv.QueueCount], location: str) -> html.Div:
                 className="warehouse-figure",
             ),
             html.Span(
-                [ui.badge("past", SLA_STATUS), f" {fmt_int(q.past_sla)}"]
+                [ui.badge("breached", SLA_STATUS), f" {fmt_int(q.past_sla)}"]
                 if q.past_sla
                 else ui.badge("within", SLA_STATUS)
             ),
@@ -293,7 +293,7 @@ def _tiles(page: wv.WarehouseView, view: Filters) -> list[Any]:
                 className="warehouse-figure",
             ),
             [
-                ui.badge("past" if backlog.over_limit else "within", SLA_STATUS)
+                ui.badge("breached" if backlog.over_limit else "within", SLA_STATUS)
                 if backlog.waiting
                 else None,
                 f" {fmt_int(backlog.over_limit)} waiting over {fmt_hours(wv.PUTAWAY_BREACH_HOURS)}"

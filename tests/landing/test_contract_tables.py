@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 
 from control_tower.contracts import TABLES
-from tests.landing.baseline import BASELINE
-from tests.landing.kit import (
+from tests.support.baseline import BASELINE
+from tests.support.extracts import (
     baseline_files,
     baseline_row,
     batch_rows,

@@ -19,9 +19,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.landing.baseline import BASELINE, TS
-from tests.landing.corpus import Case, Loaded, Rejected, land_case, names_are
-from tests.landing.kit import csv_bytes, csv_text, fetch, rows_of
+from tests.support.baseline import BASELINE, TS
+from tests.support.corpus import Case, Loaded, Rejected, land_case, names_are
+from tests.support.extracts import csv_bytes, csv_text, fetch, rows_of
 
 CUSTOMER_HEADER = BASELINE["customers"][0]
 

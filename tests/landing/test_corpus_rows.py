@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.landing.corpus import (
+from tests.support.corpus import (
     CUSTOMER_HEADER_LINE,
     Case,
     Loaded,
@@ -27,7 +27,7 @@ from tests.landing.corpus import (
     order,
     orders,
 )
-from tests.landing.kit import baseline_row, csv_bytes, rows_of
+from tests.support.extracts import baseline_row, csv_bytes, rows_of
 
 
 def order_parquet_with_float_ids() -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.landing.corpus import (
+from tests.support.corpus import (
     CUSTOMER_HEADER_LINE,
     Case,
     Loaded,

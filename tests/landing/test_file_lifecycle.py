@@ -7,8 +7,16 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.landing.baseline import TS
-from tests.landing.kit import baseline_row, batch_rows, checksums, csv_bytes, fetch, land, rows_of
+from tests.support.baseline import TS
+from tests.support.extracts import (
+    baseline_row,
+    batch_rows,
+    checksums,
+    csv_bytes,
+    fetch,
+    land,
+    rows_of,
+)
 
 NEW_ITEMS = csv_bytes(rows_of("items", baseline_row("items", 0, item_id="J1")))
 BAD_FILE = b"item_id,description\nJ9,missing most columns\n"

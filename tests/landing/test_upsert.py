@@ -18,8 +18,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from tests.landing.baseline import BASELINE
-from tests.landing.kit import baseline_row, batch_rows, checksums, csv_bytes, fetch, land, rows_of
+from tests.support.baseline import BASELINE
+from tests.support.extracts import (
+    baseline_row,
+    batch_rows,
+    checksums,
+    csv_bytes,
+    fetch,
+    land,
+    rows_of,
+)
 
 
 def o1(**changes: str) -> bytes:

@@ -33,8 +33,8 @@ from control_tower.mappings import sql as sql_source
 from control_tower.settings import DEFAULT_MAPPINGS
 from control_tower.storage import connect_writer
 from control_tower.storage.serving import current_snapshot
-from tests.landing.kit import batch_rows, fetch, land, quarantined
-from tests.mappings.postgres import (
+from tests.support.extracts import batch_rows, fetch, land, quarantined
+from tests.support.postgres import (
     ODOO_ROWS,
     create_odoo_database,
     execute,

@@ -14,7 +14,7 @@ The extracts (one run, batch ids in load order):
 241 problems (240 negative quantities + 1 unknown customer) fill three blocks
 of the quarantine browser's infinite row model (100 rows per block).
 
-Each data folder has one user per role (`kit.USERS`; the warehouse
+Each data folder has one user per role (`web_users.USERS`; the warehouse
 supervisor sees only DC-NJ). Browser tests sign in with a session cookie
 obtained over HTTP from the login form (`Served.session_cookie`), except where
 signing in is what they test.
@@ -43,7 +43,7 @@ from control_tower.settings import Settings, load_settings
 from control_tower.web import create_app, make_server
 from control_tower.web.runtime import EXTENSION_KEY
 from pipelines.run import run_pipeline
-from tests.web.kit import USERS, add_test_users, cheap_accounts, http_sign_in
+from tests.support.web_users import USERS, add_test_users, cheap_accounts, http_sign_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

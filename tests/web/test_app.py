@@ -12,7 +12,7 @@ import flask
 from control_tower.settings import Settings
 from control_tower.web import ASSETS_DIR, create_app
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
-from tests.web.kit import USERS, cheap_accounts, client_sign_in
+from tests.support.web_users import USERS, cheap_accounts, client_sign_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

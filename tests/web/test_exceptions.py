@@ -21,7 +21,7 @@ from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
 from control_tower.settings import Settings
 from control_tower.web import create_app
-from tests.web.kit import SUPERVISOR_SITE, cheap_accounts, client_as
+from tests.support.web_users import SUPERVISOR_SITE, cheap_accounts, client_as
 
 UNRESOLVED = "('open', 'acknowledged', 'snoozed')"
 

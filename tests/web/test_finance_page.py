@@ -15,7 +15,7 @@ import pytest
 
 from control_tower.kpi.serving import latest_as_of
 from control_tower.web.filters import ids
-from tests.web.kit import client_as
+from tests.support.web_users import client_as
 from tests.web.test_warehouse_page import _find
 
 BODY = "finance-body"

@@ -10,7 +10,7 @@ import pytest
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.ops import finance_views as fv
-from tests.web.kit import SUPERVISOR_SITE
+from tests.support.web_users import SUPERVISOR_SITE
 
 
 def test_checklist_scope(snapshot):

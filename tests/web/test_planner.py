@@ -14,8 +14,8 @@ import pytest
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.storage.serving import current_snapshot
 from control_tower.web import create_app
-from tests.planning.scored import METRICS, scored_copy, unscored_copy
-from tests.web.kit import PASSWORD, USERS, cheap_accounts, signed_in
+from tests.support.risk_scores import METRICS, scored_copy, unscored_copy
+from tests.support.web_users import PASSWORD, USERS, cheap_accounts, signed_in
 
 SCOPED = "pnj"  # a planner who sees only DC-NJ
 FILTER_IDS = ("from", "to", "grain", "entity", "location")

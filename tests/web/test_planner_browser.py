@@ -14,7 +14,7 @@ import pytest
 
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.storage.serving import current_snapshot
-from tests.planning.scored import scored_copy, unscored_copy
+from tests.support.risk_scores import scored_copy, unscored_copy
 from tests.web.conftest import Served, _serve
 
 TIMEOUT_MS = 15_000

@@ -17,7 +17,7 @@ from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.kpi.views import cached_catalog
 from control_tower.web.filters import ids
-from tests.web.kit import SUPERVISOR_SITE, client_as
+from tests.support.web_users import SUPERVISOR_SITE, client_as
 
 BODY = "warehouse-body"
 SUBTITLE = "warehouse-subtitle"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from control_tower.accounts import Scope
 from control_tower.kpi.views import utc_now
 from control_tower.ops import warehouse_views as wv
-from tests.web.kit import SUPERVISOR_SITE
+from tests.support.web_users import SUPERVISOR_SITE
 
 NJ = Scope.of(locations=[SUPERVISOR_SITE])
 

@@ -10,8 +10,8 @@ from typing import Any
 from control_tower.contracts import TABLES
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.query import compute
-from tests.landing.baseline import BASELINE_CSV
-from tests.landing.kit import land, warehouse
+from tests.support.baseline import BASELINE_CSV
+from tests.support.extracts import land, warehouse
 
 MASTER = ("locations", "items", "customers")
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.web.kit import signed_in  # noqa: F401  (the KPI page tests sign in through here)
+from tests.support.web_users import signed_in  # noqa: F401  (the KPI page tests sign in through here)
 
 
 def post_callback(

@@ -24,7 +24,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from control_tower.ops.health import HEARTBEAT_FILE
-from control_tower.settings import Settings, load_settings
+from control_tower.settings import Settings, clock, load_settings
 from control_tower.storage import WriterLock
 from pipelines.run import RunReport, run_pipeline
 
@@ -47,7 +47,7 @@ def scheduled_run(home: str) -> None:
         raise RuntimeError(
             "scheduled_run must run inside the scheduler process that holds the lock"
         )
-    write_heartbeat(settings, None, running_since=datetime.now(UTC))
+    write_heartbeat(settings, None, running_since=clock())
     report = run_pipeline(
         settings, trigger="scheduler", lock=_process_lock, should_stop=_stop.is_set
     )
@@ -116,7 +116,7 @@ def write_heartbeat(
         )
     data.update(
         pid=os.getpid(),
-        written_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        written_at=clock().isoformat(timespec="seconds"),
         every_minutes=settings.ingest_every_minutes,
     )
     if running_since is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -21,7 +21,7 @@ from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
 from control_tower.exceptions.types import ALERT_TYPE, EXCEPTION_TYPES
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError, act
-from control_tower.settings import SettingsError, load_settings
+from control_tower.settings import SettingsError, load_settings, utc_now
 
 LIST_COLUMNS: tuple[str, ...] = (
     "id",
@@ -78,7 +78,7 @@ def _store(ctx: click.Context) -> ExceptionStore:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 @click.group("exceptions")

@@ -41,6 +41,7 @@ from control_tower.exceptions.workflow import (
     WorkflowError,
     act,
 )
+from control_tower.settings import utc_now
 
 # Statuses a view may ask for: one status, every unresolved one, or all of them.
 STATUS_CHOICES: tuple[str, ...] = (
@@ -472,7 +473,7 @@ def summary(item: ExceptionItem) -> str:
 
 def utcnow() -> datetime:
     """Now, as naive UTC (the store's convention)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 def sla_text(due: datetime, breached: bool, now: datetime, resolved: bool) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ import duckdb
 import yaml
 
 from control_tower.kpi.catalog import HistoryRecord, Problem
+from control_tower.settings import utc_now
 
 if TYPE_CHECKING:
     from control_tower.kpi.catalog import Kpi
@@ -92,7 +92,7 @@ def read_history(con: duckdb.DuckDBPyConnection, name: str | None = None) -> lis
 
 def record_versions(con: duckdb.DuckDBPyConnection, kpis: Iterable[Kpi]) -> int:
     """Record every definition whose content hash is not in the history yet; returns how many."""
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     known = {
         (r[0], r[1])
         for r in con.execute("SELECT name, content_hash FROM ops.kpi_versions").fetchall()

@@ -21,7 +21,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -40,6 +40,7 @@ from control_tower.landing.readers import (
 )
 from control_tower.landing.upsert import UpsertCounts, upsert
 from control_tower.landing.validate import build_checked_sql, build_errors_sql
+from control_tower.settings import utc_now
 
 STRUCTURAL_REASONS = {
     "MISSING COLUMNS": "the row has fewer fields than the header (truncated or malformed row)",
@@ -73,7 +74,7 @@ class BatchResult:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 def _ms(seconds: float) -> int:
@@ -133,7 +134,7 @@ def _finish(
 
 
 def _move(path: Path, folder: Path, batch_id: int) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    stamp = utc_now().strftime("%Y%m%d")
     dest_dir = folder / stamp
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{batch_id:06d}-{path.name}"

@@ -25,6 +25,7 @@ import duckdb
 
 from control_tower.contracts import TABLES
 from control_tower.ops.freshness import data_time_column, freshness_status
+from control_tower.settings import utc_now as settings_utc_now
 
 # Written by the scheduler process (pipelines/schedule.py, `HEARTBEAT`) into the serving folder.
 HEARTBEAT_FILE = "SCHEDULER.json"
@@ -188,8 +189,8 @@ class Page(Generic[RowT]):  # PEP 695 generics need Python 3.12
 
 
 def utc_now() -> datetime:
-    """The current time as naive UTC, the warehouse's convention."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """The current time as naive UTC, the warehouse's convention (the product's clock)."""
+    return settings_utc_now()
 
 
 def _dicts(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:

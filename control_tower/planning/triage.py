@@ -58,6 +58,7 @@ from control_tower.accounts import Scope
 from control_tower.exceptions import workflow
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
 from control_tower.kpi.serving import SnapshotCache
+from control_tower.settings import utc_now
 
 EXCEPTION_TYPE = "stockout_risk"
 DEMAND_WINDOW_DAYS = 28
@@ -687,7 +688,7 @@ def enrich(cur: duckdb.DuckDBPyConnection, scope: Scope, rows: list[dict[str, An
             )
         available = _float(row.get("available_qty")) or 0.0
         demand = _float(row.get("daily_demand")) or 0.0
-        as_of = row.get("as_of") or date.today()
+        as_of = row.get("as_of") or utc_now().date()
         row["stockout_date"] = stockout_date(as_of, available, demand, po)
         row["suggestion"] = suggest_action(
             as_of=as_of,

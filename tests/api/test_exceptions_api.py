@@ -15,8 +15,8 @@ import pytest
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.exceptions.workflow import act
 from control_tower.web import create_app
+from tests.support.data_copies import UNRESOLVED, app_db, private_copy
 from tests.support.web_users import SUPERVISOR_SITE, USERS, cheap_accounts, client_sign_in
-from tests.web.test_exceptions import UNRESOLVED, app_db, private_copy
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Helpers of the KPI page tests: post a page callback as the browser does, read its answer."""
+"""Dash pages without a browser: post a page callback as the browser does, read its answer."""
 
 from __future__ import annotations
 
@@ -64,6 +64,20 @@ def walk(tree: Any) -> Iterator[dict[str, Any]]:
 def by_id(tree: Any, component_id: str) -> dict[str, Any]:
     """The component with this id."""
     return next(c for c in walk(tree) if c["props"].get("id") == component_id)
+
+
+def find(node: Any, component_id: str) -> dict[str, Any]:
+    """The component with this id anywhere in a Dash layout tree (JSON), in any property."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("props", {}).get("id") == component_id:
+                return item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise AssertionError(f"no component {component_id!r}")
 
 
 def text(tree: Any) -> str:

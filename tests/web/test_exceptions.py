@@ -10,35 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
-from control_tower.settings import Settings
 from control_tower.web import create_app
+from tests.support.data_copies import UNRESOLVED, app_db, private_copy
 from tests.support.web_users import SUPERVISOR_SITE, cheap_accounts, client_as
-
-UNRESOLVED = "('open', 'acknowledged', 'snoozed')"
-
-
-def private_copy(settings: Settings, home: Path) -> Settings:
-    """The demo's snapshots and app database copied to `home` (safe to change)."""
-    shutil.copytree(settings.serving_dir, home / "serving")
-    src = sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
-    dst = sqlite3.connect(home / "app.sqlite")
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return settings.with_home(home)
-
-
-def app_db(settings: Settings) -> sqlite3.Connection:
-    return sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
 
 
 def view_states(**values) -> list[dict]:

@@ -15,8 +15,8 @@ import pytest
 
 from control_tower.kpi.serving import latest_as_of
 from control_tower.web.filters import ids
+from tests.support.dash_callbacks import find
 from tests.support.web_users import client_as
-from tests.web.test_warehouse_page import _find
 
 BODY = "finance-body"
 SUBTITLE = "finance-subtitle"
@@ -86,14 +86,14 @@ class TestCloseChecklist:
         assert expected
         body = _answer(app, "finance", callback_body())
         for entity, period, total, done, overdue in expected:
-            block = _text(_find(body, f"finance-close-table-{entity}"))
-            progress = _find(body, f"finance-close-progress-{entity}")
+            block = _text(find(body, f"finance-close-table-{entity}"))
+            progress = find(body, f"finance-close-progress-{entity}")
             assert progress["props"]["children"] == f"{done} of {total} done"
             assert f"{entity} · period {period}" in _text(body)
             assert block.count("Overdue") == len(overdue)
             for task in overdue:
                 assert task in block
-            link = _find(body, f"finance-close-overdue-{entity}")["props"]["href"]
+            link = find(body, f"finance-close-overdue-{entity}")["props"]["href"]
             assert link == f"/exceptions?entity={entity}&type=overdue_close_task&status=unresolved"
 
     def test_a_location_view_explains_instead_of_showing_close_figures(self, app, snapshot):
@@ -113,7 +113,7 @@ class TestFigures:
             "AND dimension = 'entity_id' AND denominator > 0 AND period <= ?)",
             [as_of],
         ).fetchone()
-        tile = _text(_find(_answer(app, "finance", callback_body()), "finance-kpi-days_to_close"))
+        tile = _text(find(_answer(app, "finance", callback_body()), "finance-kpi-days_to_close"))
         assert f"{num / den:.1f}" in tile
         assert f"period {period:%Y-%m}" in tile
 
@@ -128,5 +128,5 @@ class TestFigures:
             [start, as_of],
         ).fetchone()[0]
         body = _answer(app, "finance", callback_body(start=str(start), end=str(as_of)))
-        total = _find(body, "finance-expedited-total")
+        total = find(body, "finance-expedited-total")
         assert total["props"]["children"] == f"{float(share) * 100:.1f}%"

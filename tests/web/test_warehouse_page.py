@@ -17,6 +17,7 @@ from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.kpi.views import cached_catalog
 from control_tower.web.filters import ids
+from tests.support.dash_callbacks import find
 from tests.support.web_users import SUPERVISOR_SITE, client_as
 
 BODY = "warehouse-body"
@@ -103,7 +104,7 @@ class TestSupervisorScope:
             [SUPERVISOR_SITE],
         ).fetchone()
         body, _ = _answer(app, "warehouse_supervisor", callback_body())
-        note = _find(json.loads(body), "warehouse-late-risk-model")["props"]["children"]
+        note = find(json.loads(body), "warehouse-late-risk-model")["props"]["children"]
         assert "ranks late lines with ROC AUC" in note
         assert top in body
 
@@ -115,7 +116,7 @@ class TestSupervisorScope:
         ).fetchone()
         body, _ = _answer(app, "warehouse_supervisor", callback_body())
         anchor = json.loads(body)
-        link = _find(anchor, "warehouse-queue-late_wave")
+        link = find(anchor, "warehouse-queue-late_wave")
         assert link["props"]["children"] == str(late_waves)
         assert link["props"]["href"] == (
             f"/exceptions?location={SUPERVISOR_SITE}&type=late_wave&status=unresolved"
@@ -136,7 +137,7 @@ class TestFigures:
         body, _ = _answer(
             app, "warehouse_supervisor", callback_body(start=str(start), end=str(end))
         )
-        tile = _find(json.loads(body), "warehouse-kpi-wave_release_adherence")
+        tile = find(json.loads(body), "warehouse-kpi-wave_release_adherence")
         assert f"{num / den * 100:.1f}%" in json.dumps(tile)
         assert f"{round(den):,} units due" in json.dumps(tile)
 
@@ -148,20 +149,6 @@ class TestFigures:
         body, _ = _answer(app, "admin", callback_body(location=site))
         assert f"{site} does not run pick waves" in body
         assert "warehouse-cutoff-table" in body
-
-
-def _find(node: Any, component_id: str) -> dict[str, Any]:
-    """The component with this id in a Dash layout tree (JSON)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if item.get("props", {}).get("id") == component_id:
-                return item
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    raise AssertionError(f"no component {component_id!r}")
 
 
 def test_scope_helpers_keep_out_of_scope_sites_out(snapshot):

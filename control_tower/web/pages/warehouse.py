@@ -14,7 +14,7 @@ page or its exception queue.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +29,7 @@ from control_tower.kpi.serving import OutOfScopeError, latest_as_of, series
 from control_tower.kpi.views import breakdown, cached_catalog, figure, utc_now
 from control_tower.ops import warehouse_views as wv
 from control_tower.planning.triage import active_model, describe_model
+from control_tower.settings import clock
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
@@ -138,7 +139,7 @@ def _local_now(tz: str) -> datetime:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    return datetime.now(UTC).astimezone(zone).replace(tzinfo=None)
+    return clock().astimezone(zone).replace(tzinfo=None)
 
 
 def _kpi_href(name: str, view: Filters) -> str:
@@ -248,7 +249,7 @@ def _wave_words(w: wv.Wave) -> str:
 def _waves_panel(
     cur: duckdb.DuckDBPyConnection, site: wv.Site, view: Filters, user_scope: Any, window: int
 ) -> html.Section:
-    end = view.end or date.today()
+    end = view.end or utc_now().date()
     now = utc_now()
     if not site.wave_based:
         return _cutoff_panel(cur, site, end, user_scope, now)

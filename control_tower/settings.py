@@ -213,9 +213,9 @@ def clock() -> datetime:
     """The current instant (aware, UTC): what the product means by "now" and "today".
 
     CONTROL_TOWER_NOW (an ISO 8601 instant, UTC unless it says otherwise) sets the clock to
-    that instant when the process starts; it runs on in real time from there. A demo or a
-    test suite uses it to read its data as of the day the data was extracted, whatever the
-    day it runs.
+    that instant when the process starts (each process starts its own); it runs on in real
+    time from there. A demo or a test suite uses it to read its data as of the day the data
+    was extracted, whatever the day it runs.
     """
     real = datetime.now(UTC)
     raw = _env("NOW")

@@ -1,6 +1,6 @@
 """An Odoo-style PostgreSQL database lands through `pipelines/mappings/odoo_example.yml`.
 
-A real PostgreSQL server is started for this module (tests/mappings/postgres.py). The
+A real PostgreSQL server is started for this module (tests/support/postgres.py). The
 source rows are in `postgres.ODOO_ROWS`; in short (dates March 2026, all 10:00 UTC):
 
     order   state   line  product   qty  promise           shipped (done outgoing pickings)

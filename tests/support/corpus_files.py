@@ -116,23 +116,18 @@ LOADS_WHOLE = [
         csv_text(rows_of("customers", new_customer("C9", "Zoë"))).encode("utf-16"),
         Loaded(1, check=names_are({"C9": "Zoë"})),
     ),
-    Case(
-        "semicolon delimiter",
-        "erp/customers_semicolon.csv",
-        customers(*TWO_GOOD, delimiter=";"),
-        Loaded(2, check=both(TWO_GOOD_NAMES, batch_column_is("delimiter", ";"))),
-    ),
-    Case(
-        "tab delimiter",
-        "erp/customers_tab.tsv",
-        customers(*TWO_GOOD, delimiter="\t"),
-        Loaded(2, check=both(TWO_GOOD_NAMES, batch_column_is("delimiter", "\t"))),
-    ),
-    Case(
-        "pipe delimiter",
-        "erp/customers_pipe.txt",
-        customers(*TWO_GOOD, delimiter="|"),
-        Loaded(2, check=both(TWO_GOOD_NAMES, batch_column_is("delimiter", "|"))),
+    *(
+        Case(
+            f"{label} delimiter",
+            f"erp/customers_{label}.{ext}",
+            customers(*TWO_GOOD, delimiter=delimiter),
+            Loaded(2, check=both(TWO_GOOD_NAMES, batch_column_is("delimiter", delimiter))),
+        )
+        for label, ext, delimiter in (
+            ("semicolon", "csv", ";"),
+            ("tab", "tsv", "\t"),
+            ("pipe", "txt", "|"),
+        )
     ),
     Case(
         "CRLF line endings",

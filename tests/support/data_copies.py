@@ -25,3 +25,18 @@ def private_copy(settings: Settings, home: Path) -> Settings:
 def app_db(settings: Settings) -> sqlite3.Connection:
     """A connection to the folder's app database (users, exception items)."""
     return sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
+
+
+def unresolved_ids(settings: Settings, location: str, *, descending: bool = False) -> list[int]:
+    """The ids of the location's exception items still in a queue, straight from the app
+    database, in id order."""
+    order = "DESC" if descending else ""
+    with app_db(settings) as db:
+        return [
+            r[0]
+            for r in db.execute(
+                f"SELECT id FROM exc_items WHERE location_id = ? AND status IN {UNRESOLVED} "
+                f"ORDER BY id {order}",
+                [location],
+            )
+        ]

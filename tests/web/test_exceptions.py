@@ -17,7 +17,7 @@ from control_tower.exceptions.store import ExceptionStore
 from control_tower.exceptions.types import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
 from control_tower.web import create_app
-from tests.support.data_copies import UNRESOLVED, app_db, private_copy
+from tests.support.data_copies import UNRESOLVED, app_db, private_copy, unresolved_ids
 from tests.support.web_users import SUPERVISOR_SITE, cheap_accounts, client_as
 
 
@@ -117,14 +117,7 @@ class TestQueueRows:
         block, caption = grid(
             client_as(app, "warehouse_supervisor"), {"startRow": 0, "endRow": 1000}
         )
-        with app_db(demo_settings) as db:
-            expected = {
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM exc_items WHERE location_id = ? AND status IN {UNRESOLVED}",
-                    [SUPERVISOR_SITE],
-                )
-            }
+        expected = set(unresolved_ids(demo_settings, SUPERVISOR_SITE))
         assert expected, "the demo has DC-NJ items"
         assert {r["id"] for r in block["rowData"]} == expected
         assert block["rowCount"] == len(expected)
@@ -208,15 +201,7 @@ class TestExport:
         answer = response.get_json()["response"]
         data = answer["exceptions-download"]["data"]
         rows = list(csv.DictReader(io.StringIO(data["content"])))
-        with app_db(demo_settings) as db:
-            expected = [
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM exc_items WHERE location_id = ? AND status IN {UNRESOLVED} "
-                    "ORDER BY id DESC",
-                    [SUPERVISOR_SITE],
-                )
-            ]
+        expected = unresolved_ids(demo_settings, SUPERVISOR_SITE, descending=True)
         assert [int(r["id"]) for r in rows] == expected
         assert {r["location_id"] for r in rows} == {SUPERVISOR_SITE}
         assert data["filename"] == "exceptions.csv"

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from control_tower.kpi.serving import latest_as_of
-from control_tower.web.filters import ids
-from tests.support.dash_callbacks import find
-from tests.support.web_users import client_as
+from tests.support.dash_callbacks import find, page_callback_body, post_as
 
 BODY = "finance-body"
 SUBTITLE = "finance-subtitle"
@@ -24,25 +22,10 @@ SUBTITLE = "finance-subtitle"
 
 def callback_body(**values: Any) -> dict[str, Any]:
     """The POST body of the page's main callback for these filter values."""
-    i = ids("finance")
-    inputs = [
-        {"id": i[key], "property": "value", "value": values.get(key)}
-        for key in ("start", "end", "grain", "entity", "location")
-    ]
-    inputs[2]["value"] = values.get("grain", "day")
-    return {
-        "output": f"..{BODY}.children...{SUBTITLE}.children..",
-        "outputs": [
-            {"id": BODY, "property": "children"},
-            {"id": SUBTITLE, "property": "children"},
-        ],
-        "inputs": inputs,
-        "changedPropIds": [f"{i['entity']}.value"],
-    }
+    return page_callback_body("finance", "entity", **values)
 
 
-def _post(app, role: str, body: dict[str, Any]):
-    return client_as(app, role).post("/_dash-update-component", json=body)
+_post = post_as
 
 
 def _answer(app, role: str, body: dict[str, Any]) -> Any:

@@ -1,7 +1,7 @@
 """The planner's pages in a real browser: rank, read, triage in place, drill.
 
 Served by waitress over private copies of the demo folder: one with the risk
-model's scores (tests/planning/scored.py), one before any model has scored.
+model's scores (tests/support/risk_scores.py), one before any model has scored.
 Playwright drives Debian's chromium.
 """
 

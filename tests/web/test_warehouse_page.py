@@ -16,37 +16,19 @@ import pytest
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.kpi.views import cached_catalog
-from control_tower.web.filters import ids
-from tests.support.dash_callbacks import find
+from tests.support.dash_callbacks import find, page_callback_body, post_as
 from tests.support.web_users import SUPERVISOR_SITE, client_as
 
 BODY = "warehouse-body"
 SUBTITLE = "warehouse-subtitle"
 
 
-def callback_body(location: str | None = None, **values: Any) -> dict[str, Any]:
+def callback_body(**values: Any) -> dict[str, Any]:
     """The POST body of the page's main callback for these filter values."""
-    i = ids("warehouse")
-    inputs = [
-        {"id": i["start"], "property": "value", "value": values.get("start")},
-        {"id": i["end"], "property": "value", "value": values.get("end")},
-        {"id": i["grain"], "property": "value", "value": values.get("grain", "day")},
-        {"id": i["entity"], "property": "value", "value": None},
-        {"id": i["location"], "property": "value", "value": location},
-    ]
-    return {
-        "output": f"..{BODY}.children...{SUBTITLE}.children..",
-        "outputs": [
-            {"id": BODY, "property": "children"},
-            {"id": SUBTITLE, "property": "children"},
-        ],
-        "inputs": inputs,
-        "changedPropIds": [f"{i['location']}.value"],
-    }
+    return page_callback_body("warehouse", "location", **values)
 
 
-def _post(app, role: str, body: dict[str, Any]):
-    return client_as(app, role).post("/_dash-update-component", json=body)
+_post = post_as
 
 
 def _answer(app, role: str, body: dict[str, Any]) -> tuple[str, str]:

@@ -22,10 +22,11 @@ from control_tower.kpi.catalog import Catalog
 from control_tower.kpi.views import cached_catalog
 from control_tower.settings import Settings
 from control_tower.web import create_app
+from tests.support.clock import clock_setting
 from tests.support.demo_data import DEMO_NOW, land_demo
 from tests.support.web_users import cheap_accounts
 
-os.environ["CONTROL_TOWER_NOW"] = DEMO_NOW.isoformat() + "Z"
+os.environ["CONTROL_TOWER_NOW"] = clock_setting(DEMO_NOW)
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,18 @@ def order_parquet_with_float_ids() -> bytes:
     return buf.getvalue()
 
 
+def bad_then_good(table: str, index: int, bad: dict[str, str], good: dict[str, str]) -> bytes:
+    """A file of two rows of a baseline row changed: the bad one (line 2), then a good one."""
+    return csv_bytes(
+        rows_of(table, baseline_row(table, index, **bad), baseline_row(table, index, **good))
+    )
+
+
+def one_bad_line(column: str, reason: str) -> Loaded:
+    """The good row loads; line 2 is quarantined for `column` with `reason`."""
+    return Loaded(1, ((2, column, reason),))
+
+
 ROW_CASES = [
     Case(
         "null key",
@@ -124,43 +136,23 @@ ROW_CASES = [
     Case(
         "row-level inconsistency: putaway before arrival",
         "wms/receipts_putaway.csv",
-        csv_bytes(
-            rows_of(
-                "receipts",
-                baseline_row("receipts", 0, receipt_id="RC2", putaway_ts="2026-03-08 05:00:00"),
-                baseline_row("receipts", 0, receipt_id="RC3"),
-            )
+        bad_then_good(
+            "receipts",
+            0,
+            {"receipt_id": "RC2", "putaway_ts": "2026-03-08 05:00:00"},
+            {"receipt_id": "RC3"},
         ),
-        Loaded(
-            1,
-            (
-                (
-                    2,
-                    "putaway_ts",
-                    "putaway_ts is before arrived_ts (putaway_ts '2026-03-08 05:00:00', arrived_ts '2026-03-08 06:00:00')",
-                ),
-            ),
+        one_bad_line(
+            "putaway_ts",
+            "putaway_ts is before arrived_ts (putaway_ts '2026-03-08 05:00:00', arrived_ts '2026-03-08 06:00:00')",
         ),
     ),
     Case(
         "row-level inconsistency: close task done without completed_at",
         "erp/close_tasks_done.csv",
-        csv_bytes(
-            rows_of(
-                "close_tasks",
-                baseline_row("close_tasks", 1, task_id="T3", status="done"),
-                baseline_row("close_tasks", 1, task_id="T4"),
-            )
-        ),
-        Loaded(
-            1,
-            (
-                (
-                    2,
-                    "status",
-                    "status is done but completed_at is empty (status 'done', completed_at empty)",
-                ),
-            ),
+        bad_then_good("close_tasks", 1, {"task_id": "T3", "status": "done"}, {"task_id": "T4"}),
+        one_bad_line(
+            "status", "status is done but completed_at is empty (status 'done', completed_at empty)"
         ),
     ),
     Case(

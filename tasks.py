@@ -29,7 +29,7 @@ PY = BIN / "python"
 STAMP = VENV / ".installed"
 
 # Debian packages the tests drive: a real browser for the UI tests, and a PostgreSQL server
-# the SQL source tests start (tests/mappings/postgres.py).
+# the SQL source tests start (tests/support/postgres.py).
 TEST_APT_PACKAGES = {
     "chromium": "/usr/bin/chromium",
     "postgresql": "/usr/lib/postgresql/15/bin/initdb",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from control_tower import resources
@@ -198,6 +199,7 @@ def load_settings(home: Path | str | None = None) -> Settings:
     home_path = Path(home if home is not None else _env("HOME", "./data") or "./data")
     home_path = home_path.expanduser().resolve()
     keep = int(_positive_float("KEEP_SNAPSHOTS", 3))
+    clock()  # a bad CONTROL_TOWER_NOW is refused at start, not at the first timestamp
     return Settings(
         home=home_path,
         app_db_url=_env("APP_DB_URL") or _default_app_db_url(home_path),
@@ -220,3 +222,36 @@ def load_settings(home: Path | str | None = None) -> Settings:
         .resolve(),
         mappings_dir=Path(_env("MAPPINGS") or DEFAULT_MAPPINGS).expanduser().resolve(),
     )
+
+
+# --- the clock ----------------------------------------------------------------------------------
+
+_CLOCK_STARTED = datetime.now(UTC)  # the real instant at which this process's clock started
+
+
+def _clock_start(raw: str) -> datetime:
+    try:
+        start = datetime.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{PREFIX}NOW must be an ISO 8601 instant such as 2026-03-15T11:00:00Z, got {raw!r}"
+        ) from None
+    return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+
+
+def clock() -> datetime:
+    """The current instant (aware, UTC): what the product means by "now" and "today".
+
+    CONTROL_TOWER_NOW (an ISO 8601 instant, UTC unless it says otherwise) sets the clock to
+    that instant when the process starts (each process starts its own); it runs on in real
+    time from there. A demo or a test suite uses it to read its data as of the day the data
+    was extracted, whatever the day it runs.
+    """
+    real = datetime.now(UTC)
+    raw = _env("NOW")
+    return real if raw is None else _clock_start(raw) + (real - _CLOCK_STARTED)
+
+
+def utc_now() -> datetime:
+    """The clock as naive UTC, the warehouse's convention."""
+    return clock().replace(tzinfo=None)

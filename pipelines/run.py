@@ -21,7 +21,7 @@ import duckdb
 from control_tower.landing import BatchResult, InboxSource, IngestReport, Source, land_sources
 from control_tower.landing.progress import ProgressFn
 from control_tower.mappings import mapping_sources
-from control_tower.settings import Settings
+from control_tower.settings import Settings, clock
 from control_tower.storage import WriterLock, connect_writer, publish_snapshot
 from control_tower.storage.serving import current_snapshot, next_snapshot_path
 from pipelines.steps import POST_LOAD_STEPS, StepContext
@@ -61,7 +61,7 @@ class RunReport:
 
 def new_run_id(now: datetime | None = None) -> str:
     """A sortable, unique run id."""
-    now = now or datetime.now(UTC)
+    now = now or clock()
     return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
 
 
@@ -120,7 +120,7 @@ def _run_locked(
     force_steps: bool,
 ) -> RunReport:
     t0 = time.perf_counter()
-    started = datetime.now(UTC)
+    started = clock()
     run_id = new_run_id(started)
     con = connect_writer(settings.warehouse_path)
     try:
@@ -201,7 +201,7 @@ def _record_run(con: duckdb.DuckDBPyConnection, report: RunReport) -> None:
             report.trigger,
             report.status,
             _naive(report.started_at),
-            _naive(datetime.now(UTC)),
+            _naive(clock()),
             len(ing.batches),
             ing.count("loaded"),
             ing.count("skipped_duplicate"),

@@ -27,7 +27,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from control_tower.landing.progress import ProgressFn
 from control_tower.ops.health import HEARTBEAT_FILE
-from control_tower.settings import Settings
+from control_tower.settings import Settings, clock
 from control_tower.storage import WriterLock
 from pipelines.run import RunReport, run_pipeline
 
@@ -97,7 +97,7 @@ def write_heartbeat(
         )
     data.update(
         pid=os.getpid(),
-        written_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        written_at=clock().isoformat(timespec="seconds"),
         every_minutes=settings.ingest_every_minutes,
     )
     if running_since is not None:
@@ -186,7 +186,7 @@ class SchedulerService:
     def scheduled_run(self) -> None:
         """The pipeline job: one run, then the heartbeat with the next run time."""
         self.lock  # noqa: B018 - refuses to run without the lock
-        write_heartbeat(self.settings, None, running_since=datetime.now(UTC))
+        write_heartbeat(self.settings, None, running_since=clock())
         report = self.run_pipeline(trigger="scheduler")
         write_heartbeat(self.settings, report, next_run=self._next_run())
         log.info(

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Protocol
 
 import duckdb
 
 from control_tower.landing.ingest import IngestReport
 from control_tower.ops.freshness import refresh_freshness
-from control_tower.settings import Settings
+from control_tower.settings import Settings, utc_now
 
 
 @dataclass
@@ -29,7 +29,7 @@ class StepContext:
     con: duckdb.DuckDBPyConnection
     run_id: str
     ingest: IngestReport
-    as_of: date = field(default_factory=lambda: datetime.now(UTC).date())
+    as_of: date = field(default_factory=lambda: utc_now().date())
 
 
 class PostLoadStep(Protocol):

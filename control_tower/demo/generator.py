@@ -72,6 +72,7 @@ from control_tower.demo.config import S_MASTER, SCALES, SITES, Scale
 from control_tower.demo.engine import Engine
 from control_tower.demo.master import build_master
 from control_tower.demo.sink import Sink
+from control_tower.settings import clock
 
 __all__ = ["SCALES", "GenerateReport", "Scale", "generate"]
 
@@ -99,7 +100,7 @@ def default_as_of(now: dt.datetime | None = None) -> dt.date:
     The demo extract is taken at 10:00 UTC on as_of, so this default never
     writes rows stamped in the future.
     """
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock()
     return now.date() if now.hour >= 10 else now.date() - dt.timedelta(days=1)
 
 

@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from control_tower.exceptions.store import (
     ExceptionStore,
 )
 from control_tower.exceptions.workflow import CLEARED
-from control_tower.settings import Settings
+from control_tower.settings import Settings, utc_now
 
 STATES: tuple[str, ...] = ("ok", "pending", "firing", "resolved")
 CONDITIONS: tuple[str, ...] = ("threshold", "change")
@@ -429,7 +429,7 @@ def run_alerts(
 ) -> AlertReport:
     """The post-load step: the installation's rules, its channels, then the queue mirrored again."""
     rules = load_alert_rules(settings.alert_rules_path)
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utc_now()
     with ExceptionStore.open(settings.app_db_url) as store:
         report = refresh_alerts(
             con,

@@ -8,7 +8,7 @@ mirror after the next pipeline run.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -20,7 +20,7 @@ from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
 from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.export import emit_rows, format_option
-from control_tower.settings import SettingsError, load_settings
+from control_tower.settings import SettingsError, load_settings, utc_now
 
 LIST_COLUMNS: tuple[str, ...] = (
     "id",
@@ -81,7 +81,7 @@ def _store(ctx: click.Context) -> ExceptionStore:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 @click.group("exceptions")

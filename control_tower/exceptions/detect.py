@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 from control_tower.exceptions.registry import EXCEPTION_TYPES, RULE_COLUMNS, ExceptionType
 from control_tower.exceptions.store import SYSTEM_USER, AuditEntry, ExceptionItem, ExceptionStore
 from control_tower.exceptions.workflow import CLEARED
+from control_tower.settings import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class DetectionReport:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 def detect(

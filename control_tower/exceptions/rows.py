@@ -7,12 +7,13 @@ facts behind the item (from its detail).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.registry import type_label, type_names
 from control_tower.exceptions.store import ExceptionItem
+from control_tower.settings import utc_now
 
 TYPE_LABELS: dict[str, str] = {name: type_label(name) for name in type_names()}
 
@@ -57,7 +58,7 @@ def summary(item: ExceptionItem) -> str:
 
 def utcnow() -> datetime:
     """Now, as naive UTC (the store's convention)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 def sla_text(due: datetime, breached: bool, now: datetime, resolved: bool) -> str:

@@ -29,6 +29,7 @@ from control_tower.exceptions.store import (
     ExceptionItem,
     ExceptionStore,
 )
+from control_tower.settings import utc_now
 
 ACTIONS: tuple[str, ...] = ("assign", "acknowledge", "comment", "snooze", "resolve", "reopen")
 # Reason codes a person may resolve with; "cleared" is the system's (the condition went away).
@@ -91,7 +92,7 @@ def _describe(changes: dict[str, Any]) -> str:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return utc_now()
 
 
 def _naive_utc(value: datetime) -> datetime:

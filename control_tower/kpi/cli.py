@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import click
@@ -21,7 +21,7 @@ from control_tower.export import console, emit_rows, format_option, json_text
 from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load_catalog
 from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
 from control_tower.kpi.format import format_value
-from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.settings import Settings, SettingsError, load_settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore
 
 
@@ -59,7 +59,7 @@ def _catalog(settings: Settings, history: list[HistoryRecord]) -> Catalog:
 
 def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date:
     if value is None:
-        return datetime.now(UTC).date()
+        return utc_now().date()
     try:
         return date.fromisoformat(value)
     except ValueError:

@@ -18,7 +18,6 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ import yaml
 
 from control_tower.kpi.checks import Problem
 from control_tower.kpi.definitions import LINKAGE_KEYS
+from control_tower.settings import utc_now
 
 if TYPE_CHECKING:
     from control_tower.kpi.definitions import Kpi
@@ -135,7 +135,7 @@ def _rehashed(record: HistoryRecord) -> HistoryRecord:
 
 def record_versions(con: duckdb.DuckDBPyConnection, kpis: Iterable[Kpi]) -> int:
     """Record every definition whose content hash is not in the history yet; returns how many."""
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     known = {(r.name, r.content_hash) for r in read_history(con)}
     new = [k for k in kpis if (k.name, k.content_hash) not in known]
     for kpi in new:

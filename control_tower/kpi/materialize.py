@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -34,6 +34,7 @@ import duckdb
 from control_tower.kpi.catalog import Catalog, Kpi, load_catalog
 from control_tower.kpi.compiler import compile_grouping_sets, compile_kpi, model_query
 from control_tower.kpi.governance import read_history, record_versions
+from control_tower.settings import utc_now
 
 # Dimensions materialised by month only (day x these is answered on demand by compute()).
 MONTHLY_DIMENSIONS = ("item_id", "customer_id")
@@ -188,7 +189,7 @@ def refresh_kpis(
     report = RefreshReport()
     if catalog is None:
         catalog = load_catalog(root, history=read_history(con))
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     tables = _ModelTables(con, as_of, report)
     con.execute("BEGIN TRANSACTION")
     try:

@@ -6,11 +6,11 @@ import hashlib
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from control_tower.contracts import LOAD_ORDER, SYSTEMS, TABLES
 from control_tower.landing.readers import file_format
+from control_tower.settings import utc_now
 
 # In-flight uploads: write to one of these names, then rename into place.
 _IN_FLIGHT = re.compile(r"^[.~]|\.(tmp|part|partial|crdownload|filepart)$", re.IGNORECASE)
@@ -113,7 +113,7 @@ def content_hash(path: Path) -> str:
 
 def archive_file(path: Path, folder: Path, batch_id: int) -> Path:
     """Move a landed (or rejected) file to `folder/<yyyymmdd>/<batch id>-<name>`; its new path."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    stamp = utc_now().strftime("%Y%m%d")
     dest_dir = folder / stamp
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{batch_id:06d}-{path.name}"
@@ -124,7 +124,7 @@ def archive_file(path: Path, folder: Path, batch_id: int) -> Path:
 def set_aside(path: Path, folder: Path, batch_id: int, reason: str) -> Path:
     """Move a file that cannot be landed into `folder`, with a `.reason.txt` saying why."""
     dest = archive_file(path, folder, batch_id)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     dest.with_name(dest.name + ".reason.txt").write_text(
         f"file: {path}\nbatch: {batch_id}\nrejected at: {now.isoformat()}Z\n"
         f"reason: {reason}\nNothing of this file was loaded.\n"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from control_tower.landing.upsert import UpsertCounts
+from control_tower.settings import utc_now as utc_now  # the product clock, naive UTC
 
 
 @dataclass
@@ -29,11 +29,6 @@ class BatchResult:
     duplicate_of: int | None = None
     seconds: float = 0.0
     streamed: bool = False  # validated straight from the CSV file, with no `raw` table
-
-
-def utc_now() -> datetime:
-    """Now, as the naive UTC timestamp `ops` tables store."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def ms_since(started: float) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 import duckdb
@@ -41,6 +41,7 @@ from control_tower.ops.freshness import data_time_column, freshness_status
 from control_tower.ops.heartbeat import HEARTBEAT_FILE as HEARTBEAT_FILE
 from control_tower.ops.heartbeat import SchedulerStatus as SchedulerStatus
 from control_tower.ops.heartbeat import scheduler_heartbeat as scheduler_heartbeat
+from control_tower.settings import utc_now as utc_now  # the product clock, naive UTC
 
 BATCH_STATUSES = ("running", "loaded", "skipped_duplicate", "rejected", "interrupted", "failed")
 PROBLEM_STATUSES = ("rejected", "failed", "interrupted")
@@ -175,11 +176,6 @@ class Page(Generic[RowT]):  # PEP 695 generics need Python 3.12
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def utc_now() -> datetime:
-    """The current time as naive UTC, the warehouse's convention."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _dicts(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, TypedDict
 
+from control_tower.settings import utc_now
+
 HEARTBEAT_FILE = "SCHEDULER.json"
 
 
@@ -50,7 +52,7 @@ def scheduler_heartbeat(
     The scheduler rewrites the file after every run, so a heartbeat older than
     two intervals means it stopped, hangs, or runs one very long job: `late`.
     """
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utc_now()
     empty = SchedulerStatus(
         state="absent",
         message="",

@@ -37,6 +37,7 @@ from control_tower.planning.model import SCORE_COLUMNS, active_model, parse_driv
 from control_tower.planning.projection import stockout_date, suggest_action
 from control_tower.planning.sql import as_float, records, table_exists
 from control_tower.planning.supply import open_po_lines, site_stock
+from control_tower.settings import utc_now
 
 EXCEPTION_TYPE = "stockout_risk"
 QUEUE_LIMIT = 500
@@ -229,7 +230,7 @@ def enrich(cur: duckdb.DuckDBPyConnection, scope: Scope, rows: list[dict[str, An
             )
         available = as_float(row.get("available_qty")) or 0.0
         demand = as_float(row.get("daily_demand")) or 0.0
-        as_of = row.get("as_of") or date.today()
+        as_of = row.get("as_of") or utc_now().date()
         row["stockout_date"] = stockout_date(as_of, available, demand, po)
         row["suggestion"] = suggest_action(
             as_of=as_of,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import click
@@ -18,7 +18,7 @@ import duckdb
 from control_tower.export import console as output_console
 from control_tower.export import emit_rows, format_option, json_text
 from control_tower.risk.model import MODELS, InsufficientHistory
-from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.settings import Settings, SettingsError, load_settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
 from control_tower.storage.schema import connect_writer
 
@@ -169,7 +169,7 @@ def score_command(ctx: click.Context, as_of: str | None, fmt: str) -> None:
 
     settings = _settings(ctx)
     try:
-        day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+        day = date.fromisoformat(as_of) if as_of else utc_now().date()
     except ValueError:
         raise click.BadParameter(f"{as_of!r} is not a date in YYYY-MM-DD format") from None
     models_dir = settings.home / "models"

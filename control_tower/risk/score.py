@@ -31,6 +31,7 @@ import polars as pl
 from control_tower.risk import features as F
 from control_tower.risk.model import DEFAULT_HORIZON, MODELS, FittedModel, InsufficientHistory
 from control_tower.risk.store import NoModelError, load_model, sync_models
+from control_tower.settings import clock
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def refresh_risk(
     """Train missing models (if the history allows), score with the active ones, write the tables."""
     from control_tower.risk.training import train_model
 
-    now = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    now = (now or clock()).astimezone(UTC).replace(tzinfo=None)
     report = RiskReport(as_of)
     frames: dict[str, pl.DataFrame] = {}
     for model in MODELS:

@@ -34,6 +34,7 @@ from control_tower.risk.model import (
     time_split,
 )
 from control_tower.risk.store import save_model
+from control_tower.settings import clock
 
 # Demand and late-rate features look back 28 days: examples start once that much history exists.
 WARMUP_DAYS = 28
@@ -118,7 +119,7 @@ def backtest(
         "model": metrics(y, fitted.logit(test), fitted.probability(test), days),
         "baseline": metrics(y, spec.baseline_score(test), fitted.baseline_probability(test), days),
     }
-    trained_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    trained_at = (now or clock()).astimezone(UTC).replace(tzinfo=None, microsecond=0)
     version = f"{model}-{trained_at:%Y%m%dT%H%M%S}"
     clf = fitted.pipeline.named_steps["clf"]
     card: dict[str, Any] = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from control_tower.kpi.compiler import compile_kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.governance import read_history
 from control_tower.kpi.serving import Point, Series, series, status_of
+from control_tower.settings import utc_now as settings_utc_now
 
 STALE_HOURS = 26.0  # data older than this is flagged on a tile (daily loads plus slack)
 
@@ -70,8 +71,8 @@ def certified(catalog: Catalog) -> list[Kpi]:
 
 
 def utc_now() -> datetime:
-    """The current time, naive UTC (as the warehouse stores it)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """The current time, naive UTC (as the warehouse stores it; the product's clock)."""
+    return settings_utc_now()
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:

@@ -10,13 +10,14 @@ values and applies `Scope.sql` on the row's entity (from `locations`) and locati
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
 from control_tower.accounts import Scope
+from control_tower.settings import clock
 from control_tower.views.sites import Site
 
 MAX_CUTOFF_ROWS = 200  # shipments listed for one day at a site without waves
@@ -30,7 +31,7 @@ def local_now(tz: str) -> datetime:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    return datetime.now(UTC).astimezone(zone).replace(tzinfo=None)
+    return clock().astimezone(zone).replace(tzinfo=None)
 
 
 # --- waves ------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ import pytest
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.exceptions.workflow import act
 from control_tower.web import create_app
-from tests.web.kit import SUPERVISOR_SITE, USERS, cheap_accounts, client_sign_in
-from tests.web.test_exceptions import UNRESOLVED, app_db, private_copy
+from tests.support.data_copies import app_db, private_copy, unresolved_ids
+from tests.support.web_users import SUPERVISOR_SITE, USERS, cheap_accounts, client_sign_in
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +55,7 @@ def one(settings, where: str, params=()) -> tuple[int, int]:
 class TestList:
     def test_the_supervisor_gets_the_dc_nj_queue_with_its_total(self, call, settings):
         answer = call("warehouse_supervisor", "GET", "/api/v1/exceptions?limit=1000").get_json()
-        with app_db(settings) as db:
-            expected = {
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM exc_items WHERE location_id = ? AND status IN {UNRESOLVED}",
-                    [SUPERVISOR_SITE],
-                )
-            }
+        expected = set(unresolved_ids(settings, SUPERVISOR_SITE))
         assert answer["total"] == len(expected) > 0
         assert {i["id"] for i in answer["items"]} == expected
 
@@ -109,15 +102,7 @@ class TestList:
     def test_csv_export_holds_the_scoped_rows(self, call, settings):
         response = call("warehouse_supervisor", "GET", "/api/v1/exceptions.csv?sort=id")
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-        with app_db(settings) as db:
-            expected = [
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM exc_items WHERE location_id = ? AND status IN {UNRESOLVED} "
-                    "ORDER BY id",
-                    [SUPERVISOR_SITE],
-                )
-            ]
+        expected = unresolved_ids(settings, SUPERVISOR_SITE)
         assert [int(r["id"]) for r in rows] == expected
 
 

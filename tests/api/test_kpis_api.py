@@ -14,8 +14,8 @@ import pytest
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views.kpi import cached_catalog
-from tests.web.kit import SUPERVISOR_SITE, USERS, cheap_accounts
-from tests.web.kpi_kit import ratio_from_values, signed_in
+from tests.support.dash_callbacks import ratio_from_values, signed_in
+from tests.support.web_users import SUPERVISOR_SITE, USERS, cheap_accounts
 
 BASE = "/api/v1/kpis"
 

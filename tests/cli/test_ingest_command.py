@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from control_tower.cli import main
 from control_tower.settings import load_settings
 from control_tower.storage import WriterLock
-from tests.pipelines.inbox import write_master, write_orders
+from tests.support.tiny_inbox import write_master, write_orders
 
 
 def test_ingest_exits_zero_and_reports_quarantined_rows(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from control_tower.accounts.store import AccountStore
 from control_tower.cli import main
 from control_tower.kpi.catalog import load_catalog
 from control_tower.settings import load_settings
-from tests.pipelines.inbox import write_master, write_orders
+from tests.support.tiny_inbox import write_master, write_orders
 
 NEGATIVE = "SO1-9,1,US01,C1,I1,DC-CHI,EDI,2026-03-01T10:00:00,-1,EA,3.00,2026-03-05,2026-03-05,open,2026-03-01T10:00:00\n"  # fmt: skip
 

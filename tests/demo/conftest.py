@@ -1,4 +1,8 @@
-"""Shared fixtures: one small demo data set per session, loaded into DuckDB as text."""
+"""Fixtures of the demo tests: one small demo extract per session, loaded into DuckDB as text.
+
+The extract is taken on a Sunday whose window spans the US spring-forward, which these
+tests check; the landed demo the other tests share (tests/conftest.py) is taken on a
+weekday, when receipts wait to be put away."""
 
 from __future__ import annotations
 

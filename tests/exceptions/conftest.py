@@ -1,4 +1,4 @@
-"""Fixtures of the exception tests: the kit's delivery landed once per session, copied per test."""
+"""Fixtures of the exception tests: the exception_cases delivery landed once per session, copied per test."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.exceptions.kit import fresh_home, land
+from tests.support.exception_cases import fresh_home, land
 
 
 @pytest.fixture(scope="session")
 def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder with the kit's DELIVERY landed (do not change it: copy it)."""
+    """A data folder with the DELIVERY of exception_cases landed (do not change it: copy it)."""
     home = tmp_path_factory.mktemp("exc-landed")
     report = land(home)
     assert report.status == "ok", report.steps

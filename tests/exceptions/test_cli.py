@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from control_tower.cli import main
-from tests.exceptions.kit import detect_at, items
+from tests.support.exception_cases import detect_at, items
 
 TASK = "E1|2026-02|T2"
 REQUIRED = {

@@ -1,6 +1,6 @@
 """Each exception type is detected from landed data, and its near misses are not.
 
-The rows are those of tests/exceptions/kit.py (DELIVERY), read at NOW =
+The rows are those of tests/support/exception_cases.py (DELIVERY), read at NOW =
 2026-03-12 10:00 UTC (as_of 2026-03-12). Each class draws the rows that
 matter for its rule.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from control_tower.exceptions.store import ExceptionItem
-from tests.exceptions.kit import detect_at, fresh_home, items, writer
+from tests.support.exception_cases import detect_at, fresh_home, items, writer
 
 
 @pytest.fixture(scope="module")

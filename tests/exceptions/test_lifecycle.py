@@ -18,7 +18,7 @@ import pytest
 from control_tower.exceptions.detect import DetectionError, refresh_exceptions
 from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
-from tests.exceptions.kit import NOW, detect_at, items, later, settings, store, writer
+from tests.support.exception_cases import NOW, detect_at, items, later, settings, store, writer
 
 RECEIPT = "RC1|1"
 TASK = "E1|2026-02|T2"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from control_tower.exceptions.workflow import act
 from control_tower.storage import ServingStore
-from tests.exceptions.kit import detect_at, items, later, settings, store, writer
+from tests.support.exception_cases import detect_at, items, later, settings, store, writer
 
 TASK = "E1|2026-02|T2"
 

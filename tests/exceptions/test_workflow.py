@@ -1,6 +1,6 @@
 """Workflow actions: each changes the item, writes one audit row, and refuses what it must.
 
-Items come from one detection at NOW over the kit's DELIVERY; the tests act
+Items come from one detection at NOW over the DELIVERY of exception_cases; the tests act
 on the overdue close task E1|2026-02|T2 (open, version 1, unassigned).
 """
 
@@ -19,7 +19,7 @@ from control_tower.exceptions.workflow import (
     WorkflowError,
     act,
 )
-from tests.exceptions.kit import detect_at, items, later, store
+from tests.support.exception_cases import detect_at, items, later, store
 
 TASK = "E1|2026-02|T2"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from control_tower.kpi.catalog import HistoryRecord, load_catalog
-from tests.kpi.kit import edit, refusal
+from tests.support.kpi_rows import edit, refusal
 
 CERTIFIED = {
     "line_fill_rate",

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from control_tower.cli import main
-from tests.kpi.kit import ORDER_HEADER, SHIP_HEADER, land_rows
+from tests.support.kpi_rows import ORDER_HEADER, SHIP_HEADER, land_rows
 
 TS = "2026-03-01T00:00:00Z"
 
@@ -94,7 +94,7 @@ def test_a_dimension_not_allowed_names_the_allowed_ones(home: Path) -> None:
 
 
 def test_materialised_values_match_the_computed_figures(home: Path) -> None:
-    from tests.landing.kit import fetch
+    from tests.support.extracts import fetch
 
     rows = fetch(
         home,

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from control_tower.cli import main
 from control_tower.kpi.catalog import DEFAULT_DIR
-from tests.kpi.kit import ORDER_HEADER, SHIP_HEADER, land_rows, order_row, ship_row
+from tests.support.kpi_rows import ORDER_HEADER, SHIP_HEADER, land_rows, order_row, ship_row
 
 REDEFINED = """measures:
   numerator: {expr: "CASE WHEN filled_units * 2 >= measurable_units AND is_fill_measurable = 1 THEN 1 ELSE 0 END", agg: sum}

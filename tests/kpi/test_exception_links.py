@@ -18,7 +18,7 @@ from control_tower.kpi.catalog import (
 )
 from control_tower.kpi.governance import read_history, record_versions
 from control_tower.storage.schema import ensure_schema
-from tests.kpi.kit import edit, refusal
+from tests.support.kpi_rows import edit, refusal
 
 # The exception types behind each shipped KPI. The seven empty lists are KPIs whose misses no
 # detector records yet: the catalog page shows them as "no queue yet".

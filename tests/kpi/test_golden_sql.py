@@ -1,4 +1,5 @@
-"""Golden SQL: the compiled SQL of every KPI, checked in under tests/kpi/golden/.
+"""Golden SQL: the compiled SQL of every KPI, checked in under tests/kpi/golden/ as
+`<kpi>.sql.golden` (expected compiler output, data rather than code).
 
 Regenerate on purpose only: `CONTROL_TOWER_UPDATE_GOLDEN=1 pytest tests/kpi/test_golden_sql.py`.
 """
@@ -29,7 +30,7 @@ def test_compiled_sql_matches_its_golden_snapshot(name: str) -> None:
         by=kpi.dimensions[:1],
         where={kpi.dimensions[0]: "X"},
     ).sql
-    path = GOLDEN / f"{name}.sql"
+    path = GOLDEN / f"{name}.sql.golden"
     if UPDATE:
         path.write_text(sql + "\n")
     assert path.exists(), f"no golden SQL for {name}: run with CONTROL_TOWER_UPDATE_GOLDEN=1"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kpi.kit import kpi_rows, land_rows
+from tests.support.kpi_rows import kpi_rows, land_rows
 
 HEADER = "count_id,location_id,bin_id,item_id,counted_at,system_qty,counted_qty,counter_id\n"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kpi.kit import FREIGHT_HEADER, ORDER_HEADER, SHIP_HEADER, kpi_rows, land_rows
+from tests.support.kpi_rows import FREIGHT_HEADER, ORDER_HEADER, SHIP_HEADER, kpi_rows, land_rows
 
 TS = "2026-03-01T00:00:00Z"
 

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.query import compute
-from tests.kpi.kit import (
+from tests.support.extracts import warehouse
+from tests.support.kpi_rows import (
     FREIGHT_HEADER,
     ORDER_HEADER,
     SHIP_HEADER,
@@ -27,7 +28,6 @@ from tests.kpi.kit import (
     order_row,
     ship_row,
 )
-from tests.landing.kit import warehouse
 
 AS_OF = date(2026, 3, 8)
 KPIS = (

@@ -43,8 +43,8 @@ from control_tower.kpi.serving import (
     snapshot_key,
     total,
 )
-from tests.kpi.kit import ORDER_HEADER, SHIP_HEADER, land_rows
-from tests.landing.kit import warehouse
+from tests.support.extracts import warehouse
+from tests.support.kpi_rows import ORDER_HEADER, SHIP_HEADER, land_rows
 
 TS = "2026-03-01T00:00:00Z"
 START, END = date(2026, 3, 3), date(2026, 3, 17)

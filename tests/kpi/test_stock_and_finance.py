@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kpi.kit import (
+from tests.support.kpi_rows import (
     CLOSE_HEADER,
     INVOICE_HEADER,
     ORDER_HEADER,

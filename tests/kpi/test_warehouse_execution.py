@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kpi.kit import (
+from tests.support.kpi_rows import (
     FREIGHT_HEADER,
     ORDER_HEADER,
     PO_HEADER,

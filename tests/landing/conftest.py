@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.landing.kit import baseline_files, copy_home, land
+from tests.support.extracts import baseline_files, copy_home, land
 
 
 @pytest.fixture(scope="session")

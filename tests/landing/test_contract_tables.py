@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,8 +17,9 @@ import polars as pl
 import pytest
 
 from control_tower.contracts import TABLES
-from tests.landing.baseline import BASELINE
-from tests.landing.kit import (
+from control_tower.settings import utc_now
+from tests.support.baseline import BASELINE
+from tests.support.extracts import (
     baseline_files,
     baseline_row,
     batch_rows,
@@ -106,7 +107,7 @@ def test_ops_batches_records_file_counts_and_timings(tmp_path: Path) -> None:
         assert b["file_bytes"] == len(data)
         assert (b["file_format"], b["encoding"], b["delimiter"]) == ("csv", "utf-8", ",")
         assert b["source_path"] == str(home / "inbox" / name)
-        assert b["started_at"] <= b["finished_at"] <= datetime.now(UTC).replace(tzinfo=None)
+        assert b["started_at"] <= b["finished_at"] <= utc_now()
         for stage in ("read_ms", "validate_ms", "upsert_ms", "total_ms"):
             assert b[stage] is not None, (table, stage)
             assert b[stage] >= 0, (table, stage)

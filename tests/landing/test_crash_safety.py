@@ -25,8 +25,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.landing.baseline import BASELINE
-from tests.landing.kit import batch_rows, csv_bytes, fetch, land, write_files
+from tests.support.baseline import BASELINE
+from tests.support.extracts import batch_rows, csv_bytes, fetch, land, write_files
 
 pytestmark = pytest.mark.slow
 

@@ -4,11 +4,19 @@ reason, `keep=True` leaves everything in place, in-flight uploads are left alone
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.landing.baseline import TS
-from tests.landing.kit import baseline_row, batch_rows, checksums, csv_bytes, fetch, land, rows_of
+from control_tower.settings import utc_now
+from tests.support.baseline import TS
+from tests.support.extracts import (
+    baseline_row,
+    batch_rows,
+    checksums,
+    csv_bytes,
+    fetch,
+    land,
+    rows_of,
+)
 
 NEW_ITEMS = csv_bytes(rows_of("items", baseline_row("items", 0, item_id="J1")))
 BAD_FILE = b"item_id,description\nJ9,missing most columns\n"
@@ -53,7 +61,7 @@ def test_a_rejected_file_sent_again_is_rejected_again_not_skipped(home: Path) ->
 
 def test_loaded_file_is_archived_after_commit_under_system_and_day(home: Path) -> None:
     (b,) = land(home, {"erp/items_new.csv": NEW_ITEMS}).ingest.batches
-    day = datetime.now(UTC).strftime("%Y%m%d")
+    day = utc_now().strftime("%Y%m%d")
     expected = home / "archive" / "erp" / day / f"{b.batch_id:06d}-items_new.csv"
     assert expected.read_bytes() == NEW_ITEMS
     assert batch_rows(home)[-1]["archived_path"] == str(expected)
@@ -71,7 +79,7 @@ def test_file_with_quarantined_rows_is_archived_not_rejected(home: Path) -> None
 def test_rejected_file_is_moved_to_quarantine_with_a_reason_file(home: Path) -> None:
     archived_before = _files(home / "archive")
     (b,) = land(home, {"erp/items_bad.csv": BAD_FILE}).ingest.batches
-    day = datetime.now(UTC).strftime("%Y%m%d")
+    day = utc_now().strftime("%Y%m%d")
     moved = home / "quarantine" / "erp" / day / f"{b.batch_id:06d}-items_bad.csv"
     assert moved.read_bytes() == BAD_FILE
     reason = moved.with_name(moved.name + ".reason.txt").read_text()

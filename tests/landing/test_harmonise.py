@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from tests.landing.kit import baseline_row, csv_bytes, fetch, land, rows_of
+from tests.support.extracts import baseline_row, csv_bytes, fetch, land, rows_of
 
 
 def test_case_quantities_are_converted_to_base_units_with_uom_factor(baseline_home: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.landing.baseline import TS
-from tests.landing.kit import land, quarantined
+from tests.support.baseline import TS
+from tests.support.extracts import land, quarantined
 
 HEADER = "customer_id,name,segment,priority_tier,region,updated_at\n"
 

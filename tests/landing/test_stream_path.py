@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from control_tower.landing import batch as batch_module
-from tests.landing.baseline import TS
-from tests.landing.kit import (
+from tests.support.baseline import TS
+from tests.support.extracts import (
     baseline_row,
     checksums,
     copy_home,

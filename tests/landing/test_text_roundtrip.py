@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from control_tower.landing import land_inbox
 from control_tower.storage.schema import connect_writer
-from tests.landing.baseline import BASELINE, TS
+from tests.support.baseline import BASELINE, TS
 
 NAME = st.text(
     alphabet=st.one_of(

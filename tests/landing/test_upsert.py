@@ -18,8 +18,16 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from tests.landing.baseline import BASELINE
-from tests.landing.kit import baseline_row, batch_rows, checksums, csv_bytes, fetch, land, rows_of
+from tests.support.baseline import BASELINE
+from tests.support.extracts import (
+    baseline_row,
+    batch_rows,
+    checksums,
+    csv_bytes,
+    fetch,
+    land,
+    rows_of,
+)
 
 
 def o1(**changes: str) -> bytes:
@@ -167,42 +175,16 @@ def test_table_without_updated_at_keeps_the_last_loaded_version(home: Path) -> N
 def test_first_promised_date_is_frozen_and_re_promises_are_counted(home: Path) -> None:
     """O1/1 promised 03-05, re-promised 03-07 then 03-09, re-sent unchanged, then a stale 03-20."""
     assert o1_state(home)[1:4] == (date(2026, 3, 5), date(2026, 3, 5), 0)
-    land(
-        home,
-        {
-            "erp/sales_order_lines_v2.csv": o1(
-                promised_date="2026-03-07", updated_at="2026-03-03T00:00:00Z"
-            )
-        },
-    )
-    assert o1_state(home)[1:4] == (date(2026, 3, 7), date(2026, 3, 5), 1)
-    land(
-        home,
-        {
-            "erp/sales_order_lines_v3.csv": o1(
-                promised_date="2026-03-09", updated_at="2026-03-04T00:00:00Z"
-            )
-        },
-    )
-    assert o1_state(home)[1:4] == (date(2026, 3, 9), date(2026, 3, 5), 2)
-    land(
-        home,
-        {
-            "erp/sales_order_lines_v4.csv": o1(
-                promised_date="2026-03-09", updated_at="2026-03-05T00:00:00Z"
-            )
-        },
-    )
-    assert o1_state(home)[1:4] == (date(2026, 3, 9), date(2026, 3, 5), 2)
-    land(
-        home,
-        {
-            "erp/sales_order_lines_old.csv": o1(
-                promised_date="2026-03-20", updated_at="2026-03-02T00:00:00Z"
-            )
-        },
-    )
-    assert o1_state(home)[1:4] == (date(2026, 3, 9), date(2026, 3, 5), 2)
+    steps = [  # file, promised_date, updated_at, then (promised, first promised, changes)
+        ("v2", "2026-03-07", "2026-03-03", (date(2026, 3, 7), date(2026, 3, 5), 1)),
+        ("v3", "2026-03-09", "2026-03-04", (date(2026, 3, 9), date(2026, 3, 5), 2)),
+        ("v4", "2026-03-09", "2026-03-05", (date(2026, 3, 9), date(2026, 3, 5), 2)),
+        ("old", "2026-03-20", "2026-03-02", (date(2026, 3, 9), date(2026, 3, 5), 2)),
+    ]
+    for name, promised, updated, expected in steps:
+        extract = o1(promised_date=promised, updated_at=f"{updated}T00:00:00Z")
+        land(home, {f"erp/sales_order_lines_{name}.csv": extract})
+        assert o1_state(home)[1:4] == expected, name
 
 
 def test_explicit_first_promised_date_column_is_honoured(home: Path) -> None:

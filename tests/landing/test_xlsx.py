@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 
 from control_tower.landing.readers import excel_text
-from tests.landing.kit import batch_rows, fetch, land, quarantined
+from tests.support.extracts import batch_rows, fetch, land, quarantined
 
 
 def workbook(*sheets: tuple[str, list[list[object]]]) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.query import compute
-from tests.landing.kit import fetch, land, warehouse
+from tests.support.extracts import fetch, land, warehouse
 
 SAMPLE = (
     Path(__file__).resolve().parents[3]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from control_tower.mappings.spec import MappingError, load_mapping
+from control_tower.mappings.spec import FileSource, MappingError, SourceMapping, load_mapping
 
 BASE = """
 source: {files: {folder: acme, glob: "*.csv"}}
@@ -22,10 +22,10 @@ targets:
 """
 
 
-def load(tmp_path: Path, text: str) -> None:
+def load(tmp_path: Path, text: str) -> SourceMapping:
     path = tmp_path / "acme.yml"
     path.write_text(text)
-    load_mapping(path)
+    return load_mapping(path)
 
 
 @pytest.mark.parametrize(
@@ -51,4 +51,15 @@ def test_an_invalid_mapping_is_refused_with_file_key_and_reason(
 
 
 def test_the_base_mapping_loads(tmp_path: Path) -> None:
-    load(tmp_path, BASE)
+    mapping = load(tmp_path, BASE)
+    assert mapping.name == "acme"
+    assert mapping.source == FileSource(folder="acme", glob="*.csv")
+    assert [t.table for t in mapping.targets] == ["customers"]
+    assert set(mapping.targets[0].columns) == {
+        "customer_id",
+        "name",
+        "segment",
+        "priority_tier",
+        "region",
+        "updated_at",
+    }

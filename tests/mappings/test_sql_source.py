@@ -1,6 +1,6 @@
 """An Odoo-style PostgreSQL database lands through `pipelines/mappings/odoo_example.yml`.
 
-A real PostgreSQL server is started for this module (tests/mappings/postgres.py). The
+A real PostgreSQL server is started for this module (tests/support/postgres.py). The
 source rows are in `postgres.ODOO_ROWS`; in short (dates March 2026, all 10:00 UTC):
 
     order   state   line  product   qty  promise           shipped (done outgoing pickings)
@@ -33,8 +33,8 @@ from control_tower.mappings import sql as sql_source
 from control_tower.settings import DEFAULT_MAPPINGS
 from control_tower.storage import connect_writer
 from control_tower.storage.serving import current_snapshot
-from tests.landing.kit import batch_rows, fetch, land, quarantined
-from tests.mappings.postgres import (
+from tests.support.extracts import batch_rows, fetch, land, quarantined
+from tests.support.postgres import (
     ODOO_ROWS,
     create_odoo_database,
     execute,

@@ -10,7 +10,7 @@ import pytest
 from control_tower.settings import load_settings
 from control_tower.storage import ServingStore, WriterBusyError, WriterLock
 from pipelines.run import run_pipeline
-from tests.pipelines.inbox import write_master, write_orders
+from tests.support.tiny_inbox import write_master, write_orders
 
 
 def test_a_run_lands_the_inbox_records_itself_and_publishes(tmp_path: Path) -> None:

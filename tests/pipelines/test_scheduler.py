@@ -16,7 +16,7 @@ from control_tower.settings import load_settings
 from control_tower.storage import ServingStore, WriterLock
 from control_tower.storage.serving import current_snapshot
 from pipelines.schedule import PIPELINE_JOB_ID
-from tests.pipelines.inbox import write_master, write_orders
+from tests.support.tiny_inbox import write_master, write_orders
 
 pytestmark = pytest.mark.slow
 LINES_PER_FILE = 50

@@ -14,7 +14,7 @@ from control_tower.settings import load_settings
 from control_tower.storage import ServingStore
 from pipelines import run as run_module
 from pipelines.run import run_pipeline
-from tests.pipelines.inbox import write_master
+from tests.support.tiny_inbox import write_master
 
 CUSTOMER = {
     "customer_id": "C9",

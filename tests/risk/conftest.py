@@ -1,30 +1,17 @@
-"""Fixtures of the risk tests: the small demo (seed 7) landed once per session through the pipeline."""
+"""Fixtures of the risk tests: the session's small demo, whose pipeline run trained and scored."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
 import pytest
 
-from control_tower.demo import generate
-from control_tower.settings import load_settings
-from pipelines.run import run_pipeline
-
-AS_OF = dt.date(2026, 3, 15)
-
 
 @pytest.fixture(scope="session")
-def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder with the small demo landed; the risk step trained and scored (do not change)."""
-    home = tmp_path_factory.mktemp("risk-landed")
-    settings = load_settings(home)
-    settings.ensure_dirs()
-    generate(settings.inbox, seed=7, scale="small", as_of=AS_OF)
-    report = run_pipeline(settings, trigger="cli", inbox=settings.inbox)
-    assert report.status == "ok", report.steps
-    return home
+def landed(demo_home: Path) -> Path:
+    """The data folder of the landed small demo; the risk step trained and scored (do not change)."""
+    return demo_home
 
 
 @pytest.fixture

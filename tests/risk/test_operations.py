@@ -13,7 +13,7 @@ from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.risk.score import refresh_risk
 from control_tower.storage import ServingStore
 from pipelines.steps import POST_LOAD_STEPS
-from tests.risk.conftest import AS_OF
+from tests.support.demo_data import DEMO_AS_OF as AS_OF
 
 
 def test_risk_runs_before_the_exceptions_that_read_it() -> None:

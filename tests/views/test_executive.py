@@ -13,8 +13,8 @@ from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views.executive import Unavailable, drafts, executive_view
 from control_tower.views.kpi import Tile, certified
-from tests.web.kit import SUPERVISOR_SITE
-from tests.web.kpi_kit import ratio_from_values
+from tests.support.dash_callbacks import ratio_from_values
+from tests.support.web_users import SUPERVISOR_SITE
 
 
 def _range(snapshot, days=27):

@@ -11,8 +11,8 @@ from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views import finance as fv
 from control_tower.views.figures import Breakdown
-from tests.web.kit import SUPERVISOR_SITE
-from tests.web.kpi_kit import ratio_from_values
+from tests.support.dash_callbacks import ratio_from_values
+from tests.support.web_users import SUPERVISOR_SITE
 
 
 def test_checklist_scope(snapshot):

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from control_tower.accounts import Scope
 from control_tower.views.planner_item import item_view
-from tests.web.kit import SUPERVISOR_SITE
+from tests.support.web_users import SUPERVISOR_SITE
 
 # an item-location with stock and an open PO line, the site with the lowest cover first
 PICK = """

@@ -14,8 +14,8 @@ from control_tower.views import warehouse as wv
 from control_tower.views import waves as vw
 from control_tower.views.figures import Breakdown
 from control_tower.views.kpi import utc_now
-from tests.web.kit import SUPERVISOR_SITE
-from tests.web.kpi_kit import ratio_from_values
+from tests.support.dash_callbacks import ratio_from_values
+from tests.support.web_users import SUPERVISOR_SITE
 
 NJ = Scope.of(locations=[SUPERVISOR_SITE])
 

@@ -1,4 +1,4 @@
-"""A landed data folder, the app served by waitress on a free loopback port, and a browser.
+"""Small landed data folders, the app served by waitress on a free loopback port, and a browser.
 
 The extracts (one run, batch ids in load order):
 
@@ -14,47 +14,29 @@ The extracts (one run, batch ids in load order):
 241 problems (240 negative quantities + 1 unknown customer) fill three blocks
 of the quarantine browser's infinite row model (100 rows per block).
 
-Each data folder has one user per role (`kit.USERS`; the warehouse
+Each data folder has one user per role (`web_users.USERS`; the warehouse
 supervisor sees only DC-NJ). Browser tests sign in with a session cookie
 obtained over HTTP from the login form (`Served.session_cookie`), except where
 signing in is what they test.
 
-`demo_settings` / `served_demo`: the small generated demo (seed 7, extract
-taken today, as `control-tower demo` does), landed once with every post-load
-step, for the pages that show KPIs, queues and records.
+`served_demo`: the session's small demo (`demo_settings` of tests/conftest.py, extract
+taken at a fixed date), served for the pages that show KPIs, queues and records.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from control_tower.demo.generator import default_as_of, generate
-from control_tower.kpi.catalog import Catalog
 from control_tower.settings import Settings, load_settings
-from control_tower.views.kpi import cached_catalog
-from control_tower.web import create_app, make_server
-from control_tower.web.runtime import EXTENSION_KEY
 from pipelines.run import run_pipeline
-from tests.web.kit import USERS, add_test_users, cheap_accounts, http_sign_in
+from tests.support.served import CHROMIUM, CHROMIUM_ARGS, Served, serve, signed_in_tab
+from tests.support.web_users import USERS, add_test_users
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ORDER_LINES = 250
 
 
@@ -92,35 +74,6 @@ def write_inbox(inbox: Path) -> None:
     (erp / "sales_order_lines.csv").write_text("\n".join(lines) + "\n")
 
 
-@dataclass(frozen=True)
-class Served:
-    """An app served on a loopback port, with a cache of signed-in session cookies."""
-
-    settings: Settings
-    url: str
-    _cookies: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-    def session_cookie(self, name: str) -> dict[str, str]:
-        """A Playwright cookie of a session signed in as `name` (signed in once, then reused)."""
-        if name not in self._cookies:
-            self._cookies[name] = http_sign_in(self.url, name)
-        return {"name": "ct_session", "value": self._cookies[name], "url": self.url}
-
-
-def _serve(settings: Settings) -> Iterator[Served]:
-    app = create_app(settings, accounts=cheap_accounts(settings))
-    server = make_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
-    thread.start()
-    try:
-        yield Served(settings, f"http://127.0.0.1:{server.effective_port}")
-    finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
-        app.server.extensions[EXTENSION_KEY].close()
-
-
 @pytest.fixture(scope="package")
 def landed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A data folder with the extracts of the module docstring landed and published."""
@@ -142,30 +95,18 @@ def empty_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="package")
-def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The small demo landed and published (see the module docstring); do not change it."""
-    home = tmp_path_factory.mktemp("demo")
-    settings = load_settings(home).with_home(home)
-    generate(home / "drop", seed=7, scale="small", as_of=default_as_of())
-    report = run_pipeline(settings, trigger="cli", inbox=home / "drop")
-    assert report.status == "ok", report
-    add_test_users(settings)
-    return settings
-
-
-@pytest.fixture(scope="package")
 def served_demo(demo_settings: Settings) -> Iterator[Served]:
-    yield from _serve(demo_settings)
+    yield from serve(demo_settings)
 
 
 @pytest.fixture(scope="package")
 def served(landed_settings: Settings) -> Iterator[Served]:
-    yield from _serve(landed_settings)
+    yield from serve(landed_settings)
 
 
 @pytest.fixture(scope="package")
 def served_empty(empty_settings: Settings) -> Iterator[Served]:
-    yield from _serve(empty_settings)
+    yield from serve(empty_settings)
 
 
 @pytest.fixture(scope="package")
@@ -188,62 +129,6 @@ def artifacts() -> Path:
     folder = Path(__file__).resolve().parents[1] / "artifacts"
     folder.mkdir(exist_ok=True)
     return folder
-
-
-@pytest.fixture(scope="module")
-def app(demo_settings: Settings) -> Any:
-    """The web app over the small demo (not served), for Flask's test client."""
-    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
-
-
-@pytest.fixture(scope="module")
-def snapshot(demo_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the small demo's newest serving snapshot."""
-    folder = demo_settings.serving_dir
-    con = duckdb.connect(str(folder / (folder / "CURRENT").read_text().strip()), read_only=True)
-    yield con
-    con.close()
-
-
-@pytest.fixture(scope="module")
-def catalog(demo_settings: Settings) -> Catalog:
-    """The small demo's KPI catalog."""
-    return cached_catalog(demo_settings.kpi_definitions)
-
-
-TAB_TIMEOUT_MS = 15_000
-
-
-@contextmanager
-def signed_in_tab(
-    browser: Any,
-    cookie: dict[str, str] | None,
-    *,
-    viewport: tuple[int, int] = (1440, 900),
-    timeout_ms: int = TAB_TIMEOUT_MS,
-    watch: tuple[str, ...] = ("pageerror", "console"),
-) -> Iterator[Any]:
-    """A fresh page in its own browser context, carrying the session `cookie` (None: signed
-    out). On leaving, the context closes and any browser error `watch`ed ("pageerror": an
-    uncaught page error, "console": a console error) fails the test."""
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-    if cookie is not None:
-        context.add_cookies([cookie])
-    tab = context.new_page()
-    tab.set_default_timeout(timeout_ms)
-    errors: list[str] = []
-    if "pageerror" in watch:
-        tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    if "console" in watch:
-        tab.on(
-            "console",
-            lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
-    try:
-        yield tab
-    finally:
-        context.close()
-    assert errors == [], errors
 
 
 @pytest.fixture

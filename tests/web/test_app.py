@@ -14,7 +14,7 @@ from control_tower.exceptions.store import ExceptionItem
 from control_tower.settings import Settings, load_settings
 from control_tower.web import ASSETS_DIR, create_app
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
-from tests.web.kit import USERS, add_test_users, cheap_accounts, client_sign_in
+from tests.support.web_users import USERS, add_test_users, cheap_accounts, client_sign_in
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from control_tower.web import create_app
 from control_tower.web.auth import PageWithoutRolesError, require
-from tests.web.kit import PASSWORD, USERS, cheap_accounts, client_as, client_sign_in
+from tests.support.web_users import PASSWORD, USERS, cheap_accounts, client_as, client_sign_in
 
 KPIS_CALLBACK = {
     "output": "data-health-kpis.children",

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.web.conftest import signed_in_tab
-from tests.web.kit import PASSWORD, USERS
+from tests.support.served import signed_in_tab
+from tests.support.web_users import PASSWORD, USERS
 
 TIMEOUT_MS = 15_000
 FORGED_CALLBACK = """

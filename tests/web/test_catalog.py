@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from control_tower.views.kpi import cached_catalog
-from tests.web.kit import USERS
-from tests.web.kpi_kit import by_id, post_callback, signed_in, text, walk
+from tests.support.dash_callbacks import by_id, post_callback, signed_in, text, walk
+from tests.support.web_users import USERS
 
 OUTPUTS = [("catalog-list", "children"), ("catalog-count", "children")]
 

@@ -62,11 +62,13 @@ class TestLandedWarehouse:
         page.wait_for_function(
             f"document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '2'"
         )
+        assert page.inner_text(f"{ROWS}[row-index='0'] [col-id='source_line']") == "2"
         page.click(f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label")
         # Descending over all 241 rows, not just the loaded block: line 252 is the unknown customer.
         page.wait_for_function(
             f"document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '252'"
         )
+        assert page.inner_text(f"{ROWS}[row-index='0'] [col-id='source_line']") == "252"
 
     def test_scrolling_loads_later_blocks(self, page, served):
         page.goto(served.url + "/data-health")
@@ -75,6 +77,7 @@ class TestLandedWarehouse:
             "el => el.scrollTop = el.scrollHeight"
         )
         page.wait_for_selector(f"{ROWS}[row-index='{PROBLEMS - 1}']")
+        assert page.locator(f"{ROWS}[row-index='{PROBLEMS - 1}']").count() == 1
 
     def test_selecting_a_batch_filters_the_browser_to_it(self, page, served):
         page.goto(served.url + "/data-health")

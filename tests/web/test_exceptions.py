@@ -10,35 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.exceptions.workflow import act
-from control_tower.settings import Settings
 from control_tower.views.kpi import cached_catalog
 from control_tower.web import create_app
-from tests.web.kit import SUPERVISOR_SITE, cheap_accounts, client_as
-
-UNRESOLVED = "('open', 'acknowledged', 'snoozed')"
-
-
-def private_copy(settings: Settings, home: Path) -> Settings:
-    """The demo's snapshots and app database copied to `home` (safe to change)."""
-    shutil.copytree(settings.serving_dir, home / "serving")
-    src = sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
-    dst = sqlite3.connect(home / "app.sqlite")
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return settings.with_home(home)
-
-
-def app_db(settings: Settings) -> sqlite3.Connection:
-    return sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
+from tests.support.data_copies import UNRESOLVED, app_db, private_copy, unresolved_ids
+from tests.support.web_users import SUPERVISOR_SITE, cheap_accounts, client_as
 
 
 def view_states(**values) -> list[dict]:
@@ -137,14 +117,7 @@ class TestQueueRows:
         block, caption = grid(
             client_as(app, "warehouse_supervisor"), {"startRow": 0, "endRow": 1000}
         )
-        with app_db(demo_settings) as db:
-            expected = {
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM exc_items WHERE location_id = ? AND status IN {UNRESOLVED}",
-                    [SUPERVISOR_SITE],
-                )
-            }
+        expected = set(unresolved_ids(demo_settings, SUPERVISOR_SITE))
         assert expected, "the demo has DC-NJ items"
         assert {r["id"] for r in block["rowData"]} == expected
         assert block["rowCount"] == len(expected)
@@ -224,15 +197,7 @@ class TestExport:
         answer = response.get_json()["response"]
         data = answer["exceptions-download"]["data"]
         rows = list(csv.DictReader(io.StringIO(data["content"])))
-        with app_db(demo_settings) as db:
-            expected = [
-                r[0]
-                for r in db.execute(
-                    f"SELECT id FROM exc_items WHERE location_id = ? AND status IN {UNRESOLVED} "
-                    "ORDER BY id DESC",
-                    [SUPERVISOR_SITE],
-                )
-            ]
+        expected = unresolved_ids(demo_settings, SUPERVISOR_SITE, descending=True)
         assert [int(r["id"]) for r in rows] == expected
         assert {r["location_id"] for r in rows} == {SUPERVISOR_SITE}
         assert data["filename"] == "exceptions.csv"

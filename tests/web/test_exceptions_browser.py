@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import _serve
-from tests.web.test_exceptions import app_db, private_copy
+from tests.support.data_copies import app_db, private_copy
+from tests.support.served import serve
 
 GRID = "#exceptions-grid"
 ROWS = f"{GRID} .ag-center-cols-container .ag-row"
@@ -18,7 +18,7 @@ TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def served_copy(demo_settings, tmp_path_factory):
-    yield from _serve(private_copy(demo_settings, tmp_path_factory.mktemp("exc-browser")))
+    yield from serve(private_copy(demo_settings, tmp_path_factory.mktemp("exc-browser")))
 
 
 @pytest.fixture

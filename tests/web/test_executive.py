@@ -11,8 +11,7 @@ from datetime import timedelta
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views.kpi import certified
-from tests.web.kit import USERS
-from tests.web.kpi_kit import (
+from tests.support.dash_callbacks import (
     by_id,
     filter_values,
     post_callback,
@@ -21,6 +20,7 @@ from tests.web.kpi_kit import (
     text,
     with_class,
 )
+from tests.support.web_users import USERS
 
 OUTPUTS = [
     ("executive-tiles", "children"),

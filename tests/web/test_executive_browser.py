@@ -16,7 +16,7 @@ import pytest
 
 from control_tower.kpi.format import format_value
 from control_tower.views.kpi import cached_catalog, certified
-from tests.web.kpi_kit import ratio_from_values
+from tests.support.dash_callbacks import ratio_from_values
 
 TIMEOUT_MS = 20_000
 KPI = "inventory_record_accuracy"  # its exceptions (cycle-count variances) sit at every site

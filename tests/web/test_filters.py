@@ -115,7 +115,7 @@ class TestUrlCallback:
         return answer.get_json()["response"]["planner-filter-url"]["search"]
 
     def test_page_controls_join_the_filters_in_the_query(self, app):
-        from tests.web.kit import client_as
+        from tests.support.web_users import client_as
 
         client = client_as(app, "planner")
         search = self._post(client, [None, None, "day", None, "DC-NJ"], [40, "sanding belt"])

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from control_tower.kpi.serving import latest_as_of
-from control_tower.web.filters import ids
-from tests.web.kit import client_as
-from tests.web.test_warehouse_page import _find
+from tests.support.dash_callbacks import find, page_callback_body, post_as
 
 BODY = "finance-body"
 SUBTITLE = "finance-subtitle"
@@ -24,25 +22,10 @@ SUBTITLE = "finance-subtitle"
 
 def callback_body(**values: Any) -> dict[str, Any]:
     """The POST body of the page's main callback for these filter values."""
-    i = ids("finance")
-    inputs = [
-        {"id": i[key], "property": "value", "value": values.get(key)}
-        for key in ("start", "end", "grain", "entity", "location")
-    ]
-    inputs[2]["value"] = values.get("grain", "day")
-    return {
-        "output": f"..{BODY}.children...{SUBTITLE}.children..",
-        "outputs": [
-            {"id": BODY, "property": "children"},
-            {"id": SUBTITLE, "property": "children"},
-        ],
-        "inputs": inputs,
-        "changedPropIds": [f"{i['entity']}.value"],
-    }
+    return page_callback_body("finance", "entity", **values)
 
 
-def _post(app, role: str, body: dict[str, Any]):
-    return client_as(app, role).post("/_dash-update-component", json=body)
+_post = post_as
 
 
 def _answer(app, role: str, body: dict[str, Any]) -> Any:
@@ -86,14 +69,14 @@ class TestCloseChecklist:
         assert expected
         body = _answer(app, "finance", callback_body())
         for entity, period, total, done, overdue in expected:
-            block = _text(_find(body, f"finance-close-table-{entity}"))
-            progress = _find(body, f"finance-close-progress-{entity}")
+            block = _text(find(body, f"finance-close-table-{entity}"))
+            progress = find(body, f"finance-close-progress-{entity}")
             assert progress["props"]["children"] == f"{done} of {total} done"
             assert f"{entity} · period {period}" in _text(body)
             assert block.count("Overdue") == len(overdue)
             for task in overdue:
                 assert task in block
-            link = _find(body, f"finance-close-overdue-{entity}")["props"]["href"]
+            link = find(body, f"finance-close-overdue-{entity}")["props"]["href"]
             assert link == f"/exceptions?entity={entity}&type=overdue_close_task&status=unresolved"
 
     def test_a_location_view_explains_instead_of_showing_close_figures(self, app, snapshot):
@@ -113,7 +96,7 @@ class TestFigures:
             "AND dimension = 'entity_id' AND denominator > 0 AND period <= ?)",
             [as_of],
         ).fetchone()
-        tile = _text(_find(_answer(app, "finance", callback_body()), "finance-kpi-days_to_close"))
+        tile = _text(find(_answer(app, "finance", callback_body()), "finance-kpi-days_to_close"))
         assert f"{num / den:.1f}" in tile
         assert f"period {period:%Y-%m}" in tile
 
@@ -128,5 +111,5 @@ class TestFigures:
             [start, as_of],
         ).fetchone()[0]
         body = _answer(app, "finance", callback_body(start=str(start), end=str(as_of)))
-        total = _find(body, "finance-expedited-total")
+        total = find(body, "finance-expedited-total")
         assert total["props"]["children"] == f"{float(share) * 100:.1f}%"

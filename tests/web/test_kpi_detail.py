@@ -8,8 +8,7 @@ import pytest
 
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
-from tests.web.kit import SUPERVISOR_SITE, USERS
-from tests.web.kpi_kit import (
+from tests.support.dash_callbacks import (
     by_id,
     filter_values,
     post_callback,
@@ -17,6 +16,7 @@ from tests.web.kpi_kit import (
     signed_in,
     text,
 )
+from tests.support.web_users import SUPERVISOR_SITE, USERS
 
 OUTPUTS = [
     ("kpi-value", "children"),

@@ -1,7 +1,7 @@
 """The planner's pages on the server, through Flask's test client (no browser).
 
 Two private copies of the demo folder (conftest.py `demo_settings`): one with
-the risk model's tables written in (tests/planning/scored.py), one without
+the risk model's tables written in (tests/support/risk_scores.py), one without
 (the days-of-cover rule's exception items rank the queue). Every expected
 number comes from an independent query on the same snapshot.
 """
@@ -14,41 +14,31 @@ import pytest
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.storage.serving import current_snapshot
 from control_tower.web import create_app
-from tests.planning.scored import METRICS, scored_copy, unscored_copy
-from tests.web.kit import PASSWORD, USERS, cheap_accounts, signed_in
+from tests.support.dash_callbacks import callback_body
+from tests.support.risk_scores import METRICS, scored_copy, unscored_copy
+from tests.support.web_users import PASSWORD, USERS, cheap_accounts, signed_in
 
 SCOPED = "pnj"  # a planner who sees only DC-NJ
 FILTER_IDS = ("from", "to", "grain", "entity", "location")
 
 
-def _output(outputs: list[dict]) -> str:
-    return ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + ".."
-
-
 def queue_body(*, entity=None, location=None, min_prob=None, search="", refresh=0) -> dict:
     """The load_queue callback as the browser posts it."""
     values = {"from": None, "to": None, "grain": "day", "entity": entity, "location": location}
-    inputs = [
-        {"id": f"planner-filter-{k}", "property": "value", "value": values[k]} for k in FILTER_IDS
-    ]
+    inputs = [(f"planner-filter-{k}", "value", values[k]) for k in FILTER_IDS]
     inputs += [
-        {"id": "planner-min-prob", "property": "value", "value": min_prob},
-        {"id": "planner-search", "property": "value", "value": search},
-        {"id": "planner-refresh", "property": "data", "value": refresh},
+        ("planner-min-prob", "value", min_prob),
+        ("planner-search", "value", search),
+        ("planner-refresh", "data", refresh),
     ]
     outputs = [
-        {"id": "planner-queue", "property": "rowData"},
-        {"id": "planner-caption", "property": "children"},
-        {"id": "planner-model", "property": "children"},
-        {"id": "planner-asof", "property": "children"},
-        {"id": "planner-min-prob", "property": "disabled"},
+        ("planner-queue", "rowData"),
+        ("planner-caption", "children"),
+        ("planner-model", "children"),
+        ("planner-asof", "children"),
+        ("planner-min-prob", "disabled"),
     ]
-    return {
-        "output": _output(outputs),
-        "outputs": outputs,
-        "inputs": inputs,
-        "changedPropIds": ["planner-search.value"],
-    }
+    return callback_body(outputs, inputs, changed="planner-search.value")
 
 
 ACTION_BUTTONS = ("ack", "assign-me", "assign", "snooze", "resolve", "comment")
@@ -56,50 +46,27 @@ ACTION_BUTTONS = ("ack", "assign-me", "assign", "snooze", "resolve", "comment")
 
 def act_body(button: str, rows: list[dict], **states) -> dict:
     """The act_on_selection callback: `button` clicked with `rows` selected."""
-    inputs = [
-        {"id": f"planner-{b}", "property": "n_clicks", "value": int(b == button)}
-        for b in ACTION_BUTTONS
-    ]
+    inputs = [(f"planner-{b}", "n_clicks", int(b == button)) for b in ACTION_BUTTONS]
     state = [
-        {"id": "planner-queue", "property": "selectedRows", "value": rows},
-        {"id": "planner-assignee", "property": "value", "value": states.get("assignee")},
-        {"id": "planner-snooze-until", "property": "value", "value": states.get("until")},
-        {"id": "planner-reason", "property": "value", "value": states.get("reason")},
-        {"id": "planner-note", "property": "value", "value": states.get("note")},
-        {"id": "planner-refresh", "property": "data", "value": 0},
+        ("planner-queue", "selectedRows", rows),
+        ("planner-assignee", "value", states.get("assignee")),
+        ("planner-snooze-until", "value", states.get("until")),
+        ("planner-reason", "value", states.get("reason")),
+        ("planner-note", "value", states.get("note")),
+        ("planner-refresh", "data", 0),
     ]
-    outputs = [
-        {"id": "planner-result", "property": "children"},
-        {"id": "planner-refresh", "property": "data"},
-    ]
-    return {
-        "output": _output(outputs),
-        "outputs": outputs,
-        "inputs": inputs,
-        "state": state,
-        "changedPropIds": [f"planner-{button}.n_clicks"],
-    }
+    outputs = [("planner-result", "children"), ("planner-refresh", "data")]
+    return callback_body(outputs, inputs, state, changed=f"planner-{button}.n_clicks")
 
 
 def item_body(location: str, item: str, horizon: int = 56) -> dict:
     """The drill's load_item callback for one item-location."""
-    outputs = [
-        {"id": "planner-item-body", "property": "children"},
-        {"id": "planner-item-title", "property": "children"},
+    outputs = [("planner-item-body", "children"), ("planner-item-title", "children")]
+    inputs = [
+        ("planner-item-key", "data", {"location": location, "item": item}),
+        ("planner-item-horizon", "value", horizon),
     ]
-    return {
-        "output": _output(outputs),
-        "outputs": outputs,
-        "inputs": [
-            {
-                "id": "planner-item-key",
-                "property": "data",
-                "value": {"location": location, "item": item},
-            },
-            {"id": "planner-item-horizon", "property": "value", "value": horizon},
-        ],
-        "changedPropIds": ["planner-item-key.data"],
-    }
+    return callback_body(outputs, inputs)
 
 
 def _post(client, body: dict) -> dict:

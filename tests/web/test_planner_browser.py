@@ -1,7 +1,7 @@
 """The planner's pages in a real browser: rank, read, triage in place, drill.
 
 Served by waitress over private copies of the demo folder: one with the risk
-model's scores (tests/planning/scored.py), one before any model has scored.
+model's scores (tests/support/risk_scores.py), one before any model has scored.
 Playwright drives Debian's chromium.
 """
 
@@ -14,8 +14,8 @@ import pytest
 
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.storage.serving import current_snapshot
-from tests.planning.scored import scored_copy, unscored_copy
-from tests.web.conftest import Served, _serve
+from tests.support.risk_scores import scored_copy, unscored_copy
+from tests.support.served import Served, serve
 
 TIMEOUT_MS = 15_000
 GRID = "#planner-queue"
@@ -24,12 +24,12 @@ ROWS = f"{GRID} .ag-center-cols-container .ag-row"
 
 @pytest.fixture(scope="module")
 def scored_site(demo_settings, tmp_path_factory) -> Iterator[Served]:
-    yield from _serve(scored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-scored")))
+    yield from serve(scored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-scored")))
 
 
 @pytest.fixture(scope="module")
 def rule_site(demo_settings, tmp_path_factory) -> Iterator[Served]:
-    yield from _serve(unscored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-rule")))
+    yield from serve(unscored_copy(demo_settings, tmp_path_factory.mktemp("planner-b-rule")))
 
 
 def _page(tab_as, site: Served):

@@ -16,7 +16,7 @@ import pytest
 
 from control_tower.accounts import ROLES
 from control_tower.web.auth import page_roles
-from tests.web.kit import client_as
+from tests.support.web_users import client_as
 
 
 def _dependencies(app) -> list[dict]:

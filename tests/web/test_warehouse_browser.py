@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from control_tower.kpi.serving import latest_as_of
-from tests.web.kit import SUPERVISOR_SITE
+from tests.support.web_users import SUPERVISOR_SITE
 
 TIMEOUT_MS = 20_000
 

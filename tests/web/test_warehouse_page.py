@@ -16,36 +16,19 @@ import pytest
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views.kpi import cached_catalog
-from control_tower.web.filters import ids
-from tests.web.kit import SUPERVISOR_SITE, client_as
+from tests.support.dash_callbacks import find, page_callback_body, post_as
+from tests.support.web_users import SUPERVISOR_SITE, client_as
 
 BODY = "warehouse-body"
 SUBTITLE = "warehouse-subtitle"
 
 
-def callback_body(location: str | None = None, **values: Any) -> dict[str, Any]:
+def callback_body(**values: Any) -> dict[str, Any]:
     """The POST body of the page's main callback for these filter values."""
-    i = ids("warehouse")
-    inputs = [
-        {"id": i["start"], "property": "value", "value": values.get("start")},
-        {"id": i["end"], "property": "value", "value": values.get("end")},
-        {"id": i["grain"], "property": "value", "value": values.get("grain", "day")},
-        {"id": i["entity"], "property": "value", "value": None},
-        {"id": i["location"], "property": "value", "value": location},
-    ]
-    return {
-        "output": f"..{BODY}.children...{SUBTITLE}.children..",
-        "outputs": [
-            {"id": BODY, "property": "children"},
-            {"id": SUBTITLE, "property": "children"},
-        ],
-        "inputs": inputs,
-        "changedPropIds": [f"{i['location']}.value"],
-    }
+    return page_callback_body("warehouse", "location", **values)
 
 
-def _post(app, role: str, body: dict[str, Any]):
-    return client_as(app, role).post("/_dash-update-component", json=body)
+_post = post_as
 
 
 def _answer(app, role: str, body: dict[str, Any]) -> tuple[str, str]:
@@ -103,7 +86,7 @@ class TestSupervisorScope:
             [SUPERVISOR_SITE],
         ).fetchone()
         body, _ = _answer(app, "warehouse_supervisor", callback_body())
-        note = _find(json.loads(body), "warehouse-late-risk-model")["props"]["children"]
+        note = find(json.loads(body), "warehouse-late-risk-model")["props"]["children"]
         assert "ranks late lines with ROC AUC" in note
         assert top in body
 
@@ -115,7 +98,7 @@ class TestSupervisorScope:
         ).fetchone()
         body, _ = _answer(app, "warehouse_supervisor", callback_body())
         anchor = json.loads(body)
-        link = _find(anchor, "warehouse-queue-late_wave")
+        link = find(anchor, "warehouse-queue-late_wave")
         assert link["props"]["children"] == str(late_waves)
         assert link["props"]["href"] == (
             f"/exceptions?location={SUPERVISOR_SITE}&type=late_wave&status=unresolved"
@@ -136,7 +119,7 @@ class TestFigures:
         body, _ = _answer(
             app, "warehouse_supervisor", callback_body(start=str(start), end=str(end))
         )
-        tile = _find(json.loads(body), "warehouse-kpi-wave_release_adherence")
+        tile = find(json.loads(body), "warehouse-kpi-wave_release_adherence")
         assert f"{num / den * 100:.1f}%" in json.dumps(tile)
         assert f"{round(den):,} units due" in json.dumps(tile)
 
@@ -148,20 +131,6 @@ class TestFigures:
         body, _ = _answer(app, "admin", callback_body(location=site))
         assert f"{site} does not run pick waves" in body
         assert "warehouse-cutoff-table" in body
-
-
-def _find(node: Any, component_id: str) -> dict[str, Any]:
-    """The component with this id in a Dash layout tree (JSON)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if item.get("props", {}).get("id") == component_id:
-                return item
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    raise AssertionError(f"no component {component_id!r}")
 
 
 def test_scope_helpers_keep_out_of_scope_sites_out(snapshot):

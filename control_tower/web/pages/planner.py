@@ -25,6 +25,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from control_tower.exceptions import actions
 from control_tower.exceptions.workflow import RESOLUTION_CODES
 from control_tower.planning import triage
+from control_tower.settings import utc_now
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
@@ -177,7 +178,7 @@ def _actions() -> html.Div:
             html.Div(
                 [
                     html.Label("Until", htmlFor=SNOOZE_UNTIL, className="muted"),
-                    dcc.Input(id=SNOOZE_UNTIL, type="date", min=date.today().isoformat()),
+                    dcc.Input(id=SNOOZE_UNTIL, type="date", min=utc_now().date().isoformat()),
                     html.Button("◷ Snooze", id=SNOOZE, className="button", n_clicks=0),
                 ],
                 className="planner-action-group",

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from control_tower.contracts import TABLES
-from tests.landing.baseline import TS
-from tests.landing.kit import (
+from tests.support.baseline import TS
+from tests.support.extracts import (
     baseline_row,
     csv_bytes,
     fetch,

@@ -1,7 +1,7 @@
 """The baseline: a small, valid, consistent delivery of all 16 contract tables.
 
 Every landing test starts from a warehouse holding exactly these rows (see
-conftest.py), as CSV text so the fixture reads like the files it stands for.
+tests/landing/conftest.py), as CSV text so the fixture reads like the files it stands for.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import duckdb
 from control_tower.contracts import TABLES
 from control_tower.settings import load_settings
 from pipelines.run import RunReport, run_pipeline
-from tests.landing.baseline import BASELINE, BASELINE_CSV
+from tests.support.baseline import BASELINE, BASELINE_CSV
 
 
 def csv_text(rows: Sequence[Sequence[str]], *, delimiter: str = ",", newline: str = "\n") -> str:

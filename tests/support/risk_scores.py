@@ -12,13 +12,13 @@ tests can mutate their copies freely.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 
 from control_tower.settings import Settings
 from control_tower.storage.serving import current_snapshot
+from tests.support.data_copies import private_copy
 
 MODEL_VERSION = "v3"
 METRICS = {
@@ -135,15 +135,11 @@ def write_scores(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def copy_home(source: Settings, target: Path) -> Settings:
-    """A private copy of a data folder's current snapshot and app database."""
-    snapshot = current_snapshot(source.serving_dir)
-    assert snapshot is not None, "nothing published in the source folder"
-    serving = target / "serving"
-    serving.mkdir(parents=True)
-    shutil.copy(snapshot, serving / snapshot.name)
-    (serving / "CURRENT").write_text(snapshot.name)
-    shutil.copy(source.home / "app.sqlite", target / "app.sqlite")
-    return source.with_home(target)
+    """A private copy of a data folder's snapshots and app database."""
+    assert current_snapshot(source.serving_dir) is not None, (
+        "nothing published in the source folder"
+    )
+    return private_copy(source, target)
 
 
 def unscored_copy(source: Settings, target: Path) -> Settings:

@@ -1,4 +1,4 @@
-"""Helpers of the KPI page tests: post a page callback as the browser does, read its answer."""
+"""Dash pages without a browser: post a page callback as the browser does, read its answer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,32 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.web.kit import signed_in  # noqa: F401  (the KPI page tests sign in through here)
+from control_tower.web.filters import ids
+from tests.support.web_users import (
+    client_as,
+    signed_in,  # noqa: F401  (the KPI page tests sign in through here)
+)
+
+FILTERS = ("start", "end", "grain", "entity", "location")
+
+
+def callback_body(
+    outputs: Sequence[tuple[str, str]],
+    inputs: Sequence[tuple[str, str, Any]],
+    state: Sequence[tuple[str, str, Any]] | None = None,
+    changed: str | None = None,
+) -> dict[str, Any]:
+    """The POST body of one callback as the browser sends it: outputs (id, prop), inputs and
+    state (id, prop, value); `changed` is the "id.prop" that fired (default: the first input)."""
+    body: dict[str, Any] = {
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
+        "outputs": [{"id": i, "property": p} for i, p in outputs],
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [changed or f"{inputs[0][0]}.{inputs[0][1]}"],
+    }
+    if state is not None:
+        body["state"] = [{"id": i, "property": p, "value": v} for i, p, v in state]
+    return body
 
 
 def post_callback(
@@ -19,14 +44,23 @@ def post_callback(
     state: Sequence[tuple[str, str, Any]] = (),
 ) -> TestResponse:
     """POST one callback: outputs (id, prop), inputs and state (id, prop, value)."""
-    body = {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
-    }
-    return client.post("/_dash-update-component", json=body)
+    return client.post("/_dash-update-component", json=callback_body(outputs, inputs, state))
+
+
+def page_callback_body(page: str, changed: str, **values: Any) -> dict[str, Any]:
+    """The POST body of a role page's main callback (outputs `<page>-body` and
+    `<page>-subtitle`) for these filter values (FILTERS; the grain is "day" unless given),
+    fired by the filter `changed`."""
+    i = ids(page)
+    inputs = [(i[key], "value", values.get(key)) for key in FILTERS]
+    inputs[2] = (i["grain"], "value", values.get("grain", "day"))
+    outputs = [(f"{page}-body", "children"), (f"{page}-subtitle", "children")]
+    return callback_body(outputs, inputs, changed=f"{i[changed]}.value")
+
+
+def post_as(app: Any, role: str, body: dict[str, Any]) -> TestResponse:
+    """POST a callback body signed in as `role`."""
+    return client_as(app, role).post("/_dash-update-component", json=body)
 
 
 def filter_values(
@@ -64,6 +98,20 @@ def walk(tree: Any) -> Iterator[dict[str, Any]]:
 def by_id(tree: Any, component_id: str) -> dict[str, Any]:
     """The component with this id."""
     return next(c for c in walk(tree) if c["props"].get("id") == component_id)
+
+
+def find(node: Any, component_id: str) -> dict[str, Any]:
+    """The component with this id anywhere in a Dash layout tree (JSON), in any property."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("props", {}).get("id") == component_id:
+                return item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    raise AssertionError(f"no component {component_id!r}")
 
 
 def text(tree: Any) -> str:

@@ -22,28 +22,14 @@ from control_tower.exceptions.detect import DetectionReport, refresh_exceptions
 from control_tower.exceptions.store import ExceptionItem, ExceptionStore
 from control_tower.settings import Settings, load_settings
 from pipelines.run import RunReport, run_pipeline
+from tests.support.baseline import BASELINE_CSV
 
 NOW = datetime(2026, 3, 12, 10, 0)
 AS_OF = date(2026, 3, 12)
 TS = "2026-03-01T00:00:00Z"
 
 DELIVERY: dict[str, str] = {
-    "locations": f"""\
-location_id,name,entity_id,region,timezone,wave_based,updated_at
-L1,Chicago DC,E1,US-Central,America/Chicago,true,{TS}
-L2,Berlin DC,E2,EU,Europe/Berlin,false,{TS}
-""",
-    "items": f"""\
-item_id,description,category,abc_class,case_qty,unit_cost,unit_price,supplier_id,lead_time_days,updated_at
-I1,Widget,Hardware,A,12,2.50,4.00,S1,7,{TS}
-I2,Gadget,Hardware,B,6,10.00,15.00,S1,14,{TS}
-I3,Bolt,Fasteners,C,100,0.05,0.10,S2,3,{TS}
-""",
-    "customers": f"""\
-customer_id,name,segment,priority_tier,region,updated_at
-C1,Acme,Retail,1,US-Central,{TS}
-C2,Globex,Wholesale,2,EU,{TS}
-""",
+    **{t: BASELINE_CSV[t] for t in ("locations", "items", "customers")},  # the landing baseline's
     "sales_order_lines": f"""\
 order_id,line_no,entity_id,customer_id,item_id,location_id,channel,order_ts,ordered_qty,uom,unit_price,requested_date,promised_date,status,updated_at
 O1,1,E1,C1,I1,L1,EDI,2026-03-02T15:00:00Z,10,EA,4.00,2026-03-10,2026-03-10,open,{TS}

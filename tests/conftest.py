@@ -1,0 +1,64 @@
+"""Fixtures shared by every test directory: the small demo, generated and landed once per session.
+
+The whole suite runs on the product's clock set to DEMO_NOW (CONTROL_TOWER_NOW, set
+here before anything reads it), so no test depends on the day it runs.
+
+The landed demo is read-only: a test that changes data works on a private copy
+(`tests.support.data_copies.private_copy`, or the copying fixtures of tests/risk and
+tests/web). With pytest-xdist every worker builds its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from control_tower.kpi.catalog import Catalog
+from control_tower.settings import Settings
+from control_tower.views.kpi import cached_catalog
+from control_tower.web import create_app
+from tests.support.clock import clock_setting
+from tests.support.demo_data import DEMO_NOW, land_demo
+from tests.support.web_users import cheap_accounts
+
+os.environ["CONTROL_TOWER_NOW"] = clock_setting(DEMO_NOW)
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The small demo (seed 7, extract of DEMO_AS_OF) landed and published with every
+    post-load step, and one user per role. Read only: the web, API and risk tests share it;
+    a test that changes data works on a copy (`data_copies.private_copy`, risk's `home`)."""
+    return land_demo(tmp_path_factory.mktemp("demo") / "home")
+
+
+@pytest.fixture(scope="module")
+def app(demo_settings: Settings) -> Any:
+    """The web app over the small demo (not served), for Flask's test client."""
+    return create_app(demo_settings, accounts=cheap_accounts(demo_settings))
+
+
+@pytest.fixture(scope="module")
+def snapshot(demo_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the small demo's newest serving snapshot."""
+    folder = demo_settings.serving_dir
+    con = duckdb.connect(str(folder / (folder / "CURRENT").read_text().strip()), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def catalog(demo_settings: Settings) -> Catalog:
+    """The small demo's KPI catalog."""
+    return cached_catalog(demo_settings.kpi_definitions)
+
+
+@pytest.fixture(scope="session")
+def demo_home(demo_settings: Settings) -> Path:
+    """The landed small demo's data folder (read only)."""
+    return demo_settings.home

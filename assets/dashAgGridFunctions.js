@@ -65,10 +65,6 @@ dagfuncs.ctRowIn = function (params, field, values) {
 };
 
 /* The row id every grid uses: the `row_id` field of its rows. */
-dagfuncs.ctRowId = function (params) {
-    return params.data.row_id;
-};
-
 /* A probability as a red bar behind the cell, as wide as the probability. */
 dagfuncs.ctRiskBar = function (params) {
     if (params.value == null) {

@@ -15,7 +15,8 @@ from typing import Any
 
 # The functions named here live in `assets/dashAgGridFunctions.js`.
 GRID_THEME: dict[str, str] = {"function": "ctGridTheme(themeQuartz)"}
-ROW_ID = {"function": "ctRowId(params)"}
+# Row ids: a plain expression, as dash-ag-grid needs to match `selectedRows` set by a callback.
+ROW_ID = "params.data.row_id"
 
 
 def number_format(spec: str, empty: str = "") -> dict[str, str]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 def test_search_and_sql(tab_as, served_demo, artifacts):
     page = tab_as(served_demo, "finance", timeout_ms=20_000, watch=())
     page.goto(served_demo.url + "/catalog")
-    page.wait_for_selector("#catalog-card-line_fill_rate")
+    # The first render compiles every definition's SQL (cached after that): on a busy
+    # machine running the suite in parallel it can take longer than a page's usual wait.
+    page.wait_for_selector("#catalog-card-line_fill_rate", timeout=60_000)
     total = page.locator(".catalog-card").count()
     assert total >= 21
     page.screenshot(path=str(artifacts / "catalog.png"), full_page=False)

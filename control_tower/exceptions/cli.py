@@ -17,7 +17,12 @@ from control_tower.accounts import Scope
 from control_tower.exceptions.actions import act_in_scope
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
-from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
+from control_tower.exceptions.store import (
+    ITEM_CORE_COLUMNS,
+    STATUSES,
+    ExceptionItem,
+    ExceptionStore,
+)
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.export import emit_rows, format_option
 from control_tower.settings import SettingsError, load_settings
@@ -25,13 +30,7 @@ from control_tower.settings import SettingsError, load_settings
 LIST_COLUMNS: tuple[str, ...] = (
     "id",
     "type",
-    "key",
-    "status",
-    "severity",
-    "owner_role",
-    "assignee",
-    "location_id",
-    "entity_id",
+    *ITEM_CORE_COLUMNS,
     "item_id",
     "created_at",
     "last_seen_at",

@@ -39,6 +39,16 @@ from control_tower.storage.appdb import AppDatabase, open_app_engine
 STATUSES: tuple[str, ...] = ("open", "acknowledged", "snoozed", "resolved")
 UNRESOLVED: tuple[str, ...] = ("open", "acknowledged", "snoozed")
 SYSTEM_USER = "system"
+# An item's key, state and ownership: the core of every listing, export and mirror of items.
+ITEM_CORE_COLUMNS: tuple[str, ...] = (
+    "key",
+    "status",
+    "severity",
+    "owner_role",
+    "assignee",
+    "location_id",
+    "entity_id",
+)
 
 
 class Base(DeclarativeBase):

@@ -33,10 +33,9 @@ from control_tower.web import triage_views as tv
 from control_tower.web.auth import require
 from control_tower.web.format import fmt_int, plural
 from control_tower.web.grid import (
-    ROW_ID,
-    grid_options,
     int_col,
     number_format,
+    paged_grid,
     row_in,
     status_col,
     text_col,
@@ -130,19 +129,14 @@ def _grid() -> dag.AgGrid:
             status_col("status", "Queue status", ui.grid_labels(STATUS), width=140),
             text_col("assignee", "Assignee", width=100),
         ],
-        rowData=[],
-        getRowId=ROW_ID,
-        defaultColDef={"sortable": True, "resizable": True},
-        dashGridOptions=grid_options(
-            rowSelection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
-            pagination=True,
-            paginationPageSize=25,
-            paginationPageSizeSelector=[25, 50, 100],
+        **paged_grid(
+            page_size=25,
+            selection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
+            class_name="grid grid--planner",
+            style={"height": "620px"},
             rowClassRules={"row-no-item": row_in("status", ["none"])},
             suppressColumnVirtualisation=True,
         ),
-        className="grid grid--planner",
-        style={"height": "620px"},
     )
 
 

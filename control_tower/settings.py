@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import click
+
 from control_tower import resources
 
 PREFIX = "CONTROL_TOWER_"
@@ -220,3 +222,12 @@ def load_settings(home: Path | str | None = None) -> Settings:
         .resolve(),
         mappings_dir=Path(_env("MAPPINGS") or DEFAULT_MAPPINGS).expanduser().resolve(),
     )
+
+
+def command_settings(ctx: click.Context) -> Settings:
+    """The settings of the installation a command runs against (the root command's `--home`);
+    a settings error becomes the command's error message."""
+    try:
+        return load_settings((ctx.find_root().obj or {}).get("home"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None

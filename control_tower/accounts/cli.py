@@ -20,21 +20,14 @@ from control_tower.accounts.models import ROLES
 from control_tower.accounts.store import AccountError, AccountStore
 from control_tower.export import console as output_console
 from control_tower.export import emit_rows, format_option
-from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.settings import Settings, command_settings
 
 console = output_console()
 
 
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 @contextmanager
 def _store(ctx: click.Context) -> Iterator[AccountStore]:
-    store = AccountStore.for_settings(_settings(ctx))
+    store = AccountStore.for_settings(command_settings(ctx))
     try:
         yield store
     except AccountError as exc:
@@ -114,7 +107,7 @@ def add(ctx: click.Context, name: str, role: str, scope: str | None, password_st
         raise click.BadParameter(
             f"unknown role {role!r}: choose one of {', '.join(ROLES)}", param_hint="--role"
         )
-    entities, locations = parse_scope(scope, _settings(ctx))
+    entities, locations = parse_scope(scope, command_settings(ctx))
     password = _read_password(password_stdin)
     with _store(ctx) as store:
         account = store.create_user(name, role, password, entities=entities, locations=locations)

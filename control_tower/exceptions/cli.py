@@ -25,7 +25,7 @@ from control_tower.exceptions.store import (
 )
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.export import emit_rows, format_option
-from control_tower.settings import SettingsError, load_settings
+from control_tower.settings import command_settings
 
 LIST_COLUMNS: tuple[str, ...] = (
     "id",
@@ -72,11 +72,7 @@ def item_row(item: ExceptionItem, now: datetime) -> dict[str, Any]:
 
 
 def _store(ctx: click.Context) -> ExceptionStore:
-    try:
-        settings = load_settings((ctx.obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    return ExceptionStore.open(settings.app_db_url)
+    return ExceptionStore.open(command_settings(ctx).app_db_url)
 
 
 def _now() -> datetime:

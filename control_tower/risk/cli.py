@@ -18,20 +18,13 @@ import duckdb
 from control_tower.export import console as output_console
 from control_tower.export import emit_rows, format_option, json_text
 from control_tower.risk.model import MODELS, InsufficientHistory
-from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.settings import Settings, command_settings
 from control_tower.storage import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
 from control_tower.storage.schema import connect_writer
 
 console = output_console()
 TOP_COLUMNS = ("location_id", "item_id", "probability", "risk_value")
 METRICS = ("roc_auc", "average_precision", "brier", "precision_at_events", "precision_at_k")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @contextmanager
@@ -105,7 +98,7 @@ def train_command(ctx: click.Context, model: str, every_days: int, fmt: str) -> 
     from control_tower.risk.store import sync_models
     from control_tower.risk.training import train_model
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     cards = []
     with _writer(settings) as con:
         for name in _models(model):
@@ -128,7 +121,7 @@ def evaluate_command(ctx: click.Context, model: str, every_days: int, fmt: str) 
     """Backtest on the published snapshot and print model and baseline side by side (stores nothing)."""
     from control_tower.risk.training import backtest
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     store = ServingStore(settings.serving_dir)
     cards = []
     try:
@@ -167,7 +160,7 @@ def score_command(ctx: click.Context, as_of: str | None, fmt: str) -> None:
     from control_tower.risk.score import refresh_risk
     from control_tower.risk.store import NoModelError, active_card
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     try:
         day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
     except ValueError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -153,24 +153,24 @@ def _list_cell(column: str, value: Any) -> str:
     return str(value)
 
 
-@users.command("disable")
-@click.argument("name")
-@click.pass_context
-def disable(ctx: click.Context, name: str) -> None:
-    """Stop a user from signing in or using API tokens (ends their sessions)."""
-    with _store(ctx) as store:
-        store.disable(name)
-    console.print(f"Disabled {name}.")
+def _switch_command(verb: Literal["disable", "enable"], done: str, help: str) -> click.Command:
+    """`users disable NAME` or `users enable NAME`: the store's method of that name."""
+
+    @users.command(verb, help=help)
+    @click.argument("name")
+    @click.pass_context
+    def command(ctx: click.Context, name: str) -> None:
+        with _store(ctx) as store:
+            getattr(store, verb)(name)
+        console.print(f"{done} {name}.")
+
+    return command
 
 
-@users.command("enable")
-@click.argument("name")
-@click.pass_context
-def enable(ctx: click.Context, name: str) -> None:
-    """Let a disabled or locked-out user sign in again."""
-    with _store(ctx) as store:
-        store.enable(name)
-    console.print(f"Enabled {name}.")
+disable = _switch_command(
+    "disable", "Disabled", "Stop a user from signing in or using API tokens (ends their sessions)."
+)
+enable = _switch_command("enable", "Enabled", "Let a disabled or locked-out user sign in again.")
 
 
 @users.command("set-password")

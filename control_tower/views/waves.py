@@ -67,18 +67,41 @@ class Wave:
         )
 
 
+def _latest_day(
+    cur: duckdb.DuckDBPyConnection,
+    site: Site,
+    scope: Scope,
+    on_or_before: date,
+    *,
+    day: str,
+    rows: str,
+    location: str,
+    where: str = "TRUE",
+) -> date | None:
+    """The newest `day`, up to `on_or_before`, of the `rows` (a FROM clause) at the site whose
+    `where` holds, within the user's scope (`location` names the rows' location column)."""
+    condition, params = scope.sql("l.entity_id", location)
+    row = cur.execute(
+        f"SELECT max({day}) FROM {rows} JOIN locations AS l ON l.location_id = {location} "
+        f"WHERE {where} AND {location} = ? AND {day} <= ? AND {condition}",
+        [site.location_id, on_or_before, *params],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def latest_wave_day(
     cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
 ) -> date | None:
     """The newest local day, up to `on_or_before`, with a planned wave at the site."""
-    condition, params = scope.sql("l.entity_id", "w.location_id")
-    row = cur.execute(
-        "SELECT max(w.planned_release_ts_local_date) FROM waves AS w "
-        "JOIN locations AS l ON l.location_id = w.location_id "
-        f"WHERE w.location_id = ? AND w.planned_release_ts_local_date <= ? AND {condition}",
-        [site.location_id, on_or_before, *params],
-    ).fetchone()
-    return row[0] if row else None
+    return _latest_day(
+        cur,
+        site,
+        scope,
+        on_or_before,
+        day="w.planned_release_ts_local_date",
+        rows="waves AS w",
+        location="w.location_id",
+    )
 
 
 def waves_on(
@@ -182,16 +205,16 @@ def latest_cutoff_day(
     cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
 ) -> date | None:
     """The newest local day, up to `on_or_before`, with a carrier cutoff at the site."""
-    condition, params = scope.sql("l.entity_id", "s.location_id")
-    row = cur.execute(
-        "SELECT max(f.planned_pickup_ts_local_date) FROM freight_shipments AS f "
-        "JOIN shipments AS s ON s.shipment_id = f.shipment_id "
-        "JOIN locations AS l ON l.location_id = s.location_id "
-        "WHERE f.status <> 'cancelled' AND s.location_id = ? "
-        f"AND f.planned_pickup_ts_local_date <= ? AND {condition}",
-        [site.location_id, on_or_before, *params],
-    ).fetchone()
-    return row[0] if row else None
+    return _latest_day(
+        cur,
+        site,
+        scope,
+        on_or_before,
+        day="f.planned_pickup_ts_local_date",
+        rows="freight_shipments AS f JOIN shipments AS s ON s.shipment_id = f.shipment_id",
+        location="s.location_id",
+        where="f.status <> 'cancelled'",
+    )
 
 
 def shipments_against_cutoff(

@@ -67,23 +67,39 @@ class Wave:
         )
 
 
+@dataclass(frozen=True)
+class _DatedRows:
+    """Site rows with a local day: `day` column, `rows` (a FROM clause), the rows' `location`
+    column and the `where` condition they must meet."""
+
+    day: str
+    rows: str
+    location: str
+    where: str = "TRUE"
+
+
+_WAVE_RELEASES = _DatedRows("w.planned_release_ts_local_date", "waves AS w", "w.location_id")
+_CARRIER_CUTOFFS = _DatedRows(
+    "f.planned_pickup_ts_local_date",
+    "freight_shipments AS f JOIN shipments AS s ON s.shipment_id = f.shipment_id",
+    "s.location_id",
+    "f.status <> 'cancelled'",
+)
+
+
 def _latest_day(
     cur: duckdb.DuckDBPyConnection,
     site: Site,
     scope: Scope,
     on_or_before: date,
-    *,
-    day: str,
-    rows: str,
-    location: str,
-    where: str = "TRUE",
+    source: _DatedRows,
 ) -> date | None:
-    """The newest `day`, up to `on_or_before`, of the `rows` (a FROM clause) at the site whose
-    `where` holds, within the user's scope (`location` names the rows' location column)."""
+    """The newest day of `source`, up to `on_or_before`, at the site within the user's scope."""
+    day, location = source.day, source.location
     condition, params = scope.sql("l.entity_id", location)
     row = cur.execute(
-        f"SELECT max({day}) FROM {rows} JOIN locations AS l ON l.location_id = {location} "
-        f"WHERE {where} AND {location} = ? AND {day} <= ? AND {condition}",
+        f"SELECT max({day}) FROM {source.rows} JOIN locations AS l ON l.location_id = {location} "
+        f"WHERE {source.where} AND {location} = ? AND {day} <= ? AND {condition}",
         [site.location_id, on_or_before, *params],
     ).fetchone()
     return row[0] if row else None
@@ -93,15 +109,7 @@ def latest_wave_day(
     cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
 ) -> date | None:
     """The newest local day, up to `on_or_before`, with a planned wave at the site."""
-    return _latest_day(
-        cur,
-        site,
-        scope,
-        on_or_before,
-        day="w.planned_release_ts_local_date",
-        rows="waves AS w",
-        location="w.location_id",
-    )
+    return _latest_day(cur, site, scope, on_or_before, _WAVE_RELEASES)
 
 
 def waves_on(
@@ -205,16 +213,7 @@ def latest_cutoff_day(
     cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
 ) -> date | None:
     """The newest local day, up to `on_or_before`, with a carrier cutoff at the site."""
-    return _latest_day(
-        cur,
-        site,
-        scope,
-        on_or_before,
-        day="f.planned_pickup_ts_local_date",
-        rows="freight_shipments AS f JOIN shipments AS s ON s.shipment_id = f.shipment_id",
-        location="s.location_id",
-        where="f.status <> 'cancelled'",
-    )
+    return _latest_day(cur, site, scope, on_or_before, _CARRIER_CUTOFFS)
 
 
 def shipments_against_cutoff(

@@ -149,25 +149,32 @@ def _assignees() -> list[dict[str, str]]:
     ]
 
 
+def _choose_and_act(
+    choice_id: str, options: list[dict[str, str]], placeholder: str, label: str, button_id: str
+) -> html.Div:
+    """An action group: a dropdown to choose from and the button that applies the choice."""
+    return html.Div(
+        [
+            dcc.Dropdown(
+                id=choice_id,
+                options=options,
+                placeholder=placeholder,
+                clearable=True,
+                className="planner-dropdown",
+            ),
+            html.Button(label, id=button_id, className="button", n_clicks=0),
+        ],
+        className="planner-action-group",
+    )
+
+
 def _actions() -> html.Div:
     return html.Div(
         [
             html.Span(id=SELECTION, className="planner-selection", role="status"),
             html.Button("✓ Acknowledge", id=ACK, className="button", n_clicks=0),
             html.Button("Assign to me", id=ASSIGN_ME, className="button", n_clicks=0),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        id=ASSIGNEE,
-                        options=_assignees(),
-                        placeholder="Assign to…",
-                        clearable=True,
-                        className="planner-dropdown",
-                    ),
-                    html.Button("Assign", id=ASSIGN, className="button", n_clicks=0),
-                ],
-                className="planner-action-group",
-            ),
+            _choose_and_act(ASSIGNEE, _assignees(), "Assign to…", "Assign", ASSIGN),
             html.Div(
                 [
                     html.Label("Until", htmlFor=SNOOZE_UNTIL, className="muted"),
@@ -176,19 +183,7 @@ def _actions() -> html.Div:
                 ],
                 className="planner-action-group",
             ),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        id=REASON,
-                        options=act_ui.reason_options(),
-                        placeholder="Reason…",
-                        clearable=True,
-                        className="planner-dropdown",
-                    ),
-                    html.Button("✔ Resolve", id=RESOLVE, className="button", n_clicks=0),
-                ],
-                className="planner-action-group",
-            ),
+            _choose_and_act(REASON, act_ui.reason_options(), "Reason…", "✔ Resolve", RESOLVE),
             html.Div(
                 [
                     act_ui.note_input(NOTE, "Comment…", "planner-note"),

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -141,6 +141,16 @@ def _clean_ids(ids: Iterable[str], what: str) -> list[str]:
         if len(i) > 64 or any(c.isspace() or c == "," for c in i):
             raise AccountError(f"{what} id {i!r} is not an id")
     return cleaned
+
+
+def _credential(s: Session, model: type[ApiToken] | type[LoginSession], secret: str) -> Any:
+    """The stored token or sign-in session whose digest matches `secret`, with its user
+    (a row of two), or None."""
+    return s.execute(
+        select(model, User)
+        .join(User, User.id == model.user_id)
+        .where(model.digest == _digest(secret))
+    ).first()
 
 
 class AccountStore(AppDatabase):
@@ -333,11 +343,7 @@ class AccountStore(AppDatabase):
             return None
         now = now or utc_now()
         with self.session() as s:
-            found = s.execute(
-                select(ApiToken, User)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.digest == _digest(token))
-            ).first()
+            found = _credential(s, ApiToken, token)
             if found is None:
                 return None
             row, user = found
@@ -393,11 +399,7 @@ class AccountStore(AppDatabase):
             return None
         now = now or utc_now()
         with self._sessions() as s:
-            found = s.execute(
-                select(LoginSession, User)
-                .join(User, User.id == LoginSession.user_id)
-                .where(LoginSession.digest == _digest(session_id))
-            ).first()
+            found = _credential(s, LoginSession, session_id)
             if found is None:
                 return None
             row, user = found

@@ -16,18 +16,11 @@ from control_tower.export import console as output_console
 from control_tower.export import emit_rows, format_option
 from control_tower.kpi.cli import kpi_group
 from control_tower.risk.cli import risk_group
-from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.settings import command_settings
 from control_tower.storage import WriterBusyError
 from control_tower.terminal import landing_progress, print_run_report
 
 console = output_console()
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj.get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -119,7 +112,7 @@ def ingest(ctx: click.Context, inbox: Path | None, keep: bool) -> None:
     """Land every extract in the inbox (one batch per file), then refresh and publish."""
     from pipelines.run import run_pipeline
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     if inbox is not None and not inbox.is_dir():
         raise click.ClickException(f"inbox folder {inbox} does not exist")
     try:
@@ -139,7 +132,7 @@ def scheduler(ctx: click.Context, every: float | None) -> None:
     """Run the pipeline on a schedule (the warehouse's only writer) until SIGTERM."""
     from pipelines.schedule import SchedulerService
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     logging.getLogger().setLevel(logging.INFO)
     try:
         SchedulerService(settings, "control-tower scheduler").serve(every_minutes=every)
@@ -163,7 +156,7 @@ def demo(ctx: click.Context, host: str, port: int, scale: str, seed: int) -> Non
     """Generate demo data if there is none, land it, seed a user per role, serve with the scheduler."""
     from control_tower.demo.run import run_demo
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     try:
         run_demo(settings, host=host, port=port, scale=scale, seed=seed, console=console)
     except WriterBusyError as exc:
@@ -180,7 +173,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     from control_tower.accounts import AccountStore
     from control_tower.web import create_app, serve_app
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     accounts = AccountStore.for_settings(settings)
     if not accounts.list_users():
         console.print(
@@ -204,7 +197,7 @@ def quarantine(ctx: click.Context, batch_id: int | None, limit: int, fmt: str) -
     """Show quarantined rows with their file, line, column and reason."""
     from control_tower.storage import NoSnapshotError, ServingStore
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     store = ServingStore(settings.serving_dir)
     try:
         with store.cursor() as cur:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -20,21 +20,14 @@ from control_tower.accounts.models import ROLES
 from control_tower.accounts.store import AccountError, AccountStore
 from control_tower.export import console as output_console
 from control_tower.export import emit_rows, format_option
-from control_tower.settings import Settings, SettingsError, load_settings
+from control_tower.settings import Settings, command_settings
 
 console = output_console()
 
 
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 @contextmanager
 def _store(ctx: click.Context) -> Iterator[AccountStore]:
-    store = AccountStore.for_settings(_settings(ctx))
+    store = AccountStore.for_settings(command_settings(ctx))
     try:
         yield store
     except AccountError as exc:
@@ -114,7 +107,7 @@ def add(ctx: click.Context, name: str, role: str, scope: str | None, password_st
         raise click.BadParameter(
             f"unknown role {role!r}: choose one of {', '.join(ROLES)}", param_hint="--role"
         )
-    entities, locations = parse_scope(scope, _settings(ctx))
+    entities, locations = parse_scope(scope, command_settings(ctx))
     password = _read_password(password_stdin)
     with _store(ctx) as store:
         account = store.create_user(name, role, password, entities=entities, locations=locations)
@@ -160,24 +153,24 @@ def _list_cell(column: str, value: Any) -> str:
     return str(value)
 
 
-@users.command("disable")
-@click.argument("name")
-@click.pass_context
-def disable(ctx: click.Context, name: str) -> None:
-    """Stop a user from signing in or using API tokens (ends their sessions)."""
-    with _store(ctx) as store:
-        store.disable(name)
-    console.print(f"Disabled {name}.")
+def _switch_command(verb: Literal["disable", "enable"], done: str, help: str) -> click.Command:
+    """`users disable NAME` or `users enable NAME`: the store's method of that name."""
+
+    @users.command(verb, help=help)
+    @click.argument("name")
+    @click.pass_context
+    def command(ctx: click.Context, name: str) -> None:
+        with _store(ctx) as store:
+            getattr(store, verb)(name)
+        console.print(f"{done} {name}.")
+
+    return command
 
 
-@users.command("enable")
-@click.argument("name")
-@click.pass_context
-def enable(ctx: click.Context, name: str) -> None:
-    """Let a disabled or locked-out user sign in again."""
-    with _store(ctx) as store:
-        store.enable(name)
-    console.print(f"Enabled {name}.")
+disable = _switch_command(
+    "disable", "Disabled", "Stop a user from signing in or using API tokens (ends their sessions)."
+)
+enable = _switch_command("enable", "Enabled", "Let a disabled or locked-out user sign in again.")
 
 
 @users.command("set-password")

@@ -16,18 +16,17 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import create_engine, delete, event, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from control_tower.accounts.models import (
     ROLES,
@@ -39,6 +38,7 @@ from control_tower.accounts.models import (
     User,
 )
 from control_tower.settings import Settings
+from control_tower.storage.appdb import AppDatabase, open_app_engine
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = (
@@ -143,25 +143,25 @@ def _clean_ids(ids: Iterable[str], what: str) -> list[str]:
     return cleaned
 
 
-def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
-    cur = dbapi_con.cursor()
-    # Sign-ins write while the pipeline writes the exception tables: wait rather than fail.
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def _credential(s: Session, model: type[ApiToken] | type[LoginSession], secret: str) -> Any:
+    """The stored token or sign-in session whose digest matches `secret`, with its user
+    (a row of two), or None."""
+    return s.execute(
+        select(model, User)
+        .join(User, User.id == model.user_id)
+        .where(model.digest == _digest(secret))
+    ).first()
 
 
-class AccountStore:
+class AccountStore(AppDatabase):
     """Users, API tokens and sign-in sessions of one app database."""
 
     def __init__(
         self, engine: Engine, *, policy: Policy | None = None, hasher: PasswordHasher | None = None
     ) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.policy = policy or Policy()
         self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._dummy_hash: str | None = None
 
     @classmethod
@@ -169,31 +169,12 @@ class AccountStore:
         cls, url: str, *, policy: Policy | None = None, hasher: PasswordHasher | None = None
     ) -> AccountStore:
         """Connect to the app database at `url` and create the account tables if missing."""
-        engine = create_engine(url)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(engine)
-        return cls(engine, policy=policy, hasher=hasher)
+        return cls(open_app_engine(url, Base.metadata), policy=policy, hasher=hasher)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> AccountStore:
         """The account store of an installation, with its sign-in policy."""
         return cls.open(settings.app_db_url, policy=Policy.from_settings(settings))
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self.engine.dispose()
-
-    def __enter__(self) -> AccountStore:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with self._sessions() as s, s.begin():
-            yield s
 
     def _user(self, s: Session, name: str, *, lock: bool = False) -> User:
         query = select(User).where(User.name == name)
@@ -241,7 +222,7 @@ class AccountStore:
             password_changed_at=now,
         )
         try:
-            with self._tx() as s:
+            with self.session() as s:
                 s.add(user)
         except IntegrityError:
             raise DuplicateUserError(f"a user named {name!r} already exists") from None
@@ -263,7 +244,7 @@ class AccountStore:
         check_password(password, min_length=self.policy.min_password_length)
         hashed = self.hasher.hash(password)
         now = now or utc_now()
-        with self._tx() as s:
+        with self.session() as s:
             user = self._user(s, name, lock=True)
             user.password_hash = hashed
             user.password_changed_at = now
@@ -274,7 +255,7 @@ class AccountStore:
     def disable(self, name: str, *, now: datetime | None = None) -> Account:
         """Stop a user from signing in or using tokens; ends their signed-in sessions."""
         now = now or utc_now()
-        with self._tx() as s:
+        with self.session() as s:
             user = self._user(s, name, lock=True)
             user.disabled = True
             self._end_sessions(s, user.id, now)
@@ -282,7 +263,7 @@ class AccountStore:
 
     def enable(self, name: str) -> Account:
         """Let a disabled user sign in again (and clear any lockout)."""
-        with self._tx() as s:
+        with self.session() as s:
             user = self._user(s, name, lock=True)
             user.disabled = False
             user.failed_attempts = 0
@@ -313,7 +294,7 @@ class AccountStore:
         matches = self._verify(stored, password)  # always one verification, whatever follows
         if user is None:
             return AuthResult("unknown_user")
-        with self._tx() as s:
+        with self.session() as s:
             user = self._user(s, name, lock=True)
             if user.locked_until is not None and user.locked_until <= now:
                 user.locked_until = None  # the lockout is over: a fresh count starts
@@ -342,7 +323,7 @@ class AccountStore:
         """A new personal API token for a user: the token (shown once, kept only hashed) and its record."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = now or utc_now()
-        with self._tx() as s:
+        with self.session() as s:
             user = self._user(s, name)
             if user.disabled:
                 raise AccountError(f"user {name!r} is disabled")
@@ -361,12 +342,8 @@ class AccountStore:
         if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 128:
             return None
         now = now or utc_now()
-        with self._tx() as s:
-            found = s.execute(
-                select(ApiToken, User)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.digest == _digest(token))
-            ).first()
+        with self.session() as s:
+            found = _credential(s, ApiToken, token)
             if found is None:
                 return None
             row, user = found
@@ -378,7 +355,7 @@ class AccountStore:
 
     def revoke_token(self, token_id: int, *, now: datetime | None = None) -> bool:
         """Revoke a token by its id; False if there is no such live token."""
-        with self._tx() as s:
+        with self.session() as s:
             result = s.execute(
                 update(ApiToken)
                 .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
@@ -403,7 +380,7 @@ class AccountStore:
         """A new sign-in session for an authenticated account; returns its id (for the cookie)."""
         session_id = secrets.token_urlsafe(32)
         now = now or utc_now()
-        with self._tx() as s:
+        with self.session() as s:
             # Housekeeping: sessions past their end for a day are of no use to anyone.
             s.execute(delete(LoginSession).where(LoginSession.expires_at < now - timedelta(days=1)))
             s.add(
@@ -422,11 +399,7 @@ class AccountStore:
             return None
         now = now or utc_now()
         with self._sessions() as s:
-            found = s.execute(
-                select(LoginSession, User)
-                .join(User, User.id == LoginSession.user_id)
-                .where(LoginSession.digest == _digest(session_id))
-            ).first()
+            found = _credential(s, LoginSession, session_id)
             if found is None:
                 return None
             row, user = found
@@ -436,7 +409,7 @@ class AccountStore:
 
     def end_session(self, session_id: str, *, now: datetime | None = None) -> None:
         """Sign a session out (a copy of its cookie is refused from now on)."""
-        with self._tx() as s:
+        with self.session() as s:
             s.execute(
                 update(LoginSession)
                 .where(LoginSession.digest == _digest(session_id), LoginSession.ended_at.is_(None))

@@ -17,21 +17,20 @@ from control_tower.accounts import Scope
 from control_tower.exceptions.actions import act_in_scope
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
-from control_tower.exceptions.store import STATUSES, ExceptionItem, ExceptionStore
+from control_tower.exceptions.store import (
+    ITEM_CORE_COLUMNS,
+    STATUSES,
+    ExceptionItem,
+    ExceptionStore,
+)
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
 from control_tower.export import emit_rows, format_option
-from control_tower.settings import SettingsError, load_settings, utc_now
+from control_tower.settings import command_settings, utc_now
 
 LIST_COLUMNS: tuple[str, ...] = (
     "id",
     "type",
-    "key",
-    "status",
-    "severity",
-    "owner_role",
-    "assignee",
-    "location_id",
-    "entity_id",
+    *ITEM_CORE_COLUMNS,
     "item_id",
     "created_at",
     "last_seen_at",
@@ -73,11 +72,7 @@ def item_row(item: ExceptionItem, now: datetime) -> dict[str, Any]:
 
 
 def _store(ctx: click.Context) -> ExceptionStore:
-    try:
-        settings = load_settings((ctx.obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    return ExceptionStore.open(settings.app_db_url)
+    return ExceptionStore.open(command_settings(ctx).app_db_url)
 
 
 def _now() -> datetime:

@@ -33,7 +33,13 @@ import polars as pl
 from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
 
 from control_tower.exceptions.registry import EXCEPTION_TYPES, RULE_COLUMNS, ExceptionType
-from control_tower.exceptions.store import SYSTEM_USER, AuditEntry, ExceptionItem, ExceptionStore
+from control_tower.exceptions.store import (
+    ITEM_CORE_COLUMNS,
+    SYSTEM_USER,
+    AuditEntry,
+    ExceptionItem,
+    ExceptionStore,
+)
 from control_tower.exceptions.workflow import CLEARED
 from control_tower.settings import utc_now
 
@@ -46,13 +52,7 @@ AUDIT = AuditEntry.__table__
 MIRROR_COLUMNS: tuple[str, ...] = (
     "id",
     "type",
-    "key",
-    "status",
-    "severity",
-    "owner_role",
-    "assignee",
-    "location_id",
-    "entity_id",
+    *ITEM_CORE_COLUMNS,
     "created_at",
     "last_action_at",
     "sla_hours",
@@ -245,6 +245,39 @@ def _transition(
     return True
 
 
+def _state_change(
+    group: str, rec: dict[str, Any], now: datetime
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The audit action, new column values and audited changes of a reopen, unsnooze or clear."""
+    if group == "reopen":
+        return (
+            "reopened",
+            {"status": "open", "resolved_at": None, "resolution_code": None},
+            {"status": ["resolved", "open"], "resolution_code": [rec["resolution_code"], None]},
+        )
+    if group == "unsnooze":
+        return (
+            "snooze_ended",
+            {"status": "open", "snoozed_until": None},
+            {"status": ["snoozed", "open"], "snoozed_until": [str(rec["snoozed_until"]), None]},
+        )
+    if group == "clear":
+        values = {
+            "status": "resolved",
+            "resolved_at": now,
+            "resolution_code": CLEARED,
+            "snoozed_until": None,
+            "active": False,
+        }
+        changes = {
+            "status": [rec["status"], "resolved"],
+            "resolution_code": [None, CLEARED],
+            "resolved_at": [None, now.isoformat(sep=" ")],
+        }
+        return "cleared", values, changes
+    raise ValueError(f"no state change for the reconcile group {group!r}")
+
+
 def reconcile(
     con: duckdb.DuckDBPyConnection,
     store: ExceptionStore,
@@ -254,7 +287,6 @@ def reconcile(
     report: DetectionReport,
 ) -> None:
     """Bring the app database's items in line with `exc_detected` for the given types."""
-    ts = now.isoformat(sep=" ")
     with store.engine.begin() as db:
         groups = _classify(con, db, now=now, types=types)
         new = groups.get("create", [])
@@ -323,52 +355,11 @@ def reconcile(
                 sightings,
             )
             report.actions["seen"] = len(groups.get("seen", []))
-        for rec in groups.get("reopen", []):
-            ok = _transition(
-                db,
-                rec,
-                now=now,
-                action="reopened",
-                values={"status": "open", "resolved_at": None, "resolution_code": None},
-                changes={
-                    "status": ["resolved", "open"],
-                    "resolution_code": [rec["resolution_code"], None],
-                },
-            )
-            report.actions["reopen" if ok else "conflict"] += 1
-        for rec in groups.get("unsnooze", []):
-            ok = _transition(
-                db,
-                rec,
-                now=now,
-                action="snooze_ended",
-                values={"status": "open", "snoozed_until": None},
-                changes={
-                    "status": ["snoozed", "open"],
-                    "snoozed_until": [str(rec["snoozed_until"]), None],
-                },
-            )
-            report.actions["unsnooze" if ok else "conflict"] += 1
-        for rec in groups.get("clear", []):
-            ok = _transition(
-                db,
-                rec,
-                now=now,
-                action="cleared",
-                values={
-                    "status": "resolved",
-                    "resolved_at": now,
-                    "resolution_code": CLEARED,
-                    "snoozed_until": None,
-                    "active": False,
-                },
-                changes={
-                    "status": [rec["status"], "resolved"],
-                    "resolution_code": [None, CLEARED],
-                    "resolved_at": [None, ts],
-                },
-            )
-            report.actions["clear" if ok else "conflict"] += 1
+        for group in ("reopen", "unsnooze", "clear"):
+            for rec in groups.get(group, []):
+                action, values, changes = _state_change(group, rec, now)
+                ok = _transition(db, rec, now=now, action=action, values=values, changes=changes)
+                report.actions[group if ok else "conflict"] += 1
         inactive = [r["id"] for r in groups.get("inactive", [])]
         if inactive:
             db.execute(update(ITEMS).where(ITEMS.c.id.in_(inactive)).values(active=False))

@@ -290,11 +290,15 @@ def _receipts(r: _Reader, where: str, params: Sequence[Any], order: str) -> list
     return out
 
 
-def _order_line_item(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _document_line(item: ExceptionItem, id_field: str) -> tuple[Any, Any]:
+    """The document id and line number an item names: from its detail, else from its key."""
     d = item.detail or {}
-    order_id, line = _parts(item, 2)
-    order_id = d.get("order_id") or order_id
-    line_no = d.get("line_no") or line
+    doc_id, line = _parts(item, 2)
+    return d.get(id_field) or doc_id, d.get("line_no") or line
+
+
+def _order_line_item(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+    order_id, line_no = _document_line(item, "order_id")
     events = _order_line(r, order_id, line_no)
     ships = _shipments(r, "t.order_id = ? AND t.line_no = ?", [order_id, line_no])
     events += _shipment_events(ships)
@@ -358,10 +362,7 @@ def _stockout(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
 
 
 def _receipt(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
-    d = item.detail or {}
-    receipt_id, line = _parts(item, 2)
-    receipt_id = d.get("receipt_id") or receipt_id
-    line_no = d.get("line_no") or line
+    receipt_id, line_no = _document_line(item, "receipt_id")
     rows = r.rows(
         "receipts",
         "t.receipt_id = ? AND t.line_no = ?",

@@ -12,7 +12,7 @@ from typing import Any
 
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.registry import type_label, type_names
-from control_tower.exceptions.store import ExceptionItem
+from control_tower.exceptions.store import ITEM_CORE_COLUMNS, ExceptionItem
 from control_tower.settings import utc_now
 
 TYPE_LABELS: dict[str, str] = {name: type_label(name) for name in type_names()}
@@ -116,13 +116,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "id",
     "type",
     "type_label",
-    "key",
-    "status",
-    "severity",
-    "owner_role",
-    "assignee",
-    "location_id",
-    "entity_id",
+    *ITEM_CORE_COLUMNS,
     "item_id",
     "created_at",
     "last_seen_at",

@@ -15,8 +15,6 @@ reopens its old item, so its comments and audit history stay together.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -32,16 +30,25 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     select,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from control_tower.storage.appdb import AppDatabase, open_app_engine
 
 STATUSES: tuple[str, ...] = ("open", "acknowledged", "snoozed", "resolved")
 UNRESOLVED: tuple[str, ...] = ("open", "acknowledged", "snoozed")
 SYSTEM_USER = "system"
+# An item's key, state and ownership: the core of every listing, export and mirror of items.
+ITEM_CORE_COLUMNS: tuple[str, ...] = (
+    "key",
+    "status",
+    "severity",
+    "owner_role",
+    "assignee",
+    "location_id",
+    "entity_id",
+)
 
 
 class Base(DeclarativeBase):
@@ -152,46 +159,13 @@ class AlertNotification(Base):
     exception_id: Mapped[int | None] = mapped_column(ForeignKey("exc_items.id"), default=None)
 
 
-def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
-    cur = dbapi_con.cursor()
-    # Readers do not block the writer (the pipeline) and the reverse; wait rather than fail.
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
-
-
-class ExceptionStore:
+class ExceptionStore(AppDatabase):
     """The exception tables of one app database: sessions and read helpers."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str) -> ExceptionStore:
         """Connect to the app database at `url` and create the exception tables if missing."""
-        engine = create_engine(url)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(engine)
-        return cls(engine)
-
-    def close(self) -> None:
-        """Release the connection pool."""
-        self.engine.dispose()
-
-    def __enter__(self) -> ExceptionStore:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        with self._sessions() as s, s.begin():
-            yield s
+        return cls(open_app_engine(url, Base.metadata))
 
     def get(self, item_id: int) -> ExceptionItem | None:
         """The item with this id, or None."""

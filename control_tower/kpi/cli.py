@@ -21,15 +21,8 @@ from control_tower.export import console, emit_rows, format_option, json_text
 from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load_catalog
 from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
 from control_tower.kpi.format import format_value
-from control_tower.settings import Settings, SettingsError, load_settings, utc_now
+from control_tower.settings import Settings, command_settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @contextmanager
@@ -92,7 +85,7 @@ def list_kpis(ctx: click.Context, fmt: str) -> None:
 
     Before the first landing there is no recorded history: the catalog is listed without it.
     """
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     store = ServingStore(settings.serving_dir)
     try:
         with store.cursor() as cur:
@@ -140,7 +133,7 @@ def _list_cell(column: str, value: Any) -> str:
 @click.pass_context
 def show(ctx: click.Context, name: str, as_of: date) -> None:
     """A KPI's definition, version history, the tables it reads and its compiled SQL."""
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     with _cursor(settings) as cur:
         history = _history(cur)
     catalog = _catalog(settings, history)
@@ -226,7 +219,7 @@ def compute_cmd(
     """Compute a KPI from the published snapshot."""
     from control_tower.kpi.query import compute
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     with _cursor(settings) as cur:
         catalog = _catalog(settings, _history(cur))
         try:
@@ -258,7 +251,7 @@ def diff(
     """The KPI under its previous recorded definition and its current one, side by side."""
     from control_tower.kpi.diff import diff_versions
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     with _cursor(settings) as cur:
         history = _history(cur)
         catalog = _catalog(settings, history)

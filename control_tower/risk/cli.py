@@ -7,7 +7,7 @@ on the published snapshot without storing anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -18,20 +18,13 @@ import duckdb
 from control_tower.export import console as output_console
 from control_tower.export import emit_rows, format_option, json_text
 from control_tower.risk.model import MODELS, InsufficientHistory
-from control_tower.settings import Settings, SettingsError, load_settings, utc_now
+from control_tower.settings import Settings, command_settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
 from control_tower.storage.schema import connect_writer
 
 console = output_console()
 TOP_COLUMNS = ("location_id", "item_id", "probability", "risk_value")
 METRICS = ("roc_auc", "average_precision", "brier", "precision_at_events", "precision_at_k")
-
-
-def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @contextmanager
@@ -90,54 +83,63 @@ _model_option = click.option(
 _format_option = format_option()
 
 
+def _backtest_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of a command that backtests models: which, how often to step, output format."""
+    command = click.pass_context(command)
+    command = _format_option(command)
+    command = click.option(
+        "--every-days", type=click.IntRange(1, 28), default=7, show_default=True
+    )(command)
+    return _model_option(command)
+
+
+def _cards(model: str, verb: str, card: Callable[[str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """`card(name)` of each chosen model; a model short of history stops the command."""
+    cards = []
+    for name in _models(model):
+        try:
+            cards.append(card(name))
+        except InsufficientHistory as exc:
+            raise click.ClickException(f"cannot {verb} {name}: {exc}") from None
+    return cards
+
+
 @click.group("risk")
 def risk_group() -> None:
     """Stockout and late-order risk models: train, score, evaluate."""
 
 
 @risk_group.command("train")
-@_model_option
-@click.option("--every-days", type=click.IntRange(1, 28), default=7, show_default=True)
-@_format_option
-@click.pass_context
+@_backtest_options
 def train_command(ctx: click.Context, model: str, every_days: int, fmt: str) -> None:
     """Backtest and store a new version of the models (metrics on weeks they never saw)."""
     from control_tower.risk.store import sync_models
     from control_tower.risk.training import train_model
 
-    settings = _settings(ctx)
-    cards = []
+    settings = command_settings(ctx)
     with _writer(settings) as con:
-        for name in _models(model):
-            try:
-                cards.append(
-                    train_model(con, settings.home / "models", name, every_days=every_days)
-                )
-            except InsufficientHistory as exc:
-                raise click.ClickException(f"cannot train {name}: {exc}") from None
+        cards = _cards(
+            model,
+            "train",
+            lambda name: train_model(con, settings.home / "models", name, every_days=every_days),
+        )
         sync_models(con, settings.home / "models")
     _print_cards(cards, fmt)
 
 
 @risk_group.command("evaluate")
-@_model_option
-@click.option("--every-days", type=click.IntRange(1, 28), default=7, show_default=True)
-@_format_option
-@click.pass_context
+@_backtest_options
 def evaluate_command(ctx: click.Context, model: str, every_days: int, fmt: str) -> None:
     """Backtest on the published snapshot and print model and baseline side by side (stores nothing)."""
     from control_tower.risk.training import backtest
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     store = ServingStore(settings.serving_dir)
-    cards = []
     try:
         with store.cursor() as cur:
-            for name in _models(model):
-                try:
-                    cards.append(backtest(cur, name, every_days=every_days).card)
-                except InsufficientHistory as exc:
-                    raise click.ClickException(f"cannot evaluate {name}: {exc}") from None
+            cards = _cards(
+                model, "evaluate", lambda name: backtest(cur, name, every_days=every_days).card
+            )
     except NoSnapshotError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -167,7 +169,7 @@ def score_command(ctx: click.Context, as_of: str | None, fmt: str) -> None:
     from control_tower.risk.score import refresh_risk
     from control_tower.risk.store import NoModelError, active_card
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     try:
         day = date.fromisoformat(as_of) if as_of else utc_now().date()
     except ValueError:

@@ -68,18 +68,49 @@ class Wave:
         )
 
 
+@dataclass(frozen=True)
+class _DatedRows:
+    """Site rows with a local day: `day` column, `rows` (a FROM clause), the rows' `location`
+    column and the `where` condition they must meet."""
+
+    day: str
+    rows: str
+    location: str
+    where: str = "TRUE"
+
+
+_WAVE_RELEASES = _DatedRows("w.planned_release_ts_local_date", "waves AS w", "w.location_id")
+_CARRIER_CUTOFFS = _DatedRows(
+    "f.planned_pickup_ts_local_date",
+    "freight_shipments AS f JOIN shipments AS s ON s.shipment_id = f.shipment_id",
+    "s.location_id",
+    "f.status <> 'cancelled'",
+)
+
+
+def _latest_day(
+    cur: duckdb.DuckDBPyConnection,
+    site: Site,
+    scope: Scope,
+    on_or_before: date,
+    source: _DatedRows,
+) -> date | None:
+    """The newest day of `source`, up to `on_or_before`, at the site within the user's scope."""
+    day, location = source.day, source.location
+    condition, params = scope.sql("l.entity_id", location)
+    row = cur.execute(
+        f"SELECT max({day}) FROM {source.rows} JOIN locations AS l ON l.location_id = {location} "
+        f"WHERE {source.where} AND {location} = ? AND {day} <= ? AND {condition}",
+        [site.location_id, on_or_before, *params],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def latest_wave_day(
     cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
 ) -> date | None:
     """The newest local day, up to `on_or_before`, with a planned wave at the site."""
-    condition, params = scope.sql("l.entity_id", "w.location_id")
-    row = cur.execute(
-        "SELECT max(w.planned_release_ts_local_date) FROM waves AS w "
-        "JOIN locations AS l ON l.location_id = w.location_id "
-        f"WHERE w.location_id = ? AND w.planned_release_ts_local_date <= ? AND {condition}",
-        [site.location_id, on_or_before, *params],
-    ).fetchone()
-    return row[0] if row else None
+    return _latest_day(cur, site, scope, on_or_before, _WAVE_RELEASES)
 
 
 def waves_on(
@@ -183,16 +214,7 @@ def latest_cutoff_day(
     cur: duckdb.DuckDBPyConnection, site: Site, scope: Scope, on_or_before: date
 ) -> date | None:
     """The newest local day, up to `on_or_before`, with a carrier cutoff at the site."""
-    condition, params = scope.sql("l.entity_id", "s.location_id")
-    row = cur.execute(
-        "SELECT max(f.planned_pickup_ts_local_date) FROM freight_shipments AS f "
-        "JOIN shipments AS s ON s.shipment_id = f.shipment_id "
-        "JOIN locations AS l ON l.location_id = s.location_id "
-        "WHERE f.status <> 'cancelled' AND s.location_id = ? "
-        f"AND f.planned_pickup_ts_local_date <= ? AND {condition}",
-        [site.location_id, on_or_before, *params],
-    ).fetchone()
-    return row[0] if row else None
+    return _latest_day(cur, site, scope, on_or_before, _CARRIER_CUTOFFS)
 
 
 def shipments_against_cutoff(

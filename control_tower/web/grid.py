@@ -49,6 +49,35 @@ def grid_options(**extra: Any) -> dict[str, Any]:
     }
 
 
+def paged_grid(
+    *,
+    page_size: int,
+    selection: dict[str, Any],
+    class_name: str,
+    style: dict[str, str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """The props of a grid whose rows a callback sends whole: sortable, resizable, paged.
+
+    `selection` is AG Grid's rowSelection and `options` go to dashGridOptions; pass the result to
+    `dag.AgGrid(id=..., columnDefs=..., **paged_grid(...))`.
+    """
+    return {
+        "rowData": [],
+        "getRowId": ROW_ID,
+        "defaultColDef": {"sortable": True, "resizable": True},
+        "dashGridOptions": grid_options(
+            rowSelection=selection,
+            pagination=True,
+            paginationPageSize=page_size,
+            paginationPageSizeSelector=[page_size, 50, 100],
+            **options,
+        ),
+        "className": class_name,
+        **({"style": style} if style else {}),
+    }
+
+
 def text_col(field: str, header: str, **extra: Any) -> dict[str, Any]:
     """A text column with a text filter (contains, equals, starts with ...)."""
     return {

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import Output, callback, dcc, html
 
 from control_tower.accounts import Scope
 from control_tower.exceptions.registry import type_label
@@ -23,8 +23,8 @@ from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
 from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
-from control_tower.web.auth import current_web_user
-from control_tower.web.filters import Filters, filter_bar, link, load_choices
+from control_tower.web.auth import current_web_user, require
+from control_tower.web.filters import Filters, filter_bar, filter_inputs, link, load_choices
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
 from control_tower.web.runtime import web_context
 
@@ -201,6 +201,25 @@ def snapshot_body(
             return page(cur, scope, chosen, app.settings.kpi_definitions)
     except NoSnapshotError:
         return no_data(), None
+
+
+def register_page_body(
+    prefix: str, roles: Sequence[str], page: PageBody, no_data: Callable[[], Any]
+) -> Callable[..., tuple[Any, Any]]:
+    """Register the callback that fills a role page's body and subtitle (`<prefix>-body`,
+    `<prefix>-subtitle`) from its filter bar: `page` for users of `roles`, in their scope."""
+
+    @callback(
+        Output(f"{prefix}-body", "children"),
+        Output(f"{prefix}-subtitle", "children"),
+        *filter_inputs(prefix),
+    )
+    def refresh(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tuple[Any, Any]:
+        user = require(roles=roles)
+        chosen = Filters.from_inputs(start, end, grain, entity, location)
+        return snapshot_body(page, no_data, user.scope, chosen)
+
+    return refresh
 
 
 def value_text(kpi: Kpi, value: float | None) -> str:

@@ -45,6 +45,7 @@ from control_tower.web.grid import (
     grid_options,
     int_col,
     ms_col,
+    paged_grid,
     row_in,
     status_col,
     text_col,
@@ -121,18 +122,13 @@ def _batches_grid() -> dag.AgGrid:
                 cellClass="cell-message",
             ),
         ],
-        rowData=[],
-        getRowId=ROW_ID,
-        defaultColDef={"sortable": True, "resizable": True},
-        dashGridOptions=grid_options(
-            rowSelection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
-            pagination=True,
-            paginationPageSize=15,
-            paginationPageSizeSelector=[15, 50, 100],
+        **paged_grid(
+            page_size=15,
+            selection={"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+            class_name="grid grid--batches",
             domLayout="autoHeight",
             rowClassRules={"row-problem": row_in("status", health.PROBLEM_STATUSES)},
         ),
-        className="grid grid--batches",
     )
 
 

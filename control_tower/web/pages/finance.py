@@ -17,7 +17,7 @@ from typing import Any
 
 import dash
 import duckdb
-from dash import Output, callback, html
+from dash import html
 
 from control_tower.accounts import Scope
 from control_tower.kpi.format import format_value
@@ -28,10 +28,8 @@ from control_tower.views.kpi import cached_catalog
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
-from control_tower.web.auth import require
 from control_tower.web.filters import (
     Filters,
-    filter_inputs,
     register_filter_callbacks,
 )
 from control_tower.web.format import fmt_int
@@ -122,14 +120,6 @@ def _expedited_table(rows: list[fv.Expedited], view: Filters) -> html.Div:
 
 
 # --- the callback ---------------------------------------------------------------------------
-
-
-@callback(Output(BODY, "children"), Output(SUBTITLE, "children"), *filter_inputs(PREFIX))
-def refresh(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tuple[Any, Any]:
-    """Everything on the page for the chosen range, grain, entity and location, in scope."""
-    user = require(roles=ROLES)
-    chosen = Filters.from_inputs(start, end, grain, entity, location)
-    return kpi_ui.snapshot_body(_page, _no_data, user.scope, chosen)
 
 
 def _page(
@@ -342,3 +332,7 @@ def _expedited_tile(page: fv.FinanceView, view: Filters) -> html.Div:
         f"{format_value(overall.move_share, '0.0%')} of moves" if overall else "no costed moves",
         kpi_id="finance-kpi-expedited",
     )
+
+
+# Everything on the page for the chosen range, grain, entity and location, in scope.
+refresh = kpi_ui.register_page_body(PREFIX, ROLES, _page, _no_data)

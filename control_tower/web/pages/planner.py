@@ -34,10 +34,9 @@ from control_tower.web import triage_views as tv
 from control_tower.web.auth import require
 from control_tower.web.format import fmt_int, plural
 from control_tower.web.grid import (
-    ROW_ID,
-    grid_options,
     int_col,
     number_format,
+    paged_grid,
     row_in,
     status_col,
     text_col,
@@ -131,19 +130,14 @@ def _grid() -> dag.AgGrid:
             status_col("status", "Queue status", ui.grid_labels(STATUS), width=140),
             text_col("assignee", "Assignee", width=100),
         ],
-        rowData=[],
-        getRowId=ROW_ID,
-        defaultColDef={"sortable": True, "resizable": True},
-        dashGridOptions=grid_options(
-            rowSelection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
-            pagination=True,
-            paginationPageSize=25,
-            paginationPageSizeSelector=[25, 50, 100],
+        **paged_grid(
+            page_size=25,
+            selection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
+            class_name="grid grid--planner",
+            style={"height": "620px"},
             rowClassRules={"row-no-item": row_in("status", ["none"])},
             suppressColumnVirtualisation=True,
         ),
-        className="grid grid--planner",
-        style={"height": "620px"},
     )
 
 
@@ -156,25 +150,32 @@ def _assignees() -> list[dict[str, str]]:
     ]
 
 
+def _choose_and_act(
+    choice_id: str, options: list[dict[str, str]], placeholder: str, label: str, button_id: str
+) -> html.Div:
+    """An action group: a dropdown to choose from and the button that applies the choice."""
+    return html.Div(
+        [
+            dcc.Dropdown(
+                id=choice_id,
+                options=options,
+                placeholder=placeholder,
+                clearable=True,
+                className="planner-dropdown",
+            ),
+            html.Button(label, id=button_id, className="button", n_clicks=0),
+        ],
+        className="planner-action-group",
+    )
+
+
 def _actions() -> html.Div:
     return html.Div(
         [
             html.Span(id=SELECTION, className="planner-selection", role="status"),
             html.Button("✓ Acknowledge", id=ACK, className="button", n_clicks=0),
             html.Button("Assign to me", id=ASSIGN_ME, className="button", n_clicks=0),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        id=ASSIGNEE,
-                        options=_assignees(),
-                        placeholder="Assign to…",
-                        clearable=True,
-                        className="planner-dropdown",
-                    ),
-                    html.Button("Assign", id=ASSIGN, className="button", n_clicks=0),
-                ],
-                className="planner-action-group",
-            ),
+            _choose_and_act(ASSIGNEE, _assignees(), "Assign to…", "Assign", ASSIGN),
             html.Div(
                 [
                     html.Label("Until", htmlFor=SNOOZE_UNTIL, className="muted"),
@@ -183,19 +184,7 @@ def _actions() -> html.Div:
                 ],
                 className="planner-action-group",
             ),
-            html.Div(
-                [
-                    dcc.Dropdown(
-                        id=REASON,
-                        options=act_ui.reason_options(),
-                        placeholder="Reason…",
-                        clearable=True,
-                        className="planner-dropdown",
-                    ),
-                    html.Button("✔ Resolve", id=RESOLVE, className="button", n_clicks=0),
-                ],
-                className="planner-action-group",
-            ),
+            _choose_and_act(REASON, act_ui.reason_options(), "Reason…", "✔ Resolve", RESOLVE),
             html.Div(
                 [
                     act_ui.note_input(NOTE, "Comment…", "planner-note"),

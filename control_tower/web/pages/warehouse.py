@@ -18,7 +18,7 @@ from typing import Any
 
 import dash
 import duckdb
-from dash import Output, callback, html
+from dash import html
 
 from control_tower.accounts import Scope
 from control_tower.kpi.serving import latest_as_of
@@ -30,10 +30,8 @@ from control_tower.views.status import SLA_STATUS
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
-from control_tower.web.auth import require
 from control_tower.web.filters import (
     Filters,
-    filter_inputs,
     register_filter_callbacks,
 )
 from control_tower.web.format import DASH, fmt_hours, fmt_int, fmt_money
@@ -339,9 +337,5 @@ def _accuracy(page: wv.WarehouseView, view: Filters) -> tuple[Any, Any]:
 # --- the callback ---------------------------------------------------------------------------
 
 
-@callback(Output(BODY, "children"), Output(SUBTITLE, "children"), *filter_inputs(PREFIX))
-def refresh(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tuple[Any, Any]:
-    """Everything on the page for the chosen site, range and grain, within the user's scope."""
-    user = require(roles=ROLES)
-    chosen = Filters.from_inputs(start, end, grain, entity, location)
-    return kpi_ui.snapshot_body(_page, _no_data, user.scope, chosen)
+# Everything on the page for the chosen site, range and grain, within the user's scope.
+refresh = kpi_ui.register_page_body(PREFIX, ROLES, _page, _no_data)

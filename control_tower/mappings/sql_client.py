@@ -53,7 +53,7 @@ def _arrow_type(column_type: sa.types.TypeEngine) -> pa.DataType:
     """The Arrow type a reflected column is carried as (text for anything unusual)."""
     try:
         python_type = column_type.python_type
-    except NotImplementedError:
+    except NotImplementedError:  # SQLAlchemy's answer for a type with no Python equivalent
         return pa.string()
     if python_type is bool:
         return pa.bool_()

@@ -1,0 +1,1 @@
+"""Reference implementations the benchmarks check the governed KPIs against."""

@@ -12,11 +12,10 @@ from rich.table import Table as RichTable
 from control_tower import __version__
 from control_tower.accounts.cli import users as users_group
 from control_tower.exceptions import cli as exceptions_cli
+from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console
-from control_tower.export import emit_rows, format_option
 from control_tower.kpi.cli import kpi_group
 from control_tower.risk.cli import risk_group
-from control_tower.settings import command_settings
 from control_tower.storage import WriterBusyError
 from control_tower.terminal import landing_progress, print_run_report
 

@@ -1,5 +1,5 @@
 """Tabular output shared by every export: CSV files from the web pages and the API, and the
-`--format table|json|csv` of every listing command.
+`--format table|json|csv` of every listing command, and the settings a command runs against.
 
 One CSV writer, so a file exported from a page, downloaded from `/api/v1` or written by the
 command line has the same columns, quoting and line endings.
@@ -18,6 +18,8 @@ from typing import Any, TextIO
 import click
 from rich.console import Console
 from rich.table import Table
+
+from control_tower.settings import Settings, SettingsError, load_settings
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv")
 
@@ -138,3 +140,12 @@ def format_option(default: str = "table") -> Callable[[Callable[..., Any]], Call
         type=click.Choice(FORMATS),
         help="table for people; json or csv for programs (whole values, never cut).",
     )
+
+
+def command_settings(ctx: click.Context) -> Settings:
+    """The settings of the installation a command runs against (the root command's `--home`);
+    a settings error becomes the command's error message."""
+    try:
+        return load_settings((ctx.find_root().obj or {}).get("home"))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import click
-
 from control_tower import resources
 
 PREFIX = "CONTROL_TOWER_"
@@ -257,12 +255,3 @@ def clock() -> datetime:
 def utc_now() -> datetime:
     """The clock as naive UTC, the warehouse's convention."""
     return clock().replace(tzinfo=None)
-
-
-def command_settings(ctx: click.Context) -> Settings:
-    """The settings of the installation a command runs against (the root command's `--home`);
-    a settings error becomes the command's error message."""
-    try:
-        return load_settings((ctx.find_root().obj or {}).get("home"))
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None

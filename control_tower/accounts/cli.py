@@ -18,9 +18,9 @@ import click
 
 from control_tower.accounts.models import ROLES
 from control_tower.accounts.store import AccountError, AccountStore
+from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console
-from control_tower.export import emit_rows, format_option
-from control_tower.settings import Settings, command_settings
+from control_tower.settings import Settings
 
 console = output_console()
 

@@ -24,8 +24,8 @@ from control_tower.exceptions.store import (
     ExceptionStore,
 )
 from control_tower.exceptions.workflow import ACTIONS, RESOLUTION_CODES, WorkflowError
-from control_tower.export import emit_rows, format_option
-from control_tower.settings import command_settings, utc_now
+from control_tower.export import command_settings, emit_rows, format_option
+from control_tower.settings import utc_now
 
 LIST_COLUMNS: tuple[str, ...] = (
     "id",

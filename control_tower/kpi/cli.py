@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.syntax import Syntax
 
-from control_tower.export import console, emit_rows, format_option, json_text
+from control_tower.export import command_settings, console, emit_rows, format_option, json_text
 from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load_catalog
 from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
 from control_tower.kpi.format import format_value
-from control_tower.settings import Settings, command_settings, utc_now
+from control_tower.settings import Settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import click
 import duckdb
 
+from control_tower.export import command_settings, emit_rows, format_option, json_text
 from control_tower.export import console as output_console
-from control_tower.export import emit_rows, format_option, json_text
 from control_tower.risk.model import MODELS, InsufficientHistory
-from control_tower.settings import Settings, command_settings, utc_now
+from control_tower.settings import Settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
 from control_tower.storage.schema import connect_writer
 

@@ -113,6 +113,14 @@ def bench(args: list[str]) -> None:
         sys.exit(f"benchmark(s) failed: {', '.join(failed)}")
 
 
+def _parallel(args: list[str]) -> list[str]:
+    """pytest arguments with one worker per core (pytest-xdist), unless `args` choose."""
+    chosen = "no:xdist" in args or any(
+        a.startswith(("-n", "--numprocesses", "--dist")) for a in args
+    )
+    return args if chosen else ["-n", "auto", "--dist", "loadscope", *args]
+
+
 def main(argv: list[str]) -> None:
     task, args = (argv[0], argv[1:]) if argv else ("help", [])
     if task == "setup":
@@ -124,7 +132,7 @@ def main(argv: list[str]) -> None:
         setup(dev=True)
         system_test_deps()
         lint()
-        sh(PY, "-m", "pytest", *args)
+        sh(PY, "-m", "pytest", *_parallel(args))
     elif task == "lint":
         setup(dev=True)
         lint()

@@ -33,3 +33,18 @@ def test_quick_arguments_are_options_of_the_benchmark(name: str) -> None:
 def test_bench_refuses_an_unknown_benchmark() -> None:
     with pytest.raises(SystemExit, match="no benchmark 'nope'; known: landing, kpi"):
         tasks.bench(["nope"])
+
+
+@pytest.mark.parametrize(
+    ("given", "run"),
+    [
+        ([], ["-n", "auto", "--dist", "loadscope"]),
+        (["-k", "upsert"], ["-n", "auto", "--dist", "loadscope", "-k", "upsert"]),
+        (["-n", "0"], ["-n", "0"]),
+        (["-n4"], ["-n4"]),
+        (["--numprocesses=2", "-x"], ["--numprocesses=2", "-x"]),
+        (["-p", "no:xdist"], ["-p", "no:xdist"]),
+    ],
+)
+def test_tests_run_one_worker_per_core_unless_told(given: list[str], run: list[str]) -> None:
+    assert tasks._parallel(given) == run

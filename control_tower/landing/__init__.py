@@ -14,6 +14,7 @@ from control_tower.landing.ingest import IngestReport, install_zones, land_inbox
 from control_tower.landing.ledger import Batch, Delivery, Ledger
 from control_tower.landing.readers import (
     LINE_COLUMN,
+    PROBLEMS_COLUMN,
     ReadResult,
     UnreadableFileError,
     file_format,
@@ -24,6 +25,7 @@ from control_tower.landing.source import InboxSource, LandingRun, Source
 
 __all__ = [
     "LINE_COLUMN",
+    "PROBLEMS_COLUMN",
     "Batch",
     "BatchResult",
     "Delivery",

@@ -80,6 +80,7 @@ class Batch:
         """This batch's outcome, with its time so far."""
         d = self.delivery
         fields.setdefault("seconds", time.perf_counter() - self.started)
+        fields.setdefault("label", d.label)
         return BatchResult(self.batch_id, d.path, d.system, d.table, status, **fields)
 
 

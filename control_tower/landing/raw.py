@@ -15,6 +15,11 @@ SAMPLE_BYTES = 1 << 20
 LINE_COLUMN = "__source_line"
 
 
+# A list of {column, value, reason, affects} a source found wrong in a row before the contract
+# (a mapping's value that does not parse); `affects` names the contract columns it fed.
+PROBLEMS_COLUMN = "__source_problems"
+
+
 class UnreadableFileError(Exception):
     """The file cannot be read as its format at all; nothing of it may load."""
 
@@ -33,6 +38,9 @@ class ReadResult:
     line_expr: str = "r.rowid + 1"
     structural_rejects: int = 0
     warnings: list[str] = field(default_factory=list)
+    # SQL giving a row as delivered (JSON text) over `r`, for quarantine; default: its columns
+    record_sql: str | None = None
+    source_problems: bool = False  # `raw` has a PROBLEMS_COLUMN
 
 
 def sniff_bytes(path: Path, fmt: str) -> tuple[bytes, int]:

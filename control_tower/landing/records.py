@@ -29,6 +29,7 @@ class BatchResult:
     duplicate_of: int | None = None
     seconds: float = 0.0
     streamed: bool = False  # validated straight from the CSV file, with no `raw` table
+    label: str = ""  # the delivery's name when it is not the file's (a source mapping's batch)
 
 
 def ms_since(started: float) -> int:

@@ -26,7 +26,6 @@ from control_tower.landing import (
     Delivery,
     LandingRun,
     Ledger,
-    ReadResult,
     UnreadableFileError,
     archive_file,
     content_hash,
@@ -36,38 +35,7 @@ from control_tower.landing import (
     set_aside,
 )
 from control_tower.mappings.spec import SOURCE_ALIAS, FileSource, SourceMapping, Target
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def target_select(target: Target, from_sql: str) -> str:
-    """The SELECT building a target's canonical text columns (plus the source line) from `src`."""
-    cols = [
-        f"CAST({compiled.sql} AS VARCHAR) AS {_q(col)}" for col, compiled in target.columns.items()
-    ]
-    cols.append(f"{SOURCE_ALIAS}.{LINE_COLUMN} AS {LINE_COLUMN}")
-    sql = f"SELECT {', '.join(cols)} FROM {from_sql}"
-    if target.where is not None:
-        sql += f" WHERE coalesce({target.where.sql}, false)"
-    if target.dedupe:
-        key = ", ".join(_q(k) for k in TABLES[target.table].key)
-        # The first row (in source order) of each key; rows with a NULL key all stay (quarantined).
-        sql = (
-            f"SELECT * FROM ({sql}) QUALIFY {' OR '.join(f'{_q(k)} IS NULL' for k in TABLES[target.table].key)} "
-            f"OR row_number() OVER (PARTITION BY {key} ORDER BY {LINE_COLUMN}) = 1"
-        )
-    return sql + f" ORDER BY {LINE_COLUMN}"
-
-
-def build_target_raw(con: duckdb.DuckDBPyConnection, target: Target, from_sql: str) -> ReadResult:
-    """Replace the temp table `raw` with the target's canonical rows; the read result describing it."""
-    con.execute("DROP TABLE IF EXISTS raw")
-    con.execute(f"CREATE TEMP TABLE raw AS {target_select(target, from_sql)}")
-    rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])  # type: ignore[index]
-    names = list(target.columns)
-    return ReadResult("mapping", names, names, rows, line_expr=f"r.{LINE_COLUMN}")
+from control_tower.mappings.target_sql import build_target_raw, record_sql
 
 
 def missing_source_columns(mapping: SourceMapping, present: set[str]) -> list[str]:
@@ -80,6 +48,13 @@ def missing_source_columns(mapping: SourceMapping, present: set[str]) -> list[st
                 if not qualifier:
                     wanted.add(mapping.rename.get(name, name))
     return sorted(wanted - present)
+
+
+def delivery_label(mapping: SourceMapping, path: Path) -> str:
+    """A mapped file's name in ops.batches and quarantine: its inbox folder and its mapping."""
+    source = mapping.source
+    assert isinstance(source, FileSource)
+    return f"{source.folder}/{path.name} (mapping {mapping.name})"
 
 
 def _batch_digest(file_digest: str, mapping: SourceMapping, table: str) -> str:
@@ -112,6 +87,7 @@ def land_mapped_file(
             file_format=file_format(path),
             content_hash=_batch_digest(file_digest, mapping, table.name),
             file_bytes=size,
+            label=delivery_label(mapping, path),
         )
         batch = ledger.start(delivery, started=started, same="same content and mapping")
         if batch.skipped is not None:
@@ -161,9 +137,10 @@ def _land_targets(
     con.execute("DROP TABLE IF EXISTS src_rejects")
     con.execute("CREATE TEMP TABLE src_rejects AS SELECT * FROM raw_rejects")
     read_ms = ms_since(t0)
+    record = record_sql(con, "src", dict(zip(read.columns, read.original_columns, strict=False)))
     results: list[BatchResult] = []
     for n, (target, batch) in enumerate(batches):
-        target_read = build_target_raw(con, target, f"src AS {SOURCE_ALIAS}")
+        target_read = build_target_raw(con, target, f"src AS {SOURCE_ALIAS}", record=record)
         target_read.encoding, target_read.delimiter = read.encoding, read.delimiter
         con.execute("DROP TABLE IF EXISTS raw_rejects")
         # Rows the reader could not split belong to the file: reported once, on its first batch.

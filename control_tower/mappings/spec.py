@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from control_tower import resources
 from control_tower.contracts import LOAD_ORDER, TABLES
+from control_tower.mappings.checks import FORMAT_META
 from control_tower.mappings.expr import Compiled, ExpressionError, compile_expression
 
 SOURCE_ALIAS = "s"
@@ -273,10 +274,9 @@ def _resolver(
         if pattern is None and not qualifier:
             pattern = formats.get(column)
         if pattern is not None:
-            ref = exp.cast(
-                exp.func("try_strptime", ref, exp.Literal.string(pattern), dialect="duckdb"),
-                "TIMESTAMP",
-            )
+            parsed = exp.func("try_strptime", ref, exp.Literal.string(pattern), dialect="duckdb")
+            parsed.meta[FORMAT_META] = (name, pattern)
+            ref = exp.cast(parsed, "TIMESTAMP")
         return ref
 
     return resolve

@@ -14,7 +14,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from control_tower.cli import main
 from tests.support.extracts import batch_rows, fetch, land
 
 CUSTOMERS = """
@@ -133,3 +135,15 @@ def test_a_parse_inside_a_case_branch_is_checked_only_where_the_branch_is_taken(
         ("C1", 1),
         ("C3", 2),
     ]
+
+
+def test_a_mapped_file_is_labelled_with_its_inbox_folder_and_its_mapping(tmp_path: Path) -> None:
+    home = _file_home(tmp_path)
+    result = CliRunner().invoke(main, ["--home", str(home), "ingest"])
+    assert result.exit_code == 0, result.output
+    label = "acme/customers.csv (mapping acme)"
+    assert label in result.output
+    assert "erp/customers.csv" not in result.output
+    [batch] = batch_rows(home)
+    assert (batch["file_name"], batch["table_name"]) == (label, "customers")
+    assert {r[0] for r in fetch(home, "SELECT file_name FROM ops.quarantine")} == {label}

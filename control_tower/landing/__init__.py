@@ -9,7 +9,8 @@ reject), a `Source` yields the batches of its deliveries, and
 from __future__ import annotations
 
 from control_tower.landing.batch import land_file
-from control_tower.landing.files import archive_file, content_hash, set_aside
+from control_tower.landing.contract import header_detail
+from control_tower.landing.files import archive_file, content_hash, entry_problem, set_aside
 from control_tower.landing.ingest import IngestReport, install_zones, land_inbox, land_sources
 from control_tower.landing.ledger import Batch, Delivery, Ledger
 from control_tower.landing.readers import (
@@ -38,8 +39,10 @@ __all__ = [
     "UnreadableFileError",
     "archive_file",
     "content_hash",
+    "entry_problem",
     "failure_reason",
     "file_format",
+    "header_detail",
     "install_zones",
     "land_file",
     "land_inbox",

@@ -36,25 +36,45 @@ STRUCTURAL_REASONS = {
 }
 
 
+def _positions(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:20]))
+    return shown + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")
+
+
 def header_problems(table: Table, read: ReadResult) -> tuple[str | None, list[str]]:
+    """(why the header cannot land, warnings), naming contract columns and header positions only.
+
+    A header that is not one (a data row, another file's first line) is delivered content:
+    it is never echoed into the batch's error or warnings, which every role may see.
+    """
     present = set(read.columns)
     missing = [c for c in table.required_columns if c not in present]
+    known = [c for c in read.columns if c in table.column_names]
     unknown = [
-        orig
-        for orig, norm in zip(read.original_columns, read.columns, strict=False)
+        i
+        for i, norm in enumerate(read.columns, start=1)
         if norm not in table.column_names and norm not in (LINE_COLUMN, PROBLEMS_COLUMN)
     ]
     warnings = []
     if unknown:
-        shown = ", ".join(repr(u) if u.strip() else "(unnamed)" for u in unknown)
-        warnings.append(f"ignored columns that are not in the {table.name} contract: {shown}")
+        warnings.append(
+            f"ignored {len(unknown)} column(s) that are not in the {table.name} contract "
+            f"(header position(s) {_positions(unknown)})"
+        )
     if missing:
         return (
             f"missing required column(s) {', '.join(missing)} for table {table.name} "
-            f"(found: {', '.join(read.original_columns) or 'none'})",
+            f"(the header has {len(read.columns)} column(s): "
+            f"{'contract columns ' + ', '.join(known) if known else 'no contract column'}"
+            f"{'; other columns at position(s) ' + _positions(unknown) if unknown else ''})",
             warnings,
         )
     return None, warnings
+
+
+def header_detail(read: ReadResult) -> str:
+    """The header as delivered, for the `.reason.txt` of a file set aside (admins only)."""
+    return f"the header as delivered: {', '.join(map(repr, read.original_columns)) or 'none'}"
 
 
 def quarantine_bad_rows(
@@ -164,7 +184,7 @@ def load_raw(
     """
     problem, warnings = header_problems(table, read)
     if problem:
-        raise UnreadableFileError(problem)
+        raise UnreadableFileError(problem, detail=header_detail(read))
     if read.rows == 0 and read.structural_rejects == 0:
         warnings.append("the file has a header but no data rows")
     stage("validating")

@@ -30,6 +30,7 @@ class BatchResult:
     seconds: float = 0.0
     streamed: bool = False  # validated straight from the CSV file, with no `raw` table
     label: str = ""  # the delivery's name when it is not the file's (a source mapping's batch)
+    detail: str | None = None  # delivered text behind a rejection: the reason file only, not stored
 
 
 def ms_since(started: float) -> int:

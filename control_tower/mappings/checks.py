@@ -136,33 +136,22 @@ def collect(tree: exp.Expression) -> tuple[exp.Expression, tuple[Check, ...]]:
                 f"(it reads values such as {sample(pattern)!r})"
             )
             checks.append(Check(_failed([], arg, node), _value(arg), label, _with_value(arg, why)))
-        elif PARSE_META in node.meta:
+            continue
+        if PARSE_META in node.meta:
             arg = node.expressions[0]
             name, pattern = node.meta[PARSE_META]
             why = (
                 f" does not match the pattern {pattern!r} of {name}() "
                 f"(it reads values such as {sample(pattern)!r})"
             )
-            checks.append(
-                Check(
-                    _failed(_guard(node), arg, node),
-                    _value(arg),
-                    _labels(arg),
-                    _with_value(arg, why),
-                )
-            )
         elif isinstance(node, exp.TryCast) and not _parse_input(node.this):
             arg = node.this
             to = node.to.this
             why = f" cannot be read as {to.value} (expected {_EXPECTED.get(to, to.value)})"
-            checks.append(
-                Check(
-                    _failed(_guard(node), arg, node),
-                    _value(arg),
-                    _labels(arg),
-                    _with_value(arg, why),
-                )
-            )
+        else:
+            continue
+        failed = _failed(_guard(node), arg, node)
+        checks.append(Check(failed, _value(arg), _labels(arg), _with_value(arg, why)))
     return tree, tuple(checks)
 
 

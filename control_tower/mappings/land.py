@@ -29,7 +29,9 @@ from control_tower.landing import (
     UnreadableFileError,
     archive_file,
     content_hash,
+    entry_problem,
     file_format,
+    header_detail,
     ms_since,
     read_file,
     set_aside,
@@ -69,13 +71,18 @@ def land_mapped_file(
     archive: Path,
     rejected: Path,
     keep: bool = False,
+    problem: str | None = None,
 ) -> list[BatchResult]:
-    """Land one file through a file mapping: one batch per target table, one transaction."""
+    """Land one file through a file mapping: one batch per target table, one transaction.
+
+    With a `problem` (see `entry_problem`) nothing is read: each target's
+    batch is rejected with it and the entry is set aside.
+    """
     source = mapping.source
     assert isinstance(source, FileSource)
     started = time.perf_counter()
-    size = path.stat().st_size
-    file_digest = content_hash(path)
+    size = path.lstat().st_size
+    file_digest = content_hash(path) if problem is None else ""
     batches: list[tuple[Target, Batch]] = []
     results: list[BatchResult] = []
     for target in mapping.targets:
@@ -85,12 +92,14 @@ def land_mapped_file(
             table.system,
             table.name,
             file_format=file_format(path),
-            content_hash=_batch_digest(file_digest, mapping, table.name),
+            content_hash=_batch_digest(file_digest, mapping, table.name) if file_digest else None,
             file_bytes=size,
             label=delivery_label(mapping, path),
         )
         batch = ledger.start(delivery, started=started, same="same content and mapping")
-        if batch.skipped is not None:
+        if problem is not None:
+            results.append(ledger.reject(batch, problem))
+        elif batch.skipped is not None:
             results.append(batch.skipped)
         else:
             batches.append((target, batch))
@@ -103,7 +112,9 @@ def land_mapped_file(
     rejected_now = [r for r in results if r.status == "rejected"]
     if rejected_now:
         first = rejected_now[0]
-        set_aside(path, rejected / source.folder, first.batch_id, first.error or "rejected")
+        set_aside(
+            path, rejected / source.folder, first.batch_id, first.error or "rejected", first.detail
+        )
     elif not any(r.status == "failed" for r in results):
         ledger.archived(results, archive_file(path, archive / source.folder, results[0].batch_id))
     return results
@@ -125,7 +136,8 @@ def _land_targets(
     if absent:
         raise UnreadableFileError(
             f"the file has no column(s) {', '.join(repr(a) for a in absent)} that mapping "
-            f"{mapping.name} reads (found: {', '.join(read.original_columns) or 'none'})"
+            f"{mapping.name} reads (its header has {len(read.columns)} column(s))",
+            detail=header_detail(read),
         )
     con.execute("DROP TABLE IF EXISTS src")
     con.execute(
@@ -172,14 +184,20 @@ class FileMappingSource:
         source = self.mapping.source
         assert isinstance(source, FileSource)
         folder = self.inbox / source.folder
-        if not folder.is_dir():
+        # A linked folder is the inbox's to report (see InboxSource): nothing is read through it.
+        if not folder.is_dir() or entry_problem(folder, self.inbox) is not None:
             return []
         return sorted(
-            p for p in folder.glob(source.glob) if p.is_file() and not p.name.startswith((".", "~"))
+            p
+            for p in folder.glob(source.glob)
+            if (p.is_symlink() or p.is_file()) and not p.name.startswith((".", "~"))
         )
 
     def land(self, run: LandingRun) -> Iterator[BatchResult]:
-        """Land each file (one batch per target table); stops between files when asked to."""
+        """Land each file (one batch per target table); stops between files when asked to.
+
+        A symbolic link, or anything leading outside the inbox, is rejected unread.
+        """
         for path in self.files():
             if run.stop_requested():
                 return
@@ -190,4 +208,5 @@ class FileMappingSource:
                 archive=run.archive,
                 rejected=run.rejected,
                 keep=run.keep,
+                problem=entry_problem(path, self.inbox),
             )

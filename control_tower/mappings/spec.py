@@ -184,7 +184,15 @@ def _source(path: Path, raw: Any) -> FileSource | SqlSource:
                 "source.files.folder",
                 f"{folder!r} must be one plain folder name under the inbox, not erp/wms/tms",
             )
-        return FileSource(folder, str(files["glob"]), files.get("encoding"), files.get("sheet"))
+        glob = str(files["glob"])
+        if "/" in glob or "\\" in glob or ".." in glob or not glob.strip():
+            raise MappingError(
+                path,
+                "source.files.glob",
+                f"{glob!r} must be a file name pattern inside the folder, such as 'Orders*.csv' "
+                "(no folders, no '..')",
+            )
+        return FileSource(folder, glob, files.get("encoding"), files.get("sheet"))
     sql = _keys(
         path,
         "source.sql",

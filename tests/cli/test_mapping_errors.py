@@ -13,13 +13,9 @@ MAPPING = """
 source: {files: {folder: acme, glob: "*.csv"}}
 targets:
   - table: customers
-    columns:
-      customer_id: cust_no
-      name: NAME_EXPRESSION
-      segment: {value: retail}
-      priority_tier: CAST(tier AS DECIMAL(10, 2))
-      region: {value: US}
-      updated_at: {value: "2026-01-01T00:00:00Z"}
+    columns: {customer_id: cust_no, name: "NAME_EXPRESSION", segment: {value: retail},
+              priority_tier: "CAST(tier AS DECIMAL(10, 2))", region: {value: US},
+              updated_at: {value: "2026-01-01T00:00:00Z"}}
 """
 
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
+import pytest
+
+from control_tower.landing import failure_reason
 from tests.support.extracts import baseline_row, batch_rows, csv_bytes, fetch, land
 
 SECRET = "root:x:0:0:TOPSECRET:/root:/bin/bash\n"
@@ -105,3 +109,12 @@ def test_a_rejected_files_content_stays_out_of_stored_errors(tmp_path: Path) -> 
     # Where only the operators look: the reason file beside the file set aside.
     [reason] = (home / "quarantine" / "erp").rglob("*.reason.txt")
     assert "Secretname" in reason.read_text()
+
+
+def test_a_failed_batch_does_not_quote_the_value_duckdb_failed_on() -> None:
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error) as err:
+        con.execute("SELECT CAST('Jane Secretname' AS INTEGER)")
+    reason = failure_reason(err.value)
+    assert reason.startswith("ConversionException: Conversion Error: Could not convert string")
+    assert "Secretname" not in reason

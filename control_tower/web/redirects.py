@@ -24,12 +24,9 @@ def _suspicious(text: str) -> bool:
 
 
 def _leaves_site(text: str) -> bool:
+    """A scheme or host, or a scheme-relative start (`//`, `///`: browsers read a host there)."""
     parts = urlsplit(text)
-    return (
-        bool(parts.scheme or parts.netloc)
-        or not parts.path.startswith("/")
-        or (parts.path.startswith("//"))
-    )
+    return bool(parts.scheme or parts.netloc) or not text.startswith("/") or text.startswith("//")
 
 
 def safe_next(target: str | None) -> str | None:

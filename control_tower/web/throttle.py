@@ -35,6 +35,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
+
+
+def _seconds(wait: float) -> str:
+    n = math.ceil(wait)
+    return f"{n} second" if n == 1 else f"{n} seconds"
+
+
 MAX_ENTRIES = 10_000  # addresses and names remembered at most (oldest forgotten first)
 
 __all__ = ["Clock", "ComputeBudget", "RateLimited", "SignInThrottle"]
@@ -109,9 +116,7 @@ class SignInThrottle:
         """Raise RateLimited when `client` must wait before trying `account`."""
         wait = self.retry_after(client, account)
         if wait > 0:
-            raise RateLimited(
-                f"Too many failed sign-ins. Try again in {math.ceil(wait)} seconds.", wait
-            )
+            raise RateLimited(f"Too many failed sign-ins. Try again in {_seconds(wait)}.", wait)
 
     def failed(self, client: str, account: str) -> None:
         """Count a failed sign-in of `client` as `account`."""
@@ -154,7 +159,7 @@ class ComputeBudget:
                 wait = started[0] + self.WINDOW - now
                 raise RateLimited(
                     f"You started {self.per_minute} KPI computations in the last minute, the "
-                    f"most allowed. Try again in {math.ceil(wait)} seconds, or ask for figures "
+                    f"most allowed. Try again in {_seconds(wait)}, or ask for figures "
                     "already shown (they are kept).",
                     wait,
                 )

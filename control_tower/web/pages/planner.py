@@ -414,7 +414,7 @@ def act_on_selection(
         action = "comment"
         if not isinstance(note, str) or not note.strip():
             return act_ui.refused("Write a comment first."), no_update
-        kwargs["note"] = note.strip()[:2000]
+        kwargs["note"] = note.strip()
     else:
         return no_update, no_update
     targets = _targets(selected)

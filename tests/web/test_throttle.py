@@ -1,0 +1,126 @@
+"""The web app's rate limits on their own, with a clock the tests move (no sleeping)."""
+
+from __future__ import annotations
+
+import pytest
+
+from control_tower.web.redirects import safe_next
+from control_tower.web.throttle import ComputeBudget, RateLimited, SignInThrottle
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def throttle(clock) -> SignInThrottle:
+    return SignInThrottle(max_delay=900, clock=clock)
+
+
+class TestSignInThrottle:
+    def test_three_failures_are_free_then_the_wait_doubles_up_to_the_cap(self, throttle, clock):
+        waits = []
+        for _ in range(15):
+            waits.append(throttle.retry_after("10.0.0.1", "ada"))
+            throttle.failed("10.0.0.1", "ada")
+        assert waits[:4] == [0, 0, 0, 1]
+        assert waits[4:8] == [2, 4, 8, 16]
+        assert max(waits) == 900
+        assert waits[-1] == 900
+
+    def test_waiting_raises_rate_limited_with_the_seconds_left(self, throttle, clock):
+        for _ in range(5):
+            throttle.failed("10.0.0.1", "ada")
+        clock.now += 1.5
+        with pytest.raises(RateLimited) as refused:
+            throttle.check("10.0.0.1", "ada")
+        assert refused.value.retry_after == 3  # 4 s after the fifth failure, 1.5 s gone
+        assert "Try again in 3 seconds" in refused.value.message
+        clock.now += 2.5
+        throttle.check("10.0.0.1", "ada")  # the wait is over
+
+    def test_an_address_that_never_failed_is_not_kept_out_of_a_targeted_account(
+        self, throttle, clock
+    ):
+        for _ in range(8):
+            throttle.failed("10.0.0.1", "ada")
+        assert throttle.retry_after("10.0.0.1", "ada") == 32
+        assert throttle.retry_after("10.0.0.2", "ada") == 0
+        assert not throttle.has_failed("10.0.0.2")
+        # Once it has failed too, it waits for the account's delay as well.
+        throttle.failed("10.0.0.2", "ada")
+        assert throttle.retry_after("10.0.0.2", "ada") == 64
+
+    def test_another_account_from_a_throttled_address_still_waits(self, throttle):
+        for n in range(5):
+            throttle.failed("10.0.0.1", f"user{n}")
+        assert throttle.retry_after("10.0.0.1", "someone-else") == 4
+
+    def test_a_success_clears_the_address_and_the_account(self, throttle):
+        for _ in range(6):
+            throttle.failed("10.0.0.1", "ada")
+        throttle.succeeded("10.0.0.1", "ada")
+        assert throttle.retry_after("10.0.0.1", "ada") == 0
+        assert not throttle.has_failed("10.0.0.1")
+
+    def test_counts_are_forgotten_after_a_long_quiet(self, throttle, clock):
+        for _ in range(4):
+            throttle.failed("10.0.0.1", "ada")
+        clock.now += 2 + 900 + 1  # the 2 s wait, then the cap again
+        assert not throttle.has_failed("10.0.0.1")
+        assert throttle.retry_after("10.0.0.1", "ada") == 0
+
+
+class TestComputeBudget:
+    def test_at_most_n_computations_in_any_minute(self, clock):
+        budget = ComputeBudget(2, clock=clock)
+        budget.take("pat")
+        clock.now += 10
+        budget.take("pat")
+        with pytest.raises(RateLimited) as refused:
+            budget.take("pat")
+        assert refused.value.retry_after == 50
+        assert "2 KPI computations in the last minute" in refused.value.message
+        budget.take("eve")  # per user
+        clock.now += 50
+        budget.take("pat")  # the first one left the window
+
+
+class TestSafeNext:
+    @pytest.mark.parametrize(
+        "target",
+        [
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/\n/evil.example",
+            "//evil.example/x",
+            "///evil.example",
+            "/\\evil.example",
+            "/%5Cevil.example",
+            "/%2F/evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\u200b/evil.example",
+            "",
+            None,
+            "/" + "a" * 2000,
+        ],
+    )
+    def test_anything_but_a_path_of_this_site_is_dropped(self, target):
+        assert safe_next(target) is None
+
+    @pytest.mark.parametrize(
+        "target", ["/", "/data-health", "/data-health?batch=5", "/kpi/line_fill_rate#trend"]
+    )
+    def test_a_path_of_this_site_is_kept(self, target):
+        assert safe_next(target) == target

@@ -164,20 +164,6 @@ def before_compute(check: Callable[[], None]) -> Iterator[None]:
         _BEFORE_COMPUTE.reset(token)
 
 
-def _compute(
-    cur: duckdb.DuckDBPyConnection,
-    kpi: Kpi,
-    as_of: date,
-    grain: str,
-    by: list[str],
-    where: dict[str, list[str]],
-) -> dict[str, Any]:
-    check = _BEFORE_COMPUTE.get()
-    if check is not None:
-        check()
-    return compute(cur, kpi, as_of=as_of, grain=grain, by=by, where=where)
-
-
 def status_of(kpi: Kpi, value: float | None) -> str | None:
     """ok / warn / breach of a value against the KPI's thresholds (None without a value)."""
     if value is None:
@@ -389,7 +375,14 @@ def _compute_cached(
         tuple(by),
         tuple(sorted((column, tuple(values)) for column, values in where.items())),
     )
-    return COMPUTED.get(cur, key, lambda: _compute(cur, kpi, as_of, grain, by, where))
+
+    def make() -> dict[str, Any]:
+        check = _BEFORE_COMPUTE.get()
+        if check is not None:
+            check()  # may refuse: nothing is computed or kept
+        return compute(cur, kpi, as_of=as_of, grain=grain, by=by, where=where)
+
+    return COMPUTED.get(cur, key, make)
 
 
 def period_start(day: date, grain: str) -> date:

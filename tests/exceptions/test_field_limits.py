@@ -6,6 +6,7 @@ overdue close task E1|2026-02|T2 (open, version 1).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,15 +24,11 @@ TASK = "E1|2026-02|T2"
 
 
 @pytest.fixture
-def s(home: Path) -> ExceptionStore:
+def task(home: Path) -> Iterator[tuple[ExceptionStore, int]]:
+    """The store of a detected queue, and the close task's id."""
     detect_at(home)
     with store(home) as st:
-        yield st
-
-
-@pytest.fixture
-def task_id(home: Path, s: ExceptionStore) -> int:
-    return items(home, "overdue_close_task")[TASK].id
+        yield st, items(home, "overdue_close_task")[TASK].id
 
 
 @pytest.mark.parametrize(
@@ -55,7 +52,8 @@ def task_id(home: Path, s: ExceptionStore) -> int:
         ),
     ],
 )
-def test_oversized_fields_are_refused_and_nothing_is_stored(s, task_id, arguments, says):
+def test_oversized_fields_are_refused_and_nothing_is_stored(task, arguments, says):
+    s, task_id = task
     arguments = {"user": "ann", **arguments}
     action = arguments.pop("action")
     with pytest.raises(FieldTooLongError, match=says):
@@ -64,7 +62,8 @@ def test_oversized_fields_are_refused_and_nothing_is_stored(s, task_id, argument
     assert s.comments(task_id) == []
 
 
-def test_a_comment_of_the_longest_allowed_length_is_kept_whole(s, task_id):
+def test_a_comment_of_the_longest_allowed_length_is_kept_whole(task):
+    s, task_id = task
     act(s, task_id, "comment", user="ann", note="y" * MAX_NOTE_LENGTH, now=later(1))
     (comment,) = s.comments(task_id)
     assert comment.body == "y" * MAX_NOTE_LENGTH

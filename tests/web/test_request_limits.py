@@ -21,20 +21,13 @@ from control_tower.web import plain_charts as charts
 from control_tower.web.auth import WebUser
 from control_tower.web.pages._finance_close import close_figure
 from control_tower.web.runtime import EXTENSION_KEY
-from tests.support.dash_callbacks import walk
+from tests.support.clock import ManualClock
+from tests.support.dash_callbacks import filter_values, post_callback, walk
 from tests.support.data_copies import app_db, private_copy
 from tests.support.web_users import PASSWORD, SUPERVISOR_SITE, USERS, cheap_accounts, signed_in
 
 MARKUP = "<img src=x onerror=alert(1)>"
 OTHER_SITE = "DC-CHI"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 3_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +62,20 @@ def open_item(settings, location: str) -> tuple[int, int]:
         ).fetchone()
 
 
+def act_on(setup, item_id: int, body: dict, user: str = USERS["admin"]):
+    return api(setup, user, "POST", f"/api/v1/exceptions/{item_id}/actions", json=body)
+
+
+def comment(setup, note: str):
+    """Comment on the first open DC-NJ item as the admin: (the item's id, the answer)."""
+    item_id, version = open_item(setup[0], SUPERVISOR_SITE)
+    body = {"action": "comment", "expected_version": version, "note": note}
+    return item_id, act_on(setup, item_id, body)
+
+
 class TestRequestSize:
     def test_a_body_over_the_limit_is_refused_with_413(self, setup):
-        settings, _app, _tokens = setup
-        item_id, version = open_item(settings, SUPERVISOR_SITE)
-        body = {"action": "comment", "expected_version": version, "note": "x" * 2_500_000}
-        response = api(
-            setup, USERS["admin"], "POST", f"/api/v1/exceptions/{item_id}/actions", json=body
-        )
+        _item_id, response = comment(setup, "x" * 2_500_000)
         assert response.status_code == 413
         assert "2,000,000 bytes" in response.get_json()["error"]
 
@@ -88,35 +87,27 @@ class TestRequestSize:
         assert response.status_code == 413
 
     def test_a_comment_over_the_field_limit_is_refused_and_nothing_stored(self, setup):
-        settings, _app, _tokens = setup
-        item_id, version = open_item(settings, SUPERVISOR_SITE)
-        body = {"action": "comment", "expected_version": version, "note": "x" * 4001}
-        response = api(
-            setup, USERS["admin"], "POST", f"/api/v1/exceptions/{item_id}/actions", json=body
-        )
+        item_id, response = comment(setup, "x" * 4001)
         assert response.status_code == 400
         assert response.get_json() == {
             "error": "the note or comment is 4,001 characters long; at most 4,000 are allowed"
         }
-        with app_db(settings) as db:
+        with app_db(setup[0]) as db:
             stored = db.execute("SELECT count(*) FROM exc_comments WHERE item_id = ?", [item_id])
             assert stored.fetchone()[0] == 0
-        body["note"] = "x" * 4000
-        ok = api(setup, USERS["admin"], "POST", f"/api/v1/exceptions/{item_id}/actions", json=body)
-        assert ok.status_code == 200
+        assert comment(setup, "x" * 4000)[1].status_code == 200
 
 
 class TestAssigneesByScope:
     def test_an_assignee_outside_the_users_scope_is_refused(self, setup):
         settings, _app, _tokens = setup
         item_id, version = open_item(settings, SUPERVISOR_SITE)
-        path = f"/api/v1/exceptions/{item_id}/actions"
         body = {"action": "assign", "expected_version": version, "assignee": "chris"}
-        refused = api(setup, "nina", "POST", path, json=body)
+        refused = act_on(setup, item_id, body, "nina")
         assert refused.status_code == 400
         assert "cannot assign to 'chris'" in refused.get_json()["error"]
         body["assignee"] = USERS["admin"]  # unscoped users work everywhere
-        assert api(setup, "nina", "POST", path, json=body).status_code == 200
+        assert act_on(setup, item_id, body, "nina").status_code == 200
 
     def test_the_planner_picker_lists_only_overlapping_users(self, app):
         ctx = app.server.extensions[EXTENSION_KEY]
@@ -134,7 +125,7 @@ class TestAssigneesByScope:
 class TestComputationBudget:
     def test_a_user_may_start_only_n_uncached_computations_a_minute(self, setup):
         _settings, app, _tokens = setup
-        clock = Clock()
+        clock = ManualClock()
         app.server.extensions[EXTENSION_KEY].clock = clock
         with app.server.extensions[EXTENSION_KEY].store.cursor() as cur:
             latest = latest_as_of(cur)
@@ -159,6 +150,26 @@ class TestComputationBudget:
         )  # another user's budget
         clock.now += 60
         assert ask(4).status_code == 200
+
+    def test_the_kpi_page_answers_429_with_the_reason(self, setup):
+        _settings, app, _tokens = setup
+        app.server.extensions[EXTENSION_KEY].clock = ManualClock()
+        with app.server.extensions[EXTENSION_KEY].store.cursor() as cur:
+            latest = latest_as_of(cur)
+        # Every output of the page's main callback, as Dash registered them.
+        key = next(k for k in app.callback_map if "kpi-value.children" in k)
+        outputs = [tuple(part.rsplit(".", 1)) for part in key.strip(".").split("...")]
+        inputs = [
+            *filter_values("kpi", latest - timedelta(days=40), latest - timedelta(days=5)),
+            ("kpi-by", "value", "location_id"),
+            ("kpi-member", "data", None),
+        ]
+        state = [("kpi-name", "data", "dock_to_stock_hours")]
+        # A trend and a breakdown by site of a median: more than the budget of 2.
+        answer = post_callback(signed_in(app, USERS["finance"]), outputs, inputs, state)
+        assert answer.status_code == 429
+        assert "2 KPI computations in the last minute" in answer.get_json()["error"]
+        assert answer.headers["Retry-After"] == "60"
 
 
 class TestChartLabels:

@@ -14,17 +14,10 @@ import pytest
 
 from control_tower.web import create_app
 from control_tower.web.runtime import EXTENSION_KEY
+from tests.support.clock import ManualClock
 from tests.support.web_users import PASSWORD, cheap_accounts, client_sign_in
 
 _names = itertools.count()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 2_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +26,8 @@ def app(empty_settings):
 
 
 @pytest.fixture
-def clock(app) -> Clock:
-    clock = Clock()
+def clock(app) -> ManualClock:
+    clock = ManualClock()
     app.server.extensions[EXTENSION_KEY].clock = clock
     return clock
 

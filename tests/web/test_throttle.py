@@ -6,19 +6,12 @@ import pytest
 
 from control_tower.web.redirects import safe_next
 from control_tower.web.throttle import ComputeBudget, RateLimited, SignInThrottle
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ Sign-in, sign-out and the gate that runs before every request are in
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -26,8 +25,6 @@ from flask_login import UserMixin, current_user
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from control_tower.accounts import ROLES, Account, Scope
-
-log = logging.getLogger(__name__)
 
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 DATA_PREFIXES = ("/_dash-", "/_reload-hash", "/api/")

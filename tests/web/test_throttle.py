@@ -1,9 +1,11 @@
-"""The web app's rate limits on their own, with a clock the tests move (no sleeping)."""
+"""The web app's rate limits and redirect check on their own, with a clock the tests move (no
+sleeping), and the settings that configure the web app's protections."""
 
 from __future__ import annotations
 
 import pytest
 
+from control_tower.settings import SettingsError, load_settings
 from control_tower.web.redirects import safe_next
 from control_tower.web.throttle import ComputeBudget, RateLimited, SignInThrottle
 from tests.support.clock import ManualClock
@@ -117,3 +119,37 @@ class TestSafeNext:
     )
     def test_a_path_of_this_site_is_kept(self, target):
         assert safe_next(target) == target
+
+
+class TestSettings:
+    def test_defaults(self, tmp_path, monkeypatch):
+        for name in ("IDLE_MINUTES", "TRUSTED_PROXIES", "MAX_REQUEST_MB"):
+            monkeypatch.delenv(f"CONTROL_TOWER_{name}", raising=False)
+        monkeypatch.delenv("CONTROL_TOWER_KPI_COMPUTATIONS_PER_MINUTE", raising=False)
+        settings = load_settings(tmp_path)
+        assert (settings.idle_minutes, settings.trusted_proxies) == (30.0, 0)
+        assert settings.max_request_bytes == 2_000_000
+        assert settings.kpi_computations_per_minute == 30
+
+    def test_values_from_the_environment(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("CONTROL_TOWER_IDLE_MINUTES", "5")
+        monkeypatch.setenv("CONTROL_TOWER_TRUSTED_PROXIES", "2")
+        monkeypatch.setenv("CONTROL_TOWER_MAX_REQUEST_MB", "0.5")
+        monkeypatch.setenv("CONTROL_TOWER_KPI_COMPUTATIONS_PER_MINUTE", "10")
+        settings = load_settings(tmp_path)
+        assert (settings.idle_minutes, settings.trusted_proxies) == (5.0, 2)
+        assert (settings.max_request_bytes, settings.kpi_computations_per_minute) == (500_000, 10)
+
+    @pytest.mark.parametrize(
+        ("name", "value", "says"),
+        [
+            ("TRUSTED_PROXIES", "yes", "must be a whole number, 0 or more"),
+            ("TRUSTED_PROXIES", "-1", "must be a whole number, 0 or more"),
+            ("IDLE_MINUTES", "0", "must be greater than 0"),
+            ("MAX_REQUEST_MB", "big", "is not a number"),
+        ],
+    )
+    def test_bad_values_are_refused_by_name(self, tmp_path, monkeypatch, name, value, says):
+        monkeypatch.setenv(f"CONTROL_TOWER_{name}", value)
+        with pytest.raises(SettingsError, match=f"CONTROL_TOWER_{name}=.*{says}"):
+            load_settings(tmp_path)

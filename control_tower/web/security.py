@@ -1,11 +1,12 @@
 """What the web app's server does for every request, whatever the page: proxies, limits, headers.
 
 - Trusted proxies: with `Settings.trusted_proxies` = N > 0, the last N hops of
-  `X-Forwarded-For`, `-Proto`, `-Host`, `-Port` and `-Prefix` are believed
+  `X-Forwarded-For`, `-Proto`, `-Host` and `-Port` are believed
   (werkzeug's ProxyFix), so behind a TLS proxy the request is https (the
   session cookie gets `Secure`), its host is the public one (the API's origin
   check passes) and the client address is the real one (sign-in throttle).
   With 0 (the default) those headers are ignored: anyone could send them.
+  `X-Forwarded-Prefix` never is: the app's own path prefix is configured in Dash.
 - Body size: a request body over `Settings.max_request_bytes` is refused with
   413 before anything reads it.
 - Rate limits: a `RateLimited` raised anywhere (e.g. a user's budget of
@@ -62,7 +63,7 @@ def content_security_policy(script_hashes: list[str]) -> str:
 def _trust_proxies(server: flask.Flask, hops: int) -> None:
     if hops > 0:
         server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+            server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=0
         )
 
 

@@ -70,7 +70,8 @@ def test_a_row_opens_its_detail_with_the_source_timeline(page, served_copy, arti
     page.wait_for_selector(f"{first} [col-id='type_label']")
     page.wait_for_load_state("networkidle")  # the first block and the caption have settled
     item_id = page.get_attribute(first, "row-id")
-    assert item_id and item_id.isdigit(), item_id
+    assert item_id
+    assert item_id.isdigit(), item_id
     page.click(f"{first} [col-id='type_label']")
     page.wait_for_url(f"**/exceptions/{item_id}")
     page.wait_for_selector("#exceptions-detail-timeline")

@@ -12,11 +12,14 @@ file it was landed from (`_batch_id` -> `ops.batches.file_name`), so a person
 can trace it to the extract.
 
 Scope: the item itself has been checked against the user's scope by the
-caller. Rows read here are selected through that item's key and, where the
-table carries a location or entity, also limited to the user's scope on the
-dimensions it carries (a shipment from another site stays hidden). Tables
-carrying neither (freight shipments, tracking events) are reached only through
-a scoped shipment row.
+caller, and every row read here is limited to the user's scope as well, on
+both dimensions, whatever key led to it (a shipment from another site stays
+hidden). A table that lacks a dimension reaches it through the table that
+carries it (`_SCOPE_PATHS`): a location's entity from the location master, an
+invoice line's location from its purchase order line, a freight shipment's and
+a tracking event's location from the warehouse shipment. A restriction on a
+dimension a table cannot reach shows none of its rows (a user limited to sites
+sees no close tasks and no load batches).
 """
 
 from __future__ import annotations
@@ -83,16 +86,52 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _scope_sql(scope: Scope, entity: str | None, location: str | None) -> tuple[str, list[Any]]:
-    """Scope on the dimensions a table carries (see the module docstring)."""
-    parts: list[str] = []
-    params: list[Any] = []
-    for ids, column in ((scope.entities, entity), (scope.locations, location)):
-        if ids and column:
-            values = sorted(ids)
-            parts.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
-    return (" AND ".join(parts) or "TRUE"), params
+def _entity_of(location: str) -> str:
+    return f"(SELECT l.entity_id FROM locations AS l WHERE l.location_id = {location})"
+
+
+_SHIPMENT_SITE = "(SELECT any_value(s.location_id) FROM shipments AS s WHERE s.shipment_id = {})"
+_FREIGHT_SITE = (
+    "(SELECT any_value(s.location_id) FROM freight_shipments AS f "
+    "JOIN shipments AS s ON s.shipment_id = f.shipment_id WHERE f.tms_shipment_id = {})"
+)
+_PO_LINE_SITE = (
+    "(SELECT p.location_id FROM purchase_order_lines AS p "
+    "WHERE p.po_id = t.po_id AND p.line_no = t.po_line_no)"
+)
+
+
+def _at_site(location: str) -> tuple[str, str]:
+    return _entity_of(location), location
+
+
+# Per landed table: the SQL of a row `t`'s entity and location, read through the table that
+# carries the dimension when `t` lacks it (None: it cannot be reached; see the module docstring).
+_SCOPE_PATHS: dict[str, tuple[str | None, str | None]] = {
+    "sales_order_lines": ("t.entity_id", "t.location_id"),
+    "ap_invoice_lines": ("t.entity_id", _PO_LINE_SITE),
+    "close_tasks": ("t.entity_id", None),
+    **{
+        table: _at_site("t.location_id")
+        for table in (
+            "purchase_order_lines",
+            "inventory_snapshots",
+            "cycle_counts",
+            "waves",
+            "shipments",
+            "receipts",
+        )
+    },
+    "freight_shipments": _at_site(_SHIPMENT_SITE.format("t.shipment_id")),
+    "tracking_events": _at_site(_FREIGHT_SITE.format("t.tms_shipment_id")),
+}
+
+
+def scope_sql(scope: Scope, table: str) -> tuple[str, list[Any]]:
+    """The condition limiting rows `t` of a landed table to `scope`, and its values; a table
+    with no path to a restricted dimension (or not listed) matches nothing."""
+    entity, location = _SCOPE_PATHS.get(table, (None, None))
+    return scope.sql(entity, location)
 
 
 class _Reader:
@@ -108,19 +147,15 @@ class _Reader:
         where: str,
         params: Sequence[Any],
         *,
-        entity: str | None = None,
-        location: str | None = None,
         order: str = "1",
         limit: int = ROW_LIMIT,
     ) -> list[dict[str, Any]]:
         """Rows of `table` (a name from code) matching `where`, in scope, newest per `order`."""
-        scope_sql, scope_params = _scope_sql(
-            self.scope, f"t.{entity}" if entity else None, f"t.{location}" if location else None
-        )
+        in_scope, scope_params = scope_sql(self.scope, table)
         sql = (
             f"SELECT t.*, b.file_name AS _file_name FROM {table} AS t "
             "LEFT JOIN ops.batches AS b ON b.batch_id = t._batch_id "
-            f"WHERE ({where}) AND {scope_sql} ORDER BY {order} LIMIT {int(limit)}"
+            f"WHERE ({where}) AND {in_scope} ORDER BY {order} LIMIT {int(limit)}"
         )
         try:
             result = self.cur.execute(sql, [*params, *scope_params])
@@ -167,8 +202,6 @@ def _order_line(r: _Reader, order_id: str, line_no: Any) -> list[SourceEvent]:
         "sales_order_lines",
         "t.order_id = ? AND t.line_no = ?",
         [order_id, line_no],
-        entity="entity_id",
-        location="location_id",
     ):
         first, now = row.get("first_promised_date"), row.get("promised_date")
         promise = f"promised {first}" + (f", now {now}" if now and now != first else "")
@@ -187,7 +220,7 @@ def _order_line(r: _Reader, order_id: str, line_no: Any) -> list[SourceEvent]:
 
 
 def _shipments(r: _Reader, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    return r.rows("shipments", where, params, location="location_id", order="t.shipped_ts")
+    return r.rows("shipments", where, params, order="t.shipped_ts")
 
 
 def _shipment_events(rows: list[dict[str, Any]]) -> list[SourceEvent]:
@@ -266,15 +299,13 @@ def _po_lines(r: _Reader, where: str, params: Sequence[Any], order: str) -> list
             f"{row.get('item_id')} from {row.get('supplier_id')}, expected {row.get('expected_date')}; "
             f"status {row.get('status')}",
         )
-        for row in r.rows(
-            "purchase_order_lines", where, params, location="location_id", order=order
-        )
+        for row in r.rows("purchase_order_lines", where, params, order=order)
     ]
 
 
 def _receipts(r: _Reader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
     out = []
-    for row in r.rows("receipts", where, params, location="location_id", order=order):
+    for row in r.rows("receipts", where, params, order=order):
         away = row.get("putaway_ts")
         out.append(
             _event(
@@ -333,7 +364,6 @@ def _stockout(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
         "inventory_snapshots",
         "t.location_id = ? AND t.item_id = ?",
         [location, sku],
-        location="location_id",
         order="t.snapshot_date DESC",
         limit=14,
     ):
@@ -367,7 +397,6 @@ def _receipt(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
         "receipts",
         "t.receipt_id = ? AND t.line_no = ?",
         [receipt_id, line_no],
-        location="location_id",
     )
     events = _receipts(r, "t.receipt_id = ? AND t.line_no = ?", [receipt_id, line_no], "1")
     for row in rows[:1]:
@@ -387,7 +416,6 @@ def _cycle_count(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
         "cycle_counts",
         "t.location_id = ? AND t.bin_id = ? AND t.item_id = ?",
         [item.location_id or location, bin_id, item.item_id or sku],
-        location="location_id",
         order="t.counted_at DESC",
         limit=10,
     ):
@@ -407,7 +435,7 @@ def _cycle_count(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
 def _wave(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     wave_id = (item.detail or {}).get("wave_id") or item.key
     events = []
-    for row in r.rows("waves", "t.wave_id = ?", [wave_id], location="location_id"):
+    for row in r.rows("waves", "t.wave_id = ?", [wave_id]):
         done = row.get("completed_ts")
         released = row.get("released_ts")
         events.append(
@@ -437,7 +465,6 @@ def _invoice(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
         "ap_invoice_lines",
         "t.invoice_id = ? AND t.line_no = ?",
         [invoice_id, line_no],
-        entity="entity_id",
     )
     for row in rows:
         events.append(
@@ -475,17 +502,18 @@ def _close_task(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
             "close_tasks",
             "t.entity_id = ? AND t.period = ? AND t.task_id = ?",
             [item.entity_id or entity, d.get("period") or period, d.get("task_id") or task],
-            entity="entity_id",
         )
     ]
 
 
 def _table_batches(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     table = (item.detail or {}).get("table_name") or item.key
+    in_scope, scope_params = scope_sql(r.scope, "ops.batches")  # loads belong to no site
     try:
         result = r.cur.execute(
-            "SELECT * FROM ops.batches WHERE table_name = ? ORDER BY batch_id DESC LIMIT 10",
-            [table],
+            f"SELECT * FROM ops.batches WHERE table_name = ? AND {in_scope} "
+            "ORDER BY batch_id DESC LIMIT 10",
+            [table, *scope_params],
         )
     except duckdb.CatalogException:
         return []

@@ -13,13 +13,9 @@ can trace it to the extract.
 
 Scope: the item itself has been checked against the user's scope by the
 caller, and every row read here is limited to the user's scope as well, on
-both dimensions, whatever key led to it (a shipment from another site stays
-hidden). A table that lacks a dimension reaches it through the table that
-carries it (`_SCOPE_PATHS`): a location's entity from the location master, an
-invoice line's location from its purchase order line, a freight shipment's and
-a tracking event's location from the warehouse shipment. A restriction on a
-dimension a table cannot reach shows none of its rows (a user limited to sites
-sees no close tasks and no load batches).
+both dimensions, whatever key led to it (`scoped_rows`: a shipment from
+another site stays hidden; a user limited to sites sees no close tasks and
+no load batches).
 """
 
 from __future__ import annotations
@@ -33,9 +29,8 @@ from typing import Any
 import duckdb
 
 from control_tower.accounts import Scope
+from control_tower.exceptions.scoped_rows import ScopedReader, scope_sql
 from control_tower.exceptions.store import ExceptionItem
-
-ROW_LIMIT = 50  # rows of one kind read for one item (tracking events, wave shipments ...)
 
 
 @dataclass(frozen=True)
@@ -86,85 +81,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _entity_of(location: str) -> str:
-    return f"(SELECT l.entity_id FROM locations AS l WHERE l.location_id = {location})"
-
-
-_SHIPMENT_SITE = "(SELECT any_value(s.location_id) FROM shipments AS s WHERE s.shipment_id = {})"
-_FREIGHT_SITE = (
-    "(SELECT any_value(s.location_id) FROM freight_shipments AS f "
-    "JOIN shipments AS s ON s.shipment_id = f.shipment_id WHERE f.tms_shipment_id = {})"
-)
-_PO_LINE_SITE = (
-    "(SELECT p.location_id FROM purchase_order_lines AS p "
-    "WHERE p.po_id = t.po_id AND p.line_no = t.po_line_no)"
-)
-
-
-def _at_site(location: str) -> tuple[str, str]:
-    return _entity_of(location), location
-
-
-# Per landed table: the SQL of a row `t`'s entity and location, read through the table that
-# carries the dimension when `t` lacks it (None: it cannot be reached; see the module docstring).
-_SCOPE_PATHS: dict[str, tuple[str | None, str | None]] = {
-    "sales_order_lines": ("t.entity_id", "t.location_id"),
-    "ap_invoice_lines": ("t.entity_id", _PO_LINE_SITE),
-    "close_tasks": ("t.entity_id", None),
-    **{
-        table: _at_site("t.location_id")
-        for table in (
-            "purchase_order_lines",
-            "inventory_snapshots",
-            "cycle_counts",
-            "waves",
-            "shipments",
-            "receipts",
-        )
-    },
-    "freight_shipments": _at_site(_SHIPMENT_SITE.format("t.shipment_id")),
-    "tracking_events": _at_site(_FREIGHT_SITE.format("t.tms_shipment_id")),
-}
-
-
-def scope_sql(scope: Scope, table: str) -> tuple[str, list[Any]]:
-    """The condition limiting rows `t` of a landed table to `scope`, and its values; a table
-    with no path to a restricted dimension (or not listed) matches nothing."""
-    entity, location = _SCOPE_PATHS.get(table, (None, None))
-    return scope.sql(entity, location)
-
-
-class _Reader:
-    """Reads rows of one item's tables, scoped, with the file each came from."""
-
-    def __init__(self, cur: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-        self.cur = cur
-        self.scope = scope
-
-    def rows(
-        self,
-        table: str,
-        where: str,
-        params: Sequence[Any],
-        *,
-        order: str = "1",
-        limit: int = ROW_LIMIT,
-    ) -> list[dict[str, Any]]:
-        """Rows of `table` (a name from code) matching `where`, in scope, newest per `order`."""
-        in_scope, scope_params = scope_sql(self.scope, table)
-        sql = (
-            f"SELECT t.*, b.file_name AS _file_name FROM {table} AS t "
-            "LEFT JOIN ops.batches AS b ON b.batch_id = t._batch_id "
-            f"WHERE ({where}) AND {in_scope} ORDER BY {order} LIMIT {int(limit)}"
-        )
-        try:
-            result = self.cur.execute(sql, [*params, *scope_params])
-        except duckdb.CatalogException:
-            return []  # the table was never landed
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
 def _event(table: str, kind: str, row: dict[str, Any], at_field: str, title: str) -> SourceEvent:
     fields = {k: v for k, v in row.items() if k not in ("_batch_id", "_loaded_at", "_file_name")}
     return SourceEvent(
@@ -196,7 +112,7 @@ def _parts(item: ExceptionItem, count: int) -> list[str]:
 # --- per kind of record ---------------------------------------------------------------------------
 
 
-def _order_line(r: _Reader, order_id: str, line_no: Any) -> list[SourceEvent]:
+def _order_line(r: ScopedReader, order_id: str, line_no: Any) -> list[SourceEvent]:
     out = []
     for row in r.rows(
         "sales_order_lines",
@@ -219,7 +135,7 @@ def _order_line(r: _Reader, order_id: str, line_no: Any) -> list[SourceEvent]:
     return out
 
 
-def _shipments(r: _Reader, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+def _shipments(r: ScopedReader, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
     return r.rows("shipments", where, params, order="t.shipped_ts")
 
 
@@ -238,7 +154,7 @@ def _shipment_events(rows: list[dict[str, Any]]) -> list[SourceEvent]:
     ]
 
 
-def _freight(r: _Reader, shipment_ids: Sequence[str]) -> list[SourceEvent]:
+def _freight(r: ScopedReader, shipment_ids: Sequence[str]) -> list[SourceEvent]:
     """Freight shipments and their tracking events, for shipments already read in scope."""
     ids = sorted({s for s in shipment_ids if s})
     if not ids:
@@ -250,7 +166,7 @@ def _freight(r: _Reader, shipment_ids: Sequence[str]) -> list[SourceEvent]:
     return _freight_events(r, freight)
 
 
-def _freight_events(r: _Reader, freight: list[dict[str, Any]]) -> list[SourceEvent]:
+def _freight_events(r: ScopedReader, freight: list[dict[str, Any]]) -> list[SourceEvent]:
     out = []
     for row in freight:
         delivered = row.get("actual_delivery_ts")
@@ -288,7 +204,7 @@ def _freight_events(r: _Reader, freight: list[dict[str, Any]]) -> list[SourceEve
     return out
 
 
-def _po_lines(r: _Reader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
+def _po_lines(r: ScopedReader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
     return [
         _event(
             "purchase_order_lines",
@@ -303,7 +219,7 @@ def _po_lines(r: _Reader, where: str, params: Sequence[Any], order: str) -> list
     ]
 
 
-def _receipts(r: _Reader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
+def _receipts(r: ScopedReader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
     out = []
     for row in r.rows("receipts", where, params, order=order):
         away = row.get("putaway_ts")
@@ -328,7 +244,7 @@ def _document_line(item: ExceptionItem, id_field: str) -> tuple[Any, Any]:
     return d.get(id_field) or doc_id, d.get("line_no") or line
 
 
-def _order_line_item(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _order_line_item(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     order_id, line_no = _document_line(item, "order_id")
     events = _order_line(r, order_id, line_no)
     ships = _shipments(r, "t.order_id = ? AND t.line_no = ?", [order_id, line_no])
@@ -337,7 +253,7 @@ def _order_line_item(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _carrier_delay(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _carrier_delay(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     d = item.detail or {}
     shipment_id = d.get("shipment_id")
     ships = _shipments(r, "t.shipment_id = ?", [shipment_id]) if shipment_id else []
@@ -356,7 +272,7 @@ def _carrier_delay(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _stockout(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _stockout(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     location, sku = _parts(item, 2)
     location, sku = item.location_id or location, item.item_id or sku
     events = []
@@ -391,7 +307,7 @@ def _stockout(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _receipt(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _receipt(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     receipt_id, line_no = _document_line(item, "receipt_id")
     rows = r.rows(
         "receipts",
@@ -407,7 +323,7 @@ def _receipt(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _cycle_count(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _cycle_count(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     location, bin_id, sku = _parts(item, 3)
     d = item.detail or {}
     bin_id = d.get("bin_id") or bin_id
@@ -432,7 +348,7 @@ def _cycle_count(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _wave(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _wave(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     wave_id = (item.detail or {}).get("wave_id") or item.key
     events = []
     for row in r.rows("waves", "t.wave_id = ?", [wave_id]):
@@ -455,7 +371,7 @@ def _wave(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _invoice(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _invoice(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     d = item.detail or {}
     invoice_id, line = _parts(item, 2)
     invoice_id = d.get("invoice_id") or invoice_id
@@ -486,7 +402,7 @@ def _invoice(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _close_task(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _close_task(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     entity, period, task = _parts(item, 3)
     d = item.detail or {}
     return [
@@ -506,7 +422,7 @@ def _close_task(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     ]
 
 
-def _table_batches(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _table_batches(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     table = (item.detail or {}).get("table_name") or item.key
     in_scope, scope_params = scope_sql(r.scope, "ops.batches")  # loads belong to no site
     try:
@@ -537,7 +453,7 @@ def _table_batches(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-_READERS: dict[str, Callable[[_Reader, ExceptionItem], list[SourceEvent]]] = {
+_READERS: dict[str, Callable[[ScopedReader, ExceptionItem], list[SourceEvent]]] = {
     "backordered_line": _order_line_item,
     "short_shipment": _order_line_item,
     "carrier_delay": _carrier_delay,
@@ -564,5 +480,5 @@ def source_records(
     reader = _READERS.get(item.type)
     if reader is None:
         return []
-    events = reader(_Reader(cur, scope), item)
+    events = reader(ScopedReader(cur, scope), item)
     return sorted(events, key=SourceEvent.sort_key)

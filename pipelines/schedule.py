@@ -213,7 +213,7 @@ class SchedulerService:
         from control_tower.storage import connect_writer
 
         self.lock  # noqa: B018 - refuses to run without the lock
-        models = self.settings.home / "models"
+        models = self.settings.models_dir
         con = connect_writer(self.settings.warehouse_path)
         try:
             for model in MODELS:

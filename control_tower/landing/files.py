@@ -10,7 +10,7 @@ from pathlib import Path
 
 from control_tower.contracts import LOAD_ORDER, SYSTEMS, TABLES
 from control_tower.landing.readers import file_format
-from control_tower.settings import utc_now
+from control_tower.settings import private_dir, utc_now
 
 # In-flight uploads: write to one of these names, then rename into place.
 _IN_FLIGHT = re.compile(r"^[.~]|\.(tmp|part|partial|crdownload|filepart)$", re.IGNORECASE)
@@ -155,7 +155,7 @@ def archive_file(path: Path, folder: Path, batch_id: int) -> Path:
     """Move a landed (or rejected) file to `folder/<yyyymmdd>/<batch id>-<name>`; its new path."""
     stamp = utc_now().strftime("%Y%m%d")
     dest_dir = folder / stamp
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(dest_dir)
     dest = dest_dir / f"{batch_id:06d}-{path.name}"
     shutil.move(str(path), dest)
     return dest

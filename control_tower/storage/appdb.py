@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from control_tower.settings import create_private_file
 
 
 def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
@@ -26,9 +29,16 @@ def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
 
 
 def open_app_engine(url: str, metadata: MetaData) -> Engine:
-    """Connect to the app database at `url` and create the tables of `metadata` if missing."""
+    """Connect to the app database at `url` and create the tables of `metadata` if missing.
+
+    A SQLite file is created owner-only (0600, in an owner-only folder when that is new too);
+    SQLite gives its journal files the database file's mode.
+    """
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_file(Path(database))
         event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)
     return engine

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from control_tower.settings import PRIVATE_FILE_MODE, private_dir
+
 
 class WriterBusyError(RuntimeError):
     """Another process holds the writer lock."""
@@ -37,8 +39,8 @@ class WriterLock:
 
     def acquire(self) -> None:
         """Take the lock or raise WriterBusyError naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -17,6 +17,7 @@ from control_tower.export import console as output_console
 from control_tower.kpi.cli import kpi_group
 from control_tower.risk.cli import risk_group
 from control_tower.storage import WriterBusyError
+from control_tower.storage.cli import db_group
 from control_tower.terminal import landing_progress, print_run_report
 
 console = output_console()
@@ -227,3 +228,5 @@ main.add_command(exceptions_cli.exceptions)
 main.add_command(users_group)
 
 main.add_command(risk_group)
+
+main.add_command(db_group)

@@ -4,8 +4,8 @@ Also the state of KPI alert rules and the notifications they sent.
 
 The app database (SQLite by default, PostgreSQL by URL) is the system of
 record for the workflow; the warehouse only holds a mirror for KPIs and
-drill-downs. Tables are created with `metadata.create_all` on first use; a
-migration tool (Alembic) will take over once the schema has to evolve in place.
+drill-downs. Opening a store brings the database to this release's schema (Alembic
+migrations, `control_tower.storage.migrate`: a change to these models needs a revision there).
 
 Times are naive UTC `datetime`s throughout, like the warehouse.
 
@@ -164,8 +164,8 @@ class ExceptionStore(AppDatabase):
 
     @classmethod
     def open(cls, url: str) -> ExceptionStore:
-        """Connect to the app database at `url` and create the exception tables if missing."""
-        return cls(open_app_engine(url, Base.metadata))
+        """Connect to the app database at `url`, upgraded to this release's schema."""
+        return cls(open_app_engine(url))
 
     def get(self, item_id: int) -> ExceptionItem | None:
         """The item with this id, or None."""

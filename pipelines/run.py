@@ -90,7 +90,7 @@ def run_pipeline(
     settings.ensure_dirs()
     own_lock = lock is None
     if lock is None:
-        lock = WriterLock(settings.writer_lock_path, purpose=f"control-tower {trigger}")
+        lock = WriterLock.for_settings(settings, purpose=f"control-tower {trigger}")
         lock.acquire()
     try:
         return _run_locked(

@@ -22,12 +22,27 @@ from control_tower.kpi.catalog import Catalog
 from control_tower.settings import Settings
 from control_tower.views.kpi import cached_catalog
 from control_tower.web import create_app
+from tests.support import app_databases
 from tests.support.clock import clock_setting
 from tests.support.demo_data import DEMO_NOW, land_demo
 from tests.support.postgres import postgres_server, server_binaries
 from tests.support.web_users import cheap_accounts
 
 os.environ["CONTROL_TOWER_NOW"] = clock_setting(DEMO_NOW)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _app_database_server() -> Iterator[None]:
+    """SQLite app databases, or PostgreSQL ones with CT_TEST_APP_DB (`support.app_databases`)."""
+    request = app_databases.requested()
+    if request is None:
+        yield
+        return
+    with (
+        app_databases.admin_url(request) as admin,
+        app_databases.postgresql_app_databases(admin),
+    ):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -167,20 +167,7 @@ def attention(store: ExceptionStore, limit: int = 20) -> tuple[dict[str, int], l
             .limit(limit)
         )
         listed = [
-            DeliveryRow(
-                id=r.id,
-                rule=r.rule,
-                scope_value=r.scope_value,
-                kind=r.kind,
-                channel=r.channel,
-                status=r.status,
-                created_at=r.created_at,
-                attempts=r.attempts,
-                rounds=r.rounds,
-                last_attempt_at=r.last_attempt_at,
-                next_attempt_at=r.next_attempt_at,
-                error=r.error,
-            )
+            DeliveryRow(**{name: getattr(r, name) for name in DeliveryRow.__annotations__})
             for r in rows
         ]
     return {status: int(counts.get(status, 0)) for status in ATTENTION}, listed

@@ -1,7 +1,8 @@
 """App database migrations: a database made by the previous release is upgraded in place.
 
-`tests/support/legacy_appdb/<dialect>.sql` is the schema release 0.1.0 created with
-`metadata.create_all`, frozen. Such a database (with rows) must come out of the upgrade with
+`tests/support/legacy_appdb.sql` is the schema release 0.1.0 created with
+`metadata.create_all` on PostgreSQL, frozen (on SQLite the same statements with the type names
+create_all gave SQLite: INTEGER for SERIAL, DATETIME for TIMESTAMP). Such a database (with rows) must come out of the upgrade with
 its rows and with exactly the schema a new database gets (Alembic's `compare_metadata` against
 the models finds nothing), on SQLite and on a real PostgreSQL server.
 """
@@ -32,7 +33,9 @@ from control_tower.storage.migrate import (
 )
 from tests.support.postgres import create_database
 
-LEGACY = Path(__file__).resolve().parents[1] / "support" / "legacy_appdb"
+LEGACY = Path(__file__).resolve().parents[1] / "support" / "legacy_appdb.sql"
+# create_all's type names on SQLite for those it wrote on PostgreSQL.
+SQLITE_TYPES = {"SERIAL": "INTEGER", "TIMESTAMP WITHOUT TIME ZONE": "DATETIME"}
 MODELS = [AccountBase.metadata, ExceptionBase.metadata]
 T0 = datetime(2026, 3, 1, 9, 0)
 _names = itertools.count()
@@ -97,8 +100,11 @@ ROWS = [
 def legacy_database(url: str, *, tables: frozenset[str] = BASELINE_TABLES) -> None:
     """The previous release's app database at `url` (only `tables` of it), with ROWS."""
     engine = sa.create_engine(url)
-    dialect = engine.dialect.name
-    statements = (LEGACY / f"{dialect}.sql").read_text().split(";\n")
+    ddl = LEGACY.read_text()
+    if engine.dialect.name == "sqlite":
+        for postgresql, sqlite in SQLITE_TYPES.items():
+            ddl = ddl.replace(postgresql, sqlite)
+    statements = ddl.split(";\n")
     with engine.begin() as conn:
         for statement in statements:
             body = "\n".join(x for x in statement.splitlines() if not x.startswith("--")).strip()

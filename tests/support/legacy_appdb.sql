@@ -1,8 +1,8 @@
--- The app database as release 0.1.0 created it (metadata.create_all, sqlite), frozen:
--- what tests/storage/test_migrations.py upgrades.
+-- The app database as release 0.1.0 created it (metadata.create_all on PostgreSQL), frozen:
+-- what tests/storage/test_migrations.py upgrades (on SQLite with the types SQLite was given).
 
 CREATE TABLE acct_users (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	name VARCHAR(128) NOT NULL,
 	role VARCHAR(32) NOT NULL,
 	entity_ids JSON NOT NULL,
@@ -10,21 +10,21 @@ CREATE TABLE acct_users (
 	disabled BOOLEAN NOT NULL,
 	password_hash VARCHAR(255) NOT NULL,
 	failed_attempts INTEGER NOT NULL,
-	locked_until DATETIME,
-	created_at DATETIME NOT NULL,
-	last_login_at DATETIME,
-	password_changed_at DATETIME NOT NULL,
+	locked_until TIMESTAMP WITHOUT TIME ZONE,
+	created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	last_login_at TIMESTAMP WITHOUT TIME ZONE,
+	password_changed_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
 	PRIMARY KEY (id),
 	UNIQUE (name)
 );
 
 CREATE TABLE acct_sessions (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	user_id INTEGER NOT NULL,
 	digest VARCHAR(64) NOT NULL,
-	created_at DATETIME NOT NULL,
-	expires_at DATETIME NOT NULL,
-	ended_at DATETIME,
+	created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	expires_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	ended_at TIMESTAMP WITHOUT TIME ZONE,
 	PRIMARY KEY (id),
 	FOREIGN KEY(user_id) REFERENCES acct_users (id),
 	UNIQUE (digest)
@@ -33,14 +33,14 @@ CREATE TABLE acct_sessions (
 CREATE INDEX ix_acct_sessions_user_id ON acct_sessions (user_id);
 
 CREATE TABLE acct_tokens (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	user_id INTEGER NOT NULL,
 	digest VARCHAR(64) NOT NULL,
 	prefix VARCHAR(16) NOT NULL,
 	label VARCHAR(128) NOT NULL,
-	created_at DATETIME NOT NULL,
-	last_used_at DATETIME,
-	revoked_at DATETIME,
+	created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	last_used_at TIMESTAMP WITHOUT TIME ZONE,
+	revoked_at TIMESTAMP WITHOUT TIME ZONE,
 	PRIMARY KEY (id),
 	FOREIGN KEY(user_id) REFERENCES acct_users (id),
 	UNIQUE (digest)
@@ -49,9 +49,9 @@ CREATE TABLE acct_tokens (
 CREATE INDEX ix_acct_tokens_user_id ON acct_tokens (user_id);
 
 CREATE TABLE exc_items (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	type VARCHAR(64) NOT NULL,
-	"key" VARCHAR(255) NOT NULL,
+	key VARCHAR(255) NOT NULL,
 	status VARCHAR(16) NOT NULL,
 	severity VARCHAR(16) NOT NULL,
 	owner_role VARCHAR(32) NOT NULL,
@@ -60,30 +60,30 @@ CREATE TABLE exc_items (
 	entity_id VARCHAR(64),
 	item_id VARCHAR(64),
 	sla_hours FLOAT NOT NULL,
-	created_at DATETIME NOT NULL,
-	last_seen_at DATETIME NOT NULL,
+	created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	last_seen_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
 	times_seen INTEGER NOT NULL,
 	active BOOLEAN NOT NULL,
-	last_action_at DATETIME,
-	snoozed_until DATETIME,
-	resolved_at DATETIME,
+	last_action_at TIMESTAMP WITHOUT TIME ZONE,
+	snoozed_until TIMESTAMP WITHOUT TIME ZONE,
+	resolved_at TIMESTAMP WITHOUT TIME ZONE,
 	resolution_code VARCHAR(32),
 	value_at_risk FLOAT,
 	detail JSON NOT NULL,
 	version INTEGER NOT NULL,
 	PRIMARY KEY (id),
-	CONSTRAINT uq_exc_items_type_key UNIQUE (type, "key")
+	CONSTRAINT uq_exc_items_type_key UNIQUE (type, key)
 );
 
 CREATE INDEX ix_exc_items_status_type ON exc_items (status, type);
 
 CREATE TABLE exc_alert_notifications (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	rule VARCHAR(128) NOT NULL,
 	scope_value VARCHAR(255) NOT NULL,
 	kind VARCHAR(16) NOT NULL,
 	channel VARCHAR(16) NOT NULL,
-	created_at DATETIME NOT NULL,
+	created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
 	status VARCHAR(16) NOT NULL,
 	attempts INTEGER NOT NULL,
 	error TEXT,
@@ -97,17 +97,17 @@ CREATE TABLE exc_alert_notifications (
 CREATE INDEX ix_exc_alert_notifications_rule ON exc_alert_notifications (rule);
 
 CREATE TABLE exc_alert_states (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	rule VARCHAR(128) NOT NULL,
 	scope_value VARCHAR(255) NOT NULL,
 	state VARCHAR(16) NOT NULL,
-	since DATETIME NOT NULL,
-	evaluated_at DATETIME NOT NULL,
+	since TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+	evaluated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
 	period DATE,
 	value FLOAT,
 	streak INTEGER NOT NULL,
 	exception_id INTEGER,
-	last_notified_at DATETIME,
+	last_notified_at TIMESTAMP WITHOUT TIME ZONE,
 	notifications INTEGER NOT NULL,
 	PRIMARY KEY (id),
 	CONSTRAINT uq_exc_alert_rule_scope UNIQUE (rule, scope_value),
@@ -115,10 +115,10 @@ CREATE TABLE exc_alert_states (
 );
 
 CREATE TABLE exc_audit (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	item_id INTEGER NOT NULL,
 	actor VARCHAR(128) NOT NULL,
-	at DATETIME NOT NULL,
+	at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
 	action VARCHAR(32) NOT NULL,
 	changes JSON NOT NULL,
 	version INTEGER NOT NULL,
@@ -130,10 +130,10 @@ CREATE TABLE exc_audit (
 CREATE INDEX ix_exc_audit_item_id ON exc_audit (item_id);
 
 CREATE TABLE exc_comments (
-	id INTEGER NOT NULL,
+	id SERIAL NOT NULL,
 	item_id INTEGER NOT NULL,
 	author VARCHAR(128) NOT NULL,
-	created_at DATETIME NOT NULL,
+	created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL,
 	body TEXT NOT NULL,
 	PRIMARY KEY (id),
 	FOREIGN KEY(item_id) REFERENCES exc_items (id)

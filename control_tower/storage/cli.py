@@ -6,8 +6,11 @@ starting the services after installing a new release, say) and reports what it d
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
 from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.storage.appdb import open_app_engine
@@ -19,17 +22,26 @@ def db_group() -> None:
     """The app database (accounts, exception workflow): its schema version."""
 
 
+def _revision(url: str) -> str | None:
+    """The app database's revision; None when never migrated or not created yet."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return current_revision(conn)
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot reach the app database: {exc.orig}") from None
+    finally:
+        engine.dispose()
+
+
 @db_group.command()
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Bring the app database to this release's schema (created if new)."""
     url = command_settings(ctx).app_db_url
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            before = current_revision(conn)
-    finally:
-        engine.dispose()
+    before = _revision(url)
     try:
         open_app_engine(url).dispose()
     except MigrationError as exc:
@@ -45,12 +57,7 @@ def upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def current(ctx: click.Context) -> None:
     """The revision the app database is at, and the newest this release knows."""
-    engine = create_engine(command_settings(ctx).app_db_url)
-    try:
-        with engine.connect() as conn:
-            revision = current_revision(conn)
-    finally:
-        engine.dispose()
+    revision = _revision(command_settings(ctx).app_db_url)
     head = head_revision()
     state = (
         "up to date"

@@ -2,8 +2,9 @@
 
 Every process that opens the app database (web app, scheduler, command line) goes through
 `upgrade_app_database`, once per engine: a database at the newest revision costs one query; an
-older one is upgraded in one transaction (PostgreSQL, under an advisory lock so two processes
-starting together do not both upgrade); an empty one is created; one created before migrations
+older one is upgraded in one transaction, by one process at a time (PostgreSQL: an advisory
+lock; SQLite: a lock file beside the database), so two processes starting together do not both
+upgrade; an empty one is created; one created before migrations
 existed (tables, no version) is stamped at the baseline, then upgraded.
 
 The revisions live in `migrations/versions/`, one small file each, shipped inside the package.
@@ -11,9 +12,11 @@ The revisions live in `migrations/versions/`, one small file each, shipped insid
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -85,7 +88,14 @@ def current_revision(connection: Connection) -> str | None:
 
 @contextmanager
 def _upgrade_transaction(engine: Engine) -> Iterator[Connection]:
-    with engine.begin() as conn:
+    """One upgrader at a time: PostgreSQL's advisory lock, or a lock file beside a SQLite file."""
+    database = engine.url.database
+    with ExitStack() as stack:
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            fd = os.open(f"{database}.upgrade-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            stack.callback(os.close, fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # waits for the other upgrader; released on close
+        conn = stack.enter_context(engine.begin())
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
         yield conn

@@ -10,6 +10,9 @@ the models finds nothing), on SQLite and on a real PostgreSQL server.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -240,3 +243,28 @@ def test_the_db_commands_upgrade_and_report_the_revision(tmp_path: Path) -> None
     assert f"{head_revision()} (up to date)" in after.output
     listed = runner.invoke(main, ["db", "history", "--format", "csv"])
     assert listed.output.splitlines()[1].startswith(f'{BASELINE},,"Baseline')
+
+
+def test_processes_starting_together_upgrade_a_sqlite_database_once(tmp_path: Path) -> None:
+    """A web app and a scheduler started at once: one upgrades, the other finds it done."""
+    url = sqlite_url(tmp_path)
+    legacy_database(url)
+    probe = (
+        "import sys; from control_tower.storage.appdb import open_app_engine; "
+        "open_app_engine(sys.argv[1]).dispose()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    starts = [
+        subprocess.Popen([sys.executable, "-c", probe, url], env=env, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for process in starts:
+        _out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [
+            (head_revision(),)
+        ]
+    assert schema_differences(engine) == []
+    engine.dispose()

@@ -102,7 +102,7 @@ POSTGRES_WEB_PASS = ("tests/web", "--ignore-glob=*_browser.py", "-q")
 def test(args: list[str]) -> None:
     """Lint, the suite (or what `args` select), then the PostgreSQL web pass on a full run."""
     lint()
-    sh(PY, "-m", "pytest", *args)
+    sh(PY, "-m", "pytest", *_parallel(args))
     if not args:
         sh(
             PY,
@@ -133,6 +133,14 @@ def bench(args: list[str]) -> None:
             failed.append(name)
     if failed:
         sys.exit(f"benchmark(s) failed: {', '.join(failed)}")
+
+
+def _parallel(args: list[str]) -> list[str]:
+    """pytest arguments with one worker per core (pytest-xdist), unless `args` choose."""
+    chosen = "no:xdist" in args or any(
+        a.startswith(("-n", "--numprocesses", "--dist")) for a in args
+    )
+    return args if chosen else ["-n", "auto", "--dist", "loadscope", *args]
 
 
 def main(argv: list[str]) -> None:

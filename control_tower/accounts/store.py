@@ -283,8 +283,19 @@ class AccountStore(AppDatabase):
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def authenticate(self, name: str, password: str, *, now: datetime | None = None) -> AuthResult:
-        """Check a name and password, counting failures towards a lockout."""
+    def authenticate(
+        self,
+        name: str,
+        password: str,
+        *,
+        now: datetime | None = None,
+        honour_lockout: bool = True,
+    ) -> AuthResult:
+        """Check a name and password, counting failures towards a lockout.
+
+        `honour_lockout=False` checks the password of a locked account all the same
+        (the web app does so for a client address that has not failed: a lockout
+        caused by someone else must not keep the owner out); failures still count."""
         now = now or utc_now()
         password = password[: MAX_PASSWORD_LENGTH + 1]
         with self._sessions() as s:
@@ -300,7 +311,7 @@ class AccountStore(AppDatabase):
                 user.failed_attempts = 0
             if user.disabled:
                 return AuthResult("disabled")
-            if user.locked_until is not None:
+            if user.locked_until is not None and honour_lockout:
                 return AuthResult("locked", locked_until=user.locked_until)
             if not matches:
                 user.failed_attempts += 1
@@ -309,6 +320,7 @@ class AccountStore(AppDatabase):
                     return AuthResult("locked", locked_until=user.locked_until)
                 return AuthResult("bad_password")
             user.failed_attempts = 0
+            user.locked_until = None
             user.last_login_at = now
             if self.hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = self.hasher.hash(password)

@@ -377,7 +377,7 @@ def health_overview(cur: duckdb.DuckDBPyConnection, now: datetime | None = None)
 # Reasons carry the offending value; these rewrites mask it so that problems of
 # one kind group together. They follow the messages of control_tower.landing.
 _REASON_MASKS: tuple[tuple[str, str], ...] = (
-    (r"^'.*' (is|looks) ", r"'…' \1 "),
+    (r"^'.*' (is|looks|does not match|cannot be read) ", r"'…' \1 "),
     (r", got .*$", ", got …"),
     (r"^unknown (\w+) '.*': not in ", r"unknown \1 '…': not in "),
     (r"\(.*\) not found in ", "(…) not found in "),

@@ -52,7 +52,7 @@ def test_the_full_test_run_repeats_the_web_tests_on_postgresql(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (suite, suite_db), (web, web_db) = _test_commands(monkeypatch, [])
-    assert suite[1:] == ("-m", "pytest")
+    assert suite[1:3] == ("-m", "pytest")
     assert suite_db is None
     assert web_db == "postgresql"
     assert "tests/web" in web
@@ -62,3 +62,18 @@ def test_the_full_test_run_repeats_the_web_tests_on_postgresql(
 def test_a_selected_test_run_is_not_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
     [(command, _db)] = _test_commands(monkeypatch, ["-k", "upsert"])
     assert command[-2:] == ("-k", "upsert")
+
+
+@pytest.mark.parametrize(
+    ("given", "run"),
+    [
+        ([], ["-n", "auto", "--dist", "loadscope"]),
+        (["-k", "upsert"], ["-n", "auto", "--dist", "loadscope", "-k", "upsert"]),
+        (["-n", "0"], ["-n", "0"]),
+        (["-n4"], ["-n4"]),
+        (["--numprocesses=2", "-x"], ["--numprocesses=2", "-x"]),
+        (["-p", "no:xdist"], ["-p", "no:xdist"]),
+    ],
+)
+def test_tests_run_one_worker_per_core_unless_told(given: list[str], run: list[str]) -> None:
+    assert tasks._parallel(given) == run

@@ -18,6 +18,7 @@ from control_tower.kpi.cli import kpi_group
 from control_tower.mappings import MappingError, enabled_mappings
 from control_tower.risk.cli import risk_group
 from control_tower.storage import WriterBusyError
+from control_tower.storage.cli import db_group
 from control_tower.terminal import landing_progress, print_run_report
 
 console = output_console()
@@ -259,3 +260,5 @@ main.add_command(exceptions_cli.exceptions)
 main.add_command(users_group)
 
 main.add_command(risk_group)
+
+main.add_command(db_group)

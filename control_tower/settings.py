@@ -131,6 +131,12 @@ class Settings:
     alert_email_from: str = "control-tower@localhost"
     alert_email_to: tuple[str, ...] = ()
     alert_webhook_url: str | None = None
+    # The notification outbox: a delivery that failed all its tries is retried by later runs,
+    # first after `outbox_retry_minutes`, then twice as long each time up to
+    # `outbox_retry_max_hours`, and given up once it is `outbox_give_up_hours` old.
+    outbox_retry_minutes: float = 5.0
+    outbox_retry_max_hours: float = 6.0
+    outbox_give_up_hours: float = 72.0
 
     # Folders and files under home.
     @property
@@ -290,6 +296,9 @@ def load_settings(home: Path | str | None = None) -> Settings:
             a.strip() for a in (_env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
         alert_webhook_url=_webhook_url(),
+        outbox_retry_minutes=_positive_float("OUTBOX_RETRY_MINUTES", 5.0),
+        outbox_retry_max_hours=_positive_float("OUTBOX_RETRY_MAX_HOURS", 6.0),
+        outbox_give_up_hours=_positive_float("OUTBOX_GIVE_UP_HOURS", 72.0),
         kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),

@@ -26,6 +26,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from control_tower.landing.progress import ProgressFn
+from control_tower.mappings import MappingError
 from control_tower.ops.health import HEARTBEAT_FILE
 from control_tower.settings import Settings, clock
 from control_tower.storage import WriterLock
@@ -187,7 +188,14 @@ class SchedulerService:
         """The pipeline job: one run, then the heartbeat with the next run time."""
         self.lock  # noqa: B018 - refuses to run without the lock
         write_heartbeat(self.settings, None, running_since=clock())
-        report = self.run_pipeline(trigger="scheduler")
+        try:
+            report = self.run_pipeline(trigger="scheduler")
+        except MappingError as exc:  # nothing landed; the next run tries again once it is fixed
+            log.error(
+                "run not started: source mapping %s, key %s: %s", exc.path, exc.key, exc.reason
+            )
+            write_heartbeat(self.settings, None, next_run=self._next_run())
+            return
         write_heartbeat(self.settings, report, next_run=self._next_run())
         log.info(
             "run %s: %s, %d batches, %d rows loaded, %d quarantined, %.1fs",

@@ -147,3 +147,20 @@ def test_a_mapped_file_is_labelled_with_its_inbox_folder_and_its_mapping(tmp_pat
     [batch] = batch_rows(home)
     assert (batch["file_name"], batch["table_name"]) == (label, "customers")
     assert {r[0] for r in fetch(home, "SELECT file_name FROM ops.quarantine")} == {label}
+
+
+def test_a_row_the_contract_refuses_is_quarantined_with_its_source_row(tmp_path: Path) -> None:
+    home = _file_home(tmp_path)
+    inbox = home / "inbox" / "acme" / "customers.csv"
+    inbox.write_text("Cust #,Cust_Name,Tier,Changed\nC7,Epsilon,9,04/Jun/06\n")
+    land(home)
+    [(line, column, record)] = fetch(
+        home, "SELECT source_line, column_name, record FROM ops.quarantine"
+    )
+    assert (line, column) == (2, "priority_tier")  # tier 9 is out of the contract's range
+    assert json.loads(record) == {
+        "Cust #": "C7",
+        "Cust_Name": "Epsilon",
+        "Tier": "9",
+        "Changed": "04/Jun/06",
+    }

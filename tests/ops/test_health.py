@@ -63,7 +63,7 @@ class TestBatches:
     def test_updates_older_rows_warnings_and_duplicates(self, cur):
         rows = {b["batch_id"]: b for b in health.batches(cur).rows}
         assert (rows[8]["rows_updated"], rows[8]["rows_stale"]) == (1, 1)
-        assert "fax" in rows[5]["warnings"]
+        assert "ignored 1 column(s) that are not in the customers contract" in rows[5]["warnings"]
         assert rows[7]["status"] == "skipped_duplicate"
         assert rows[7]["duplicate_of"] == 3
         assert "move it to erp/" in rows[4]["error"]

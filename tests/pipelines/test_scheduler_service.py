@@ -62,3 +62,19 @@ def test_closing_during_a_scheduled_run_waits_for_it_and_returns(tmp_path: Path)
     assert "next_run_at" in beat
     with WriterLock(settings.writer_lock_path, purpose="other"):
         pass
+
+
+def test_a_broken_source_mapping_is_one_logged_line_not_a_failed_job(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = load_settings(tmp_path)
+    settings.ensure_dirs()
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "acme.yml").write_text("source: {files: {folder: acme}}\n")
+    (tmp_path / "sources.yml").write_text("enabled: [acme]\n")
+    with SchedulerService(settings, "control-tower test") as service:
+        service.scheduled_run()
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.getMessage().startswith("run not started: source mapping ")
+    assert "key (top level): missing required key(s) targets" in record.getMessage()
+    assert record.exc_info is None

@@ -117,12 +117,26 @@ class Settings:
     session_hours: float = 12.0
     # Secure flag of the session cookie: None sets it when the request came over https.
     cookie_secure: bool | None = None
+    # Signed-in sessions with no activity for this long are signed out.
+    idle_minutes: float = 30.0
+    # Reverse proxies in front of the web app whose X-Forwarded-* headers are trusted (hops).
+    trusted_proxies: int = 0
+    # Largest request body the web app accepts (bytes); larger ones get 413.
+    max_request_bytes: int = 2_000_000
+    # Uncached KPI computations one user may start per minute (pages and API).
+    kpi_computations_per_minute: int = 30
     # KPI alert notifications: in the app always; e-mail and webhook only when configured.
     smtp_host: str | None = None
     smtp_port: int = 25
     alert_email_from: str = "control-tower@localhost"
     alert_email_to: tuple[str, ...] = ()
     alert_webhook_url: str | None = None
+    # The notification outbox: a delivery that failed all its tries is retried by later runs,
+    # first after `outbox_retry_minutes`, then twice as long each time up to
+    # `outbox_retry_max_hours`, and given up once it is `outbox_give_up_hours` old.
+    outbox_retry_minutes: float = 5.0
+    outbox_retry_max_hours: float = 6.0
+    outbox_give_up_hours: float = 72.0
 
     # Folders and files under home.
     @property
@@ -231,6 +245,15 @@ def _secret_key(home: Path) -> str:
     return key
 
 
+def _count(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{PREFIX}{name}={raw!r} must be a whole number, 0 or more")
+    return int(raw)
+
+
 def _cookie_secure() -> bool | None:
     raw = (_env("COOKIE_SECURE", "auto") or "auto").lower()
     choices = {"auto": None, "true": True, "1": True, "false": False, "0": False}
@@ -262,6 +285,10 @@ def load_settings(home: Path | str | None = None) -> Settings:
         lockout_minutes=_positive_float("LOCKOUT_MINUTES", 15.0),
         session_hours=_positive_float("SESSION_HOURS", 12.0),
         cookie_secure=_cookie_secure(),
+        idle_minutes=_positive_float("IDLE_MINUTES", 30.0),
+        trusted_proxies=_count("TRUSTED_PROXIES", 0),
+        max_request_bytes=int(_positive_float("MAX_REQUEST_MB", 2.0) * 1_000_000),
+        kpi_computations_per_minute=int(_positive_float("KPI_COMPUTATIONS_PER_MINUTE", 30)),
         smtp_host=_env("SMTP_HOST"),
         smtp_port=int(_positive_float("SMTP_PORT", 25)),
         alert_email_from=_env("ALERT_EMAIL_FROM") or "control-tower@localhost",
@@ -269,6 +296,9 @@ def load_settings(home: Path | str | None = None) -> Settings:
             a.strip() for a in (_env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
         alert_webhook_url=_webhook_url(),
+        outbox_retry_minutes=_positive_float("OUTBOX_RETRY_MINUTES", 5.0),
+        outbox_retry_max_hours=_positive_float("OUTBOX_RETRY_MAX_HOURS", 6.0),
+        outbox_give_up_hours=_positive_float("OUTBOX_GIVE_UP_HOURS", 72.0),
         kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),

@@ -5,7 +5,8 @@
 - `cli`: `control-tower users ...`.
 - `demo`: one user per role for `control-tower demo`.
 
-The web app's use of them (sign-in pages, `require`) lives in `control_tower.web.auth`.
+The web app's use of them lives in `control_tower.web.signin` (sign-in pages, throttling,
+sessions) and `control_tower.web.auth` (`require`).
 """
 
 from __future__ import annotations

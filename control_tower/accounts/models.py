@@ -96,6 +96,16 @@ class Scope:
             return False
         return not (self.locations and location_id not in self.locations)
 
+    def overlaps(self, other: Scope) -> bool:
+        """Whether some row could be in both scopes (an empty set allows every id)."""
+        return all(
+            not mine or not theirs or bool(mine & theirs)
+            for mine, theirs in (
+                (self.entities, other.entities),
+                (self.locations, other.locations),
+            )
+        )
+
     def sql(
         self, entity_column: str | None = "entity_id", location_column: str | None = "location_id"
     ) -> tuple[str, list[Any]]:

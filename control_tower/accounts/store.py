@@ -1,7 +1,7 @@
 """Accounts in the app database: create users, check passwords with lockout, tokens and sessions.
 
-Tables are created with `metadata.create_all` when a store opens; a
-migration tool (Alembic) will take over once the schema has to evolve in place.
+Opening a store brings the app database to this release's schema (Alembic migrations,
+`control_tower.storage.migrate`).
 
 Passwords are hashed with argon2id (argon2-cffi's RFC 9106 defaults) and
 rehashed on sign-in when those parameters change. `authenticate` spends one
@@ -32,7 +32,6 @@ from control_tower.accounts.models import (
     ROLES,
     Account,
     ApiToken,
-    Base,
     LoginSession,
     TokenInfo,
     User,
@@ -168,8 +167,8 @@ class AccountStore(AppDatabase):
     def open(
         cls, url: str, *, policy: Policy | None = None, hasher: PasswordHasher | None = None
     ) -> AccountStore:
-        """Connect to the app database at `url` and create the account tables if missing."""
-        return cls(open_app_engine(url, Base.metadata), policy=policy, hasher=hasher)
+        """Connect to the app database at `url`, upgraded to this release's schema."""
+        return cls(open_app_engine(url), policy=policy, hasher=hasher)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> AccountStore:
@@ -284,8 +283,19 @@ class AccountStore(AppDatabase):
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def authenticate(self, name: str, password: str, *, now: datetime | None = None) -> AuthResult:
-        """Check a name and password, counting failures towards a lockout."""
+    def authenticate(
+        self,
+        name: str,
+        password: str,
+        *,
+        now: datetime | None = None,
+        honour_lockout: bool = True,
+    ) -> AuthResult:
+        """Check a name and password, counting failures towards a lockout.
+
+        `honour_lockout=False` checks the password of a locked account all the same
+        (the web app does so for a client address that has not failed: a lockout
+        caused by someone else must not keep the owner out); failures still count."""
         now = now or utc_now()
         password = password[: MAX_PASSWORD_LENGTH + 1]
         with self._sessions() as s:
@@ -301,7 +311,7 @@ class AccountStore(AppDatabase):
                 user.failed_attempts = 0
             if user.disabled:
                 return AuthResult("disabled")
-            if user.locked_until is not None:
+            if user.locked_until is not None and honour_lockout:
                 return AuthResult("locked", locked_until=user.locked_until)
             if not matches:
                 user.failed_attempts += 1
@@ -310,6 +320,7 @@ class AccountStore(AppDatabase):
                     return AuthResult("locked", locked_until=user.locked_until)
                 return AuthResult("bad_password")
             user.failed_attempts = 0
+            user.locked_until = None
             user.last_login_at = now
             if self.hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = self.hasher.hash(password)

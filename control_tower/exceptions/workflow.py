@@ -46,6 +46,10 @@ RESOLUTION_CODES: tuple[str, ...] = (
     "wont_fix",
 )
 CLEARED = "cleared"
+# The longest note or comment, and the longest user name, an action may store: an item's
+# history is read whole on every view of it, so one oversized comment would slow every read.
+MAX_NOTE_LENGTH = 4000
+MAX_NAME_LENGTH = 128
 ADMIN_ROLE = "admin"
 
 
@@ -100,6 +104,24 @@ class ConflictError(WorkflowError):
             f"now {current}): {done or 'changed by another session'}. "
             "Nothing of yours was saved; reload the item and try again."
         )
+
+
+class FieldTooLongError(WorkflowError):
+    """A note, comment or name longer than an action may store."""
+
+
+def check_lengths(*, user: str, note: str | None, assignee: str | None) -> None:
+    """Refuse a note or comment over MAX_NOTE_LENGTH and names over MAX_NAME_LENGTH characters."""
+    fields = (
+        ("the note or comment", note, MAX_NOTE_LENGTH),
+        ("the acting user's name", user, MAX_NAME_LENGTH),
+        ("the assignee's name", assignee, MAX_NAME_LENGTH),
+    )
+    for what, value, limit in fields:
+        if value is not None and len(value) > limit:
+            raise FieldTooLongError(
+                f"{what} is {len(value):,} characters long; at most {limit:,} are allowed"
+            )
 
 
 def _describe(changes: dict[str, Any]) -> str:
@@ -234,6 +256,7 @@ def act(
         raise WorkflowError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
     if not user or not user.strip():
         raise WorkflowError("every action needs the acting user's name (--user NAME)")
+    check_lengths(user=user, note=note, assignee=assignee)
     now = _naive_utc(now) if now else _utcnow()
     until = _naive_utc(until) if until else None
     seen = expected_version or 0

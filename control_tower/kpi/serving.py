@@ -24,7 +24,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -147,6 +149,19 @@ class SnapshotCache:
 
 
 COMPUTED = SnapshotCache(COMPUTED_CACHE_SIZE)
+# Called before each computation no cache answers; it may raise to refuse it (a rate limit).
+_BEFORE_COMPUTE: ContextVar[Callable[[], None] | None] = ContextVar("before_compute", default=None)
+
+
+@contextmanager
+def before_compute(check: Callable[[], None]) -> Iterator[None]:
+    """Within the block, call `check()` before running any KPI definition no cache answers
+    (the web app counts them per user and refuses one over the user's budget)."""
+    token = _BEFORE_COMPUTE.set(check)
+    try:
+        yield
+    finally:
+        _BEFORE_COMPUTE.reset(token)
 
 
 def status_of(kpi: Kpi, value: float | None) -> str | None:
@@ -360,9 +375,14 @@ def _compute_cached(
         tuple(by),
         tuple(sorted((column, tuple(values)) for column, values in where.items())),
     )
-    return COMPUTED.get(
-        cur, key, lambda: compute(cur, kpi, as_of=as_of, grain=grain, by=by, where=where)
-    )
+
+    def make() -> dict[str, Any]:
+        check = _BEFORE_COMPUTE.get()
+        if check is not None:
+            check()  # may refuse: nothing is computed or kept
+        return compute(cur, kpi, as_of=as_of, grain=grain, by=by, where=where)
+
+    return COMPUTED.get(cur, key, make)
 
 
 def period_start(day: date, grain: str) -> date:

@@ -33,7 +33,7 @@ def _writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         raise click.ClickException(
             f"no warehouse at {settings.warehouse_path}; land data first with `control-tower ingest`"
         )
-    lock = WriterLock(settings.writer_lock_path, purpose="control-tower risk")
+    lock = WriterLock.for_settings(settings, purpose="control-tower risk")
     try:
         lock.acquire()
     except WriterBusyError as exc:

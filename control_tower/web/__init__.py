@@ -3,7 +3,8 @@
 `create_app` is the one place that wires the app: the pages under
 `control_tower/web/pages`, the stylesheets and scripts of `assets/` (shipped with the package), the
 shell (header and navigation built from the page registry, for the signed-in
-user's role), sign-in and the authorisation gate (`auth`), the `/api/v1`
+user's role), sign-in and the authorisation gate (`signin`, `auth`), proxies,
+body limit, rate limits and security headers (`security`), the `/api/v1`
 JSON API (`web.api`), and one `WebContext` per app (serving store, account
 store, exception store, snapshot caches), reached from callbacks through
 `runtime.web_context()`. Nothing is read from the warehouse until a request
@@ -24,9 +25,12 @@ from control_tower.accounts import AccountStore
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
 from control_tower.web.api import install_api
-from control_tower.web.auth import current_web_user, home_path, install_auth, notice
+from control_tower.web.auth import current_web_user, home_path
+from control_tower.web.auth_pages import notice
 from control_tower.web.runtime import EXTENSION_KEY, WebContext
+from control_tower.web.security import install_security
 from control_tower.web.shell import PRODUCT_NAME, install_shell
+from control_tower.web.signin import install_auth
 
 ASSETS_DIR = resources.shipped("assets")
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -56,6 +60,7 @@ def create_app(settings: Settings, *, accounts: AccountStore | None = None) -> d
     )
     _server_timing(app.server)  # before the gate, so the time includes it
     install_auth(app, accounts, settings)  # its gate runs before any other hook of ours
+    install_security(app, settings)
     install_api(app.server, app.config.requests_pathname_prefix)
     install_shell(app)
     _redirect_root(app)

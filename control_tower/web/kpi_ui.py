@@ -24,6 +24,7 @@ from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted
 from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
+from control_tower.web.chart_text import escape_figure
 from control_tower.web.filters import Filters, filter_bar, filter_inputs, link, load_choices
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
 from control_tower.web.runtime import web_context
@@ -316,7 +317,7 @@ def _base_layout(fig: go.Figure, **kwargs: Any) -> go.Figure:
         showlegend=False,
         **kwargs,
     )
-    return fig
+    return escape_figure(fig)
 
 
 def sparkline(kpi: Kpi, points: Sequence[Point]) -> dict[str, Any]:

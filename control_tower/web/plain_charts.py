@@ -15,6 +15,7 @@ from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.views.status import kpi_status
 from control_tower.web import kpi_ui
+from control_tower.web.chart_text import escape_figure
 from control_tower.web.format import fmt_int
 
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12}
@@ -73,8 +74,8 @@ def vline(x: float, colour: str) -> dict[str, Any]:
 
 
 def figure(data: Sequence[dict[str, Any]], **layout_kwargs: Any) -> dict[str, Any]:
-    """A figure from traces and layout settings."""
-    return {"data": list(data), "layout": layout(**layout_kwargs)}
+    """A figure from traces and layout settings (data strings escaped: `chart_text`)."""
+    return escape_figure({"data": list(data), "layout": layout(**layout_kwargs)})
 
 
 def kpi_trend(

@@ -8,19 +8,21 @@ tests, tools) never share a store, a connection pool or a cached answer.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 import duckdb
 import flask
 
-from control_tower.accounts import AccountStore
+from control_tower.accounts import Account, AccountStore, Scope
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.kpi.catalog import Catalog
 from control_tower.kpi.serving import SnapshotCache
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
 from control_tower.views.kpi import cached_catalog
+from control_tower.web.throttle import ComputeBudget, SignInThrottle
 
 EXTENSION_KEY = "control_tower"
 
@@ -36,6 +38,8 @@ class WebContext:
     - `exceptions`: the exception queue in the app database, opened on first use.
     - `cache(name, size)`: answers kept per serving snapshot, one cache per name.
     - `catalog()`: the validated KPI catalog of the installation's definitions.
+    - `sign_ins`, `computations`: this app's rate limits (`throttle`).
+    - `clock`: seconds since the epoch, for rate limits and idle sessions (tests replace it).
     """
 
     def __init__(self, settings: Settings, store: ServingStore, accounts: AccountStore) -> None:
@@ -45,6 +49,13 @@ class WebContext:
         self._exceptions: ExceptionStore | None = None
         self._caches: dict[str, SnapshotCache] = {}
         self._lock = threading.Lock()
+        self.clock = time.time
+        self.sign_ins = SignInThrottle(
+            max_delay=settings.lockout_minutes * 60, clock=lambda: self.clock()
+        )
+        self.computations = ComputeBudget(
+            settings.kpi_computations_per_minute, clock=lambda: self.clock()
+        )
 
     @property
     def exceptions(self) -> ExceptionStore:
@@ -66,13 +77,27 @@ class WebContext:
                 cache = self._caches[name] = SnapshotCache(size)
             return cache
 
-    def active_users(self, roles: Collection[str] | None = None) -> list[str]:
-        """Names of the active users (of these roles, if given), sorted: who may be assigned."""
-        return sorted(
-            a.name
+    def assignable(
+        self, scope: Scope | None = None, roles: Collection[str] | None = None
+    ) -> list[Account]:
+        """The active users (of these roles, if given) one may assign work to, by name.
+
+        With `scope`, only users whose scope shares rows with it: a person picks
+        assignees among the people who work on the same sites and entities, and
+        learns nothing of the others."""
+        return [
+            a
             for a in self.accounts.list_users()
-            if not a.disabled and (roles is None or a.role in roles)
-        )
+            if not a.disabled
+            and (roles is None or a.role in roles)
+            and (scope is None or a.scope.overlaps(scope))
+        ]
+
+    def active_users(
+        self, scope: Scope | None = None, roles: Collection[str] | None = None
+    ) -> list[str]:
+        """Names of `assignable(scope, roles)`, sorted."""
+        return sorted(a.name for a in self.assignable(scope, roles))
 
     def close(self) -> None:
         """Release every store this app opened."""

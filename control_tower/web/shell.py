@@ -5,13 +5,9 @@ from __future__ import annotations
 import dash
 from dash import ClientsideFunction, Input, Output, dcc, html
 
-from control_tower.web.auth import (
-    LOGOUT_PATH,
-    ROLE_LABELS,
-    allowed_pages,
-    csrf_token,
-    current_web_user,
-)
+from control_tower.web.auth import ROLE_LABELS, allowed_pages, current_web_user
+from control_tower.web.sessions import csrf_token
+from control_tower.web.signin import LOGOUT_PATH
 
 PRODUCT_NAME = "Control Tower"
 

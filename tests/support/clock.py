@@ -20,3 +20,14 @@ def clock_at(instant: datetime) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CONTROL_TOWER_NOW", clock_setting(instant))
         yield
+
+
+class ManualClock:
+    """Seconds since the epoch that move only when a test says so (`clock.now += 60`): inject it
+    where the product takes a `clock` callable (the web app's rate limits and idle sessions)."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now

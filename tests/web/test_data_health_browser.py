@@ -60,13 +60,13 @@ class TestLandedWarehouse:
         _wait_caption(page, "in quarantine")
         page.click(f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label")
         page.wait_for_function(
-            f"document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '2'"
+            f"() => document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '2'"
         )
         assert page.inner_text(f"{ROWS}[row-index='0'] [col-id='source_line']") == "2"
         page.click(f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label")
         # Descending over all 241 rows, not just the loaded block: line 252 is the unknown customer.
         page.wait_for_function(
-            f"document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '252'"
+            f"() => document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '252'"
         )
         assert page.inner_text(f"{ROWS}[row-index='0'] [col-id='source_line']") == "252"
 

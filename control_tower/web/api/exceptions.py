@@ -234,7 +234,7 @@ def act_on_exception(item_id: str) -> flask.Response:
             assignee=_text_field(body, "assignee"),
             until=body.get("until"),
             reason=_text_field(body, "reason"),
-            assignees=web_context().active_users(),
+            assignees=web_context().active_users(user.scope),
         )
     except ConflictError as exc:
         response = flask.jsonify(

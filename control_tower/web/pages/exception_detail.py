@@ -380,7 +380,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
             ui.panel(
                 "Act on it",
                 [
-                    _actions(item, web_context().active_users()),
+                    _actions(item, web_context().active_users(user.scope)),
                     html.Div(id=RESULT, className="exceptions-result", role="status"),
                     _comment_form(),
                 ],
@@ -473,7 +473,7 @@ def act_on_item(
             assignee=assignee if isinstance(assignee, str) else None,
             until=until,
             reason=reason if isinstance(reason, str) else None,
-            assignees=web_context().active_users(),
+            assignees=web_context().active_users(user.scope),
         )
     except ConflictError as exc:
         current = q.get_scoped(store, user.scope, item_id)

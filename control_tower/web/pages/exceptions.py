@@ -142,7 +142,7 @@ def layout(**query: Any) -> html.Div:
             ui.panel(
                 "Queue",
                 [
-                    queue_layout.action_bar(web_context().active_users()),
+                    queue_layout.action_bar(web_context().active_users(user.scope)),
                     html.Div(id=RESULT, className="exceptions-result", role="status"),
                     dcc.Loading(html.Span(id=CAPTION, className="caption"), type="dot"),
                     queue_layout.queue_grid(),
@@ -280,7 +280,7 @@ def apply_bulk(
         assignee=assignee if isinstance(assignee, str) else None,
         until=until,
         reason=reason if isinstance(reason, str) else None,
-        assignees=web_context().active_users(),
+        assignees=web_context().active_users(user.scope),
     )
     tone = "ok" if not result.conflicts and not result.refused else "warn"
     return act_ui.message(result.message(), tone), {"done": result.done, "n": n_clicks}

@@ -31,7 +31,7 @@ from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web import triage_views as tv
-from control_tower.web.auth import require
+from control_tower.web.auth import WebUser, require
 from control_tower.web.format import fmt_int, plural
 from control_tower.web.grid import (
     int_col,
@@ -141,12 +141,11 @@ def _grid() -> dag.AgGrid:
     )
 
 
-def _assignees() -> list[dict[str, str]]:
-    users = web_context().accounts.list_users()
+def _assignees(user: WebUser) -> list[dict[str, str]]:
+    """Planners and admins whose scope overlaps the user's, as dropdown options."""
     return [
         {"label": f"{u.name} ({u.role})", "value": u.name}
-        for u in users
-        if u.role in ROLES and not u.disabled
+        for u in web_context().assignable(user.scope, ROLES)
     ]
 
 
@@ -169,13 +168,13 @@ def _choose_and_act(
     )
 
 
-def _actions() -> html.Div:
+def _actions(user: WebUser) -> html.Div:
     return html.Div(
         [
             html.Span(id=SELECTION, className="planner-selection", role="status"),
             html.Button("✓ Acknowledge", id=ACK, className="button", n_clicks=0),
             html.Button("Assign to me", id=ASSIGN_ME, className="button", n_clicks=0),
-            _choose_and_act(ASSIGNEE, _assignees(), "Assign to…", "Assign", ASSIGN),
+            _choose_and_act(ASSIGNEE, _assignees(user), "Assign to…", "Assign", ASSIGN),
             html.Div(
                 [
                     html.Label("Until", htmlFor=SNOOZE_UNTIL, className="muted"),
@@ -250,7 +249,7 @@ def layout(**query: str) -> html.Div:
                         className="toolbar planner-filters",
                     ),
                     dcc.Loading(_grid(), type="dot", delay_show=300),
-                    _actions(),
+                    _actions(user),
                     html.Div(id=RESULT, className="planner-result", role="status"),
                 ],
                 subtitle="Ranked by risk × value at risk. Select rows to triage them; "
@@ -397,7 +396,7 @@ def act_on_selection(
         action, kwargs["assignee"] = "assign", user.name
     elif trigger == ASSIGN:
         action = "assign"
-        allowed = {o["value"] for o in _assignees()}
+        allowed = {o["value"] for o in _assignees(user)}
         if assignee not in allowed:
             return act_ui.refused("Choose a planner or admin to assign to."), no_update
         kwargs["assignee"] = assignee
@@ -415,7 +414,7 @@ def act_on_selection(
         action = "comment"
         if not isinstance(note, str) or not note.strip():
             return act_ui.refused("Write a comment first."), no_update
-        kwargs["note"] = note.strip()[:2000]
+        kwargs["note"] = note.strip()
     else:
         return no_update, no_update
     targets = _targets(selected)

@@ -28,6 +28,7 @@ from control_tower.views.planner_item import ItemView, PoRow, SiteRow, item_view
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require
+from control_tower.web.chart_text import escape_figure
 from control_tower.web.format import DASH, fmt_int, fmt_money
 from control_tower.web.kpi_ui import PLOT_CONFIG
 from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
@@ -182,7 +183,7 @@ def _drivers_chart(drivers: list[dict[str, Any]]) -> dcc.Graph:
         xaxis={"title": "effect on the log-odds of a stockout", "zeroline": True},
         yaxis={"categoryorder": "array", "categoryarray": order[::-1], "automargin": True},
     )
-    return dcc.Graph(id=DRIVERS, figure=fig, config=PLOT_CONFIG)
+    return dcc.Graph(id=DRIVERS, figure=escape_figure(fig), config=PLOT_CONFIG)
 
 
 def _risk(item: ItemView) -> html.Section:

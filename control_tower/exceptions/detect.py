@@ -4,14 +4,21 @@ The post-load step `exceptions` calls `refresh_exceptions` with the
 pipeline's writer connection. Three phases:
 
 1. detect: each type's rule runs as one vectorised DuckDB query into the temp
-   table `exc_detected` (type, key, ...): the conditions true right now. A
-   rule that fails is reported and its type is left out of reconciliation, so
-   its open items are not mistaken for cleared ones.
+   table `exc_detected` (type, key, ...): the conditions true right now, with
+   when each began in the source (`event_at`) and whether it is inside the
+   type's look-back window (`in_window`). A rule that fails is reported and its
+   type is left out of reconciliation, so its open items are not mistaken for
+   cleared ones.
 2. reconcile: the detected set is joined (in DuckDB) with the items already in
    the app database, which classifies each (type, key) as create, seen,
    reopen (it had cleared and came back), unsnooze (its snooze ended and it is
    still true), clear (no longer true: resolved with reason "cleared") or
-   inactive. The app database is then changed in one transaction: inserts and
+   inactive. A look-back window bounds what is opened, never what is closed: a
+   condition outside the window neither creates nor reopens an item but keeps
+   an existing one open, so an item is cleared only when its condition is
+   observed resolved (absent from the rule). A type whose conditions are
+   one-off events (`clears=False`) is never cleared by detection: a person
+   resolves it. The app database is then changed in one transaction: inserts and
    sighting counts in bulk, status changes one by one with a version check,
    each with its audit row, so a person's concurrent action always wins.
 3. mirror: every item is written to `exc.queue_items` for the exception_aging
@@ -30,9 +37,14 @@ from typing import Any
 
 import duckdb
 import polars as pl
-from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, update
 
-from control_tower.exceptions.registry import EXCEPTION_TYPES, RULE_COLUMNS, ExceptionType
+from control_tower.exceptions.registry import (
+    EXCEPTION_TYPES,
+    OPTIONAL_RULE_COLUMNS,
+    RULE_COLUMNS,
+    ExceptionType,
+)
 from control_tower.exceptions.store import (
     ITEM_CORE_COLUMNS,
     SYSTEM_USER,
@@ -54,6 +66,7 @@ MIRROR_COLUMNS: tuple[str, ...] = (
     "type",
     *ITEM_CORE_COLUMNS,
     "created_at",
+    "event_at",
     "last_action_at",
     "sla_hours",
     "resolved_at",
@@ -114,13 +127,14 @@ def detect(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE exc_detected (type VARCHAR, key VARCHAR, "
         "location_id VARCHAR, entity_id VARCHAR, item_id VARCHAR, detail VARCHAR, "
-        "value_at_risk DOUBLE, severity VARCHAR)"
+        "value_at_risk DOUBLE, severity VARCHAR, event_at TIMESTAMP, in_window BOOLEAN)"
     )
     counts: dict[str, int] = {}
     failed: dict[str, str] = {}
     cols = ", ".join(RULE_COLUMNS)
     for t in types.values():
         try:
+            optional = _optional_columns(con, t, as_of=as_of, now=now)
             # The name and default severity are validated identifiers of the registry.
             row = con.execute(
                 f"WITH r AS (SELECT {cols} FROM ({t.rule}) AS rule) "
@@ -138,8 +152,8 @@ def detect(
                 f"INSERT INTO exc_detected SELECT '{t.name}', CAST(key AS VARCHAR), "
                 "CAST(location_id AS VARCHAR), CAST(entity_id AS VARCHAR), "
                 "CAST(item_id AS VARCHAR), CAST(detail AS VARCHAR), "
-                f"CAST(value_at_risk AS DOUBLE), coalesce(CAST(severity AS VARCHAR), '{t.severity}') "
-                f"FROM ({t.rule}) AS rule",
+                f"CAST(value_at_risk AS DOUBLE), coalesce(CAST(severity AS VARCHAR), '{t.severity}'), "
+                f"{optional['event_at']}, {optional['in_window']} FROM ({t.rule}) AS rule",
                 t.bindings(as_of=as_of, now=now),
             )
             counts[t.name] = int(total)
@@ -147,6 +161,21 @@ def detect(
             log.warning("exception rule %s failed: %s", t.name, exc)
             failed[t.name] = f"{type(exc).__name__}: {exc}"
     return counts, failed
+
+
+def _optional_columns(
+    con: duckdb.DuckDBPyConnection, t: ExceptionType, *, as_of: date, now: datetime
+) -> dict[str, str]:
+    """The SQL of the optional rule columns: the rule's own when it returns them, else their
+    defaults (no event time: the detection's; in the window: every row may open an item)."""
+    cur = con.execute(f"SELECT * FROM ({t.rule}) AS rule LIMIT 0", t.bindings(as_of=as_of, now=now))
+    returned = {d[0] for d in cur.description} & set(OPTIONAL_RULE_COLUMNS)
+    return {
+        "event_at": "CAST(event_at AS TIMESTAMP)" if "event_at" in returned else "NULL",
+        "in_window": "coalesce(CAST(in_window AS BOOLEAN), true)"
+        if "in_window" in returned
+        else "true",
+    }
 
 
 _EXISTING_SCHEMA = {
@@ -165,13 +194,18 @@ SELECT
     coalesce(d.type, e.type) AS type,
     coalesce(d.key, e.key) AS key,
     e.id, e.version, e.status, e.resolution_code, e.snoozed_until,
-    d.location_id, d.entity_id, d.item_id, d.detail, d.value_at_risk, d.severity,
+    d.location_id, d.entity_id, d.item_id, d.detail, d.value_at_risk, d.severity, d.event_at,
     CASE
-        WHEN e.id IS NULL THEN 'create'
-        WHEN d.key IS NULL AND e.status <> 'resolved' THEN 'clear'
+        -- outside the look-back window a condition keeps an item open, never opens one
+        WHEN e.id IS NULL AND d.in_window THEN 'create'
+        WHEN e.id IS NULL THEN 'none'
+        WHEN d.key IS NULL AND e.status <> 'resolved' AND list_contains($clearing, e.type)
+            THEN 'clear'
+        WHEN d.key IS NULL AND e.status <> 'resolved' THEN 'none'
         WHEN d.key IS NULL AND e.active THEN 'inactive'
         WHEN d.key IS NULL THEN 'none'
-        WHEN e.status = 'resolved' AND NOT e.active THEN 'reopen'
+        WHEN e.status = 'resolved' AND NOT e.active AND d.in_window THEN 'reopen'
+        WHEN e.status = 'resolved' AND NOT e.active THEN 'none'
         WHEN e.status = 'snoozed' AND e.snoozed_until <= CAST($now AS TIMESTAMP) THEN 'unsnooze'
         ELSE 'seen'
     END AS action
@@ -190,7 +224,8 @@ def _classify(
     existing = pl.DataFrame(rows, schema=_EXISTING_SCHEMA, orient="row")
     con.register("exc_existing", existing.to_arrow())
     try:
-        cur = con.execute(_CLASSIFY, {"now": now, "types": types})
+        clearing = [t for t in types if t not in EXCEPTION_TYPES or EXCEPTION_TYPES[t].clears]
+        cur = con.execute(_CLASSIFY, {"now": now, "types": types, "clearing": clearing})
         names = [d[0] for d in cur.description]
         out: dict[str, list[dict[str, Any]]] = {}
         for row in cur.fetchall():
@@ -212,6 +247,7 @@ def _sighting(rec: dict[str, Any], now: datetime) -> dict[str, Any]:
         "item_id": rec["item_id"],
         "value_at_risk": rec["value_at_risk"],
         "detail": json.loads(rec["detail"]) if rec["detail"] else {},
+        "b_event_at": rec["event_at"],
     }
 
 
@@ -306,6 +342,7 @@ def reconcile(
                         "item_id": r["item_id"],
                         "sla_hours": kinds[r["type"]].sla_hours,
                         "created_at": now,
+                        "event_at": r["event_at"] or now,
                         "last_seen_at": now,
                         "times_seen": 1,
                         "active": True,
@@ -351,6 +388,8 @@ def reconcile(
                     item_id=bindparam("item_id"),
                     value_at_risk=bindparam("value_at_risk"),
                     detail=bindparam("detail"),
+                    # fills the event time of items stored before it was recorded
+                    event_at=func.coalesce(bindparam("b_event_at"), ITEMS.c.event_at),
                 ),
                 sightings,
             )
@@ -366,8 +405,12 @@ def reconcile(
         report.conflicts = report.actions.pop("conflict", 0)
 
 
-def mirror(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
-    """Replace `exc.queue_items` in the warehouse with every item of the app database."""
+def mirror(
+    con: duckdb.DuckDBPyConnection, store: ExceptionStore, *, at: datetime | None = None
+) -> int:
+    """Replace `exc.queue_items` in the warehouse with every item of the app database, as it is
+    at `at` (naive UTC, the product clock by default): what is open now for exception_aging."""
+    taken = at or _utcnow()
     names = [c for c in MIRROR_COLUMNS if c != "detail"]
     with store.engine.connect() as db:
         rows = db.execute(
@@ -387,6 +430,7 @@ def mirror(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
         "location_id": pl.String,
         "entity_id": pl.String,
         "created_at": pl.Datetime("us"),
+        "event_at": pl.Datetime("us"),
         "last_action_at": pl.Datetime("us"),
         "sla_hours": pl.Float64,
         "resolved_at": pl.Datetime("us"),
@@ -408,7 +452,10 @@ def mirror(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM exc.queue_items")
-        con.execute(f"INSERT INTO exc.queue_items ({cols}) SELECT {cols} FROM exc_mirror")
+        con.execute(
+            f"INSERT INTO exc.queue_items ({cols}, mirrored_at) SELECT {cols}, ? FROM exc_mirror",
+            [taken],
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -435,7 +482,7 @@ def refresh_exceptions(
     with ExceptionStore.open(app_db_url) as store:
         reconcile(con, store, now=now, types=sorted(report.detected), report=report)
         t2 = time.perf_counter()
-        report.mirrored = mirror(con, store)
+        report.mirrored = mirror(con, store, at=now)
     t3 = time.perf_counter()
     con.execute("DROP TABLE IF EXISTS exc_detected")
     report.ms = {

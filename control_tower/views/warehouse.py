@@ -120,7 +120,7 @@ def queue_counts(
         try:
             rows = cur.execute(
                 "SELECT type, count(*), count(*) FILTER (WHERE "
-                "epoch(CAST(? AS TIMESTAMP)) - epoch(created_at) > sla_hours * 3600) "
+                "epoch(CAST(? AS TIMESTAMP)) - epoch(coalesce(event_at, created_at)) > sla_hours * 3600) "
                 f"FROM exc.queue_items WHERE {where} GROUP BY type",
                 [*binds, *params, *([location_id] if location_id is not None else [])],
             ).fetchall()

@@ -20,6 +20,7 @@ from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import Point, status_of
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.data_time import DataTime
 from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
 from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
@@ -287,8 +288,25 @@ def change_line(change: Change, days: int, *, line_id: str | None = None) -> htm
     )
 
 
-def freshness_line(freshness: datetime | None, now: datetime) -> html.Div:
-    """How old the data behind a figure is; a warning when older than STALE_HOURS."""
+def freshness_line(
+    freshness: datetime | None, now: datetime, data: DataTime | None = None
+) -> html.Div:
+    """When the data behind a figure is from: "Data as of <newest extract> · loaded <time>",
+    and a warning naming each stale source it reads (past its freshness SLA). Without source
+    times (`data` None or unknown), how old the newest load is, stale after STALE_HOURS."""
+    if data is not None and (data.data_as_of or data.loaded_at):
+        text = f"Data as of {fmt_ts(data.data_as_of)} · loaded {fmt_ts(data.loaded_at)}"
+        if data.stale:
+            stale = "; ".join(data.stale)
+            return html.Div(
+                [
+                    html.Span("⚠", **{"aria-hidden": "true"}),
+                    f" Stale source: {stale} · {text}",
+                ],
+                className="kpi-fresh kpi-fresh--stale",
+                title=f"past its freshness SLA: {stale}",
+            )
+        return html.Div(text, className="kpi-fresh")
     age = age_hours(freshness, now)
     if age is None:
         return html.Div("Data age unknown", className="kpi-fresh kpi-fresh--unknown")

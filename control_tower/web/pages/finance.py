@@ -30,6 +30,7 @@ from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
 from control_tower.web.filters import (
     Filters,
+    data_end,
     register_filter_callbacks,
 )
 from control_tower.web.format import fmt_int
@@ -128,7 +129,7 @@ def _page(
     as_of = latest_as_of(cur)
     if as_of is None:
         return _no_data(), None
-    view = chosen.resolved(as_of)
+    view = chosen.resolved(data_end(cur, as_of))
     scope = view.scoped(user_scope)
     if scope is None:
         return (

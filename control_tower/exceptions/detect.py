@@ -216,7 +216,12 @@ WHERE d.key IS NOT NULL OR list_contains($types, e.type)
 
 
 def _classify(
-    con: duckdb.DuckDBPyConnection, db: Connection, *, now: datetime, types: list[str]
+    con: duckdb.DuckDBPyConnection,
+    db: Connection,
+    *,
+    now: datetime,
+    types: list[str],
+    clearing: list[str],
 ) -> dict[str, list[dict[str, Any]]]:
     rows = db.execute(
         select(*(ITEMS.c[name] for name in _EXISTING_SCHEMA))  # type: ignore[union-attr]
@@ -224,7 +229,6 @@ def _classify(
     existing = pl.DataFrame(rows, schema=_EXISTING_SCHEMA, orient="row")
     con.register("exc_existing", existing.to_arrow())
     try:
-        clearing = [t for t in types if t not in EXCEPTION_TYPES or EXCEPTION_TYPES[t].clears]
         cur = con.execute(_CLASSIFY, {"now": now, "types": types, "clearing": clearing})
         names = [d[0] for d in cur.description]
         out: dict[str, list[dict[str, Any]]] = {}
@@ -321,13 +325,16 @@ def reconcile(
     now: datetime,
     types: list[str],
     report: DetectionReport,
+    kinds: dict[str, ExceptionType] | None = None,
 ) -> None:
-    """Bring the app database's items in line with `exc_detected` for the given types."""
+    """Bring the app database's items in line with `exc_detected` for the given types (declared
+    in `kinds`, the registry by default)."""
+    kinds = dict(kinds or EXCEPTION_TYPES)
+    clearing = [t for t in types if kinds[t].clears]
     with store.engine.begin() as db:
-        groups = _classify(con, db, now=now, types=types)
+        groups = _classify(con, db, now=now, types=types, clearing=clearing)
         new = groups.get("create", [])
         if new:
-            kinds = EXCEPTION_TYPES
             created = db.execute(
                 insert(ITEMS).returning(ITEMS.c.id, ITEMS.c.type, sort_by_parameter_order=True),
                 [
@@ -480,7 +487,7 @@ def refresh_exceptions(
     report.detected, report.failed = detect(con, as_of=as_of, now=now, types=types)
     t1 = time.perf_counter()
     with ExceptionStore.open(app_db_url) as store:
-        reconcile(con, store, now=now, types=sorted(report.detected), report=report)
+        reconcile(con, store, now=now, types=sorted(report.detected), report=report, kinds=types)
         t2 = time.perf_counter()
         report.mirrored = mirror(con, store, at=now)
     t3 = time.perf_counter()

@@ -11,14 +11,25 @@ Against the kit's delivery (NOW = 2026-03-12 10:00 UTC):
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import update
 
 from control_tower.exceptions.aging import item_aging
+from control_tower.exceptions.detect import refresh_exceptions
+from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.exceptions.store import ExceptionItem
-from tests.support.exception_cases import NOW, detect_at, items, later, store, writer
+from tests.support.exception_cases import (
+    NOW,
+    detect_at,
+    items,
+    later,
+    settings,
+    store,
+    writer,
+)
 
 BACKORDER = "O1|1"
 SHORT = "O4|1"
@@ -50,6 +61,17 @@ class TestLookBackWindow:
         detect_at(home, later(24 * 16))
         item = items(home, "short_shipment")[SHORT]
         assert (item.status, item.resolution_code) == ("resolved", "cleared")
+
+    def test_a_type_of_one_off_events_is_never_cleared_by_detection(self, home: Path) -> None:
+        receipts = EXCEPTION_TYPES["receipt_not_put_away"]
+        kept = {receipts.name: dataclasses.replace(receipts, clears=False)}
+        url = settings(home).app_db_url
+        with writer(home) as con:
+            refresh_exceptions(con, url, as_of=NOW.date(), now=NOW, types=kept)
+            con.execute("UPDATE receipts SET putaway_ts = TIMESTAMP '2026-03-12 10:30:00'")
+            report = refresh_exceptions(con, url, as_of=NOW.date(), now=later(1), types=kept)
+        assert report.actions["clear"] == 0
+        assert items(home, receipts.name)["RC1|1"].status == "open"
 
     def test_a_condition_outside_the_window_opens_no_item(self, home: Path) -> None:
         detect_at(home, NOW)

@@ -13,12 +13,10 @@ pipeline's writer connection. Three phases:
    the app database, which classifies each (type, key) as create, seen,
    reopen (it had cleared and came back), unsnooze (its snooze ended and it is
    still true), clear (no longer true: resolved with reason "cleared") or
-   inactive. A look-back window bounds what is opened, never what is closed: a
-   condition outside the window neither creates nor reopens an item but keeps
-   an existing one open, so an item is cleared only when its condition is
-   observed resolved (absent from the rule). A type whose conditions are
-   one-off events (`clears=False`) is never cleared by detection: a person
-   resolves it. The app database is then changed in one transaction: inserts and
+   inactive. A look-back window bounds what opens, never what clears: outside
+   it a condition only keeps an existing item open, so an item clears when its
+   condition is observed resolved (see `rules.base`; `clears=False` types never
+   clear). The app database is then changed in one transaction: inserts and
    sighting counts in bulk, status changes one by one with a version check,
    each with its audit row, so a person's concurrent action always wins.
 3. mirror: every item is written to `exc.queue_items` for the exception_aging
@@ -166,8 +164,7 @@ def detect(
 def _optional_columns(
     con: duckdb.DuckDBPyConnection, t: ExceptionType, *, as_of: date, now: datetime
 ) -> dict[str, str]:
-    """The SQL of the optional rule columns: the rule's own when it returns them, else their
-    defaults (no event time: the detection's; in the window: every row may open an item)."""
+    """The SQL of the optional rule columns: the rule's own, else their defaults."""
     cur = con.execute(f"SELECT * FROM ({t.rule}) AS rule LIMIT 0", t.bindings(as_of=as_of, now=now))
     returned = {d[0] for d in cur.description} & set(OPTIONAL_RULE_COLUMNS)
     return {
@@ -426,32 +423,13 @@ def mirror(
                 cast(ITEMS.c.detail, Text).label("detail"),
             ).order_by(ITEMS.c.id)
         ).all()
-    schema: dict[str, Any] = {
-        "id": pl.String,
-        "type": pl.String,
-        "key": pl.String,
-        "status": pl.String,
-        "severity": pl.String,
-        "owner_role": pl.String,
-        "assignee": pl.String,
-        "location_id": pl.String,
-        "entity_id": pl.String,
-        "created_at": pl.Datetime("us"),
-        "event_at": pl.Datetime("us"),
-        "last_action_at": pl.Datetime("us"),
-        "sla_hours": pl.Float64,
-        "resolved_at": pl.Datetime("us"),
-        "item_id": pl.String,
-        "last_seen_at": pl.Datetime("us"),
-        "times_seen": pl.Int32,
-        "snoozed_until": pl.Datetime("us"),
-        "resolution_code": pl.String,
-        "value_at_risk": pl.Float64,
-        "detail": pl.String,
-    }
+    stamp = pl.Datetime("us")
+    typed: dict[str, Any] = {"sla_hours": pl.Float64, "value_at_risk": pl.Float64}
+    typed |= {"times_seen": pl.Int32} | {c: stamp for c in names if c.endswith(("_at", "_until"))}
+    schema = {c: typed.get(c, pl.String) for c in (*names, "detail")}  # the rest is text
     frame = pl.DataFrame(
         [(str(r[0]), *r[1:]) for r in rows],
-        schema={c: schema[c] for c in (*names, "detail")},
+        schema=schema,
         orient="row",
     )
     cols = ", ".join((*names, "detail"))

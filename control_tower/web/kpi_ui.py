@@ -21,7 +21,7 @@ from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import Point, status_of
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.data_time import DataTime
-from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
+from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word, utc_now
 from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
@@ -98,14 +98,16 @@ def linked_tile(
     *,
     link_class: str,
     unit: str = "",
+    data: DataTime | None = None,
 ) -> html.Div:
     """A tile of `kpi`'s value (a link to `href`), its status badge before `detail`, and the
-    tile's tone from that status."""
+    tile's tone from that status; with `data`, when its data is from and its stale sources."""
     status = status_of(kpi, value)
+    fresh = freshness_line(None, utc_now(), data) if data is not None else None
     return ui.kpi(
         kpi.label,
         html.A(format_value(value, kpi.format) + unit, href=href, className=link_class),
-        [status_badge(status), " ", detail],
+        [status_badge(status), " ", detail, fresh],
         tone=tone(status),
         kpi_id=tile_id,
     )

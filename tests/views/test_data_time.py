@@ -14,9 +14,14 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
+from control_tower.accounts import Scope
+from control_tower.contracts import TABLES
 from control_tower.kpi.catalog import load_catalog
+from control_tower.kpi.serving import latest_as_of
 from control_tower.storage.schema import ensure_schema
 from control_tower.views.data_time import data_as_of, data_time, range_end
+from control_tower.views.executive import executive_view
+from control_tower.views.kpi import Tile
 from control_tower.web.kpi_ui import freshness_line
 
 NOW = datetime(2026, 3, 31, 11, 0)
@@ -72,3 +77,15 @@ def test_the_tile_says_data_as_of_and_loaded_separately(cur) -> None:
     stale = freshness_line(None, NOW, data_time(cur, ["waves", "sales_order_lines"], NOW))
     assert "kpi-fresh--stale" in stale.className
     assert "Stale source: wms (waves)" in str(stale.children)
+
+
+def test_every_demo_tile_says_when_its_data_is_from_and_was_loaded(snapshot, catalog) -> None:
+    end = latest_as_of(snapshot)
+    page = executive_view(snapshot, catalog, Scope(), start=end, end=end, grain="day")
+    read = [t for t in page.tiles if isinstance(t, Tile) and set(t.kpi.model.tables) & set(TABLES)]
+    assert read
+    for t in read:
+        assert t.data is not None, t.kpi.name
+        assert t.data.data_as_of is not None, t.kpi.name
+        assert t.data.loaded_at is not None, t.kpi.name
+        assert t.data.data_as_of <= t.data.loaded_at, t.kpi.name

@@ -277,6 +277,7 @@ def _match(page: fv.FinanceView, view: Filters) -> tuple[Any, Any]:
         ),
         kpi_ui.kpi_href(MATCH_KPI, view),
         "finance-kpi-invoice_first_pass_match_rate",
+        data=match.headline.data,
     )
     if not match.headline.measured:
         return tile, ui.empty_state("No PO invoice lines in this range", "Widen the date range.")

@@ -253,7 +253,7 @@ def _page(
     ]
     subtitle = (
         f"{site.label} · {view.start:%Y-%m-%d} to {view.end:%Y-%m-%d} · "
-        f"data as of {latest:%Y-%m-%d}"
+        f"data as of {data_end(cur, latest):%Y-%m-%d}"
     )
     return body, subtitle
 
@@ -266,7 +266,12 @@ def _tiles(page: wv.WarehouseView, view: Filters) -> list[Any]:
         basis = f"{fmt_int(total.denominator)} units due" if total.denominator else "nothing due"
         tiles.append(
             _tile(
-                head.kpi, total.value, basis, kpi_ui.kpi_href(name, view), f"warehouse-kpi-{name}"
+                head.kpi,
+                total.value,
+                basis,
+                kpi_ui.kpi_href(name, view),
+                f"warehouse-kpi-{name}",
+                data=head.data,
             )
         )
     latest = page.dock.latest
@@ -280,6 +285,7 @@ def _tiles(page: wv.WarehouseView, view: Filters) -> list[Any]:
             kpi_ui.kpi_href(DOCK_KPI, view),
             "warehouse-kpi-dock",
             unit=" h",
+            data=page.dock_data,
         )
     )
     backlog = page.backlog

@@ -285,6 +285,7 @@ def breakdown(
     dimension: str,
 ) -> list[Bar]:
     """The KPI over [start, end] for each value of `dimension`, worst first (no value last)."""
+    end = _snapshot_end(cur, kpi, end, utc_now())
     s = series(cur, kpi, scope=scope, start=start, end=end, grain="day", dimension=dimension)
     groups: dict[str | None, list[Point]] = {}
     for p in s.points:

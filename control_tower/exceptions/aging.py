@@ -54,7 +54,8 @@ def aging(
     now: datetime,
     resolved_at: datetime | None = None,
 ) -> Aging:
-    """Aging of one item at `now` (naive UTC); a resolved item stops aging when resolved."""
+    """Aging of one item at `now` (naive UTC) from `created_at` (when its condition began);
+    a resolved item stops aging when resolved."""
     end = resolved_at or now
     due = created_at + timedelta(hours=sla_hours)
     age = _whole_days(end - created_at)
@@ -68,9 +69,10 @@ def aging(
 
 
 def item_aging(item: ExceptionItem, now: datetime) -> Aging:
-    """Aging of a stored item at `now` (naive UTC)."""
+    """Aging of a stored item at `now` (naive UTC), from when its condition began (the source
+    event's time; the first detection when the rule gives none)."""
     return aging(
-        created_at=item.created_at,
+        created_at=item.started_at,
         last_action_at=item.last_action_at,
         sla_hours=item.sla_hours,
         now=now,

@@ -77,7 +77,7 @@ def exceptions_behind(
         item_sql = " AND item_id = ?"
         params.append(item_id)
     base = (
-        "WITH q AS (SELECT *, (epoch(CAST(? AS TIMESTAMP)) - epoch(created_at)) / 3600.0 "
+        "WITH q AS (SELECT *, (epoch(CAST(? AS TIMESTAMP)) - epoch(coalesce(event_at, created_at))) / 3600.0 "
         "AS age_hours FROM exc.queue_items) "
         f"SELECT id, type, key, status, severity, location_id, entity_id, item_id, created_at, "
         "age_hours, value_at_risk, age_hours > sla_hours AS past_sla FROM q "

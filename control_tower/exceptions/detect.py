@@ -4,14 +4,19 @@ The post-load step `exceptions` calls `refresh_exceptions` with the
 pipeline's writer connection. Three phases:
 
 1. detect: each type's rule runs as one vectorised DuckDB query into the temp
-   table `exc_detected` (type, key, ...): the conditions true right now. A
-   rule that fails is reported and its type is left out of reconciliation, so
-   its open items are not mistaken for cleared ones.
+   table `exc_detected` (type, key, ...): the conditions true right now, with
+   when each began in the source (`event_at`) and whether it is inside the
+   type's look-back window (`in_window`). A rule that fails is reported and its
+   type is left out of reconciliation, so its open items are not mistaken for
+   cleared ones.
 2. reconcile: the detected set is joined (in DuckDB) with the items already in
    the app database, which classifies each (type, key) as create, seen,
    reopen (it had cleared and came back), unsnooze (its snooze ended and it is
    still true), clear (no longer true: resolved with reason "cleared") or
-   inactive. The app database is then changed in one transaction: inserts and
+   inactive. A look-back window bounds what opens, never what clears: outside
+   it a condition only keeps an existing item open, so an item clears when its
+   condition is observed resolved (see `rules.base`; `clears=False` types never
+   clear). The app database is then changed in one transaction: inserts and
    sighting counts in bulk, status changes one by one with a version check,
    each with its audit row, so a person's concurrent action always wins.
 3. mirror: every item is written to `exc.queue_items` for the exception_aging
@@ -30,9 +35,14 @@ from typing import Any
 
 import duckdb
 import polars as pl
-from sqlalchemy import Connection, Text, bindparam, cast, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, func, insert, select, update
 
-from control_tower.exceptions.registry import EXCEPTION_TYPES, RULE_COLUMNS, ExceptionType
+from control_tower.exceptions.registry import (
+    EXCEPTION_TYPES,
+    OPTIONAL_RULE_COLUMNS,
+    RULE_COLUMNS,
+    ExceptionType,
+)
 from control_tower.exceptions.store import (
     ITEM_CORE_COLUMNS,
     SYSTEM_USER,
@@ -54,6 +64,7 @@ MIRROR_COLUMNS: tuple[str, ...] = (
     "type",
     *ITEM_CORE_COLUMNS,
     "created_at",
+    "event_at",
     "last_action_at",
     "sla_hours",
     "resolved_at",
@@ -114,13 +125,14 @@ def detect(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE exc_detected (type VARCHAR, key VARCHAR, "
         "location_id VARCHAR, entity_id VARCHAR, item_id VARCHAR, detail VARCHAR, "
-        "value_at_risk DOUBLE, severity VARCHAR)"
+        "value_at_risk DOUBLE, severity VARCHAR, event_at TIMESTAMP, in_window BOOLEAN)"
     )
     counts: dict[str, int] = {}
     failed: dict[str, str] = {}
     cols = ", ".join(RULE_COLUMNS)
     for t in types.values():
         try:
+            optional = _optional_columns(con, t, as_of=as_of, now=now)
             # The name and default severity are validated identifiers of the registry.
             row = con.execute(
                 f"WITH r AS (SELECT {cols} FROM ({t.rule}) AS rule) "
@@ -138,8 +150,8 @@ def detect(
                 f"INSERT INTO exc_detected SELECT '{t.name}', CAST(key AS VARCHAR), "
                 "CAST(location_id AS VARCHAR), CAST(entity_id AS VARCHAR), "
                 "CAST(item_id AS VARCHAR), CAST(detail AS VARCHAR), "
-                f"CAST(value_at_risk AS DOUBLE), coalesce(CAST(severity AS VARCHAR), '{t.severity}') "
-                f"FROM ({t.rule}) AS rule",
+                f"CAST(value_at_risk AS DOUBLE), coalesce(CAST(severity AS VARCHAR), '{t.severity}'), "
+                f"{optional['event_at']}, {optional['in_window']} FROM ({t.rule}) AS rule",
                 t.bindings(as_of=as_of, now=now),
             )
             counts[t.name] = int(total)
@@ -147,6 +159,20 @@ def detect(
             log.warning("exception rule %s failed: %s", t.name, exc)
             failed[t.name] = f"{type(exc).__name__}: {exc}"
     return counts, failed
+
+
+def _optional_columns(
+    con: duckdb.DuckDBPyConnection, t: ExceptionType, *, as_of: date, now: datetime
+) -> dict[str, str]:
+    """The SQL of the optional rule columns: the rule's own, else their defaults."""
+    cur = con.execute(f"SELECT * FROM ({t.rule}) AS rule LIMIT 0", t.bindings(as_of=as_of, now=now))
+    returned = {d[0] for d in cur.description} & set(OPTIONAL_RULE_COLUMNS)
+    return {
+        "event_at": "CAST(event_at AS TIMESTAMP)" if "event_at" in returned else "NULL",
+        "in_window": "coalesce(CAST(in_window AS BOOLEAN), true)"
+        if "in_window" in returned
+        else "true",
+    }
 
 
 _EXISTING_SCHEMA = {
@@ -165,13 +191,18 @@ SELECT
     coalesce(d.type, e.type) AS type,
     coalesce(d.key, e.key) AS key,
     e.id, e.version, e.status, e.resolution_code, e.snoozed_until,
-    d.location_id, d.entity_id, d.item_id, d.detail, d.value_at_risk, d.severity,
+    d.location_id, d.entity_id, d.item_id, d.detail, d.value_at_risk, d.severity, d.event_at,
     CASE
-        WHEN e.id IS NULL THEN 'create'
-        WHEN d.key IS NULL AND e.status <> 'resolved' THEN 'clear'
+        -- outside the look-back window a condition keeps an item open, never opens one
+        WHEN e.id IS NULL AND d.in_window THEN 'create'
+        WHEN e.id IS NULL THEN 'none'
+        WHEN d.key IS NULL AND e.status <> 'resolved' AND list_contains($clearing, e.type)
+            THEN 'clear'
+        WHEN d.key IS NULL AND e.status <> 'resolved' THEN 'none'
         WHEN d.key IS NULL AND e.active THEN 'inactive'
         WHEN d.key IS NULL THEN 'none'
-        WHEN e.status = 'resolved' AND NOT e.active THEN 'reopen'
+        WHEN e.status = 'resolved' AND NOT e.active AND d.in_window THEN 'reopen'
+        WHEN e.status = 'resolved' AND NOT e.active THEN 'none'
         WHEN e.status = 'snoozed' AND e.snoozed_until <= CAST($now AS TIMESTAMP) THEN 'unsnooze'
         ELSE 'seen'
     END AS action
@@ -182,7 +213,12 @@ WHERE d.key IS NOT NULL OR list_contains($types, e.type)
 
 
 def _classify(
-    con: duckdb.DuckDBPyConnection, db: Connection, *, now: datetime, types: list[str]
+    con: duckdb.DuckDBPyConnection,
+    db: Connection,
+    *,
+    now: datetime,
+    types: list[str],
+    clearing: list[str],
 ) -> dict[str, list[dict[str, Any]]]:
     rows = db.execute(
         select(*(ITEMS.c[name] for name in _EXISTING_SCHEMA))  # type: ignore[union-attr]
@@ -190,7 +226,7 @@ def _classify(
     existing = pl.DataFrame(rows, schema=_EXISTING_SCHEMA, orient="row")
     con.register("exc_existing", existing.to_arrow())
     try:
-        cur = con.execute(_CLASSIFY, {"now": now, "types": types})
+        cur = con.execute(_CLASSIFY, {"now": now, "types": types, "clearing": clearing})
         names = [d[0] for d in cur.description]
         out: dict[str, list[dict[str, Any]]] = {}
         for row in cur.fetchall():
@@ -212,6 +248,7 @@ def _sighting(rec: dict[str, Any], now: datetime) -> dict[str, Any]:
         "item_id": rec["item_id"],
         "value_at_risk": rec["value_at_risk"],
         "detail": json.loads(rec["detail"]) if rec["detail"] else {},
+        "b_event_at": rec["event_at"],
     }
 
 
@@ -285,13 +322,16 @@ def reconcile(
     now: datetime,
     types: list[str],
     report: DetectionReport,
+    kinds: dict[str, ExceptionType] | None = None,
 ) -> None:
-    """Bring the app database's items in line with `exc_detected` for the given types."""
+    """Bring the app database's items in line with `exc_detected` for the given types (declared
+    in `kinds`, the registry by default)."""
+    kinds = dict(kinds or EXCEPTION_TYPES)
+    clearing = [t for t in types if kinds[t].clears]
     with store.engine.begin() as db:
-        groups = _classify(con, db, now=now, types=types)
+        groups = _classify(con, db, now=now, types=types, clearing=clearing)
         new = groups.get("create", [])
         if new:
-            kinds = EXCEPTION_TYPES
             created = db.execute(
                 insert(ITEMS).returning(ITEMS.c.id, ITEMS.c.type, sort_by_parameter_order=True),
                 [
@@ -306,6 +346,7 @@ def reconcile(
                         "item_id": r["item_id"],
                         "sla_hours": kinds[r["type"]].sla_hours,
                         "created_at": now,
+                        "event_at": r["event_at"] or now,
                         "last_seen_at": now,
                         "times_seen": 1,
                         "active": True,
@@ -351,6 +392,8 @@ def reconcile(
                     item_id=bindparam("item_id"),
                     value_at_risk=bindparam("value_at_risk"),
                     detail=bindparam("detail"),
+                    # fills the event time of items stored before it was recorded
+                    event_at=func.coalesce(bindparam("b_event_at"), ITEMS.c.event_at),
                 ),
                 sightings,
             )
@@ -366,8 +409,12 @@ def reconcile(
         report.conflicts = report.actions.pop("conflict", 0)
 
 
-def mirror(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
-    """Replace `exc.queue_items` in the warehouse with every item of the app database."""
+def mirror(
+    con: duckdb.DuckDBPyConnection, store: ExceptionStore, *, at: datetime | None = None
+) -> int:
+    """Replace `exc.queue_items` in the warehouse with every item of the app database, as it is
+    at `at` (naive UTC, the product clock by default): what is open now for exception_aging."""
+    taken = at or _utcnow()
     names = [c for c in MIRROR_COLUMNS if c != "detail"]
     with store.engine.connect() as db:
         rows = db.execute(
@@ -376,31 +423,13 @@ def mirror(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
                 cast(ITEMS.c.detail, Text).label("detail"),
             ).order_by(ITEMS.c.id)
         ).all()
-    schema: dict[str, Any] = {
-        "id": pl.String,
-        "type": pl.String,
-        "key": pl.String,
-        "status": pl.String,
-        "severity": pl.String,
-        "owner_role": pl.String,
-        "assignee": pl.String,
-        "location_id": pl.String,
-        "entity_id": pl.String,
-        "created_at": pl.Datetime("us"),
-        "last_action_at": pl.Datetime("us"),
-        "sla_hours": pl.Float64,
-        "resolved_at": pl.Datetime("us"),
-        "item_id": pl.String,
-        "last_seen_at": pl.Datetime("us"),
-        "times_seen": pl.Int32,
-        "snoozed_until": pl.Datetime("us"),
-        "resolution_code": pl.String,
-        "value_at_risk": pl.Float64,
-        "detail": pl.String,
-    }
+    stamp = pl.Datetime("us")
+    typed: dict[str, Any] = {"sla_hours": pl.Float64, "value_at_risk": pl.Float64}
+    typed |= {"times_seen": pl.Int32} | {c: stamp for c in names if c.endswith(("_at", "_until"))}
+    schema = {c: typed.get(c, pl.String) for c in (*names, "detail")}  # the rest is text
     frame = pl.DataFrame(
         [(str(r[0]), *r[1:]) for r in rows],
-        schema={c: schema[c] for c in (*names, "detail")},
+        schema=schema,
         orient="row",
     )
     cols = ", ".join((*names, "detail"))
@@ -408,7 +437,10 @@ def mirror(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
     try:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM exc.queue_items")
-        con.execute(f"INSERT INTO exc.queue_items ({cols}) SELECT {cols} FROM exc_mirror")
+        con.execute(
+            f"INSERT INTO exc.queue_items ({cols}, mirrored_at) SELECT {cols}, ? FROM exc_mirror",
+            [taken],
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -433,9 +465,9 @@ def refresh_exceptions(
     report.detected, report.failed = detect(con, as_of=as_of, now=now, types=types)
     t1 = time.perf_counter()
     with ExceptionStore.open(app_db_url) as store:
-        reconcile(con, store, now=now, types=sorted(report.detected), report=report)
+        reconcile(con, store, now=now, types=sorted(report.detected), report=report, kinds=types)
         t2 = time.perf_counter()
-        report.mirrored = mirror(con, store)
+        report.mirrored = mirror(con, store, at=now)
     t3 = time.perf_counter()
     con.execute("DROP TABLE IF EXISTS exc_detected")
     report.ms = {

@@ -162,8 +162,10 @@ SORTABLE: Mapping[str, Any] = {
     "value_at_risk": ExceptionItem.value_at_risk,
     "times_seen": ExceptionItem.times_seen,
 }
-# Age grows as creation gets older: sorting by age is sorting by creation, reversed.
-_REVERSED = {"age_days": ExceptionItem.created_at}
+# When an item's condition began (the source event, else the first detection): age counts from it.
+STARTED_AT = func.coalesce(ExceptionItem.event_at, ExceptionItem.created_at)
+# Age grows as the start gets older: sorting by age is sorting by the start, reversed.
+_REVERSED = {"age_days": STARTED_AT}
 # Columns the grid may filter on: name -> (column, kind).
 FILTERABLE: Mapping[str, tuple[Any, ColumnKind]] = {
     "assignee": (ExceptionItem.assignee, "text"),
@@ -180,7 +182,7 @@ _FILTER_COLUMNS: Mapping[str, Any] = {name: column for name, (column, _k) in FIL
 _SORT_COLUMNS: Mapping[str, Any] = {**SORTABLE, **_REVERSED}
 DEFAULT_ORDER: tuple[UnaryExpression[Any], ...] = (
     _SEVERITY_ORDER.desc(),
-    ExceptionItem.created_at.asc(),
+    STARTED_AT.asc(),
     ExceptionItem.id.asc(),
 )
 

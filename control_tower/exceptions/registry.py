@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from control_tower.exceptions.rules import data, finance, freight, inventory, orders, warehouse
 from control_tower.exceptions.rules.base import (
+    OPTIONAL_RULE_COLUMNS,
     OWNER_ROLES,
     RULE_COLUMNS,
     SEVERITIES,
@@ -26,6 +27,7 @@ __all__ = [
     "ALERT_LABEL",
     "ALERT_TYPE",
     "EXCEPTION_TYPES",
+    "OPTIONAL_RULE_COLUMNS",
     "OWNER_ROLES",
     "RULE_COLUMNS",
     "SEVERITIES",

@@ -75,7 +75,11 @@ class ExceptionItem(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64), default=None)
     item_id: Mapped[str | None] = mapped_column(String(64), default=None)
     sla_hours: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)  # first detected
+    # When the condition began in the source (a backorder's promised date, a late shipment's
+    # due time): age and SLA count from it. NULL (items stored before it was recorded, until
+    # their next sighting) counts from created_at.
+    event_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     times_seen: Mapped[int] = mapped_column(Integer, default=1)
     # Is the condition true at the latest detection? A resolved item reopens only when a
@@ -90,6 +94,11 @@ class ExceptionItem(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+    @property
+    def started_at(self) -> datetime:
+        """When the condition began: the source event's time, else the first detection."""
+        return self.event_at or self.created_at
 
 
 class Comment(Base):

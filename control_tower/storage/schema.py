@@ -147,7 +147,9 @@ CREATE TABLE IF NOT EXISTS exc.queue_items (
     snoozed_until TIMESTAMP,        -- UTC
     resolution_code VARCHAR,
     value_at_risk DOUBLE,
-    detail VARCHAR                  -- JSON: what the rule saw
+    detail VARCHAR,                 -- JSON: what the rule saw
+    event_at TIMESTAMP,             -- UTC, when the condition began in the source (else NULL)
+    mirrored_at TIMESTAMP           -- UTC, when this copy of the queue was taken (every row)
 );
 -- Warehouses created before these columns existed get them here.
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS item_id VARCHAR;
@@ -157,6 +159,8 @@ ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS snoozed_until TIMESTAMP;
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS resolution_code VARCHAR;
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS value_at_risk DOUBLE;
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS detail VARCHAR;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS event_at TIMESTAMP;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS mirrored_at TIMESTAMP;
 """
 
 # Risk models (control_tower.risk): the latest scores and the model cards, for the planner page.

@@ -11,7 +11,8 @@ import duckdb
 from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, Point, series
-from control_tower.views.kpi import Bar, breakdown, figure
+from control_tower.views.data_time import DataTime, data_time
+from control_tower.views.kpi import Bar, breakdown, figure, utc_now
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Headline:
     total: Point
     trend: tuple[Point, ...]
     measured: bool
+    data: DataTime | None = None  # extract and load times of its sources, and the stale ones
 
 
 def headline(
@@ -38,7 +40,13 @@ def headline(
         if grain == "day"
         else series(cur, kpi, scope=scope, start=start, end=end, grain=grain)
     )
-    return Headline(kpi, figure(kpi, daily.points), tuple(coarse.points), bool(daily.points))
+    return Headline(
+        kpi,
+        figure(kpi, daily.points),
+        tuple(coarse.points),
+        bool(daily.points),
+        data_time(cur, kpi.model.tables, utc_now()),
+    )
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ from control_tower.kpi.catalog import Catalog, HistoryRecord, Kpi, load_catalog
 from control_tower.kpi.compiler import compile_kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.governance import read_history
-from control_tower.kpi.serving import Point, Series, series, status_of
+from control_tower.kpi.serving import Point, Series, latest_as_of, series, status_of
 from control_tower.settings import utc_now as settings_utc_now
+from control_tower.views.data_time import DataTime, data_as_of, data_time
 
 STALE_HOURS = 26.0  # data older than this is flagged on a tile (daily loads plus slack)
 
@@ -158,6 +159,23 @@ class Tile:
     trend: tuple[Point, ...]
     freshness: datetime | None
     source: str
+    data: DataTime | None = None  # extract and load times of its sources, and the stale ones
+
+
+# A KPI counted on the evaluation day itself (exception_aging: what the queue holds open): the
+# values' day is its current figure, which belongs to a range reaching the data's as-of day.
+SNAPSHOT_DIMENSIONS: frozenset[str] = frozenset({"as_of_date"})
+
+
+def _snapshot_end(cur: duckdb.DuckDBPyConnection, kpi: Kpi, end: date, now: datetime) -> date:
+    """The end to read a KPI over: for a snapshot KPI whose range reaches the data's as-of day,
+    the KPI values' day (where its current figure is dated); otherwise `end`."""
+    if kpi.time_dimension not in SNAPSHOT_DIMENSIONS:
+        return end
+    newest, latest = data_as_of(cur, now), latest_as_of(cur)
+    if latest is None or (newest is not None and end < newest.date()):
+        return end
+    return max(end, latest)
 
 
 def tile(
@@ -173,7 +191,9 @@ def tile(
 
     Raises OutOfScopeError when the scope cannot be applied to the KPI.
     """
+    now = utc_now()
     before, _ = previous_range(start, end)
+    end = _snapshot_end(cur, kpi, end, now)
     daily = series(cur, kpi, scope=scope, start=before, end=end, grain="day")
     current = [p for p in daily.points if p.period is not None and p.period >= start]
     earlier = [p for p in daily.points if p.period is not None and p.period < start]
@@ -191,6 +211,7 @@ def tile(
         trend=tuple(trend),
         freshness=daily.freshness,
         source=daily.source,
+        data=data_time(cur, kpi.model.tables, now),
     )
 
 
@@ -203,6 +224,7 @@ class View:
     trend: tuple[Point, ...]
     freshness: datetime | None
     source: str
+    data: DataTime | None = None  # extract and load times of its sources, and the stale ones
 
 
 def view(
@@ -219,6 +241,8 @@ def view(
     """The KPI over [start, end] (only `member` of `dimension` when given), and its trend."""
     dim = dimension if member is not None else None
     members = [member] if member is not None else None
+    now = utc_now()
+    end = _snapshot_end(cur, kpi, end, now)
     daily = series(
         cur, kpi, scope=scope, start=start, end=end, grain="day", dimension=dim, members=members
     )
@@ -230,7 +254,14 @@ def view(
         )
         trend = by_period(kpi, coarse.points)
     value = figure(kpi, daily.points)
-    return View(value, status_of(kpi, value.value), tuple(trend), daily.freshness, daily.source)
+    return View(
+        value,
+        status_of(kpi, value.value),
+        tuple(trend),
+        daily.freshness,
+        daily.source,
+        data_time(cur, kpi.model.tables, now),
+    )
 
 
 @dataclass(frozen=True)
@@ -254,6 +285,7 @@ def breakdown(
     dimension: str,
 ) -> list[Bar]:
     """The KPI over [start, end] for each value of `dimension`, worst first (no value last)."""
+    end = _snapshot_end(cur, kpi, end, utc_now())
     s = series(cur, kpi, scope=scope, start=start, end=end, grain="day", dimension=dimension)
     groups: dict[str | None, list[Point]] = {}
     for p in s.points:

@@ -23,6 +23,7 @@ from control_tower.exceptions.store import UNRESOLVED
 from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import Point, series
 from control_tower.planning.model import active_model, describe_model, parse_drivers
+from control_tower.views.data_time import DataTime, data_time
 from control_tower.views.figures import Breakdown, Headline, Refused, headline, total_and_breakdown
 from control_tower.views.kpi import figure
 from control_tower.views.sites import Site
@@ -120,7 +121,7 @@ def queue_counts(
         try:
             rows = cur.execute(
                 "SELECT type, count(*), count(*) FILTER (WHERE "
-                "epoch(CAST(? AS TIMESTAMP)) - epoch(created_at) > sla_hours * 3600) "
+                "epoch(CAST(? AS TIMESTAMP)) - epoch(coalesce(event_at, created_at)) > sla_hours * 3600) "
                 f"FROM exc.queue_items WHERE {where} GROUP BY type",
                 [*binds, *params, *([location_id] if location_id is not None else [])],
             ).fetchall()
@@ -230,6 +231,7 @@ class WarehouseView:
     outbound: WaveDay | CutoffDay  # waves at a wave site, carrier cutoffs elsewhere
     queues: tuple[QueueCount, ...]
     late_risks: LateRisks
+    dock_data: DataTime | None = None  # extract and load times of dock to stock's sources
 
 
 def _outbound(
@@ -293,4 +295,5 @@ def warehouse_view(
             queue_counts(cur, user_scope, now, types=owned_types(), location_id=site.location_id)
         ),
         late_risks=_late_risks(cur, user_scope, site),
+        dock_data=data_time(cur, kpis[DOCK_KPI].model.tables, now),
     )

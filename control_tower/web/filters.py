@@ -25,6 +25,8 @@ import duckdb
 from dash import Input, Output, callback, dcc, html
 
 from control_tower.accounts import Scope
+from control_tower.settings import utc_now
+from control_tower.views.data_time import range_end
 
 GRAINS: tuple[str, ...] = ("day", "week", "month")
 GRAIN_LABELS = {"day": "Day", "week": "Week", "month": "Month"}
@@ -126,7 +128,7 @@ class Choices:
 
     entities: tuple[tuple[str, str], ...]
     locations: tuple[tuple[str, str, str], ...]
-    latest: date | None  # the newest day with data, the default end of a range
+    latest: date | None  # the data's as-of day, the default end of a range
 
 
 def load_choices(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Choices:
@@ -150,7 +152,13 @@ def _latest_day(cur: duckdb.DuckDBPyConnection) -> date | None:
         row = cur.execute("SELECT max(as_of) FROM kpi.values").fetchone()
     except duckdb.CatalogException:
         return None
-    return row[0] if row else None
+    return data_end(cur, row[0]) if row and row[0] else None
+
+
+def data_end(cur: duckdb.DuckDBPyConnection, latest: date) -> date:
+    """The default end of a range: the data's as-of day (its newest extract, by the product
+    clock), not after `latest` (the day the KPI values were computed as of)."""
+    return range_end(cur, latest, utc_now())
 
 
 def ids(prefix: str) -> dict[str, str]:

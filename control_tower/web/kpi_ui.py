@@ -20,7 +20,8 @@ from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import Point, status_of
 from control_tower.storage.serving import NoSnapshotError
-from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word
+from control_tower.views.data_time import DataTime
+from control_tower.views.kpi import STALE_HOURS, Bar, Change, age_hours, counted_word, utc_now
 from control_tower.views.status import KPI_STATUS, kpi_status
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
@@ -98,14 +99,16 @@ def linked_tile(
     *,
     link_class: str,
     unit: str = "",
+    data: DataTime | None = None,
 ) -> html.Div:
     """A tile of `kpi`'s value (a link to `href`), its status badge before `detail`, and the
-    tile's tone from that status."""
+    tile's tone from that status; with `data`, when its data is from and its stale sources."""
     status = status_of(kpi, value)
+    fresh = freshness_line(None, utc_now(), data) if data is not None else None
     return ui.kpi(
         kpi.label,
         html.A(format_value(value, kpi.format) + unit, href=href, className=link_class),
-        [status_badge(status), " ", detail],
+        [status_badge(status), " ", detail, fresh],
         tone=tone(status),
         kpi_id=tile_id,
     )
@@ -288,8 +291,25 @@ def change_line(change: Change, days: int, *, line_id: str | None = None) -> htm
     )
 
 
-def freshness_line(freshness: datetime | None, now: datetime) -> html.Div:
-    """How old the data behind a figure is; a warning when older than STALE_HOURS."""
+def freshness_line(
+    freshness: datetime | None, now: datetime, data: DataTime | None = None
+) -> html.Div:
+    """When the data behind a figure is from: "Data as of <newest extract> · loaded <time>",
+    and a warning naming each stale source it reads (past its freshness SLA). Without source
+    times (`data` None or unknown), how old the newest load is, stale after STALE_HOURS."""
+    if data is not None and (data.data_as_of or data.loaded_at):
+        text = f"Data as of {fmt_ts(data.data_as_of)} · loaded {fmt_ts(data.loaded_at)}"
+        if data.stale:
+            stale = "; ".join(data.stale)
+            return html.Div(
+                [
+                    html.Span("⚠", **{"aria-hidden": "true"}),
+                    f" Stale source: {stale} · {text}",
+                ],
+                className="kpi-fresh kpi-fresh--stale",
+                title=f"past its freshness SLA: {stale}",
+            )
+        return html.Div(text, className="kpi-fresh")
     age = age_hours(freshness, now)
     if age is None:
         return html.Div("Data age unknown", className="kpi-fresh kpi-fresh--unknown")

@@ -8,7 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from control_tower.exceptions.registry import EXCEPTION_TYPES, RULE_COLUMNS, exception_type
+from control_tower.exceptions.registry import (
+    EXCEPTION_TYPES,
+    OPTIONAL_RULE_COLUMNS,
+    RULE_COLUMNS,
+    exception_type,
+)
 from control_tower.kpi.catalog import load_catalog
 from control_tower.settings import DEFAULT_KPI_DEFINITIONS
 from control_tower.storage.schema import ensure_schema
@@ -41,7 +46,9 @@ def test_rule_runs_on_an_empty_warehouse_and_returns_the_rule_columns(name: str)
     con.execute("CREATE TABLE ops.table_freshness AS SELECT '' AS system, '' AS table_name, "
                 "NULL::TIMESTAMP AS last_loaded_at, 1.0 AS sla_hours LIMIT 0")  # fmt: skip
     cur = con.execute(t.rule, t.bindings(as_of="2026-03-12", now="2026-03-12 10:00:00"))
-    assert tuple(d[0] for d in cur.description) == RULE_COLUMNS
+    names = tuple(d[0] for d in cur.description)
+    assert names[: len(RULE_COLUMNS)] == RULE_COLUMNS
+    assert set(names[len(RULE_COLUMNS) :]) <= set(OPTIONAL_RULE_COLUMNS)
     assert cur.fetchall() == []
 
 

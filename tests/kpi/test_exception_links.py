@@ -97,7 +97,7 @@ def test_the_retired_queue_key_is_refused(root: Path) -> None:
 def test_past_sla_items_take_no_type_list(root: Path) -> None:
     edit(root, "exception_aging", "exception_types: []", "exception_types: [late_wave]")
     message = refusal(root)
-    assert "exception_aging.yml:23: exception_types: exceptions_past_sla: true already" in message
+    assert "exception_aging.yml:26: exception_types: exceptions_past_sla: true already" in message
     edit(root, "exception_aging", "exceptions_past_sla: true", "exceptions_past_sla: yes please")
     assert "exceptions_past_sla: 'yes please' is not true or false" in refusal(root)
 

@@ -91,17 +91,17 @@ class TestWaves:
         )
         return home
 
-    def test_release_adherence_window_is_inclusive_and_adds_non_wave_units(
-        self, home: Path
-    ) -> None:
+    def test_release_adherence_window_is_inclusive_and_counts_waves_only(self, home: Path) -> None:
         rows = kpi_rows(home, "wave_release_adherence", "2026-03-20")
-        # on time: W1, W2, W7, SH1, SH3; due: W1, W2, W3, W4, W7, SH1, SH2, SH3
-        assert (rows[0]["numerator"], rows[0]["denominator"]) == (5, 8)
+        # on time: W1, W2, W7; due: W1, W2, W3, W4, W7 (SH1-SH3 are completion units only)
+        assert (rows[0]["numerator"], rows[0]["denominator"]) == (3, 5)
 
-    def test_release_adherence_by_location(self, home: Path) -> None:
+    def test_cutoff_units_of_a_site_without_waves_are_not_release_units(self, home: Path) -> None:
         rows = kpi_rows(home, "wave_release_adherence", "2026-03-20", by=["location_id"])
         got = {r["location_id"]: (r["numerator"], r["denominator"]) for r in rows}
-        assert got == {"L1": (3, 5), "L2": (2, 3)}  # W1, W2, W7 of 5 waves; SH1, SH3 of 3
+        # L2 has three cutoff units (SH1-SH3, counted in completion) and no wave: no release row
+        assert got.get("L2", (0, 0)) == (0, 0)
+        assert got["L1"] == (3, 5)  # W1, W2, W7 of 5 waves
 
     def test_release_window_is_a_parameter(self, home: Path) -> None:
         rows = kpi_rows(

@@ -19,6 +19,22 @@ condition with exactly these columns:
     value_at_risk  money at stake (DOUBLE, in the entity's currency), or NULL
     severity       low, medium or high; NULL for the type's default
 
+and optionally these:
+
+    event_at       when the condition began in the source (TIMESTAMP, UTC): a backorder's
+                   promised date, a late shipment's due time. The item's age and SLA count
+                   from it; without it (or NULL), from the first detection.
+    in_window      whether the condition is inside the type's look-back window (BOOLEAN,
+                   true when absent). A look-back window bounds which conditions open an
+                   item, never which stay open: a rule returns every condition still true,
+                   and one outside the window only keeps an existing item open. An item is
+                   cleared when its condition is observed resolved (the rule no longer
+                   returns it), not because it aged out of a window.
+
+A type whose conditions are one-off events that nothing in the data resolves
+(an unusual adjustment) says `clears=False`: detection never clears its items,
+a person resolves them.
+
 Later models (the stockout risk model) may refine a rule; the
 queue keys stay the same so the items and their history carry over.
 """
@@ -44,6 +60,7 @@ RULE_COLUMNS: tuple[str, ...] = (
     "value_at_risk",
     "severity",
 )
+OPTIONAL_RULE_COLUMNS: tuple[str, ...] = ("event_at", "in_window")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -60,6 +77,7 @@ class ExceptionType:
     sla_hours: float
     suggested_action: str
     params: Mapping[str, object] = field(default_factory=dict)
+    clears: bool = True  # False: one-off events, resolved by a person only
 
     def __post_init__(self) -> None:
         where = f"exception type {self.name!r}"

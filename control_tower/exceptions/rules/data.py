@@ -24,7 +24,8 @@ QUARANTINED_ROWS = ExceptionType(
             status: status, rows_read: rows_read, rows_quarantined: rows_quarantined, error: error
         }) AS detail,
         NULL AS value_at_risk,
-        CASE WHEN status = 'rejected' OR rows_quarantined >= rows_read THEN 'high' END AS severity
+        CASE WHEN status = 'rejected' OR rows_quarantined >= rows_read THEN 'high' END AS severity,
+        coalesce(finished_at, started_at) AS event_at
     FROM latest
     WHERE status = 'rejected' OR rows_quarantined > 0
     """,
@@ -50,7 +51,9 @@ STALE_SOURCE = ExceptionType(
         }) AS detail,
         NULL AS value_at_risk,
         CASE WHEN last_loaded_at + to_microseconds(CAST(2 * sla_hours * 3600e6 AS BIGINT))
-             < CAST($now AS TIMESTAMP) THEN 'high' END AS severity
+             < CAST($now AS TIMESTAMP) THEN 'high' END AS severity,
+        -- stale from the moment its freshness SLA lapsed
+        last_loaded_at + to_microseconds(CAST(sla_hours * 3600e6 AS BIGINT)) AS event_at
     FROM ops.table_freshness
     WHERE last_loaded_at IS NOT NULL
       AND last_loaded_at + to_microseconds(CAST(sla_hours * 3600e6 AS BIGINT))

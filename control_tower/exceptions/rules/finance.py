@@ -8,8 +8,9 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
     name="unmatched_invoice_line",
     label="Unmatched invoice line",
     description=(
-        "PO invoice line, invoiced within the look-back window, whose current match status is "
-        "a price, quantity or receipt mismatch."
+        "PO invoice line whose current match status is a price, quantity or receipt "
+        "mismatch; a line invoiced within the look-back window opens an item, which stays "
+        "open until the line matches."
     ),
     rule="""
     SELECT
@@ -22,13 +23,14 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
             po_unit_cost: p.unit_cost, invoice_date: a.invoice_date
         }) AS detail,
         CAST(a.invoiced_qty * a.invoiced_unit_cost AS DOUBLE) AS value_at_risk,
-        NULL AS severity
+        NULL AS severity,
+        CAST(a.invoice_date AS TIMESTAMP) AS event_at,
+        -- older mismatches open no item (ERPs keep the first match status, AP has settled them)
+        a.invoice_date >= CAST($as_of AS DATE) - CAST($lookback_days AS INTEGER) AS in_window
     FROM ap_invoice_lines AS a
     LEFT JOIN purchase_order_lines AS p ON p.po_id = a.po_id AND p.line_no = a.po_line_no
     WHERE a.po_id IS NOT NULL AND a.po_id <> ''
       AND a.match_status IN ('price_variance', 'qty_variance', 'no_receipt')
-      -- older mismatches are taken as settled by AP (ERPs keep the first match status)
-      AND a.invoice_date >= CAST($as_of AS DATE) - CAST($lookback_days AS INTEGER)
     """,
     severity="medium",
     owner_role="finance",
@@ -52,7 +54,8 @@ OVERDUE_CLOSE_TASK = ExceptionType(
             owner: owner, due_date: due_date, days_overdue: CAST($as_of AS DATE) - due_date
         }) AS detail,
         NULL AS value_at_risk,
-        CASE WHEN CAST($as_of AS DATE) - due_date > 3 THEN 'high' END AS severity
+        CASE WHEN CAST($as_of AS DATE) - due_date > 3 THEN 'high' END AS severity,
+        CAST(due_date AS TIMESTAMP) AS event_at
     FROM close_tasks
     WHERE status <> 'done' AND completed_at IS NULL AND due_date < CAST($as_of AS DATE)
     """,

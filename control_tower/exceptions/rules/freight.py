@@ -13,7 +13,7 @@ CARRIER_DELAY = ExceptionType(
     ),
     rule="""
     WITH events AS (
-        SELECT tms_shipment_id, max(event_ts) AS last_event_ts,
+        SELECT tms_shipment_id, max(event_ts) AS last_event_ts, min(event_ts) AS first_event_ts,
                arg_max(reason, event_ts) AS last_reason
         FROM tracking_events WHERE event_type IN ('delay', 'exception')
         GROUP BY tms_shipment_id
@@ -36,7 +36,10 @@ CARRIER_DELAY = ExceptionType(
         }) AS detail,
         g.value AS value_at_risk,
         CASE WHEN f.promised_delivery_ts < CAST($now AS TIMESTAMP) - INTERVAL 24 HOUR
-             THEN 'high' END AS severity
+             THEN 'high' END AS severity,
+        -- late from its due time; reported delayed from the carrier's first report of it
+        CASE WHEN f.promised_delivery_ts < CAST($now AS TIMESTAMP)
+             THEN f.promised_delivery_ts ELSE e.first_event_ts END AS event_at
     FROM freight_shipments AS f
     LEFT JOIN events AS e ON e.tms_shipment_id = f.tms_shipment_id
     LEFT JOIN goods AS g ON g.shipment_id = f.shipment_id

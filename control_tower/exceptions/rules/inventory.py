@@ -96,13 +96,13 @@ CYCLE_COUNT_VARIANCE = ExceptionType(
     name="cycle_count_variance",
     label="Cycle count outside tolerance",
     description=(
-        "Latest cycle count of a bin and item, within the look-back window, whose variance "
-        "exceeds the ABC-class tolerance (inclusive, exact; an empty bin must count zero)."
+        "Latest cycle count of a bin and item whose variance exceeds the ABC-class tolerance "
+        "(inclusive, exact; an empty bin must count zero); a count within the look-back "
+        "window opens an item, which stays open until a later count is within tolerance."
     ),
     rule="""
     WITH latest AS (
         SELECT * FROM cycle_counts
-        WHERE counted_at >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))
         QUALIFY row_number() OVER (
             PARTITION BY location_id, bin_id, item_id ORDER BY counted_at DESC, count_id DESC
         ) = 1
@@ -125,7 +125,10 @@ CYCLE_COUNT_VARIANCE = ExceptionType(
             counter_id: counter_id
         }) AS detail,
         CAST(abs_variance AS DOUBLE) * coalesce(unit_cost, 0) AS value_at_risk,
-        NULL AS severity
+        NULL AS severity,
+        counted_at AS event_at,
+        counted_at >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))
+            AS in_window
     FROM judged
     WHERE CASE WHEN system_qty = 0 THEN counted_qty <> 0
                ELSE abs_variance > tolerance * system_qty END
@@ -147,7 +150,8 @@ ADJUSTMENT_ANOMALY = ExceptionType(
         "(median and median absolute deviation resist the outliers they look for; a reason "
         "with a MAD of zero uses 1 unit), or a reason code seen fewer than min_reason_count "
         "times in that history (once it holds min_history adjustments). Adjustments by a user who posted more than max_user_day "
-        "adjustments that day are flagged too. A rule, not a model: each flag says why."
+        "adjustments that day are flagged too. A rule, not a model: each flag says why. An "
+        "adjustment is a one-off event: its item stays open until a person resolves it."
     ),
     rule="""
     WITH recent AS (
@@ -201,7 +205,8 @@ ADJUSTMENT_ANOMALY = ExceptionType(
                 CASE WHEN user_day_count > $max_user_day THEN 'many adjustments by the user that day' END)
         }) AS detail,
         abs(qty) * coalesce(unit_cost, 0) AS value_at_risk,
-        CASE WHEN z >= 2 * $z_threshold THEN 'high' END AS severity
+        CASE WHEN z >= 2 * $z_threshold THEN 'high' END AS severity,
+        adjusted_at AS event_at
     FROM judged
     WHERE z >= $z_threshold OR rare_reason OR user_day_count > $max_user_day
     """,
@@ -220,4 +225,5 @@ ADJUSTMENT_ANOMALY = ExceptionType(
         "min_history": 50,
         "max_user_day": 20,
     },
+    clears=False,
 )

@@ -23,9 +23,10 @@ LINE_STATE = """
 """
 
 
-def _line_rule(facts: str, where: str) -> str:
+def _line_rule(facts: str, where: str, event_at: str, in_window: str = "true") -> str:
     """A rule over order lines: one row per line meeting `where`, its detail the line's reference
-    and `facts`, valued at the unshipped quantity, high severity for tier-1 customers."""
+    and `facts`, valued at the unshipped quantity, high severity for tier-1 customers; the
+    condition began at `event_at` and may open an item when `in_window`."""
     return f"""
     SELECT
         order_id || '|' || line_no AS key,
@@ -35,7 +36,9 @@ def _line_rule(facts: str, where: str) -> str:
             {facts}
         }}) AS detail,
         CAST(ordered_qty - shipped_qty AS DOUBLE) * base_price AS value_at_risk,
-        CASE WHEN priority_tier = 1 THEN 'high' END AS severity
+        CASE WHEN priority_tier = 1 THEN 'high' END AS severity,
+        {event_at} AS event_at,
+        {in_window} AS in_window
     FROM ({LINE_STATE}) AS lines
     WHERE {where}
     """
@@ -55,6 +58,7 @@ BACKORDERED_LINE = ExceptionType(
         """status IN ('open', 'released', 'backordered')
       AND first_promised_date < CAST($as_of AS DATE)
       AND shipped_qty < ordered_qty""",
+        "CAST(first_promised_date AS TIMESTAMP)",
     ),
     severity="medium",
     owner_role="planner",
@@ -68,16 +72,18 @@ SHORT_SHIPMENT = ExceptionType(
     name="short_shipment",
     label="Short shipment",
     description=(
-        "Order line closed as shipped with less than the ordered quantity, last shipped "
-        "within the look-back window."
+        "Order line closed as shipped with less than the ordered quantity; a line last shipped "
+        "within the look-back window opens an item, which stays open until the line is "
+        "shipped in full."
     ),
     rule=_line_rule(
         """ordered_qty: ordered_qty, shipped_qty: shipped_qty, short_qty: ordered_qty - shipped_qty,
             last_shipped_ts: last_shipped_ts""",
         """status IN ('shipped', 'closed')
       AND shipped_qty > 0
-      AND shipped_qty < ordered_qty
-      AND last_shipped_ts >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))""",
+      AND shipped_qty < ordered_qty""",
+        "last_shipped_ts",
+        "last_shipped_ts >= CAST($now AS TIMESTAMP) - to_days(CAST($lookback_days AS INTEGER))",
     ),
     severity="medium",
     owner_role="warehouse_supervisor",

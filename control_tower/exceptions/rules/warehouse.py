@@ -34,7 +34,8 @@ LATE_WAVE = ExceptionType(
         }) AS detail,
         NULL AS value_at_risk,
         CASE WHEN CASE WHEN not_released THEN planned_release_ts ELSE planned_complete_ts END
-                  < CAST($now AS TIMESTAMP) - INTERVAL 2 HOUR THEN 'high' END AS severity
+                  < CAST($now AS TIMESTAMP) - INTERVAL 2 HOUR THEN 'high' END AS severity,
+        CASE WHEN not_released THEN planned_release_ts ELSE planned_complete_ts END AS event_at
     FROM judged
     WHERE not_released OR not_completed
     """,
@@ -62,7 +63,8 @@ RECEIPT_NOT_PUT_AWAY = ExceptionType(
         }) AS detail,
         CAST(r.received_qty AS DOUBLE) * coalesce(CAST(i.unit_cost AS DOUBLE), 0) AS value_at_risk,
         CASE WHEN r.arrived_ts + to_hours(2 * CAST($hours AS BIGINT)) < CAST($now AS TIMESTAMP)
-             THEN 'high' END AS severity
+             THEN 'high' END AS severity,
+        r.arrived_ts AS event_at
     FROM receipts AS r
     LEFT JOIN locations AS l ON l.location_id = r.location_id
     LEFT JOIN items AS i ON i.item_id = r.item_id

@@ -15,7 +15,7 @@ of the body.
     100), `offset`. Answers `{"total": n, "limit", "offset", "items": [...]}`
     with one object per item (`id`, `version`, `type`, `type_label`, `key`,
     `status`, `severity`, `owner_role`, `assignee`, `location_id`,
-    `entity_id`, `item_id`, `created_at`, `age_days`, `sla_due_at`,
+    `entity_id`, `item_id`, `created_at`, `event_at`, `age_days`, `sla_due_at`,
     `sla_breached`, `sla`, `value_at_risk`, `summary`, ...; times UTC).
 `GET /api/v1/exceptions.csv`
     The same arguments (no paging): the whole matching queue as CSV.

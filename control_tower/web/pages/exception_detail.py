@@ -144,6 +144,7 @@ def _header(item: ExceptionItem, now: datetime) -> html.Div:
                     ("Entity", item.entity_id),
                     ("Item", item.item_id),
                     ("Key", html.Code(item.key)),
+                    ("Began", fmt_ts(item.started_at)),
                     ("Detected", fmt_ts(item.created_at)),
                     ("Last action", fmt_ts(item.last_action_at)),
                     ("Condition", "still true" if item.active else "cleared"),

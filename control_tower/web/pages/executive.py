@@ -27,6 +27,7 @@ from control_tower.web import kpi_ui
 from control_tower.web.auth import require
 from control_tower.web.filters import (
     Filters,
+    data_end,
     filter_bar,
     filter_inputs,
     load_choices,
@@ -131,7 +132,7 @@ def _tile(t: Tile, view: Filters, days: int, now: Any) -> dcc.Link:
                 className="kpi-spark",
                 static=True,
             ),
-            kpi_ui.freshness_line(t.freshness, now),
+            kpi_ui.freshness_line(t.freshness, now, t.data),
         ],
     )
 
@@ -198,7 +199,7 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
             latest = latest_as_of(cur)
             if latest is None:
                 return _no_data(), draft_row, ""
-            shown = view.resolved(latest)
+            shown = view.resolved(data_end(cur, latest))
             assert shown.start is not None
             assert shown.end is not None
             page = executive_view(

@@ -30,6 +30,7 @@ from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
 from control_tower.web.filters import (
     Filters,
+    data_end,
     register_filter_callbacks,
 )
 from control_tower.web.format import fmt_int
@@ -128,7 +129,7 @@ def _page(
     as_of = latest_as_of(cur)
     if as_of is None:
         return _no_data(), None
-    view = chosen.resolved(as_of)
+    view = chosen.resolved(data_end(cur, as_of))
     scope = view.scoped(user_scope)
     if scope is None:
         return (
@@ -276,6 +277,7 @@ def _match(page: fv.FinanceView, view: Filters) -> tuple[Any, Any]:
         ),
         kpi_ui.kpi_href(MATCH_KPI, view),
         "finance-kpi-invoice_first_pass_match_rate",
+        data=match.headline.data,
     )
     if not match.headline.measured:
         return tile, ui.empty_state("No PO invoice lines in this range", "Widen the date range.")

@@ -36,6 +36,7 @@ from control_tower.web import kpi_ui
 from control_tower.web.auth import require
 from control_tower.web.filters import (
     Filters,
+    data_end,
     filter_bar,
     filter_inputs,
     ids,
@@ -264,7 +265,7 @@ def _value(kpi: Kpi, detail: KpiDetail, now: Any) -> html.Div:
             html.Div(basis, className="kpi-detail") if basis else None,
             html.Div(kpi_ui.thresholds_text(kpi).capitalize(), className="kpi-detail"),
             kpi_ui.change_line(detail.change, detail.days, line_id="kpi-change"),
-            kpi_ui.freshness_line(now_view.freshness, now),
+            kpi_ui.freshness_line(now_view.freshness, now, now_view.data),
             html.Div(
                 f"Read from {'materialised values' if now_view.source == 'materialised' else 'the definition, computed now'}",
                 className="kpi-detail muted",
@@ -391,7 +392,7 @@ def update(
                     ui.empty_state("No KPI values yet", "Nothing has been landed."),
                     True,
                 )
-            shown = filters.resolved(latest)
+            shown = filters.resolved(data_end(cur, latest))
             assert shown.start is not None
             assert shown.end is not None
             detail = kpi_detail(

@@ -32,6 +32,7 @@ from control_tower.web import kpi_ui
 from control_tower.web import plain_charts as charts
 from control_tower.web.filters import (
     Filters,
+    data_end,
     register_filter_callbacks,
 )
 from control_tower.web.format import DASH, fmt_hours, fmt_int, fmt_money
@@ -174,7 +175,7 @@ def _page(
             else "No site in your scope"
         )
         return ui.empty_state(title, "Pick a location from the list.", icon="⊘"), None
-    view = replace(chosen.resolved(latest), location=site.location_id, entity=None)
+    view = replace(chosen.resolved(data_end(cur, latest)), location=site.location_id, entity=None)
     scope = view.scoped(user_scope)
     if scope is None:  # pick_site only returns sites in scope; kept as a guard
         return ui.empty_state(f"{site.location_id} is outside your scope", icon="⊘"), None
@@ -252,7 +253,7 @@ def _page(
     ]
     subtitle = (
         f"{site.label} · {view.start:%Y-%m-%d} to {view.end:%Y-%m-%d} · "
-        f"data as of {latest:%Y-%m-%d}"
+        f"data as of {data_end(cur, latest):%Y-%m-%d}"
     )
     return body, subtitle
 
@@ -265,7 +266,12 @@ def _tiles(page: wv.WarehouseView, view: Filters) -> list[Any]:
         basis = f"{fmt_int(total.denominator)} units due" if total.denominator else "nothing due"
         tiles.append(
             _tile(
-                head.kpi, total.value, basis, kpi_ui.kpi_href(name, view), f"warehouse-kpi-{name}"
+                head.kpi,
+                total.value,
+                basis,
+                kpi_ui.kpi_href(name, view),
+                f"warehouse-kpi-{name}",
+                data=head.data,
             )
         )
     latest = page.dock.latest
@@ -279,6 +285,7 @@ def _tiles(page: wv.WarehouseView, view: Filters) -> list[Any]:
             kpi_ui.kpi_href(DOCK_KPI, view),
             "warehouse-kpi-dock",
             unit=" h",
+            data=page.dock_data,
         )
     )
     backlog = page.backlog

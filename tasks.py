@@ -2,7 +2,8 @@
 """Project tasks: set up, run the demo, test, lint, benchmark. Needs only Python 3.11+ and apt.
 
     python3 tasks.py demo     set up .venv and run the product on demo data
-    python3 tasks.py test     set up .venv and system packages, lint and run the tests
+    python3 tasks.py test     set up .venv and system packages, lint and run the tests (then the
+                              web tests again on a PostgreSQL app database)
     python3 tasks.py lint     ruff check and format check
     python3 tasks.py format   ruff format and autofix
     python3 tasks.py bench    every benchmark in benchmarks/, one after the other, on small data
@@ -29,7 +30,8 @@ PY = BIN / "python"
 STAMP = VENV / ".installed"
 
 # Debian packages the tests drive: a real browser for the UI tests, and a PostgreSQL server
-# the SQL source tests start (tests/support/postgres.py).
+# the SQL source, migration and writer-lock tests and the PostgreSQL web pass start
+# (tests/support/postgres.py).
 TEST_APT_PACKAGES = {
     "chromium": "/usr/bin/chromium",
     "postgresql": "/usr/lib/postgresql/15/bin/initdb",
@@ -91,6 +93,26 @@ def system_test_deps() -> None:
         _apt_install(*missing)
 
 
+# The second pass of `test`: the web tests (not the browser ones, in *_browser.py) once more with
+# a PostgreSQL app database (tests/support/app_databases.py), so both supported databases serve
+# the pages and the API.
+POSTGRES_WEB_PASS = ("tests/web", "--ignore-glob=*_browser.py", "-q")
+
+
+def test(args: list[str]) -> None:
+    """Lint, the suite (or what `args` select), then the PostgreSQL web pass on a full run."""
+    lint()
+    sh(PY, "-m", "pytest", *_parallel(args))
+    if not args:
+        sh(
+            PY,
+            "-m",
+            "pytest",
+            *POSTGRES_WEB_PASS,
+            env={**os.environ, "CT_TEST_APP_DB": "postgresql"},
+        )
+
+
 def lint() -> None:
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
@@ -113,6 +135,14 @@ def bench(args: list[str]) -> None:
         sys.exit(f"benchmark(s) failed: {', '.join(failed)}")
 
 
+def _parallel(args: list[str]) -> list[str]:
+    """pytest arguments with one worker per core (pytest-xdist), unless `args` choose."""
+    chosen = "no:xdist" in args or any(
+        a.startswith(("-n", "--numprocesses", "--dist")) for a in args
+    )
+    return args if chosen else ["-n", "auto", "--dist", "loadscope", *args]
+
+
 def main(argv: list[str]) -> None:
     task, args = (argv[0], argv[1:]) if argv else ("help", [])
     if task == "setup":
@@ -123,8 +153,7 @@ def main(argv: list[str]) -> None:
     elif task == "test":
         setup(dev=True)
         system_test_deps()
-        lint()
-        sh(PY, "-m", "pytest", *args)
+        test(args)
     elif task == "lint":
         setup(dev=True)
         lint()

@@ -15,8 +15,10 @@ from control_tower.exceptions import cli as exceptions_cli
 from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console
 from control_tower.kpi.cli import kpi_group
+from control_tower.mappings import MappingError, enabled_mappings
 from control_tower.risk.cli import risk_group
 from control_tower.storage import WriterBusyError
+from control_tower.storage.cli import db_group
 from control_tower.terminal import landing_progress, print_run_report
 
 console = output_console()
@@ -121,6 +123,8 @@ def ingest(ctx: click.Context, inbox: Path | None, keep: bool) -> None:
             )
     except WriterBusyError as exc:
         raise click.ClickException(str(exc)) from None
+    except MappingError as exc:
+        raise mapping_problem(exc) from None
     print_run_report(console, report)
 
 
@@ -133,6 +137,10 @@ def scheduler(ctx: click.Context, every: float | None) -> None:
 
     settings = command_settings(ctx)
     logging.getLogger().setLevel(logging.INFO)
+    try:
+        enabled_mappings(settings)  # a broken mapping stops the scheduler before it starts
+    except MappingError as exc:
+        raise mapping_problem(exc) from None
     try:
         SchedulerService(settings, "control-tower scheduler").serve(every_minutes=every)
     except WriterBusyError as exc:
@@ -184,6 +192,31 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     serve_app(app, host=host, port=port, threads=threads)
 
 
+def mapping_problem(exc: MappingError) -> click.ClickException:
+    """A mapping error as one line for the terminal: the file, the key and what is wrong."""
+    return click.ClickException(f"source mapping {exc.path}, key {exc.key}: {exc.reason}")
+
+
+@main.command()
+@click.pass_context
+def mappings(ctx: click.Context) -> None:
+    """Check the source mappings <home>/sources.yml enables, without landing anything."""
+    settings = command_settings(ctx)
+    try:
+        found = enabled_mappings(settings)
+    except MappingError as exc:
+        raise mapping_problem(exc) from None
+    if not found:
+        console.print(
+            f"No source mapping is enabled ({settings.sources_config} lists none).", markup=False
+        )
+    for mapping in found:
+        tables = ", ".join(t.table for t in mapping.targets)
+        console.print(
+            f"ok  {mapping.name} ({mapping.kind}): {tables}  ({mapping.path})", markup=False
+        )
+
+
 QUARANTINE_COLUMNS = ("batch", "file", "line", "column", "value", "reason")
 
 
@@ -227,3 +260,5 @@ main.add_command(exceptions_cli.exceptions)
 main.add_command(users_group)
 
 main.add_command(risk_group)
+
+main.add_command(db_group)

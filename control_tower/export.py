@@ -2,7 +2,10 @@
 `--format table|json|csv` of every listing command, and the settings a command runs against.
 
 One CSV writer, so a file exported from a page, downloaded from `/api/v1` or written by the
-command line has the same columns, quoting and line endings.
+command line has the same columns, quoting and line endings, and the same protection against
+formula injection: a text cell that a spreadsheet would run as a formula (it starts with `=`,
+`+`, `-`, `@`, a tab or a carriage return) is written with a leading single quote, so it opens
+as text. Numbers (and text that is exactly a decimal number, such as `-5`) stay numbers.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -62,12 +66,30 @@ def csv_chunks(
     yield out.getvalue()
 
 
+# What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_formula(text: str) -> str:
+    """`text` as a spreadsheet shows it as text: a leading single quote when it starts like a
+    formula; unchanged when it does not, or when it is exactly a decimal number (`-5`, `+1.5e3`:
+    a spreadsheet reads those as the number, which runs nothing)."""
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return value
+    if isinstance(value, str):
+        return neutralise_formula(value)
+    if isinstance(value, bool | int | float | Decimal):
+        return value
+    return neutralise_formula(str(value))
 
 
 def _json_default(value: Any) -> Any:

@@ -26,6 +26,52 @@ class SettingsError(ValueError):
     """A setting has a value the product cannot use."""
 
 
+# The data folder holds password hashes, session secrets and every landed record: its folders
+# and files are for the account that runs the product only.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create the folder `path` and its missing parents owner-only (0700, whatever the umask)
+    and return it. A folder that exists already is left as it is (its owner chose its mode)."""
+    missing: list[Path] = []
+    current = Path(path)
+    while not current.is_dir() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+            continue  # created by another process meanwhile: it chose the mode
+        os.chmod(folder, PRIVATE_DIR_MODE)  # mkdir's mode is cut by the umask
+    return Path(path)
+
+
+def private_file(path: Path) -> Path:
+    """Make an existing file owner-only (0600) and return it."""
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return Path(path)
+
+
+def create_private_file(path: Path) -> bool:
+    """Create `path` empty and owner-only (0600, whatever the umask) in an owner-only folder
+    when it does not exist yet; whether it was created."""
+    private_dir(Path(path).parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    finally:
+        os.close(fd)
+    return True
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(PREFIX + name)
     return default if value is None or value.strip() == "" else value.strip()
@@ -85,6 +131,12 @@ class Settings:
     alert_email_from: str = "control-tower@localhost"
     alert_email_to: tuple[str, ...] = ()
     alert_webhook_url: str | None = None
+    # The notification outbox: a delivery that failed all its tries is retried by later runs,
+    # first after `outbox_retry_minutes`, then twice as long each time up to
+    # `outbox_retry_max_hours`, and given up once it is `outbox_give_up_hours` old.
+    outbox_retry_minutes: float = 5.0
+    outbox_retry_max_hours: float = 6.0
+    outbox_give_up_hours: float = 72.0
 
     # Folders and files under home.
     @property
@@ -125,6 +177,11 @@ class Settings:
         return _with_user_folder(self.mappings_dir, self.user_mappings)
 
     @property
+    def models_dir(self) -> Path:
+        """The stored risk models (`<version>.joblib` and its card); models load only from here."""
+        return self.home / "models"
+
+    @property
     def warehouse_path(self) -> Path:
         """The DuckDB file the pipeline writes (one writer: the scheduler or ingest)."""
         return self.home / "warehouse.duckdb"
@@ -154,11 +211,11 @@ class Settings:
         return replace(self, home=home, app_db_url=_default_app_db_url(home))
 
     def ensure_dirs(self) -> None:
-        """Create the data folders this installation uses."""
+        """Create the data folders this installation uses, owner-only (`private_dir`)."""
         for path in (self.home, self.inbox, self.archive, self.rejected, self.serving_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
         for system in ("erp", "wms", "tms"):
-            (self.inbox / system).mkdir(exist_ok=True)
+            private_dir(self.inbox / system)
 
 
 def _with_user_folder(product: Path, user: Path) -> tuple[Path, ...]:
@@ -179,10 +236,11 @@ def _secret_key(home: Path) -> str:
     path = home / ".secret_key"
     if path.exists():
         return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w") as fh:
+        os.fchmod(fh.fileno(), PRIVATE_FILE_MODE)
         fh.write(key)
     return key
 
@@ -238,6 +296,9 @@ def load_settings(home: Path | str | None = None) -> Settings:
             a.strip() for a in (_env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
         alert_webhook_url=_webhook_url(),
+        outbox_retry_minutes=_positive_float("OUTBOX_RETRY_MINUTES", 5.0),
+        outbox_retry_max_hours=_positive_float("OUTBOX_RETRY_MAX_HOURS", 6.0),
+        outbox_give_up_hours=_positive_float("OUTBOX_GIVE_UP_HOURS", 72.0),
         kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),

@@ -24,14 +24,27 @@ STATUS_STYLE = {
 }
 
 
+def _origin(b: BatchResult) -> str:
+    """Where a batch came from: its inbox system folder, or its source mapping."""
+    if not b.label:
+        return b.system or "?"
+    _, sep, mapping = b.label.rpartition(" (mapping ")
+    return f"mapping {mapping.rstrip(')')}" if sep else b.label.split("/")[0]
+
+
+def _name(b: BatchResult) -> str:
+    """A batch's delivery: `<system>/<file>` of the inbox, or its source's own label."""
+    return b.label or f"{b.system or '?'}/{b.file.name}"
+
+
 def _rows(batches: list[BatchResult], by_table: bool) -> list[tuple[str, ...]]:
     """Table rows: one per batch, or one per table and status with its files added up."""
     groups: dict[tuple[str, str], list[BatchResult]] = {}
     for b in batches:
-        key = (
-            f"{b.system or '?'}/{b.table or b.file.name}" if by_table else str(b.batch_id),
-            b.status,
-        )
+        if by_table:
+            key = (f"{_origin(b)}/{b.table or b.file.name}", b.status)
+        else:
+            key = (str(b.batch_id), b.status)
         groups.setdefault(key, []).append(b)
     rows = []
     for (label, status), group in groups.items():
@@ -39,7 +52,7 @@ def _rows(batches: list[BatchResult], by_table: bool) -> list[tuple[str, ...]]:
         rows.append(
             (
                 str(len(group)) if by_table else str(first.batch_id),
-                label if by_table else f"{first.system or '?'}/{first.file.name}",
+                label if by_table else _name(first),
                 f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]",
                 f"{sum(b.rows_read for b in group):,}",
                 f"{sum(b.counts.inserted for b in group):,}",
@@ -98,7 +111,7 @@ def print_run_report(console: Console, report: RunReport, *, by_table: bool = Fa
         for row in _rows(ing.batches, by_table):
             table.add_row(*row)
         notes = [
-            f"[{b.batch_id}] {b.system or '?'}/{b.file.name}: {b.error or '; '.join(b.warnings)}"
+            f"[{b.batch_id}] {_name(b)}: {b.error or '; '.join(b.warnings)}"
             for b in ing.batches
             if b.error or b.warnings
         ]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from control_tower.exceptions.outbox import retry_pending
 from control_tower.landing import BatchResult, InboxSource, IngestReport, Source, land_sources
 from control_tower.landing.progress import ProgressFn
 from control_tower.mappings import mapping_sources
@@ -90,7 +91,7 @@ def run_pipeline(
     settings.ensure_dirs()
     own_lock = lock is None
     if lock is None:
-        lock = WriterLock(settings.writer_lock_path, purpose=f"control-tower {trigger}")
+        lock = WriterLock.for_settings(settings, purpose=f"control-tower {trigger}")
         lock.acquire()
     try:
         return _run_locked(
@@ -136,6 +137,7 @@ def _run_locked(
             should_stop=should_stop,
         )
         report = RunReport(run_id, trigger, started, ingest)
+        _retry_outbox(settings)
         never_published = current_snapshot(settings.serving_dir) is None
         changed = ingest.changed or ingest.interrupted_before > 0
         if not (changed or force_steps or never_published):
@@ -184,6 +186,17 @@ def _run_locked(
     )
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _retry_outbox(settings: Settings) -> None:
+    """Every run, even one with nothing new, retries the notifications still due for delivery."""
+    try:
+        outcome = retry_pending(settings)
+    except Exception:  # the outbox never stops a run; it is tried again by the next one
+        log.exception("retrying the notification outbox failed")
+        return
+    if outcome.retried or outcome.given_up:
+        log.info(outcome.summary())
 
 
 def _record_run(con: duckdb.DuckDBPyConnection, report: RunReport) -> None:

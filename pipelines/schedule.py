@@ -143,7 +143,7 @@ class SchedulerService:
 
     def hold_writer_lock(self) -> WriterLock:
         """Become the warehouse's writer (raises WriterBusyError, naming the holder)."""
-        lock = WriterLock(self.settings.writer_lock_path, purpose=self.purpose)
+        lock = WriterLock.for_settings(self.settings, purpose=self.purpose)
         lock.acquire()
         self._lock = lock
         self._stop.clear()
@@ -213,7 +213,7 @@ class SchedulerService:
         from control_tower.storage import connect_writer
 
         self.lock  # noqa: B018 - refuses to run without the lock
-        models = self.settings.home / "models"
+        models = self.settings.models_dir
         con = connect_writer(self.settings.warehouse_path)
         try:
             for model in MODELS:

@@ -55,7 +55,7 @@ def _freshness(ctx: StepContext) -> str:
 def _risk(ctx: StepContext) -> str:
     from control_tower.risk.score import refresh_risk
 
-    return refresh_risk(ctx.con, ctx.settings.home / "models", as_of=ctx.as_of).summary()
+    return refresh_risk(ctx.con, ctx.settings.models_dir, as_of=ctx.as_of).summary()
 
 
 def _exceptions(ctx: StepContext) -> str:

@@ -22,11 +22,27 @@ from control_tower.kpi.catalog import Catalog
 from control_tower.settings import Settings
 from control_tower.views.kpi import cached_catalog
 from control_tower.web import create_app
+from tests.support import app_databases
 from tests.support.clock import clock_setting
 from tests.support.demo_data import DEMO_NOW, land_demo
+from tests.support.postgres import postgres_server, server_binaries
 from tests.support.web_users import cheap_accounts
 
 os.environ["CONTROL_TOWER_NOW"] = clock_setting(DEMO_NOW)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _app_database_server() -> Iterator[None]:
+    """SQLite app databases, or PostgreSQL ones with CT_TEST_APP_DB (`support.app_databases`)."""
+    request = app_databases.requested()
+    if request is None:
+        yield
+        return
+    with (
+        app_databases.admin_url(request) as admin,
+        app_databases.postgresql_app_databases(admin),
+    ):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +78,17 @@ def catalog(demo_settings: Settings) -> Catalog:
 def demo_home(demo_settings: Settings) -> Path:
     """The landed small demo's data folder (read only)."""
     return demo_settings.home
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A private PostgreSQL server for the session (started on first use); its admin URL.
+
+    Skipped where Debian's server is not installed, except under CI, where it fails instead."""
+    bin_dir = server_binaries()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are required under CI (apt: postgresql)")
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    with postgres_server(bin_dir) as url:
+        yield url

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from control_tower.accounts.models import ROLES, Scope
 from control_tower.accounts.store import AccountStore
-from control_tower.settings import Settings
+from control_tower.settings import Settings, private_dir
 
 CREDENTIALS_FILE = "demo-credentials.json"
 SUPERVISOR_SITE = "DC-NJ"  # the demo's congested site (control_tower.demo.config.SITES)
@@ -76,6 +76,6 @@ def seed_demo_users(settings: Settings, accounts: AccountStore) -> list[DemoUser
         )
         known[name] = password
         users.append(DemoUser(name, role, scope, password, True))
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
     _write_private(path, known)
     return users

@@ -1,7 +1,7 @@
 """Accounts in the app database: create users, check passwords with lockout, tokens and sessions.
 
-Tables are created with `metadata.create_all` when a store opens; a
-migration tool (Alembic) will take over once the schema has to evolve in place.
+Opening a store brings the app database to this release's schema (Alembic migrations,
+`control_tower.storage.migrate`).
 
 Passwords are hashed with argon2id (argon2-cffi's RFC 9106 defaults) and
 rehashed on sign-in when those parameters change. `authenticate` spends one
@@ -32,7 +32,6 @@ from control_tower.accounts.models import (
     ROLES,
     Account,
     ApiToken,
-    Base,
     LoginSession,
     TokenInfo,
     User,
@@ -168,8 +167,8 @@ class AccountStore(AppDatabase):
     def open(
         cls, url: str, *, policy: Policy | None = None, hasher: PasswordHasher | None = None
     ) -> AccountStore:
-        """Connect to the app database at `url` and create the account tables if missing."""
-        return cls(open_app_engine(url, Base.metadata), policy=policy, hasher=hasher)
+        """Connect to the app database at `url`, upgraded to this release's schema."""
+        return cls(open_app_engine(url), policy=policy, hasher=hasher)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> AccountStore:

@@ -8,6 +8,8 @@
 - `aging`: age, SLA breach and bucket of an item.
 - `query`: the queue for people: scoped, filtered, sorted and paged in SQL.
 - `rows`: an item as a flat record (grids, exports, the API).
+- `records`: the landed records behind an item, read through `scoped_rows` (the reader's scope
+  on every table).
 - `actions`: `act_many`, the one path by which people act on items (scope and version checked).
 - `behind`: the unresolved items behind a KPI's number (from the types it lists).
 - `cli`: `control-tower exceptions ...`.

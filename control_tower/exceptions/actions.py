@@ -12,8 +12,10 @@ checks are the same everywhere:
   transaction as the change (`workflow.act(within=...)`); an item outside the
   scope (or of another type, when the caller limits types) looks exactly like
   an unknown one.
-- The version the person saw is compared with the item's; a change made in
-  between is reported as a conflict, never overwritten.
+- The version the person saw is required and compared with the item's; an
+  action without it is refused, a change made in between is reported as a
+  conflict, never overwritten.
+- Only the item's owner role or an admin may resolve it (`workflow.may_resolve`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from control_tower.exceptions.store import ExceptionItem, ExceptionStore
 from control_tower.exceptions.workflow import (
     ACTIONS,
     ConflictError,
+    NotAllowedError,
     TransitionError,
     UnknownItemError,
     WorkflowError,
@@ -43,6 +46,7 @@ __all__ = [
     "MAX_BULK_ITEMS",
     "BulkResult",
     "ItemResult",
+    "NotAllowedError",
     "OutOfScopeError",
     "act_in_scope",
     "act_many",
@@ -159,19 +163,19 @@ def act_many(
     action: str,
     *,
     user: str,
+    role: str,
     note: str | None = None,
     assignee: str | None = None,
     until: Any = None,
     reason: str | None = None,
     assignees: Collection[str] | None = None,
     types: Collection[str] | None = None,
-    require_version: bool = True,
 ) -> BulkResult:
-    """Do `action` by `user` on each selected (id, version seen) in `scope`, item by item.
+    """Do `action` by `user` (of `role`) on each selected (id, version seen) in `scope`, item
+    by item.
 
     `assignees` limits who may be assigned (active users), `types` the item types
-    the caller works on. `require_version=False` lets a version of None mean "do
-    not check" (the command line); people on screens always send what they saw.
+    the caller works on. Every item needs the version its user saw.
     """
     result = BulkResult()
     if len(selection) > MAX_BULK_ITEMS:
@@ -187,12 +191,11 @@ def act_many(
             raise _not_found(raw_id, scope)
         if action not in ACTIONS:
             raise WorkflowError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
-        if version is None and not require_version:
-            expected = None
-        elif isinstance(version, bool) or not isinstance(version, int):
-            raise TransitionError("the version of the item you saw is needed (expected_version)")
-        else:
-            expected = version
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise TransitionError(
+                "the version of the item you saw is needed (expected_version, a whole number); "
+                "reload the item and try again"
+            )
         if action == "assign" and assignees is not None and assignee not in assignees:
             raise TransitionError(f"cannot assign to {assignee!r}: not an active user")
         try:
@@ -201,12 +204,13 @@ def act_many(
                 item_id,
                 action,
                 user=user,
-                expected_version=expected,
+                expected_version=version,
                 note=note,
                 assignee=assignee,
                 until=parse_until(until) if action == "snooze" else None,
                 reason=reason,
                 within=within,
+                role=role,
             )
         except UnknownItemError:
             raise _not_found(raw_id, scope) from None
@@ -228,19 +232,20 @@ def act_in_scope(
     action: str,
     *,
     user: str,
+    role: str,
     expected_version: Any,
     note: str | None = None,
     assignee: str | None = None,
     until: Any = None,
     reason: str | None = None,
     assignees: Collection[str] | None = None,
-    require_version: bool = True,
 ) -> ExceptionItem:
     """`act_many` for one item: the item after the change, or its error raised.
 
     Raises OutOfScopeError (unknown, malformed or out-of-scope id alike),
-    TransitionError for a bad argument, ConflictError when the item changed
-    since `expected_version`.
+    TransitionError for a bad argument or a missing version, NotAllowedError when
+    the role may not do it, ConflictError when the item changed since
+    `expected_version`.
     """
     (outcome,) = act_many(
         store,
@@ -248,12 +253,12 @@ def act_in_scope(
         [(item_id, expected_version)],
         action,
         user=user,
+        role=role,
         note=note,
         assignee=assignee,
         until=until,
         reason=reason,
         assignees=assignees,
-        require_version=require_version,
     ).results
     if outcome.error is not None:
         raise outcome.error

@@ -40,6 +40,7 @@ from control_tower.exceptions.detect import mirror
 from control_tower.exceptions.notify import (
     Channel,
     Notification,
+    OutboxPolicy,
     RetryPolicy,
     channels_from_settings,
     deliver,
@@ -228,7 +229,9 @@ class AlertReport:
             f"{self.resolved} resolved"
         )
         return text + (
-            f"; {self.failed_deliveries} deliveries failed" if self.failed_deliveries else ""
+            f"; {self.failed_deliveries} deliveries failed (kept in the outbox for later runs)"
+            if self.failed_deliveries
+            else ""
         )
 
 
@@ -352,6 +355,7 @@ def refresh_alerts(
     now: datetime,
     channels: Sequence[Channel] = (),
     policy: RetryPolicy | None = None,
+    outbox: OutboxPolicy | None = None,
 ) -> AlertReport:
     """Judge every rule, move each scope's state, keep queue items in step, notify."""
     report = AlertReport(rules=len(rules))
@@ -414,8 +418,8 @@ def refresh_alerts(
                 report.states[new] = report.states.get(new, 0) + 1
     # Deliver after the states are committed: a slow or failing channel never loses a state change.
     for note in outbox:
-        records = deliver(store, note, channels, policy)
-        report.failed_deliveries += sum(r.status == "failed" for r in records)
+        records = deliver(store, note, channels, policy, outbox)
+        report.failed_deliveries += sum(r.status == "pending" for r in records)
     return report
 
 
@@ -439,6 +443,7 @@ def run_alerts(
             now=now,
             channels=channels_from_settings(settings),
             policy=policy,
+            outbox=OutboxPolicy.from_settings(settings),
         )
         if rules:
             mirror(con, store)

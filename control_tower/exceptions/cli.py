@@ -2,7 +2,9 @@
 
 Reads and writes the app database (the system of record of the workflow),
 not the warehouse: an action shows in `list` at once, and in the warehouse
-mirror after the next pipeline run.
+mirror after the next pipeline run. `act` acts as a user of the app (`--user`
+names an active account), with that user's role and scope and at the version
+they saw, under the same rules as every screen and the API.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import click
 
-from control_tower.accounts import Scope
+from control_tower.accounts import Account, AccountStore
 from control_tower.exceptions.actions import act_in_scope
 from control_tower.exceptions.aging import item_aging
 from control_tower.exceptions.registry import EXCEPTION_TYPES, type_names
@@ -113,6 +115,19 @@ def list_items(
     )
 
 
+def _active_user(ctx: click.Context, name: str) -> Account:
+    """The active account `--user` names (its role and scope are what the action may do)."""
+    with AccountStore.for_settings(command_settings(ctx)) as accounts:
+        account = accounts.get(name)
+    if account is None or account.disabled:
+        state = "is disabled" if account is not None else "is not a user"
+        raise click.ClickException(
+            f"--user {name!r} {state}: actions are done as an active user of the app, with "
+            "their role and scope (see `control-tower users list`)"
+        )
+    return account
+
+
 def _until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -125,7 +140,11 @@ def _until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 @exceptions.command("act")
 @click.argument("item_id", type=int)
 @click.option("--action", required=True, type=click.Choice(ACTIONS), help="What to do.")
-@click.option("--user", required=True, help="Who is acting (written to the audit log).")
+@click.option(
+    "--user",
+    required=True,
+    help="The active user acting (their role and scope apply; written to the audit log).",
+)
 @click.option("--note", help="Comment text (required for comment; kept with any action).")
 @click.option("--until", callback=_until, help="Snooze until this date (YYYY-MM-DD, 00:00 UTC).")
 @click.option("--reason", type=click.Choice(RESOLUTION_CODES), help="Resolution reason code.")
@@ -133,7 +152,8 @@ def _until(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 @click.option(
     "--expect-version",
     type=int,
-    help="Refuse if the item changed since this version (as shown by list).",
+    required=True,
+    help="The item's version you saw (as shown by list or show); refused if it changed since.",
 )
 @click.pass_context
 def act_on_item(
@@ -145,23 +165,24 @@ def act_on_item(
     until: datetime | None,
     reason: str | None,
     assignee: str | None,
-    expect_version: int | None,
+    expect_version: int,
 ) -> None:
-    """Act on exception ITEM_ID; prints the item afterwards as JSON."""
+    """Act on exception ITEM_ID as an active user; prints the item afterwards as JSON."""
+    actor = _active_user(ctx, user)
     with _store(ctx) as store:
         try:
             item = act_in_scope(
                 store,
-                Scope(),
+                actor.scope,
                 item_id,
                 action,
-                user=user,
+                user=actor.name,
+                role=actor.role,
                 expected_version=expect_version,
                 note=note,
                 until=until,
                 reason=reason,
                 assignee=assignee,
-                require_version=False,
             )
         except WorkflowError as exc:
             raise click.ClickException(str(exc)) from None

@@ -4,7 +4,8 @@ Every notification is recorded in `exc_alert_notifications`, one row per
 channel, with the number of attempts and the outcome: the in-app channel is
 that record itself. E-mail and webhook deliveries are retried with
 exponential back-off (`attempts` tries in all); a delivery that still fails
-is recorded as failed with the last error, and the pipeline carries on.
+waits in the outbox (`pending`, with the last error) and the pipeline carries
+on: later runs retry it (`exceptions.outbox`, back-off per `OutboxPolicy`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -111,9 +112,33 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
 
 
-def _send_with_retries(
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """When later runs retry a delivery that failed: after `first_delay`, doubling each round up
+    to `max_delay`; a delivery older than `give_up_after` is given up (failed)."""
+
+    first_delay: timedelta = timedelta(minutes=5)
+    max_delay: timedelta = timedelta(hours=6)
+    give_up_after: timedelta = timedelta(hours=72)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OutboxPolicy:
+        """The installation's outbox settings."""
+        return cls(
+            timedelta(minutes=settings.outbox_retry_minutes),
+            timedelta(hours=settings.outbox_retry_max_hours),
+            timedelta(hours=settings.outbox_give_up_hours),
+        )
+
+    def next_attempt(self, rounds: int, now: datetime) -> datetime:
+        """When a delivery that has failed `rounds` rounds (the last at `now`) is next due."""
+        return now + min(self.first_delay * 2 ** (rounds - 1), self.max_delay)
+
+
+def send_with_retries(
     channel: Channel, note: Notification, policy: RetryPolicy
 ) -> tuple[int, str | None]:
+    """Send `note` on `channel`, up to `policy.attempts` tries; (tries made, last error or None)."""
     error: str | None = None
     for attempt in range(1, policy.attempts + 1):
         try:
@@ -134,9 +159,14 @@ def deliver(
     note: Notification,
     channels: Sequence[Channel] = (),
     policy: RetryPolicy | None = None,
+    outbox: OutboxPolicy | None = None,
 ) -> list[AlertNotification]:
-    """Record `note` in the app and send it on every channel; returns the records written."""
+    """Record `note` in the app and send it on every channel; returns the records written.
+
+    A channel that fails every try leaves its record pending in the outbox, due again after
+    `outbox.first_delay`."""
     policy = policy or RetryPolicy()
+    outbox = outbox or OutboxPolicy()
     records = [
         AlertNotification(
             rule=note.rule,
@@ -152,7 +182,7 @@ def deliver(
         )
     ]
     for channel in channels:
-        attempts, error = _send_with_retries(channel, note, policy)
+        attempts, error = send_with_retries(channel, note, policy)
         records.append(
             AlertNotification(
                 rule=note.rule,
@@ -160,12 +190,16 @@ def deliver(
                 kind=note.kind,
                 channel=channel.name,
                 created_at=note.at,
-                status="failed" if error else "sent",
+                status="pending" if error else "sent",
                 attempts=attempts,
                 error=error,
                 subject=note.subject,
                 body=note.body,
                 exception_id=note.exception_id,
+                payload=note.payload,
+                rounds=1,
+                last_attempt_at=note.at,
+                next_attempt_at=outbox.next_attempt(1, note.at) if error else None,
             )
         )
     with store.session() as s:

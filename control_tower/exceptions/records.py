@@ -12,11 +12,10 @@ file it was landed from (`_batch_id` -> `ops.batches.file_name`), so a person
 can trace it to the extract.
 
 Scope: the item itself has been checked against the user's scope by the
-caller. Rows read here are selected through that item's key and, where the
-table carries a location or entity, also limited to the user's scope on the
-dimensions it carries (a shipment from another site stays hidden). Tables
-carrying neither (freight shipments, tracking events) are reached only through
-a scoped shipment row.
+caller, and every row read here is limited to the user's scope as well, on
+both dimensions, whatever key led to it (`scoped_rows`: a shipment from
+another site stays hidden; a user limited to sites sees no close tasks and
+no load batches).
 """
 
 from __future__ import annotations
@@ -30,9 +29,8 @@ from typing import Any
 import duckdb
 
 from control_tower.accounts import Scope
+from control_tower.exceptions.scoped_rows import ScopedReader, scope_sql
 from control_tower.exceptions.store import ExceptionItem
-
-ROW_LIMIT = 50  # rows of one kind read for one item (tracking events, wave shipments ...)
 
 
 @dataclass(frozen=True)
@@ -83,53 +81,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _scope_sql(scope: Scope, entity: str | None, location: str | None) -> tuple[str, list[Any]]:
-    """Scope on the dimensions a table carries (see the module docstring)."""
-    parts: list[str] = []
-    params: list[Any] = []
-    for ids, column in ((scope.entities, entity), (scope.locations, location)):
-        if ids and column:
-            values = sorted(ids)
-            parts.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
-    return (" AND ".join(parts) or "TRUE"), params
-
-
-class _Reader:
-    """Reads rows of one item's tables, scoped, with the file each came from."""
-
-    def __init__(self, cur: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-        self.cur = cur
-        self.scope = scope
-
-    def rows(
-        self,
-        table: str,
-        where: str,
-        params: Sequence[Any],
-        *,
-        entity: str | None = None,
-        location: str | None = None,
-        order: str = "1",
-        limit: int = ROW_LIMIT,
-    ) -> list[dict[str, Any]]:
-        """Rows of `table` (a name from code) matching `where`, in scope, newest per `order`."""
-        scope_sql, scope_params = _scope_sql(
-            self.scope, f"t.{entity}" if entity else None, f"t.{location}" if location else None
-        )
-        sql = (
-            f"SELECT t.*, b.file_name AS _file_name FROM {table} AS t "
-            "LEFT JOIN ops.batches AS b ON b.batch_id = t._batch_id "
-            f"WHERE ({where}) AND {scope_sql} ORDER BY {order} LIMIT {int(limit)}"
-        )
-        try:
-            result = self.cur.execute(sql, [*params, *scope_params])
-        except duckdb.CatalogException:
-            return []  # the table was never landed
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
 def _event(table: str, kind: str, row: dict[str, Any], at_field: str, title: str) -> SourceEvent:
     fields = {k: v for k, v in row.items() if k not in ("_batch_id", "_loaded_at", "_file_name")}
     return SourceEvent(
@@ -161,14 +112,12 @@ def _parts(item: ExceptionItem, count: int) -> list[str]:
 # --- per kind of record ---------------------------------------------------------------------------
 
 
-def _order_line(r: _Reader, order_id: str, line_no: Any) -> list[SourceEvent]:
+def _order_line(r: ScopedReader, order_id: str, line_no: Any) -> list[SourceEvent]:
     out = []
     for row in r.rows(
         "sales_order_lines",
         "t.order_id = ? AND t.line_no = ?",
         [order_id, line_no],
-        entity="entity_id",
-        location="location_id",
     ):
         first, now = row.get("first_promised_date"), row.get("promised_date")
         promise = f"promised {first}" + (f", now {now}" if now and now != first else "")
@@ -186,8 +135,8 @@ def _order_line(r: _Reader, order_id: str, line_no: Any) -> list[SourceEvent]:
     return out
 
 
-def _shipments(r: _Reader, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-    return r.rows("shipments", where, params, location="location_id", order="t.shipped_ts")
+def _shipments(r: ScopedReader, where: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    return r.rows("shipments", where, params, order="t.shipped_ts")
 
 
 def _shipment_events(rows: list[dict[str, Any]]) -> list[SourceEvent]:
@@ -205,7 +154,7 @@ def _shipment_events(rows: list[dict[str, Any]]) -> list[SourceEvent]:
     ]
 
 
-def _freight(r: _Reader, shipment_ids: Sequence[str]) -> list[SourceEvent]:
+def _freight(r: ScopedReader, shipment_ids: Sequence[str]) -> list[SourceEvent]:
     """Freight shipments and their tracking events, for shipments already read in scope."""
     ids = sorted({s for s in shipment_ids if s})
     if not ids:
@@ -217,7 +166,7 @@ def _freight(r: _Reader, shipment_ids: Sequence[str]) -> list[SourceEvent]:
     return _freight_events(r, freight)
 
 
-def _freight_events(r: _Reader, freight: list[dict[str, Any]]) -> list[SourceEvent]:
+def _freight_events(r: ScopedReader, freight: list[dict[str, Any]]) -> list[SourceEvent]:
     out = []
     for row in freight:
         delivered = row.get("actual_delivery_ts")
@@ -255,7 +204,7 @@ def _freight_events(r: _Reader, freight: list[dict[str, Any]]) -> list[SourceEve
     return out
 
 
-def _po_lines(r: _Reader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
+def _po_lines(r: ScopedReader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
     return [
         _event(
             "purchase_order_lines",
@@ -266,15 +215,13 @@ def _po_lines(r: _Reader, where: str, params: Sequence[Any], order: str) -> list
             f"{row.get('item_id')} from {row.get('supplier_id')}, expected {row.get('expected_date')}; "
             f"status {row.get('status')}",
         )
-        for row in r.rows(
-            "purchase_order_lines", where, params, location="location_id", order=order
-        )
+        for row in r.rows("purchase_order_lines", where, params, order=order)
     ]
 
 
-def _receipts(r: _Reader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
+def _receipts(r: ScopedReader, where: str, params: Sequence[Any], order: str) -> list[SourceEvent]:
     out = []
-    for row in r.rows("receipts", where, params, location="location_id", order=order):
+    for row in r.rows("receipts", where, params, order=order):
         away = row.get("putaway_ts")
         out.append(
             _event(
@@ -297,7 +244,7 @@ def _document_line(item: ExceptionItem, id_field: str) -> tuple[Any, Any]:
     return d.get(id_field) or doc_id, d.get("line_no") or line
 
 
-def _order_line_item(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _order_line_item(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     order_id, line_no = _document_line(item, "order_id")
     events = _order_line(r, order_id, line_no)
     ships = _shipments(r, "t.order_id = ? AND t.line_no = ?", [order_id, line_no])
@@ -306,7 +253,7 @@ def _order_line_item(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _carrier_delay(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _carrier_delay(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     d = item.detail or {}
     shipment_id = d.get("shipment_id")
     ships = _shipments(r, "t.shipment_id = ?", [shipment_id]) if shipment_id else []
@@ -325,7 +272,7 @@ def _carrier_delay(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _stockout(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _stockout(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     location, sku = _parts(item, 2)
     location, sku = item.location_id or location, item.item_id or sku
     events = []
@@ -333,7 +280,6 @@ def _stockout(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
         "inventory_snapshots",
         "t.location_id = ? AND t.item_id = ?",
         [location, sku],
-        location="location_id",
         order="t.snapshot_date DESC",
         limit=14,
     ):
@@ -361,13 +307,12 @@ def _stockout(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _receipt(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _receipt(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     receipt_id, line_no = _document_line(item, "receipt_id")
     rows = r.rows(
         "receipts",
         "t.receipt_id = ? AND t.line_no = ?",
         [receipt_id, line_no],
-        location="location_id",
     )
     events = _receipts(r, "t.receipt_id = ? AND t.line_no = ?", [receipt_id, line_no], "1")
     for row in rows[:1]:
@@ -378,7 +323,7 @@ def _receipt(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _cycle_count(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _cycle_count(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     location, bin_id, sku = _parts(item, 3)
     d = item.detail or {}
     bin_id = d.get("bin_id") or bin_id
@@ -387,7 +332,6 @@ def _cycle_count(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
         "cycle_counts",
         "t.location_id = ? AND t.bin_id = ? AND t.item_id = ?",
         [item.location_id or location, bin_id, item.item_id or sku],
-        location="location_id",
         order="t.counted_at DESC",
         limit=10,
     ):
@@ -404,10 +348,10 @@ def _cycle_count(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _wave(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _wave(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     wave_id = (item.detail or {}).get("wave_id") or item.key
     events = []
-    for row in r.rows("waves", "t.wave_id = ?", [wave_id], location="location_id"):
+    for row in r.rows("waves", "t.wave_id = ?", [wave_id]):
         done = row.get("completed_ts")
         released = row.get("released_ts")
         events.append(
@@ -427,7 +371,7 @@ def _wave(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _invoice(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _invoice(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     d = item.detail or {}
     invoice_id, line = _parts(item, 2)
     invoice_id = d.get("invoice_id") or invoice_id
@@ -437,7 +381,6 @@ def _invoice(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
         "ap_invoice_lines",
         "t.invoice_id = ? AND t.line_no = ?",
         [invoice_id, line_no],
-        entity="entity_id",
     )
     for row in rows:
         events.append(
@@ -459,7 +402,7 @@ def _invoice(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-def _close_task(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _close_task(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     entity, period, task = _parts(item, 3)
     d = item.detail or {}
     return [
@@ -475,17 +418,18 @@ def _close_task(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
             "close_tasks",
             "t.entity_id = ? AND t.period = ? AND t.task_id = ?",
             [item.entity_id or entity, d.get("period") or period, d.get("task_id") or task],
-            entity="entity_id",
         )
     ]
 
 
-def _table_batches(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
+def _table_batches(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
     table = (item.detail or {}).get("table_name") or item.key
+    in_scope, scope_params = scope_sql(r.scope, "ops.batches")  # loads belong to no site
     try:
         result = r.cur.execute(
-            "SELECT * FROM ops.batches WHERE table_name = ? ORDER BY batch_id DESC LIMIT 10",
-            [table],
+            f"SELECT * FROM ops.batches WHERE table_name = ? AND {in_scope} "
+            "ORDER BY batch_id DESC LIMIT 10",
+            [table, *scope_params],
         )
     except duckdb.CatalogException:
         return []
@@ -509,7 +453,7 @@ def _table_batches(r: _Reader, item: ExceptionItem) -> list[SourceEvent]:
     return events
 
 
-_READERS: dict[str, Callable[[_Reader, ExceptionItem], list[SourceEvent]]] = {
+_READERS: dict[str, Callable[[ScopedReader, ExceptionItem], list[SourceEvent]]] = {
     "backordered_line": _order_line_item,
     "short_shipment": _order_line_item,
     "carrier_delay": _carrier_delay,
@@ -536,5 +480,5 @@ def source_records(
     reader = _READERS.get(item.type)
     if reader is None:
         return []
-    events = reader(_Reader(cur, scope), item)
+    events = reader(ScopedReader(cur, scope), item)
     return sorted(events, key=SourceEvent.sort_key)

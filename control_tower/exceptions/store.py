@@ -4,8 +4,8 @@ Also the state of KPI alert rules and the notifications they sent.
 
 The app database (SQLite by default, PostgreSQL by URL) is the system of
 record for the workflow; the warehouse only holds a mirror for KPIs and
-drill-downs. Tables are created with `metadata.create_all` on first use; a
-migration tool (Alembic) will take over once the schema has to evolve in place.
+drill-downs. Opening a store brings the database to this release's schema (Alembic
+migrations, `control_tower.storage.migrate`: a change to these models needs a revision there).
 
 Times are naive UTC `datetime`s throughout, like the warehouse.
 
@@ -141,7 +141,11 @@ class AlertState(Base):
 
 
 class AlertNotification(Base):
-    """One notification of an alert on one channel: what was sent, how many tries, the outcome."""
+    """One notification of an alert on one channel: what was sent, how many tries, the outcome.
+
+    A delivery that failed every try of its run waits in the outbox (`pending`, retried from
+    `next_attempt_at` by later runs, `exceptions.outbox`) until it is sent or given up (`failed`).
+    """
 
     __tablename__ = "exc_alert_notifications"
 
@@ -151,12 +155,19 @@ class AlertNotification(Base):
     kind: Mapped[str] = mapped_column(String(16))  # firing, reraised, resolved
     channel: Mapped[str] = mapped_column(String(16))  # app, email, webhook
     created_at: Mapped[datetime] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16))  # sent, failed
+    status: Mapped[str] = mapped_column(String(16))  # sent, pending (in the outbox), failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     exception_id: Mapped[int | None] = mapped_column(ForeignKey("exc_items.id"), default=None)
+    # What a webhook carries besides the message, kept to send it again unchanged.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Delivery rounds (one per run, each of up to RetryPolicy.attempts tries), the last one's
+    # time, and when a pending delivery is next due.
+    rounds: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
 
 class ExceptionStore(AppDatabase):
@@ -164,8 +175,8 @@ class ExceptionStore(AppDatabase):
 
     @classmethod
     def open(cls, url: str) -> ExceptionStore:
-        """Connect to the app database at `url` and create the exception tables if missing."""
-        return cls(open_app_engine(url, Base.metadata))
+        """Connect to the app database at `url`, upgraded to this release's schema."""
+        return cls(open_app_engine(url))
 
     def get(self, item_id: int) -> ExceptionItem | None:
         """The item with this id, or None."""

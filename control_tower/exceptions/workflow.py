@@ -4,6 +4,10 @@ Each action checks that it is allowed in the item's status, changes the item,
 stamps `last_action_at`, bumps the item's version and writes one audit row
 (who, when, action, {field: [old, new]}) in the same transaction.
 
+Resolving is for the people who own the item: a user whose role is the
+item's owner role, or an admin (`may_resolve`); anyone in scope may do the
+other actions.
+
 Concurrency is optimistic: a caller that passes the version it last saw gets
 a `ConflictError` naming who changed what since then when someone else got
 there first; a write racing another between read and commit is caught by the
@@ -46,6 +50,7 @@ CLEARED = "cleared"
 # history is read whole on every view of it, so one oversized comment would slow every read.
 MAX_NOTE_LENGTH = 4000
 MAX_NAME_LENGTH = 128
+ADMIN_ROLE = "admin"
 
 
 class WorkflowError(ValueError):
@@ -58,6 +63,16 @@ class UnknownItemError(WorkflowError):
 
 class TransitionError(WorkflowError):
     """The action is not allowed in the item's current status, or lacks an argument."""
+
+
+class NotAllowedError(WorkflowError):
+    """The acting user's role may not do this action on this item."""
+
+
+def may_resolve(role: str | None, owner_role: str | None) -> bool:
+    """Whether a user of `role` may resolve an item owned by `owner_role`: its owners and
+    admins only."""
+    return role is not None and role in (owner_role, ADMIN_ROLE)
 
 
 @dataclass(frozen=True)
@@ -224,12 +239,16 @@ def act(
     assignee: str | None = None,
     now: datetime | None = None,
     within: Sequence[ColumnElement[bool]] = (),
+    role: str | None = None,
 ) -> ExceptionItem:
     """Do one workflow action on an item as `user`; returns the item after the change.
 
     `within` are conditions the item must meet (a user's row scope, a type), read
     in the same transaction as the change; an item that does not meet them is
-    unknown. Raises UnknownItemError, TransitionError or WorkflowError when the
+    unknown. `role` is the acting person's role, checked against the item's owner
+    role before a resolve (`may_resolve`); None acts for the system and skips that
+    check (people act through `actions.act_many`, which always passes it). Raises
+    UnknownItemError, TransitionError, NotAllowedError or WorkflowError when the
     action is not possible, and ConflictError when `expected_version` is stale or
     a concurrent writer changed the item first.
     """
@@ -252,6 +271,12 @@ def act(
             if expected_version is not None and expected_version != seen:
                 raise ConflictError(
                     item_id, expected_version, seen, _changes_since(s, item_id, expected_version)
+                )
+            if action == "resolve" and role is not None and not may_resolve(role, item.owner_role):
+                raise NotAllowedError(
+                    f"cannot resolve exception {item_id}: it belongs to the "
+                    f"{item.owner_role} role, and only its owners or an admin may resolve it "
+                    f"(you are {role}); assign it or comment instead"
                 )
             changes = _apply(
                 item, action, now=now, note=note, until=until, reason=reason, assignee=assignee

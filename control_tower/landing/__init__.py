@@ -9,11 +9,13 @@ reject), a `Source` yields the batches of its deliveries, and
 from __future__ import annotations
 
 from control_tower.landing.batch import land_file
-from control_tower.landing.files import archive_file, content_hash, set_aside
+from control_tower.landing.contract import header_detail
+from control_tower.landing.files import archive_file, content_hash, entry_problem, set_aside
 from control_tower.landing.ingest import IngestReport, install_zones, land_inbox, land_sources
 from control_tower.landing.ledger import Batch, Delivery, Ledger
 from control_tower.landing.readers import (
     LINE_COLUMN,
+    PROBLEMS_COLUMN,
     ReadResult,
     UnreadableFileError,
     file_format,
@@ -24,6 +26,7 @@ from control_tower.landing.source import InboxSource, LandingRun, Source
 
 __all__ = [
     "LINE_COLUMN",
+    "PROBLEMS_COLUMN",
     "Batch",
     "BatchResult",
     "Delivery",
@@ -36,8 +39,10 @@ __all__ = [
     "UnreadableFileError",
     "archive_file",
     "content_hash",
+    "entry_problem",
     "failure_reason",
     "file_format",
+    "header_detail",
     "install_zones",
     "land_file",
     "land_inbox",

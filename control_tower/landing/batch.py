@@ -166,7 +166,11 @@ def _land(
 ) -> BatchResult:
     con, stage, path = ledger.con, watcher.stage, item.path
     delivery = Delivery(
-        path, item.system, item.table, file_format=file_format(path), file_bytes=path.stat().st_size
+        path,
+        item.system,
+        item.table,
+        file_format=file_format(path),
+        file_bytes=path.lstat().st_size,  # a link is not followed, even to measure it
     )
     if item.problem is not None:
         batch = ledger.start(delivery, started=started)
@@ -226,7 +230,13 @@ def _reject(
     moved = (
         None
         if keep
-        else set_aside(d.path, rejected / (d.system or "unsorted"), batch.batch_id, reason)
+        else set_aside(
+            d.path,
+            rejected / (d.system or "unsorted"),
+            batch.batch_id,
+            reason,
+            result.detail if result else None,
+        )
     )
     if result is None:
         return ledger.reject(batch, reason, moved_to=moved)

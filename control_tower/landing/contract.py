@@ -14,7 +14,12 @@ from collections.abc import Callable
 import duckdb
 
 from control_tower.contracts import Table
-from control_tower.landing.readers import LINE_COLUMN, ReadResult, UnreadableFileError
+from control_tower.landing.readers import (
+    LINE_COLUMN,
+    PROBLEMS_COLUMN,
+    ReadResult,
+    UnreadableFileError,
+)
 from control_tower.landing.records import finish_batch, ms_since, utc_now
 from control_tower.landing.upsert import UpsertCounts, upsert
 from control_tower.landing.validate import build_checked_sql, build_errors_sql
@@ -31,25 +36,45 @@ STRUCTURAL_REASONS = {
 }
 
 
+def _positions(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:20]))
+    return shown + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")
+
+
 def header_problems(table: Table, read: ReadResult) -> tuple[str | None, list[str]]:
+    """(why the header cannot land, warnings), naming contract columns and header positions only.
+
+    A header that is not one (a data row, another file's first line) is delivered content:
+    it is never echoed into the batch's error or warnings, which every role may see.
+    """
     present = set(read.columns)
     missing = [c for c in table.required_columns if c not in present]
+    known = [c for c in read.columns if c in table.column_names]
     unknown = [
-        orig
-        for orig, norm in zip(read.original_columns, read.columns, strict=False)
-        if norm not in table.column_names and norm != LINE_COLUMN
+        i
+        for i, norm in enumerate(read.columns, start=1)
+        if norm not in table.column_names and norm not in (LINE_COLUMN, PROBLEMS_COLUMN)
     ]
     warnings = []
     if unknown:
-        shown = ", ".join(repr(u) if u.strip() else "(unnamed)" for u in unknown)
-        warnings.append(f"ignored columns that are not in the {table.name} contract: {shown}")
+        warnings.append(
+            f"ignored {len(unknown)} column(s) that are not in the {table.name} contract "
+            f"(header position(s) {_positions(unknown)})"
+        )
     if missing:
         return (
             f"missing required column(s) {', '.join(missing)} for table {table.name} "
-            f"(found: {', '.join(read.original_columns) or 'none'})",
+            f"(the header has {len(read.columns)} column(s): "
+            f"{'contract columns ' + ', '.join(known) if known else 'no contract column'}"
+            f"{'; other columns at position(s) ' + _positions(unknown) if unknown else ''})",
             warnings,
         )
     return None, warnings
+
+
+def header_detail(read: ReadResult) -> str:
+    """The header as delivered, for the `.reason.txt` of a file set aside (admins only)."""
+    return f"the header as delivered: {', '.join(map(repr, read.original_columns)) or 'none'}"
 
 
 def quarantine_bad_rows(
@@ -58,21 +83,27 @@ def quarantine_bad_rows(
     """Move every bad row of the batch into ops.quarantine; returns the number of bad rows."""
     keys = ", ".join(f'"{k}"' for k in table.key)
     key_not_null = " AND ".join(f'"{k}" IS NOT NULL' for k in table.key)
+    # Rows the source already refused (a mapped value that does not parse) are not duplicates.
+    refused = (
+        f"SELECT rowid FROM raw WHERE len({PROBLEMS_COLUMN}) > 0" if read.source_problems else ""
+    )
+    not_refused = f" AND _rid NOT IN ({refused})" if refused else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE dups AS SELECT {keys}, count(*) AS n FROM checked "
-        f"WHERE {key_not_null} GROUP BY ALL HAVING count(*) > 1"
+        f"WHERE {key_not_null}{not_refused} GROUP BY ALL HAVING count(*) > 1"
     )
     dup_on = " AND ".join(f'd."{k}" = c."{k}"' for k in table.key)
     key_text = " || ', ' || ".join(f"'{k}=' || CAST(c.\"{k}\" AS VARCHAR)" for k in table.key)
     now = utc_now()
-    raw_cols = [c for c in read.columns if c and c != LINE_COLUMN]
-    record = (
+    raw_cols = [c for c in read.columns if c and c not in (LINE_COLUMN, PROBLEMS_COLUMN)]
+    record = read.record_sql or (
         "to_json({" + ", ".join(f"'{c}': r.\"{c}\"" for c in raw_cols) + "})"
         if raw_cols
         else "NULL"
     )
     has_dups = bool(con.execute("SELECT count(*) FROM dups").fetchone()[0])  # type: ignore[index]
     dup_rids = f" UNION SELECT c._rid FROM checked c JOIN dups d ON {dup_on}" if has_dups else ""
+    dup_rids += f" UNION {refused}" if refused else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE bad_rids AS SELECT _rid FROM checked WHERE _bad{dup_rids}"
     )
@@ -92,12 +123,22 @@ def quarantine_bad_rows(
             else "[]"
         )
         dup_join = f"LEFT JOIN dups d ON {dup_on}" if has_dups else ""
+        errors = "coalesce(e._errors, [])"
+        if read.source_problems:
+            # The source's own reasons first; a contract column they fed is not blamed again.
+            fed = f"flatten(list_transform(s.{PROBLEMS_COLUMN}, lambda p: p.affects))"
+            errors = (
+                f"list_concat(list_transform(coalesce(s.{PROBLEMS_COLUMN}, []), lambda p: "
+                "{'column': p.column, 'value': p.value, 'reason': p.reason}), "
+                f"list_filter({errors}, lambda x: NOT list_contains({fed}, x.column)))"
+            )
+            dup_join += " JOIN raw s ON s.rowid = b._rid"
         # The fast pass flags a superset: a flagged row with no reason at all is good after all.
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE bad AS
             SELECT * FROM (
-                SELECT b._rid, list_concat(coalesce(e._errors, []), {dup_reason}) AS errors
+                SELECT b._rid, list_concat({errors}, {dup_reason}) AS errors
                 FROM bad_rids b JOIN checked c ON c._rid = b._rid
                 LEFT JOIN row_errors e ON e._rid = b._rid {dup_join}
             ) WHERE len(errors) > 0
@@ -143,7 +184,7 @@ def load_raw(
     """
     problem, warnings = header_problems(table, read)
     if problem:
-        raise UnreadableFileError(problem)
+        raise UnreadableFileError(problem, detail=header_detail(read))
     if read.rows == 0 and read.structural_rejects == 0:
         warnings.append("the file has a header but no data rows")
     stage("validating")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from control_tower.contracts import LOAD_ORDER, SYSTEMS, TABLES
 from control_tower.landing.readers import file_format
-from control_tower.settings import utc_now
+from control_tower.settings import private_dir, utc_now
 
 # In-flight uploads: write to one of these names, then rename into place.
 _IN_FLIGHT = re.compile(r"^[.~]|\.(tmp|part|partial|crdownload|filepart)$", re.IGNORECASE)
@@ -85,19 +85,59 @@ def classify(path: Path, system: str | None) -> InboxFile:
     return InboxFile(path, system, table)
 
 
+def entry_problem(path: Path, inbox: Path) -> str | None:
+    """Why an inbox entry is not read at all: a symbolic link, or a path leading out of the inbox.
+
+    Only regular files inside the inbox are landed. A link could make the
+    product read (and report on) any file the service can open; it is set
+    aside unread, with this reason.
+    """
+    if path.is_symlink():
+        return (
+            "the entry is a symbolic link: only regular files inside the inbox are landed; "
+            "nothing was read through it (deliver the file itself, not a link to it)"
+        )
+    try:
+        inside = path.resolve(strict=True).is_relative_to(inbox.resolve())
+    except OSError:
+        inside = False
+    if not inside:
+        return "the entry leads outside the inbox (through a linked folder); nothing was read"
+    if not path.is_file() and not path.is_dir():
+        return "the entry is not a regular file (a device, pipe or socket); nothing was read"
+    return None
+
+
+def _refused(path: Path, system: str | None, problem: str) -> InboxFile:
+    table = table_for_name(path.name) if system else None
+    return InboxFile(path, system, table, problem)
+
+
 def discover(inbox: Path) -> list[InboxFile]:
-    """Every landable (or rejectable) file in inbox/{erp,wms,tms}/, in load order."""
+    """Every landable (or rejectable) file in inbox/{erp,wms,tms}/, in load order.
+
+    A symbolic link (to a file or a system folder) is listed with its
+    problem (see `entry_problem`), never followed.
+    """
     found: list[InboxFile] = []
     if not inbox.exists():
         return found
     for entry in sorted(inbox.iterdir()):
         if _IN_FLIGHT.search(entry.name):
             continue
-        if entry.is_file():
+        problem = entry_problem(entry, inbox)
+        if problem is not None:
+            found.append(_refused(entry, None, problem))
+        elif entry.is_file():
             found.append(classify(entry, None))
         elif entry.is_dir() and entry.name in SYSTEMS:
             for path in sorted(entry.iterdir()):
-                if path.is_file() and not _IN_FLIGHT.search(path.name):
+                if _IN_FLIGHT.search(path.name):
+                    continue
+                problem = entry_problem(path, inbox)
+                if problem is not None:
+                    found.append(_refused(path, entry.name, problem))
+                elif path.is_file():
                     found.append(classify(path, entry.name))
     return sorted(found, key=lambda f: f.sort_key)
 
@@ -115,18 +155,24 @@ def archive_file(path: Path, folder: Path, batch_id: int) -> Path:
     """Move a landed (or rejected) file to `folder/<yyyymmdd>/<batch id>-<name>`; its new path."""
     stamp = utc_now().strftime("%Y%m%d")
     dest_dir = folder / stamp
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(dest_dir)
     dest = dest_dir / f"{batch_id:06d}-{path.name}"
     shutil.move(str(path), dest)
     return dest
 
 
-def set_aside(path: Path, folder: Path, batch_id: int, reason: str) -> Path:
-    """Move a file that cannot be landed into `folder`, with a `.reason.txt` saying why."""
+def set_aside(
+    path: Path, folder: Path, batch_id: int, reason: str, detail: str | None = None
+) -> Path:
+    """Move a file that cannot be landed into `folder`, with a `.reason.txt` saying why.
+
+    `detail` (what the file delivered, e.g. its header) is written only there.
+    """
     dest = archive_file(path, folder, batch_id)
     now = utc_now()
     dest.with_name(dest.name + ".reason.txt").write_text(
         f"file: {path}\nbatch: {batch_id}\nrejected at: {now.isoformat()}Z\n"
-        f"reason: {reason}\nNothing of this file was loaded.\n"
+        f"reason: {reason}\n{f'detail: {detail}{chr(10)}' if detail else ''}"
+        "Nothing of this file was loaded.\n"
     )
     return dest

@@ -80,6 +80,7 @@ class Batch:
         """This batch's outcome, with its time so far."""
         d = self.delivery
         fields.setdefault("seconds", time.perf_counter() - self.started)
+        fields.setdefault("label", d.label)
         return BatchResult(self.batch_id, d.path, d.system, d.table, status, **fields)
 
 
@@ -208,11 +209,21 @@ class Ledger:
             self.con.execute("ROLLBACK")
             self.con.execute("DROP TABLE IF EXISTS checked")  # made before it when streamed
             if isinstance(exc, UnreadableFileError):
-                return [self.reject(b, str(exc)) for b in batches]
+                return [self.reject(b, str(exc), detail=exc.detail) for b in batches]
             return [self.fail(b, failure_reason(exc)) for b in batches]
 
-    def reject(self, batch: Batch, reason: str, *, moved_to: Path | None = None) -> BatchResult:
-        """Finish the batch as `rejected`: nothing of the delivery was loaded, and why."""
+    def reject(
+        self,
+        batch: Batch,
+        reason: str,
+        *,
+        moved_to: Path | None = None,
+        detail: str | None = None,
+    ) -> BatchResult:
+        """Finish the batch as `rejected`: nothing of the delivery was loaded, and why.
+
+        `reason` is stored and shown; `detail` (delivered text) only travels with the result.
+        """
         finish_batch(
             self.con,
             batch.batch_id,
@@ -221,7 +232,7 @@ class Ledger:
             error=reason,
             archived_path=str(moved_to) if moved_to else None,
         )
-        return batch.result("rejected", error=reason)
+        return batch.result("rejected", error=reason, detail=detail)
 
     def fail(self, batch: Batch, reason: str) -> BatchResult:
         """Finish the batch as `failed` (an unexpected error; the delivery may land next time)."""

@@ -15,8 +15,24 @@ SAMPLE_BYTES = 1 << 20
 LINE_COLUMN = "__source_line"
 
 
+# A list of {column, value, reason, affects} a source found wrong in a row before the contract
+# (a mapping's value that does not parse); `affects` names the contract columns it fed.
+PROBLEMS_COLUMN = "__source_problems"
+
+
 class UnreadableFileError(Exception):
-    """The file cannot be read as its format at all; nothing of it may load."""
+    """The file cannot be read as its format at all; nothing of it may load.
+
+    The message says what is wrong in terms of columns and positions, never
+    with the file's content: it is stored in `ops.batches.error`, which
+    reaches every role through the data-problem exceptions. `detail` may
+    quote the delivered text; it goes only to the `.reason.txt` beside the
+    file set aside, which only the operators of the data folder read.
+    """
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass
@@ -33,6 +49,9 @@ class ReadResult:
     line_expr: str = "r.rowid + 1"
     structural_rejects: int = 0
     warnings: list[str] = field(default_factory=list)
+    # SQL giving a row as delivered (JSON text) over `r`, for quarantine; default: its columns
+    record_sql: str | None = None
+    source_problems: bool = False  # `raw` has a PROBLEMS_COLUMN
 
 
 def sniff_bytes(path: Path, fmt: str) -> tuple[bytes, int]:
@@ -94,15 +113,16 @@ def normalise_name(name: str) -> str:
 
 
 def check_header(names: list[str]) -> list[str]:
-    seen: dict[str, str] = {}
-    for name in names:
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
         key = normalise_name(name)
         if key and key in seen:
             raise UnreadableFileError(
-                f"column {name!r} appears more than once in the header (as {seen[key]!r} and "
-                f"{name!r}); each column must be named once"
+                f"header columns {seen[key]} and {position} have the same name (compared "
+                "trimmed and in any case); each column must be named once",
+                detail=f"the repeated name: {name!r}",
             )
-        seen[key] = name
+        seen[key] = position
     return [normalise_name(n) for n in names]
 
 

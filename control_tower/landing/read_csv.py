@@ -309,7 +309,8 @@ def _reject_if_truncated(con: duckdb.DuckDBPyConnection, path: Path, encoding: s
     if terminated or not line.strip() or not record.endswith(line.strip()):
         return
     raise UnreadableFileError(
-        f"the file is truncated: its last row (line {last[0]}, {preview(record)}) stops "
-        "mid-row, with fewer fields than the header and no line break after it, so the "
-        "export did not finish; deliver the complete file again"
+        f"the file is truncated: its last row (line {last[0]}) stops mid-row, with fewer "
+        "fields than the header and no line break after it, so the export did not finish; "
+        "deliver the complete file again",
+        detail=f"the last row: {preview(record)}",
     )

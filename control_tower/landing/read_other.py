@@ -96,9 +96,10 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> ReadResult:
     ).fetchone()
     if last is not None and last[1] and last[2] is None and not last_line(path, encoding)[1]:
         raise UnreadableFileError(
-            f"the file is truncated: its last line (line {last[0]}, {preview(last[1])}) is "
-            "cut off mid-record, with no line break after it, so the export did not finish; "
-            "deliver the complete file again"
+            f"the file is truncated: its last line (line {last[0]}) is cut off mid-record, "
+            "with no line break after it, so the export did not finish; "
+            "deliver the complete file again",
+            detail=f"the last line: {preview(last[1])}",
         )
     total = count_rows(con, "_lines")
     good = con.execute("SELECT count(*) FROM _lines WHERE kind = 'OBJECT'").fetchone()[0]  # type: ignore[index]
@@ -190,7 +191,8 @@ def read_xlsx(
             sheet = book.sheet_names[0]
         elif sheet not in book.sheet_names:
             raise UnreadableFileError(
-                f"the workbook has no sheet {sheet!r} (sheets: {', '.join(book.sheet_names)})"
+                f"the workbook has no sheet {sheet!r} (it has {len(book.sheet_names)} sheets)",
+                detail=f"its sheets: {', '.join(book.sheet_names)}",
             )
         cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     except CalamineError as exc:

@@ -20,6 +20,7 @@ import duckdb
 
 from control_tower.landing.raw import (
     LINE_COLUMN,
+    PROBLEMS_COLUMN,
     ReadResult,
     UnreadableFileError,
     normalise_name,
@@ -30,6 +31,7 @@ from control_tower.landing.read_other import excel_text, read_jsonl, read_parque
 __all__ = [
     "FORMATS",
     "LINE_COLUMN",
+    "PROBLEMS_COLUMN",
     "STREAM_VIEW",
     "ReadResult",
     "UnreadableFileError",

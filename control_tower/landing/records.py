@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ class BatchResult:
     duplicate_of: int | None = None
     seconds: float = 0.0
     streamed: bool = False  # validated straight from the CSV file, with no `raw` table
+    label: str = ""  # the delivery's name when it is not the file's (a source mapping's batch)
+    detail: str | None = None  # delivered text behind a rejection: the reason file only, not stored
 
 
 def ms_since(started: float) -> int:
@@ -37,9 +40,17 @@ def ms_since(started: float) -> int:
 
 
 def failure_reason(exc: BaseException) -> str:
-    """An unexpected error as one line: its type and the first line of its message."""
+    """An unexpected error as one line: its type and the first line of its message.
+
+    A DuckDB error quotes the values it failed on ("Could not convert string
+    'x' to INT32"): those are delivered content, so they are masked; the
+    message is stored in ops.batches, which every role may reach.
+    """
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, duckdb.Error):
+        first = re.sub(r"'[^']*'", "'…'", first)
+    return f"{type(exc).__name__}: {first}"
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:

@@ -15,7 +15,7 @@ Functions added by the language (compiled to DuckDB SQL):
   entry of the mapping; a value not in the map passes through unchanged, so
   the contract rejects an unknown code with a reason.
 - `parse_timestamp(text, 'strptime pattern')`, `parse_date(text, 'pattern')`:
-  text to a timestamp or date; NULL when the text does not match.
+  text to a timestamp or date.
 - `int_text(text)`: a whole number written as a float (`725.0`) back to `725`.
 """
 
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
+
+from control_tower.mappings.checks import COLUMN_META, PARSE_META, Check, collect
 
 # Node types an expression may contain (functions are whitelisted below by class or name).
 _STRUCTURE: tuple[type[exp.Expression], ...] = (
@@ -60,6 +62,7 @@ _STRUCTURE: tuple[type[exp.Expression], ...] = (
     exp.Cast,
     exp.TryCast,
     exp.DataType,
+    exp.DataTypeParam,  # DECIMAL(10, 2)
     exp.Var,
 )
 _FUNCTIONS: tuple[type[exp.Expression], ...] = (
@@ -99,6 +102,42 @@ ALLOWED_FUNCTION_NAMES = sorted(
 )
 
 
+ALLOWED = (
+    "an expression may use column names, 'text', numbers, + - * / %, comparisons, "
+    "AND/OR/NOT, IS [NOT] NULL, IN (...), BETWEEN, CASE WHEN ... END, ||, "
+    "CAST(x AS type) and the functions "
+)
+EXAMPLE = "for example: trim(cust_name), CAST(qty AS DECIMAL) or parse_date(day, '%d.%m.%Y')"
+# What a user wrote, in their terms, for the constructs refused most often.
+_CONSTRUCTS: dict[type[exp.Expression], str] = {
+    exp.Subquery: "a subquery (SELECT ...)",
+    exp.Select: "a SELECT statement",
+    exp.Window: "a window function (OVER ...)",
+    exp.Lambda: "a lambda (x -> ...)",
+    exp.Dot: "a dotted name (a.b.c)",
+    exp.Bracket: "indexing with [...]",
+    exp.Array: "a list [...]",
+    exp.Struct: "a struct {...}",
+    exp.Placeholder: "a parameter placeholder",
+    exp.Parameter: "a parameter",
+}
+
+
+def _refused(node: exp.Expression, text: str) -> str:
+    """Why a node is refused, in the user's terms: the construct and what is allowed instead."""
+    if isinstance(node, exp.Func):
+        what = f"the function {type(node).sql_names()[0].upper()}()"
+    else:
+        what = next(
+            (w for cls, w in _CONSTRUCTS.items() if isinstance(node, cls)),
+            f"{node.sql('duckdb')!r}",
+        )
+    return (
+        f"{what} is not allowed in a mapping expression ({text!r}); "
+        f"{ALLOWED}{', '.join(ALLOWED_FUNCTION_NAMES)}; {EXAMPLE}"
+    )
+
+
 class ExpressionError(ValueError):
     """An expression is not valid in the mapping language; the message says why."""
 
@@ -109,6 +148,7 @@ class Compiled:
 
     sql: str
     columns: frozenset[tuple[str, str]]  # (qualifier or "", normalised column name)
+    checks: tuple[Check, ...] = ()  # its parses: a present value that fails one is a problem
 
 
 def _parse(text: str) -> exp.Expression:
@@ -137,15 +177,15 @@ def _check(tree: exp.Expression, text: str) -> None:
             raise ExpressionError(f"'*' is not allowed in {text!r}: name the columns")
         if isinstance(node, exp.DataType):
             if node.this not in _CAST_TYPES:
-                raise ExpressionError(f"cannot cast to {node.sql('duckdb')} in {text!r}")
+                allowed = ", ".join(sorted(t.value for t in _CAST_TYPES))
+                raise ExpressionError(
+                    f"cannot cast to {node.sql('duckdb')} in {text!r}; allowed types: {allowed} "
+                    "(for example: CAST(qty AS DECIMAL(12, 3)))"
+                )
             continue
         if isinstance(node, _STRUCTURE + _FUNCTIONS):
             continue
-        what = node.key.upper() if isinstance(node, exp.Func) else type(node).__name__
-        raise ExpressionError(
-            f"{what} is not allowed in a mapping expression ({text!r}); allowed functions: "
-            + ", ".join(ALLOWED_FUNCTION_NAMES)
-        )
+        raise ExpressionError(_refused(node, text))
 
 
 def _is_custom(node: exp.Expression) -> bool:
@@ -188,7 +228,9 @@ def compile_expression(
                 raise ExpressionError(f"a column reference without a name in {text!r}")
             key = (node.table.lower(), node.name.strip().lower())
             used.add(key)
-            return resolve(*key)
+            resolved = resolve(*key)
+            resolved.meta[COLUMN_META] = f"{key[0]}.{key[1]}" if key[0] else key[1]
+            return resolved
         return node
 
     def rewrite(node: exp.Expression) -> exp.Expression:
@@ -209,6 +251,7 @@ def compile_expression(
             parsed = exp.func(
                 "try_strptime", args[0], exp.Literal.string(pattern), dialect="duckdb"
             )
+            parsed.meta[PARSE_META] = (name, pattern)
             return exp.cast(parsed, "DATE" if name == "parse_date" else "TIMESTAMP")
         if name == "int_text":
             _arity(node, 1, text)
@@ -237,7 +280,8 @@ def compile_expression(
     while any(_is_custom(n) for n in compiled.walk()):  # nested calls: outside in, one per pass
         compiled = compiled.transform(rewrite, copy=False)
     compiled = compiled.transform(columns, copy=False)
-    return Compiled(compiled.sql(dialect="duckdb"), frozenset(used))
+    compiled, checks = collect(compiled)
+    return Compiled(compiled.sql(dialect="duckdb"), frozenset(used), checks)
 
 
 def quote_identifier(name: str) -> exp.Identifier:

@@ -26,48 +26,18 @@ from control_tower.landing import (
     Delivery,
     LandingRun,
     Ledger,
-    ReadResult,
     UnreadableFileError,
     archive_file,
     content_hash,
+    entry_problem,
     file_format,
+    header_detail,
     ms_since,
     read_file,
     set_aside,
 )
 from control_tower.mappings.spec import SOURCE_ALIAS, FileSource, SourceMapping, Target
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def target_select(target: Target, from_sql: str) -> str:
-    """The SELECT building a target's canonical text columns (plus the source line) from `src`."""
-    cols = [
-        f"CAST({compiled.sql} AS VARCHAR) AS {_q(col)}" for col, compiled in target.columns.items()
-    ]
-    cols.append(f"{SOURCE_ALIAS}.{LINE_COLUMN} AS {LINE_COLUMN}")
-    sql = f"SELECT {', '.join(cols)} FROM {from_sql}"
-    if target.where is not None:
-        sql += f" WHERE coalesce({target.where.sql}, false)"
-    if target.dedupe:
-        key = ", ".join(_q(k) for k in TABLES[target.table].key)
-        # The first row (in source order) of each key; rows with a NULL key all stay (quarantined).
-        sql = (
-            f"SELECT * FROM ({sql}) QUALIFY {' OR '.join(f'{_q(k)} IS NULL' for k in TABLES[target.table].key)} "
-            f"OR row_number() OVER (PARTITION BY {key} ORDER BY {LINE_COLUMN}) = 1"
-        )
-    return sql + f" ORDER BY {LINE_COLUMN}"
-
-
-def build_target_raw(con: duckdb.DuckDBPyConnection, target: Target, from_sql: str) -> ReadResult:
-    """Replace the temp table `raw` with the target's canonical rows; the read result describing it."""
-    con.execute("DROP TABLE IF EXISTS raw")
-    con.execute(f"CREATE TEMP TABLE raw AS {target_select(target, from_sql)}")
-    rows = int(con.execute("SELECT count(*) FROM raw").fetchone()[0])  # type: ignore[index]
-    names = list(target.columns)
-    return ReadResult("mapping", names, names, rows, line_expr=f"r.{LINE_COLUMN}")
+from control_tower.mappings.target_sql import build_target_raw, record_sql
 
 
 def missing_source_columns(mapping: SourceMapping, present: set[str]) -> list[str]:
@@ -82,6 +52,13 @@ def missing_source_columns(mapping: SourceMapping, present: set[str]) -> list[st
     return sorted(wanted - present)
 
 
+def delivery_label(mapping: SourceMapping, path: Path) -> str:
+    """A mapped file's name in ops.batches and quarantine: its inbox folder and its mapping."""
+    source = mapping.source
+    assert isinstance(source, FileSource)
+    return f"{source.folder}/{path.name} (mapping {mapping.name})"
+
+
 def _batch_digest(file_digest: str, mapping: SourceMapping, table: str) -> str:
     return hashlib.sha256(f"{file_digest}:{mapping.digest}:{table}".encode()).hexdigest()
 
@@ -94,13 +71,18 @@ def land_mapped_file(
     archive: Path,
     rejected: Path,
     keep: bool = False,
+    problem: str | None = None,
 ) -> list[BatchResult]:
-    """Land one file through a file mapping: one batch per target table, one transaction."""
+    """Land one file through a file mapping: one batch per target table, one transaction.
+
+    With a `problem` (see `entry_problem`) nothing is read: each target's
+    batch is rejected with it and the entry is set aside.
+    """
     source = mapping.source
     assert isinstance(source, FileSource)
     started = time.perf_counter()
-    size = path.stat().st_size
-    file_digest = content_hash(path)
+    size = path.lstat().st_size
+    file_digest = content_hash(path) if problem is None else ""
     batches: list[tuple[Target, Batch]] = []
     results: list[BatchResult] = []
     for target in mapping.targets:
@@ -110,11 +92,14 @@ def land_mapped_file(
             table.system,
             table.name,
             file_format=file_format(path),
-            content_hash=_batch_digest(file_digest, mapping, table.name),
+            content_hash=_batch_digest(file_digest, mapping, table.name) if file_digest else None,
             file_bytes=size,
+            label=delivery_label(mapping, path),
         )
         batch = ledger.start(delivery, started=started, same="same content and mapping")
-        if batch.skipped is not None:
+        if problem is not None:
+            results.append(ledger.reject(batch, problem))
+        elif batch.skipped is not None:
             results.append(batch.skipped)
         else:
             batches.append((target, batch))
@@ -127,7 +112,9 @@ def land_mapped_file(
     rejected_now = [r for r in results if r.status == "rejected"]
     if rejected_now:
         first = rejected_now[0]
-        set_aside(path, rejected / source.folder, first.batch_id, first.error or "rejected")
+        set_aside(
+            path, rejected / source.folder, first.batch_id, first.error or "rejected", first.detail
+        )
     elif not any(r.status == "failed" for r in results):
         ledger.archived(results, archive_file(path, archive / source.folder, results[0].batch_id))
     return results
@@ -149,7 +136,8 @@ def _land_targets(
     if absent:
         raise UnreadableFileError(
             f"the file has no column(s) {', '.join(repr(a) for a in absent)} that mapping "
-            f"{mapping.name} reads (found: {', '.join(read.original_columns) or 'none'})"
+            f"{mapping.name} reads (its header has {len(read.columns)} column(s))",
+            detail=header_detail(read),
         )
     con.execute("DROP TABLE IF EXISTS src")
     con.execute(
@@ -161,9 +149,10 @@ def _land_targets(
     con.execute("DROP TABLE IF EXISTS src_rejects")
     con.execute("CREATE TEMP TABLE src_rejects AS SELECT * FROM raw_rejects")
     read_ms = ms_since(t0)
+    record = record_sql(con, "src", dict(zip(read.columns, read.original_columns, strict=False)))
     results: list[BatchResult] = []
     for n, (target, batch) in enumerate(batches):
-        target_read = build_target_raw(con, target, f"src AS {SOURCE_ALIAS}")
+        target_read = build_target_raw(con, target, f"src AS {SOURCE_ALIAS}", record=record)
         target_read.encoding, target_read.delimiter = read.encoding, read.delimiter
         con.execute("DROP TABLE IF EXISTS raw_rejects")
         # Rows the reader could not split belong to the file: reported once, on its first batch.
@@ -195,14 +184,20 @@ class FileMappingSource:
         source = self.mapping.source
         assert isinstance(source, FileSource)
         folder = self.inbox / source.folder
-        if not folder.is_dir():
+        # A linked folder is the inbox's to report (see InboxSource): nothing is read through it.
+        if not folder.is_dir() or entry_problem(folder, self.inbox) is not None:
             return []
         return sorted(
-            p for p in folder.glob(source.glob) if p.is_file() and not p.name.startswith((".", "~"))
+            p
+            for p in folder.glob(source.glob)
+            if (p.is_symlink() or p.is_file()) and not p.name.startswith((".", "~"))
         )
 
     def land(self, run: LandingRun) -> Iterator[BatchResult]:
-        """Land each file (one batch per target table); stops between files when asked to."""
+        """Land each file (one batch per target table); stops between files when asked to.
+
+        A symbolic link, or anything leading outside the inbox, is rejected unread.
+        """
         for path in self.files():
             if run.stop_requested():
                 return
@@ -213,4 +208,5 @@ class FileMappingSource:
                 archive=run.archive,
                 rejected=run.rejected,
                 keep=run.keep,
+                problem=entry_problem(path, self.inbox),
             )

@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from control_tower import resources
 from control_tower.contracts import LOAD_ORDER, TABLES
+from control_tower.mappings.checks import FORMAT_META
 from control_tower.mappings.expr import Compiled, ExpressionError, compile_expression
 
 SOURCE_ALIAS = "s"
@@ -183,7 +184,15 @@ def _source(path: Path, raw: Any) -> FileSource | SqlSource:
                 "source.files.folder",
                 f"{folder!r} must be one plain folder name under the inbox, not erp/wms/tms",
             )
-        return FileSource(folder, str(files["glob"]), files.get("encoding"), files.get("sheet"))
+        glob = str(files["glob"])
+        if "/" in glob or "\\" in glob or ".." in glob or not glob.strip():
+            raise MappingError(
+                path,
+                "source.files.glob",
+                f"{glob!r} must be a file name pattern inside the folder, such as 'Orders*.csv' "
+                "(no folders, no '..')",
+            )
+        return FileSource(folder, glob, files.get("encoding"), files.get("sheet"))
     sql = _keys(
         path,
         "source.sql",
@@ -273,10 +282,9 @@ def _resolver(
         if pattern is None and not qualifier:
             pattern = formats.get(column)
         if pattern is not None:
-            ref = exp.cast(
-                exp.func("try_strptime", ref, exp.Literal.string(pattern), dialect="duckdb"),
-                "TIMESTAMP",
-            )
+            parsed = exp.func("try_strptime", ref, exp.Literal.string(pattern), dialect="duckdb")
+            parsed.meta[FORMAT_META] = (name, pattern)
+            ref = exp.cast(parsed, "TIMESTAMP")
         return ref
 
     return resolve

@@ -33,7 +33,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -47,8 +47,6 @@ from control_tower.landing import (
     Ledger,
     ms_since,
 )
-from control_tower.mappings.expr import Compiled
-from control_tower.mappings.land import build_target_raw
 from control_tower.mappings.spec import SOURCE_ALIAS, SourceMapping, SqlSource, Target
 from control_tower.mappings.sql_client import (
     ConnectionFailedError,
@@ -61,6 +59,7 @@ from control_tower.mappings.sql_client import (
     url_or_none,
     with_retries,
 )
+from control_tower.mappings.target_sql import build_target_raw, record_sql
 from control_tower.mappings.watermarks import (
     Pull,
     Watermark,
@@ -127,7 +126,8 @@ def _merge_into_mirror(
 
 
 def _line_expr(mapping: SourceMapping, table: str, schema: Mapping[str, str]) -> str:
-    """A source row's line in quarantine: its key when that is one whole number, else a row number."""
+    """A source row's line in quarantine: its key when that is one whole number, else its
+    position in the mirror."""
     key = mapping.source.tables[table].key  # type: ignore[union-attr]
     if len(key) == 1 and schema.get(key[0], "").upper() in (
         "BIGINT",
@@ -137,32 +137,31 @@ def _line_expr(mapping: SourceMapping, table: str, schema: Mapping[str, str]) ->
         "HUGEINT",
     ):
         return f"CAST({_q(key[0])} AS BIGINT)"
-    return "row_number() OVER ()"
+    return "rowid + 1"
 
 
-def _target_from(con: duckdb.DuckDBPyConnection, mapping: SourceMapping, target: Target) -> str:
-    """FROM clause of a target: the driving table's mirror (with a line column) and its joins."""
+def _driving_rows(con: duckdb.DuckDBPyConnection, mapping: SourceMapping, target: Target) -> str:
+    """The driving table's mirror with each row's line (see `_line_expr`)."""
     assert target.source_table is not None
     mirror = _mirror(mapping, target.source_table)
     types = {r[0]: r[1] for r in con.execute(f"DESCRIBE {mirror}").fetchall()}
     line = _line_expr(mapping, target.source_table, types)
-    sql = f"(SELECT *, {line} AS {LINE_COLUMN} FROM {mirror}) AS {_q(SOURCE_ALIAS)}"
+    return f"(SELECT *, {line} AS {LINE_COLUMN} FROM {mirror})"
+
+
+def _target_from(mapping: SourceMapping, target: Target, driving: str) -> str:
+    """FROM clause of a target: the driving rows and the joined mirrors."""
+    sql = f"{driving} AS {_q(SOURCE_ALIAS)}"
     for join in target.joins:
         sql += f" LEFT JOIN {_mirror(mapping, join.table)} AS {_q(join.alias)} ON {join.on.sql}"
     return sql
 
 
-def _changed_only(target: Target, run_id: str) -> Target:
-    """The target restricted to rows whose driving row or a joined row was pulled by this run."""
+def _changed_only(target: Target, run_id: str) -> str:
+    """SQL keeping the rows whose driving row or a joined row was pulled by this run."""
     aliases = [SOURCE_ALIAS, *(j.alias for j in target.joins)]
     run = "'" + run_id.replace("'", "''") + "'"
-    changed = " OR ".join(f"{_q(a)}.{RUN_COLUMN} = {run}" for a in aliases)
-    where = f"({changed})"
-    if target.where is not None:
-        where += f" AND coalesce({target.where.sql}, false)"
-    return replace(
-        target, where=Compiled(where, target.where.columns if target.where else frozenset())
-    )
+    return " OR ".join(f"{_q(a)}.{RUN_COLUMN} = {run}" for a in aliases)
 
 
 def _check_columns(mapping: SourceMapping, pulls: dict[str, Pull]) -> None:
@@ -288,8 +287,14 @@ def land_sql_mapping(
             _merge_into_mirror(con, mapping, pull, run_id)
         results = []
         for target, batch in batches:
-            scoped = target if relanding else _changed_only(target, run_id)
-            read = build_target_raw(con, scoped, _target_from(con, mapping, target))
+            driving = _driving_rows(con, mapping, target)
+            read = build_target_raw(
+                con,
+                target,
+                _target_from(mapping, target, driving),
+                scope=None if relanding else _changed_only(target, run_id),
+                record=record_sql(con, driving),
+            )
             read.file_format = "sql"
             result = ledger.land(batch, read, read_ms=read_ms)
             ledger.note(result, [f"mapping {mapping.name}", f"pulled {pulled}", *result.warnings])

@@ -1,5 +1,8 @@
 """Data-health queries: pipeline runs, batches, source freshness, quarantine and the scheduler.
 
+Notification deliveries needing attention come from the app database's outbox
+(`delivery_attention`, from `exceptions.outbox`).
+
 The scheduler's heartbeat is read by `ops.heartbeat` (its names are importable from here).
 
 Every function takes a DuckDB cursor on a serving snapshot (or, for the
@@ -24,6 +27,9 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar
 import duckdb
 
 from control_tower.contracts import TABLES
+from control_tower.exceptions.outbox import DeliveryRow as DeliveryRow
+from control_tower.exceptions.outbox import attention
+from control_tower.exceptions.store import ExceptionStore
 from control_tower.gridquery import (
     ColumnKind,
     GridQueryError,
@@ -371,7 +377,7 @@ def health_overview(cur: duckdb.DuckDBPyConnection, now: datetime | None = None)
 # Reasons carry the offending value; these rewrites mask it so that problems of
 # one kind group together. They follow the messages of control_tower.landing.
 _REASON_MASKS: tuple[tuple[str, str], ...] = (
-    (r"^'.*' (is|looks) ", r"'…' \1 "),
+    (r"^'.*' (is|looks|does not match|cannot be read) ", r"'…' \1 "),
     (r", got .*$", ", got …"),
     (r"^unknown (\w+) '.*': not in ", r"unknown \1 '…': not in "),
     (r"\(.*\) not found in ", "(…) not found in "),
@@ -458,3 +464,10 @@ def quarantine_rows(
         [*params, limit, offset],
     )
     return Page([QuarantineRow(**r) for r in rows], total)  # type: ignore[typeddict-item]
+
+
+def delivery_attention(
+    store: ExceptionStore, limit: int = 20
+) -> tuple[dict[str, int], list[DeliveryRow]]:
+    """Notification deliveries pending in the outbox or given up: counts, and the newest `limit`."""
+    return attention(store, limit)

@@ -105,26 +105,34 @@ def demand_history(
 
 
 def supplier_on_time(
-    cur: duckdb.DuckDBPyConnection, supplier_ids: Iterable[str], until: date, days: int = 180
+    cur: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    supplier_ids: Iterable[str],
+    until: date,
+    days: int = 180,
 ) -> dict[str, dict[str, Any]]:
-    """Each supplier's receipts of the last `days` days against their PO's expected date."""
+    """Each supplier's receipts of the last `days` days against their PO's expected date, at
+    the locations in `scope` only (a user limited to sites never sees another site's record)."""
     ids = sorted({s for s in supplier_ids if s})
     if not ids:
         return {}
+    condition, params = scope.sql("loc.entity_id", "r.location_id")
     rows = records(
         cur,
-        """
+        f"""
         SELECT l.supplier_id, count(*) AS receipts,
                avg(CASE WHEN r.arrived_ts_local_date <= l.expected_date THEN 1.0 ELSE 0.0 END)
                    AS on_time_share,
                avg(greatest(r.arrived_ts_local_date - l.expected_date, 0)) AS avg_days_late
         FROM receipts AS r
         JOIN purchase_order_lines AS l ON l.po_id = r.po_id AND l.line_no = r.po_line_no
+        LEFT JOIN locations AS loc ON loc.location_id = r.location_id
         WHERE l.supplier_id IN (SELECT unnest(?::VARCHAR[]))
           AND r.arrived_ts_local_date > CAST(? AS DATE) - CAST(? AS INTEGER)
           AND r.arrived_ts_local_date <= CAST(? AS DATE)
+          AND {condition}
         GROUP BY l.supplier_id
         """,
-        [ids, until, days, until],
+        [ids, until, days, until, *params],
     )
     return {r["supplier_id"]: r for r in rows}

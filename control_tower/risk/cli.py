@@ -33,14 +33,18 @@ def _writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         raise click.ClickException(
             f"no warehouse at {settings.warehouse_path}; land data first with `control-tower ingest`"
         )
-    lock = WriterLock(settings.writer_lock_path, purpose="control-tower risk")
+    lock = WriterLock.for_settings(settings, purpose="control-tower risk")
     try:
         lock.acquire()
     except WriterBusyError as exc:
         raise click.ClickException(str(exc)) from None
+    from control_tower.risk.store import ModelFileError
+
     con = connect_writer(settings.warehouse_path)
     try:
         yield con
+    except ModelFileError as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         con.close()
         lock.release()
@@ -121,9 +125,9 @@ def train_command(ctx: click.Context, model: str, every_days: int, fmt: str) -> 
         cards = _cards(
             model,
             "train",
-            lambda name: train_model(con, settings.home / "models", name, every_days=every_days),
+            lambda name: train_model(con, settings.models_dir, name, every_days=every_days),
         )
-        sync_models(con, settings.home / "models")
+        sync_models(con, settings.models_dir)
     _print_cards(cards, fmt)
 
 
@@ -167,15 +171,18 @@ def score_command(ctx: click.Context, as_of: str | None, fmt: str) -> None:
     item-locations alone (csv).
     """
     from control_tower.risk.score import refresh_risk
-    from control_tower.risk.store import NoModelError, active_card
+    from control_tower.risk.store import ModelFileError, NoModelError, active_card
 
     settings = command_settings(ctx)
     try:
         day = date.fromisoformat(as_of) if as_of else utc_now().date()
     except ValueError:
         raise click.BadParameter(f"{as_of!r} is not a date in YYYY-MM-DD format") from None
-    models_dir = settings.home / "models"
-    missing = [m for m in MODELS if active_card(models_dir, m) is None]
+    models_dir = settings.models_dir
+    try:
+        missing = [m for m in MODELS if active_card(models_dir, m) is None]
+    except ModelFileError as exc:
+        raise click.ClickException(str(exc)) from None
     if len(missing) == len(MODELS):
         raise click.ClickException(
             str(

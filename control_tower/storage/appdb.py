@@ -1,18 +1,23 @@
 """The app database (SQLAlchemy: accounts, exception workflow): engine setup and transactions.
 
 The account store and the exception store share one database file; both open it the same way
-(SQLite in WAL mode with a busy timeout, foreign keys on) and hand out sessions the same way.
+(SQLite in WAL mode with a busy timeout, foreign keys on; upgraded to this release's schema by
+the migrations of `control_tower.storage.migrate`) and hand out sessions the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from control_tower.settings import create_private_file
+from control_tower.storage.migrate import upgrade_app_database
 
 
 def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
@@ -25,12 +30,19 @@ def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_app_engine(url: str, metadata: MetaData) -> Engine:
-    """Connect to the app database at `url` and create the tables of `metadata` if missing."""
+def open_app_engine(url: str) -> Engine:
+    """Connect to the app database at `url`, upgraded to this release's schema (created if new).
+
+    A SQLite file is created owner-only (0600, in an owner-only folder when that is new too);
+    SQLite gives its journal files the database file's mode.
+    """
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            create_private_file(Path(database))
         event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    upgrade_app_database(engine)
     return engine
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from control_tower.contracts import TABLES, ColumnType, Table
+from control_tower.settings import private_dir, private_file
 
 META_COLUMNS = (("_batch_id", "BIGINT"), ("_loaded_at", "TIMESTAMP"))
 
@@ -248,8 +249,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def connect_writer(path: Path, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-write with the session settings the pipeline relies on."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     con = duckdb.connect(str(path))
+    private_file(path)  # DuckDB creates it with the umask's mode
     con.execute("SET TimeZone = 'UTC'")
     # Let query_progress() report on long statements (shown as ingest progress), printing nothing.
     con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")

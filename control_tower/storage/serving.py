@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from control_tower.settings import PRIVATE_FILE_MODE, private_dir
+
 POINTER = "CURRENT"
 _SNAPSHOT_RE = re.compile(r"^snapshot-(\d{8})\.duckdb$")
 
@@ -64,7 +66,7 @@ def publish_snapshot(
     The caller must have closed its write connection (or checkpointed with no
     open transaction), so that the file holds every committed batch.
     """
-    serving_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(serving_dir)
     final = final or next_snapshot_path(serving_dir)
     wal = warehouse.with_name(warehouse.name + ".wal")
     if wal.exists() and wal.stat().st_size > 0:
@@ -73,6 +75,7 @@ def publish_snapshot(
     tmp = serving_dir / f".{final.name}.tmp"
     shutil.copyfile(warehouse, tmp)
     with open(tmp, "rb+") as fh:
+        os.fchmod(fh.fileno(), PRIVATE_FILE_MODE)  # the copy has the umask's mode
         os.fsync(fh.fileno())
     os.replace(tmp, final)
     pointer_tmp = serving_dir / f".{POINTER}.tmp"

@@ -123,7 +123,7 @@ def item_view(
     as_of = stock.snapshot_date if stock else (history[-1]["snapshot_date"] if history else None)
     demand = drill.demand_history(cur, loc, item, as_of, DEMAND_DAYS) if as_of else []
     suppliers = (
-        drill.supplier_on_time(cur, (ln.supplier_id for ln in lines), as_of, SUPPLIER_DAYS)
+        drill.supplier_on_time(cur, scope, (ln.supplier_id for ln in lines), as_of, SUPPLIER_DAYS)
         if as_of
         else {}
     )

@@ -298,3 +298,36 @@ def record(row: dict[str, Any]) -> Any:
             html.Pre(pretty or "(no record)", className="record-json"),
         ]
     )
+
+
+DELIVERY_STATUS = {
+    "pending": ("↻", "Pending", "warn"),
+    "failed": ("✕", "Given up", "bad"),
+}
+
+
+def deliveries(counts: dict[str, int], rows: list[health.DeliveryRow]) -> Any:
+    """Alert e-mails and webhook posts waiting in the outbox or given up, newest first."""
+    if not rows:
+        return ui.empty_state("Every notification was delivered", icon="✓")
+    table = ui.simple_table(
+        ["Raised", "Rule", "Channel", "Status", ("Tries", "num"), "Next try", "Last error"],
+        [
+            [
+                fmt_ts(r["created_at"]),
+                f"{r['rule']} · {r['scope_value']} ({r['kind']})",
+                r["channel"],
+                ui.badge(r["status"], DELIVERY_STATUS),
+                fmt_int(r["attempts"]),
+                fmt_ts(r["next_attempt_at"]),
+                r["error"] or DASH,
+            ]
+            for r in rows
+        ],
+        class_name="table--compact",
+    )
+    caption = (
+        f"{plural(counts['pending'], 'delivery', 'deliveries')} pending, "
+        f"{fmt_int(counts['failed'])} given up; newest {len(rows)} shown."
+    )
+    return html.Div([table, html.P(caption, className="caption")])

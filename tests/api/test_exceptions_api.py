@@ -174,6 +174,20 @@ class TestActions:
         assert response.status_code == 409
         assert response.get_json()["changes"][0]["changes"]["assignee"] == [None, "ada"]
 
+    def test_only_the_owner_role_or_an_admin_may_resolve(self, call, settings):
+        item_id, version = one(
+            settings, "owner_role = 'planner' AND status = 'open' AND location_id = 'DC-NJ'"
+        )
+        path = f"/api/v1/exceptions/{item_id}/actions"
+        body = {"action": "resolve", "expected_version": version, "reason": "fixed"}
+        refused = call("warehouse_supervisor", "POST", path, json=body)
+        assert refused.status_code == 403
+        assert "belongs to the planner role" in refused.get_json()["error"]
+        assert one(settings, "id = ?", [item_id]) == (item_id, version)
+        done = call("planner", "POST", path, json=body)
+        assert done.status_code == 200
+        assert done.get_json()["item"]["status"] == "resolved"
+
     @pytest.mark.parametrize(
         ("body", "says"),
         [

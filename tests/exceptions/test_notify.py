@@ -158,10 +158,10 @@ def test_webhook_is_retried_with_back_off_and_delivered(store, receiver) -> None
     )
 
 
-def test_a_delivery_that_keeps_failing_is_recorded_as_failed(store, receiver) -> None:
+def test_a_delivery_that_keeps_failing_waits_in_the_outbox(store, receiver) -> None:
     receiver.fail = 10
     records = deliver(store, NOTE, [webhook(receiver)], RetryPolicy(3, 0, lambda _s: None))
-    assert (records[1].status, records[1].attempts) == ("failed", 3)
+    assert (records[1].status, records[1].attempts) == ("pending", 3)
     assert "HTTP Error 500" in (records[1].error or "")
     assert records[0].status == "sent"  # the app still has it
 
@@ -169,7 +169,7 @@ def test_a_delivery_that_keeps_failing_is_recorded_as_failed(store, receiver) ->
 def test_unreachable_smtp_server_fails_cleanly(store) -> None:
     dead = EmailChannel("127.0.0.1", 1, "tower@example.com", ("ops@example.com",), timeout=1)
     records = deliver(store, NOTE, [dead], RetryPolicy(2, 0, lambda _s: None))
-    assert (records[1].status, records[1].attempts) == ("failed", 2)
+    assert (records[1].status, records[1].attempts) == ("pending", 2)
 
 
 def test_channels_come_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

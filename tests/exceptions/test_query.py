@@ -40,6 +40,8 @@ ALL = Scope()
 NJ = Scope.of(locations=["DC-NJ"])
 US = Scope.of(entities=["US01"])
 NL_NJ = Scope.of(entities=["NL01"], locations=["DC-NJ"])
+PAT = {"user": "pat", "role": "planner"}  # who acts, and their role
+SAM = {"user": "sam", "role": "warehouse_supervisor"}
 
 
 @pytest.fixture
@@ -212,7 +214,7 @@ class TestActing:
         seen = {i.id: i.version for i in q.list_items(store, ALL, q.QueueFilter()).rows}
         act(store, 3, "assign", user="sam", assignee="sam")  # someone else, after the read
         result = actions.act_many(
-            store, ALL, [(1, seen[1]), (3, seen[3]), (4, seen[4])], "acknowledge", user="pat"
+            store, ALL, [(1, seen[1]), (3, seen[3]), (4, seen[4])], "acknowledge", **PAT
         )
         assert result.done == [1, 4]
         assert [c.item_id for c in result.conflicts] == [3]
@@ -221,7 +223,7 @@ class TestActing:
         assert store.get(1).status == store.get(4).status == "acknowledged"
 
     def test_bulk_action_rechecks_scope_for_every_id(self, store):
-        result = actions.act_many(store, NJ, [(2, 1), (6, 1), (1, 1)], "acknowledge", user="sam")
+        result = actions.act_many(store, NJ, [(2, 1), (6, 1), (1, 1)], "acknowledge", **SAM)
         assert result.done == [1]
         assert [i for i, _ in result.refused] == [2, 6]
         assert store.get(2).status == "acknowledged"
@@ -235,7 +237,7 @@ class TestActing:
                 ALL,
                 1,
                 "assign",
-                user="pat",
+                **PAT,
                 expected_version=1,
                 assignee="mallory",
                 assignees=["pat", "sam"],
@@ -243,25 +245,21 @@ class TestActing:
 
     def test_snooze_until_a_date(self, store):
         item = actions.act_in_scope(
-            store, ALL, 1, "snooze", user="pat", expected_version=1, until="2999-01-02"
+            store, ALL, 1, "snooze", **PAT, expected_version=1, until="2999-01-02"
         )
         assert item.snoozed_until == datetime(2999, 1, 2)
         with pytest.raises(TransitionError, match="YYYY-MM-DD"):
-            actions.act_in_scope(
-                store, ALL, 3, "snooze", user="pat", expected_version=1, until="soon"
-            )
+            actions.act_in_scope(store, ALL, 3, "snooze", **PAT, expected_version=1, until="soon")
 
     def test_an_out_of_scope_id_is_refused_like_an_unknown_one(self, store):
         for outside in (2, 999, "abc"):
             with pytest.raises(actions.OutOfScopeError, match=f"no exception {outside} in your"):
-                actions.act_in_scope(
-                    store, NJ, outside, "acknowledge", user="sam", expected_version=1
-                )
+                actions.act_in_scope(store, NJ, outside, "acknowledge", **SAM, expected_version=1)
         assert store.get(2).version == 1
 
     def test_a_stale_version_is_a_conflict_naming_who_changed_what(self, store):
         act(store, 1, "assign", user="sam", assignee="sam")
-        result = actions.act_many(store, ALL, [(1, 1)], "acknowledge", user="pat")
+        result = actions.act_many(store, ALL, [(1, 1)], "acknowledge", **PAT)
         (outcome,) = result.results
         assert not outcome.ok
         assert isinstance(outcome.error, ConflictError)
@@ -278,7 +276,7 @@ class TestActing:
             US,
             [(1, 1), (3, 1), (7, 1), (5, 1), (4, "x")],
             "acknowledge",
-            user="pat",
+            **PAT,
         )
         assert [(r.item_id, r.ok) for r in result.results] == [
             (1, True),
@@ -295,9 +293,35 @@ class TestActing:
         assert "version of the item you saw is needed" in messages[4]
         assert result.done == [1]
 
+    def test_only_the_owner_role_or_an_admin_may_resolve(self, store):
+        # 3: a planner's backordered line, 4: a supervisor's late wave, both at DC-NJ
+        result = actions.act_many(store, NJ, [(3, 1), (4, 1)], "resolve", **SAM, reason="fixed")
+        assert [r.ok for r in result.results] == [False, True]
+        assert isinstance(result.results[0].error, actions.NotAllowedError)
+        assert "belongs to the planner role" in result.results[0].message
+        assert (store.get(3).status, store.get(3).version) == ("open", 1)
+        other = actions.act_many(store, NJ, [(3, 1)], "acknowledge", **SAM)
+        assert other.done == [3]  # any other action stays open to everyone in scope
+        admin = actions.act_many(
+            store, ALL, [(6, 1)], "resolve", user="ada", role="admin", reason="accepted"
+        )
+        assert admin.done == [6]
+        owner = actions.act_in_scope(
+            store, ALL, 3, "resolve", **PAT, expected_version=2, reason="fixed"
+        )
+        assert owner.status == "resolved"
+
+    def test_every_action_needs_the_version_seen(self, store):
+        for version in (None, "1", True, 1.0):
+            with pytest.raises(TransitionError, match="version of the item you saw is needed"):
+                actions.act_in_scope(
+                    store, ALL, 1, "comment", **PAT, expected_version=version, note="hello"
+                )
+        assert store.get(1).version == 1
+
     def test_types_limit_which_items_an_action_may_touch(self, store):
         result = actions.act_many(
-            store, ALL, [(1, 1), (3, 1)], "acknowledge", user="pat", types=("stockout_risk",)
+            store, ALL, [(1, 1), (3, 1)], "acknowledge", **PAT, types=("stockout_risk",)
         )
         assert [r.ok for r in result.results] == [True, False]
         assert store.get(3).status == "open"

@@ -81,7 +81,9 @@ def test_a_rejected_batch_leaves_no_rows(ledger: Ledger) -> None:
     result = _land(ledger, relation)
     assert result.status == "rejected"
     assert (result.error or "").startswith("missing required column(s) item_id, category,")
-    assert (result.error or "").endswith("for table items (found: description, case_qty)")
+    assert (result.error or "").endswith(
+        "for table items (the header has 2 column(s): contract columns description, case_qty)"
+    )
     con = ledger.con
     assert con.execute("SELECT count(*) FROM items").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM ops.quarantine").fetchone() == (0,)

@@ -35,8 +35,12 @@ def load(tmp_path: Path, text: str) -> SourceMapping:
         (("table: customers", "table: clients"), "targets[0].table", "unknown canonical table"),
         (("name: cust_name", "nickname: cust_name"), "columns.nickname", "no column 'nickname'"),
         (("      name: cust_name\n", ""), "targets[0] (customers).columns", "missing required"),
-        (("cust_name", "read_csv('/etc/passwd')"), "columns.name", "READCSV is not allowed"),
-        (("cust_name", "(SELECT 1)"), "columns.name", "Subquery is not allowed"),
+        (
+            ("cust_name", "read_csv('/etc/passwd')"),
+            "columns.name",
+            "the function READ_CSV() is not allowed",
+        ),
+        (("cust_name", "(SELECT 1)"), "columns.name", "a subquery (SELECT ...) is not allowed"),
         (("cust_name", "map_value(x, 'nope')"), "columns.name", "not in value_maps"),
     ],
 )

@@ -78,6 +78,9 @@ def test_the_wheel_holds_definitions_models_mappings_and_assets(wheel: Path) -> 
     assert f"{SHIPPED}/kpi_definitions/models/order_lines.yml" in names
     assert f"{SHIPPED}/assets/control-tower.css" in names
     assert not any(n.startswith("pipelines/mappings/") for n in names)  # shipped once
+    migrations = "control_tower/storage/migrations"
+    inside = {n.removeprefix(migrations + "/") for n in names if n.startswith(migrations + "/")}
+    assert inside == _repository_files(migrations)  # env.py, the template and every revision
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert (
         "control-tower = control_tower.cli:main"

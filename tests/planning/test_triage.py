@@ -301,13 +301,20 @@ class TestTriageActions:
             [(a.id, a.version), (c.id, c.version), (other.id, other.version), (999, 1)],
             "acknowledge",
             user="pat",
+            role="planner",
             types=(triage.EXCEPTION_TYPE,),
         ).results
         assert [o.ok for o in out] == [True, False, False, False]
         assert all("not found in your scope" in o.message for o in out[1:])
         assert store.get(c.id).status == "open"
         stale = actions.act_many(
-            store, Scope(), [(a.id, a.version)], "assign", user="pat", assignee="pat"
+            store,
+            Scope(),
+            [(a.id, a.version)],
+            "assign",
+            user="pat",
+            role="planner",
+            assignee="pat",
         ).results
         assert not stale[0].ok
         assert "conflict" in stale[0].message

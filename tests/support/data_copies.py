@@ -1,12 +1,21 @@
-"""Private copies of a landed data folder, for tests that change what the app shows."""
+"""Private copies of a landed data folder, for tests that change what the app shows.
+
+The app database is SQLite beside the folder, or a PostgreSQL database of its own when the
+tests run with one (`tests.support.app_databases`): both helpers work on either.
+"""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
 
 from control_tower.settings import Settings
+from control_tower.storage.appdb import open_app_engine
 
 UNRESOLVED = "('open', 'acknowledged', 'snoozed')"  # exception statuses still in a queue (SQL)
 
@@ -14,17 +23,60 @@ UNRESOLVED = "('open', 'acknowledged', 'snoozed')"  # exception statuses still i
 def private_copy(settings: Settings, home: Path) -> Settings:
     """The folder's snapshots and app database copied to `home` (safe to change)."""
     shutil.copytree(settings.serving_dir, home / "serving")
-    src = sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
-    dst = sqlite3.connect(home / "app.sqlite")
-    src.backup(dst)
-    src.close()
-    dst.close()
-    return settings.with_home(home)
+    copy = settings.with_home(home)
+    if copy.app_db_url.startswith("sqlite:"):
+        src = sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
+        dst = sqlite3.connect(copy.app_db_url.removeprefix("sqlite:///"))
+        src.backup(dst)
+        src.close()
+        dst.close()
+    else:
+        _copy_rows(settings.app_db_url, copy.app_db_url)
+    return copy
 
 
-def app_db(settings: Settings) -> sqlite3.Connection:
-    """A connection to the folder's app database (users, exception items)."""
-    return sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
+def _copy_rows(source_url: str, target_url: str) -> None:
+    """Every app table's rows from one PostgreSQL database into a new one (ids kept)."""
+    source, target = sa.create_engine(source_url), open_app_engine(target_url)
+    tables = sa.MetaData()
+    tables.reflect(source, only=lambda name, _meta: name.startswith(("acct_", "exc_")))
+    with source.connect() as read, target.begin() as write:
+        for table in tables.sorted_tables:
+            rows = [dict(r._mapping) for r in read.execute(table.select())]
+            if rows:
+                write.execute(table.insert(), rows)
+            write.execute(
+                sa.text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                )
+            )
+    source.dispose()
+    target.dispose()
+
+
+class _Postgres:
+    """A psycopg connection that takes sqlite3's `?` placeholders, as the tests write them."""
+
+    def __init__(self, url: str) -> None:
+        dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conn = psycopg.connect(dsn)
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self._conn.execute(sql.replace("?", "%s"), list(params))
+
+    def __enter__(self) -> _Postgres:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.__exit__(*exc)
+
+
+def app_db(settings: Settings) -> Any:
+    """A connection to the folder's app database (users, exception items); `?` placeholders."""
+    if settings.app_db_url.startswith("sqlite:"):
+        return sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))
+    return _Postgres(settings.app_db_url)
 
 
 def unresolved_ids(settings: Settings, location: str, *, descending: bool = False) -> list[int]:

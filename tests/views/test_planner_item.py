@@ -94,3 +94,38 @@ def test_outside_the_scope_or_unknown_is_not_found(snapshot):
     assert item_view(snapshot, Scope.of(locations=[other]), loc, item, 56) is None
     assert item_view(snapshot, Scope(), loc, "NO-SUCH-ITEM", 56) is None
     assert item_view(snapshot, Scope(), "bad\x00id", item, 56) is None
+
+
+ON_TIME = """
+SELECT avg(CASE WHEN r.arrived_ts_local_date <= l.expected_date THEN 1.0 ELSE 0.0 END)
+FROM receipts AS r
+JOIN purchase_order_lines AS l ON l.po_id = r.po_id AND l.line_no = r.po_line_no
+JOIN locations AS loc ON loc.location_id = r.location_id
+WHERE l.supplier_id = ? AND r.arrived_ts_local_date > CAST(? AS DATE) - 180
+  AND r.arrived_ts_local_date <= CAST(? AS DATE) AND (r.location_id = ? OR ? IS NULL)
+  AND (loc.entity_id = ? OR ? IS NULL)
+"""
+
+
+def test_a_suppliers_on_time_record_counts_only_receipts_in_scope(snapshot):
+    loc, item, day, _ = _pick(snapshot)
+    entity = snapshot.execute(
+        "SELECT entity_id FROM locations WHERE location_id = ?", [loc]
+    ).fetchone()[0]
+    shares = {}
+    for name, scope, site, ent in (
+        ("all", Scope(), None, None),
+        ("site", Scope.of(locations=[loc]), loc, None),
+        ("entity", Scope.of(entities=[entity]), None, entity),
+    ):
+        view = item_view(snapshot, scope, loc, item, 28)
+        assert view is not None
+        assert view.po_rows
+        for row in view.po_rows:
+            supplier = row.line.supplier_id
+            expected = snapshot.execute(
+                ON_TIME, [supplier, day, day, site, site, ent, ent]
+            ).fetchone()[0]
+            assert row.on_time_share == expected, (name, supplier)
+            shares.setdefault(supplier, set()).add(row.on_time_share)
+    assert any(len(values) > 1 for values in shares.values())  # the scope changes the record

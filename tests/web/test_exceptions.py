@@ -264,6 +264,35 @@ class TestBulkActions:
                 "SELECT version FROM exc_items WHERE id = ?", [outside]
             ).fetchone() == (version,)
 
+    def test_resolving_is_for_the_items_owner_role(self, private):
+        settings, app = private
+        with app_db(settings) as db:
+            rows = db.execute(
+                "SELECT id, version, owner_role FROM exc_items WHERE location_id = ? "
+                "AND status = 'open' AND owner_role IN ('planner', 'warehouse_supervisor') "
+                "GROUP BY owner_role HAVING id = min(id) ORDER BY owner_role",
+                [SUPERVISOR_SITE],
+            ).fetchall()
+        assert [r[2] for r in rows] == ["planner", "warehouse_supervisor"]
+        selected = [{"id": r[0], "version": r[1]} for r in rows]
+        body = bulk_body(selected, "resolve", reason="fixed")
+        answer = (
+            client_as(app, "warehouse_supervisor")
+            .post("/_dash-update-component", json=body)
+            .get_json()["response"]
+        )
+        message = text_of(answer["exceptions-result"]["children"])
+        assert "1 done" in message
+        assert f"#{rows[0][0]}: cannot resolve" in message
+        assert "belongs to the planner role" in message
+        with app_db(settings) as db:
+            status = dict(
+                db.execute(
+                    "SELECT id, status FROM exc_items WHERE id IN (?, ?)", [rows[0][0], rows[1][0]]
+                ).fetchall()
+            )
+        assert status == {rows[0][0]: "open", rows[1][0]: "resolved"}
+
     def test_resolve_needs_a_reason_code(self, private):
         _settings, app = private
         c = client_as(app, "planner")

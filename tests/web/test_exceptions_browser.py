@@ -66,10 +66,12 @@ def test_the_planner_acknowledges_two_rows_and_the_status_persists(page, served_
 
 def test_a_row_opens_its_detail_with_the_source_timeline(page, served_copy, artifacts):
     page.goto(served_copy.url + "/exceptions?type=backordered_line")
-    first = f"{ROWS}[row-index='0']"
+    first = f"{ROWS}[row-index='0'][row-id]"  # a loaded row (a loading block has no id yet)
     page.wait_for_selector(f"{first} [col-id='type_label']")
     page.wait_for_load_state("networkidle")  # the first block and the caption have settled
     item_id = page.get_attribute(first, "row-id")
+    assert item_id
+    assert item_id.isdigit(), item_id
     page.click(f"{first} [col-id='type_label']")
     page.wait_for_url(f"**/exceptions/{item_id}")
     page.wait_for_selector("#exceptions-detail-timeline")

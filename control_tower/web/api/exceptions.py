@@ -29,7 +29,9 @@ of the body.
     "until": "YYYY-MM-DD", "reason": "fixed|accepted|..."}`. 200 with the
     item after the change; 409 with `changes` (who changed what since
     `expected_version`) and `current_version` when someone else got there
-    first; 400 for a bad argument; 404 when the item is not in scope.
+    first; 400 for a bad argument or no `expected_version`; 403 when the caller's role
+    may not resolve the item (only its owner role or an admin may); 404 when the item is not
+    in scope.
 """
 
 from __future__ import annotations
@@ -226,6 +228,7 @@ def act_on_exception(item_id: str) -> flask.Response:
             item_id,
             action,
             user=user.name,
+            role=user.role,
             expected_version=version,
             note=_text_field(body, "note"),
             assignee=_text_field(body, "assignee"),
@@ -255,6 +258,8 @@ def act_on_exception(item_id: str) -> flask.Response:
         return response
     except actions.OutOfScopeError as exc:
         raise ApiError(404, str(exc)) from None
+    except actions.NotAllowedError as exc:
+        raise ApiError(403, str(exc)) from None
     except WorkflowError as exc:
         raise ApiError(400, str(exc)) from None
     return flask.jsonify({"item": q.item_row(item, q.utcnow())})

@@ -2,7 +2,8 @@
 
 Route `/data-health`, for admins only (page and callbacks). The page reads the newest
 serving snapshot every 30 seconds: headline numbers, the scheduler's
-heartbeat, recent runs, freshness per source table, every batch, the
+heartbeat, recent runs, freshness per source table, notification deliveries
+that failed (the outbox, from the app database), every batch, the
 quarantine by reason and a quarantine browser (AG Grid's infinite row model,
 sorted and filtered on the server). Selecting a batch filters the browser to
 it. The queries live in `control_tower.ops.health`; callbacks here only shape
@@ -88,6 +89,7 @@ QUARANTINE_CAPTION = "data-health-quarantine-caption"
 QUARANTINE_FOCUS = "data-health-quarantine-focus"
 QUARANTINE_CLEAR = "data-health-quarantine-clear"
 RECORD = "data-health-record"
+DELIVERIES = "data-health-deliveries"
 REFRESHED = "data-health-refreshed"
 
 BATCH_FILTERS = {
@@ -226,6 +228,13 @@ def layout(**_query: str) -> html.Div:
                         panel_id="data-health-freshness-panel",
                     ),
                     ui.panel(
+                        "Notification deliveries",
+                        html.Div(id=DELIVERIES),
+                        subtitle="Alert e-mails and webhook posts that failed: waiting in the "
+                        "outbox for a later run, or given up.",
+                        panel_id="data-health-deliveries-panel",
+                    ),
+                    ui.panel(
                         "Batches",
                         [_batches_grid(), html.P(id=BATCHES_CAPTION, className="caption")],
                         subtitle="One batch per delivered file. Select one to see its quarantined rows.",
@@ -338,6 +347,13 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
         hv.freshness(freshness, now),
         snapshot if snapshot != shown else no_update,
     )
+
+
+@callback(Output(DELIVERIES, "children"), Input(INTERVAL, "n_intervals"))
+def refresh_deliveries(_n: int) -> Any:
+    """Every 30 s: the notification outbox, from the app database."""
+    require(roles=ROLES)
+    return hv.deliveries(*health.delivery_attention(web_context().exceptions))
 
 
 @callback(

@@ -467,6 +467,7 @@ def act_on_item(
             item_id,
             "comment" if commenting else action,
             user=user.name,
+            role=user.role,
             expected_version=version,
             note=comment if commenting else note,
             assignee=assignee if isinstance(assignee, str) else None,

@@ -275,6 +275,7 @@ def apply_bulk(
         selection,
         action,
         user=user.name,
+        role=user.role,
         note=note if isinstance(note, str) else None,
         assignee=assignee if isinstance(assignee, str) else None,
         until=until,

@@ -431,6 +431,7 @@ def act_on_selection(
         targets,
         action,
         user=user.name,
+        role=user.role,
         types=(triage.EXCEPTION_TYPE,),
         **kwargs,
     ).results

@@ -268,9 +268,10 @@ class TestBulkActions:
         settings, app = private
         with app_db(settings) as db:
             rows = db.execute(
-                "SELECT id, version, owner_role FROM exc_items WHERE location_id = ? "
-                "AND status = 'open' AND owner_role IN ('planner', 'warehouse_supervisor') "
-                "GROUP BY owner_role HAVING id = min(id) ORDER BY owner_role",
+                "SELECT id, version, owner_role FROM exc_items WHERE id IN ("
+                " SELECT min(id) FROM exc_items WHERE location_id = ? AND status = 'open'"
+                " AND owner_role IN ('planner', 'warehouse_supervisor') GROUP BY owner_role"
+                ") ORDER BY owner_role",
                 [SUPERVISOR_SITE],
             ).fetchall()
         assert [r[2] for r in rows] == ["planner", "warehouse_supervisor"]

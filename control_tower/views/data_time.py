@@ -7,7 +7,9 @@ source (its newest data time, `ops.table_freshness.newest_data_at`, never
 later than the product clock: planned times in the future do not count), so
 a delivery 13 days old shows its own last 6 weeks, not 13 empty days. A KPI
 tile says separately when its data is as of (the oldest of the newest
-extracts of the tables its model reads) and when it was loaded, and names
+extracts of the tables its model reads, master data aside: an item master
+unchanged since spring does not make today's order lines old) and when it
+was loaded, and names
 every source system it reads whose freshness SLA has lapsed (the data-health
 page's rule, `control_tower.ops.freshness.freshness_status`).
 """
@@ -20,14 +22,25 @@ from datetime import date, datetime
 
 import duckdb
 
+from control_tower.contracts import TABLES, ColumnType
 from control_tower.ops.health import FreshnessRow, source_freshness
+
+# Master data: tables whose rows carry no time of their own but their version stamp (items,
+# locations, customers). Their newest change dates a description, not the events a KPI counts.
+MASTER_TABLES = frozenset(
+    t.name
+    for t in TABLES.values()
+    if not any(
+        c.type in (ColumnType.TIMESTAMP, ColumnType.DATE) and c.name != t.cursor for c in t.columns
+    )
+)
 
 
 @dataclass(frozen=True)
 class DataTime:
     """When the data behind a figure is from (naive UTC), and its stale sources."""
 
-    data_as_of: datetime | None  # the newest extract (of the oldest table read)
+    data_as_of: datetime | None  # the newest extract (of the oldest event table read)
     loaded_at: datetime | None  # the last load (of the least recently loaded table read)
     stale: tuple[str, ...]  # "system (table, table)" of every stale source read
 
@@ -63,7 +76,8 @@ def data_time(cur: duckdb.DuckDBPyConnection, tables: Iterable[str], now: dateti
     """When the data of these landed tables is from, when loaded, and which sources are stale."""
     wanted = set(tables)
     rows = [r for r in _freshness(cur, now) if r["table_name"] in wanted]
-    extracts = [t for r in rows if (t := _extract_time(r, now)) is not None]
+    events = [r for r in rows if r["table_name"] not in MASTER_TABLES] or rows
+    extracts = [t for r in events if (t := _extract_time(r, now)) is not None]
     loads = [r["last_loaded_at"] for r in rows if r["last_loaded_at"] is not None]
     stale: dict[str, list[str]] = {}
     for r in rows:

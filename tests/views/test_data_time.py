@@ -89,3 +89,14 @@ def test_every_demo_tile_says_when_its_data_is_from_and_was_loaded(snapshot, cat
         assert t.data.data_as_of is not None, t.kpi.name
         assert t.data.loaded_at is not None, t.kpi.name
         assert t.data.data_as_of <= t.data.loaded_at, t.kpi.name
+
+
+def test_master_data_unchanged_for_months_does_not_date_the_events(cur) -> None:
+    cur.execute(
+        "INSERT INTO ops.table_freshness (system, table_name, row_count, newest_data_at, "
+        "last_loaded_at) VALUES ('erp', 'items', 12, TIMESTAMP '2025-11-02 08:00', "
+        "TIMESTAMP '2026-03-31 07:00')"
+    )
+    lines = data_time(cur, ["sales_order_lines", "items"], NOW)
+    assert lines.data_as_of == datetime(2026, 3, 18, 5, 0)  # the order lines', not the items'
+    assert data_time(cur, ["items"], NOW).data_as_of == datetime(2025, 11, 2, 8, 0)

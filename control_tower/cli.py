@@ -230,7 +230,7 @@ def quarantine(ctx: click.Context, batch_id: int | None, limit: int, fmt: str) -
     from control_tower.storage import NoSnapshotError, ServingStore
 
     settings = command_settings(ctx)
-    store = ServingStore(settings.serving_dir)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
     try:
         with store.cursor() as cur:
             where, params = ("WHERE batch_id = ?", [batch_id]) if batch_id else ("", [])

@@ -123,7 +123,7 @@ def _run_locked(
     t0 = time.perf_counter()
     started = clock()
     run_id = new_run_id(started)
-    con = connect_writer(settings.warehouse_path)
+    con = connect_writer(settings.warehouse_path, settings.duckdb)
     try:
         ingest = land_sources(
             con,

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 
 from control_tower.contracts import TABLES, ColumnType, Table
-from control_tower.settings import private_dir, private_file
+from control_tower.settings import DuckDBResources, private_dir, private_file
+from control_tower.storage.engine import connect
 
 META_COLUMNS = (("_batch_id", "BIGINT"), ("_loaded_at", "TIMESTAMP"))
 
@@ -251,15 +252,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(landed_table_ddl(table))
 
 
-def connect_writer(path: Path, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-write with the session settings the pipeline relies on."""
+def connect_writer(
+    path: Path, resources: DuckDBResources | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write with the session settings the pipeline relies on and
+    `resources` (None: the machine defaults for its folder; see `storage.engine.connect`)."""
     private_dir(path.parent)
-    con = duckdb.connect(str(path))
+    con = connect(path, resources)
     private_file(path)  # DuckDB creates it with the umask's mode
     con.execute("SET TimeZone = 'UTC'")
     # Let query_progress() report on long statements (shown as ingest progress), printing nothing.
     con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
-    if memory_limit:
-        con.execute("SET memory_limit = ?", [memory_limit])
     ensure_schema(con)
     return con

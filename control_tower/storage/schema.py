@@ -91,6 +91,16 @@ CREATE TABLE IF NOT EXISTS ops.runs (
     snapshot VARCHAR,
     error VARCHAR
 );
+-- Post-load steps that failed: later runs skip them until next_try_at (pipelines.backoff).
+CREATE TABLE IF NOT EXISTS ops.step_state (
+    step VARCHAR PRIMARY KEY,
+    consecutive_failures INTEGER NOT NULL,   -- 0 once the step succeeds again
+    first_failed_at TIMESTAMP,               -- the first failure of the current series
+    last_failed_at TIMESTAMP,
+    last_error VARCHAR,                      -- type and first line, quoted values masked
+    next_try_at TIMESTAMP,                   -- runs before this skip the step
+    last_ok_at TIMESTAMP
+);
 """
 
 # Governed KPI layer: the catalog's version history and the materialised values.

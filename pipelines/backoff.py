@@ -32,17 +32,15 @@ class StepPolicy:
     first_delay: timedelta = timedelta(minutes=15)
     max_delay: timedelta = timedelta(hours=24)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> StepPolicy:
-        """The installation's step retry settings."""
-        return cls(
-            timedelta(minutes=settings.step_retry_minutes),
-            timedelta(hours=settings.step_retry_max_hours),
-        )
-
     def next_try(self, failures: int, now: datetime) -> datetime:
         """When a step that has failed `failures` times in a row, the last at `now`, is due."""
         return now + min(self.first_delay * 2 ** min(failures - 1, 20), self.max_delay)
+
+
+def step_policy(settings: Settings) -> StepPolicy:
+    """The installation's step retry settings."""
+    first, most = settings.step_retry_minutes, settings.step_retry_max_hours
+    return StepPolicy(timedelta(minutes=first), timedelta(hours=most))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,14 @@ from control_tower.mappings import mapping_sources
 from control_tower.settings import Settings, clock, utc_now
 from control_tower.storage import WriterLock, connect_writer, publish_snapshot
 from control_tower.storage.serving import current_snapshot, next_snapshot_path
-from pipelines.backoff import StepPolicy, error_text, record_failure, record_success, step_states
+from pipelines.backoff import (
+    StepPolicy,
+    error_text,
+    record_failure,
+    record_success,
+    step_policy,
+    step_states,
+)
 from pipelines.steps import POST_LOAD_STEPS, Step, StepContext
 
 log = logging.getLogger(__name__)
@@ -155,7 +162,7 @@ def _run_locked(
             log.info("run %s: nothing new in the inbox", run_id)
             return report
         ctx = StepContext(settings=settings, con=con, run_id=run_id, ingest=ingest)
-        policy = StepPolicy.from_settings(settings)
+        policy = step_policy(settings)
         for step in POST_LOAD_STEPS:
             state = states.get(step.name)
             if state is not None and state.waiting(utc_now()) and not retry_failed_steps:

@@ -55,15 +55,18 @@ def _outcome(report: RunReport, name: str = "flaky") -> str:
     return next(s.status for s in report.steps if s.name == name)
 
 
-def _state(settings: Settings) -> tuple:
+def _query(settings: Settings, sql: str) -> list[tuple]:
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        return con.execute(
-            "SELECT consecutive_failures, first_failed_at, last_error, next_try_at, "
-            "last_ok_at IS NOT NULL FROM ops.step_state WHERE step = 'flaky'"
-        ).fetchone()
+        return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def _state(settings: Settings) -> tuple:
+    sql = "SELECT consecutive_failures, first_failed_at, last_error, next_try_at, "
+    sql += "last_ok_at IS NOT NULL FROM ops.step_state WHERE step = 'flaky'"
+    return _query(settings, sql)[0]
 
 
 def test_the_delay_doubles_from_the_first_and_is_capped() -> None:
@@ -177,14 +180,8 @@ def test_a_failing_step_is_raised_in_the_admins_queue_and_clears_when_it_succeed
     write_master(settings.inbox)
 
     def queue() -> list[tuple]:
-        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-        try:
-            return con.execute(
-                "SELECT key, status, owner_role, detail FROM exc.queue_items "
-                "WHERE type = 'failing_step'"
-            ).fetchall()
-        finally:
-            con.close()
+        sql = "SELECT key, status, owner_role, detail FROM exc.queue_items "
+        return _query(settings, sql + "WHERE type = 'failing_step'")
 
     _run(settings, T0)
     [(key, status, owner, detail)] = queue()

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from click.testing import CliRunner
 
+from control_tower.cli import main
 from control_tower.ops import health
 from control_tower.settings import Settings, load_settings
 from control_tower.storage import ServingStore
@@ -191,3 +193,17 @@ def test_a_failing_step_is_raised_in_the_admins_queue_and_clears_when_it_succeed
     flaky.failing = False
     _run(settings, T0 + timedelta(hours=1), force_steps=True)
     assert [row[1] for row in queue()] == ["resolved"]
+
+
+def test_ingest_retry_failed_steps_runs_a_waiting_step_now(tmp_path: Path, flaky: Flaky) -> None:
+    settings = load_settings(tmp_path)
+    write_master(settings.inbox)
+    _run(settings, T0)
+    args = ["--home", str(tmp_path), "ingest"]
+    with clock_at(T0 + timedelta(minutes=5)):
+        plain = CliRunner().invoke(main, args)
+        forced = CliRunner().invoke(main, [*args, "--retry-failed-steps"])
+    assert plain.exit_code == forced.exit_code == 0, plain.output + forced.output
+    assert "post-load step flaky" not in plain.output
+    assert "post-load step flaky: failed: ValueError" in " ".join(forced.output.split())
+    assert flaky.tries == 2

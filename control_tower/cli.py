@@ -108,8 +108,13 @@ def generate(out: Path, seed: int, scale: str, as_of: date | None) -> None:
     is_flag=True,
     help="Leave landed files in place instead of moving them to the archive.",
 )
+@click.option(
+    "--retry-failed-steps",
+    is_flag=True,
+    help="Run the post-load steps now, also those that failed and wait for their next try.",
+)
 @click.pass_context
-def ingest(ctx: click.Context, inbox: Path | None, keep: bool) -> None:
+def ingest(ctx: click.Context, inbox: Path | None, keep: bool, retry_failed_steps: bool) -> None:
     """Land every extract in the inbox (one batch per file), then refresh and publish."""
     from pipelines.run import run_pipeline
 
@@ -119,7 +124,12 @@ def ingest(ctx: click.Context, inbox: Path | None, keep: bool) -> None:
     try:
         with landing_progress(console) as progress:
             report = run_pipeline(
-                settings, trigger="cli", inbox=inbox, keep=keep, progress=progress
+                settings,
+                trigger="cli",
+                inbox=inbox,
+                keep=keep,
+                progress=progress,
+                retry_failed_steps=retry_failed_steps,
             )
     except WriterBusyError as exc:
         raise click.ClickException(str(exc)) from None
@@ -230,7 +240,7 @@ def quarantine(ctx: click.Context, batch_id: int | None, limit: int, fmt: str) -
     from control_tower.storage import NoSnapshotError, ServingStore
 
     settings = command_settings(ctx)
-    store = ServingStore(settings.serving_dir)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
     try:
         with store.cursor() as cur:
             where, params = ("WHERE batch_id = ?", [batch_id]) if batch_id else ("", [])

@@ -7,7 +7,9 @@ product receives a `Settings` (or a path or connection derived from it).
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shutil
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,6 +99,81 @@ def _positive_float(name: str, default: float) -> float:
     return value
 
 
+GIB = 1024**3
+MIB = 1024**2
+# DuckDB's buffer memory by default: this share of physical RAM, at least MEMORY_FLOOR (or half
+# the RAM of a smaller machine) and at most MEMORY_CEILING; the process keeps headroom beside it.
+MEMORY_SHARE = 0.25
+MEMORY_FLOOR = 1 * GIB
+MEMORY_CEILING = 3 * GIB
+# DuckDB's spill to disk by default: at most TEMP_CEILING, and at most this share of the disk
+# space free when the process starts.
+TEMP_SHARE = 0.5
+TEMP_CEILING = 10 * GIB
+# The least DuckDB is allowed: below these it fails on ordinary statements.
+MIN_MEMORY = 128 * MIB
+MIN_TEMP = 64 * MIB
+MAX_THREADS = 256
+
+
+@dataclass(frozen=True)
+class DuckDBResources:
+    """What every DuckDB connection of the product may use: buffer memory, threads, and a spill
+    folder with a size cap (DuckDB's `memory_limit`, `threads`, `temp_directory`,
+    `max_temp_directory_size`)."""
+
+    memory_bytes: int
+    threads: int
+    temp_dir: Path
+    temp_max_bytes: int
+
+    def sql(self, temp_dir: Path) -> dict[str, str | int]:
+        """The DuckDB settings, spilling into `temp_dir` (a folder of `temp_dir` per database
+        instance: DuckDB names its spill files alike in every instance)."""
+        return {
+            "memory_limit": f"{self.memory_bytes // MIB}MiB",
+            "threads": self.threads,
+            "temp_directory": str(temp_dir),
+            "max_temp_directory_size": f"{self.temp_max_bytes // MIB}MiB",
+        }
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The figures the DuckDB defaults are derived from."""
+
+    ram_bytes: int
+    cpus: int
+    free_disk_bytes: int
+
+    @classmethod
+    def of(cls, folder: Path) -> Machine:
+        """This machine: its physical RAM, the CPUs this process may use, and the free space
+        of the disk holding `folder` (or its nearest existing parent)."""
+        page, pages = (os.sysconf(name) for name in ("SC_PAGE_SIZE", "SC_PHYS_PAGES"))
+        ram = page * pages
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        existing = Path(folder)
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
+        return cls(int(ram), max(int(cpus or 1), 1), shutil.disk_usage(existing).free)
+
+
+def default_duckdb_resources(machine: Machine, home: Path) -> DuckDBResources:
+    """The DuckDB resources of a data folder on a machine, with nothing configured: a share of
+    the RAM between a floor and a ceiling, every usable CPU, a spill folder inside the data
+    folder capped by a fixed size and a share of the free disk."""
+    floor = min(MEMORY_FLOOR, machine.ram_bytes // 2)
+    memory = min(max(int(machine.ram_bytes * MEMORY_SHARE), floor), MEMORY_CEILING)
+    temp = min(TEMP_CEILING, int(machine.free_disk_bytes * TEMP_SHARE))
+    return DuckDBResources(
+        memory_bytes=max(memory, MIN_MEMORY),
+        threads=min(machine.cpus, MAX_THREADS),
+        temp_dir=home / "duckdb_tmp",
+        temp_max_bytes=max(temp, MIN_TEMP),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration of one control tower installation."""
@@ -137,6 +214,17 @@ class Settings:
     outbox_retry_minutes: float = 5.0
     outbox_retry_max_hours: float = 6.0
     outbox_give_up_hours: float = 72.0
+    # DuckDB's memory, threads and spill folder on every connection (None: the machine defaults).
+    duckdb_resources: DuckDBResources | None = None
+    # A failing post-load step is retried after `step_retry_minutes`, twice as long after each
+    # further failure, at most `step_retry_max_hours` apart.
+    step_retry_minutes: float = 15.0
+    step_retry_max_hours: float = 24.0
+
+    @property
+    def duckdb(self) -> DuckDBResources:
+        """The DuckDB resources every connection of this installation gets."""
+        return self.duckdb_resources or default_duckdb_resources(Machine.of(self.home), self.home)
 
     # Folders and files under home.
     @property
@@ -208,7 +296,13 @@ class Settings:
 
     def with_home(self, home: Path) -> Settings:
         """The same settings pointed at another data folder (tests, tools)."""
-        return replace(self, home=home, app_db_url=_default_app_db_url(home))
+        resources = self.duckdb_resources
+        if resources is not None and resources.temp_dir.is_relative_to(self.home):
+            moved = home / resources.temp_dir.relative_to(self.home)
+            resources = replace(resources, temp_dir=moved)
+        return replace(
+            self, home=home, app_db_url=_default_app_db_url(home), duckdb_resources=resources
+        )
 
     def ensure_dirs(self) -> None:
         """Create the data folders this installation uses, owner-only (`private_dir`)."""
@@ -269,6 +363,57 @@ def _webhook_url() -> str | None:
     return url
 
 
+_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(raw: str, *, of: int, what: str) -> int:
+    """Bytes of a size such as `4GB`, `512MiB` or `25%` (a share of `of`); `what` names the
+    setting in the error."""
+    match = _SIZE_RE.match(raw.strip())
+    if match is None:
+        raise SettingsError(
+            f"{what}={raw!r} must be a size such as 4GB, 512MiB or 25% "
+            "(units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+        )
+    number, unit = float(match.group(1)), match.group(2).lower()
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise SettingsError(f"{what}={raw!r}: a share must be above 0% and at most 100%")
+        return int(of * number / 100)
+    return int(number * _UNITS[unit])
+
+
+def _at_least(name: str, value: int, minimum: int, unit: str = " bytes") -> int:
+    if value < minimum:
+        raise SettingsError(
+            f"{PREFIX}{name}={_env(name)!r} is {value}{unit}: DuckDB needs at least {minimum}{unit}"
+        )
+    return value
+
+
+def _duckdb_resources(home: Path) -> DuckDBResources:
+    """DuckDB's resources: the machine defaults, each replaced by its variable when set."""
+    temp_dir = home / Path(_env("DUCKDB_TEMP_DIR") or "duckdb_tmp").expanduser()
+    machine = Machine.of(temp_dir)
+    base = default_duckdb_resources(machine, home)
+    memory, temp_max = base.memory_bytes, base.temp_max_bytes
+    if (raw := _env("DUCKDB_MEMORY")) is not None:
+        memory = parse_size(raw, of=machine.ram_bytes, what=f"{PREFIX}DUCKDB_MEMORY")
+    if (raw := _env("DUCKDB_TEMP_MAX")) is not None:
+        temp_max = parse_size(raw, of=machine.free_disk_bytes, what=f"{PREFIX}DUCKDB_TEMP_MAX")
+    threads = _count("DUCKDB_THREADS", base.threads)
+    if threads > MAX_THREADS:
+        raise SettingsError(f"{PREFIX}DUCKDB_THREADS={threads} is more than {MAX_THREADS}")
+    return DuckDBResources(
+        memory_bytes=_at_least("DUCKDB_MEMORY", memory, MIN_MEMORY),
+        threads=_at_least("DUCKDB_THREADS", threads, 1, unit=""),
+        temp_dir=temp_dir,
+        temp_max_bytes=_at_least("DUCKDB_TEMP_MAX", temp_max, MIN_TEMP),
+    )
+
+
 def load_settings(home: Path | str | None = None) -> Settings:
     """Read settings from the environment (`home` overrides CONTROL_TOWER_HOME)."""
     home_path = Path(home if home is not None else _env("HOME", "./data") or "./data")
@@ -299,6 +444,9 @@ def load_settings(home: Path | str | None = None) -> Settings:
         outbox_retry_minutes=_positive_float("OUTBOX_RETRY_MINUTES", 5.0),
         outbox_retry_max_hours=_positive_float("OUTBOX_RETRY_MAX_HOURS", 6.0),
         outbox_give_up_hours=_positive_float("OUTBOX_GIVE_UP_HOURS", 72.0),
+        duckdb_resources=_duckdb_resources(home_path),
+        step_retry_minutes=_positive_float("STEP_RETRY_MINUTES", 15.0),
+        step_retry_max_hours=_positive_float("STEP_RETRY_MAX_HOURS", 24.0),
         kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),

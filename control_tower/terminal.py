@@ -124,7 +124,8 @@ def print_run_report(console: Console, report: RunReport, *, by_table: bool = Fa
         for note in notes:
             console.print(note, highlight=False)
     for step in report.steps:
-        mark = "[green]ok[/]" if step.status == "ok" else f"[red]failed[/]: {step.error}"
+        marks = {"ok": "[green]ok[/]", "waiting": "[yellow]waiting[/]"}
+        mark = marks.get(step.status, f"[red]failed[/]: {step.error}")
         console.print(f"post-load step {step.name}: {mark} {step.summary} ({step.ms} ms)")
     console.print(
         f"{ing.count('loaded')} loaded, {ing.count('skipped_duplicate')} skipped as already "

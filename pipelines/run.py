@@ -22,10 +22,18 @@ from control_tower.exceptions.outbox import retry_pending
 from control_tower.landing import BatchResult, InboxSource, IngestReport, Source, land_sources
 from control_tower.landing.progress import ProgressFn
 from control_tower.mappings import mapping_sources
-from control_tower.settings import Settings, clock
+from control_tower.settings import Settings, clock, utc_now
 from control_tower.storage import WriterLock, connect_writer, publish_snapshot
 from control_tower.storage.serving import current_snapshot, next_snapshot_path
-from pipelines.steps import POST_LOAD_STEPS, StepContext
+from pipelines.backoff import (
+    StepPolicy,
+    error_text,
+    record_failure,
+    record_success,
+    step_policy,
+    step_states,
+)
+from pipelines.steps import POST_LOAD_STEPS, Step, StepContext
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +43,7 @@ class StepOutcome:
     """What one post-load step did."""
 
     name: str
-    status: str  # ok, failed
+    status: str  # ok, failed, waiting (failed before and backing off: not run)
     ms: int
     summary: str = ""
     error: str | None = None
@@ -86,8 +94,12 @@ def run_pipeline(
     on_batch: Callable[[BatchResult], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     force_steps: bool = False,
+    retry_failed_steps: bool = False,
 ) -> RunReport:
-    """Run the pipeline once. Raises WriterBusyError if another writer holds the warehouse."""
+    """Run the pipeline once. Raises WriterBusyError if another writer holds the warehouse.
+
+    A post-load step that failed is skipped while it backs off (`pipelines.backoff`), unless
+    `retry_failed_steps`, which also runs the steps when nothing new landed."""
     settings.ensure_dirs()
     own_lock = lock is None
     if lock is None:
@@ -102,7 +114,8 @@ def run_pipeline(
             progress=progress,
             on_batch=on_batch,
             should_stop=should_stop,
-            force_steps=force_steps,
+            force_steps=force_steps or retry_failed_steps,
+            retry_failed_steps=retry_failed_steps,
         )
     finally:
         if own_lock:
@@ -119,11 +132,12 @@ def _run_locked(
     on_batch: Callable[[BatchResult], None] | None,
     should_stop: Callable[[], bool],
     force_steps: bool,
+    retry_failed_steps: bool,
 ) -> RunReport:
     t0 = time.perf_counter()
     started = clock()
     run_id = new_run_id(started)
-    con = connect_writer(settings.warehouse_path)
+    con = connect_writer(settings.warehouse_path, settings.duckdb)
     try:
         ingest = land_sources(
             con,
@@ -140,36 +154,34 @@ def _run_locked(
         _retry_outbox(settings)
         never_published = current_snapshot(settings.serving_dir) is None
         changed = ingest.changed or ingest.interrupted_before > 0
-        if not (changed or force_steps or never_published):
+        states = step_states(con)
+        # A failed step whose back-off is over is tried again even when nothing new landed.
+        retry_due = any(s.failures and not s.waiting(utc_now()) for s in states.values())
+        if not (changed or force_steps or never_published or retry_due):
             report.seconds = time.perf_counter() - t0
             log.info("run %s: nothing new in the inbox", run_id)
             return report
         ctx = StepContext(settings=settings, con=con, run_id=run_id, ingest=ingest)
+        policy = step_policy(settings)
         for step in POST_LOAD_STEPS:
-            if progress:
-                progress(step.name, "post-load step", None)
-            s0 = time.perf_counter()
-            try:
-                summary = step.run(ctx)
-                report.steps.append(
-                    StepOutcome(step.name, "ok", round((time.perf_counter() - s0) * 1000), summary)
-                )
-            except Exception as exc:  # a failing step is recorded; the others still run
-                try:
-                    con.execute("ROLLBACK")
-                except Exception:  # no transaction was open
-                    log.debug("no open transaction after step %s failed", step.name)
-                log.exception("post-load step %s failed", step.name)
+            state = states.get(step.name)
+            if state is not None and state.waiting(utc_now()) and not retry_failed_steps:
                 report.steps.append(
                     StepOutcome(
                         step.name,
-                        "failed",
-                        round((time.perf_counter() - s0) * 1000),
-                        error=f"{type(exc).__name__}: {exc}",
+                        "waiting",
+                        0,
+                        f"not run: failed {state.failures} time(s) in a row, next try after "
+                        f"{state.next_try_at:%Y-%m-%d %H:%M} UTC",
+                        error=state.last_error,
                     )
                 )
+                continue
+            if progress:
+                progress(step.name, "post-load step", None)
+            report.steps.append(_run_step(step, ctx, policy))
         failed_batches = ingest.count("failed")
-        if any(s.status == "failed" for s in report.steps) or failed_batches:
+        if any(s.status != "ok" for s in report.steps) or failed_batches:
             report.status = "partial"
         if ingest.stopped_early:
             report.status = "stopped"
@@ -186,6 +198,26 @@ def _run_locked(
     )
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _run_step(step: Step, ctx: StepContext, policy: StepPolicy) -> StepOutcome:
+    """Run one post-load step; a failure is rolled back, logged and counted for its back-off."""
+    con, s0 = ctx.con, time.perf_counter()
+    try:
+        summary = step.run(ctx)
+    except Exception as exc:  # a failing step is recorded; the others still run
+        try:
+            con.execute("ROLLBACK")
+        except Exception:  # no transaction was open
+            log.debug("no open transaction after step %s failed", step.name)
+        log.exception("post-load step %s failed", step.name)
+        error = error_text(exc)
+        state = record_failure(con, step.name, error, now=utc_now(), policy=policy)
+        ms = round((time.perf_counter() - s0) * 1000)
+        retry = f"next try after {state.next_try_at:%Y-%m-%d %H:%M} UTC"
+        return StepOutcome(step.name, "failed", ms, retry, error=error)
+    record_success(con, step.name, now=utc_now())
+    return StepOutcome(step.name, "ok", round((time.perf_counter() - s0) * 1000), summary)
 
 
 def _retry_outbox(settings: Settings) -> None:

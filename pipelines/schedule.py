@@ -222,7 +222,7 @@ class SchedulerService:
 
         self.lock  # noqa: B018 - refuses to run without the lock
         models = self.settings.models_dir
-        con = connect_writer(self.settings.warehouse_path)
+        con = connect_writer(self.settings.warehouse_path, self.settings.duckdb)
         try:
             for model in MODELS:
                 try:

@@ -47,7 +47,7 @@ def _known_ids(settings: Settings) -> tuple[set[str], set[str]]:
     """Entity ids and location ids of the newest serving snapshot (empty before any landing)."""
     from control_tower.storage.serving import NoSnapshotError, ServingStore
 
-    store = ServingStore(settings.serving_dir)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
     try:
         with store.cursor() as cur:
             rows = cur.execute("SELECT location_id, entity_id FROM main.locations").fetchall()

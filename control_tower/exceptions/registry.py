@@ -67,6 +67,7 @@ EXCEPTION_TYPES: Mapping[str, ExceptionType] = _registry(
         finance.OVERDUE_CLOSE_TASK,
         data.QUARANTINED_ROWS,
         data.STALE_SOURCE,
+        data.FAILING_STEP,
         inventory.ADJUSTMENT_ANOMALY,
     )
 )

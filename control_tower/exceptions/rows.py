@@ -31,6 +31,7 @@ _SUMMARY_FIELDS: dict[str, tuple[str, ...]] = {
     "overdue_close_task": ("task_name", "period", "owner", "days_overdue"),
     "quarantined_rows": ("table_name", "file_name", "rows_quarantined", "rows_read", "status"),
     "stale_source": ("table_name", "hours_since_load", "sla_hours"),
+    "failing_step": ("step", "consecutive_failures", "next_try_at", "last_error"),
 }
 
 

@@ -27,7 +27,7 @@ from control_tower.storage import NoSnapshotError, ServingStore
 
 @contextmanager
 def _cursor(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    store = ServingStore(settings.serving_dir)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
     try:
         with store.cursor() as cur:
             yield cur
@@ -86,7 +86,7 @@ def list_kpis(ctx: click.Context, fmt: str) -> None:
     Before the first landing there is no recorded history: the catalog is listed without it.
     """
     settings = command_settings(ctx)
-    store = ServingStore(settings.serving_dir)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
     try:
         with store.cursor() as cur:
             history = _history(cur)

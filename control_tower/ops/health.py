@@ -82,6 +82,18 @@ class RunRow(TypedDict):
     error: str | None
 
 
+class StepRow(TypedDict):
+    """A step whose last try failed (ops.step_state), skipped until `next_try_at` if waiting."""
+
+    step: str
+    failures: int
+    first_failed_at: datetime | None
+    last_failed_at: datetime | None
+    last_error: str | None
+    next_try_at: datetime | None
+    waiting: bool
+
+
 class BatchRow(TypedDict):
     """One landed (or refused) file (ops.batches)."""
 
@@ -247,6 +259,16 @@ def recent_runs(cur: duckdb.DuckDBPyConnection, limit: int = 20) -> list[RunRow]
         row["failed_steps"] = [s.get("name", "?") for s in steps if s.get("status") == "failed"]
         out.append(RunRow(**row))  # type: ignore[typeddict-item]
     return out
+
+
+def failing_steps(cur: duckdb.DuckDBPyConnection, now: datetime | None = None) -> list[StepRow]:
+    """Post-load steps whose last try failed, the longest failing first."""
+    if not _table_exists(cur, "ops", "step_state"):
+        return []
+    sql = "SELECT step, consecutive_failures AS failures, first_failed_at, last_failed_at, "
+    sql += "last_error, next_try_at, coalesce(next_try_at > ?, false) AS waiting FROM "
+    sql += "ops.step_state WHERE consecutive_failures > 0 ORDER BY failures DESC, step"
+    return [StepRow(**r) for r in _dicts(cur, sql, [now or utc_now()])]  # type: ignore[typeddict-item]
 
 
 # --- batches ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def _writer(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         raise click.ClickException(str(exc)) from None
     from control_tower.risk.store import ModelFileError
 
-    con = connect_writer(settings.warehouse_path)
+    con = connect_writer(settings.warehouse_path, settings.duckdb)
     try:
         yield con
     except ModelFileError as exc:
@@ -138,7 +138,7 @@ def evaluate_command(ctx: click.Context, model: str, every_days: int, fmt: str) 
     from control_tower.risk.training import backtest
 
     settings = command_settings(ctx)
-    store = ServingStore(settings.serving_dir)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
     try:
         with store.cursor() as cur:
             cards = _cards(

@@ -13,7 +13,8 @@ from pathlib import Path
 import duckdb
 
 from control_tower.contracts import TABLES, ColumnType, Table
-from control_tower.settings import private_dir, private_file
+from control_tower.settings import DuckDBResources, private_dir, private_file
+from control_tower.storage.engine import connect
 
 META_COLUMNS = (("_batch_id", "BIGINT"), ("_loaded_at", "TIMESTAMP"))
 
@@ -89,6 +90,16 @@ CREATE TABLE IF NOT EXISTS ops.runs (
     steps VARCHAR,                 -- JSON list of post-load steps: name, status, ms, error
     snapshot VARCHAR,
     error VARCHAR
+);
+-- Post-load steps that failed: later runs skip them until next_try_at (pipelines.backoff).
+CREATE TABLE IF NOT EXISTS ops.step_state (
+    step VARCHAR PRIMARY KEY,
+    consecutive_failures INTEGER NOT NULL,   -- 0 once the step succeeds again
+    first_failed_at TIMESTAMP,               -- the first failure of the current series
+    last_failed_at TIMESTAMP,
+    last_error VARCHAR,                      -- type and first line, quoted values masked
+    next_try_at TIMESTAMP,                   -- runs before this skip the step
+    last_ok_at TIMESTAMP
 );
 """
 
@@ -251,15 +262,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(landed_table_ddl(table))
 
 
-def connect_writer(path: Path, *, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-write with the session settings the pipeline relies on."""
+def connect_writer(
+    path: Path, resources: DuckDBResources | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write with the session settings the pipeline relies on and
+    `resources` (None: the machine defaults for its folder; see `storage.engine.connect`)."""
     private_dir(path.parent)
-    con = duckdb.connect(str(path))
+    con = connect(path, resources)
     private_file(path)  # DuckDB creates it with the umask's mode
     con.execute("SET TimeZone = 'UTC'")
     # Let query_progress() report on long statements (shown as ingest progress), printing nothing.
     con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
-    if memory_limit:
-        con.execute("SET memory_limit = ?", [memory_limit])
     ensure_schema(con)
     return con

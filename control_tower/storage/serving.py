@@ -23,7 +23,14 @@ from pathlib import Path
 
 import duckdb
 
-from control_tower.settings import PRIVATE_FILE_MODE, private_dir
+from control_tower.settings import (
+    PRIVATE_FILE_MODE,
+    DuckDBResources,
+    Machine,
+    default_duckdb_resources,
+    private_dir,
+)
+from control_tower.storage.engine import connect
 
 POINTER = "CURRENT"
 _SNAPSHOT_RE = re.compile(r"^snapshot-(\d{8})\.duckdb$")
@@ -117,8 +124,10 @@ class ServingStore:
     closed only when its last cursor is returned (reference-counted, deferred).
     """
 
-    def __init__(self, serving_dir: Path) -> None:
+    def __init__(self, serving_dir: Path, resources: DuckDBResources | None = None) -> None:
         self.serving_dir = serving_dir
+        home = serving_dir.parent  # None: the machine defaults for the data folder
+        self.resources = resources or default_duckdb_resources(Machine.of(home), home)
         self._lock = threading.Lock()
         self._handle: _Handle | None = None
 
@@ -137,7 +146,7 @@ class ServingStore:
         with self._lock:
             handle = self._handle
             if handle is None or handle.path != path:
-                con = duckdb.connect(str(path), read_only=True)
+                con = connect(path, self.resources, read_only=True)
                 new = _Handle(path, con)
                 if handle is not None:
                     handle.retired = True

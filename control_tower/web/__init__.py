@@ -56,7 +56,9 @@ def create_app(settings: Settings, *, accounts: AccountStore | None = None) -> d
     app.server.secret_key = settings.secret_key
     accounts = accounts or AccountStore.for_settings(settings)
     app.server.extensions[EXTENSION_KEY] = WebContext(
-        settings=settings, store=ServingStore(settings.serving_dir), accounts=accounts
+        settings=settings,
+        store=ServingStore(settings.serving_dir, settings.duckdb),
+        accounts=accounts,
     )
     _server_timing(app.server)  # before the gate, so the time includes it
     install_auth(app, accounts, settings)  # its gate runs before any other hook of ours

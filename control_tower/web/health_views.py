@@ -115,14 +115,43 @@ def scheduler(status: health.SchedulerStatus, now: datetime) -> html.Div:
     )
 
 
-def runs(runs: list[health.RunRow]) -> Any:
+def failing_steps(steps: list[health.StepRow]) -> Any:
+    """Post-load steps that failed and wait for their next try, with their last error."""
+    if not steps:
+        return None
+    table = ui.simple_table(
+        ["Step", ("Failures in a row", "num"), "Failing since", "Next try", "Last error"],
+        [
+            [
+                s["step"],
+                fmt_int(s["failures"]),
+                fmt_ts(s["first_failed_at"]),
+                fmt_ts(s["next_try_at"]) if s["waiting"] else "next run",
+                s["last_error"] or DASH,
+            ]
+            for s in steps
+        ],
+        class_name="table--compact table--failing-steps",
+    )
+    note = (
+        "Failing post-load steps: runs skip them until their next try "
+        "(control-tower ingest --retry-failed-steps tries them now)."
+    )
+    return html.Div([html.P(note, className="caption caption--problem"), table])
+
+
+def runs(runs: list[health.RunRow], steps: list[health.StepRow] | None = None) -> Any:
     if not runs:
         return ui.empty_state("No pipeline runs yet")
+    failing = failing_steps(steps or [])
     rows = []
     for run in runs:
         notes = run["error"] or (
             "failed steps: " + ", ".join(run["failed_steps"]) if run["failed_steps"] else ""
         )
+        waiting = [s["name"] for s in run["steps"] if s.get("status") == "waiting"]
+        if waiting:
+            notes = "; ".join(n for n in (notes, "steps waiting: " + ", ".join(waiting)) if n)
         rows.append(
             [
                 fmt_ts(run["started_at"]),
@@ -135,7 +164,7 @@ def runs(runs: list[health.RunRow]) -> Any:
                 notes,
             ]
         )
-    return ui.simple_table(
+    table = ui.simple_table(
         [
             "Started",
             "Trigger",
@@ -149,6 +178,7 @@ def runs(runs: list[health.RunRow]) -> Any:
         rows,
         class_name="table--compact",
     )
+    return table if failing is None else html.Div([failing, table])
 
 
 def freshness(rows: list[health.FreshnessRow], now: datetime) -> Any:

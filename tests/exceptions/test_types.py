@@ -31,6 +31,7 @@ REQUIRED = {
     "overdue_close_task",
     "quarantined_rows",
     "stale_source",
+    "failing_step",
 }
 
 

@@ -58,7 +58,7 @@ def test_every_kpi_lists_the_types_behind_it() -> None:
 
 def test_every_detected_type_is_behind_a_kpi_except_the_data_problems() -> None:
     behind = {t for types in LINKS.values() for t in types}
-    assert set(EXCEPTION_TYPES) - behind == {"quarantined_rows", "stale_source"}
+    assert set(EXCEPTION_TYPES) - behind == {"quarantined_rows", "stale_source", "failing_step"}
 
 
 def test_an_unregistered_type_is_refused_with_the_registered_names(root: Path) -> None:

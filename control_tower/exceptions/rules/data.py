@@ -1,4 +1,4 @@
-"""Data rules: source deliveries quarantined or rejected, and stale sources."""
+"""Data rules: source deliveries quarantined or rejected, stale sources, failing post-load steps."""
 
 from __future__ import annotations
 
@@ -63,4 +63,35 @@ STALE_SOURCE = ExceptionType(
     owner_role="admin",
     sla_hours=8,
     suggested_action="Check the export job of the source system and its delivery to the inbox.",
+)
+
+FAILING_STEP = ExceptionType(
+    name="failing_step",
+    label="Failing pipeline step",
+    description=(
+        "Post-load step (risk, exceptions, KPIs, ...) whose last try failed: the tables it "
+        "refreshes keep their previous values and later runs skip it until its next try. It "
+        "clears when the step succeeds again."
+    ),
+    rule="""
+    SELECT
+        step AS key, NULL AS location_id, NULL AS entity_id, NULL AS item_id,
+        to_json({
+            step: step, consecutive_failures: consecutive_failures, last_error: last_error,
+            first_failed_at: first_failed_at, last_failed_at: last_failed_at,
+            next_try_at: next_try_at
+        }) AS detail,
+        NULL AS value_at_risk,
+        CASE WHEN consecutive_failures >= 3 THEN 'high' END AS severity,
+        first_failed_at AS event_at
+    FROM ops.step_state
+    WHERE consecutive_failures > 0
+    """,
+    severity="medium",
+    owner_role="admin",
+    sla_hours=24,
+    suggested_action=(
+        "Read the step's error in the scheduler log, fix its cause (disk space, memory, a KPI "
+        "definition, the model), then run control-tower ingest --retry-failed-steps."
+    ),
 )

@@ -320,6 +320,7 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
         with app.store.cursor() as cur:
             overview = health.health_overview(cur, now)
             runs = health.recent_runs(cur, RUNS_SHOWN)
+            failing = health.failing_steps(cur, now)
             freshness = health.source_freshness(cur, now)
     except NoSnapshotError:
         empty = ui.empty_state(
@@ -343,7 +344,7 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
         False,
         hv.kpis(overview, now),
         scheduler,
-        hv.runs(runs),
+        hv.runs(runs, failing),
         hv.freshness(freshness, now),
         snapshot if snapshot != shown else no_update,
     )

@@ -137,6 +137,8 @@ class Settings:
     outbox_retry_minutes: float = 5.0
     outbox_retry_max_hours: float = 6.0
     outbox_give_up_hours: float = 72.0
+    # The pipeline's risk step retrains a risk model once it is this many days old (or missing).
+    risk_retrain_days: float = 7.0
 
     # Folders and files under home.
     @property
@@ -299,6 +301,7 @@ def load_settings(home: Path | str | None = None) -> Settings:
         outbox_retry_minutes=_positive_float("OUTBOX_RETRY_MINUTES", 5.0),
         outbox_retry_max_hours=_positive_float("OUTBOX_RETRY_MAX_HOURS", 6.0),
         outbox_give_up_hours=_positive_float("OUTBOX_GIVE_UP_HOURS", 72.0),
+        risk_retrain_days=_positive_float("RISK_RETRAIN_DAYS", 7.0),
         kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),

@@ -28,6 +28,13 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from control_tower.risk.sampling import (
+    PARTITION_ROWS,
+    partitions,
+    registered,
+    sample_item_locations,
+)
+
 # Caps keep ratios with tiny denominators (a slow mover's days of cover) in a usable range.
 COVER_CAP = 90.0
 NO_RECEIPT_DAYS = 60
@@ -35,18 +42,29 @@ NO_RECEIPT_DAYS = 60
 # --- stockout ---------------------------------------------------------------------------------
 
 STOCKOUT_SQL = """
-WITH pts AS (
+WITH snaps AS (  -- only the days the points look at: 90 back, the horizon ahead
+    SELECT * FROM inventory_snapshots
+    WHERE snapshot_date > DATE '$first' - 90
+      AND snapshot_date <= DATE '$last' + CAST($horizon AS INTEGER)
+),
+sol AS (
+    SELECT location_id, item_id, order_ts_local_date, ordered_qty FROM sales_order_lines
+    WHERE order_ts_local_date > DATE '$first' - 90 AND order_ts_local_date <= DATE '$last'
+),
+pts AS (
     SELECT s.snapshot_date AS t, s.location_id, s.item_id,
            CAST(s.on_hand_qty AS DOUBLE) AS on_hand_qty,
            CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE) AS available_qty,
            CAST(s.in_transit_qty AS DOUBLE) AS in_transit_qty
-    FROM inventory_snapshots AS s
+    FROM snaps AS s
     JOIN risk_points AS p ON p.location_id = s.location_id AND p.t = s.snapshot_date
+    $keep
 ),
 daily AS (  -- demand as ordered (cancellations come later and are not known at t)
     SELECT location_id, item_id, order_ts_local_date AS d,
            sum(CAST(ordered_qty AS DOUBLE)) AS qty
-    FROM sales_order_lines
+    FROM sol
+    WHERE order_ts_local_date > DATE '$first' - 28
     GROUP BY ALL
 ),
 dem AS (
@@ -65,7 +83,7 @@ hist AS (  -- the last 28 snapshot days up to t
            arg_min(CAST(h.on_hand_qty - h.allocated_qty - h.quarantined_qty AS DOUBLE),
                    h.snapshot_date) FILTER (WHERE h.snapshot_date >= p.t - 7) AS available_7d_ago
     FROM pts AS p
-    JOIN inventory_snapshots AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
+    JOIN snaps AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
         AND h.snapshot_date > p.t - 28 AND h.snapshot_date <= p.t
     GROUP BY ALL
 ),
@@ -75,7 +93,7 @@ lines AS (  -- order lines of the last 90 days: lumpiness (bulk lines many times
            max(CAST(l.ordered_qty AS DOUBLE)) AS max_line_qty,
            count(*) AS lines_90
     FROM pts AS p
-    JOIN sales_order_lines AS l ON l.location_id = p.location_id AND l.item_id = p.item_id
+    JOIN sol AS l ON l.location_id = p.location_id AND l.item_id = p.item_id
         AND l.order_ts_local_date > p.t - 90 AND l.order_ts_local_date <= p.t
     GROUP BY ALL
 ),
@@ -84,12 +102,12 @@ item_lines AS (  -- the item's lines anywhere in the last 90 days: share of bulk
            avg(CASE WHEN CAST(l.ordered_qty AS DOUBLE) > 4 * m.median_qty THEN 1.0 ELSE 0.0 END)
                AS item_bulk_share_90
     FROM (SELECT DISTINCT t, item_id FROM pts) AS p
-    JOIN sales_order_lines AS l ON l.item_id = p.item_id
+    JOIN sol AS l ON l.item_id = p.item_id
         AND l.order_ts_local_date > p.t - 90 AND l.order_ts_local_date <= p.t
     JOIN (
         SELECT p2.t, p2.item_id, quantile_cont(CAST(l2.ordered_qty AS DOUBLE), 0.5) AS median_qty
         FROM (SELECT DISTINCT t, item_id FROM pts) AS p2
-        JOIN sales_order_lines AS l2 ON l2.item_id = p2.item_id
+        JOIN sol AS l2 ON l2.item_id = p2.item_id
             AND l2.order_ts_local_date > p2.t - 90 AND l2.order_ts_local_date <= p2.t
         GROUP BY ALL
     ) AS m ON m.t = p.t AND m.item_id = p.item_id
@@ -102,27 +120,34 @@ hist90 AS (  -- the last 90 snapshot days up to t: how often and how low the sto
            quantile_cont(CAST(h.on_hand_qty - h.allocated_qty - h.quarantined_qty AS DOUBLE), 0.1)
                AS available_p10_90
     FROM pts AS p
-    JOIN inventory_snapshots AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
+    JOIN snaps AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
         AND h.snapshot_date > p.t - 90 AND h.snapshot_date <= p.t
-    GROUP BY ALL
-),
-received AS (
-    SELECT p.t, r.po_id, r.po_line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
-    FROM (SELECT DISTINCT t FROM pts) AS p
-    JOIN receipts AS r ON r.arrived_ts_local_date <= p.t
     GROUP BY ALL
 ),
 last_receipt AS (
     SELECT po_id, po_line_no, max(arrived_ts_local_date) AS last_arrival FROM receipts GROUP BY ALL
 ),
+po AS (  -- PO lines that can be open at some point: placed by the last, open or received after the first
+    SELECT l.*, lr.last_arrival
+    FROM purchase_order_lines AS l
+    LEFT JOIN last_receipt AS lr ON lr.po_id = l.po_id AND lr.po_line_no = l.line_no
+    WHERE l.order_date <= DATE '$last' AND l.status <> 'cancelled'
+      AND (l.status = 'open' OR lr.last_arrival > DATE '$first')
+),
+received AS (
+    SELECT p.t, r.po_id, r.po_line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
+    FROM (SELECT DISTINCT t FROM pts) AS p
+    JOIN receipts AS r ON r.arrived_ts_local_date <= p.t
+    SEMI JOIN po ON po.po_id = r.po_id AND po.line_no = r.po_line_no
+    GROUP BY ALL
+),
 open_po AS (  -- PO lines placed by t, still open (or received after t), not fully received by t
     SELECT p.t, l.location_id, l.item_id, l.expected_date,
            CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) AS open_qty
     FROM (SELECT DISTINCT t FROM pts) AS p
-    JOIN purchase_order_lines AS l ON l.order_date <= p.t AND l.status <> 'cancelled'
-    LEFT JOIN last_receipt AS lr ON lr.po_id = l.po_id AND lr.po_line_no = l.line_no
+    JOIN po AS l ON l.order_date <= p.t
     LEFT JOIN received AS r ON r.t = p.t AND r.po_id = l.po_id AND r.po_line_no = l.line_no
-    WHERE (l.status = 'open' OR lr.last_arrival > p.t)
+    WHERE (l.status = 'open' OR l.last_arrival > p.t)
       AND CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) > 0
 ),
 inbound AS (
@@ -154,7 +179,7 @@ label AS (
            max(CASE WHEN f.on_hand_qty - f.allocated_qty - f.quarantined_qty <= 0
                     THEN 1 ELSE 0 END) AS stockout
     FROM pts AS p
-    JOIN inventory_snapshots AS f ON f.location_id = p.location_id AND f.item_id = p.item_id
+    JOIN snaps AS f ON f.location_id = p.location_id AND f.item_id = p.item_id
         AND f.snapshot_date > p.t AND f.snapshot_date <= p.t + CAST($horizon AS INTEGER)
     GROUP BY ALL
 )
@@ -211,15 +236,49 @@ def _cover(qty: pl.Expr, demand: pl.Expr) -> pl.Expr:
     )
 
 
-def stockout_frame(
-    con: duckdb.DuckDBPyConnection, points: pl.DataFrame, *, horizon: int
+def _stockout_raw(
+    con: duckdb.DuckDBPyConnection, points: pl.DataFrame, horizon: int, keep: pl.DataFrame | None
 ) -> pl.DataFrame:
-    """Features (and the label, where observed) for each (location_id, t) snapshot point."""
-    con.register("risk_points", points.select("location_id", "t").to_arrow())
-    try:
-        raw = con.sql(STOCKOUT_SQL.replace("$horizon", str(int(horizon)))).pl()
-    finally:
-        con.unregister("risk_points")
+    """The SQL features of one partition of points, reading only the dates they look at."""
+    join = "SEMI JOIN risk_keep AS k ON k.location_id = s.location_id AND k.item_id = s.item_id"
+    days: list[date] = points["t"].to_list() or [date(2000, 1, 1)]
+    sql = (
+        STOCKOUT_SQL.replace("$horizon", str(int(horizon)))
+        .replace("$first", min(days).isoformat())
+        .replace("$last", max(days).isoformat())
+        .replace("$keep", join if keep is not None else "")
+    )
+    with registered(con, "risk_points", points.select("location_id", "t")):
+        if keep is None:
+            return con.sql(sql).pl()
+        with registered(con, "risk_keep", keep):
+            return con.sql(sql).pl()
+
+
+def stockout_frame(
+    con: duckdb.DuckDBPyConnection,
+    points: pl.DataFrame,
+    *,
+    horizon: int,
+    max_examples: int | None = None,
+    partition_rows: int = PARTITION_ROWS,
+) -> pl.DataFrame:
+    """Features (and the label, where observed) for each (location_id, t) snapshot point.
+
+    Built a few as-of days at a time (`sampling.partitions`); with `max_examples`, of a
+    deterministic sample of item-locations when the points would give more rows than that.
+    """
+    keep = None if max_examples is None else sample_item_locations(con, points, max_examples)
+    parts = [
+        _stockout_raw(con, p, horizon, keep)
+        for p in partitions(con, points, keep, partition_rows=partition_rows)
+    ]
+    # no examples at all: the query on no points still gives the frame's columns
+    raw = (
+        pl.concat(parts, how="vertical_relaxed")
+        if parts
+        else _stockout_raw(con, points.head(0), horizon, None)
+    )
     demand = pl.col("daily_demand")
     return raw.with_columns(
         days_of_cover=pl.when(demand > 0).then(pl.col("available_qty") / demand),

@@ -39,6 +39,11 @@ from control_tower.settings import clock
 # Demand and late-rate features look back 28 days: examples start once that much history exists.
 WARMUP_DAYS = 28
 MIN_EVENTS = 5  # events (and non-events) needed in the training and test slices
+# Examples come from the last year of history at most (a year of weeks: every season once), so
+# their number does not grow with the years landed; and a stockout example set is at most
+# MAX_EXAMPLES rows, a deterministic sample of item-locations beyond that (`risk.sampling`).
+HISTORY_DAYS = 365
+MAX_EXAMPLES = 1_000_000
 
 
 def examples(
@@ -47,15 +52,28 @@ def examples(
     *,
     horizon: int = DEFAULT_HORIZON,
     every_days: int = 7,
+    start: date | None = None,
+    history_days: int = HISTORY_DAYS,
+    max_examples: int = MAX_EXAMPLES,
 ) -> pl.DataFrame:
-    """Point-in-time examples of `model` at every `every_days`-th day with a warm-up behind it."""
-    first = con.execute("SELECT min(snapshot_date) FROM inventory_snapshots").fetchall()[0][0]
+    """Point-in-time examples of `model` at every `every_days`-th day with a warm-up behind it.
+
+    As-of days run from `start` (default: the first with a warm-up behind it), and at most
+    `history_days` back from the last snapshot; stockout examples are capped at `max_examples`.
+    """
+    first, last = con.execute(
+        "SELECT min(snapshot_date), max(snapshot_date) FROM inventory_snapshots"
+    ).fetchall()[0]
     if first is None:
         raise InsufficientHistory("no inventory snapshots have been landed yet")
-    start = first + timedelta(days=WARMUP_DAYS)
+    start = max(
+        first + timedelta(days=WARMUP_DAYS),
+        last - timedelta(days=history_days),
+        start or first,
+    )
     if model == "stockout":
         points = F.snapshot_points(con, start=start, every_days=every_days)
-        return F.stockout_frame(con, points, horizon=horizon)
+        return F.stockout_frame(con, points, horizon=horizon, max_examples=max_examples)
     return F.late_frame(con, F.late_dates(con, every_days=every_days, start=start))
 
 
@@ -107,8 +125,10 @@ def backtest(
         labelled.filter(pl.Series(m)) for m in (split.train, split.calib, split.test)
     )
     if test_every_days != every_days:
-        dense = examples(con, model, horizon=horizon, every_days=test_every_days)
-        test = dense.filter(pl.col("label").is_not_null() & (pl.col("t") >= split.test_window[0]))
+        # only the test window is read densely (never the whole history day by day)
+        start = split.test_window[0]
+        dense = examples(con, model, horizon=horizon, every_days=test_every_days, start=start)
+        test = dense.filter(pl.col("label").is_not_null() & (pl.col("t") >= start))
     test_window = (test["t"].min(), test["t"].max())
     for part, what in ((train, "training"), (calib, "calibration"), (test, "test")):
         _check(model, part, what)

@@ -394,23 +394,27 @@ demand AS (
         AND l.order_ts_local_date > o.t - 28 AND l.order_ts_local_date <= o.t
     GROUP BY ALL
 ),
+due AS (  -- the lines the dates look at: due in the 90 days before the first date, or later
+    SELECT * FROM sales_order_lines
+    WHERE status <> 'cancelled' AND first_promised_date > DATE '$first' - 90
+),
 delivered AS (  -- per line and local delivery day, the quantity delivered
     SELECT s.order_id, s.line_no, f.actual_delivery_ts_local_date AS d,
            sum(CAST(s.shipped_qty AS DOUBLE)) AS qty
     FROM shipments AS s
     JOIN freight_shipments AS f ON f.shipment_id = s.shipment_id
+    SEMI JOIN due ON due.order_id = s.order_id AND due.line_no = s.line_no
     WHERE f.status <> 'cancelled' AND f.actual_delivery_ts IS NOT NULL
     GROUP BY ALL
 ),
-judged AS (  -- every line with whether it was delivered in full by its first promise
+judged AS (  -- every such line with whether it was delivered in full by its first promise
     SELECT *, coalesce(by_promise, 0) < ordered_qty AS late
     FROM (
         SELECT l.order_id, l.line_no, l.location_id, l.customer_id, l.first_promised_date,
                CAST(l.ordered_qty AS DOUBLE) AS ordered_qty,
                sum(d.qty) FILTER (WHERE d.d <= l.first_promised_date) AS by_promise
-        FROM sales_order_lines AS l
+        FROM due AS l
         LEFT JOIN delivered AS d ON d.order_id = l.order_id AND d.line_no = l.line_no
-        WHERE l.status <> 'cancelled'
         GROUP BY ALL
     )
 ),
@@ -497,11 +501,9 @@ ORDER BY o.t, o.order_id, o.line_no
 
 def late_frame(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFrame:
     """Features (and the label, where observed) of every order line open at the close of each date."""
-    con.register("risk_dates", pl.DataFrame({"t": dates}, schema={"t": pl.Date}).to_arrow())
-    try:
-        raw = con.sql(LATE_SQL).pl()
-    finally:
-        con.unregister("risk_dates")
+    first = min(dates, default=date(2000, 1, 1)).isoformat()
+    with registered(con, "risk_dates", pl.DataFrame({"t": dates}, schema={"t": pl.Date})):
+        raw = con.sql(LATE_SQL.replace("$first", first)).pl()
     available = pl.col("available_qty").fill_null(0)
     return raw.with_columns(
         days_to_promise=(pl.col("first_promised_date") - pl.col("t"))

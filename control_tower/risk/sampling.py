@@ -15,11 +15,10 @@ the history, two bounds keep their building small:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import duckdb
 import polars as pl
+
+from control_tower.risk.frames import registered
 
 # Examples computed per feature query: a partition's 90-day windows stay well inside memory.
 PARTITION_ROWS = 100_000
@@ -83,13 +82,3 @@ def partitions(
         parts[-1].append(day)
         size += n
     return [points.filter(pl.col("t").is_in(days)) for days in parts]
-
-
-@contextmanager
-def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
-    """Inside the block, `frame` is the DuckDB view `name`."""
-    con.register(name, frame.to_arrow())
-    try:
-        yield
-    finally:
-        con.unregister(name)

@@ -31,32 +31,15 @@ def _db(days: int) -> duckdb.DuckDBPyConnection:
         "('L1', 'One', 'E1', 'UTC', true), ('L2', 'Two', 'E1', 'UTC', false)"
     )
     dates = [LAST - timedelta(days=d) for d in range(days)]
-    snaps = pl.DataFrame(
-        [
-            (d, loc, item, 0 if (d.toordinal() + i) % 5 == 0 else 20)
-            for d in dates
-            for i, (loc, item) in enumerate(KEYS)
-        ],
-        schema={
-            "snapshot_date": pl.Date,
-            "location_id": pl.String,
-            "item_id": pl.String,
-            "on_hand_qty": pl.Int64,
-        },
-        orient="row",
-    )
-    lines = pl.DataFrame(
-        [(f"O{d}{loc}{item}", d, loc, item) for d in dates for loc, item in KEYS[::3]],
-        schema={
-            "order_id": pl.String,
-            "order_ts_local_date": pl.Date,
-            "location_id": pl.String,
-            "item_id": pl.String,
-        },
-        orient="row",
-    )
-    con.register("snaps", snaps.to_arrow())
-    con.register("lines", lines.to_arrow())
+    stock = [
+        (d, loc, item, 0 if (d.toordinal() + i) % 5 == 0 else 20)
+        for d in dates
+        for i, (loc, item) in enumerate(KEYS)
+    ]
+    orders = [(d, loc, item) for d in dates for loc, item in KEYS[::3]]
+    key = {"d": pl.Date, "location_id": pl.String, "item_id": pl.String}
+    con.register("snaps", pl.DataFrame(stock, {**key, "qty": pl.Int64}, orient="row").to_arrow())
+    con.register("lines", pl.DataFrame(orders, key, orient="row").to_arrow())
     con.execute(
         "INSERT INTO inventory_snapshots (snapshot_date, location_id, item_id, on_hand_qty, "
         "allocated_qty, quarantined_qty, in_transit_qty) SELECT *, 0, 0, 0 FROM snaps"
@@ -64,8 +47,8 @@ def _db(days: int) -> duckdb.DuckDBPyConnection:
     con.execute(
         "INSERT INTO sales_order_lines (order_id, line_no, location_id, item_id, "
         "order_ts_local_date, ordered_qty, first_promised_date, status, uom_factor) "
-        "SELECT order_id, 1, location_id, item_id, order_ts_local_date, 9, "
-        "order_ts_local_date + 2, 'open', 1 FROM lines"
+        "SELECT 'O' || d || location_id || item_id, 1, location_id, item_id, d, 9, d + 2, "
+        "'open', 1 FROM lines"
     )
     return con
 

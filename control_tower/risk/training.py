@@ -44,6 +44,7 @@ MIN_EVENTS = 5  # events (and non-events) needed in the training and test slices
 # MAX_EXAMPLES rows, a deterministic sample of item-locations beyond that (`risk.sampling`).
 HISTORY_DAYS = 365
 MAX_EXAMPLES = 1_000_000
+EVAL_ROWS = 100_000  # test rows scored at once
 
 
 def examples(
@@ -135,8 +136,12 @@ def backtest(
     fitted = fit_model(spec, train, calib)
     y = test["label"].to_numpy()
     days = test["t"].to_numpy()
+    # scored a slice at a time: the transformed columns of a million rows never exist at once
+    slices = list(test.iter_slices(EVAL_ROWS))
+    logit = np.concatenate([fitted.logit(part) for part in slices] or [np.empty(0)])
+    prob = np.concatenate([fitted.probability(part) for part in slices] or [np.empty(0)])
     measured = {
-        "model": metrics(y, fitted.logit(test), fitted.probability(test), days),
+        "model": metrics(y, logit, prob, days),
         "baseline": metrics(y, spec.baseline_score(test), fitted.baseline_probability(test), days),
     }
     trained_at = (now or clock()).astimezone(UTC).replace(tzinfo=None, microsecond=0)

@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from control_tower.risk.frames import cover, registered
+from control_tower.risk.sampling import sample_orders
 
 LATE_SQL = """
 WITH pts AS (SELECT DISTINCT t FROM risk_dates),
@@ -141,6 +142,7 @@ SELECT
     coalesce(wl.wave_late_rate_7, 0) AS wave_late_rate_7,
     CASE WHEN o.first_promised_date < ends.last_date THEN CAST(j.late AS INTEGER) END AS label
 FROM open_lines AS o
+$keep
 CROSS JOIN ends
 LEFT JOIN stock AS st USING (t, location_id, item_id)
 LEFT JOIN demand AS dm USING (t, location_id, item_id)
@@ -157,11 +159,22 @@ ORDER BY o.t, o.order_id, o.line_no
 """
 
 
-def late_frame(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFrame:
-    """Features (and the label, where observed) of every order line open at the close of each date."""
-    first = min(dates, default=date(2000, 1, 1)).isoformat()
-    with registered(con, "risk_dates", pl.DataFrame({"t": dates}, schema={"t": pl.Date})):
-        raw = con.sql(LATE_SQL.replace("$first", first)).pl()
+def late_frame(
+    con: duckdb.DuckDBPyConnection, dates: list[date], *, max_examples: int | None = None
+) -> pl.DataFrame:
+    """Features (and the label, where observed) of every order line open at the close of each
+    date; with `max_examples`, of a deterministic sample of orders when there would be more."""
+    frame = pl.DataFrame({"t": dates}, schema={"t": pl.Date})
+    keep = None if max_examples is None else sample_orders(con, frame, max_examples)
+    sql = LATE_SQL.replace("$first", min(dates, default=date(2000, 1, 1)).isoformat()).replace(
+        "$keep", "" if keep is None else "SEMI JOIN risk_keep AS k ON k.order_id = o.order_id"
+    )
+    with registered(con, "risk_dates", frame):
+        if keep is None:
+            raw = con.sql(sql).pl()
+        else:
+            with registered(con, "risk_keep", keep):
+                raw = con.sql(sql).pl()
     available = pl.col("available_qty").fill_null(0)
     return raw.with_columns(
         days_to_promise=(pl.col("first_promised_date") - pl.col("t"))

@@ -40,8 +40,8 @@ from control_tower.settings import clock
 WARMUP_DAYS = 28
 MIN_EVENTS = 5  # events (and non-events) needed in the training and test slices
 # Examples come from the last year of history at most (a year of weeks: every season once), so
-# their number does not grow with the years landed; and a stockout example set is at most
-# MAX_EXAMPLES rows, a deterministic sample of item-locations beyond that (`risk.sampling`).
+# their number does not grow with the years landed; and an example set is at most MAX_EXAMPLES
+# rows, a deterministic sample of item-locations (or orders) beyond that (`risk.sampling`).
 HISTORY_DAYS = 365
 MAX_EXAMPLES = 1_000_000
 EVAL_ROWS = 100_000  # test rows scored at once
@@ -60,7 +60,7 @@ def examples(
     """Point-in-time examples of `model` at every `every_days`-th day with a warm-up behind it.
 
     As-of days run from `start` (default: the first with a warm-up behind it), and at most
-    `history_days` back from the last snapshot; stockout examples are capped at `max_examples`.
+    `history_days` back from the last snapshot; at most `max_examples` examples.
     """
     first, last = con.execute(
         "SELECT min(snapshot_date), max(snapshot_date) FROM inventory_snapshots"
@@ -75,7 +75,8 @@ def examples(
     if model == "stockout":
         points = F.snapshot_points(con, start=start, every_days=every_days)
         return F.stockout_frame(con, points, horizon=horizon, max_examples=max_examples)
-    return F.late_frame(con, F.late_dates(con, every_days=every_days, start=start))
+    dates = F.late_dates(con, every_days=every_days, start=start)
+    return F.late_frame(con, dates, max_examples=max_examples)
 
 
 @dataclass

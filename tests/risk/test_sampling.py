@@ -100,3 +100,17 @@ def test_a_cap_below_one_example_is_refused() -> None:
     points = F.snapshot_points(con, every_days=7)
     with pytest.raises(ValueError, match="max_examples must be at least 1"):
         F.stockout_frame(con, points, horizon=7, max_examples=-1)
+
+
+def test_late_order_examples_are_capped_by_whole_orders() -> None:
+    con = _db(120)
+    dates = F.late_dates(con, every_days=7)
+    lines = F.late_frame(con, dates)
+    assert len(lines) > 100  # open lines at the weekly dates: each order is open two days
+    capped = F.late_frame(con, dates, max_examples=100)
+    orders = sorted(set(lines["order_id"]), key=lambda o: hashlib.md5(o.encode()).hexdigest())
+    per_order = lines.group_by("order_id").len()["len"].max()
+    assert per_order == 1
+    assert len(capped) == 100
+    assert set(capped["order_id"]) == set(orders[:100])
+    assert_frame_equal(capped, lines.filter(pl.col("order_id").is_in(orders[:100])))

@@ -226,6 +226,9 @@ class Settings:
         """The DuckDB resources every connection of this installation gets."""
         return self.duckdb_resources or default_duckdb_resources(Machine.of(self.home), self.home)
 
+    # The pipeline's risk step retrains a risk model once it is this many days old (or missing).
+    risk_retrain_days: float = 7.0
+
     # Folders and files under home.
     @property
     def inbox(self) -> Path:
@@ -447,6 +450,7 @@ def load_settings(home: Path | str | None = None) -> Settings:
         duckdb_resources=_duckdb_resources(home_path),
         step_retry_minutes=_positive_float("STEP_RETRY_MINUTES", 15.0),
         step_retry_max_hours=_positive_float("STEP_RETRY_MAX_HOURS", 24.0),
+        risk_retrain_days=_positive_float("RISK_RETRAIN_DAYS", 7.0),
         kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()
         .resolve(),

@@ -55,7 +55,10 @@ def _freshness(ctx: StepContext) -> str:
 def _risk(ctx: StepContext) -> str:
     from control_tower.risk.score import refresh_risk
 
-    return refresh_risk(ctx.con, ctx.settings.models_dir, as_of=ctx.as_of).summary()
+    settings = ctx.settings
+    return refresh_risk(
+        ctx.con, settings.models_dir, as_of=ctx.as_of, retrain_days=settings.risk_retrain_days
+    ).summary()
 
 
 def _exceptions(ctx: StepContext) -> str:
@@ -83,7 +86,8 @@ POST_LOAD_STEPS: list[Step] = [
     Step(
         "risk",
         _risk,
-        "stockout and late-order risk scores with their drivers (a missing model is trained first)",
+        "stockout and late-order risk scores with their drivers (a missing or stale model is "
+        "trained first)",
     ),
     # Before the KPIs, so that exception_aging reads this run's queue.
     Step(

@@ -23,30 +23,54 @@ cancelled after `t` is left out of the examples at `t`.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import polars as pl
 
-# Caps keep ratios with tiny denominators (a slow mover's days of cover) in a usable range.
-COVER_CAP = 90.0
+from control_tower.risk.frames import COVER_CAP, cover, registered
+from control_tower.risk.late_features import LATE_SQL, late_dates, late_frame
+from control_tower.risk.sampling import PARTITION_ROWS, partitions, sample_item_locations
+
+__all__ = [
+    "COVER_CAP",
+    "LATE_SQL",
+    "STOCKOUT_SQL",
+    "late_dates",
+    "late_frame",
+    "latest_points",
+    "snapshot_points",
+    "stockout_frame",
+]
+
 NO_RECEIPT_DAYS = 60
 
 # --- stockout ---------------------------------------------------------------------------------
 
 STOCKOUT_SQL = """
-WITH pts AS (
+WITH snaps AS (  -- only the days the points look at: 90 back, the horizon ahead
+    SELECT * FROM inventory_snapshots
+    WHERE snapshot_date > DATE '$first' - 90
+      AND snapshot_date <= DATE '$last' + CAST($horizon AS INTEGER)
+),
+sol AS (
+    SELECT location_id, item_id, order_ts_local_date, ordered_qty FROM sales_order_lines
+    WHERE order_ts_local_date > DATE '$first' - 90 AND order_ts_local_date <= DATE '$last'
+),
+pts AS (
     SELECT s.snapshot_date AS t, s.location_id, s.item_id,
            CAST(s.on_hand_qty AS DOUBLE) AS on_hand_qty,
            CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE) AS available_qty,
            CAST(s.in_transit_qty AS DOUBLE) AS in_transit_qty
-    FROM inventory_snapshots AS s
+    FROM snaps AS s
     JOIN risk_points AS p ON p.location_id = s.location_id AND p.t = s.snapshot_date
+    $keep
 ),
 daily AS (  -- demand as ordered (cancellations come later and are not known at t)
     SELECT location_id, item_id, order_ts_local_date AS d,
            sum(CAST(ordered_qty AS DOUBLE)) AS qty
-    FROM sales_order_lines
+    FROM sol
+    WHERE order_ts_local_date > DATE '$first' - 28
     GROUP BY ALL
 ),
 dem AS (
@@ -65,7 +89,7 @@ hist AS (  -- the last 28 snapshot days up to t
            arg_min(CAST(h.on_hand_qty - h.allocated_qty - h.quarantined_qty AS DOUBLE),
                    h.snapshot_date) FILTER (WHERE h.snapshot_date >= p.t - 7) AS available_7d_ago
     FROM pts AS p
-    JOIN inventory_snapshots AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
+    JOIN snaps AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
         AND h.snapshot_date > p.t - 28 AND h.snapshot_date <= p.t
     GROUP BY ALL
 ),
@@ -75,7 +99,7 @@ lines AS (  -- order lines of the last 90 days: lumpiness (bulk lines many times
            max(CAST(l.ordered_qty AS DOUBLE)) AS max_line_qty,
            count(*) AS lines_90
     FROM pts AS p
-    JOIN sales_order_lines AS l ON l.location_id = p.location_id AND l.item_id = p.item_id
+    JOIN sol AS l ON l.location_id = p.location_id AND l.item_id = p.item_id
         AND l.order_ts_local_date > p.t - 90 AND l.order_ts_local_date <= p.t
     GROUP BY ALL
 ),
@@ -84,12 +108,12 @@ item_lines AS (  -- the item's lines anywhere in the last 90 days: share of bulk
            avg(CASE WHEN CAST(l.ordered_qty AS DOUBLE) > 4 * m.median_qty THEN 1.0 ELSE 0.0 END)
                AS item_bulk_share_90
     FROM (SELECT DISTINCT t, item_id FROM pts) AS p
-    JOIN sales_order_lines AS l ON l.item_id = p.item_id
+    JOIN sol AS l ON l.item_id = p.item_id
         AND l.order_ts_local_date > p.t - 90 AND l.order_ts_local_date <= p.t
     JOIN (
         SELECT p2.t, p2.item_id, quantile_cont(CAST(l2.ordered_qty AS DOUBLE), 0.5) AS median_qty
         FROM (SELECT DISTINCT t, item_id FROM pts) AS p2
-        JOIN sales_order_lines AS l2 ON l2.item_id = p2.item_id
+        JOIN sol AS l2 ON l2.item_id = p2.item_id
             AND l2.order_ts_local_date > p2.t - 90 AND l2.order_ts_local_date <= p2.t
         GROUP BY ALL
     ) AS m ON m.t = p.t AND m.item_id = p.item_id
@@ -102,27 +126,34 @@ hist90 AS (  -- the last 90 snapshot days up to t: how often and how low the sto
            quantile_cont(CAST(h.on_hand_qty - h.allocated_qty - h.quarantined_qty AS DOUBLE), 0.1)
                AS available_p10_90
     FROM pts AS p
-    JOIN inventory_snapshots AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
+    JOIN snaps AS h ON h.location_id = p.location_id AND h.item_id = p.item_id
         AND h.snapshot_date > p.t - 90 AND h.snapshot_date <= p.t
-    GROUP BY ALL
-),
-received AS (
-    SELECT p.t, r.po_id, r.po_line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
-    FROM (SELECT DISTINCT t FROM pts) AS p
-    JOIN receipts AS r ON r.arrived_ts_local_date <= p.t
     GROUP BY ALL
 ),
 last_receipt AS (
     SELECT po_id, po_line_no, max(arrived_ts_local_date) AS last_arrival FROM receipts GROUP BY ALL
 ),
+po AS (  -- PO lines that can be open at some point: placed by the last, open or received after the first
+    SELECT l.*, lr.last_arrival
+    FROM purchase_order_lines AS l
+    LEFT JOIN last_receipt AS lr ON lr.po_id = l.po_id AND lr.po_line_no = l.line_no
+    WHERE l.order_date <= DATE '$last' AND l.status <> 'cancelled'
+      AND (l.status = 'open' OR lr.last_arrival > DATE '$first')
+),
+received AS (
+    SELECT p.t, r.po_id, r.po_line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
+    FROM (SELECT DISTINCT t FROM pts) AS p
+    JOIN receipts AS r ON r.arrived_ts_local_date <= p.t
+    SEMI JOIN po ON po.po_id = r.po_id AND po.line_no = r.po_line_no
+    GROUP BY ALL
+),
 open_po AS (  -- PO lines placed by t, still open (or received after t), not fully received by t
     SELECT p.t, l.location_id, l.item_id, l.expected_date,
            CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) AS open_qty
     FROM (SELECT DISTINCT t FROM pts) AS p
-    JOIN purchase_order_lines AS l ON l.order_date <= p.t AND l.status <> 'cancelled'
-    LEFT JOIN last_receipt AS lr ON lr.po_id = l.po_id AND lr.po_line_no = l.line_no
+    JOIN po AS l ON l.order_date <= p.t
     LEFT JOIN received AS r ON r.t = p.t AND r.po_id = l.po_id AND r.po_line_no = l.line_no
-    WHERE (l.status = 'open' OR lr.last_arrival > p.t)
+    WHERE (l.status = 'open' OR l.last_arrival > p.t)
       AND CAST(l.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) > 0
 ),
 inbound AS (
@@ -154,7 +185,7 @@ label AS (
            max(CASE WHEN f.on_hand_qty - f.allocated_qty - f.quarantined_qty <= 0
                     THEN 1 ELSE 0 END) AS stockout
     FROM pts AS p
-    JOIN inventory_snapshots AS f ON f.location_id = p.location_id AND f.item_id = p.item_id
+    JOIN snaps AS f ON f.location_id = p.location_id AND f.item_id = p.item_id
         AND f.snapshot_date > p.t AND f.snapshot_date <= p.t + CAST($horizon AS INTEGER)
     GROUP BY ALL
 )
@@ -201,33 +232,57 @@ ORDER BY p.t, p.location_id, p.item_id
 """
 
 
-def _cover(qty: pl.Expr, demand: pl.Expr) -> pl.Expr:
-    """Days that `qty` lasts at `demand` a day, capped; the cap when there is no demand."""
-    return (
-        pl.when(demand > 0)
-        .then(qty / demand)
-        .otherwise(pl.when(qty > 0).then(COVER_CAP).otherwise(0.0))
-        .clip(-COVER_CAP, COVER_CAP)
+def _stockout_raw(
+    con: duckdb.DuckDBPyConnection, points: pl.DataFrame, horizon: int, keep: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The SQL features of one partition of points, reading only the dates they look at."""
+    join = "SEMI JOIN risk_keep AS k ON k.location_id = s.location_id AND k.item_id = s.item_id"
+    days: list[date] = points["t"].to_list() or [date(2000, 1, 1)]
+    sql = (
+        STOCKOUT_SQL.replace("$horizon", str(int(horizon)))
+        .replace("$first", min(days).isoformat())
+        .replace("$last", max(days).isoformat())
+        .replace("$keep", join if keep is not None else "")
     )
+    with registered(con, "risk_points", points.select("location_id", "t")):
+        if keep is None:
+            return con.sql(sql).pl()
+        with registered(con, "risk_keep", keep):
+            return con.sql(sql).pl()
 
 
 def stockout_frame(
-    con: duckdb.DuckDBPyConnection, points: pl.DataFrame, *, horizon: int
+    con: duckdb.DuckDBPyConnection,
+    points: pl.DataFrame,
+    *,
+    horizon: int,
+    max_examples: int | None = None,
+    partition_rows: int = PARTITION_ROWS,
 ) -> pl.DataFrame:
-    """Features (and the label, where observed) for each (location_id, t) snapshot point."""
-    con.register("risk_points", points.select("location_id", "t").to_arrow())
-    try:
-        raw = con.sql(STOCKOUT_SQL.replace("$horizon", str(int(horizon)))).pl()
-    finally:
-        con.unregister("risk_points")
+    """Features (and the label, where observed) for each (location_id, t) snapshot point.
+
+    Built a few as-of days at a time (`sampling.partitions`); with `max_examples`, of a
+    deterministic sample of item-locations when the points would give more rows than that.
+    """
+    keep = None if max_examples is None else sample_item_locations(con, points, max_examples)
+    parts = [
+        _stockout_raw(con, p, horizon, keep)
+        for p in partitions(con, points, keep, partition_rows=partition_rows)
+    ]
+    # no examples at all: the query on no points still gives the frame's columns
+    raw = (
+        pl.concat(parts, how="vertical_relaxed")
+        if parts
+        else _stockout_raw(con, points.head(0), horizon, None)
+    )
     demand = pl.col("daily_demand")
     return raw.with_columns(
         days_of_cover=pl.when(demand > 0).then(pl.col("available_qty") / demand),
-        cover_days=_cover(pl.col("available_qty"), demand),
-        position_cover_days=_cover(pl.col("available_qty") + pl.col("inbound_qty"), demand),
-        inbound_cover_days=_cover(pl.col("inbound_qty"), demand),
-        overdue_inbound_cover_days=_cover(pl.col("overdue_inbound_qty"), demand),
-        change_7d_cover_days=_cover(pl.col("available_change_7d"), demand),
+        cover_days=cover(pl.col("available_qty"), demand),
+        position_cover_days=cover(pl.col("available_qty") + pl.col("inbound_qty"), demand),
+        inbound_cover_days=cover(pl.col("inbound_qty"), demand),
+        overdue_inbound_cover_days=cover(pl.col("overdue_inbound_qty"), demand),
+        change_7d_cover_days=cover(pl.col("available_change_7d"), demand),
         stocked_out=(pl.col("available_qty") <= 0).cast(pl.Float64),
         log_daily_demand=demand.log1p(),
         days_to_next_receipt=(pl.col("next_receipt_date") - pl.col("t"))
@@ -238,9 +293,9 @@ def stockout_frame(
         lead_time=pl.col("lead_time_days").cast(pl.Float64),
         demand_peak_ratio=pl.col("demand_peak_ratio").clip(0, 28),
         demand_trend=pl.col("demand_trend").clip(0, 4),
-        in_transit_cover_days=_cover(pl.col("in_transit_qty"), demand),
-        due_position_cover_days=_cover(pl.col("available_qty") + pl.col("due_inbound_qty"), demand),
-        p10_cover_90=_cover(pl.col("available_p10_90"), demand),
+        in_transit_cover_days=cover(pl.col("in_transit_qty"), demand),
+        due_position_cover_days=cover(pl.col("available_qty") + pl.col("due_inbound_qty"), demand),
+        p10_cover_90=cover(pl.col("available_p10_90"), demand),
         line_peak_ratio=(pl.col("max_line_qty") / pl.col("median_line_qty").clip(1, None))
         .fill_null(1.0)
         .clip(1, 50),
@@ -293,193 +348,3 @@ def latest_points(con: duckdb.DuckDBPyConnection, as_of: date) -> pl.DataFrame:
         [as_of],
     ).fetchall()
     return pl.DataFrame(rows, schema={"location_id": pl.String, "t": pl.Date}, orient="row")
-
-
-# --- late order lines -------------------------------------------------------------------------
-
-LATE_SQL = """
-WITH pts AS (SELECT DISTINCT t FROM risk_dates),
-lines AS (
-    SELECT p.t, l.order_id, l.line_no, l.entity_id, l.location_id, l.customer_id, l.item_id,
-           l.channel, l.order_ts_local_date AS order_date, l.requested_date,
-           l.first_promised_date, CAST(l.ordered_qty AS DOUBLE) AS ordered_qty,
-           CAST(l.unit_price AS DOUBLE) / coalesce(nullif(l.uom_factor, 0), 1) AS base_price
-    FROM pts AS p
-    JOIN sales_order_lines AS l
-        ON l.order_ts_local_date <= p.t AND l.first_promised_date > p.t
-    WHERE l.status <> 'cancelled'
-),
-shipped AS (
-    SELECT x.t, x.order_id, x.line_no, sum(CAST(s.shipped_qty AS DOUBLE)) AS qty
-    FROM lines AS x
-    JOIN shipments AS s ON s.order_id = x.order_id AND s.line_no = x.line_no
-        AND s.shipped_ts_local_date <= x.t
-    GROUP BY ALL
-),
-open_lines AS (
-    SELECT x.*, x.ordered_qty - coalesce(s.qty, 0) AS open_qty
-    FROM lines AS x LEFT JOIN shipped AS s USING (t, order_id, line_no)
-    WHERE x.ordered_qty - coalesce(s.qty, 0) > 0
-),
-stock AS (  -- the location's latest snapshot on or before t
-    SELECT o.t, o.location_id, o.item_id,
-           CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE) AS available_qty
-    FROM (SELECT DISTINCT t, location_id, item_id FROM open_lines) AS o
-    ASOF LEFT JOIN inventory_snapshots AS s
-        ON s.location_id = o.location_id AND s.item_id = o.item_id AND o.t >= s.snapshot_date
-),
-demand AS (
-    SELECT o.t, o.location_id, o.item_id, sum(CAST(l.ordered_qty AS DOUBLE)) / 28.0 AS daily_demand
-    FROM (SELECT DISTINCT t, location_id, item_id FROM open_lines) AS o
-    JOIN sales_order_lines AS l ON l.location_id = o.location_id AND l.item_id = o.item_id
-        AND l.order_ts_local_date > o.t - 28 AND l.order_ts_local_date <= o.t
-    GROUP BY ALL
-),
-delivered AS (  -- per line and local delivery day, the quantity delivered
-    SELECT s.order_id, s.line_no, f.actual_delivery_ts_local_date AS d,
-           sum(CAST(s.shipped_qty AS DOUBLE)) AS qty
-    FROM shipments AS s
-    JOIN freight_shipments AS f ON f.shipment_id = s.shipment_id
-    WHERE f.status <> 'cancelled' AND f.actual_delivery_ts IS NOT NULL
-    GROUP BY ALL
-),
-judged AS (  -- every line with whether it was delivered in full by its first promise
-    SELECT *, coalesce(by_promise, 0) < ordered_qty AS late
-    FROM (
-        SELECT l.order_id, l.line_no, l.location_id, l.customer_id, l.first_promised_date,
-               CAST(l.ordered_qty AS DOUBLE) AS ordered_qty,
-               sum(d.qty) FILTER (WHERE d.d <= l.first_promised_date) AS by_promise
-        FROM sales_order_lines AS l
-        LEFT JOIN delivered AS d ON d.order_id = l.order_id AND d.line_no = l.line_no
-        WHERE l.status <> 'cancelled'
-        GROUP BY ALL
-    )
-),
-loc_late AS (  -- lines due in the last 28 days at the location: share delivered late
-    SELECT p.t, j.location_id, avg(CAST(j.late AS DOUBLE)) AS location_late_rate_28
-    FROM pts AS p
-    JOIN judged AS j ON j.first_promised_date > p.t - 28 AND j.first_promised_date <= p.t
-    GROUP BY ALL
-),
-cust_late AS (
-    SELECT p.t, j.customer_id, avg(CAST(j.late AS DOUBLE)) AS customer_late_rate_90,
-           count(*) AS customer_lines_90
-    FROM pts AS p
-    JOIN judged AS j ON j.first_promised_date > p.t - 90 AND j.first_promised_date <= p.t
-    GROUP BY ALL
-),
-cust_freight AS (  -- the customer's freight due in the last 90 days: share delivered on time
-    SELECT p.t, l.customer_id,
-           avg(CASE WHEN f.actual_delivery_ts <= f.promised_delivery_ts
-                     AND f.actual_delivery_ts_local_date <= p.t THEN 1.0 ELSE 0.0 END)
-               AS carrier_on_time_90
-    FROM pts AS p
-    JOIN freight_shipments AS f ON f.promised_delivery_ts_local_date > p.t - 90
-        AND f.promised_delivery_ts_local_date <= p.t AND f.status <> 'cancelled'
-    JOIN (SELECT DISTINCT shipment_id, order_id FROM shipments) AS s
-        ON s.shipment_id = f.shipment_id
-    JOIN (SELECT DISTINCT order_id, customer_id FROM sales_order_lines) AS l
-        ON l.order_id = s.order_id
-    GROUP BY ALL
-),
-backlog AS (  -- open lines at the location due within 3 days, against its daily shipped lines
-    SELECT o.t, o.location_id,
-           count(*) FILTER (WHERE o.first_promised_date <= o.t + 3) AS due_lines_3d
-    FROM open_lines AS o GROUP BY ALL
-),
-throughput AS (
-    SELECT p.t, s.location_id, count(DISTINCT (s.order_id, s.line_no)) / 28.0 AS shipped_lines_day
-    FROM pts AS p
-    JOIN shipments AS s ON s.shipped_ts_local_date > p.t - 28 AND s.shipped_ts_local_date <= p.t
-    GROUP BY ALL
-),
-wave_late AS (  -- waves planned to complete in the last 7 days: share not completed on time
-    SELECT p.t, w.location_id,
-           avg(CASE WHEN w.completed_ts IS NOT NULL AND w.completed_ts <= w.planned_complete_ts
-                     AND w.completed_ts_local_date <= p.t THEN 0.0 ELSE 1.0 END)
-               AS wave_late_rate_7
-    FROM pts AS p
-    JOIN waves AS w ON w.planned_complete_ts_local_date > p.t - 7
-        AND w.planned_complete_ts_local_date <= p.t AND w.status <> 'cancelled'
-    GROUP BY ALL
-),
-ends AS (SELECT max(snapshot_date) AS last_date FROM inventory_snapshots)
-SELECT
-    o.t, o.order_id, o.line_no, o.entity_id, o.location_id, o.customer_id, o.item_id,
-    o.channel, CAST(c.priority_tier AS VARCHAR) AS priority_tier, i.abc_class,
-    o.first_promised_date, o.order_date, o.requested_date,
-    o.ordered_qty, o.open_qty, o.open_qty * o.base_price AS open_value,
-    o.ordered_qty * o.base_price AS line_value,
-    CAST(i.lead_time_days AS INTEGER) AS lead_time_days,
-    st.available_qty, coalesce(dm.daily_demand, 0) AS daily_demand,
-    ll.location_late_rate_28, cl.customer_late_rate_90, coalesce(cl.customer_lines_90, 0)
-        AS customer_lines_90,
-    cf.carrier_on_time_90,
-    coalesce(b.due_lines_3d, 0) / greatest(coalesce(tp.shipped_lines_day, 0), 1.0)
-        AS backlog_days,
-    coalesce(wl.wave_late_rate_7, 0) AS wave_late_rate_7,
-    CASE WHEN o.first_promised_date < ends.last_date THEN CAST(j.late AS INTEGER) END AS label
-FROM open_lines AS o
-CROSS JOIN ends
-LEFT JOIN stock AS st USING (t, location_id, item_id)
-LEFT JOIN demand AS dm USING (t, location_id, item_id)
-LEFT JOIN judged AS j ON j.order_id = o.order_id AND j.line_no = o.line_no
-LEFT JOIN loc_late AS ll ON ll.t = o.t AND ll.location_id = o.location_id
-LEFT JOIN cust_late AS cl ON cl.t = o.t AND cl.customer_id = o.customer_id
-LEFT JOIN cust_freight AS cf ON cf.t = o.t AND cf.customer_id = o.customer_id
-LEFT JOIN backlog AS b ON b.t = o.t AND b.location_id = o.location_id
-LEFT JOIN throughput AS tp ON tp.t = o.t AND tp.location_id = o.location_id
-LEFT JOIN wave_late AS wl ON wl.t = o.t AND wl.location_id = o.location_id
-LEFT JOIN customers AS c ON c.customer_id = o.customer_id
-LEFT JOIN items AS i ON i.item_id = o.item_id
-ORDER BY o.t, o.order_id, o.line_no
-"""
-
-
-def late_frame(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFrame:
-    """Features (and the label, where observed) of every order line open at the close of each date."""
-    con.register("risk_dates", pl.DataFrame({"t": dates}, schema={"t": pl.Date}).to_arrow())
-    try:
-        raw = con.sql(LATE_SQL).pl()
-    finally:
-        con.unregister("risk_dates")
-    available = pl.col("available_qty").fill_null(0)
-    return raw.with_columns(
-        days_to_promise=(pl.col("first_promised_date") - pl.col("t"))
-        .dt.total_days()
-        .cast(pl.Float64),
-        promise_lead_days=(pl.col("first_promised_date") - pl.col("order_date"))
-        .dt.total_days()
-        .cast(pl.Float64),
-        days_open=(pl.col("t") - pl.col("order_date")).dt.total_days().cast(pl.Float64),
-        promised_after_request=(pl.col("first_promised_date") - pl.col("requested_date"))
-        .dt.total_days()
-        .cast(pl.Float64),
-        stock_short=(available < pl.col("open_qty")).cast(pl.Float64),
-        stock_cover_days=_cover(available, pl.col("daily_demand")),
-        log_open_qty=pl.col("open_qty").log1p(),
-        shipped_share=1 - pl.col("open_qty") / pl.col("ordered_qty"),
-        promise_weekday=pl.col("first_promised_date").dt.weekday().cast(pl.String),
-        lead_time=pl.col("lead_time_days").cast(pl.Float64),
-        backlog_days=pl.col("backlog_days").clip(0, 20),
-        label_end=pl.col("first_promised_date"),
-    )
-
-
-def late_dates(
-    con: duckdb.DuckDBPyConnection, *, every_days: int = 7, start: date | None = None
-) -> list[date]:
-    """Training dates: every `every_days`-th day back from the last snapshot day."""
-    row = con.execute(
-        "SELECT min(snapshot_date), max(snapshot_date) FROM inventory_snapshots"
-    ).fetchall()[0]
-    if row[0] is None:
-        return []
-    first, last = row
-    first = max(first, start) if start else first
-    out: list[date] = []
-    d = last
-    while d >= first:
-        out.append(d)
-        d -= timedelta(days=every_days)
-    return sorted(out)

@@ -1,7 +1,9 @@
 """Scoring: the active models score today's item-locations and open order lines.
 
 `refresh_risk` is the post-load step `risk`: it trains a model that does not
-exist yet (when the history allows), scores with the active models, replaces
+exist yet or is older than the retrain interval (`Settings.risk_retrain_days`,
+a week by default; when the history allows), so most runs only score; it
+scores with the active models, replaces
 `risk.stockout_scores` and `risk.late_order_scores` in one transaction, and
 mirrors the model cards to `risk.models`. The exception rule `stockout_risk`
 then reads the stockout scores.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ import polars as pl
 
 from control_tower.risk import features as F
 from control_tower.risk.model import DEFAULT_HORIZON, MODELS, FittedModel, InsufficientHistory
-from control_tower.risk.store import NoModelError, load_model, sync_models
+from control_tower.risk.store import NoModelError, active_card, load_model, sync_models
 from control_tower.settings import clock
 
 log = logging.getLogger(__name__)
@@ -160,34 +162,46 @@ class RiskReport:
 _TABLES = {"stockout": "risk.stockout_scores", "late_order": "risk.late_order_scores"}
 
 
+def stale(card: dict[str, Any] | None, now: datetime, retrain_days: float | None) -> bool:
+    """Whether a model is due for training: none yet, or trained `retrain_days` or more before
+    `now` (naive UTC, like the card's `trained_at`); never by age when `retrain_days` is None."""
+    if card is None:
+        return True
+    if retrain_days is None:
+        return False
+    return now - datetime.fromisoformat(card["trained_at"]) >= timedelta(days=retrain_days)
+
+
 def refresh_risk(
     con: duckdb.DuckDBPyConnection,
     models_dir: Path,
     *,
     as_of: date,
     train_if_missing: bool = True,
+    retrain_days: float | None = None,
     now: datetime | None = None,
 ) -> RiskReport:
-    """Train missing models (if the history allows), score with the active ones, write the tables."""
+    """Train missing models, and those `retrain_days` old or more (if the history allows),
+    score with the active ones, write the tables. A model that cannot be retrained for
+    lack of history keeps scoring."""
     from control_tower.risk.training import train_model
 
     now = (now or clock()).astimezone(UTC).replace(tzinfo=None)
     report = RiskReport(as_of)
     frames: dict[str, pl.DataFrame] = {}
     for model in MODELS:
+        card = active_card(models_dir, model)
+        if train_if_missing and stale(card, now, retrain_days):
+            try:
+                train_model(con, models_dir, model, now=now)
+                report.trained.append(model)
+            except InsufficientHistory as exc:
+                report.not_trained[model] = str(exc)
         try:
             fitted, card = load_model(models_dir, model)
         except NoModelError:
-            if not train_if_missing:
-                report.not_trained[model] = "no model; run `control-tower risk train`"
-                continue
-            try:
-                train_model(con, models_dir, model, now=now)
-            except InsufficientHistory as exc:
-                report.not_trained[model] = str(exc)
-                continue
-            report.trained.append(model)
-            fitted, card = load_model(models_dir, model)
+            report.not_trained.setdefault(model, "no model; run `control-tower risk train`")
+            continue
         scorer = score_stockout if model == "stockout" else score_late_orders
         frames[model] = scorer(con, fitted, card, as_of=as_of, scored_at=now)
         report.versions[model] = card["version"]

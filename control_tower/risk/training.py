@@ -39,6 +39,12 @@ from control_tower.settings import clock
 # Demand and late-rate features look back 28 days: examples start once that much history exists.
 WARMUP_DAYS = 28
 MIN_EVENTS = 5  # events (and non-events) needed in the training and test slices
+# Examples come from the last year of history at most (a year of weeks: every season once), so
+# their number does not grow with the years landed; and an example set is at most MAX_EXAMPLES
+# rows, a deterministic sample of item-locations (or orders) beyond that (`risk.sampling`).
+HISTORY_DAYS = 365
+MAX_EXAMPLES = 1_000_000
+EVAL_ROWS = 100_000  # test rows scored at once
 
 
 def examples(
@@ -47,16 +53,30 @@ def examples(
     *,
     horizon: int = DEFAULT_HORIZON,
     every_days: int = 7,
+    start: date | None = None,
+    history_days: int = HISTORY_DAYS,
+    max_examples: int = MAX_EXAMPLES,
 ) -> pl.DataFrame:
-    """Point-in-time examples of `model` at every `every_days`-th day with a warm-up behind it."""
-    first = con.execute("SELECT min(snapshot_date) FROM inventory_snapshots").fetchall()[0][0]
+    """Point-in-time examples of `model` at every `every_days`-th day with a warm-up behind it.
+
+    As-of days run from `start` (default: the first with a warm-up behind it), and at most
+    `history_days` back from the last snapshot; at most `max_examples` examples.
+    """
+    first, last = con.execute(
+        "SELECT min(snapshot_date), max(snapshot_date) FROM inventory_snapshots"
+    ).fetchall()[0]
     if first is None:
         raise InsufficientHistory("no inventory snapshots have been landed yet")
-    start = first + timedelta(days=WARMUP_DAYS)
+    start = max(
+        first + timedelta(days=WARMUP_DAYS),
+        last - timedelta(days=history_days),
+        start or first,
+    )
     if model == "stockout":
         points = F.snapshot_points(con, start=start, every_days=every_days)
-        return F.stockout_frame(con, points, horizon=horizon)
-    return F.late_frame(con, F.late_dates(con, every_days=every_days, start=start))
+        return F.stockout_frame(con, points, horizon=horizon, max_examples=max_examples)
+    dates = F.late_dates(con, every_days=every_days, start=start)
+    return F.late_frame(con, dates, max_examples=max_examples)
 
 
 @dataclass
@@ -107,16 +127,22 @@ def backtest(
         labelled.filter(pl.Series(m)) for m in (split.train, split.calib, split.test)
     )
     if test_every_days != every_days:
-        dense = examples(con, model, horizon=horizon, every_days=test_every_days)
-        test = dense.filter(pl.col("label").is_not_null() & (pl.col("t") >= split.test_window[0]))
+        # only the test window is read densely (never the whole history day by day)
+        start = split.test_window[0]
+        dense = examples(con, model, horizon=horizon, every_days=test_every_days, start=start)
+        test = dense.filter(pl.col("label").is_not_null() & (pl.col("t") >= start))
     test_window = (test["t"].min(), test["t"].max())
     for part, what in ((train, "training"), (calib, "calibration"), (test, "test")):
         _check(model, part, what)
     fitted = fit_model(spec, train, calib)
     y = test["label"].to_numpy()
     days = test["t"].to_numpy()
+    # scored a slice at a time: the transformed columns of a million rows never exist at once
+    slices = list(test.iter_slices(EVAL_ROWS))
+    logit = np.concatenate([fitted.logit(part) for part in slices] or [np.empty(0)])
+    prob = np.concatenate([fitted.probability(part) for part in slices] or [np.empty(0)])
     measured = {
-        "model": metrics(y, fitted.logit(test), fitted.probability(test), days),
+        "model": metrics(y, logit, prob, days),
         "baseline": metrics(y, spec.baseline_score(test), fitted.baseline_probability(test), days),
     }
     trained_at = (now or clock()).astimezone(UTC).replace(tzinfo=None, microsecond=0)

@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 
 from control_tower.cli import main
 from control_tower.exceptions.registry import EXCEPTION_TYPES
+from control_tower.landing.ingest import IngestReport
 from control_tower.risk.score import refresh_risk
+from control_tower.settings import load_settings
 from control_tower.storage import ServingStore
-from pipelines.steps import POST_LOAD_STEPS
+from pipelines.steps import POST_LOAD_STEPS, StepContext
 from tests.support.demo_data import DEMO_AS_OF as AS_OF
 
 
@@ -101,3 +104,37 @@ def test_cli_evaluate_json_and_score_without_a_model(home: Path) -> None:
     assert result.exit_code != 0
     assert "no trained risk model" in result.output
     assert "control-tower risk train" in result.output
+
+
+def _risk_step_at(home: Path, now: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The pipeline's risk step on the copy `home`, with the product clock at `now`."""
+    monkeypatch.setenv("CONTROL_TOWER_NOW", now)
+    settings = load_settings(home)
+    step = next(s for s in POST_LOAD_STEPS if s.name == "risk")
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        return step.run(StepContext(settings, con, "run-risk", IngestReport(), as_of=AS_OF))
+    finally:
+        con.close()
+
+
+def test_the_risk_step_retrains_only_a_model_older_than_the_interval(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def versions() -> list[str]:
+        return sorted(p.stem for p in (home / "models").glob("*.json"))
+
+    trained = versions()  # by the landing run, at the suite's clock (2026-03-18 11:00)
+    monkeypatch.setenv("CONTROL_TOWER_RISK_RETRAIN_DAYS", "7")
+    # a later run within the week scores with the stored models, trains nothing
+    summary = _risk_step_at(home, "2026-03-24T11:00:00Z", monkeypatch)
+    assert "trained" not in summary
+    assert "753 stockout scores" in summary
+    assert versions() == trained
+    # a week and a day later the models are due: both are retrained once, then used
+    summary = _risk_step_at(home, "2026-03-26T11:00:00Z", monkeypatch)
+    assert "trained stockout, late_order" in summary
+    new = [v for v in versions() if v not in trained]
+    assert sorted(v.split("-", 1)[1][:8] for v in new) == ["20260326", "20260326"]
+    assert _risk_step_at(home, "2026-03-27T11:00:00Z", monkeypatch).count("trained") == 0
+    assert len(versions()) == 4

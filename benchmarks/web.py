@@ -190,18 +190,19 @@ def _replay(
     recorded: list[dict],
     rounds: int,
     think: float,
-) -> dict[tuple[str, str], list[tuple[float, float, int]]]:
+    sizes: dict[tuple[str, str], list[int]] | None = None,
+) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Each client visits every recorded page `rounds` times in its own shuffled order,
     sending that page's callback requests one after the other with the session of the
     role that recorded them, and pausing `think` seconds on average between visits.
-    Per callback: (server time from the Server-Timing header in ms, round trip in ms,
-    answer size in bytes)."""
+    Per callback: (server time from the Server-Timing header, round trip) in ms; the size
+    of each answer in bytes goes to `sizes`, when given."""
     import random
 
     visits: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for rec in recorded:
         visits[(rec["role"], rec["path"])].append(rec)
-    timings: dict[tuple[str, str], list[tuple[float, float, int]]] = defaultdict(list)
+    timings: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     lock = threading.Lock()
     failures: list[str] = []
 
@@ -223,7 +224,9 @@ def _replay(
                     with lock:
                         if answer.status_code not in (200, 204):
                             failures.append(f"{path} {_label(rec['body'])}: {answer.status_code}")
-                        timings[(path, _label(rec["body"]))].append((server, trip, size))
+                        timings[(path, _label(rec["body"]))].append((server, trip))
+                        if sizes is not None:
+                            sizes[(path, _label(rec["body"]))].append(size)
                 if think:
                     time.sleep(rng.expovariate(1 / think))
 
@@ -280,7 +283,8 @@ def _rss_mb(pid: int) -> dict[int, float]:
     return found
 
 
-def _start_server(settings: Settings, threads: int, workers: int) -> tuple[Any, str]:
+def _start_server(settings: Settings, threads: int, workers: int | None = None) -> tuple[Any, str]:
+    """The app served in another process (`workers`: default one per core); (process, url)."""
     import subprocess
 
     port = _free_port()
@@ -297,7 +301,7 @@ def _start_server(settings: Settings, threads: int, workers: int) -> tuple[Any, 
             "--threads",
             str(threads),
             "--workers",
-            str(workers),
+            str(workers or available_cores()),
         ],
         stdout=subprocess.PIPE,
         stderr=log.open("w"),
@@ -371,10 +375,11 @@ def main() -> None:
         roles = sorted({rec["role"] for rec in recorded})
         clients = [{role: _sign_in(url, users[role]) for role in roles} for _ in range(args.users)]
         t0 = time.perf_counter()
-        timings = _replay(url, clients, recorded, args.rounds, args.think)
+        sizes: dict[tuple[str, str], list[int]] = defaultdict(list)
+        timings = _replay(url, clients, recorded, args.rounds, args.think, sizes)
         wall = time.perf_counter() - t0
-        server_all = [st for values in timings.values() for st, _, _ in values]
-        trips_all = [rt for values in timings.values() for _, rt, _ in values]
+        server_all = [st for values in timings.values() for st, _ in values]
+        trips_all = [rt for values in timings.values() for _, rt in values]
         print(
             f"\n{args.users} concurrent users, {args.rounds} visits of every page each, "
             f"{args.think:.1f} s mean pause between pages, {args.workers} workers of "
@@ -388,13 +393,13 @@ def main() -> None:
         )
         worst = 0.0
         for (path, label), values in sorted(timings.items()):
-            server = [st for st, _, _ in values]
-            kb = statistics.mean(size for _, _, size in values) / 1024
+            server = [st for st, _ in values]
+            kb = statistics.mean(sizes[(path, label)]) / 1024
             p95 = _pct(server, 0.95)
             worst = max(worst, p95)
             print(
                 f"{path:<12} {label:<62} {len(values):>4} {statistics.median(server):>8.0f}ms "
-                f"{p95:>4.0f}ms {_pct([rt for _, rt, _ in values], 0.95):>7.0f}ms {kb:>6.1f}"
+                f"{p95:>4.0f}ms {_pct([rt for _, rt in values], 0.95):>7.0f}ms {kb:>6.1f}"
             )
         print(
             f"\nserver time, all callbacks: p50 {statistics.median(server_all):.0f} ms, "

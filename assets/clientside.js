@@ -23,6 +23,20 @@ window.dash_clientside = window.dash_clientside || {};
     }
 
     window.dash_clientside.controlTower = {
+        /* Grid rows from their compact form {fields: [...], values: [[...], ...]}
+         * (`control_tower.web.grid.columnar`): the field names are sent once, not per row. */
+        rowsFromColumns: function (data) {
+            if (!data || !data.fields || !data.values) {
+                return [];
+            }
+            return data.values.map(function (values) {
+                var row = {};
+                data.fields.forEach(function (field, i) {
+                    row[field] = values[i];
+                });
+                return row;
+            });
+        },
         /* aria-current on the navigation link of the page shown (style and screen readers). */
         markCurrentNav: function (pathname) {
             document.querySelectorAll("#shell-nav a").forEach(function (a) {

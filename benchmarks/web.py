@@ -1,13 +1,13 @@
 """Web app load benchmark: server time of each page's callbacks with concurrent users.
 
     python benchmarks/web.py [--scale medium] [--users 20] [--rounds 5] [--think 1.0]
-                             [--threads 8] [--workdir bench-out/web] [--reland]
+                             [--workers 2] [--threads 4] [--workdir bench-out/web] [--reland]
 
 1. Lands the demo data of `--scale` once (extracts and the landed folder are
    reused when they exist; `--reland` starts over).
-2. Serves the app with waitress in its own process (`--threads` worker
-   threads, as `control-tower serve` does), so the clients do not share its
-   interpreter.
+2. Serves the app in its own process as `control-tower serve` does
+   (`--workers` gunicorn processes of `--threads` threads each; 1 worker:
+   waitress in one process), so the clients do not share its interpreter.
 3. Records what a real browser sends: Debian's chromium (Playwright) opens
    every page as a user of a role allowed on it and keeps each
    `/_dash-update-component` request it makes (the page's layout, its data
@@ -19,8 +19,10 @@
 5. Prints, per page and callback, p50 and p95 of the server time (the app's
    `Server-Timing` header: from the first request hook to the answer,
    authorisation included) and p95 of the round trip seen by the client, then
-   the same over all callbacks. The clients and the server share this
-   machine's cores. Target: p95 server time under 300 ms.
+   and the mean size of its answer, then the same over all callbacks, and
+   the resident memory of each server process at the end. The clients and
+   the server share this machine's cores. Target: p95 server time under
+   300 ms.
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ from argon2 import PasswordHasher  # noqa: E402
 from argon2.profiles import CHEAPEST  # noqa: E402
 
 from control_tower.accounts import AccountStore  # noqa: E402
-from control_tower.settings import Settings, load_settings  # noqa: E402
-from control_tower.web import create_app, make_server  # noqa: E402
+from control_tower.settings import Settings, available_cores, load_settings  # noqa: E402
+from control_tower.web import create_app, serve_app  # noqa: E402
 from pipelines.run import run_pipeline  # noqa: E402
 
 PASSWORD = "benchmark password 1234"
@@ -188,11 +190,13 @@ def _replay(
     recorded: list[dict],
     rounds: int,
     think: float,
+    sizes: dict[tuple[str, str], list[int]] | None = None,
 ) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Each client visits every recorded page `rounds` times in its own shuffled order,
     sending that page's callback requests one after the other with the session of the
     role that recorded them, and pausing `think` seconds on average between visits.
-    Per callback: (server time from the Server-Timing header, round trip) in ms."""
+    Per callback: (server time from the Server-Timing header, round trip) in ms; the size
+    of each answer in bytes goes to `sizes`, when given."""
     import random
 
     visits: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -214,13 +218,15 @@ def _replay(
                 for rec in visits[(role, path)]:
                     t0 = time.perf_counter()
                     answer = session.post(url + "/_dash-update-component", json=rec["body"])
-                    _ = answer.content
+                    size = len(answer.content)
                     trip = (time.perf_counter() - t0) * 1000
                     server = _server_ms(answer.headers.get("Server-Timing", ""))
                     with lock:
                         if answer.status_code not in (200, 204):
                             failures.append(f"{path} {_label(rec['body'])}: {answer.status_code}")
                         timings[(path, _label(rec["body"]))].append((server, trip))
+                        if sizes is not None:
+                            sizes[(path, _label(rec["body"]))].append(size)
                 if think:
                     time.sleep(rng.expovariate(1 / think))
 
@@ -245,15 +251,13 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    """The server process: the app on waitress until killed."""
+    """The server process: the app as `control-tower serve` runs it, until killed."""
     import logging
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes
     settings = load_settings(args.home).with_home(args.home)
     app = create_app(settings, accounts=_accounts(settings))
-    server = make_server(app, host="127.0.0.1", port=args.port, threads=args.threads)
-    print(f"serving on {server.effective_port}", flush=True)
-    server.run()
+    serve_app(app, host="127.0.0.1", port=args.port, threads=args.threads, workers=args.workers)
 
 
 def _free_port() -> int:
@@ -264,10 +268,27 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(settings: Settings, threads: int) -> tuple[Any, str]:
+def _rss_mb(pid: int) -> dict[int, float]:
+    """Resident memory (MB) of process `pid` and of its children (Linux /proc)."""
+    found = {}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                found[pid] = int(line.split()[1]) / 1024
+    except OSError:
+        return found
+    for child in children:
+        found.update(_rss_mb(int(child)))
+    return found
+
+
+def _start_server(settings: Settings, threads: int, workers: int | None = None) -> tuple[Any, str]:
+    """The app served in another process (`workers`: default one per core); (process, url)."""
     import subprocess
 
     port = _free_port()
+    log = settings.home.parent / "server.log"  # the server's own messages, for when it fails
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -279,9 +300,11 @@ def _start_server(settings: Settings, threads: int) -> tuple[Any, str]:
             str(port),
             "--threads",
             str(threads),
+            "--workers",
+            str(workers or available_cores()),
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w"),
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -306,7 +329,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between pages")
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=available_cores())
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench-out" / "web")
     parser.add_argument("--reland", action="store_true")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -319,7 +343,7 @@ def main() -> None:
 
     settings = _landed(args)
     users = _users(settings)
-    proc, url = _start_server(settings, args.threads)
+    proc, url = _start_server(settings, args.threads, args.workers)
     try:
         import dash
 
@@ -351,34 +375,43 @@ def main() -> None:
         roles = sorted({rec["role"] for rec in recorded})
         clients = [{role: _sign_in(url, users[role]) for role in roles} for _ in range(args.users)]
         t0 = time.perf_counter()
-        timings = _replay(url, clients, recorded, args.rounds, args.think)
+        sizes: dict[tuple[str, str], list[int]] = defaultdict(list)
+        timings = _replay(url, clients, recorded, args.rounds, args.think, sizes)
         wall = time.perf_counter() - t0
         server_all = [st for values in timings.values() for st, _ in values]
         trips_all = [rt for values in timings.values() for _, rt in values]
         print(
             f"\n{args.users} concurrent users, {args.rounds} visits of every page each, "
-            f"{args.think:.1f} s mean pause between pages, waitress threads {args.threads}, "
+            f"{args.think:.1f} s mean pause between pages, {args.workers} workers of "
+            f"{args.threads} threads, "
             f"scale {args.scale}: {len(server_all):,} requests in {wall:.1f}s "
             f"({len(server_all) / wall:.0f}/s)"
         )
         print(
             f"{'page':<12} {'callback (outputs)':<62} {'n':>4} "
-            f"{'server p50':>10} {'p95':>6} {'trip p95':>9}"
+            f"{'server p50':>10} {'p95':>6} {'trip p95':>9} {'KB':>6}"
         )
         worst = 0.0
         for (path, label), values in sorted(timings.items()):
             server = [st for st, _ in values]
+            kb = statistics.mean(sizes[(path, label)]) / 1024
             p95 = _pct(server, 0.95)
             worst = max(worst, p95)
             print(
                 f"{path:<12} {label:<62} {len(values):>4} {statistics.median(server):>8.0f}ms "
-                f"{p95:>4.0f}ms {_pct([rt for _, rt in values], 0.95):>7.0f}ms"
+                f"{p95:>4.0f}ms {_pct([rt for _, rt in values], 0.95):>7.0f}ms {kb:>6.1f}"
             )
         print(
             f"\nserver time, all callbacks: p50 {statistics.median(server_all):.0f} ms, "
             f"p95 {_pct(server_all, 0.95):.0f} ms (round trip p95 {_pct(trips_all, 0.95):.0f} ms); "
             f"worst callback p95 {worst:.0f} ms "
             f"(target {TARGET_P95_MS:.0f} ms: {'met' if worst < TARGET_P95_MS else 'NOT met'})"
+        )
+        rss = _rss_mb(proc.pid)
+        print(
+            "server resident memory: "
+            + ", ".join(f"{mb:.0f} MB" for mb in rss.values())
+            + f" (master first; largest {max(rss.values(), default=0):.0f} MB)"
         )
     finally:
         proc.kill()

@@ -183,9 +183,20 @@ def demo(ctx: click.Context, host: str, port: int, scale: str, seed: int) -> Non
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Server processes (default: $CONTROL_TOWER_WEB_WORKERS or the number of cores).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="Request threads per process (default: $CONTROL_TOWER_WEB_THREADS or 4).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int | None, threads: int | None
+) -> None:
     """Serve the web app (reads the published snapshots; run the scheduler separately)."""
     from control_tower.accounts import AccountStore
     from control_tower.web import create_app, serve_app
@@ -198,8 +209,13 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
             "control-tower users add NAME --role admin"
         )
     app = create_app(settings, accounts=accounts)
-    console.print(f"Control tower on http://{host}:{port}/ (sign in at /login)")
-    serve_app(app, host=host, port=port, threads=threads)
+    workers = workers or settings.web_workers
+    threads = threads or settings.web_threads
+    console.print(
+        f"Control tower on http://{host}:{port}/ (sign in at /login): "
+        f"{workers} worker process{'es' if workers > 1 else ''} of {threads} threads"
+    )
+    serve_app(app, host=host, port=port, threads=threads, workers=workers)
 
 
 def mapping_problem(exc: MappingError) -> click.ClickException:

@@ -86,6 +86,14 @@ def named_variable(variable: str) -> str | None:
     return _env(variable.removeprefix(PREFIX))
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _positive_float(name: str, default: float) -> float:
     raw = _env(name)
     if raw is None:
@@ -202,6 +210,9 @@ class Settings:
     max_request_bytes: int = 2_000_000
     # Uncached KPI computations one user may start per minute (pages and API).
     kpi_computations_per_minute: int = 30
+    # Web server processes (`control-tower serve`) and request threads in each.
+    web_workers: int = 1
+    web_threads: int = 4
     # KPI alert notifications: in the app always; e-mail and webhook only when configured.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -342,12 +353,12 @@ def _secret_key(home: Path) -> str:
     return key
 
 
-def _count(name: str, default: int) -> int:
+def _count(name: str, default: int, least: int = 0) -> int:
     raw = _env(name)
     if raw is None:
         return default
-    if not raw.isdigit():
-        raise SettingsError(f"{PREFIX}{name}={raw!r} must be a whole number, 0 or more")
+    if not raw.isdigit() or int(raw) < least:
+        raise SettingsError(f"{PREFIX}{name}={raw!r} must be a whole number, {least} or more")
     return int(raw)
 
 
@@ -437,6 +448,8 @@ def load_settings(home: Path | str | None = None) -> Settings:
         trusted_proxies=_count("TRUSTED_PROXIES", 0),
         max_request_bytes=int(_positive_float("MAX_REQUEST_MB", 2.0) * 1_000_000),
         kpi_computations_per_minute=int(_positive_float("KPI_COMPUTATIONS_PER_MINUTE", 30)),
+        web_workers=_count("WEB_WORKERS", available_cores(), least=1),
+        web_threads=_count("WEB_THREADS", 4, least=1),
         smtp_host=_env("SMTP_HOST"),
         smtp_port=int(_positive_float("SMTP_PORT", 25)),
         alert_email_from=_env("ALERT_EMAIL_FROM") or "control-tower@localhost",

@@ -7,7 +7,8 @@ user's role), sign-in and the authorisation gate (`signin`, `auth`), proxies,
 body limit, rate limits and security headers (`security`), the `/api/v1`
 JSON API (`web.api`), and one `WebContext` per app (serving store, account
 store, exception store, snapshot caches), reached from callbacks through
-`runtime.web_context()`. Nothing is read from the warehouse until a request
+`runtime.web_context()`. `workers` serves it (waitress, or gunicorn's worker
+processes). Nothing is read from the warehouse until a request
 asks for it. Browser-side code is in `assets/*.js`.
 """
 
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import dash
 import flask
-from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from control_tower import resources
 from control_tower.accounts import AccountStore
@@ -31,6 +31,7 @@ from control_tower.web.runtime import EXTENSION_KEY, WebContext
 from control_tower.web.security import install_security
 from control_tower.web.shell import PRODUCT_NAME, install_shell
 from control_tower.web.signin import install_auth
+from control_tower.web.workers import make_server, serve_app
 
 ASSETS_DIR = resources.shipped("assets")
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -104,20 +105,3 @@ def _redirect_root(app: dash.Dash) -> None:
         if path is None:
             return notice("Welcome", "No page is open to your role yet.", 200)
         return flask.redirect(app.get_relative_path(path))
-
-
-def make_server(
-    app: dash.Dash, *, host: str, port: int, threads: int = 8
-) -> BaseWSGIServer | MultiSocketServer:
-    """A waitress server for the app, bound but not yet running (`.run()`, `.close()`)."""
-    return create_server(app.server, host=host, port=port, threads=threads, ident=PRODUCT_NAME)
-
-
-def serve_app(app: dash.Dash, *, host: str, port: int, threads: int = 8) -> None:
-    """Serve the app with waitress until interrupted."""
-    server = make_server(app, host=host, port=port, threads=threads)
-    try:
-        server.run()
-    finally:
-        server.close()
-        app.server.extensions[EXTENSION_KEY].close()

@@ -78,6 +78,14 @@ def paged_grid(
     }
 
 
+def columnar(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Grid rows in a compact form, each field name sent once: `{"fields": [...], "values":
+    [[...], ...]}` (rows with the fields of the first). A clientside callback
+    (`controlTower.rowsFromColumns` in `assets/clientside.js`) turns it back into rowData."""
+    fields = list(rows[0]) if rows else []
+    return {"fields": fields, "values": [[row.get(f) for f in fields] for row in rows]}
+
+
 def text_col(field: str, header: str, **extra: Any) -> dict[str, Any]:
     """A text column with a text filter (contains, equals, starts with ...)."""
     return {

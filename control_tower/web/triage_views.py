@@ -8,6 +8,7 @@ every read.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dash import html
@@ -26,8 +27,35 @@ def md_text(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>" else c for c in text)
 
 
+# Decimals sent per number column: what the grid shows, plus room for sorting and filtering.
+GRID_DECIMALS = {
+    "probability": 4,
+    "value_at_risk": 2,
+    "days_of_cover": 2,
+    "on_hand_qty": 2,
+    "available_qty": 2,
+    "daily_demand": 2,
+    "inbound_qty": 2,
+    "lead_time_days": 2,
+}
+_EXPLANATION = re.compile(r"\s*\([^)]*\)")
+
+
+def short_reasons(drivers: list[dict[str, Any]]) -> str:
+    """The top drivers in a few words, without the explanations in parentheses of their labels
+    (the drill shows them whole)."""
+    return model.reasons(
+        [{**d, "label": _EXPLANATION.sub("", str(d.get("label") or ""))} for d in drivers]
+    )
+
+
+def _rounded(value: Any, digits: int) -> Any:
+    return round(value, digits) if isinstance(value, float) else value
+
+
 def grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
-    """A queue row as the grid shows it, without its queue status (`_with_status`)."""
+    """A queue row as the grid shows it, without its queue status (`_with_status`): only the
+    fields of its columns, numbers rounded (the answer of 500 rows stays small)."""
     suggestion: projection.Suggestion = row["suggestion"]
     receipt = row.get("next_receipt_date")
     stockout = row.get("stockout_date")
@@ -38,21 +66,12 @@ def grid_row(row: dict[str, Any], view: filters.Filters) -> dict[str, Any]:
         f"({filters.link(drill_path(row['location_id'], row['item_id']), view)})",
         "description": row.get("description"),
         "location_id": row["location_id"],
-        "probability": row.get("probability"),
-        "value_at_risk": row.get("value_at_risk"),
-        "days_of_cover": row.get("days_of_cover"),
-        "on_hand_qty": row.get("on_hand_qty"),
-        "available_qty": row.get("available_qty"),
-        "daily_demand": row.get("daily_demand"),
-        "inbound_qty": row.get("inbound_qty"),
-        "inbound_hint": "Open purchase order quantity in eaches",
+        **{name: _rounded(row.get(name), digits) for name, digits in GRID_DECIMALS.items()},
         "next_receipt": f"{receipt:%Y-%m-%d}" if receipt else DASH,
-        "lead_time_days": row.get("lead_time_days"),
         "stockout_date": f"{stockout:%Y-%m-%d}" if stockout else DASH,
-        "reasons": model.reasons(row.get("drivers") or [])
+        "reasons": short_reasons(row.get("drivers") or [])
         or ("Days-of-cover rule" if row.get("source") == "rule" else DASH),
         "action": f"{ACTION_ICONS.get(suggestion.kind, '')} {suggestion.text}".strip(),
-        "action_kind": suggestion.kind,
     }
 
 

@@ -8,6 +8,9 @@ number comes from an independent query on the same snapshot.
 
 from __future__ import annotations
 
+import sys
+
+import dash
 import duckdb
 import pytest
 
@@ -18,6 +21,8 @@ from tests.support.dash_callbacks import callback_body
 from tests.support.risk_scores import METRICS, scored_copy, unscored_copy
 from tests.support.web_users import PASSWORD, USERS, cheap_accounts, signed_in
 
+# The 500-row answer of the queue on the small demo (it was 404 KB with a field name per value).
+MAX_QUEUE_ANSWER_BYTES = 200_000
 SCOPED = "pnj"  # a planner who sees only DC-NJ
 FILTER_IDS = ("from", "to", "grain", "entity", "location")
 
@@ -32,7 +37,7 @@ def queue_body(*, entity=None, location=None, min_prob=None, search="", refresh=
         ("planner-refresh", "data", refresh),
     ]
     outputs = [
-        ("planner-queue", "rowData"),
+        ("planner-rows", "data"),
         ("planner-caption", "children"),
         ("planner-model", "children"),
         ("planner-asof", "children"),
@@ -73,6 +78,13 @@ def _post(client, body: dict) -> dict:
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     return response.get_json()["response"]
+
+
+def _grid_rows(answer: dict) -> list[dict]:
+    """The queue grid's rows from the callback's compact answer, as the page's clientside
+    callback (assets/clientside.js `rowsFromColumns`) rebuilds them."""
+    data = answer["planner-rows"]["data"]
+    return [dict(zip(data["fields"], values, strict=True)) for values in data["values"]]
 
 
 def _text(node) -> str:
@@ -123,7 +135,7 @@ def _client(app, name: str = USERS["planner"]):
 class TestScoredQueue:
     def test_rows_are_ranked_by_risk_value(self, scored_app, scored_settings):
         answer = _post(_client(scored_app), queue_body())
-        rows = answer["planner-queue"]["rowData"]
+        rows = _grid_rows(answer)
         with _snapshot(scored_settings) as con:
             expected = con.execute(
                 "SELECT location_id || '|' || item_id FROM risk.stockout_scores "
@@ -135,6 +147,23 @@ class TestScoredQueue:
         assert f"{total:,}" in answer["planner-caption"]["children"]
         assert rows[0]["reasons"].startswith(("↑", "↓"))
         assert rows[0]["action"]
+
+    def test_the_queue_answer_is_small_and_carries_every_column(self, scored_app):
+        response = _client(scored_app).post("/_dash-update-component", json=queue_body())
+        rows = _grid_rows(response.get_json()["response"])
+        assert len(rows) == 500
+        assert len(response.get_data()) < MAX_QUEUE_ANSWER_BYTES
+        page = next(p for p in dash.page_registry.values() if p["path"] == "/planner")
+        columns = sys.modules[page["module"]].QUEUE_COLUMNS  # the grid's columns
+        fields = {c["field"] for c in columns} | {
+            c["tooltipField"] for c in columns if "tooltipField" in c
+        }
+        fields |= {"row_id", "exc_id", "exc_version"}  # row ids; what the triage actions send
+        assert all(fields <= set(r) for r in rows)
+        top = rows[0]
+        assert top["reasons"].startswith(("↑", "↓"))
+        assert "(" not in top["reasons"]  # explanations of the drivers are on the drill
+        assert top["item_link"].startswith(f"[{top['item_id']}](/planner/")
 
     def test_the_model_accuracy_line_comes_from_risk_models(self, scored_app):
         answer = _post(_client(scored_app), queue_body())
@@ -148,7 +177,7 @@ class TestScoredQueue:
 
     def test_min_probability_and_search_narrow_the_queue(self, scored_app, scored_settings):
         client = _client(scored_app)
-        rows = _post(client, queue_body(min_prob=80))["planner-queue"]["rowData"]
+        rows = _grid_rows(_post(client, queue_body(min_prob=80)))
         with _snapshot(scored_settings) as con:
             count = con.execute(
                 "SELECT count(*) FROM risk.stockout_scores WHERE probability >= 0.8"
@@ -161,13 +190,13 @@ class TestScoredQueue:
             ).fetchone()[0]
         assert len(rows) == min(count, 500)
         assert all(r["probability"] >= 0.8 for r in rows)
-        found = _post(client, queue_body(search=item.lower()))["planner-queue"]["rowData"]
+        found = _grid_rows(_post(client, queue_body(search=item.lower())))
         assert {r["item_id"] for r in found} == {item}
         assert len(found) == sites
 
     def test_a_scoped_planner_sees_only_their_location(self, scored_app, scored_settings):
         client = _client(scored_app, SCOPED)
-        rows = _post(client, queue_body())["planner-queue"]["rowData"]
+        rows = _grid_rows(_post(client, queue_body()))
         with _snapshot(scored_settings) as con:
             count = con.execute(
                 "SELECT count(*) FROM risk.stockout_scores WHERE location_id = 'DC-NJ'"
@@ -176,7 +205,7 @@ class TestScoredQueue:
         assert {r["location_id"] for r in rows} == {"DC-NJ"}
         # The URL may narrow the view, never widen it.
         wider = _post(client, queue_body(location="DC-CHI"))
-        assert wider["planner-queue"]["rowData"] == []
+        assert _grid_rows(wider) == []
         assert "scope" in wider["planner-caption"]["children"]
 
 
@@ -185,7 +214,7 @@ class TestRuleFallback:
         self, rule_app, rule_settings
     ):
         answer = _post(_client(rule_app), queue_body())
-        rows = answer["planner-queue"]["rowData"]
+        rows = _grid_rows(answer)
         with _snapshot(rule_settings) as con:
             expected = con.execute(
                 "SELECT key FROM exc.queue_items WHERE type = 'stockout_risk' "
@@ -221,7 +250,7 @@ class TestGate:
 
 class TestTriageActions:
     def _rows(self, client, **kw) -> list[dict]:
-        return _post(client, queue_body(**kw))["planner-queue"]["rowData"]
+        return _grid_rows(_post(client, queue_body(**kw)))
 
     def test_acknowledge_is_stored_and_a_stale_version_is_a_conflict(
         self, scored_app, scored_settings

@@ -20,7 +20,18 @@ from typing import Any
 
 import dash
 import dash_ag_grid as dag
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 
 from control_tower.exceptions import actions
 from control_tower.exceptions.workflow import RESOLUTION_CODES
@@ -34,6 +45,7 @@ from control_tower.web import triage_views as tv
 from control_tower.web.auth import WebUser, require
 from control_tower.web.format import fmt_int, plural
 from control_tower.web.grid import (
+    columnar,
     int_col,
     number_format,
     paged_grid,
@@ -63,6 +75,7 @@ MODEL = "planner-model"
 MIN_PROB = "planner-min-prob"
 SEARCH = "planner-search"
 QUEUE = "planner-queue"
+QUEUE_ROWS = "planner-rows"  # the queue's rows in compact form (`grid.columnar`)
 CAPTION = "planner-caption"
 REFRESH = "planner-refresh"
 SELECTION = "planner-selection"
@@ -92,44 +105,53 @@ def _num(field: str, header: str, formatter: dict[str, str], **extra: Any) -> di
     return int_col(field, header, valueFormatter=formatter, **extra)
 
 
+QUEUE_COLUMNS: list[dict[str, Any]] = [
+    {
+        "field": "item_link",
+        "headerName": "Item",
+        "cellRenderer": "markdown",
+        "pinned": "left",
+        "width": 130,
+        "tooltipField": "item_id",
+        "filter": False,
+        "sortable": False,
+    },
+    text_col("description", "Description", width=180, tooltipField="description"),
+    text_col("location_id", "Location", width=100),
+    _num(
+        "probability",
+        "Risk",
+        _PCT,
+        width=80,
+        cellStyle=_BAR,
+        headerTooltip="Calibrated probability of a stockout within the horizon",
+    ),
+    _num("value_at_risk", "Value at risk", _MONEY, width=115, sort=None),
+    _num("days_of_cover", "Cover (d)", _NUM1, width=95),
+    _num("on_hand_qty", "On hand", _QTY, width=90),
+    _num("available_qty", "Available", _QTY, width=95),
+    _num("daily_demand", "Demand/d", _NUM1, width=95),
+    _num(
+        "inbound_qty",
+        "Inbound",
+        _QTY,
+        width=90,
+        headerTooltip="Open purchase order quantity in eaches",
+    ),
+    text_col("next_receipt", "Next receipt", width=110),
+    _num("lead_time_days", "Lead (d)", _QTY, width=85),
+    text_col("stockout_date", "Runs out", width=105, headerTooltip="Projected stockout"),
+    text_col("reasons", "Reasons", minWidth=220, flex=2, tooltipField="reasons"),
+    text_col("action", "Suggested action", minWidth=200, flex=1, tooltipField="action"),
+    status_col("status", "Queue status", ui.grid_labels(STATUS), width=140),
+    text_col("assignee", "Assignee", width=100),
+]
+
+
 def _grid() -> dag.AgGrid:
     return dag.AgGrid(
         id=QUEUE,
-        columnDefs=[
-            {
-                "field": "item_link",
-                "headerName": "Item",
-                "cellRenderer": "markdown",
-                "pinned": "left",
-                "width": 130,
-                "tooltipField": "item_id",
-                "filter": False,
-                "sortable": False,
-            },
-            text_col("description", "Description", width=180, tooltipField="description"),
-            text_col("location_id", "Location", width=100),
-            _num(
-                "probability",
-                "Risk",
-                _PCT,
-                width=80,
-                cellStyle=_BAR,
-                headerTooltip="Calibrated probability of a stockout within the horizon",
-            ),
-            _num("value_at_risk", "Value at risk", _MONEY, width=115, sort=None),
-            _num("days_of_cover", "Cover (d)", _NUM1, width=95),
-            _num("on_hand_qty", "On hand", _QTY, width=90),
-            _num("available_qty", "Available", _QTY, width=95),
-            _num("daily_demand", "Demand/d", _NUM1, width=95),
-            _num("inbound_qty", "Inbound", _QTY, width=90, tooltipField="inbound_hint"),
-            text_col("next_receipt", "Next receipt", width=110),
-            _num("lead_time_days", "Lead (d)", _QTY, width=85),
-            text_col("stockout_date", "Runs out", width=105, headerTooltip="Projected stockout"),
-            text_col("reasons", "Reasons", minWidth=220, flex=2, tooltipField="reasons"),
-            text_col("action", "Suggested action", minWidth=200, flex=1, tooltipField="action"),
-            status_col("status", "Queue status", ui.grid_labels(STATUS), width=140),
-            text_col("assignee", "Assignee", width=100),
-        ],
+        columnDefs=QUEUE_COLUMNS,
         **paged_grid(
             page_size=25,
             selection={"mode": "multiRow", "checkboxes": True, "headerCheckbox": True},
@@ -248,7 +270,7 @@ def layout(**query: str) -> html.Div:
                         ],
                         className="toolbar planner-filters",
                     ),
-                    dcc.Loading(_grid(), type="dot", delay_show=300),
+                    dcc.Loading([dcc.Store(id=QUEUE_ROWS), _grid()], type="dot", delay_show=300),
                     _actions(user),
                     html.Div(id=RESULT, className="planner-result", role="status"),
                 ],
@@ -274,7 +296,7 @@ filters.register_filter_callbacks(PREFIX, extra={"min_prob": MIN_PROB, "q": SEAR
 
 
 @callback(
-    Output(QUEUE, "rowData"),
+    Output(QUEUE_ROWS, "data"),
     Output(CAPTION, "children"),
     Output(MODEL, "children"),
     Output(ASOF, "children"),
@@ -294,12 +316,13 @@ def load_queue(
     search: Any,
     _refresh: Any,
 ) -> tuple[Any, ...]:
-    """The ranked queue in the user's scope, narrowed by the filters, with queue status."""
+    """The ranked queue in the user's scope, narrowed by the filters, with queue status
+    (rows in compact form: 500 rows of a score each would repeat every field name 500 times)."""
     user = require(roles=ROLES)
     view = filters.Filters.from_inputs(start, end, grain, entity, location)
     scope = view.scoped(user.scope)
     if scope is None:
-        return [], "Nothing of this entity or location is in your scope.", None, "", True
+        return columnar([]), "Nothing of this entity or location is in your scope.", None, "", True
     percent = _percent(min_prob)
     try:
         with web_context().store.cursor() as cur:
@@ -311,13 +334,26 @@ def load_queue(
                 view,
             )
     except NoSnapshotError:
-        return [], "No data landed yet: run control-tower ingest.", None, "", True
+        return columnar([]), "No data landed yet: run control-tower ingest.", None, "", True
     items = triage.queue_items(exception_store(), (r["row_id"] for r in static))
     rows = [tv.with_status(r, items.get(r["row_id"])) for r in static]
     asof = f"Stock as of {queue.as_of:%Y-%m-%d}" if queue.as_of else ""
     if not user.scope.is_all:
         asof += f" · your scope: {user.scope.describe()}"
-    return rows, tv.caption(queue), tv.model_note(queue, card), asof, queue.source == "rule"
+    return (
+        columnar(rows),
+        tv.caption(queue),
+        tv.model_note(queue, card),
+        asof,
+        queue.source == "rule",
+    )
+
+
+clientside_callback(
+    ClientsideFunction("controlTower", "rowsFromColumns"),
+    Output(QUEUE, "rowData"),
+    Input(QUEUE_ROWS, "data"),
+)
 
 
 @callback(Output(SELECTION, "children"), Input(QUEUE, "selectedRows"))

@@ -46,6 +46,7 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {
     "exceptions": ("--scale", "small"),
     "risk": ("--scale", "small"),
     "web": ("--scale", "small", "--users", "4", "--rounds", "1", "--think", "0"),
+    "scale": ("--scale", "small", "--rounds", "1"),
 }
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from support.demo import demo_extracts
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,13 +39,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench-out" / "exceptions")
     args = parser.parse_args()
 
-    extracts = args.workdir / f"extracts-{args.scale}-{args.seed}"
-    if not extracts.exists():
-        from control_tower.demo.generator import generate
-
-        t0 = time.perf_counter()
-        generate(extracts, seed=args.seed, scale=args.scale)
-        print(f"generated {args.scale} demo data in {time.perf_counter() - t0:.1f}s")
+    extracts, _ = demo_extracts(args.workdir, args.scale, args.seed)
     home = args.workdir / "home"
     shutil.rmtree(home, ignore_errors=True)
     settings = load_settings(home)

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from argon2 import PasswordHasher  # noqa: E402
 from argon2.profiles import CHEAPEST  # noqa: E402
+from support.demo import demo_extracts  # noqa: E402
 
 from control_tower.accounts import AccountStore  # noqa: E402
 from control_tower.settings import Settings, available_cores, load_settings  # noqa: E402
@@ -60,13 +61,7 @@ ROLE_ORDER = ("executive", "warehouse_supervisor", "planner", "finance", "admin"
 
 
 def _landed(args: argparse.Namespace) -> Settings:
-    extracts = args.workdir / f"extracts-{args.scale}-{args.seed}"
-    if not extracts.exists():
-        from control_tower.demo.generator import generate
-
-        t0 = time.perf_counter()
-        generate(extracts, seed=args.seed, scale=args.scale)
-        print(f"generated {args.scale} demo data in {time.perf_counter() - t0:.1f}s")
+    extracts, _ = demo_extracts(args.workdir, args.scale, args.seed)
     home = args.workdir / f"home-{args.scale}-{args.seed}"
     if args.reland:
         shutil.rmtree(home, ignore_errors=True)
@@ -321,6 +316,57 @@ def _start_server(settings: Settings, threads: int, workers: int | None = None) 
     raise SystemExit("the app server did not answer within 120 s")
 
 
+def record_pages(settings: Settings, url: str, users: dict[str, str]) -> list[dict]:
+    """The callback requests a browser makes on every page (each opened as the first role
+    of ROLE_ORDER allowed on it; a detail page on one real record), recorded on `url`."""
+    import dash
+
+    from control_tower.web.auth import page_roles
+
+    create_app(settings, accounts=_accounts(settings))  # fills the page registry
+    cookies = {role: _sign_in(url, name).cookies["ct_session"] for role, name in users.items()}
+    paths = []
+    details = _detail_paths(settings)
+    for page in dash.page_registry.values():
+        role = next((r for r in ROLE_ORDER if r in page_roles(page)), None)
+        if role is None:
+            continue
+        template = page.get("path_template")
+        if template:  # a detail page: one real record of the landed data
+            path = details.get(template)
+            if path is None:
+                print(f"  no record to open {template} with; left out")
+                continue
+            paths.append((role, path))
+        else:
+            paths.append((role, page["path"]))
+    t0 = time.perf_counter()
+    recorded = _record(url, cookies, paths)
+    print(
+        f"recorded {len(recorded)} callback requests on {len(paths)} pages "
+        f"in {time.perf_counter() - t0:.1f}s"
+    )
+    return recorded
+
+
+def replay_users(
+    url: str,
+    users: dict[str, str],
+    recorded: list[dict],
+    count: int,
+    rounds: int,
+    think: float,
+    sizes: dict[tuple[str, str], list[int]] | None = None,
+) -> tuple[dict[tuple[str, str], list[tuple[float, float]]], float]:
+    """`count` signed-in clients replay `recorded` (see `_replay`); the timings and wall time.
+    Answer sizes go to `sizes` when given."""
+    roles = sorted({rec["role"] for rec in recorded})
+    clients = [{role: _sign_in(url, users[role]) for role in roles} for _ in range(count)]
+    t0 = time.perf_counter()
+    timings = _replay(url, clients, recorded, rounds, think, sizes)
+    return timings, time.perf_counter() - t0
+
+
 def main() -> None:
     """Land, serve (another process), record, replay, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -345,39 +391,11 @@ def main() -> None:
     users = _users(settings)
     proc, url = _start_server(settings, args.threads, args.workers)
     try:
-        import dash
-
-        from control_tower.web.auth import page_roles
-
-        create_app(settings, accounts=_accounts(settings))  # fills the page registry
-        cookies = {role: _sign_in(url, name).cookies["ct_session"] for role, name in users.items()}
-        paths = []
-        details = _detail_paths(settings)
-        for page in dash.page_registry.values():
-            role = next((r for r in ROLE_ORDER if r in page_roles(page)), None)
-            if role is None:
-                continue
-            template = page.get("path_template")
-            if template:  # a detail page: one real record of the landed data
-                path = details.get(template)
-                if path is None:
-                    print(f"  no record to open {template} with; left out")
-                    continue
-                paths.append((role, path))
-            else:
-                paths.append((role, page["path"]))
-        t0 = time.perf_counter()
-        recorded = _record(url, cookies, paths)
-        print(
-            f"recorded {len(recorded)} callback requests on {len(paths)} pages "
-            f"in {time.perf_counter() - t0:.1f}s"
-        )
-        roles = sorted({rec["role"] for rec in recorded})
-        clients = [{role: _sign_in(url, users[role]) for role in roles} for _ in range(args.users)]
-        t0 = time.perf_counter()
+        recorded = record_pages(settings, url, users)
         sizes: dict[tuple[str, str], list[int]] = defaultdict(list)
-        timings = _replay(url, clients, recorded, args.rounds, args.think, sizes)
-        wall = time.perf_counter() - t0
+        timings, wall = replay_users(
+            url, users, recorded, args.users, args.rounds, args.think, sizes
+        )
         server_all = [st for values in timings.values() for st, _ in values]
         trips_all = [rt for values in timings.values() for _, rt in values]
         print(

@@ -6,6 +6,7 @@ the server runs as the command does, in its own process, on a free port.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -50,10 +51,12 @@ def two_workers(landed_settings) -> Iterator[tuple[str, subprocess.Popen]]:
     port = _free_port()
     command = "from control_tower.cli import main; main()"
     options = ["--port", str(port), "--workers", "2", "--threads", "2"]
+    env = {**os.environ, "CONTROL_TOWER_APP_DB_URL": landed_settings.app_db_url}  # as tested
     proc = subprocess.Popen(
         [sys.executable, "-c", command, "--home", str(landed_settings.home), "serve", *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -10,9 +10,9 @@
    subprocess. `--reuse` keeps a data folder that already has a published
    snapshot and starts at step 2.
 2. While it runs, every 0.25 s: the resident memory of the ingest's process
-   tree, the bytes under DuckDB's temp directory (`<warehouse>.tmp` unless
-   `--temp-dir` names the one configured) and under the data folder. The run's
-   record in `ops.runs` / `ops.batches` splits the run into landing, each
+   tree, the bytes under DuckDB's temp directory (the configured
+   `CONTROL_TOWER_DUCKDB_TEMP_DIR`, unless `--temp-dir` names another) and
+   under the data folder. The run's record in `ops.runs` / `ops.batches` splits the run into landing, each
    post-load step and the publish, each with its own peaks.
 3. A delta: `--delta` of the landed order lines (1%) changed (status one step
    on, one more unit on every other line) and dropped as one extract file in
@@ -300,9 +300,7 @@ def main() -> None:
         shutil.rmtree(home, ignore_errors=True)
     settings = load_settings(home).with_home(home)
     settings.ensure_dirs()
-    temp_dir = args.temp_dir or settings.warehouse_path.with_name(
-        settings.warehouse_path.name + ".tmp"
-    )
+    temp_dir = args.temp_dir or settings.duckdb.temp_dir  # where the product spills
     figures: list[Figure] = []
     if not reuse:
         extracts, generated = demo_extracts(args.workdir, args.scale, args.seed)

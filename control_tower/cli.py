@@ -113,8 +113,19 @@ def generate(out: Path, seed: int, scale: str, as_of: date | None) -> None:
     is_flag=True,
     help="Run the post-load steps now, also those that failed and wait for their next try.",
 )
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Recompute every KPI value, exception and risk score, not only what new batches touched.",
+)
 @click.pass_context
-def ingest(ctx: click.Context, inbox: Path | None, keep: bool, retry_failed_steps: bool) -> None:
+def ingest(
+    ctx: click.Context,
+    inbox: Path | None,
+    keep: bool,
+    retry_failed_steps: bool,
+    full_refresh: bool,
+) -> None:
     """Land every extract in the inbox (one batch per file), then refresh and publish."""
     from pipelines.run import run_pipeline
 
@@ -130,6 +141,7 @@ def ingest(ctx: click.Context, inbox: Path | None, keep: bool, retry_failed_step
                 keep=keep,
                 progress=progress,
                 retry_failed_steps=retry_failed_steps,
+                full_refresh=full_refresh,
             )
     except WriterBusyError as exc:
         raise click.ClickException(str(exc)) from None

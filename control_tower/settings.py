@@ -231,6 +231,9 @@ class Settings:
     # further failure, at most `step_retry_max_hours` apart.
     step_retry_minutes: float = 15.0
     step_retry_max_hours: float = 24.0
+    # A run recomputes what its batches touched; every step recomputes everything at least this
+    # often (and on the first run of each as-of day).
+    full_refresh_hours: float = 24.0
 
     @property
     def duckdb(self) -> DuckDBResources:
@@ -463,6 +466,7 @@ def load_settings(home: Path | str | None = None) -> Settings:
         duckdb_resources=_duckdb_resources(home_path),
         step_retry_minutes=_positive_float("STEP_RETRY_MINUTES", 15.0),
         step_retry_max_hours=_positive_float("STEP_RETRY_MAX_HOURS", 24.0),
+        full_refresh_hours=_positive_float("FULL_REFRESH_HOURS", 24.0),
         risk_retrain_days=_positive_float("RISK_RETRAIN_DAYS", 7.0),
         kpi_definitions_dir=Path(_env("KPI_DEFINITIONS") or DEFAULT_KPI_DEFINITIONS)
         .expanduser()

@@ -126,7 +126,8 @@ def print_run_report(console: Console, report: RunReport, *, by_table: bool = Fa
     for step in report.steps:
         marks = {"ok": "[green]ok[/]", "waiting": "[yellow]waiting[/]"}
         mark = marks.get(step.status, f"[red]failed[/]: {step.error}")
-        console.print(f"post-load step {step.name}: {mark} {step.summary} ({step.ms} ms)")
+        how = f" [dim]({step.refresh})[/]" if step.refresh else ""
+        console.print(f"post-load step {step.name}: {mark} {step.summary} ({step.ms} ms){how}")
     console.print(
         f"{ing.count('loaded')} loaded, {ing.count('skipped_duplicate')} skipped as already "
         f"loaded, {ing.count('rejected')} rejected, {ing.count('failed')} failed; "

@@ -12,8 +12,8 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,6 +33,7 @@ from pipelines.backoff import (
     step_policy,
     step_states,
 )
+from pipelines.refresh import loaded_batches, record_refresh, run_full_reason, step_changes
 from pipelines.steps import POST_LOAD_STEPS, Step, StepContext
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class StepOutcome:
     ms: int
     summary: str = ""
     error: str | None = None
+    refresh: str = ""  # "full refresh (reason)" or "delta of N batches"
 
 
 @dataclass
@@ -95,11 +97,14 @@ def run_pipeline(
     should_stop: Callable[[], bool] = lambda: False,
     force_steps: bool = False,
     retry_failed_steps: bool = False,
+    full_refresh: bool = False,
 ) -> RunReport:
     """Run the pipeline once. Raises WriterBusyError if another writer holds the warehouse.
 
     A post-load step that failed is skipped while it backs off (`pipelines.backoff`), unless
-    `retry_failed_steps`, which also runs the steps when nothing new landed."""
+    `retry_failed_steps`, which also runs the steps when nothing new landed. The steps
+    recompute what the run's batches touched, or everything (`pipelines.refresh`;
+    `full_refresh` asks for it)."""
     settings.ensure_dirs()
     own_lock = lock is None
     if lock is None:
@@ -114,8 +119,9 @@ def run_pipeline(
             progress=progress,
             on_batch=on_batch,
             should_stop=should_stop,
-            force_steps=force_steps or retry_failed_steps,
+            force_steps=force_steps or retry_failed_steps or full_refresh,
             retry_failed_steps=retry_failed_steps,
+            full_refresh=full_refresh,
         )
     finally:
         if own_lock:
@@ -133,6 +139,7 @@ def _run_locked(
     should_stop: Callable[[], bool],
     force_steps: bool,
     retry_failed_steps: bool,
+    full_refresh: bool,
 ) -> RunReport:
     t0 = time.perf_counter()
     started = clock()
@@ -163,6 +170,10 @@ def _run_locked(
             return report
         ctx = StepContext(settings=settings, con=con, run_id=run_id, ingest=ingest)
         policy = step_policy(settings)
+        run_reason = run_full_reason(
+            ingest, never_published=never_published, requested=full_refresh
+        )
+        delta = loaded_batches(ingest)
         for step in POST_LOAD_STEPS:
             state = states.get(step.name)
             if state is not None and state.waiting(utc_now()) and not retry_failed_steps:
@@ -179,7 +190,17 @@ def _run_locked(
                 continue
             if progress:
                 progress(step.name, "post-load step", None)
-            report.steps.append(_run_step(step, ctx, policy))
+            changes = step_changes(
+                con,
+                step.name,
+                delta,
+                run_reason=run_reason,
+                failed_before=state is not None and state.failures > 0,
+                as_of=ctx.as_of,
+                now=utc_now(),
+                full_every=timedelta(hours=settings.full_refresh_hours),
+            )
+            report.steps.append(_run_step(step, replace(ctx, changes=changes), policy))
         failed_batches = ingest.count("failed")
         if any(s.status != "ok" for s in report.steps) or failed_batches:
             report.status = "partial"
@@ -203,6 +224,7 @@ def _run_locked(
 def _run_step(step: Step, ctx: StepContext, policy: StepPolicy) -> StepOutcome:
     """Run one post-load step; a failure is rolled back, logged and counted for its back-off."""
     con, s0 = ctx.con, time.perf_counter()
+    refresh = ctx.changes.describe()
     try:
         summary = step.run(ctx)
     except Exception as exc:  # a failing step is recorded; the others still run
@@ -215,9 +237,11 @@ def _run_step(step: Step, ctx: StepContext, policy: StepPolicy) -> StepOutcome:
         state = record_failure(con, step.name, error, now=utc_now(), policy=policy)
         ms = round((time.perf_counter() - s0) * 1000)
         retry = f"next try after {state.next_try_at:%Y-%m-%d %H:%M} UTC"
-        return StepOutcome(step.name, "failed", ms, retry, error=error)
+        return StepOutcome(step.name, "failed", ms, retry, error=error, refresh=refresh)
     record_success(con, step.name, now=utc_now())
-    return StepOutcome(step.name, "ok", round((time.perf_counter() - s0) * 1000), summary)
+    record_refresh(con, step.name, ctx.changes, as_of=ctx.as_of, now=utc_now())
+    ms = round((time.perf_counter() - s0) * 1000)
+    return StepOutcome(step.name, "ok", ms, summary, refresh=refresh)
 
 
 def _retry_outbox(settings: Settings) -> None:
@@ -235,7 +259,14 @@ def _record_run(con: duckdb.DuckDBPyConnection, report: RunReport) -> None:
     ing = report.ingest
     steps = json.dumps(
         [
-            {"name": s.name, "status": s.status, "ms": s.ms, "summary": s.summary, "error": s.error}
+            {
+                "name": s.name,
+                "status": s.status,
+                "ms": s.ms,
+                "summary": s.summary,
+                "error": s.error,
+                "refresh": s.refresh,
+            }
             for s in report.steps
         ]
     )

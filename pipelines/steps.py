@@ -19,6 +19,7 @@ import duckdb
 from control_tower.landing.ingest import IngestReport
 from control_tower.ops.freshness import refresh_freshness
 from control_tower.settings import Settings, utc_now
+from control_tower.storage.changes import Changes
 
 
 @dataclass
@@ -30,6 +31,8 @@ class StepContext:
     run_id: str
     ingest: IngestReport
     as_of: date = field(default_factory=lambda: utc_now().date())
+    # What this step recomputes: everything, or what the run's batches touched (pipelines.refresh).
+    changes: Changes = field(default_factory=lambda: Changes.full_refresh("requested"))
 
 
 class PostLoadStep(Protocol):

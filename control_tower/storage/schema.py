@@ -101,6 +101,15 @@ CREATE TABLE IF NOT EXISTS ops.step_state (
     next_try_at TIMESTAMP,                   -- runs before this skip the step
     last_ok_at TIMESTAMP
 );
+-- Each post-load step's last refresh: full or incremental, and its last full one
+-- (pipelines.refresh decides from it whether the next run recomputes everything).
+CREATE TABLE IF NOT EXISTS ops.step_refresh (
+    step VARCHAR PRIMARY KEY,
+    last_mode VARCHAR NOT NULL,              -- full or delta
+    last_at TIMESTAMP NOT NULL,
+    full_at TIMESTAMP,                       -- the last full refresh
+    full_as_of DATE                          -- the as-of day of that full refresh
+);
 """
 
 # Governed KPI layer: the catalog's version history and the materialised values.

@@ -84,9 +84,15 @@ def attach_shared_tables(con: duckdb.DuckDBPyConnection, snapshot: Path) -> int:
         f"SELECT delta_alias, delta_file FROM {schema}.{table} WHERE delta_file IS NOT NULL"
     ).fetchall()
     folder = snapshot.parent / TABLES_DIR
+    # DuckDB shares one database instance per file and process: a second connection to the
+    # same snapshot finds its files attached already.
+    attached = {
+        r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
     for alias, file in rows:
-        path = str(folder / file).replace("'", "''")
-        con.execute(f"ATTACH '{path}' AS {quote(alias)} (READ_ONLY)")
+        if alias not in attached:
+            path = str(folder / file).replace("'", "''")
+            con.execute(f"ATTACH '{path}' AS {quote(alias)} (READ_ONLY)")
     return len(rows)
 
 

@@ -220,3 +220,14 @@ def test_a_large_change_or_lost_rows_give_the_table_a_new_base(tmp_path: Path) -
     assert publish(wh, serving).bases == 1  # a delta cannot say a row is gone
     assert _lines(serving) == _expected(wh)
     assert len(_lines(serving)) == 99
+
+
+def test_two_readers_of_one_snapshot_in_one_process(tmp_path: Path) -> None:
+    wh, serving = tmp_path / "w.duckdb", tmp_path / "serving"
+    con = _warehouse(wh)
+    _land(con, "orders", 1, [1, 2])
+    con.close()
+    snapshot = publish(wh, serving).snapshot
+    with open_snapshot(snapshot) as first, open_snapshot(snapshot) as second:
+        assert first.execute("SELECT count(*) FROM orders").fetchall() == [(2,)]
+        assert second.execute("SELECT count(*) FROM orders").fetchall() == [(2,)]

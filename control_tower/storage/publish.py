@@ -31,6 +31,7 @@ read the pointer a moment ago).
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ import duckdb
 from control_tower.settings import DuckDBResources, private_dir
 from control_tower.storage.engine import connect
 from control_tower.storage.serving import (
+    FILES,
     MANIFEST,
     POINTER,
     TABLES_DIR,
@@ -171,6 +173,13 @@ def publish(
     con = connect(warehouse, resources)
     try:
         previous = _previous(con, serving_dir)
+        full_base = None
+        if not previous:
+            # Nothing to share from: one sequential copy of the (checkpointed) warehouse is the
+            # base of every landed table, far faster than writing them table by table.
+            con.close()
+            full_base = _copy_warehouse(warehouse, serving_dir / TABLES_DIR, seq)
+            con = connect(warehouse, resources)
         tables = _tables(con)
         con.execute(f"ATTACH {literal(tmp)} AS snapshot_out")
         try:
@@ -182,7 +191,9 @@ def publish(
                     report.derived += 1
                     continue
                 known = previous.get((table.schema, table.name))
-                entry, done = serve_table(con, table, known, serving_dir / TABLES_DIR, seq)
+                entry, done = serve_table(
+                    con, table, known, serving_dir / TABLES_DIR, seq, full_base=full_base
+                )
                 report.shared += done == "shared"
                 report.deltas += done == "delta"
                 report.bases += done == "base"
@@ -202,61 +213,78 @@ def publish(
     return report
 
 
+def _copy_warehouse(warehouse: Path, folder: Path, seq: str) -> str:
+    """Copy the closed, checkpointed warehouse file into `folder`; the copy's file name."""
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        # Only reachable if the writer did not checkpoint; never publish a file without its log.
+        raise RuntimeError(f"{wal} is not empty: checkpoint the warehouse before publishing")
+    name = f"warehouse-{seq}.duckdb"
+    tmp = folder / f".{name}.tmp"
+    shutil.copyfile(warehouse, tmp)
+    sync_private(tmp)
+    os.replace(tmp, folder / name)
+    return name
+
+
 def _write_views(
     con: duckdb.DuckDBPyConnection,
     serving_dir: Path,
     entries: list[tuple[LandedTable, SharedEntry]],
 ) -> None:
-    """The views of the landed tables on their files, and the manifest readers attach from."""
-    manifest = f"snapshot_out.{quote(MANIFEST[0])}.{quote(MANIFEST[1])}"
-    con.execute(f"CREATE SCHEMA snapshot_out.{quote(MANIFEST[0])}")
+    """The views of the landed tables on their files, and the manifest readers attach from:
+    `_snapshot.tables` (how each table is served) and `_snapshot.files` (each file once)."""
+    schema = f"snapshot_out.{quote(MANIFEST[0])}"
+    manifest = f"{schema}.{quote(MANIFEST[1])}"
+    con.execute(f"CREATE SCHEMA {schema}")
     con.execute(
         f"CREATE TABLE {manifest} (schema_name VARCHAR, table_name VARCHAR, columns VARCHAR, "
-        "fingerprint VARCHAR, base_file VARCHAR, base_max_batch BIGINT, delta_file VARCHAR, "
-        "base_alias VARCHAR, delta_alias VARCHAR)"
+        "fingerprint VARCHAR, base_file VARCHAR, base_max_batch BIGINT, delta_file VARCHAR)"
     )
+    con.execute(f"CREATE TABLE {schema}.{quote(FILES)} (file VARCHAR, alias VARCHAR)")
+    aliases: dict[str, str] = {}
+    for _, entry in entries:
+        for file in entry.files():
+            aliases.setdefault(file, f"shared_{len(aliases)}")
     folder = serving_dir / TABLES_DIR
-    for i, (table, entry) in enumerate(entries):
-        base_alias = f"shared_{i}"
-        delta_alias = f"shared_{i}_delta" if entry.delta_file else None
-        attached = [(base_alias, entry.base_file)]
-        if delta_alias and entry.delta_file:
-            attached.append((delta_alias, entry.delta_file))
-        for alias, file in attached:
-            con.execute(f"ATTACH {literal(folder / file)} AS {quote(alias)} (READ_ONLY)")
-        try:
-            sql = view_sql(entry, base_alias, delta_alias, table.key)
+    for file, alias in aliases.items():
+        con.execute(f"ATTACH {literal(folder / file)} AS {quote(alias)} (READ_ONLY)")
+        con.execute(f"INSERT INTO {schema}.{quote(FILES)} VALUES (?, ?)", [file, alias])
+    try:
+        for table, entry in entries:
+            delta = aliases[entry.delta_file] if entry.delta_file else None
+            sql = view_sql(entry, aliases[entry.base_file], delta, table.key)
             con.execute(f"CREATE VIEW snapshot_out.{table.ref} AS {sql}")
-        finally:
-            for alias, _ in attached:
-                con.execute(f"DETACH {quote(alias)}")
-        con.execute(
-            f"INSERT INTO {manifest} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                entry.schema,
-                entry.name,
-                entry.columns,
-                entry.fingerprint,
-                entry.base_file,
-                entry.base_max_batch,
-                entry.delta_file,
-                base_alias,
-                delta_alias,
-            ],
-        )
+            con.execute(
+                f"INSERT INTO {manifest} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    entry.schema,
+                    entry.name,
+                    entry.columns,
+                    entry.fingerprint,
+                    entry.base_file,
+                    entry.base_max_batch,
+                    entry.delta_file,
+                ],
+            )
+    finally:
+        for alias in aliases.values():
+            con.execute(f"DETACH {quote(alias)}")
 
 
 def _files_named(con: duckdb.DuckDBPyConnection, snapshot: Path) -> set[str]:
-    """The table files a snapshot's manifest names (none for a whole-copy snapshot)."""
+    """The table files a snapshot attaches (none for a whole-copy snapshot)."""
     try:
         con.execute(f"ATTACH {literal(snapshot)} AS named_by (READ_ONLY)")
     except duckdb.Error:  # deleted meanwhile, or not a database: it names nothing
         return set()
     try:
-        rows = _manifest_rows(con, "named_by")
+        if not _manifest_rows(con, "named_by"):
+            return set()
+        files = f"named_by.{quote(MANIFEST[0])}.{quote(FILES)}"
+        return {r[0] for r in con.execute(f"SELECT file FROM {files}").fetchall()}
     finally:
         con.execute("DETACH named_by")
-    return {f for row in rows for f in SharedEntry(*row).files()}
 
 
 def _old(paths: Iterable[Path], now: float, min_age_s: float) -> list[Path]:

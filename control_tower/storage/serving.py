@@ -29,6 +29,8 @@ POINTER = "CURRENT"
 TABLES_DIR = "tables"
 # The table in each snapshot naming its shared table files: (schema, table).
 MANIFEST = ("_snapshot", "tables")
+# The table in each snapshot naming every file it attaches, and the alias its views use.
+FILES = "files"
 _SNAPSHOT_RE = re.compile(r"^snapshot-(\d{8})\.duckdb$")
 
 
@@ -71,7 +73,7 @@ def attach_shared_tables(con: duckdb.DuckDBPyConnection, snapshot: Path) -> int:
     """Attach, read-only, the table files the open snapshot `snapshot` names; how many.
 
     A snapshot written before table files existed names none and holds every table itself."""
-    schema, table = (quote(part) for part in MANIFEST)
+    schema = quote(MANIFEST[0])
     known = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = ? AND table_name = ?",
@@ -79,10 +81,7 @@ def attach_shared_tables(con: duckdb.DuckDBPyConnection, snapshot: Path) -> int:
     ).fetchone()
     if not known or not known[0]:
         return 0
-    rows = con.execute(
-        f"SELECT base_alias, base_file FROM {schema}.{table} UNION ALL "
-        f"SELECT delta_alias, delta_file FROM {schema}.{table} WHERE delta_file IS NOT NULL"
-    ).fetchall()
+    rows = con.execute(f"SELECT alias, file FROM {schema}.{quote(FILES)}").fetchall()
     folder = snapshot.parent / TABLES_DIR
     # DuckDB shares one database instance per file and process: a second connection to the
     # same snapshot finds its files attached already.

@@ -140,9 +140,13 @@ def serve_table(
     previous: SharedEntry | None,
     folder: Path,
     seq: str,
+    *,
+    full_base: str | None = None,
 ) -> tuple[SharedEntry, str]:
     """The entry serving `table` in the snapshot `seq`, writing the files it needs, and what
-    was done: "shared" (files kept), "delta" (a new delta file) or "base" (a new base file)."""
+    was done: "shared" (files kept), "delta" (a new delta file) or "base" (a new base file, or
+    `full_base`: a copy of the whole warehouse just made, for a table the previous snapshot
+    did not serve)."""
     print_, count, high = fingerprint(con, table)
     if previous is not None and previous.fingerprint == print_:
         return previous, "shared"
@@ -158,6 +162,9 @@ def serve_table(
                 where = f"{BATCH_COLUMN} > {int(previous.base_max_batch or 0)}"
                 _write(con, table, folder / delta, where)
             return replace(previous, fingerprint=print_, delta_file=delta), "delta"
+    if previous is None and full_base is not None:
+        entry = SharedEntry(table.schema, table.name, table.columns, print_, full_base, high)
+        return entry, "base"
     base_file = f"{table.schema}.{table.name}-{seq}.duckdb"
     _write(con, table, folder / base_file, "TRUE")
     entry = SharedEntry(table.schema, table.name, table.columns, print_, base_file, high)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from control_tower.storage.publish import publish
 from control_tower.storage.serving import (
@@ -59,7 +60,8 @@ def test_only_changed_landed_tables_get_a_new_file_and_readers_see_all(tmp_path:
     con.close()
     first = publish(wh, serving)
     assert (first.bases, first.shared, first.derived) == (2, 0, 1)
-    assert _files(serving) == {"main.orders-00000001.duckdb", "main.stock-00000001.duckdb"}
+    # The first publish has nothing to share from: one copy of the warehouse is every base.
+    assert _files(serving) == {"warehouse-00000001.duckdb"}
 
     con = _warehouse(wh)
     _land(con, "orders", 3, [2, 4])  # one update, one new row
@@ -67,8 +69,7 @@ def test_only_changed_landed_tables_get_a_new_file_and_readers_see_all(tmp_path:
     con.close()
     second = publish(wh, serving)
     assert (second.bases, second.shared, second.derived) == (1, 1, 1)
-    assert "main.orders-00000002.duckdb" in _files(serving)
-    assert "main.stock-00000002.duckdb" not in _files(serving)
+    assert _files(serving) == {"warehouse-00000001.duckdb", "main.orders-00000002.duckdb"}
     assert current_snapshot(serving) == second.snapshot
     assert _read(serving, "SELECT k, v FROM orders ORDER BY k") == [(1, 1), (2, 6), (3, 3), (4, 12)]
     assert _read(serving, "SELECT sum(v) FROM stock") == [(60,)]
@@ -132,9 +133,9 @@ def test_table_files_no_kept_snapshot_names_are_pruned(tmp_path: Path) -> None:
         "snapshot-00000004.duckdb",
         latest.snapshot.name,
     ]
-    # The unchanged stock table is still named by both kept snapshots; old order files go.
+    # The unchanged stock table still reads the first copy; old order files go.
     assert _files(serving) == {
-        "main.stock-00000001.duckdb",
+        "warehouse-00000001.duckdb",
         "main.orders-00000004.duckdb",
         "main.orders-00000005.duckdb",
     }
@@ -193,7 +194,7 @@ def test_a_small_change_of_a_keyed_table_is_served_as_a_delta_on_its_base(tmp_pa
     second = publish(wh, serving)
     assert (second.deltas, second.bases) == (1, 0)
     assert _files(serving) == {
-        "main.sales_order_lines-00000001.duckdb",
+        "warehouse-00000001.duckdb",
         "main.sales_order_lines-00000002.delta.duckdb",
     }
     assert _lines(serving) == _expected(wh)
@@ -231,3 +232,14 @@ def test_two_readers_of_one_snapshot_in_one_process(tmp_path: Path) -> None:
     with open_snapshot(snapshot) as first, open_snapshot(snapshot) as second:
         assert first.execute("SELECT count(*) FROM orders").fetchall() == [(2,)]
         assert second.execute("SELECT count(*) FROM orders").fetchall() == [(2,)]
+
+
+def test_the_first_publish_refuses_a_warehouse_with_an_unflushed_log(tmp_path: Path) -> None:
+    wh, serving = tmp_path / "w.duckdb", tmp_path / "serving"
+    con = _warehouse(wh)
+    _land(con, "orders", 1, [1])
+    con.close()
+    wh.with_name(wh.name + ".wal").write_bytes(b"pending")
+    with pytest.raises(RuntimeError, match="checkpoint"):
+        publish(wh, serving)
+    assert current_snapshot(serving) is None

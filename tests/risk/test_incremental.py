@@ -85,8 +85,10 @@ def _write_delta(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, int]],
         "WHERE order_id = ? AND line_no = ?",
         [other, order, line],
     )
-    # the next one moves 100 days back, out of every window
-    moved = _one(con, f"{lines} ORDER BY ordered_qty DESC, order_id LIMIT 1 OFFSET 1")
+    # the other changes leave both items alone: only the moved line changes their demand
+    lines += f" AND item_id NOT IN ('{item}', '{other}')"
+    # the largest other line moves 100 days back, out of every window
+    moved = _one(con, f"{lines} ORDER BY ordered_qty DESC, order_id LIMIT 1")
     con.execute(
         "UPDATE sales_order_lines SET order_ts = order_ts - INTERVAL 100 DAY, "
         "order_ts_local_date = order_ts_local_date - 100, _batch_id = 9001 "
@@ -101,7 +103,7 @@ def _write_delta(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, int]],
     open_line = (
         f"SELECT * FROM sales_order_lines WHERE location_id = 'DC-RTM' AND status <> 'cancelled' "
         f"AND order_ts_local_date <= DATE '{AS_OF}' AND first_promised_date > DATE '{AS_OF}' "
-        "ORDER BY order_id, line_no"
+        f"AND item_id NOT IN ('{item}', '{other}') ORDER BY order_id, line_no"
     )
     cancel = _one(con, f"SELECT order_id, line_no FROM ({open_line}) LIMIT 1")
     con.execute(

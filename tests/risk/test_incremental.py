@@ -66,8 +66,8 @@ def _touch_unread(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
 
 
 def _write_delta(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, int]], tuple[str, str]]:
-    """Order lines moved between items and days, changed, cancelled and new (all at DC-RTM),
-    snapshots of some DC-CHI item-locations, a purchase order line moved to another item, and
+    """Order lines moved between items and days, changed, cancelled, new and shipped (all at
+    DC-RTM), snapshots of some DC-CHI item-locations, a purchase order line moved to another item, and
     rows of tables the features do not read. Returns the batches and the item-location the
     moved line left."""
     window = f"location_id = 'DC-RTM' AND order_ts_local_date > DATE '{T}' - 28 "
@@ -118,6 +118,13 @@ def _write_delta(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, int]],
         f"FROM ({open_line}) LIMIT 1 OFFSET 1",
         [AS_OF, AS_OF + timedelta(days=2), AS_OF + timedelta(days=2)],
     )
+    # an open line ships one unit: its location ships one more line a day (its backlog)
+    con.execute(
+        "INSERT INTO shipments SELECT 'SH-NEW-1', o.order_id, o.line_no, o.item_id, "
+        "o.location_id, NULL, 1, 'EA', CAST(? AS TIMESTAMP), CAST(? AS DATE), 1, 9004, now() "
+        f"FROM ({open_line}) AS o LIMIT 1 OFFSET 2",
+        [AS_OF - timedelta(days=1), AS_OF - timedelta(days=1)],
+    )
     con.execute(
         "UPDATE inventory_snapshots SET on_hand_qty = 0, _batch_id = 9002 "
         f"WHERE location_id = 'DC-CHI' AND snapshot_date IN (DATE '{T}', DATE '{T}' - 10) "
@@ -135,7 +142,7 @@ def _write_delta(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, int]],
         [po[2], po[0], po[1]],
     )
     batches = [("sales_order_lines", 9001), ("inventory_snapshots", 9002)]
-    batches += [("purchase_order_lines", 9003), *_touch_unread(con)]
+    batches += [("purchase_order_lines", 9003), ("shipments", 9004), *_touch_unread(con)]
     return batches, ("DC-RTM", item)
 
 

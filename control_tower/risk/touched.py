@@ -386,10 +386,10 @@ def save_fingerprints(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
             f"DELETE FROM {STATE} WHERE model = ? AND list_contains(?, part)",
             [plan.model, [*plan.parts, _STAMP]],
         )
-    if plan.parts:
+    con.execute(f"INSERT INTO {STATE} VALUES (?, ?, ?, '', 0)", [plan.model, _STAMP, plan.stamp])
+    if plan.parts:  # computed by plan_rescore on this connection
         con.execute(
             f"INSERT INTO {STATE} SELECT * FROM {_NOW} WHERE model = ? AND list_contains(?, part)",
             [plan.model, list(plan.parts)],
         )
-    con.execute(f"INSERT INTO {STATE} VALUES (?, ?, ?, '', 0)", [plan.model, _STAMP, plan.stamp])
-    con.execute(f"DELETE FROM {_NOW} WHERE model = ?", [plan.model])
+        con.execute(f"DELETE FROM {_NOW} WHERE model = ?", [plan.model])

@@ -217,8 +217,9 @@ def test_a_delta_touching_nothing_the_models_read_rescores_nothing(
     monkeypatch.setenv("CONTROL_TOWER_NOW", "2026-03-18T15:00:00Z")  # a later run, same day
     settings = load_settings(home)
     step = next(s for s in POST_LOAD_STEPS if s.name == "risk")
-    ctx = StepContext(settings, con, "run-delta", IngestReport(), as_of=AS_OF, changes=changes)
-    summary = step.run(ctx)
+    with duckdb.connect(str(settings.warehouse_path)) as run:  # the next run's connection
+        ctx = StepContext(settings, run, "run-delta", IngestReport(), as_of=AS_OF, changes=changes)
+        summary = step.run(ctx)
     assert "0 rescored" in summary
     assert "trained" not in summary
     after = _scores(con)

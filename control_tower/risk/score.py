@@ -3,10 +3,12 @@
 `refresh_risk` is the post-load step `risk`: it trains a model that does not
 exist yet or is older than the retrain interval (`Settings.risk_retrain_days`,
 a week by default; when the history allows), so most runs only score; it
-scores with the active models, replaces
-`risk.stockout_scores` and `risk.late_order_scores` in one transaction, and
-mirrors the model cards to `risk.models`. The exception rule `stockout_risk`
-then reads the stockout scores.
+scores with the active models, writes `risk.stockout_scores` and
+`risk.late_order_scores` in one transaction, and mirrors the model cards to
+`risk.models`. A full refresh replaces every score; a delta replaces only the
+scores of the item-locations and open lines whose inputs it touched
+(`risk.touched`). The exception rule `stockout_risk` then reads the stockout
+scores.
 
 Value at risk of an item-location (money): the units expected to be short
 over the horizon plus the item's lead time, at the recent daily demand,

@@ -60,7 +60,11 @@ def _risk(ctx: StepContext) -> str:
 
     settings = ctx.settings
     return refresh_risk(
-        ctx.con, settings.models_dir, as_of=ctx.as_of, retrain_days=settings.risk_retrain_days
+        ctx.con,
+        settings.models_dir,
+        as_of=ctx.as_of,
+        retrain_days=settings.risk_retrain_days,
+        changes=ctx.changes,
     ).summary()
 
 

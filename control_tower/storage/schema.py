@@ -224,6 +224,14 @@ CREATE TABLE IF NOT EXISTS risk.late_order_scores (
     as_of DATE,
     scored_at TIMESTAMP
 );
+-- What each model's stored scores read, so a delta rescores only what changed (risk.touched).
+CREATE TABLE IF NOT EXISTS risk.score_inputs (
+    model VARCHAR,                  -- stockout, late_order
+    part VARCHAR,                   -- a fingerprinted input, or 'scored' (k1: model, file, day)
+    k1 VARCHAR,                     -- the group of scores: e.g. location, item, supplier
+    k2 VARCHAR,
+    fp HUGEINT                      -- sum of a hash of what the group's features read
+);
 CREATE TABLE IF NOT EXISTS risk.models (
     model VARCHAR,                  -- stockout, late_order
     version VARCHAR,

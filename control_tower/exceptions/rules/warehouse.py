@@ -46,6 +46,8 @@ LATE_WAVE = ExceptionType(
         "Release the wave or re-plan it; move labour to picking if completion is at risk."
     ),
     params={"release_tolerance_minutes": 15},
+    reads=("waves", "locations"),
+    clock=True,  # a wave turns late at its planned time
 )
 
 RECEIPT_NOT_PUT_AWAY = ExceptionType(
@@ -76,4 +78,6 @@ RECEIPT_NOT_PUT_AWAY = ExceptionType(
     sla_hours=24,
     suggested_action="Put the goods away (or record why they are held) so they become available.",
     params={"hours": 48},
+    reads=("receipts", "locations", "items"),
+    clock=True,  # a receipt is late once it has waited the allowed hours
 )

@@ -136,11 +136,8 @@ def detect(
     With `plans` (and the run's `changes`), a type planned `skip` is not run and a type
     planned `keys` only for the keys its touched rows reach (they join `exc_recomputed`)."""
     types = dict(types or EXCEPTION_TYPES)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE exc_detected (type VARCHAR, key VARCHAR, "
-        "location_id VARCHAR, entity_id VARCHAR, item_id VARCHAR, detail VARCHAR, "
-        "value_at_risk DOUBLE, severity VARCHAR, event_at TIMESTAMP, in_window BOOLEAN)"
-    )
+    # The columns of what the warehouse remembers of a detection (storage/schema.py).
+    con.execute("CREATE OR REPLACE TEMP TABLE exc_detected AS FROM exc.detected LIMIT 0")
     counts: dict[str, int] = {}
     failed: dict[str, str] = {}
     for t in types.values():

@@ -32,25 +32,18 @@ from typing import Any
 
 import duckdb
 
-from control_tower.exceptions.registry import ExceptionType
+from control_tower.exceptions.registry import (
+    OPTIONAL_RULE_COLUMNS,
+    RULE_COLUMNS,
+    ExceptionType,
+)
 from control_tower.storage.changes import Changes
 
 FULL, KEYS, WHOLE, SKIP = "full", "keys", "whole", "skip"
 
 # The columns of a detected condition, in the order of the temp table `exc_detected` and of
 # `exc.detected` (control_tower/storage/schema.py).
-DETECTED_COLUMNS: tuple[str, ...] = (
-    "type",
-    "key",
-    "location_id",
-    "entity_id",
-    "item_id",
-    "detail",
-    "value_at_risk",
-    "severity",
-    "event_at",
-    "in_window",
-)
+DETECTED_COLUMNS: tuple[str, ...] = ("type", *RULE_COLUMNS, *OPTIONAL_RULE_COLUMNS)
 
 
 @dataclass(frozen=True)

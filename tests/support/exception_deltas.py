@@ -20,56 +20,79 @@ from control_tower.storage.changes import Changes
 from pipelines.refresh import loaded_batches
 from pipelines.run import run_pipeline
 from tests.support.clock import clock_at
-from tests.support.exception_cases import later, settings, store, write_delivery, writer
+from tests.support.exception_cases import (
+    DELIVERY,
+    later,
+    settings,
+    store,
+    write_delivery,
+    writer,
+)
 
 U = "2026-03-12T10:30:00Z"  # updated_at of the deltas' new versions (newer than DELIVERY's)
-LINE_HEADER = (
-    "order_id,line_no,entity_id,customer_id,item_id,location_id,channel,order_ts,ordered_qty,"
-    "uom,unit_price,requested_date,promised_date,status,updated_at\n"
-)
+
+
+def rows(table: str, text: str) -> str:
+    """A CSV of `table` with DELIVERY's header and these rows."""
+    return DELIVERY[table].splitlines(keepends=True)[0] + text
+
 
 # 11:00 - lines and shipments: O1|1 shipped in full (its backorder clears), O4|1 ordered down
 # to what shipped (its short shipment clears), O6|1 a new past-due line, O7|1 a new short
 # shipment; close task T2 done, invoice line INV1|1 matched (both clear).
 ORDERS: dict[str, str] = {
-    "sales_order_lines": LINE_HEADER
-    + f"""\
+    "sales_order_lines": rows(
+        "sales_order_lines",
+        f"""\
 O4,1,E1,C2,I1,L1,EDI,2026-03-05T15:00:00Z,15,EA,4.00,2026-03-09,2026-03-09,shipped,{U}
 O6,1,E1,C1,I2,L1,EDI,2026-03-04T15:00:00Z,3,EA,15.00,2026-03-06,2026-03-06,open,{U}
 O7,1,E2,C2,I3,L2,web,2026-03-08T09:00:00Z,50,EA,0.10,2026-03-10,2026-03-10,shipped,{U}
 """,
-    "shipments": """\
-shipment_id,order_id,line_no,item_id,location_id,wave_id,shipped_qty,uom,shipped_ts
+    ),
+    "shipments": rows(
+        "shipments",
+        """\
 S6,O1,1,I1,L1,,6,EA,2026-03-12T09:00:00Z
 S7,O7,1,I3,L2,,30,EA,2026-03-11T12:00:00Z
 """,
-    "close_tasks": f"""\
-entity_id,period,task_id,task_name,category,owner,due_date,completed_at,status,updated_at
+    ),
+    "close_tasks": rows(
+        "close_tasks",
+        f"""\
 E1,2026-02,T2,Accruals,gl,bob,2026-03-04,2026-03-12T09:00:00Z,done,{U}
 """,
-    "ap_invoice_lines": f"""\
-invoice_id,line_no,entity_id,supplier_id,po_id,po_line_no,invoiced_qty,invoiced_unit_cost,invoice_date,first_pass_matched,match_status,updated_at
+    ),
+    "ap_invoice_lines": rows(
+        "ap_invoice_lines",
+        f"""\
 INV1,1,E1,S1,P1,1,12,2.75,2026-03-09,false,matched,{U}
 """,
+    ),
 }
 
 # 12:00 - stock: a new snapshot day for L1 (I1 covered again, I2 at zero), a recount of bin A1
 # within tolerance (its variance clears), customer C2 raised to priority tier 1.
 STOCK: dict[str, str] = {
-    "inventory_snapshots": """\
-snapshot_date,location_id,item_id,on_hand_qty,allocated_qty,quarantined_qty,in_transit_qty
+    "inventory_snapshots": rows(
+        "inventory_snapshots",
+        """\
 2026-03-12,L1,I1,200,0,0,0
 2026-03-12,L1,I2,0,0,0,0
 2026-03-12,L1,I3,20,0,0,0
 """,
-    "cycle_counts": """\
-count_id,location_id,bin_id,item_id,counted_at,system_qty,counted_qty,counter_id
+    ),
+    "cycle_counts": rows(
+        "cycle_counts",
+        """\
 CC7,L1,A1,I1,2026-03-12T08:00:00Z,100,100,U1
 """,
-    "customers": f"""\
-customer_id,name,segment,priority_tier,region,updated_at
+    ),
+    "customers": rows(
+        "customers",
+        f"""\
 C2,Globex,Wholesale,1,EU,{U}
 """,
+    ),
 }
 
 # 13:00 - a return: a table no rule reads.
@@ -82,11 +105,13 @@ R1,1,O4,2,I1,2,damaged,2026-03-12T11:00:00Z
 
 # 14:00 - O4|1 ordered up again (short again: its cleared item reopens), O6|1 cancelled.
 REORDER: dict[str, str] = {
-    "sales_order_lines": LINE_HEADER
-    + """\
+    "sales_order_lines": rows(
+        "sales_order_lines",
+        """\
 O4,1,E1,C2,I1,L1,EDI,2026-03-05T15:00:00Z,20,EA,4.00,2026-03-09,2026-03-09,shipped,2026-03-12T11:30:00Z
 O6,1,E1,C1,I2,L1,EDI,2026-03-04T15:00:00Z,3,EA,15.00,2026-03-06,2026-03-06,cancelled,2026-03-12T11:30:00Z
 """,
+    ),
 }
 
 # The deltas of one day, each with the hour after NOW it lands and is detected at.

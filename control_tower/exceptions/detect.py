@@ -41,6 +41,7 @@ from control_tower.exceptions.registry import (
 from control_tower.exceptions.scope import (
     FULL,
     KEYS,
+    SKIP,
     RulePlan,
     begin_reconcile_scope,
     note_keys,
@@ -146,8 +147,17 @@ def detect(
             continue
         keyed = plan is not None and plan.mode == KEYS
         try:
-            set_scope(con, t if keyed else None, changes or Changes.full_refresh("requested"))
-            counts[t.name] = _run_rule(con, t, as_of=as_of, now=now, keyed=keyed)
+            found = set_scope(
+                con,
+                t if keyed else None,
+                changes or Changes.full_refresh("requested"),
+                since=plan.since if plan else None,
+                now=now,
+            )
+            # a keyed rule with no key to look at has nothing to find
+            counts[t.name] = (
+                _run_rule(con, t, as_of=as_of, now=now, keyed=keyed) if found or not keyed else 0
+            )
             if keyed:
                 note_keys(con, t.name)
         except (duckdb.Error, DetectionError) as exc:
@@ -227,8 +237,14 @@ def refresh_exceptions(
     full_types = [n for n in succeeded if plans[n].mode == FULL]
     scope = None
     if not changes.full:
-        report.modes = {n: p.mode for n, p in plans.items()}
-        report.scoped_keys = int(one_row(con, "SELECT count(*) FROM exc_recomputed")[0])
+        keys = dict(
+            con.execute("SELECT type, count(*) FROM exc_recomputed GROUP BY ALL").fetchall()
+        )
+        report.modes = {
+            n: SKIP if p.mode == KEYS and not keys.get(n) and n not in report.failed else p.mode
+            for n, p in plans.items()
+        }
+        report.scoped_keys = sum(keys.values())
         scope = ReconcileScope(
             full_types=tuple(full_types),
             delta_types=tuple(n for n in kinds if n not in report.failed and n not in full_types),

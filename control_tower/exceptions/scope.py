@@ -53,6 +53,7 @@ class RulePlan:
     mode: str  # full, keys (keyed, for the run's keys), whole (run whole, reconcile the difference), skip
     reason: str
     fingerprint: str | None = None  # of the derived tables the rule reads, as of this run
+    since: datetime | None = None  # the instant of the type's last detection
 
     @property
     def runs(self) -> bool:
@@ -86,9 +87,12 @@ def plan_rules(
             plan = RulePlan(FULL, f"no full detection on {as_of.isoformat()} yet", fp)
         elif not t.reads:
             plan = RulePlan(WHOLE, "what it reads is not declared", fp)
+        elif t.keyed and changes.touches(landed):
+            plan = RulePlan(KEYS, "keys of the new rows", fp, last_now)
+        elif t.keyed and t.clock and last_now is not None and now > last_now:
+            plan = RulePlan(KEYS, "keys that came due", fp, last_now)
         elif t.keyed:
-            touched = changes.touches(landed)
-            plan = RulePlan(KEYS, "keys of the new rows", fp) if touched else RulePlan(SKIP, "", fp)
+            plan = RulePlan(SKIP, "", fp)
         elif changes.touches(landed):
             plan = RulePlan(WHOLE, "its tables got rows", fp)
         elif fp != last_fp:
@@ -119,9 +123,17 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, t: ExceptionType) -> str | None
     return " ".join(parts)
 
 
-def set_scope(con: duckdb.DuckDBPyConnection, t: ExceptionType | None, changes: Changes) -> int:
-    """Point the rules' `exc_in_scope(key)` at the keys the run's rows of `t`'s tables reach
-    (temp table `exc_scope`), or at every key (`t` None); returns how many keys."""
+def set_scope(
+    con: duckdb.DuckDBPyConnection,
+    t: ExceptionType | None,
+    changes: Changes,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Point the rules' `exc_in_scope(key)` at every key (`t` None), or at the keys the run's
+    rows of `t`'s tables reach and, for a clock rule, those that came due between `since` and
+    `now` (temp table `exc_scope`); returns how many keys."""
     if t is None:
         con.execute("CREATE OR REPLACE TEMP MACRO exc_in_scope(k) AS true")
         return 0
@@ -131,10 +143,15 @@ def set_scope(con: duckdb.DuckDBPyConnection, t: ExceptionType | None, changes: 
         for table, sql in t.keys_from.items()
         if changes.batch_ids(table)
     ]
+    params: dict[str, object] = {}
+    if t.due and since is not None and now is not None and now > since:
+        parts.append(f"(SELECT CAST(key AS VARCHAR) AS key FROM ({t.due}) AS due)")
+        params = t.parameters(t.due, since=since, now=now)
     union = " UNION ALL ".join(parts) or "SELECT CAST(NULL AS VARCHAR) AS key"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE exc_scope AS SELECT DISTINCT key FROM ({union}) AS k "
-        "WHERE key IS NOT NULL"
+        "WHERE key IS NOT NULL",
+        params,
     )
     con.execute(
         "CREATE OR REPLACE TEMP MACRO exc_in_scope(k) AS CAST(k AS VARCHAR) IN "

@@ -106,6 +106,7 @@ def test_the_deltas_open_clear_and_reopen_items(day: list[dict]) -> None:
     assert status(2, ("stockout_risk", "L1|I1")) == "resolved"  # covered on the new snapshot
     assert status(2, ("stockout_risk", "L1|I2")) == "open"  # at zero on the new snapshot
     assert status(2, ("cycle_count_variance", "L1|A1|I1")) == "resolved"  # recounted
+    assert status(3, ("receipt_not_put_away", "RC2|1")) == "open"  # late since 12:00
     assert day[2]["a"][0][("short_shipment", "O7|1")]["severity"] == "high"  # C2 now tier 1
     assert status(4, ("short_shipment", "O4|1")) == "open"  # short again: reopened
     assert status(4, ("backordered_line", "O6|1")) == "resolved"  # cancelled
@@ -118,15 +119,22 @@ def test_a_delta_runs_only_the_rules_its_tables_concern(day: list[dict]) -> None
         "short_shipment",
         "overdue_close_task",
         "unmatched_invoice_line",
+        "late_wave",  # W2 came due at 10:05 (planned release 09:50 + 15 min)
     }
     assert modes["cycle_count_variance"] == "skip"  # none of its tables got a batch
+    assert modes["carrier_delay"] == "skip"  # nothing came due between 10:00 and 11:00
     assert modes["stockout_risk"] == "whole"  # sales_order_lines: recent demand
-    assert modes["late_wave"] == "whole"  # moves with the clock
-    # O1|1 (its shipment), O4|1, O6|1, O7|1 for both line rules; T2; INV1|1
-    assert day[1]["report"].scoped_keys == 10
+    assert modes["adjustment_anomaly"] == "whole"  # its windows move with the clock
+    # O1|1 (its shipment), O4|1, O6|1, O7|1 for both line rules; T2; INV1|1; W2
+    assert day[1]["report"].scoped_keys == 11
     returns = day[3]["report"]
-    ran = {n for n, m in returns.modes.items() if m != "skip"}
-    assert ran == {n for n, t in EXCEPTION_TYPES.items() if t.clock} | {"quarantined_rows"}
+    assert {n for n, m in returns.modes.items() if m != "skip"} == {
+        "late_wave",  # W1's planned completion at 13:00
+        "receipt_not_put_away",  # RC2 has waited 48 h at 12:00
+        "stale_source",
+        "adjustment_anomaly",
+        "quarantined_rows",  # the batch log has the return's batch
+    }
 
 
 def test_untouched_items_keep_their_state_and_sightings(day: list[dict]) -> None:
@@ -204,12 +212,15 @@ def test_a_rule_declares_every_table_it_reads(name: str) -> None:
         assert "exc_in_scope(" in t.rule  # it restricts its own tables by key
 
 
-def test_a_keyed_rule_maps_each_table_it_reads_to_keys() -> None:
+def test_a_keyed_rule_maps_each_table_to_keys_and_names_what_comes_due() -> None:
     line = EXCEPTION_TYPES["backordered_line"]
     with pytest.raises(ValueError, match="maps each to its keys"):
         ExceptionType(**{**vars(line), "keys_from": {"shipments": line.keys_from["shipments"]}})
-    with pytest.raises(ValueError, match="cannot be keyed"):
-        ExceptionType(**{**vars(line), "clock": True})
+    with pytest.raises(ValueError, match="names the keys that come due"):
+        ExceptionType(**{**vars(line), "clock": True})  # without its due keys
+    stockout = EXCEPTION_TYPES["stockout_risk"]
+    with pytest.raises(ValueError, match="only a keyed rule names the keys that come due"):
+        ExceptionType(**{**vars(stockout), "clock": True, "due": "SELECT 'x' AS key"})
 
 
 def test_the_pipeline_step_detects_the_run_changes(home: Path) -> None:
@@ -220,4 +231,4 @@ def test_the_pipeline_step_detects_the_run_changes(home: Path) -> None:
         ingest = IngestReport()
         ctx = StepContext(settings(home), con, "r", ingest, as_of=NOW.date(), changes=changes)
         summary = step.run(ctx)
-    assert "rules run (4 for 10 keys" in summary, summary
+    assert "rules run (5 for 11 keys" in summary, summary

@@ -135,8 +135,17 @@ def land_delta(home: Path, tables: dict[str, str], hours: float) -> Changes:
 
 
 # What differs between a delta and a full refresh by design: the full one counts a sighting
-# of every true condition, the delta only of those whose facts changed.
+# of every true condition, the delta only of those whose facts changed; and the elapsed
+# times in the detail of keyed rules' items are those of their last change (the first run
+# of a day, a full one, brings them up to date).
 BOOKKEEPING = ("id", "last_seen_at", "times_seen")
+ELAPSED = ("minutes_late", "hours_waiting", "hours_late")
+
+
+def _facts(detail: dict[str, Any] | str) -> dict[str, Any]:
+    """A detail without its elapsed times."""
+    facts = json.loads(detail) if isinstance(detail, str) else detail
+    return {k: v for k, v in facts.items() if k not in ELAPSED}
 
 
 def queue(home: Path, *, all_columns: bool = False) -> dict[tuple[str, str], dict[str, Any]]:
@@ -149,6 +158,7 @@ def queue(home: Path, *, all_columns: bool = False) -> dict[tuple[str, str], dic
             if not all_columns:
                 row = {k: v for k, v in row.items() if k not in BOOKKEEPING}
                 row["value_at_risk"] = _rounded(row["value_at_risk"])
+                row["detail"] = _facts(row["detail"])
             row["audit"] = [_audit(a) for a in s.audit(item.id)]
             row["comments"] = [_comment(c) for c in s.comments(item.id)]
             out[(item.type, item.key)] = row
@@ -176,7 +186,7 @@ def mirrored(home: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return {
         (r["type"], r["key"]): {
             **{k: v for k, v in r.items() if k not in BOOKKEEPING},
-            "detail": json.loads(r["detail"]),
+            "detail": _facts(r["detail"]),
             "value_at_risk": _rounded(r["value_at_risk"]),
         }
         for r in rows
@@ -184,10 +194,10 @@ def mirrored(home: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def remembered(home: Path) -> set[tuple[Any, ...]]:
-    """What the warehouse remembers of the last detection (exc.detected)."""
+    """What the warehouse remembers of the last detection (exc.detected), elapsed times left out."""
     with writer(home) as con:
         rows = con.execute(
             "SELECT type, key, location_id, entity_id, item_id, detail, round(value_at_risk, 6), "
             "severity, event_at, in_window FROM exc.detected"
         ).fetchall()
-    return {tuple(r) for r in rows}
+    return {(*r[:5], json.dumps(_facts(r[5]), sort_keys=True), *r[6:]) for r in rows}

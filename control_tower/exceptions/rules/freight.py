@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.exceptions.rules.base import ExceptionType, came_due
+
+# The freight shipments carrying the goods of some shipments (their value and location).
+_BY_GOODS = "SELECT tms_shipment_id AS key FROM freight_shipments WHERE shipment_id IN ({goods})"
 
 CARRIER_DELAY = ExceptionType(
     name="carrier_delay",
@@ -16,6 +19,7 @@ CARRIER_DELAY = ExceptionType(
     WITH open_freight AS (
         SELECT * FROM freight_shipments
         WHERE status NOT IN ('cancelled', 'delivered') AND actual_delivery_ts IS NULL
+          AND exc_in_scope(tms_shipment_id)
     ),
     events AS (
         SELECT tms_shipment_id, max(event_ts) AS last_event_ts, min(event_ts) AS first_event_ts,
@@ -60,5 +64,21 @@ CARRIER_DELAY = ExceptionType(
     sla_hours=24,
     suggested_action="Chase the carrier for a new delivery time and warn the customer.",
     reads=("freight_shipments", "tracking_events", "shipments", "items", "locations"),
-    clock=True,  # a shipment is late once its promised delivery passes
+    keys_from={
+        "freight_shipments": "SELECT tms_shipment_id AS key FROM touched",
+        "tracking_events": "SELECT tms_shipment_id AS key FROM touched",
+        "shipments": _BY_GOODS.format(goods="SELECT shipment_id FROM touched"),
+        "items": _BY_GOODS.format(
+            goods="SELECT shipment_id FROM shipments SEMI JOIN touched USING (item_id)"
+        ),
+        "locations": _BY_GOODS.format(
+            goods="SELECT shipment_id FROM shipments SEMI JOIN touched USING (location_id)"
+        ),
+    },
+    # a shipment is late once its promised delivery passes, high a day later
+    clock=True,
+    due=f"""SELECT tms_shipment_id AS key FROM freight_shipments
+        WHERE status NOT IN ('cancelled', 'delivered') AND actual_delivery_ts IS NULL AND ({
+        came_due("promised_delivery_ts", "promised_delivery_ts + INTERVAL 24 HOUR")
+    })""",
 )

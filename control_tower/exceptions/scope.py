@@ -4,7 +4,8 @@ A full refresh runs every rule over all data and reconciles every item. A
 delta (`control_tower.storage.changes.Changes` naming the run's batches) runs:
 
 - a keyed rule (`ExceptionType.keyed`) only for the keys reached from the rows
-  its tables got (`keys_from`), and not at all when none of them got a batch;
+  its tables got (`keys_from`) and, if it moves with the clock, the keys that
+  came due since its last detection (`due`); not at all when there are none;
 - any other rule whole, only when one of its landed tables got a batch, a
   derived table it reads (ops.*, risk.*) changed since its last detection, or
   it moves with the clock (`clock`) and the instant moved since then.
@@ -20,7 +21,9 @@ true condition) and, per type, the instant of its last detection, the as-of day
 of its last full one and a fingerprint of the derived tables it read
 (`exc.detection_state`). A type with no full detection on the run's as-of day
 is detected in full whatever the run's changes: conditions that age with the
-day (days past promise, due dates) move for every key once a day.
+day (days past promise, due dates) move for every key once a day, and so do
+the elapsed times in keyed rules' details (hours late), which a delta leaves
+as they were at the item's last change.
 """
 
 from __future__ import annotations

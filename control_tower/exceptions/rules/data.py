@@ -1,4 +1,9 @@
-"""Data rules: source deliveries quarantined or rejected, stale sources, failing post-load steps."""
+"""Data rules: source deliveries quarantined or rejected, stale sources, failing post-load steps.
+
+They read the pipeline's own state (ops.*), which is not landed: a delta runs each whole
+when the table it reads changed (stale sources also as time passes) and reconciles only
+the tables and steps whose condition changed.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Inventory rules: stockout risk, cycle counts outside tolerance and unusual adjustments."""
+"""Inventory rules: stockout risk, cycle counts outside tolerance and unusual adjustments.
+
+Cycle counts are keyed (a delta judges the bins its rows reach). Stockout risk and unusual
+adjustments cannot be: a delta runs them whole when what they read changed and reconciles
+only the item-locations and adjustments whose result changed.
+"""
 
 from __future__ import annotations
 

@@ -71,7 +71,9 @@ def _risk(ctx: StepContext) -> str:
 def _exceptions(ctx: StepContext) -> str:
     from control_tower.exceptions.detect import refresh_exceptions
 
-    return refresh_exceptions(ctx.con, ctx.settings.app_db_url, as_of=ctx.as_of).summary()
+    return refresh_exceptions(
+        ctx.con, ctx.settings.app_db_url, as_of=ctx.as_of, changes=ctx.changes
+    ).summary()
 
 
 def _kpis(ctx: StepContext) -> str:

@@ -1,28 +1,28 @@
-"""Incremental KPI materialisation: which groups of `kpi.values` a run's batches changed.
+"""Incremental KPI materialisation: which periods of `kpi.values` a run's batches changed.
 
-Every KPI value is an aggregate over the rows of one group of its base model:
-the rows of one period (day, or month) and one dimension value (or all of
-them). Nothing else goes in: the compiler has no rolling window, a
-semi-additive measure takes the last snapshot within the group itself, and
-whatever depends on the as-of date (backlog age, what was due) or on the
-exceptions mirror lives in the model's rows. So a value can change only if a
-row of its group changed, and the groups to recompute are found by comparing
-each base model's rows with the rows it had at the last refresh:
+Every KPI value is an aggregate over model rows of one period (day, or month)
+and nothing outside it: the compiler has no rolling window, a semi-additive
+measure takes the last snapshot within its period (and group), and whatever
+depends on the as-of date (backlog age, what was due) or on the exceptions
+mirror is computed into the model's rows. So the values of a period can
+change only if a model row of that period changed, and the periods to
+recompute are found by comparing each base model's rows with the rows it had
+at the last refresh:
 
-- `kpi_state.<model>` keeps, per model row, a hash of all its columns with the
-  columns that place it in groups (its dimensions and time dimensions);
+- `kpi_state.<model>_<parameters>` keeps, per model row, a hash of all its
+  columns and its time dimensions (which place it in periods);
 - a run rebuilds only the models that read a table the run loaded, plus the
-  models whose rows can change with no batch at all (see `always_rebuilt`),
-  and diffs the new rows against the stored ones. A row that changed, came
-  or went contributes its old AND its new groups (an order line whose date
-  moved leaves one day and enters another);
-- each affected group is deleted from `kpi.values` and recomputed from the
-  model rows of that group only.
+  models whose rows can change with no batch at all (`always_rebuilt`), and
+  diffs their new rows against the stored ones. A row that changed, came or
+  went contributes its old AND its new period (an order line whose date moved
+  leaves one day and enters another);
+- each affected period of each KPI on the model is deleted from `kpi.values`
+  and recomputed from all the model rows of that period: every value of it,
+  by every dimension, is then exactly what a full refresh computes.
 
-Groups are matched on the period and the dimension value as text, as
-`kpi.values` stores them. The stored rows are only trusted for the same
-catalog (every definition and model text, version and materialised grains:
-`fingerprint`) and the same as-of date; anything else refreshes in full.
+The stored rows are only trusted for the same catalog (every definition and
+model text, version and materialised grains: `fingerprint`) and the same
+as-of date; anything else refreshes in full.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from control_tower.kpi.compiler import DIALECT, period_expr
 from control_tower.storage.changes import Changes
 
 SCHEMA = "kpi_state"
-# Bump when what is stored, or how groups are derived from it, changes: old state is then
+# Bump when what is stored, or how periods are derived from it, changes: old state is then
 # not trusted and the next run refreshes in full.
 STATE_FORMAT = 1
 # SQL whose result moves with the clock or by chance, not with the rows read.
@@ -77,7 +77,7 @@ def full_reason(
     new_versions: int,
     tables: Iterable[str],
 ) -> str | None:
-    """Why this refresh must recompute everything (None: it may go by groups).
+    """Why this refresh must recompute everything (None: it may go by periods).
 
     `tables` are the stored model rows a delta needs (`state_table` names)."""
     if changes.full:
@@ -135,35 +135,60 @@ def _quote(column: str) -> str:
 
 
 def _projection(model: Model) -> str:
-    """A model row as stored: the hash of every column, then what places it in groups."""
+    """A model row as stored: the hash of every column, then its time dimensions."""
     everything = ", ".join(_quote(c) for c in model.columns)
-    placing = ", ".join(_quote(c) for c in (*model.dimensions, *model.time_dimensions))
-    return f"hash({everything}) AS _row_hash, {placing}"
+    dates = ", ".join(_quote(c) for c in model.time_dimensions)
+    return f"hash({everything}) AS _row_hash, {dates}"
+
+
+def _new_rows(con: duckdb.DuckDBPyConnection, model: Model, source: str) -> None:
+    """The model's rows (built in `source`) as stored, into temp table kpi_new_rows.
+
+    Row hashes are made unique: identical rows (a model may repeat one) are told
+    apart by their ordinal, so that a diff on the hash alone counts copies."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE kpi_new_rows AS SELECT {_projection(model)} FROM {source}"
+    )
+    row = con.execute("SELECT count(*) = count(DISTINCT _row_hash) FROM kpi_new_rows").fetchone()
+    if row is not None and not row[0]:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE kpi_new_rows AS SELECT * REPLACE ("
+            "hash(_row_hash, row_number() OVER (PARTITION BY _row_hash)) AS _row_hash) "
+            "FROM kpi_new_rows"
+        )
 
 
 def store_rows(con: duckdb.DuckDBPyConnection, model: Model, source: str, table: str) -> None:
     """Keep the model's rows (built in `source`) as `table`, for the next run's diff."""
+    _new_rows(con, model, source)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {_projection(model)} FROM {source}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM kpi_new_rows")
+    con.execute("DROP TABLE kpi_new_rows")
 
 
 def diff_rows(
     con: duckdb.DuckDBPyConnection, model: Model, source: str, table: str, diff: str
 ) -> int:
     """The rows that came, went or changed since the stored ones, into temp table `diff`
-    (old and new version both); the stored rows become the new ones. Returns how many."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE kpi_new_rows AS SELECT {_projection(model)} FROM {source}"
-    )
+    (the old and the new version of a changed row); the stored rows become the new ones.
+    Returns how many rows `diff` holds.
+
+    A changed row has another hash (a 64-bit hash of all its columns: two
+    different rows hashing alike is what would hide a change)."""
+    _new_rows(con, model, source)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {diff} AS "
-        f"(SELECT * FROM {table} EXCEPT ALL SELECT * FROM kpi_new_rows) UNION ALL "
-        f"(SELECT * FROM kpi_new_rows EXCEPT ALL SELECT * FROM {table})"
+        f"SELECT * FROM {table} ANTI JOIN kpi_new_rows USING (_row_hash) UNION ALL "
+        f"SELECT * FROM kpi_new_rows ANTI JOIN {table} USING (_row_hash)"
     )
     row = con.execute(f"SELECT count(*) FROM {diff}").fetchone()
     changed = int(row[0]) if row else 0
     if changed:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM kpi_new_rows")
+        con.execute(f"DELETE FROM {table} WHERE _row_hash IN (SELECT _row_hash FROM {diff})")
+        con.execute(
+            f"INSERT INTO {table} SELECT n.* FROM kpi_new_rows AS n "
+            f"SEMI JOIN {diff} AS d ON d._row_hash = n._row_hash"
+        )
     con.execute("DROP TABLE kpi_new_rows")
     return changed
 
@@ -185,55 +210,32 @@ def _period(kpi: Kpi, grain: str, alias: str) -> str:
     return expr.sql(dialect=DIALECT)
 
 
-def _literal(text: str) -> str:
-    return exp.Literal.string(text).sql(dialect=DIALECT)
-
-
-def affected_groups(
-    con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, dims: Sequence[str], diff: str
-) -> int:
-    """The groups (period, dimension, value) of the KPI at `grain` the changed rows fall in,
-    into temp table kpi_groups. Returns how many."""
-    period = _period(kpi, grain, "d")
-    parts = [
-        f"SELECT DISTINCT {period} AS period, 'ALL' AS dimension, 'ALL' AS dimension_value "
-        f"FROM {diff} AS d"
-    ]
-    parts += [
-        f"SELECT DISTINCT {period}, {_literal(dim)}, CAST(d.{_quote(dim)} AS VARCHAR) FROM {diff} AS d"
-        for dim in dims
-    ]
+def affected_periods(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, diff: str) -> int:
+    """The KPI's periods at `grain` the changed rows in `diff` fall in (old and new), into
+    temp table kpi_periods. Returns how many."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE kpi_groups AS "
-        f"SELECT * FROM ({' UNION ALL '.join(parts)}) WHERE period IS NOT NULL"
+        "CREATE OR REPLACE TEMP TABLE kpi_periods AS "
+        f"SELECT DISTINCT {_period(kpi, grain, 'd')} AS period FROM {diff} AS d "
+        "WHERE period IS NOT NULL"
     )
-    row = con.execute("SELECT count(*) FROM kpi_groups").fetchone()
+    row = con.execute("SELECT count(*) FROM kpi_periods").fetchone()
     return int(row[0]) if row else 0
 
 
-def delete_groups(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str) -> None:
-    """Remove the KPI's values of the groups in kpi_groups."""
+def delete_periods(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str) -> None:
+    """Remove the KPI's values at `grain` of the periods in kpi_periods."""
     con.execute(
-        "DELETE FROM kpi.values AS v WHERE v.kpi = ? AND v.grain = ? AND EXISTS ("
-        "  SELECT 1 FROM kpi_groups AS g WHERE g.period = v.period AND g.dimension = v.dimension"
-        "  AND g.dimension_value IS NOT DISTINCT FROM v.dimension_value)",
+        "DELETE FROM kpi.values WHERE kpi = ? AND grain = ? "
+        "AND period IN (SELECT period FROM kpi_periods)",
         [kpi.name, grain],
     )
 
 
-def group_rows(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, dim: str, source: str) -> str:
-    """A temp view of the model rows of the affected groups of one dimension ('' = overall):
-    whole groups, so every value computed over it is the value over all the rows."""
-    period = _period(kpi, grain, "s")
-    if dim:
-        match = (
-            f"g.dimension = {_literal(dim)} AND "
-            f"g.dimension_value IS NOT DISTINCT FROM CAST(s.{_quote(dim)} AS VARCHAR)"
-        )
-    else:
-        match = "g.dimension = 'ALL'"
+def period_rows(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, source: str) -> str:
+    """A temp view of the model rows (in `source`) of the periods in kpi_periods: whole
+    periods, so every value computed over it is the value over all the rows."""
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW kpi_group_rows AS SELECT s.* FROM {source} AS s "
-        f"SEMI JOIN kpi_groups AS g ON g.period = {period} AND {match}"
+        f"CREATE OR REPLACE TEMP VIEW kpi_period_rows AS SELECT s.* FROM {source} AS s "
+        f"SEMI JOIN kpi_periods AS p ON p.period = {_period(kpi, grain, 's')}"
     )
-    return "kpi_group_rows"
+    return "kpi_period_rows"

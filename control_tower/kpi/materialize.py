@@ -59,9 +59,9 @@ class RefreshReport:
     seconds: float = 0.0
     model_seconds: dict[str, float] = field(default_factory=dict)
     kpi_seconds: dict[str, float] = field(default_factory=dict)
-    mode: str = ""  # "full refresh (why)" or "by changed groups"
+    mode: str = ""  # "full refresh (why)" or "by changed periods"
     recomputed: int = 0  # KPIs whose values were (re)computed
-    groups: int = 0  # on a delta: the (period, dimension value) groups recomputed
+    periods: int = 0  # on a delta: the periods (days, months) recomputed, summed over KPIs
     changed_rows: dict[str, int] = field(default_factory=dict)  # per model rebuilt on a delta
     diff_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -71,7 +71,7 @@ class RefreshReport:
         how = (
             f"; {self.mode}"
             if self.mode.startswith("full")
-            else (f"; {self.groups} groups of {self.recomputed} KPIs recomputed")
+            else (f"; {self.periods} periods of {self.recomputed} KPIs recomputed")
         )
         return f"{self.rows} values of {self.kpis} KPIs in {self.seconds:.1f}s{how}{new}"
 
@@ -199,33 +199,31 @@ def _materialise(
     con: duckdb.DuckDBPyConnection,
     kpi: Kpi,
     source: str,
+    grain: str,
+    dims: tuple[str, ...],
     *,
     as_of: date,
     fresh: datetime | None,
     now: datetime,
 ) -> None:
-    """Every materialised value of the KPI from its model table `source`."""
-    semi = any(m.non_additive_dimension for m in kpi.measures.values())
-    for grain, dims in materialised_grains(kpi):
-        if semi:
-            for dim in ("", *dims):
-                q = compile_kpi(
-                    kpi, as_of=as_of, grain=grain, by=[dim] if dim else [], source=source
-                )
-                _insert(
-                    con,
-                    kpi,
-                    q.sql,
-                    q.params,
-                    as_of=as_of,
-                    fresh=fresh,
-                    now=now,
-                    grain=grain,
-                    dimension=dim,
-                )
-        else:
-            q = compile_grouping_sets(kpi, as_of=as_of, source=source, grain=grain, dimensions=dims)
-            _insert(con, kpi, q.sql, q.params, as_of=as_of, fresh=fresh, now=now, grain=grain)
+    """The KPI's values at `grain` (overall and by `dims`) from model rows in `source`."""
+    if any(m.non_additive_dimension for m in kpi.measures.values()):
+        for dim in ("", *dims):
+            q = compile_kpi(kpi, as_of=as_of, grain=grain, by=[dim] if dim else [], source=source)
+            _insert(
+                con,
+                kpi,
+                q.sql,
+                q.params,
+                as_of=as_of,
+                fresh=fresh,
+                now=now,
+                grain=grain,
+                dimension=dim,
+            )
+    else:
+        q = compile_grouping_sets(kpi, as_of=as_of, source=source, grain=grain, dimensions=dims)
+        _insert(con, kpi, q.sql, q.params, as_of=as_of, fresh=fresh, now=now, grain=grain)
 
 
 def _rematerialise(
@@ -238,29 +236,17 @@ def _rematerialise(
     fresh: datetime | None,
     now: datetime,
 ) -> int:
-    """Recompute the KPI's values of the groups the rows in `diff` fall in; returns how many.
-
-    Each dimension's groups are computed from the rows of those groups only
-    (whole groups, so each value equals the full refresh's)."""
-    groups = 0
+    """Recompute the KPI's values of the periods the rows in `diff` fall in, from all the
+    model rows of those periods; returns how many periods (of every grain)."""
+    periods = 0
     for grain, dims in materialised_grains(kpi):
-        groups += incremental.affected_groups(con, kpi, grain, dims, diff)
-        incremental.delete_groups(con, kpi, grain)
-        for dim in ("", *dims):
-            rows = incremental.group_rows(con, kpi, grain, dim, source)
-            q = compile_kpi(kpi, as_of=as_of, grain=grain, by=[dim] if dim else [], source=rows)
-            _insert(
-                con,
-                kpi,
-                q.sql,
-                q.params,
-                as_of=as_of,
-                fresh=fresh,
-                now=now,
-                grain=grain,
-                dimension=dim,
-            )
-    return groups
+        count = incremental.affected_periods(con, kpi, grain, diff)
+        if count:
+            incremental.delete_periods(con, kpi, grain)
+            rows = incremental.period_rows(con, kpi, grain, source)
+            _materialise(con, kpi, rows, grain, dims, as_of=as_of, fresh=fresh, now=now)
+        periods += count
+    return periods
 
 
 def refresh_kpis(
@@ -274,7 +260,7 @@ def refresh_kpis(
     """Validate the catalog, record new versions, and refresh kpi.values for `as_of`.
 
     `changes` is what the run loaded (default: a full refresh). On a delta only
-    the groups whose model rows changed are recomputed (`kpi.incremental`);
+    the periods whose model rows changed are recomputed (`kpi.incremental`);
     a full refresh, a catalog change or another as-of date rebuilds every value.
     """
     t0 = time.perf_counter()
@@ -293,11 +279,11 @@ def refresh_kpis(
         reason = incremental.full_reason(
             con, changes, print_, as_of, report.versions_recorded, stored
         )
-        report.mode = f"full refresh ({reason})" if reason else "by changed groups"
+        report.mode = f"full refresh ({reason})" if reason else "by changed periods"
         if reason:
             _full(con, kpis, tables, as_of=as_of, now=now)
         else:
-            _by_groups(con, kpis, tables, changes, as_of=as_of, now=now)
+            _by_periods(con, kpis, tables, changes, as_of=as_of, now=now)
         incremental.write_meta(con, print_, as_of, keep=stored)
         row = con.execute("SELECT count(*) FROM kpi.values").fetchone()
         report.rows = int(row[0]) if row else 0
@@ -331,13 +317,14 @@ def _full(
             incremental.store_rows(con, kpi.model, source, incremental.state_table(key))
             saved.add(key)
         fresh = freshness(con, kpi.model.tables)
-        _materialise(con, kpi, source, as_of=as_of, fresh=fresh, now=now)
+        for grain, dims in materialised_grains(kpi):
+            _materialise(con, kpi, source, grain, dims, as_of=as_of, fresh=fresh, now=now)
         report.kpi_seconds[kpi.name] = time.perf_counter() - k0
         report.kpis += 1
         report.recomputed += 1
 
 
-def _by_groups(
+def _by_periods(
     con: duckdb.DuckDBPyConnection,
     kpis: list[Kpi],
     tables: _ModelTables,
@@ -346,7 +333,7 @@ def _by_groups(
     as_of: date,
     now: datetime,
 ) -> None:
-    """Recompute the groups whose model rows changed; bring every KPI's freshness up to date."""
+    """Recompute the periods whose model rows changed; bring every KPI's freshness up to date."""
     report = tables.report
     diffs: dict[ModelKey, tuple[str, int]] = {}
     for kpi in kpis:
@@ -372,7 +359,7 @@ def _by_groups(
             report.changed_rows[kpi.model.name] = diffs[key][1]
         diff, changed = diffs[key]
         if changed:
-            report.groups += _rematerialise(
+            report.periods += _rematerialise(
                 con, kpi, source, diff, as_of=as_of, fresh=fresh, now=now
             )
             report.recomputed += 1

@@ -1,4 +1,4 @@
-"""A delta recomputes only the KPI groups whose model rows changed, and ends where a full refresh
+"""A delta recomputes only the KPI periods whose model rows changed, and ends where a full refresh
 of the same data ends: the same `kpi.values` rows (all but computed_at).
 
 Each test works on a private copy of the landed small demo's warehouse. A "batch" here is what
@@ -83,7 +83,7 @@ def _values(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
 
 def _delta(con: duckdb.DuckDBPyConnection, landing: Landing) -> RefreshReport:
     report = refresh_kpis(con, as_of=DEMO_AS_OF, changes=landing.changes())
-    assert report.mode == "by changed groups", report.mode
+    assert report.mode == "by changed periods", report.mode
     return report
 
 
@@ -165,7 +165,7 @@ def test_a_delta_touching_no_kpi_input_recomputes_nothing(
     table = _unread_table()
     landing.insert(table, f"SELECT * EXCLUDE (_batch_id, _loaded_at) FROM {table} LIMIT 3")
     report = _delta(con, landing)
-    assert (report.recomputed, report.groups) == (0, 0)
+    assert (report.recomputed, report.periods) == (0, 0)
     # The models that read no batch were not even built; the exceptions mirror is always
     # compared, and had not changed.
     assert report.changed_rows == {"open_exceptions": 0}
@@ -181,7 +181,7 @@ def test_freshness_moves_with_a_batch_that_changed_no_model_row(
     for table in ("inventory_snapshots", "shipments", "items", "locations"):
         landing.update(table, "_loaded_at = _loaded_at", "FALSE")
     report = _delta(con, landing)
-    assert report.groups == 0
+    assert report.periods == 0
     fresh = con.execute("SELECT DISTINCT freshness FROM kpi.values WHERE kpi = 'stockout_rate'")
     assert fresh.fetchall() == [(LOADED_AT,)]
     incremental = _values(con)
@@ -218,4 +218,4 @@ def test_a_changed_catalog_or_another_day_refreshes_in_full(
     other_day = refresh_kpis(con, as_of=date(2026, 3, 19), root=root, changes=landing.changes())
     assert other_day.mode == "full refresh (the stored model rows are of another as-of date)"
     same = refresh_kpis(con, as_of=date(2026, 3, 19), root=root, changes=landing.changes())
-    assert same.mode == "by changed groups"
+    assert same.mode == "by changed periods"

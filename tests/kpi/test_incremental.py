@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,9 +18,14 @@ import pytest
 
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.materialize import RefreshReport, refresh_kpis
+from control_tower.settings import load_settings
 from control_tower.storage.changes import Changes
+from pipelines import steps
+from pipelines.run import run_pipeline
+from tests.support.clock import clock_at
 from tests.support.demo_data import DEMO_AS_OF
 from tests.support.kpi_rows import edit
+from tests.support.tiny_inbox import write_master, write_orders
 
 LOADED_AT = datetime(2026, 3, 18, 11, 30)  # after the demo was landed
 VALUES = "SELECT * EXCLUDE (computed_at) FROM kpi.values ORDER BY ALL"
@@ -219,3 +224,32 @@ def test_a_changed_catalog_or_another_day_refreshes_in_full(
     assert other_day.mode == "full refresh (the stored model rows are of another as-of date)"
     same = refresh_kpis(con, as_of=date(2026, 3, 19), root=root, changes=landing.changes())
     assert same.mode == "by changed periods"
+
+
+def test_a_pipeline_run_of_a_delta_refreshes_the_kpis_by_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kpis = [s for s in steps.POST_LOAD_STEPS if s.name == "kpis"]
+    monkeypatch.setattr("pipelines.run.POST_LOAD_STEPS", kpis)
+    settings = load_settings(tmp_path)
+    write_master(settings.inbox)
+    write_orders(settings.inbox, 1, 4)
+    start = datetime(2026, 3, 16, 8, 0)
+    with clock_at(start):
+        first = run_pipeline(settings, trigger="cli")
+    assert first.steps[0].refresh == "full refresh (first publish)"
+    write_orders(settings.inbox, 2, 3)
+    with clock_at(start + timedelta(hours=1)):
+        delta = run_pipeline(settings, trigger="cli")
+    step = delta.steps[0]
+    assert (step.status, step.refresh) == ("ok", "delta of 1 batch")
+    assert "periods of" in step.summary, step.summary
+
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        incremental = _values(con)
+        assert incremental
+        refresh_kpis(con, as_of=start.date())
+        assert incremental == _values(con)
+    finally:
+        con.close()

@@ -239,3 +239,10 @@ def period_rows(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, source: st
         f"SEMI JOIN kpi_periods AS p ON p.period = {_period(kpi, grain, 's')}"
     )
     return "kpi_period_rows"
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection, diffs: Iterable[str]) -> None:
+    """Drop the temporary tables and views of a refresh by periods (`diffs`: its diff tables)."""
+    con.execute("DROP VIEW IF EXISTS temp.kpi_period_rows")
+    for table in ("kpi_periods", "kpi_new_rows", *diffs):
+        con.execute(f"DROP TABLE IF EXISTS temp.{table}")

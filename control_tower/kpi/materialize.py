@@ -11,6 +11,13 @@ recorded first; a catalog that fails validation (including a certified
 definition changed without a new version) fails the step and leaves the
 previous values.
 
+A run that lands a delta recomputes only the periods (days, months) whose
+model rows changed, from the models that read what it loaded; each model's
+rows of the last refresh are kept in the `kpi_state` schema for that
+(`kpi.incremental`, which says why this gives exactly the full refresh's
+values). Everything is rebuilt on a full refresh of the run, a changed
+catalog or another as-of date.
+
 Grains: overall and every low-cardinality dimension (location, entity,
 channel, carrier, ABC class, ...) by day; the high-cardinality dimensions in
 `MONTHLY_DIMENSIONS` (item, customer: thousands of values) by month, with the
@@ -334,35 +341,47 @@ def _by_periods(
     now: datetime,
 ) -> None:
     """Recompute the periods whose model rows changed; bring every KPI's freshness up to date."""
+    diffs: dict[ModelKey, tuple[str, int]] = {}  # per model: its diff table and its row count
+    try:
+        for kpi in kpis:
+            k0 = time.perf_counter()
+            _kpi_by_periods(con, kpi, tables, changes, diffs, as_of=as_of, now=now)
+            tables.report.kpi_seconds[kpi.name] = time.perf_counter() - k0
+            tables.report.kpis += 1
+    finally:
+        incremental.drop_temp(con, [diff for diff, _ in diffs.values()])
+
+
+def _kpi_by_periods(
+    con: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    tables: _ModelTables,
+    changes: Changes,
+    diffs: dict[ModelKey, tuple[str, int]],
+    *,
+    as_of: date,
+    now: datetime,
+) -> None:
     report = tables.report
-    diffs: dict[ModelKey, tuple[str, int]] = {}
-    for kpi in kpis:
-        k0 = time.perf_counter()
-        report.kpis += 1
-        fresh = freshness(con, kpi.model.tables)
-        # Values carry the freshness of their KPI's tables, moved by any batch (even one that
-        # changed no model row): updated in place where it moved.
-        con.execute(
-            "UPDATE kpi.values SET freshness = $f WHERE kpi = $k AND freshness IS DISTINCT FROM $f",
-            {"f": fresh, "k": kpi.name},
-        )
-        if not incremental.needs_rebuild(kpi.chain, changes):
-            continue
-        key = model_key(kpi, kpi.model)
-        source = tables.table(kpi)
-        if key not in diffs:
-            d0 = time.perf_counter()
-            diff = f"kpi_diff_{len(diffs)}"
-            state = incremental.state_table(key)
-            diffs[key] = (diff, incremental.diff_rows(con, kpi.model, source, state, diff))
-            report.diff_seconds[kpi.model.name] = time.perf_counter() - d0
-            report.changed_rows[kpi.model.name] = diffs[key][1]
-        diff, changed = diffs[key]
-        if changed:
-            report.periods += _rematerialise(
-                con, kpi, source, diff, as_of=as_of, fresh=fresh, now=now
-            )
-            report.recomputed += 1
-        report.kpi_seconds[kpi.name] = time.perf_counter() - k0
-    for diff, _ in diffs.values():
-        con.execute(f"DROP TABLE IF EXISTS temp.{diff}")
+    fresh = freshness(con, kpi.model.tables)
+    # Values carry the freshness of their KPI's tables, moved by any batch (even one that
+    # changed no model row): updated in place where it moved.
+    con.execute(
+        "UPDATE kpi.values SET freshness = $f WHERE kpi = $k AND freshness IS DISTINCT FROM $f",
+        {"f": fresh, "k": kpi.name},
+    )
+    if not incremental.needs_rebuild(kpi.chain, changes):
+        return
+    key = model_key(kpi, kpi.model)
+    source = tables.table(kpi)
+    if key not in diffs:
+        d0 = time.perf_counter()
+        diff = f"kpi_diff_{len(diffs)}"
+        state = incremental.state_table(key)
+        diffs[key] = (diff, incremental.diff_rows(con, kpi.model, source, state, diff))
+        report.diff_seconds[kpi.model.name] = time.perf_counter() - d0
+        report.changed_rows[kpi.model.name] = diffs[key][1]
+    diff, changed = diffs[key]
+    if changed:
+        report.periods += _rematerialise(con, kpi, source, diff, as_of=as_of, fresh=fresh, now=now)
+        report.recomputed += 1

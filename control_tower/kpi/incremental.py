@@ -44,6 +44,9 @@ SCHEMA = "kpi_state"
 # Bump when what is stored, or how periods are derived from it, changes: old state is then
 # not trusted and the next run refreshes in full.
 STATE_FORMAT = 1
+# A delta touching at least this share of a KPI's periods recomputes them all from the whole
+# model table (the same values; the whole table is then cheaper than picking its periods).
+WHOLE_SHARE = 0.5
 # SQL whose result moves with the clock or by chance, not with the rows read.
 VOLATILE = re.compile(
     r"\b(now|current_date|current_time|current_timestamp|get_current_timestamp|today|"
@@ -222,13 +225,24 @@ def affected_periods(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, diff:
     return int(row[0]) if row else 0
 
 
-def delete_periods(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str) -> None:
-    """Remove the KPI's values at `grain` of the periods in kpi_periods."""
-    con.execute(
-        "DELETE FROM kpi.values WHERE kpi = ? AND grain = ? "
-        "AND period IN (SELECT period FROM kpi_periods)",
+def most_periods(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str) -> bool:
+    """Whether the periods in kpi_periods are at least WHOLE_SHARE of the KPI's periods at
+    `grain` (then recomputing them all from the whole model table is cheaper)."""
+    row = con.execute(
+        "SELECT count(*), count(p.period) FROM (SELECT DISTINCT period FROM kpi.values "
+        "  WHERE kpi = ? AND grain = ? AND dimension = 'ALL') AS v "
+        "LEFT JOIN kpi_periods AS p USING (period)",
         [kpi.name, grain],
-    )
+    ).fetchone()
+    return row is not None and row[0] > 0 and row[1] >= WHOLE_SHARE * row[0]
+
+
+def delete_periods(
+    con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, *, every: bool = False
+) -> None:
+    """Remove the KPI's values at `grain` of the periods in kpi_periods (`every`: all)."""
+    periods = "" if every else " AND period IN (SELECT period FROM kpi_periods)"
+    con.execute(f"DELETE FROM kpi.values WHERE kpi = ? AND grain = ?{periods}", [kpi.name, grain])
 
 
 def period_rows(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, source: str) -> str:

@@ -249,8 +249,9 @@ def _rematerialise(
     for grain, dims in materialised_grains(kpi):
         count = incremental.affected_periods(con, kpi, grain, diff)
         if count:
-            incremental.delete_periods(con, kpi, grain)
-            rows = incremental.period_rows(con, kpi, grain, source)
+            every = incremental.most_periods(con, kpi, grain)
+            incremental.delete_periods(con, kpi, grain, every=every)
+            rows = source if every else incremental.period_rows(con, kpi, grain, source)
             _materialise(con, kpi, rows, grain, dims, as_of=as_of, fresh=fresh, now=now)
         periods += count
     return periods

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from control_tower.kpi import incremental as kpi_incremental
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.materialize import RefreshReport, refresh_kpis
 from control_tower.settings import load_settings
@@ -99,18 +100,27 @@ def _unread_table() -> str:
     return "tracking_events"
 
 
+@pytest.mark.parametrize(
+    "whole_share",
+    [
+        pytest.param(kpi_incremental.WHOLE_SHARE, id="as-shipped"),
+        # Never the whole model table: every recomputed period is picked out of it.
+        pytest.param(1.01, id="periods-only"),
+    ],
+)
 def test_deltas_of_several_kinds_end_where_a_full_refresh_does(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, whole_share: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(kpi_incremental, "WHOLE_SHARE", whole_share)
     landing = Landing(con)
     lines = "sales_order_lines"
-    # Order lines moved to another day (and into another month for some), re-promised,
+    # Recent order lines moved to another day (into another month for some), re-promised,
     # cancelled, shipped; and new lines, copies of existing ones under new order ids.
     landing.update(
         lines,
         "order_ts = order_ts - INTERVAL 9 DAY, order_ts_local_date = order_ts_local_date - 9, "
         "first_promised_date = first_promised_date + 2",
-        "hash(order_id) % 61 = 0",
+        "hash(order_id) % 7 = 0 AND order_ts_local_date >= DATE '2026-03-02'",
     )
     landing.update(lines, "status = 'cancelled'", "hash(order_id) % 67 = 1")
     landing.update(lines, "status = 'shipped'", "status = 'open' AND hash(order_id) % 5 = 2")

@@ -72,14 +72,16 @@ class RefreshReport:
     changed_rows: dict[str, int] = field(default_factory=dict)  # per model rebuilt on a delta
     diff_seconds: dict[str, float] = field(default_factory=dict)
 
+    forced: bool = False  # a delta of the run that the step refreshed in full all the same
+
     def summary(self) -> str:
-        """One line for the run record."""
+        """One line for the run record (which says itself when the run refreshed in full)."""
         new = f", {self.versions_recorded} new versions" if self.versions_recorded else ""
-        how = (
-            f"; {self.mode}"
-            if self.mode.startswith("full")
-            else (f"; {self.periods} periods of {self.recomputed} KPIs recomputed")
-        )
+        how = ""
+        if self.forced:
+            how = f"; {self.mode}"
+        elif not self.mode.startswith("full"):
+            how = f"; {self.periods} periods of {self.recomputed} KPIs recomputed"
         return f"{self.rows} values of {self.kpis} KPIs in {self.seconds:.1f}s{how}{new}"
 
 
@@ -288,6 +290,7 @@ def refresh_kpis(
             con, changes, print_, as_of, report.versions_recorded, stored
         )
         report.mode = f"full refresh ({reason})" if reason else "by changed periods"
+        report.forced = bool(reason) and not changes.full
         if reason:
             _full(con, kpis, tables, as_of=as_of, now=now)
         else:

@@ -214,6 +214,7 @@ def test_a_changed_catalog_or_another_day_refreshes_in_full(
     edit(root, "otif_requested", "{warn: 0.85, breach: 0.8}", "{warn: 0.95, breach: 0.9}")
     report = refresh_kpis(con, as_of=DEMO_AS_OF, root=root, changes=landing.changes())
     assert report.mode == "full refresh (new KPI versions)"
+    assert report.summary().endswith("; full refresh (new KPI versions), 1 new versions")
     breaches = con.execute(
         "SELECT count(*) FROM kpi.values WHERE kpi = 'otif_requested' AND status = 'breach' "
         "AND value >= 0.8"

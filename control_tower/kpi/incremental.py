@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from control_tower.kpi.catalog import Kpi, Model
@@ -47,11 +47,10 @@ STATE_FORMAT = 1
 # A delta touching at least this share of a KPI's periods recomputes them all from the whole
 # model table (the same values; the whole table is then cheaper than picking its periods).
 WHOLE_SHARE = 0.5
-# SQL whose result moves with the clock or by chance, not with the rows read.
-VOLATILE = re.compile(
-    r"\b(now|current_date|current_time|current_timestamp|get_current_timestamp|today|"
-    r"random|uuid|gen_random_uuid)\b",
-    re.IGNORECASE,
+# Functions whose result moves with the clock or by chance, not with the rows read.
+VOLATILE = (exp.CurrentDate, exp.CurrentTime, exp.CurrentTimestamp, exp.Rand, exp.Uuid)
+VOLATILE_NAMES = frozenset(
+    {"now", "get_current_timestamp", "transaction_timestamp", "current_localtimestamp", "setseed"}
 )
 META_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -118,7 +117,12 @@ def always_rebuilt(model: Model) -> bool:
     copy time sets the ages of exception_aging), or calling a clock or random
     function, is rebuilt and diffed on every run.
     """
-    return any("." in t for t in model.tables) or bool(VOLATILE.search(model.sql))
+    if any("." in t for t in model.tables):
+        return True
+    tree = sqlglot.parse_one(model.sql, dialect=DIALECT)
+    return tree.find(*VOLATILE) is not None or any(
+        f.name.lower() in VOLATILE_NAMES for f in tree.find_all(exp.Anonymous)
+    )
 
 
 def needs_rebuild(chain: Sequence[Model], changes: Changes) -> bool:

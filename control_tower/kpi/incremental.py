@@ -39,8 +39,9 @@ from sqlglot import exp
 from control_tower.kpi.catalog import Kpi, Model
 from control_tower.kpi.compiler import DIALECT, period_expr
 from control_tower.storage.changes import Changes
+from control_tower.storage.schema import KPI_STATE_SCHEMA
 
-SCHEMA = "kpi_state"
+SCHEMA = KPI_STATE_SCHEMA  # the writer's own: publishing leaves it out of serving snapshots
 # Bump when what is stored, or how periods are derived from it, changes: old state is then
 # not trusted and the next run refreshes in full.
 STATE_FORMAT = 1

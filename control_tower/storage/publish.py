@@ -41,6 +41,7 @@ import duckdb
 
 from control_tower.settings import DuckDBResources, private_dir
 from control_tower.storage.engine import connect
+from control_tower.storage.schema import UNPUBLISHED_SCHEMAS
 from control_tower.storage.serving import (
     FILES,
     MANIFEST,
@@ -98,8 +99,9 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[LandedTable]:
         "  ON c.database_name = t.database_name AND c.schema_name = t.schema_name "
         "  AND c.table_name = t.table_name "
         "WHERE t.database_name = current_database() AND NOT t.temporary AND NOT t.internal "
+        "  AND NOT list_contains(?, t.schema_name) "
         "GROUP BY ALL ORDER BY 1, 2",
-        [BATCH_COLUMN],
+        [BATCH_COLUMN, list(UNPUBLISHED_SCHEMAS)],
     ).fetchall()
     return [LandedTable(*row) for row in rows]
 

@@ -22,6 +22,7 @@ from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.materialize import RefreshReport, refresh_kpis
 from control_tower.settings import load_settings
 from control_tower.storage.changes import Changes
+from control_tower.storage.serving import current_snapshot, open_snapshot
 from pipelines import steps
 from pipelines.run import run_pipeline
 from tests.support.clock import clock_at
@@ -257,10 +258,30 @@ def test_a_pipeline_run_of_a_delta_refreshes_the_kpis_by_period(
     assert (step.status, step.refresh) == ("ok", "delta of 1 batch")
     assert "periods of" in step.summary, step.summary
 
+    # The kept model rows are the writer's own: the published snapshot serves the values only.
+    snapshot = current_snapshot(settings.serving_dir)
+    assert snapshot is not None
+    served = open_snapshot(snapshot)
+    try:
+        schemas = {
+            r[0]
+            for r in served.execute(
+                "SELECT schema_name FROM duckdb_tables() WHERE database_name = current_database()"
+            ).fetchall()
+        }
+        assert "kpi" in schemas
+        assert "kpi_state" not in schemas
+        published = _values(served)
+    finally:
+        served.close()
+
     con = duckdb.connect(str(settings.warehouse_path))
     try:
         incremental = _values(con)
-        assert incremental
+        assert incremental == published
+        assert con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'kpi_state'"
+        ).fetchone() != (0,)
         refresh_kpis(con, as_of=start.date())
         assert incremental == _values(con)
     finally:

@@ -4,8 +4,9 @@ The serving folder (`<home>/serving/`) holds:
 
 - `snapshot-<seq>.duckdb`, one per publish: every derived table (KPI values,
   the exception mirror, risk scores, run records: what the post-load steps
-  rewrite) written whole, and for every landed table a view on a shared
-  table file; `_snapshot.tables` lists those views and their files;
+  rewrite; not the writer's own `UNPUBLISHED_SCHEMAS`) written whole, and for
+  every landed table a view on a shared table file; `_snapshot.tables` lists
+  those views and their files;
 - `tables/<schema>.<table>-<seq>.duckdb`: one landed table as it was at the
   publish `<seq>` that wrote it, shared by every later snapshot for as long
   as the table does not change;

@@ -79,7 +79,9 @@ def _exceptions(ctx: StepContext) -> str:
 def _kpis(ctx: StepContext) -> str:
     from control_tower.kpi.materialize import refresh_kpis
 
-    return refresh_kpis(ctx.con, as_of=ctx.as_of, root=ctx.settings.kpi_definitions).summary()
+    return refresh_kpis(
+        ctx.con, as_of=ctx.as_of, root=ctx.settings.kpi_definitions, changes=ctx.changes
+    ).summary()
 
 
 def _alerts(ctx: StepContext) -> str:

@@ -11,6 +11,13 @@ recorded first; a catalog that fails validation (including a certified
 definition changed without a new version) fails the step and leaves the
 previous values.
 
+A run that lands a delta recomputes only the periods (days, months) whose
+model rows changed, from the models that read what it loaded; each model's
+rows of the last refresh are kept in the `kpi_state` schema for that
+(`kpi.incremental`, which says why this gives exactly the full refresh's
+values). Everything is rebuilt on a full refresh of the run, a changed
+catalog or another as-of date.
+
 Grains: overall and every low-cardinality dimension (location, entity,
 channel, carrier, ABC class, ...) by day; the high-cardinality dimensions in
 `MONTHLY_DIMENSIONS` (item, customer: thousands of values) by month, with the
@@ -31,10 +38,12 @@ from typing import Any
 
 import duckdb
 
+from control_tower.kpi import incremental
 from control_tower.kpi.catalog import Catalog, Kpi, load_catalog
 from control_tower.kpi.compiler import compile_grouping_sets, compile_kpi, model_query
 from control_tower.kpi.governance import read_history, record_versions
 from control_tower.settings import utc_now
+from control_tower.storage.changes import Changes
 
 # Dimensions materialised by month only (day x these is answered on demand by compute()).
 MONTHLY_DIMENSIONS = ("item_id", "customer_id")
@@ -57,11 +66,23 @@ class RefreshReport:
     seconds: float = 0.0
     model_seconds: dict[str, float] = field(default_factory=dict)
     kpi_seconds: dict[str, float] = field(default_factory=dict)
+    mode: str = ""  # "full refresh (why)" or "by changed periods"
+    recomputed: int = 0  # KPIs whose values were (re)computed
+    periods: int = 0  # on a delta: the periods (days, months) recomputed, summed over KPIs
+    changed_rows: dict[str, int] = field(default_factory=dict)  # per model rebuilt on a delta
+    diff_seconds: dict[str, float] = field(default_factory=dict)
+
+    forced: bool = False  # a delta of the run that the step refreshed in full all the same
 
     def summary(self) -> str:
-        """One line for the run record."""
+        """One line for the run record (which says itself when the run refreshed in full)."""
         new = f", {self.versions_recorded} new versions" if self.versions_recorded else ""
-        return f"{self.rows} values of {self.kpis} KPIs in {self.seconds:.1f}s{new}"
+        how = ""
+        if self.forced:
+            how = f"; {self.mode}"
+        elif not self.mode.startswith("full"):
+            how = f"; {self.periods} periods of {self.recomputed} KPIs recomputed"
+        return f"{self.rows} values of {self.kpis} KPIs in {self.seconds:.1f}s{how}{new}"
 
 
 def status_sql(kpi: Kpi) -> tuple[str, list[Any]]:
@@ -91,6 +112,17 @@ def freshness(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dateti
     return row[0] if row else None
 
 
+ModelKey = tuple[str, tuple[tuple[str, Any], ...]]
+
+
+def model_key(kpi: Kpi, model: Any) -> ModelKey:
+    """A model with the parameter values the KPI gives it: built (and stored) once per run."""
+    params = tuple(
+        sorted((p, kpi.parameters[p].default) for p in model.parameters if p in kpi.parameters)
+    )
+    return (model.name, params)
+
+
 class _ModelTables:
     """Each (model, parameter values) computed once into a temporary table."""
 
@@ -98,17 +130,12 @@ class _ModelTables:
         self.con = con
         self.as_of = as_of
         self.report = report
-        self.built: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {}
+        self.built: dict[ModelKey, str] = {}
 
     def table(self, kpi: Kpi) -> str:
         names: dict[str, str] = {}
         for model in kpi.chain:
-            params = tuple(
-                sorted(
-                    (p, kpi.parameters[p].default) for p in model.parameters if p in kpi.parameters
-                )
-            )
-            key = (model.name, params)
+            key = model_key(kpi, model)
             if key not in self.built:
                 name = f"kpi_model_{model.name}_{len(self.built)}"
                 sql, bound = model_query(_as_model_kpi(kpi, model), as_of=self.as_of, tables=names)
@@ -177,55 +204,98 @@ def _insert(
     )
 
 
+def _materialise(
+    con: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    source: str,
+    grain: str,
+    dims: tuple[str, ...],
+    *,
+    as_of: date,
+    fresh: datetime | None,
+    now: datetime,
+) -> None:
+    """The KPI's values at `grain` (overall and by `dims`) from model rows in `source`."""
+    if any(m.non_additive_dimension for m in kpi.measures.values()):
+        for dim in ("", *dims):
+            q = compile_kpi(kpi, as_of=as_of, grain=grain, by=[dim] if dim else [], source=source)
+            _insert(
+                con,
+                kpi,
+                q.sql,
+                q.params,
+                as_of=as_of,
+                fresh=fresh,
+                now=now,
+                grain=grain,
+                dimension=dim,
+            )
+    else:
+        q = compile_grouping_sets(kpi, as_of=as_of, source=source, grain=grain, dimensions=dims)
+        _insert(con, kpi, q.sql, q.params, as_of=as_of, fresh=fresh, now=now, grain=grain)
+
+
+def _rematerialise(
+    con: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    source: str,
+    diff: str,
+    *,
+    as_of: date,
+    fresh: datetime | None,
+    now: datetime,
+) -> int:
+    """Recompute the KPI's values of the periods the rows in `diff` fall in, from all the
+    model rows of those periods; returns how many periods (of every grain)."""
+    periods = 0
+    for grain, dims in materialised_grains(kpi):
+        count = incremental.affected_periods(con, kpi, grain, diff)
+        if count:
+            every = incremental.most_periods(con, kpi, grain)
+            incremental.delete_periods(con, kpi, grain, every=every)
+            rows = source if every else incremental.period_rows(con, kpi, grain, source)
+            _materialise(con, kpi, rows, grain, dims, as_of=as_of, fresh=fresh, now=now)
+        periods += count
+    return periods
+
+
 def refresh_kpis(
     con: duckdb.DuckDBPyConnection,
     *,
     as_of: date,
     catalog: Catalog | None = None,
     root: Any = None,
+    changes: Changes | None = None,
 ) -> RefreshReport:
-    """Validate the catalog, record new versions, and rebuild kpi.values for `as_of`."""
+    """Validate the catalog, record new versions, and refresh kpi.values for `as_of`.
+
+    `changes` is what the run loaded (default: a full refresh). On a delta only
+    the periods whose model rows changed are recomputed (`kpi.incremental`);
+    a full refresh, a catalog change or another as-of date rebuilds every value.
+    """
     t0 = time.perf_counter()
     report = RefreshReport()
     if catalog is None:
         catalog = load_catalog(root, history=read_history(con))
+    changes = changes if changes is not None else Changes.full_refresh("requested")
+    kpis = list(catalog.kpis.values())
+    print_ = incremental.fingerprint(kpis, {k.name: materialised_grains(k) for k in kpis})
+    stored = {incremental.state_table(model_key(k, k.model)) for k in kpis}
     now = utc_now()
     tables = _ModelTables(con, as_of, report)
     con.execute("BEGIN TRANSACTION")
     try:
-        report.versions_recorded = record_versions(con, catalog.kpis.values())
-        con.execute("DELETE FROM kpi.values")
-        for kpi in catalog.kpis.values():
-            k0 = time.perf_counter()
-            source = tables.table(kpi)
-            fresh = freshness(con, kpi.model.tables)
-            semi = any(m.non_additive_dimension for m in kpi.measures.values())
-            for grain, dims in materialised_grains(kpi):
-                if semi:
-                    for dim in ("", *dims):
-                        q = compile_kpi(
-                            kpi, as_of=as_of, grain=grain, by=[dim] if dim else [], source=source
-                        )
-                        _insert(
-                            con,
-                            kpi,
-                            q.sql,
-                            q.params,
-                            as_of=as_of,
-                            fresh=fresh,
-                            now=now,
-                            grain=grain,
-                            dimension=dim,
-                        )
-                else:
-                    q = compile_grouping_sets(
-                        kpi, as_of=as_of, source=source, grain=grain, dimensions=dims
-                    )
-                    _insert(
-                        con, kpi, q.sql, q.params, as_of=as_of, fresh=fresh, now=now, grain=grain
-                    )
-            report.kpi_seconds[kpi.name] = time.perf_counter() - k0
-            report.kpis += 1
+        report.versions_recorded = record_versions(con, kpis)
+        reason = incremental.full_reason(
+            con, changes, print_, as_of, report.versions_recorded, stored
+        )
+        report.mode = f"full refresh ({reason})" if reason else "by changed periods"
+        report.forced = bool(reason) and not changes.full
+        if reason:
+            _full(con, kpis, tables, as_of=as_of, now=now)
+        else:
+            _by_periods(con, kpis, tables, changes, as_of=as_of, now=now)
+        incremental.write_meta(con, print_, as_of, keep=stored)
         row = con.execute("SELECT count(*) FROM kpi.values").fetchone()
         report.rows = int(row[0]) if row else 0
         con.execute("COMMIT")
@@ -236,3 +306,86 @@ def refresh_kpis(
         tables.drop()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _full(
+    con: duckdb.DuckDBPyConnection,
+    kpis: list[Kpi],
+    tables: _ModelTables,
+    *,
+    as_of: date,
+    now: datetime,
+) -> None:
+    """Rebuild every value, and store every model's rows for the next delta."""
+    report = tables.report
+    con.execute("DELETE FROM kpi.values")
+    saved: set[ModelKey] = set()
+    for kpi in kpis:
+        k0 = time.perf_counter()
+        source = tables.table(kpi)
+        key = model_key(kpi, kpi.model)
+        if key not in saved:
+            incremental.store_rows(con, kpi.model, source, incremental.state_table(key))
+            saved.add(key)
+        fresh = freshness(con, kpi.model.tables)
+        for grain, dims in materialised_grains(kpi):
+            _materialise(con, kpi, source, grain, dims, as_of=as_of, fresh=fresh, now=now)
+        report.kpi_seconds[kpi.name] = time.perf_counter() - k0
+        report.kpis += 1
+        report.recomputed += 1
+
+
+def _by_periods(
+    con: duckdb.DuckDBPyConnection,
+    kpis: list[Kpi],
+    tables: _ModelTables,
+    changes: Changes,
+    *,
+    as_of: date,
+    now: datetime,
+) -> None:
+    """Recompute the periods whose model rows changed; bring every KPI's freshness up to date."""
+    diffs: dict[ModelKey, tuple[str, int]] = {}  # per model: its diff table and its row count
+    try:
+        for kpi in kpis:
+            k0 = time.perf_counter()
+            _kpi_by_periods(con, kpi, tables, changes, diffs, as_of=as_of, now=now)
+            tables.report.kpi_seconds[kpi.name] = time.perf_counter() - k0
+            tables.report.kpis += 1
+    finally:
+        incremental.drop_temp(con, [diff for diff, _ in diffs.values()])
+
+
+def _kpi_by_periods(
+    con: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    tables: _ModelTables,
+    changes: Changes,
+    diffs: dict[ModelKey, tuple[str, int]],
+    *,
+    as_of: date,
+    now: datetime,
+) -> None:
+    report = tables.report
+    fresh = freshness(con, kpi.model.tables)
+    # Values carry the freshness of their KPI's tables, moved by any batch (even one that
+    # changed no model row): updated in place where it moved.
+    con.execute(
+        "UPDATE kpi.values SET freshness = $f WHERE kpi = $k AND freshness IS DISTINCT FROM $f",
+        {"f": fresh, "k": kpi.name},
+    )
+    if not incremental.needs_rebuild(kpi.chain, changes):
+        return
+    key = model_key(kpi, kpi.model)
+    source = tables.table(kpi)
+    if key not in diffs:
+        d0 = time.perf_counter()
+        diff = f"kpi_diff_{len(diffs)}"
+        state = incremental.state_table(key)
+        diffs[key] = (diff, incremental.diff_rows(con, kpi.model, source, state, diff))
+        report.diff_seconds[kpi.model.name] = time.perf_counter() - d0
+        report.changed_rows[kpi.model.name] = diffs[key][1]
+    diff, changed = diffs[key]
+    if changed:
+        report.periods += _rematerialise(con, kpi, source, diff, as_of=as_of, fresh=fresh, now=now)
+        report.recomputed += 1

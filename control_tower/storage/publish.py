@@ -4,8 +4,9 @@ The serving folder (`<home>/serving/`) holds:
 
 - `snapshot-<seq>.duckdb`, one per publish: every derived table (KPI values,
   the exception mirror, risk scores, run records: what the post-load steps
-  rewrite) written whole, and for every landed table a view on a shared
-  table file; `_snapshot.tables` lists those views and their files;
+  rewrite; not the writer's own `UNPUBLISHED_SCHEMAS`) written whole, and for
+  every landed table a view on a shared table file; `_snapshot.tables` lists
+  those views and their files;
 - `tables/<schema>.<table>-<seq>.duckdb`: one landed table as it was at the
   publish `<seq>` that wrote it, shared by every later snapshot for as long
   as the table does not change;
@@ -41,6 +42,7 @@ import duckdb
 
 from control_tower.settings import DuckDBResources, private_dir
 from control_tower.storage.engine import connect
+from control_tower.storage.schema import UNPUBLISHED_SCHEMAS
 from control_tower.storage.serving import (
     FILES,
     MANIFEST,
@@ -98,8 +100,9 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[LandedTable]:
         "  ON c.database_name = t.database_name AND c.schema_name = t.schema_name "
         "  AND c.table_name = t.table_name "
         "WHERE t.database_name = current_database() AND NOT t.temporary AND NOT t.internal "
+        "  AND NOT list_contains(?, t.schema_name) "
         "GROUP BY ALL ORDER BY 1, 2",
-        [BATCH_COLUMN],
+        [BATCH_COLUMN, list(UNPUBLISHED_SCHEMAS)],
     ).fetchall()
     return [LandedTable(*row) for row in rows]
 

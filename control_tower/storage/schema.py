@@ -112,6 +112,11 @@ CREATE TABLE IF NOT EXISTS ops.step_refresh (
 );
 """
 
+# The KPI step's own record of each base model's rows at its last refresh (control_tower.kpi.
+# incremental creates it): the writer's alone, never published to serving snapshots.
+KPI_STATE_SCHEMA = "kpi_state"
+UNPUBLISHED_SCHEMAS = (KPI_STATE_SCHEMA,)
+
 # Governed KPI layer: the catalog's version history and the materialised values.
 KPI_DDL = """
 CREATE SCHEMA IF NOT EXISTS kpi;

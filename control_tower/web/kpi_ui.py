@@ -177,7 +177,7 @@ def filtered_page(
         className="page-head",
     )
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             choices = load_choices(cur, user.scope) if user else None
             if user and default is not None:
                 view = default(cur, user.scope, view)
@@ -201,7 +201,7 @@ def snapshot_body(
     `no_data()` and no subtitle while no snapshot has been published."""
     app = web_context()
     try:
-        with app.store.cursor() as cur:
+        with app.snapshot() as cur:
             return page(cur, scope, chosen, app.settings.kpi_definitions)
     except NoSnapshotError:
         return no_data(), None

@@ -1,6 +1,9 @@
-"""The KPI catalog's callback: every KPI, search, freshness, history and compiled SQL."""
+"""The KPI catalog's callbacks: every KPI, search, freshness, history, and a card's compiled
+SQL sent only when it is unfolded."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -36,7 +39,7 @@ def test_every_role_sees_every_kpi_certified_first(app, demo_settings):
     assert out["catalog-count"]["children"] == f"{len(names)} KPIs of {len(names)}"
 
 
-def test_a_card_shows_tables_freshness_history_and_sql(app):
+def test_a_card_shows_tables_freshness_and_history(app):
     card = by_id(_show(app, "line_fill")["catalog-list"]["children"], "catalog-card-line_fill_rate")
     words = text(card)
     assert "customer-service" in words
@@ -45,7 +48,49 @@ def test_a_card_shows_tables_freshness_history_and_sql(app):
     assert "Fresh" in words
     assert "v1" in words
     assert "current" in words
-    assert "-- kpi: line_fill_rate v1" in words
+
+
+def _sql_body(name, shown=None):
+    """The body the browser posts when a card's "Compiled SQL" is clicked."""
+    wild = json.dumps({"kpi": ["MATCH"], "type": "catalog-sql"}, separators=(",", ":"))
+    code = {"kpi": name, "type": "catalog-sql"}
+    toggle = {"kpi": name, "type": "catalog-sql-toggle"}
+    return {
+        "output": f"..{wild}.children...{wild}.className..",
+        "outputs": [{"id": code, "property": "children"}, {"id": code, "property": "className"}],
+        "inputs": [{"id": toggle, "property": "n_clicks", "value": 1}],
+        "state": [{"id": code, "property": "className", "value": shown}],
+        "changedPropIds": [json.dumps(toggle, separators=(",", ":")) + ".n_clicks"],
+    }
+
+
+def _unfold(app, name, shown=None):
+    client = signed_in(app, USERS["finance"])
+    return client.post("/_dash-update-component", json=_sql_body(name, shown))
+
+
+def test_the_list_carries_no_sql_until_a_card_is_unfolded(app):
+    out = _show(app)
+    assert "-- kpi:" not in json.dumps(out)
+    card = by_id(out["catalog-list"]["children"], "catalog-card-line_fill_rate")
+    assert "Compiling the SQL" in text(card)
+
+
+def test_unfolding_a_card_sends_its_sql_once(app):
+    answer = _unfold(app, "line_fill_rate")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    (shown,) = answer.get_json()["response"].values()
+    assert shown["children"].startswith("-- kpi: line_fill_rate v1")
+    assert "FROM" in shown["children"]
+    # Folded and unfolded again: what the card holds is kept, nothing is sent.
+    assert _unfold(app, "line_fill_rate", shown["className"]).status_code == 204
+
+
+def test_unfolding_an_unknown_kpi_says_so(app):
+    answer = _unfold(app, "no_such_kpi")
+    assert answer.status_code == 200
+    (shown,) = answer.get_json()["response"].values()
+    assert shown["children"] == "-- no KPI is named 'no_such_kpi' in the catalog"
 
 
 @pytest.mark.parametrize(

@@ -317,7 +317,7 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
     refreshed = f"Refreshed {now:%H:%M:%S} UTC"
     try:
         snapshot = app.store.snapshot_path().name
-        with app.store.cursor() as cur:
+        with app.snapshot() as cur:
             overview = health.health_overview(cur, now)
             runs = health.recent_runs(cur, RUNS_SHOWN)
             failing = health.failing_steps(cur, now)
@@ -370,7 +370,7 @@ def load_batches(snapshot: str | None, choice: str) -> tuple[Any, Any]:
         return [], ""
     _label, kwargs = BATCH_FILTERS.get(choice, BATCH_FILTERS["all"])
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             page = health.batches(cur, limit=BATCH_ROWS, **kwargs)  # type: ignore[arg-type]
     except NoSnapshotError:
         return [], ""
@@ -390,7 +390,7 @@ def load_summary(snapshot: str | None) -> Any:
     if snapshot is None:
         return None
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             return hv.summary(health.quarantine_summary(cur))
     except NoSnapshotError:
         return None
@@ -410,7 +410,7 @@ def quarantine_block(request: dict[str, Any] | None) -> tuple[Any, Any]:
     end = max(int(request.get("endRow") or start + 100), start)
     filters = request.get("filterModel") or {}
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             page = health.quarantine_rows(
                 cur,
                 offset=start,

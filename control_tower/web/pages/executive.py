@@ -69,7 +69,7 @@ def layout(**query: str) -> html.Div:
     user = require(roles=ROLES)
     view = Filters.from_query(**query)
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             choices = load_choices(cur, user.scope)
     except NoSnapshotError:
         return html.Div(
@@ -195,7 +195,7 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
         )
     now = utc_now()
     try:
-        with context.store.cursor() as cur:
+        with context.snapshot() as cur:
             latest = latest_as_of(cur)
             if latest is None:
                 return _no_data(), draft_row, ""

@@ -225,7 +225,7 @@ def layout(**query: str) -> html.Div:
     user = require(roles=ROLES)
     view = filters.Filters.from_query(**query)
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             choices = filters.load_choices(cur, user.scope)
     except NoSnapshotError:
         choices = filters.Choices((), (), None)
@@ -325,7 +325,7 @@ def load_queue(
         return columnar([]), "Nothing of this entity or location is in your scope.", None, "", True
     percent = _percent(min_prob)
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             queue, card, static = tv.ranked_rows(
                 cur,
                 scope,

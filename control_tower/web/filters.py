@@ -158,6 +158,13 @@ def _latest_day(cur: duckdb.DuckDBPyConnection) -> date | None:
     return data_end(cur, latest) if latest else None
 
 
+def opening_view(cur: duckdb.DuckDBPyConnection) -> Filters | None:
+    """The filters a page's bar opens with when its address chooses none: the default range
+    ending at the data's as-of day (None before any KPI value)."""
+    latest = _latest_day(cur)
+    return Filters().resolved(latest) if latest else None
+
+
 def data_end(cur: duckdb.DuckDBPyConnection, latest: date) -> date:
     """The default end of a range: the data's as-of day (its newest extract, by the product
     clock), not after `latest` (the day the KPI values were computed as of)."""

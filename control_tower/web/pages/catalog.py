@@ -36,6 +36,7 @@ from control_tower.web import kpi_ui
 from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_ago, fmt_hours, fmt_int, fmt_ts, plural
 from control_tower.web.runtime import web_context
+from control_tower.web.warm import warmer
 
 ROLES = accounts.ROLES  # every role
 
@@ -251,6 +252,13 @@ def show(words: Any, status: Any) -> tuple[Any, Any]:
     if not kept:
         return ui.empty_state("No KPI matches", "Try fewer words, or another status."), count
     return [_card(k, fresh, records.get(k.name, []), now) for k in kept], count
+
+
+@warmer("catalog")
+def _warm(cur: Any, _context: Any, _scopes: Any) -> None:
+    """The lookups every card shows (the same for every user)."""
+    table_freshness(cur)
+    histories(cur)
 
 
 @callback(

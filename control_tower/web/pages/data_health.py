@@ -12,6 +12,7 @@ their answers for the page.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash
@@ -35,11 +36,7 @@ from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import health_views as hv
 from control_tower.web.auth import require
-from control_tower.web.format import (
-    fmt_int,
-    fmt_ts,
-    plural,
-)
+from control_tower.web.format import fmt_int, fmt_ts, plural
 from control_tower.web.grid import (
     FILTER_PARAMS,
     ROW_ID,
@@ -53,6 +50,7 @@ from control_tower.web.grid import (
 )
 from control_tower.web.health_views import REASON
 from control_tower.web.runtime import web_context
+from control_tower.web.warm import warmer
 
 ROLES = ("admin",)  # the page and every callback below: require(roles=ROLES)
 
@@ -318,10 +316,7 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
     try:
         snapshot = app.store.snapshot_path().name
         with app.snapshot() as cur:
-            overview = health.health_overview(cur, now)
-            runs = health.recent_runs(cur, RUNS_SHOWN)
-            failing = health.failing_steps(cur, now)
-            freshness = health.source_freshness(cur, now)
+            overview, runs, failing, freshness = _summary(cur, now)
     except NoSnapshotError:
         empty = ui.empty_state(
             "No data landed yet",
@@ -348,6 +343,24 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
         hv.freshness(freshness, now),
         snapshot if snapshot != shown else no_update,
     )
+
+
+def _summary(cur: Any, now: datetime) -> tuple[Any, Any, Any, Any]:
+    """Headline numbers, recent runs, failing steps and freshness, as of `now`."""
+    return (
+        health.health_overview(cur, now),
+        health.recent_runs(cur, RUNS_SHOWN),
+        health.failing_steps(cur, now),
+        health.source_freshness(cur, now),
+    )
+
+
+@warmer("data-health")
+def _warm(cur: Any, _context: Any, _scopes: Any) -> None:
+    """What the page opens with: the summary, the batches and the quarantine by reason."""
+    _summary(cur, health.utc_now())
+    health.batches(cur, limit=BATCH_ROWS, **BATCH_FILTERS["all"][1])  # type: ignore[arg-type]
+    health.quarantine_summary(cur)
 
 
 @callback(Output(DELIVERIES, "children"), Input(INTERVAL, "n_intervals"))

@@ -55,6 +55,7 @@ from control_tower.web.grid import (
 )
 from control_tower.web.pages._planner import ROLES, STATUS, exception_store
 from control_tower.web.runtime import web_context
+from control_tower.web.warm import warmer
 
 dash.register_page(
     __name__,
@@ -293,6 +294,15 @@ def _percent(value: Any) -> float | None:
 # --- callbacks ------------------------------------------------------------------------------
 
 filters.register_filter_callbacks(PREFIX, extra={"min_prob": MIN_PROB, "q": SEARCH})
+
+
+@warmer("planner", ROLES)
+def _warm(cur: Any, _context: Any, scopes: Any) -> None:
+    """The queue the page opens with (no filter, no search), for each scope."""
+    view = filters.opening_view(cur)
+    for user_scope in scopes if view is not None else []:
+        if (scope := view.scoped(user_scope)) is not None:
+            tv.ranked_rows(cur, scope, None, None, view)
 
 
 @callback(

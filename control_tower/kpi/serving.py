@@ -167,11 +167,6 @@ class SnapshotCache:
                 self._pending.pop(full).set()
         return value
 
-    def has(self, snapshot: Hashable, key: Hashable) -> bool:
-        """Whether the answer for `key` on `snapshot` is kept."""
-        with self._lock:
-            return (snapshot, key) in self._items
-
     def retain(self, snapshot: Hashable) -> None:
         """Forget the answers of every other snapshot (once readers have moved on to it)."""
         with self._lock:

@@ -3,12 +3,17 @@ SQL sent only when it is unfolded."""
 
 from __future__ import annotations
 
+import importlib
 import json
+from datetime import timedelta
 
 import pytest
 
 from control_tower.views.kpi import cached_catalog
+from control_tower.web.runtime import EXTENSION_KEY
+from tests.support.clock import clock_at
 from tests.support.dash_callbacks import by_id, post_callback, signed_in, text, walk
+from tests.support.demo_data import DEMO_NOW
 from tests.support.web_users import USERS
 
 OUTPUTS = [("catalog-list", "children"), ("catalog-count", "children")]
@@ -121,3 +126,24 @@ def test_a_card_lists_the_exception_types_behind_the_kpi_or_no_queue_yet(app):
         assert "Exception types no queue yet" in text(by_id(cards, f"catalog-card-{name}"))
     aging = text(by_id(cards, "catalog-card-exception_aging"))
     assert "Exception types every item past its SLA, of any type" in aging
+
+
+def test_cards_are_built_once_per_snapshot_and_minute_whatever_the_search(app, monkeypatch):
+    page = importlib.import_module("control_tower.web.pages.catalog")  # once the app has it
+    app.server.extensions[EXTENSION_KEY].cache("catalog.cards", 1).clear()
+    built = []
+    card = page._card
+    monkeypatch.setattr(
+        page, "_card", lambda kpi, *rest: built.append(kpi.name) or card(kpi, *rest)
+    )
+    with clock_at(DEMO_NOW):
+        first = _show(app, "fill")
+        _show(app, "rate")
+        _show(app)
+    assert sorted(built) == sorted(_cards(_show(app)))  # every card once, for every search
+    with clock_at(DEMO_NOW + timedelta(hours=30)):  # a later minute: built again, older
+        later = _show(app, "fill")
+    assert len(built) == 2 * len(set(built))
+    tile = "catalog-card-line_fill_rate"
+    assert "Stale" not in text(by_id(first["catalog-list"]["children"], tile))
+    assert "Stale" in text(by_id(later["catalog-list"]["children"], tile))

@@ -12,6 +12,7 @@ so the catalog is the same for every user; figures are on each KPI's detail page
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import dash
@@ -35,7 +36,7 @@ from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_ago, fmt_hours, fmt_int, fmt_ts, plural
-from control_tower.web.runtime import web_context
+from control_tower.web.runtime import WebContext, web_context
 from control_tower.web.warm import warmer
 
 ROLES = accounts.ROLES  # every role
@@ -241,24 +242,38 @@ def show(words: Any, status: Any) -> tuple[Any, Any]:
         (k for k in catalog.kpis.values() if matches(k, words, status)),
         key=lambda k: (STATUS_ORDER.get(k.status, 9), k.label.lower()),
     )
-    now = utc_now()
-    try:
-        with context.snapshot() as cur:
-            fresh = table_freshness(cur)
-            records = histories(cur)
-    except NoSnapshotError:
-        fresh, records = {}, {}
     count = f"{plural(len(kept), 'KPI')} of {len(catalog.kpis)}"
     if not kept:
         return ui.empty_state("No KPI matches", "Try fewer words, or another status."), count
-    return [_card(k, fresh, records.get(k.name, []), now) for k in kept], count
+    try:
+        with context.snapshot() as cur:
+            cards = _cards(cur, catalog.kpis.values(), context)
+    except NoSnapshotError:
+        cards = _cards(None, catalog.kpis.values(), context)
+    return [cards[k.name] for k in kept], count
+
+
+def _cards(cur: Any, kpis: Iterable[Kpi], context: WebContext) -> dict[str, html.Article]:
+    """Every KPI's card by name, built once per snapshot, catalog and minute (a card says how
+    long ago its tables were loaded) and shared by every search."""
+    now = utc_now().replace(second=0, microsecond=0)
+    kpis = list(kpis)
+
+    def build() -> dict[str, html.Article]:
+        fresh = table_freshness(cur) if cur is not None else {}
+        records = histories(cur) if cur is not None else {}
+        return {k.name: _card(k, fresh, records.get(k.name, []), now) for k in kpis}
+
+    if cur is None:
+        return build()
+    key = ("catalog.cards", now, tuple((k.name, k.content_hash) for k in kpis))
+    return context.cache("catalog.cards", 1).get(cur, key, build)
 
 
 @warmer("catalog")
-def _warm(cur: Any, _context: Any, _scopes: Any) -> None:
-    """The lookups every card shows (the same for every user)."""
-    table_freshness(cur)
-    histories(cur)
+def _warm(cur: Any, context: WebContext, _scopes: Any) -> None:
+    """The cards and the lookups they show (the same for every user)."""
+    _cards(cur, cached_catalog(context.settings.kpi_definitions).kpis.values(), context)
 
 
 @callback(

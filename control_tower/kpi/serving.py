@@ -309,6 +309,8 @@ def series(
             return fast
         return _computed(cur, kpi, where, start, end, grain, dimension)
 
+    if dimension in MONTHLY_DIMENSIONS:
+        return read()  # thousands of members: summed again from the computed days, not kept
     return kept(key, read)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from control_tower.kpi.serving import SnapshotCache, keeping
+from control_tower.accounts import Scope
+from control_tower.kpi.serving import SnapshotCache, keeping, series
 from control_tower.views.data_time import data_time
 from control_tower.web.runtime import EXTENSION_KEY
 from tests.support.dash_callbacks import filter_values, post_callback, signed_in
@@ -49,3 +50,15 @@ def test_kept_freshness_still_follows_the_clock(snapshot, catalog):
     assert today.stale == ()
     assert a_month_on.stale
     assert "erp (" in a_month_on.stale[0]
+
+
+def test_a_breakdown_by_thousands_of_items_is_not_kept_beside_its_computed_days(snapshot, catalog):
+    kpi = catalog.kpi("line_fill_rate")
+    cache = SnapshotCache(16)
+    span = {"scope": Scope(), "start": DEMO_AS_OF - timedelta(days=27), "end": DEMO_AS_OF}
+    with keeping("demo snapshot", cache):
+        series(snapshot, kpi, dimension="item_id", **span)
+        by_item = cache.misses  # the values' day only
+        series(snapshot, kpi, dimension="location_id", **span)
+    assert by_item == 1
+    assert cache.misses == 2  # a breakdown by location is kept

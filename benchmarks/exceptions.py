@@ -4,11 +4,12 @@
 
 Generates the demo extracts (once; reused when the folder exists), lands
 them through the pipeline (which runs detection once, creating the queue),
-then times `refresh_exceptions` twice more on the landed warehouse: a run
-where every condition persists (the steady state of the scheduler) and a run
-with a fresh, empty app database (every item created). Prints rows per
-landed table, conditions per type and the detect / reconcile / mirror split.
-The target is seconds, not minutes.
+then times `refresh_exceptions` on the landed warehouse: a run where every
+condition persists (the steady state of the scheduler), a pipeline run that
+lands a 1% delta of the order lines (the step detects only what it touched)
+and a run with a fresh, empty app database (every item created). Prints rows
+per landed table, conditions per type and the detect / reconcile / mirror
+split. The target is seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from support.delta import write_order_line_delta
 from support.demo import demo_extracts
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from control_tower.exceptions.detect import refresh_exceptions  # noqa: E402
-from control_tower.settings import load_settings  # noqa: E402
+from control_tower.exceptions.detect import DetectionReport, refresh_exceptions  # noqa: E402
+from control_tower.settings import Settings, load_settings  # noqa: E402
 from pipelines.run import run_pipeline  # noqa: E402
 
 
@@ -52,24 +54,42 @@ def main() -> None:
     if step:
         print(f"pipeline step 'exceptions' (first run, empty queue): {step.ms} ms, {step.status}")
 
-    con = duckdb.connect(str(settings.warehouse_path))
+    now = datetime.now(UTC).replace(tzinfo=None)
+    timed(
+        settings.warehouse_path, settings.app_db_url, now, "steady state (every condition persists)"
+    )
+    delta(settings, now)
+    cold = f"sqlite:///{(home / 'bench-cold.sqlite').resolve()}"
+    r = timed(settings.warehouse_path, cold, now, "cold (empty app database)")
+    print("\nconditions by type:")
+    for name, n in r.detected.items():
+        print(f"  {name:<24} {n:>8,}")
+
+
+def timed(warehouse: Path, url: str, now: datetime, label: str) -> DetectionReport:
+    """One full detection against `url`, timed."""
+    con = duckdb.connect(str(warehouse))
     con.execute("SET TimeZone = 'UTC'")
     try:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        for label, url in (
-            ("steady state (every condition persists)", settings.app_db_url),
-            ("cold (empty app database)", f"sqlite:///{(home / 'bench-cold.sqlite').resolve()}"),
-        ):
-            t0 = time.perf_counter()
-            r = refresh_exceptions(con, url, as_of=now.date(), now=now)
-            total = time.perf_counter() - t0
-            print(f"\n{label}: {total:.2f}s total, {r.ms}")
-            print(f"  {r.summary()}")
-        print("\nconditions by type:")
-        for name, n in r.detected.items():
-            print(f"  {name:<24} {n:>8,}")
+        t0 = time.perf_counter()
+        r = refresh_exceptions(con, url, as_of=now.date(), now=now)
     finally:
         con.close()
+    print(f"\n{label}: {time.perf_counter() - t0:.2f}s total, {r.ms}")
+    print(f"  {r.summary()}")
+    return r
+
+
+def delta(settings: Settings, now: datetime) -> None:
+    """A pipeline run landing 1% of the order lines changed: the exceptions step's time."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        drop = write_order_line_delta(
+            con, settings.inbox, fraction=0.01, changed_at=now, as_of=now.date()
+        )
+    report = run_pipeline(settings, trigger="cli", inbox=settings.inbox, keep=True)
+    step = next(s for s in report.steps if s.name == "exceptions")
+    print(f"\ndelta of {drop.rows:,} order lines, step 'exceptions': {step.ms} ms, {step.refresh}")
+    print(f"  {step.summary}")
 
 
 if __name__ == "__main__":

@@ -99,12 +99,12 @@ def _detail_paths(settings: Settings) -> dict[str, str]:
     import duckdb
     from sqlalchemy import create_engine, text
 
-    from control_tower.storage.serving import current_snapshot
+    from control_tower.storage.serving import current_snapshot, open_snapshot
 
     paths = {"/kpi/<name>": "/kpi/line_fill_rate"}
     snapshot = current_snapshot(settings.serving_dir)
     if snapshot is not None:
-        with duckdb.connect(str(snapshot), read_only=True) as con:
+        with open_snapshot(snapshot) as con:
             try:
                 row = con.execute(
                     "SELECT location_id, item_id FROM risk.stockout_scores "

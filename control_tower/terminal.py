@@ -134,6 +134,7 @@ def print_run_report(console: Console, report: RunReport, *, by_table: bool = Fa
         f"{ing.rows_loaded:,} rows loaded, {ing.rows_quarantined:,} quarantined in "
         f"{report.seconds:.1f}s."
         + (f" Published {report.snapshot.name}." if report.snapshot else "")
+        + (f" {report.publish.summary()}" if report.publish else "")
     )
     if ing.rows_quarantined or ing.count("rejected"):
         console.print(

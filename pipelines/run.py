@@ -23,7 +23,8 @@ from control_tower.landing import BatchResult, InboxSource, IngestReport, Source
 from control_tower.landing.progress import ProgressFn
 from control_tower.mappings import mapping_sources
 from control_tower.settings import Settings, clock, utc_now
-from control_tower.storage import WriterLock, connect_writer, publish_snapshot
+from control_tower.storage import WriterLock, connect_writer
+from control_tower.storage.publish import PublishReport, publish
 from control_tower.storage.serving import current_snapshot, next_snapshot_path
 from pipelines.backoff import (
     StepPolicy,
@@ -61,6 +62,7 @@ class RunReport:
     ingest: IngestReport
     steps: list[StepOutcome] = field(default_factory=list)
     snapshot: Path | None = None
+    publish: PublishReport | None = None
     status: str = "ok"
     seconds: float = 0.0
 
@@ -211,11 +213,12 @@ def _run_locked(
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    publish_snapshot(
+    report.publish = publish(
         settings.warehouse_path,
         settings.serving_dir,
         keep=settings.keep_snapshots,
         final=report.snapshot,
+        resources=settings.duckdb,
     )
     report.seconds = time.perf_counter() - t0
     return report

@@ -60,14 +60,20 @@ def _risk(ctx: StepContext) -> str:
 
     settings = ctx.settings
     return refresh_risk(
-        ctx.con, settings.models_dir, as_of=ctx.as_of, retrain_days=settings.risk_retrain_days
+        ctx.con,
+        settings.models_dir,
+        as_of=ctx.as_of,
+        retrain_days=settings.risk_retrain_days,
+        changes=ctx.changes,
     ).summary()
 
 
 def _exceptions(ctx: StepContext) -> str:
     from control_tower.exceptions.detect import refresh_exceptions
 
-    return refresh_exceptions(ctx.con, ctx.settings.app_db_url, as_of=ctx.as_of).summary()
+    return refresh_exceptions(
+        ctx.con, ctx.settings.app_db_url, as_of=ctx.as_of, changes=ctx.changes
+    ).summary()
 
 
 def _kpis(ctx: StepContext) -> str:

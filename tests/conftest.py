@@ -20,6 +20,7 @@ import pytest
 
 from control_tower.kpi.catalog import Catalog
 from control_tower.settings import Settings
+from control_tower.storage.serving import open_snapshot
 from control_tower.views.kpi import cached_catalog
 from control_tower.web import create_app
 from tests.support import app_databases
@@ -63,7 +64,7 @@ def app(demo_settings: Settings) -> Any:
 def snapshot(demo_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the small demo's newest serving snapshot."""
     folder = demo_settings.serving_dir
-    con = duckdb.connect(str(folder / (folder / "CURRENT").read_text().strip()), read_only=True)
+    con = open_snapshot(folder / (folder / "CURRENT").read_text().strip())
     yield con
     con.close()
 

@@ -36,7 +36,7 @@ import duckdb
 import yaml
 from sqlalchemy import select
 
-from control_tower.exceptions.detect import mirror
+from control_tower.exceptions.mirror import mirror
 from control_tower.exceptions.notify import (
     Channel,
     Notification,

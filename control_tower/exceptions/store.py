@@ -15,8 +15,9 @@ reopens its old item, so its comments and audit history stay together.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -49,6 +50,15 @@ ITEM_CORE_COLUMNS: tuple[str, ...] = (
     "location_id",
     "entity_id",
 )
+
+
+_T = TypeVar("_T")
+
+
+def in_chunks(values: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
+    """`values` in slices of at most `size`: the values of one `IN (...)` query each."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 class Base(DeclarativeBase):

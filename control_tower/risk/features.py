@@ -29,7 +29,7 @@ import duckdb
 import polars as pl
 
 from control_tower.risk.frames import COVER_CAP, cover, registered
-from control_tower.risk.late_features import LATE_SQL, late_dates, late_frame
+from control_tower.risk.late_features import LATE_SQL, late_dates, late_frame, late_groups
 from control_tower.risk.sampling import PARTITION_ROWS, partitions, sample_item_locations
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "STOCKOUT_SQL",
     "late_dates",
     "late_frame",
+    "late_groups",
     "latest_points",
     "snapshot_points",
     "stockout_frame",
@@ -49,12 +50,13 @@ NO_RECEIPT_DAYS = 60
 
 STOCKOUT_SQL = """
 WITH snaps AS (  -- only the days the points look at: 90 back, the horizon ahead
-    SELECT * FROM inventory_snapshots
+    SELECT * FROM inventory_snapshots AS s $keep_snaps
     WHERE snapshot_date > DATE '$first' - 90
       AND snapshot_date <= DATE '$last' + CAST($horizon AS INTEGER)
 ),
-sol AS (
-    SELECT location_id, item_id, order_ts_local_date, ordered_qty FROM sales_order_lines
+sol AS (  -- every location's lines of the items: the item's bulk share reads them all
+    SELECT location_id, item_id, order_ts_local_date, ordered_qty FROM sales_order_lines AS s
+    $keep_items
     WHERE order_ts_local_date > DATE '$first' - 90 AND order_ts_local_date <= DATE '$last'
 ),
 pts AS (
@@ -64,7 +66,6 @@ pts AS (
            CAST(s.in_transit_qty AS DOUBLE) AS in_transit_qty
     FROM snaps AS s
     JOIN risk_points AS p ON p.location_id = s.location_id AND p.t = s.snapshot_date
-    $keep
 ),
 daily AS (  -- demand as ordered (cancellations come later and are not known at t)
     SELECT location_id, item_id, order_ts_local_date AS d,
@@ -136,6 +137,7 @@ last_receipt AS (
 po AS (  -- PO lines that can be open at some point: placed by the last, open or received after the first
     SELECT l.*, lr.last_arrival
     FROM purchase_order_lines AS l
+    $keep_po
     LEFT JOIN last_receipt AS lr ON lr.po_id = l.po_id AND lr.po_line_no = l.line_no
     WHERE l.order_date <= DATE '$last' AND l.status <> 'cancelled'
       AND (l.status = 'open' OR lr.last_arrival > DATE '$first')
@@ -232,18 +234,30 @@ ORDER BY p.t, p.location_id, p.item_id
 """
 
 
+# Where the kept item-locations restrict the feature SQL: placeholder, table alias, join.
+_KEEP_LI = "risk_keep AS k ON k.location_id = $a.location_id AND k.item_id = $a.item_id"
+_KEEP_JOINS = (
+    ("$keep_snaps", "s", _KEEP_LI),
+    ("$keep_po", "l", _KEEP_LI),
+    ("$keep_items", "s", "(SELECT DISTINCT item_id FROM risk_keep) AS k ON k.item_id = $a.item_id"),
+)
+
+
 def _stockout_raw(
     con: duckdb.DuckDBPyConnection, points: pl.DataFrame, horizon: int, keep: pl.DataFrame | None
 ) -> pl.DataFrame:
-    """The SQL features of one partition of points, reading only the dates they look at."""
-    join = "SEMI JOIN risk_keep AS k ON k.location_id = s.location_id AND k.item_id = s.item_id"
+    """The SQL features of one partition of points, reading only the dates they look at, and
+    with `keep`, only the rows of those item-locations (and of those items, for the item's
+    bulk share over every location)."""
     days: list[date] = points["t"].to_list() or [date(2000, 1, 1)]
     sql = (
         STOCKOUT_SQL.replace("$horizon", str(int(horizon)))
         .replace("$first", min(days).isoformat())
         .replace("$last", max(days).isoformat())
-        .replace("$keep", join if keep is not None else "")
     )
+    for name, alias, on in _KEEP_JOINS:
+        join = f"SEMI JOIN {on.replace('$a', alias)}" if keep is not None else ""
+        sql = sql.replace(name, join)
     with registered(con, "risk_points", points.select("location_id", "t")):
         if keep is None:
             return con.sql(sql).pl()
@@ -258,13 +272,19 @@ def stockout_frame(
     horizon: int,
     max_examples: int | None = None,
     partition_rows: int = PARTITION_ROWS,
+    item_locations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Features (and the label, where observed) for each (location_id, t) snapshot point.
 
     Built a few as-of days at a time (`sampling.partitions`); with `max_examples`, of a
-    deterministic sample of item-locations when the points would give more rows than that.
+    deterministic sample of item-locations when the points would give more rows than that;
+    with `item_locations` (location_id, item_id), of those only.
     """
-    keep = None if max_examples is None else sample_item_locations(con, points, max_examples)
+    if item_locations is not None and max_examples is not None:
+        raise ValueError("stockout_frame takes either item_locations or max_examples, not both")
+    keep = item_locations
+    if max_examples is not None:
+        keep = sample_item_locations(con, points, max_examples)
     parts = [
         _stockout_raw(con, p, horizon, keep)
         for p in partitions(con, points, keep, partition_rows=partition_rows)

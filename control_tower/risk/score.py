@@ -3,10 +3,12 @@
 `refresh_risk` is the post-load step `risk`: it trains a model that does not
 exist yet or is older than the retrain interval (`Settings.risk_retrain_days`,
 a week by default; when the history allows), so most runs only score; it
-scores with the active models, replaces
-`risk.stockout_scores` and `risk.late_order_scores` in one transaction, and
-mirrors the model cards to `risk.models`. The exception rule `stockout_risk`
-then reads the stockout scores.
+scores with the active models, writes `risk.stockout_scores` and
+`risk.late_order_scores` in one transaction, and mirrors the model cards to
+`risk.models`. A full refresh replaces every score; a delta replaces only the
+scores of the item-locations and open lines whose inputs it touched
+(`risk.touched`). The exception rule `stockout_risk` then reads the stockout
+scores.
 
 Value at risk of an item-location (money): the units expected to be short
 over the horizon plus the item's lead time, at the recent daily demand,
@@ -20,6 +22,7 @@ planner's queue.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -31,9 +34,21 @@ import duckdb
 import polars as pl
 
 from control_tower.risk import features as F
+from control_tower.risk.frames import registered
 from control_tower.risk.model import DEFAULT_HORIZON, MODELS, FittedModel, InsufficientHistory
-from control_tower.risk.store import NoModelError, active_card, load_model, sync_models
+from control_tower.risk.store import NoModelError, active_card, load_model, model_file, sync_models
+from control_tower.risk.touched import (
+    LATE_SCOPE,
+    STATE,
+    STOCKOUT_SCOPE,
+    Plan,
+    no_keys,
+    plan_rescore,
+    save_fingerprints,
+    stored_stamp,
+)
 from control_tower.settings import clock
+from control_tower.storage.changes import Changes
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +103,15 @@ def score_stockout(
     *,
     as_of: date,
     scored_at: datetime,
+    points: pl.DataFrame | None = None,
+    item_locations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Scores of every item-location at its location's latest snapshot on or before `as_of`."""
-    horizon = int(card.get("horizon_days") or DEFAULT_HORIZON)
-    df = F.stockout_frame(con, F.latest_points(con, as_of), horizon=horizon)
+    """Scores of every item-location (or of `item_locations`) at its location's latest
+    snapshot on or before `as_of` (`points`, when the caller has them)."""
+    horizon = _horizon(card)
+    if points is None:
+        points = F.latest_points(con, as_of)
+    df = F.stockout_frame(con, points, horizon=horizon, item_locations=item_locations)
     if df.is_empty():
         return pl.DataFrame(schema=list(STOCKOUT_COLUMNS))
     prob = fitted.probability(df)
@@ -122,9 +142,12 @@ def score_late_orders(
     *,
     as_of: date,
     scored_at: datetime,
+    lines: pl.DataFrame | None = None,
+    groups: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Scores of every order line open at `as_of` whose first promise is still ahead."""
-    df = F.late_frame(con, [as_of])
+    """Scores of every order line (or of `lines`) open at `as_of` whose first promise is
+    still ahead; `groups` are the day's `late_groups` when the caller has them."""
+    df = F.late_frame(con, [as_of], lines=lines, groups=groups)
     if df.is_empty():
         return pl.DataFrame(schema=list(LATE_COLUMNS))
     return df.with_columns(
@@ -145,12 +168,18 @@ class RiskReport:
     as_of: date
     trained: list[str] = field(default_factory=list)
     not_trained: dict[str, str] = field(default_factory=dict)
-    scored: dict[str, int] = field(default_factory=dict)
+    scored: dict[str, int] = field(default_factory=dict)  # the model's scores after the refresh
+    rescored: dict[str, int] = field(default_factory=dict)  # of them, written by a delta
     versions: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line for the run log."""
-        parts = [f"{n} {m} scores ({self.versions[m]})" for m, n in self.scored.items()]
+        parts = [
+            f"{n} {m} scores ({self.versions[m]}"
+            + (f", {self.rescored[m]} rescored" if m in self.rescored else "")
+            + ")"
+            for m, n in self.scored.items()
+        ]
         text = "; ".join(parts) if parts else "no risk scores"
         if self.trained:
             text += f"; trained {', '.join(self.trained)}"
@@ -172,6 +201,79 @@ def stale(card: dict[str, Any] | None, now: datetime, retrain_days: float | None
     return now - datetime.fromisoformat(card["trained_at"]) >= timedelta(days=retrain_days)
 
 
+def _horizon(card: dict[str, Any]) -> int:
+    return int(card.get("horizon_days") or DEFAULT_HORIZON)
+
+
+def _stamp(models_dir: Path, card: dict[str, Any], as_of: date) -> str:
+    """What scores are made with: the model's version and file content, the day, the horizon."""
+    digest = hashlib.sha256(model_file(models_dir, card["version"]).read_bytes()).hexdigest()
+    return f"{card['version']}|{digest[:16]}|{as_of.isoformat()}|{_horizon(card)}"
+
+
+def _rescore(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    fitted: FittedModel,
+    card: dict[str, Any],
+    stamp: str,
+    changes: Changes,
+    *,
+    as_of: date,
+    scored_at: datetime,
+) -> tuple[Plan, pl.DataFrame]:
+    """Which of `model`'s keys this run rescores, and their new scores."""
+    if model == "stockout":
+        points = F.latest_points(con, as_of)
+        plan = plan_rescore(
+            con, STOCKOUT_SCOPE, changes, stamp=stamp, views={"risk_points": points}
+        )
+        if plan.keys is not None and plan.keys.is_empty():
+            return plan, pl.DataFrame(schema=list(STOCKOUT_COLUMNS))
+        return plan, score_stockout(
+            con,
+            fitted,
+            card,
+            as_of=as_of,
+            scored_at=scored_at,
+            points=points,
+            item_locations=plan.keys,
+        )
+    scope = LATE_SCOPE
+    idle = not changes.full and stored_stamp(con, model) == stamp
+    if idle and not changes.touches(scope.tables):
+        return Plan(model, stamp, no_keys(scope)), pl.DataFrame(schema=list(LATE_COLUMNS))
+    groups = F.late_groups(con, [as_of])
+    plan = plan_rescore(
+        con,
+        scope,
+        changes,
+        stamp=stamp,
+        views={"risk_groups": groups},
+        params={"t": as_of.isoformat()},
+    )
+    if plan.keys is not None and plan.keys.is_empty():
+        return plan, pl.DataFrame(schema=list(LATE_COLUMNS))
+    return plan, score_late_orders(
+        con, fitted, card, as_of=as_of, scored_at=scored_at, lines=plan.keys, groups=groups
+    )
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, plan: Plan, df: pl.DataFrame) -> None:
+    """Replace the rescored keys of `table` (all of them on a full refresh) with `df`."""
+    if plan.keys is None:
+        con.execute(f"DELETE FROM {table}")  # only the latest scores are kept
+    elif not plan.keys.is_empty():
+        on = " AND ".join(f"{table}.{c} = k.{c}" for c in plan.keys.columns)
+        with registered(con, "risk_rescored", plan.keys):
+            con.execute(f"DELETE FROM {table} USING risk_rescored AS k WHERE {on}")
+    if not df.is_empty():
+        with registered(con, "risk_scored", df):
+            cols = ", ".join(df.columns)
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM risk_scored")
+    save_fingerprints(con, plan)
+
+
 def refresh_risk(
     con: duckdb.DuckDBPyConnection,
     models_dir: Path,
@@ -180,21 +282,30 @@ def refresh_risk(
     train_if_missing: bool = True,
     retrain_days: float | None = None,
     now: datetime | None = None,
+    changes: Changes | None = None,
 ) -> RiskReport:
     """Train missing models, and those `retrain_days` old or more (if the history allows),
     score with the active ones, write the tables. A model that cannot be retrained for
-    lack of history keeps scoring."""
+    lack of history keeps scoring.
+
+    With `changes` a delta (default: a full refresh), only the item-locations and open lines
+    it touched are rescored (`risk.touched`); a model trained in this run, or another model
+    or day than the stored scores were made with, rescores everything. Training follows its
+    schedule only: what a run loaded never causes it."""
     from control_tower.risk.training import train_model
 
+    changes = changes or Changes.full_refresh("requested")
     now = (now or clock()).astimezone(UTC).replace(tzinfo=None)
     report = RiskReport(as_of)
-    frames: dict[str, pl.DataFrame] = {}
+    results: dict[str, tuple[Plan, pl.DataFrame]] = {}
     for model in MODELS:
         card = active_card(models_dir, model)
+        why = changes
         if train_if_missing and stale(card, now, retrain_days):
             try:
                 train_model(con, models_dir, model, now=now)
                 report.trained.append(model)
+                why = Changes.full_refresh("the model was trained")
             except InsufficientHistory as exc:
                 report.not_trained[model] = str(exc)
         try:
@@ -202,24 +313,24 @@ def refresh_risk(
         except NoModelError:
             report.not_trained.setdefault(model, "no model; run `control-tower risk train`")
             continue
-        scorer = score_stockout if model == "stockout" else score_late_orders
-        frames[model] = scorer(con, fitted, card, as_of=as_of, scored_at=now)
+        stamp = _stamp(models_dir, card, as_of)
+        results[model] = _rescore(con, model, fitted, card, stamp, why, as_of=as_of, scored_at=now)
         report.versions[model] = card["version"]
     con.execute("BEGIN TRANSACTION")
     try:
         for model, table in _TABLES.items():
-            con.execute(f"DELETE FROM {table}")  # only the latest scores are kept
-            df = frames.get(model)
-            if df is not None and not df.is_empty():
-                con.register("risk_scored", df.to_arrow())
-                cols = ", ".join(df.columns)
-                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM risk_scored")
-                con.unregister("risk_scored")
-            report.scored[model] = 0 if df is None else len(df)
+            if model in results:
+                plan, df = results[model]
+                _write(con, table, plan, df)
+                if not plan.full:
+                    report.rescored[model] = len(df)
+                report.scored[model] = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            else:  # no model: no scores
+                con.execute(f"DELETE FROM {table}")
+                con.execute(f"DELETE FROM {STATE} WHERE model = ?", [model])
         sync_models(con, models_dir)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    report.scored = {m: n for m, n in report.scored.items() if m in frames}
     return report

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from control_tower.storage.lock import WriterBusyError, WriterLock
+from control_tower.storage.publish import publish_snapshot
 from control_tower.storage.schema import connect_writer, ensure_schema
-from control_tower.storage.serving import NoSnapshotError, ServingStore, publish_snapshot
+from control_tower.storage.serving import NoSnapshotError, ServingStore, open_snapshot
 
 __all__ = [
     "NoSnapshotError",
@@ -13,5 +14,6 @@ __all__ = [
     "WriterLock",
     "connect_writer",
     "ensure_schema",
+    "open_snapshot",
     "publish_snapshot",
 ]

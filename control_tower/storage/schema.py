@@ -169,7 +169,34 @@ CREATE TABLE IF NOT EXISTS exc.queue_items (
     value_at_risk DOUBLE,
     detail VARCHAR,                 -- JSON: what the rule saw
     event_at TIMESTAMP,             -- UTC, when the condition began in the source (else NULL)
-    mirrored_at TIMESTAMP           -- UTC, when this copy of the queue was taken (every row)
+    mirrored_at TIMESTAMP,          -- UTC, when this copy of the queue was taken (every row)
+    version INTEGER                 -- the item's version in the app database at this copy
+);
+-- Exception rules restrict their tables with exc_in_scope(<key>): every key, except while the
+-- detection of a delta shadows it with a temp macro naming the keys the run touched.
+CREATE MACRO IF NOT EXISTS exc_in_scope(k) AS true;
+-- What the last detection found: one row per condition true, by type and key
+-- (control_tower.exceptions.scope compares a delta's result with it).
+CREATE TABLE IF NOT EXISTS exc.detected (
+    type VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    location_id VARCHAR,
+    entity_id VARCHAR,
+    item_id VARCHAR,
+    detail VARCHAR,
+    value_at_risk DOUBLE,
+    severity VARCHAR,
+    event_at TIMESTAMP,
+    in_window BOOLEAN
+);
+-- Per type: its last detection's instant, its last full one's day and instant, and a
+-- fingerprint of the derived tables (ops.*, risk.*) its rule read.
+CREATE TABLE IF NOT EXISTS exc.detection_state (
+    type VARCHAR PRIMARY KEY,
+    full_as_of DATE,
+    full_at TIMESTAMP,
+    last_now TIMESTAMP,
+    fingerprint VARCHAR
 );
 -- Warehouses created before these columns existed get them here.
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS item_id VARCHAR;
@@ -181,6 +208,7 @@ ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS value_at_risk DOUBLE;
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS detail VARCHAR;
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS event_at TIMESTAMP;
 ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS mirrored_at TIMESTAMP;
+ALTER TABLE exc.queue_items ADD COLUMN IF NOT EXISTS version INTEGER;
 """
 
 # Risk models (control_tower.risk): the latest scores and the model cards, for the planner page.
@@ -223,6 +251,14 @@ CREATE TABLE IF NOT EXISTS risk.late_order_scores (
     model_version VARCHAR,
     as_of DATE,
     scored_at TIMESTAMP
+);
+-- What each model's stored scores read, so a delta rescores only what changed (risk.touched).
+CREATE TABLE IF NOT EXISTS risk.score_inputs (
+    model VARCHAR,                  -- stockout, late_order
+    part VARCHAR,                   -- a fingerprinted input, or 'scored' (k1: model, file, day)
+    k1 VARCHAR,                     -- the group of scores: e.g. location, item, supplier
+    k2 VARCHAR,
+    fp HUGEINT                      -- sum of a hash of what the group's features read
 );
 CREATE TABLE IF NOT EXISTS risk.models (
     model VARCHAR,                  -- stockout, late_order

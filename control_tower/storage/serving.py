@@ -1,21 +1,20 @@
 """Read-only serving snapshots: how readers see the warehouse without ever blocking the writer.
 
 DuckDB locks per process: while a reader holds the live file, the writer
-cannot open it, and the reverse. So the writer, after each run, copies the
-checkpointed warehouse to `serving/snapshot-<seq>.duckdb` (a new name every
-time: DuckDB caches databases by path) and atomically replaces the `CURRENT`
-pointer file. Readers open the newest snapshot read-only; a reader in the
-middle of a query keeps the snapshot it started with, so nobody ever sees
-half a batch.
+cannot open it, and the reverse. So the writer, after each run, publishes a
+snapshot (`storage.publish`: derived tables written into a new
+`serving/snapshot-<seq>.duckdb`, landed tables shared between snapshots as
+read-only table files, a new name every time: DuckDB caches databases by
+path) and atomically replaces the `CURRENT` pointer file. Readers open the
+newest snapshot read-only with its table files attached (`open_snapshot`); a
+reader in the middle of a query keeps the snapshot it started with, so
+nobody ever sees half a batch.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,17 +22,21 @@ from pathlib import Path
 
 import duckdb
 
-from control_tower.settings import (
-    PRIVATE_FILE_MODE,
-    DuckDBResources,
-    Machine,
-    default_duckdb_resources,
-    private_dir,
-)
+from control_tower.settings import DuckDBResources, Machine, default_duckdb_resources
 from control_tower.storage.engine import connect
 
 POINTER = "CURRENT"
+TABLES_DIR = "tables"
+# The table in each snapshot naming its shared table files: (schema, table).
+MANIFEST = ("_snapshot", "tables")
+# The table in each snapshot naming every file it attaches, and the alias its views use.
+FILES = "files"
 _SNAPSHOT_RE = re.compile(r"^snapshot-(\d{8})\.duckdb$")
+
+
+def quote(name: str) -> str:
+    """A SQL identifier, double-quoted."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 class NoSnapshotError(RuntimeError):
@@ -49,7 +52,8 @@ def current_snapshot(serving_dir: Path) -> Path | None:
     return serving_dir / name if name else None
 
 
-def _snapshots(serving_dir: Path) -> list[tuple[int, Path]]:
+def snapshots(serving_dir: Path) -> list[tuple[int, Path]]:
+    """The published snapshots, oldest first, with their sequence numbers."""
     found = []
     for path in serving_dir.glob("snapshot-*.duckdb"):
         match = _SNAPSHOT_RE.match(path.name)
@@ -60,53 +64,48 @@ def _snapshots(serving_dir: Path) -> list[tuple[int, Path]]:
 
 def next_snapshot_path(serving_dir: Path) -> Path:
     """The name the next published snapshot will get (sorts after every earlier one)."""
-    existing = _snapshots(serving_dir)
+    existing = snapshots(serving_dir)
     seq = existing[-1][0] + 1 if existing else 1
     return serving_dir / f"snapshot-{seq:08d}.duckdb"
 
 
-def publish_snapshot(
-    warehouse: Path, serving_dir: Path, *, keep: int = 3, final: Path | None = None
-) -> Path:
-    """Copy the (closed, checkpointed) warehouse to a new snapshot and point readers at it.
+def attach_shared_tables(con: duckdb.DuckDBPyConnection, snapshot: Path) -> int:
+    """Attach, read-only, the table files the open snapshot `snapshot` names; how many.
 
-    The caller must have closed its write connection (or checkpointed with no
-    open transaction), so that the file holds every committed batch.
-    """
-    private_dir(serving_dir)
-    final = final or next_snapshot_path(serving_dir)
-    wal = warehouse.with_name(warehouse.name + ".wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        # Only reachable if the writer did not checkpoint; never publish a file without its log.
-        raise RuntimeError(f"{wal} is not empty: checkpoint the warehouse before publishing")
-    tmp = serving_dir / f".{final.name}.tmp"
-    shutil.copyfile(warehouse, tmp)
-    with open(tmp, "rb+") as fh:
-        os.fchmod(fh.fileno(), PRIVATE_FILE_MODE)  # the copy has the umask's mode
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    pointer_tmp = serving_dir / f".{POINTER}.tmp"
-    pointer_tmp.write_text(final.name)
-    os.replace(pointer_tmp, serving_dir / POINTER)
-    _prune(serving_dir, keep=keep, current=final)
-    return final
+    A snapshot written before table files existed names none and holds every table itself."""
+    schema = quote(MANIFEST[0])
+    known = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?",
+        MANIFEST,
+    ).fetchone()
+    if not known or not known[0]:
+        return 0
+    rows = con.execute(f"SELECT alias, file FROM {schema}.{quote(FILES)}").fetchall()
+    folder = snapshot.parent / TABLES_DIR
+    # DuckDB shares one database instance per file and process: a second connection to the
+    # same snapshot finds its files attached already.
+    attached = {
+        r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
+    }
+    for alias, file in rows:
+        if alias not in attached:
+            path = str(folder / file).replace("'", "''")
+            con.execute(f"ATTACH '{path}' AS {quote(alias)} (READ_ONLY)")
+    return len(rows)
 
 
-def _prune(serving_dir: Path, *, keep: int, current: Path, min_age_s: float = 60.0) -> None:
-    """Delete old snapshots, keeping the newest `keep` and any younger than `min_age_s`.
-
-    Deleting a file a reader still has open is safe on POSIX (the reader
-    keeps its inode); the age rule covers a reader that read the pointer a
-    moment ago and is about to open the previous snapshot.
-    """
-    now = time.time()
-    old = [p for _, p in _snapshots(serving_dir) if p != current][: -(keep - 1) or None]
-    for path in old:
-        try:
-            if now - path.stat().st_mtime >= min_age_s:
-                path.unlink()
-        except FileNotFoundError:
-            pass
+def open_snapshot(
+    snapshot: Path, resources: DuckDBResources | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection on a published snapshot, its shared table files attached."""
+    con = connect(snapshot, resources, read_only=True)
+    try:
+        attach_shared_tables(con, snapshot)
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 @dataclass
@@ -146,7 +145,7 @@ class ServingStore:
         with self._lock:
             handle = self._handle
             if handle is None or handle.path != path:
-                con = connect(path, self.resources, read_only=True)
+                con = open_snapshot(path, self.resources)
                 new = _Handle(path, con)
                 if handle is not None:
                     handle.retired = True

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 import sqlalchemy as sa
 
@@ -32,7 +31,7 @@ from control_tower.mappings import load_mapping
 from control_tower.mappings import sql as sql_source
 from control_tower.settings import DEFAULT_MAPPINGS
 from control_tower.storage import connect_writer
-from control_tower.storage.serving import current_snapshot
+from control_tower.storage.serving import current_snapshot, open_snapshot
 from tests.support.extracts import batch_rows, fetch, land, quarantined
 from tests.support.postgres import (
     ODOO_ROWS,
@@ -133,7 +132,7 @@ def published_kpi(home: Path, name: str) -> dict:
     """One KPI over the whole published snapshot."""
     snapshot = current_snapshot(home / "serving")
     assert snapshot is not None
-    con = duckdb.connect(str(snapshot), read_only=True)
+    con = open_snapshot(snapshot)
     try:
         con.execute("SET TimeZone = 'UTC'")
         (row,) = compute(con, load_catalog().kpi(name), as_of=AS_OF)["rows"]

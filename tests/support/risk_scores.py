@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from control_tower.settings import Settings
-from control_tower.storage.serving import current_snapshot
+from control_tower.storage.serving import attach_shared_tables, current_snapshot
 from tests.support.data_copies import private_copy
 
 MODEL_VERSION = "v3"
@@ -134,6 +134,14 @@ def write_scores(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _writable(snapshot: Path) -> duckdb.DuckDBPyConnection:
+    """A copied snapshot opened for writing its derived tables, its shared landed tables
+    attached (read-only) as readers see them."""
+    con = duckdb.connect(str(snapshot))
+    attach_shared_tables(con, snapshot)
+    return con
+
+
 def copy_home(source: Settings, target: Path) -> Settings:
     """A private copy of a data folder's snapshots and app database."""
     assert current_snapshot(source.serving_dir) is not None, (
@@ -146,7 +154,7 @@ def unscored_copy(source: Settings, target: Path) -> Settings:
     """`copy_home` with no model scores (the risk tables emptied), as before any training."""
     settings = copy_home(source, target)
     snapshot = current_snapshot(settings.serving_dir)
-    with duckdb.connect(str(snapshot)) as con:
+    with _writable(snapshot) as con:
         tables = con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'risk'"
         ).fetchall()
@@ -159,6 +167,6 @@ def scored_copy(source: Settings, target: Path) -> Settings:
     """`copy_home` with the risk tables written into the copied snapshot."""
     settings = copy_home(source, target)
     snapshot = current_snapshot(settings.serving_dir)
-    with duckdb.connect(str(snapshot)) as con:
+    with _writable(snapshot) as con:
         write_scores(con)
     return settings

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from control_tower.exceptions.store import ExceptionStore
-from control_tower.storage.serving import current_snapshot
+from control_tower.storage.serving import current_snapshot, open_snapshot
 from control_tower.web import create_app
 from tests.support.dash_callbacks import callback_body
 from tests.support.risk_scores import METRICS, scored_copy, unscored_copy
@@ -102,7 +102,7 @@ def _text(node) -> str:
 
 
 def _snapshot(settings) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(current_snapshot(settings.serving_dir)), read_only=True)
+    return open_snapshot(current_snapshot(settings.serving_dir))
 
 
 @pytest.fixture(scope="module")

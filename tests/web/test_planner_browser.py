@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import duckdb
 import pytest
 
 from control_tower.exceptions.store import ExceptionStore
-from control_tower.storage.serving import current_snapshot
+from control_tower.storage.serving import current_snapshot, open_snapshot
 from tests.support.risk_scores import scored_copy, unscored_copy
 from tests.support.served import Served, serve
 
@@ -42,9 +41,7 @@ def test_pat_triages_the_top_row_and_drills_into_it(tab_as, scored_site, artifac
     page.wait_for_selector("#planner-model-accuracy")
     assert "ROC AUC 0.86 vs 0.82" in page.inner_text("#planner-model-accuracy")
     page.wait_for_selector(f"{ROWS}[row-index='0']")
-    with duckdb.connect(
-        str(current_snapshot(scored_site.settings.serving_dir)), read_only=True
-    ) as con:
+    with open_snapshot(current_snapshot(scored_site.settings.serving_dir)) as con:
         top = con.execute(
             "SELECT location_id || '|' || item_id, location_id, item_id FROM "
             "risk.stockout_scores ORDER BY risk_value DESC NULLS LAST, probability DESC, "

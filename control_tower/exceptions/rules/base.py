@@ -37,6 +37,30 @@ a person resolves them.
 
 Later models (the stockout risk model) may refine a rule; the
 queue keys stay the same so the items and their history carry over.
+
+What a rule reads drives the incremental refresh (`control_tower.exceptions.scope`):
+
+    reads       every table the rule reads: landed tables by name, derived ones as
+                schema.table (ops.batches, risk.stockout_scores)
+    keys_from   keyed rules: for each landed table read, the SQL of the keys its rows touched
+                by a run reach (those rows are the CTE `touched`). The rule then restricts
+                its driving tables with `exc_in_scope(<key expression>)`, which is true on
+                a full refresh and selects the run's keys on a delta.
+    clock       its conditions, severity or detail move with the instant `$now` (a wave
+                turns late at its planned time), not only with the data
+    due         a keyed clock rule: the SQL of the keys whose condition, severity or start
+                change between the instants `$since` (its last detection) and `$now`
+                without a change in the data (a wave whose planned release passed)
+
+On a delta a keyed rule runs for the keys reached from the rows of the run's
+batches (and, with `due`, the keys that came due since its last detection),
+and not at all when there are none. Any other rule runs whole, only when one
+of its landed tables got a batch, a derived table it reads changed, or
+(clock) the instant moved; its items are reconciled only where its result
+differs from the last detection. A rule declaring no `reads` runs whole on
+every delta. Elapsed times in a keyed rule's detail (hours late) are those of
+the item's last change; the first run of each day, a full one, brings them
+up to date, as it does the days past promise of the rules of `$as_of`.
 """
 
 from __future__ import annotations
@@ -62,6 +86,7 @@ RULE_COLUMNS: tuple[str, ...] = (
 )
 OPTIONAL_RULE_COLUMNS: tuple[str, ...] = ("event_at", "in_window")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TABLE = re.compile(r"^([a-z][a-z0-9_]*\.)?[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -78,6 +103,10 @@ class ExceptionType:
     suggested_action: str
     params: Mapping[str, object] = field(default_factory=dict)
     clears: bool = True  # False: one-off events, resolved by a person only
+    reads: tuple[str, ...] = ()
+    keys_from: Mapping[str, str] = field(default_factory=dict)
+    clock: bool = False
+    due: str = ""
 
     def __post_init__(self) -> None:
         where = f"exception type {self.name!r}"
@@ -90,15 +119,54 @@ class ExceptionType:
         if self.sla_hours <= 0:
             raise ValueError(f"{where}: sla_hours must be positive")
         for param in self.params:
-            if not _NAME.match(param) or param in ("as_of", "now"):
+            if not _NAME.match(param) or param in ("as_of", "now", "since"):
                 raise ValueError(f"{where}: parameter {param!r} is not a usable name")
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        self._check_reads(where)
+        object.__setattr__(self, "keys_from", MappingProxyType(dict(self.keys_from)))
+
+    def _check_reads(self, where: str) -> None:
+        for table in self.reads:
+            if not _TABLE.match(table):
+                raise ValueError(f"{where}: {table!r} in reads is not a table name")
+        if not self.keys_from:
+            if self.due:
+                raise ValueError(f"{where}: only a keyed rule names the keys that come due")
+            return
+        landed = {t for t in self.reads if "." not in t}
+        if landed != set(self.keys_from) or len(landed) != len(self.reads):
+            raise ValueError(
+                f"{where}: a keyed rule reads landed tables only and maps each to its keys "
+                f"(reads {sorted(self.reads)}, keys_from {sorted(self.keys_from)})"
+            )
+        if self.clock != bool(self.due):
+            raise ValueError(
+                f"{where}: a keyed rule that moves with the clock names the keys that come "
+                "due (due), and only such a rule does"
+            )
+
+    @property
+    def keyed(self) -> bool:
+        """Whether a delta runs the rule only for the keys its touched rows reach."""
+        return bool(self.keys_from)
 
     def bindings(self, *, as_of: object, now: object) -> dict[str, object]:
         """The named parameters the rule uses (DuckDB refuses unused ones)."""
-        values: dict[str, object] = {"as_of": as_of, "now": now, **self.params}
-        used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", self.rule))
+        return self.parameters(self.rule, as_of=as_of, now=now)
+
+    def parameters(self, sql: str, **values: object) -> dict[str, object]:
+        """The named parameters `sql` (the rule, or its `due`) uses, from `values` and `params`."""
+        values = {**values, **self.params}
+        used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
         missing = used - values.keys()
         if missing:
             raise ValueError(f"exception type {self.name!r}: rule uses unknown {sorted(missing)}")
         return {k: v for k, v in values.items() if k in used}
+
+
+def came_due(*instants: str) -> str:
+    """SQL true when one of `instants` (timestamp expressions) lies between `$since` and `$now`,
+    both included: a condition `instant < $now` turns true in between."""
+    return " OR ".join(
+        f"({i} BETWEEN CAST($since AS TIMESTAMP) AND CAST($now AS TIMESTAMP))" for i in instants
+    )

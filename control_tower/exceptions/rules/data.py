@@ -1,4 +1,9 @@
-"""Data rules: source deliveries quarantined or rejected, stale sources, failing post-load steps."""
+"""Data rules: source deliveries quarantined or rejected, stale sources, failing post-load steps.
+
+They read the pipeline's own state (ops.*), which is not landed: a delta runs each whole
+when the table it reads changed (stale sources also as time passes) and reconciles only
+the tables and steps whose condition changed.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ QUARANTINED_ROWS = ExceptionType(
     suggested_action=(
         "Open the quarantine for this batch, fix the export or its source mapping, and re-deliver."
     ),
+    reads=("ops.batches",),
 )
 
 STALE_SOURCE = ExceptionType(
@@ -63,6 +69,8 @@ STALE_SOURCE = ExceptionType(
     owner_role="admin",
     sla_hours=8,
     suggested_action="Check the export job of the source system and its delivery to the inbox.",
+    reads=("ops.table_freshness",),
+    clock=True,
 )
 
 FAILING_STEP = ExceptionType(
@@ -94,4 +102,5 @@ FAILING_STEP = ExceptionType(
         "Read the step's error in the scheduler log, fix its cause (disk space, memory, a KPI "
         "definition, the model), then run control-tower ingest --retry-failed-steps."
     ),
+    reads=("ops.step_state",),
 )

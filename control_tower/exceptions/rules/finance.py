@@ -31,6 +31,7 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
     LEFT JOIN purchase_order_lines AS p ON p.po_id = a.po_id AND p.line_no = a.po_line_no
     WHERE a.po_id IS NOT NULL AND a.po_id <> ''
       AND a.match_status IN ('price_variance', 'qty_variance', 'no_receipt')
+      AND exc_in_scope(a.invoice_id || '|' || a.line_no)
     """,
     severity="medium",
     owner_role="finance",
@@ -39,6 +40,14 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
         "Compare invoice, PO and receipt; ask the supplier for a credit note or approve the variance."
     ),
     params={"lookback_days": 45},
+    reads=("ap_invoice_lines", "purchase_order_lines"),
+    keys_from={
+        "ap_invoice_lines": "SELECT invoice_id || '|' || line_no AS key FROM touched",
+        "purchase_order_lines": (
+            "SELECT a.invoice_id || '|' || a.line_no AS key FROM ap_invoice_lines AS a "
+            "JOIN touched AS p ON p.po_id = a.po_id AND p.line_no = a.po_line_no"
+        ),
+    },
 )
 
 OVERDUE_CLOSE_TASK = ExceptionType(
@@ -58,9 +67,14 @@ OVERDUE_CLOSE_TASK = ExceptionType(
         CAST(due_date AS TIMESTAMP) AS event_at
     FROM close_tasks
     WHERE status <> 'done' AND completed_at IS NULL AND due_date < CAST($as_of AS DATE)
+      AND exc_in_scope(entity_id || '|' || period || '|' || task_id)
     """,
     severity="medium",
     owner_role="finance",
     sla_hours=24,
     suggested_action="Finish the task or re-assign it; the period cannot close until it is done.",
+    reads=("close_tasks",),
+    keys_from={
+        "close_tasks": "SELECT entity_id || '|' || period || '|' || task_id AS key FROM touched"
+    },
 )

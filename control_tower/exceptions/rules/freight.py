@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.exceptions.rules.base import ExceptionType, came_due
+
+# The freight shipments carrying the goods of some shipments (their value and location).
+_BY_GOODS = "SELECT tms_shipment_id AS key FROM freight_shipments WHERE shipment_id IN ({goods})"
 
 CARRIER_DELAY = ExceptionType(
     name="carrier_delay",
@@ -11,17 +14,26 @@ CARRIER_DELAY = ExceptionType(
         "Freight shipment not delivered and past its promised delivery, or reported delayed "
         "or in exception by the carrier."
     ),
+    # The events and the goods are read for the shipments still on their way only.
     rule="""
-    WITH events AS (
+    WITH open_freight AS (
+        SELECT * FROM freight_shipments
+        WHERE status NOT IN ('cancelled', 'delivered') AND actual_delivery_ts IS NULL
+          AND exc_in_scope(tms_shipment_id)
+    ),
+    events AS (
         SELECT tms_shipment_id, max(event_ts) AS last_event_ts, min(event_ts) AS first_event_ts,
                arg_max(reason, event_ts) AS last_reason
-        FROM tracking_events WHERE event_type IN ('delay', 'exception')
+        FROM tracking_events
+        WHERE event_type IN ('delay', 'exception')
+          AND tms_shipment_id IN (SELECT tms_shipment_id FROM open_freight)
         GROUP BY tms_shipment_id
     ),
     goods AS (
         SELECT s.shipment_id, any_value(s.location_id) AS location_id,
                sum(CAST(s.shipped_qty AS DOUBLE) * coalesce(CAST(i.unit_price AS DOUBLE), 0)) AS value
         FROM shipments AS s LEFT JOIN items AS i ON i.item_id = s.item_id
+        WHERE s.shipment_id IN (SELECT shipment_id FROM open_freight)
         GROUP BY s.shipment_id
     )
     SELECT
@@ -40,17 +52,33 @@ CARRIER_DELAY = ExceptionType(
         -- late from its due time; reported delayed from the carrier's first report of it
         CASE WHEN f.promised_delivery_ts < CAST($now AS TIMESTAMP)
              THEN f.promised_delivery_ts ELSE e.first_event_ts END AS event_at
-    FROM freight_shipments AS f
+    FROM open_freight AS f
     LEFT JOIN events AS e ON e.tms_shipment_id = f.tms_shipment_id
     LEFT JOIN goods AS g ON g.shipment_id = f.shipment_id
     LEFT JOIN locations AS l ON l.location_id = g.location_id
-    WHERE f.status NOT IN ('cancelled', 'delivered')
-      AND f.actual_delivery_ts IS NULL
-      AND (f.promised_delivery_ts < CAST($now AS TIMESTAMP) OR f.status = 'exception'
-           OR e.tms_shipment_id IS NOT NULL)
+    WHERE f.promised_delivery_ts < CAST($now AS TIMESTAMP) OR f.status = 'exception'
+          OR e.tms_shipment_id IS NOT NULL
     """,
     severity="medium",
     owner_role="warehouse_supervisor",
     sla_hours=24,
     suggested_action="Chase the carrier for a new delivery time and warn the customer.",
+    reads=("freight_shipments", "tracking_events", "shipments", "items", "locations"),
+    keys_from={
+        "freight_shipments": "SELECT tms_shipment_id AS key FROM touched",
+        "tracking_events": "SELECT tms_shipment_id AS key FROM touched",
+        "shipments": _BY_GOODS.format(goods="SELECT shipment_id FROM touched"),
+        "items": _BY_GOODS.format(
+            goods="SELECT shipment_id FROM shipments SEMI JOIN touched USING (item_id)"
+        ),
+        "locations": _BY_GOODS.format(
+            goods="SELECT shipment_id FROM shipments SEMI JOIN touched USING (location_id)"
+        ),
+    },
+    # a shipment is late once its promised delivery passes, high a day later
+    clock=True,
+    due=f"""SELECT tms_shipment_id AS key FROM freight_shipments
+        WHERE status NOT IN ('cancelled', 'delivered') AND actual_delivery_ts IS NULL AND ({
+        came_due("promised_delivery_ts", "promised_delivery_ts + INTERVAL 24 HOUR")
+    })""",
 )

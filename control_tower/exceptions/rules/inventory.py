@@ -1,8 +1,15 @@
-"""Inventory rules: stockout risk, cycle counts outside tolerance and unusual adjustments."""
+"""Inventory rules: stockout risk, cycle counts outside tolerance and unusual adjustments.
+
+Cycle counts are keyed (a delta judges the bins its rows reach). Stockout risk and unusual
+adjustments cannot be: a delta runs them whole when what they read changed and reconciles
+only the item-locations and adjustments whose result changed.
+"""
 
 from __future__ import annotations
 
 from control_tower.exceptions.rules.base import ExceptionType
+
+_COUNT_KEY = "location_id || '|' || bin_id || '|' || item_id"
 
 STOCKOUT_RISK = ExceptionType(
     name="stockout_risk",
@@ -90,6 +97,15 @@ STOCKOUT_RISK = ExceptionType(
         "allocate what is left to priority customers."
     ),
     params={"demand_window_days": 28, "min_probability": 0.5, "high_probability": 0.8},
+    # Whole: a location's newest snapshot and an item's recent demand reach many keys, and the
+    # risk step rewrites the scores it reads.
+    reads=(
+        "risk.stockout_scores",
+        "inventory_snapshots",
+        "sales_order_lines",
+        "items",
+        "locations",
+    ),
 )
 
 CYCLE_COUNT_VARIANCE = ExceptionType(
@@ -103,6 +119,7 @@ CYCLE_COUNT_VARIANCE = ExceptionType(
     rule="""
     WITH latest AS (
         SELECT * FROM cycle_counts
+        WHERE exc_in_scope(location_id || '|' || bin_id || '|' || item_id)
         QUALIFY row_number() OVER (
             PARTITION BY location_id, bin_id, item_id ORDER BY counted_at DESC, count_id DESC
         ) = 1
@@ -138,6 +155,20 @@ CYCLE_COUNT_VARIANCE = ExceptionType(
     sla_hours=72,
     suggested_action="Recount the bin; post an adjustment with a reason code if the count holds.",
     params={"lookback_days": 30, "tolerance_a": 0.01, "tolerance_b": 0.03, "tolerance_c": 0.05},
+    # $now only bounds the look-back window, which only ever closes on an unchanged count
+    reads=("cycle_counts", "items", "locations"),
+    keys_from={
+        # a count re-delivered under another bin or item also reaches the bin it left, when
+        # that bin's item was in the queue (its detail names the count)
+        "cycle_counts": f"""SELECT {_COUNT_KEY} AS key FROM touched
+            UNION ALL SELECT key FROM exc.detected
+            WHERE type = 'cycle_count_variance'
+              AND detail->>'count_id' IN (SELECT count_id FROM touched)""",
+        "items": f"SELECT {_COUNT_KEY} AS key FROM cycle_counts SEMI JOIN touched USING (item_id)",
+        "locations": (
+            f"SELECT {_COUNT_KEY} AS key FROM cycle_counts SEMI JOIN touched USING (location_id)"
+        ),
+    },
 )
 
 ADJUSTMENT_ANOMALY = ExceptionType(
@@ -226,4 +257,8 @@ ADJUSTMENT_ANOMALY = ExceptionType(
         "max_user_day": 20,
     },
     clears=False,
+    # Whole: one adjustment moves the median of its reason code for every other, and the
+    # look-back and history windows move with the clock.
+    reads=("inventory_adjustments", "items", "locations"),
+    clock=True,
 )

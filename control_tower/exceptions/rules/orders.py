@@ -5,6 +5,7 @@ from __future__ import annotations
 from control_tower.exceptions.rules.base import ExceptionType
 
 # The unit price of an order line is per its delivered unit of measure; quantities are in base units.
+# On a delta only the lines in scope (their key) are read, and only their shipments.
 LINE_STATE = """
     SELECT
         l.order_id, l.line_no, l.location_id, l.entity_id, l.customer_id, l.item_id, l.status,
@@ -16,11 +17,23 @@ LINE_STATE = """
     FROM sales_order_lines AS l
     LEFT JOIN (
         SELECT order_id, line_no, sum(shipped_qty) AS shipped_qty, max(shipped_ts) AS last_shipped_ts
-        FROM shipments GROUP BY order_id, line_no
+        FROM shipments WHERE exc_in_scope(order_id || '|' || line_no)
+        GROUP BY order_id, line_no
     ) AS s ON s.order_id = l.order_id AND s.line_no = l.line_no
     LEFT JOIN customers AS c ON c.customer_id = l.customer_id
-    WHERE l.status <> 'cancelled'
+    WHERE l.status <> 'cancelled' AND exc_in_scope(l.order_id || '|' || l.line_no)
 """
+
+# A line's conditions change with the line, its shipments and its customer's priority tier.
+LINE_READS = ("sales_order_lines", "shipments", "customers")
+LINE_KEYS = {
+    "sales_order_lines": "SELECT order_id || '|' || line_no AS key FROM touched",
+    "shipments": "SELECT order_id || '|' || line_no AS key FROM touched",
+    "customers": (
+        "SELECT l.order_id || '|' || l.line_no AS key FROM sales_order_lines AS l "
+        "SEMI JOIN touched USING (customer_id)"
+    ),
+}
 
 
 def _line_rule(facts: str, where: str, event_at: str, in_window: str = "true") -> str:
@@ -66,6 +79,8 @@ BACKORDERED_LINE = ExceptionType(
     suggested_action=(
         "Confirm a new ship date with the customer, or source the item from another location."
     ),
+    reads=LINE_READS,
+    keys_from=LINE_KEYS,
 )
 
 SHORT_SHIPMENT = ExceptionType(
@@ -92,4 +107,7 @@ SHORT_SHIPMENT = ExceptionType(
         "Check the pick for the missing quantity and ship a follow-up, or credit the customer."
     ),
     params={"lookback_days": 14},
+    # $now only bounds the look-back window, which only ever closes on an unchanged line
+    reads=LINE_READS,
+    keys_from=LINE_KEYS,
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.exceptions.rules.base import ExceptionType, came_due
+
+_RECEIPT = "receipt_id || '|' || line_no"
 
 LATE_WAVE = ExceptionType(
     name="late_wave",
@@ -20,7 +22,7 @@ LATE_WAVE = ExceptionType(
                w.completed_ts IS NULL AND w.planned_complete_ts < CAST($now AS TIMESTAMP)
                    AS not_completed
         FROM waves AS w LEFT JOIN locations AS l ON l.location_id = w.location_id
-        WHERE w.status NOT IN ('completed', 'cancelled')
+        WHERE w.status NOT IN ('completed', 'cancelled') AND exc_in_scope(w.wave_id)
     )
     SELECT
         wave_id AS key, location_id, entity_id, NULL AS item_id,
@@ -46,6 +48,22 @@ LATE_WAVE = ExceptionType(
         "Release the wave or re-plan it; move labour to picking if completion is at risk."
     ),
     params={"release_tolerance_minutes": 15},
+    reads=("waves", "locations"),
+    keys_from={
+        "waves": "SELECT wave_id AS key FROM touched",
+        "locations": "SELECT wave_id AS key FROM waves SEMI JOIN touched USING (location_id)",
+    },
+    # a wave turns late at its planned release (plus tolerance) or completion, high 2 h later
+    clock=True,
+    due=f"""SELECT wave_id AS key FROM waves
+        WHERE status NOT IN ('completed', 'cancelled') AND ({
+        came_due(
+            "planned_release_ts + to_minutes(CAST($release_tolerance_minutes AS INTEGER))",
+            "planned_release_ts + INTERVAL 2 HOUR",
+            "planned_complete_ts",
+            "planned_complete_ts + INTERVAL 2 HOUR",
+        )
+    })""",
 )
 
 RECEIPT_NOT_PUT_AWAY = ExceptionType(
@@ -70,10 +88,25 @@ RECEIPT_NOT_PUT_AWAY = ExceptionType(
     LEFT JOIN items AS i ON i.item_id = r.item_id
     WHERE r.putaway_ts IS NULL
       AND r.arrived_ts + to_hours(CAST($hours AS BIGINT)) < CAST($now AS TIMESTAMP)
+      AND exc_in_scope(r.receipt_id || '|' || r.line_no)
     """,
     severity="medium",
     owner_role="warehouse_supervisor",
     sla_hours=24,
     suggested_action="Put the goods away (or record why they are held) so they become available.",
     params={"hours": 48},
+    reads=("receipts", "locations", "items"),
+    keys_from={
+        "receipts": f"SELECT {_RECEIPT} AS key FROM touched",
+        "locations": f"SELECT {_RECEIPT} AS key FROM receipts SEMI JOIN touched USING (location_id)",
+        "items": f"SELECT {_RECEIPT} AS key FROM receipts SEMI JOIN touched USING (item_id)",
+    },
+    # a receipt is late once it has waited the allowed hours, high at twice that
+    clock=True,
+    due=f"""SELECT {_RECEIPT} AS key FROM receipts WHERE putaway_ts IS NULL AND ({
+        came_due(
+            "arrived_ts + to_hours(CAST($hours AS BIGINT))",
+            "arrived_ts + to_hours(2 * CAST($hours AS BIGINT))",
+        )
+    })""",
 )

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from control_tower.storage.serving import current_snapshot, publish_snapshot
+from control_tower.storage.publish import publish_snapshot
+from control_tower.storage.serving import current_snapshot
 from control_tower.web import create_app, warm
 from control_tower.web.runtime import EXTENSION_KEY
 from tests.support.dash_callbacks import callback_body, opening_filters, post_callback
@@ -114,8 +115,9 @@ def test_without_warming_the_first_request_reads_the_snapshot(cold):
 
 @pytest.fixture
 def copied(demo_settings, tmp_path):
-    """An app over a private copy of the demo, whose snapshots a test may publish."""
+    """An app over a private copy of the demo, whose warehouse a test may publish again."""
     settings = private_copy(demo_settings, tmp_path / "home")
+    shutil.copyfile(demo_settings.warehouse_path, settings.warehouse_path)
     app = create_app(settings, accounts=cheap_accounts(settings))
     yield app, settings
     warm.stop_watching(app.server)
@@ -124,9 +126,7 @@ def copied(demo_settings, tmp_path):
 
 def _publish_again(settings):
     """A new snapshot with the same data (what a run that changed little publishes)."""
-    source = settings.home / "republished.duckdb"
-    shutil.copyfile(current_snapshot(settings.serving_dir), source)
-    return publish_snapshot(source, settings.serving_dir)
+    return publish_snapshot(settings.warehouse_path, settings.serving_dir)
 
 
 def test_the_watcher_warms_each_snapshot_the_pointer_names_once(copied):

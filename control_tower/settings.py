@@ -120,6 +120,7 @@ TEMP_SHARE = 0.5
 TEMP_CEILING = 10 * GIB
 # The least DuckDB is allowed: below these it fails on ordinary statements.
 MIN_MEMORY = 128 * MIB
+WEB_MEMORY = 512 * MIB  # a web worker's serving connection by default (one per worker process)
 MIN_TEMP = 64 * MIB
 MAX_THREADS = 256
 
@@ -213,6 +214,10 @@ class Settings:
     # Web server processes (`control-tower serve`) and request threads in each.
     web_workers: int = 1
     web_threads: int = 4
+    # DuckDB buffer memory of each web worker's serving connection (at most `duckdb`'s), and
+    # seconds between a worker's looks at the serving pointer to warm a new snapshot (0: off).
+    web_duckdb_memory_bytes: int = WEB_MEMORY
+    web_warm_seconds: int = 5
     # KPI alert notifications: in the app always; e-mail and webhook only when configured.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -239,6 +244,13 @@ class Settings:
     def duckdb(self) -> DuckDBResources:
         """The DuckDB resources every connection of this installation gets."""
         return self.duckdb_resources or default_duckdb_resources(Machine.of(self.home), self.home)
+
+    @property
+    def web_duckdb(self) -> DuckDBResources:
+        """The DuckDB resources of a web worker's serving connection: the installation's, with
+        the web workers' memory limit."""
+        base = self.duckdb
+        return replace(base, memory_bytes=min(self.web_duckdb_memory_bytes, base.memory_bytes))
 
     # The pipeline's risk step retrains a risk model once it is this many days old (or missing).
     risk_retrain_days: float = 7.0
@@ -415,20 +427,22 @@ def _duckdb_resources(home: Path) -> DuckDBResources:
     temp_dir = home / Path(_env("DUCKDB_TEMP_DIR") or "duckdb_tmp").expanduser()
     machine = Machine.of(temp_dir)
     base = default_duckdb_resources(machine, home)
-    memory, temp_max = base.memory_bytes, base.temp_max_bytes
-    if (raw := _env("DUCKDB_MEMORY")) is not None:
-        memory = parse_size(raw, of=machine.ram_bytes, what=f"{PREFIX}DUCKDB_MEMORY")
-    if (raw := _env("DUCKDB_TEMP_MAX")) is not None:
-        temp_max = parse_size(raw, of=machine.free_disk_bytes, what=f"{PREFIX}DUCKDB_TEMP_MAX")
     threads = _count("DUCKDB_THREADS", base.threads)
     if threads > MAX_THREADS:
         raise SettingsError(f"{PREFIX}DUCKDB_THREADS={threads} is more than {MAX_THREADS}")
     return DuckDBResources(
-        memory_bytes=_at_least("DUCKDB_MEMORY", memory, MIN_MEMORY),
+        memory_bytes=_size("DUCKDB_MEMORY", base.memory_bytes, machine.ram_bytes, MIN_MEMORY),
         threads=_at_least("DUCKDB_THREADS", threads, 1, unit=""),
         temp_dir=temp_dir,
-        temp_max_bytes=_at_least("DUCKDB_TEMP_MAX", temp_max, MIN_TEMP),
+        temp_max_bytes=_size("DUCKDB_TEMP_MAX", base.temp_max_bytes, machine.free_disk_bytes),
     )
+
+
+def _size(name: str, default: int, of: int, least: int = MIN_TEMP) -> int:
+    """A size variable's bytes (`parse_size`, a share of `of`), `default` when unset."""
+    raw = _env(name)
+    size = default if raw is None else parse_size(raw, of=of, what=f"{PREFIX}{name}")
+    return _at_least(name, size, least)
 
 
 def load_settings(home: Path | str | None = None) -> Settings:
@@ -453,6 +467,10 @@ def load_settings(home: Path | str | None = None) -> Settings:
         kpi_computations_per_minute=int(_positive_float("KPI_COMPUTATIONS_PER_MINUTE", 30)),
         web_workers=_count("WEB_WORKERS", available_cores(), least=1),
         web_threads=_count("WEB_THREADS", 4, least=1),
+        web_duckdb_memory_bytes=_size(
+            "WEB_DUCKDB_MEMORY", WEB_MEMORY, Machine.of(home_path).ram_bytes, MIN_MEMORY
+        ),
+        web_warm_seconds=_count("WEB_WARM_SECONDS", 5),
         smtp_host=_env("SMTP_HOST"),
         smtp_port=int(_positive_float("SMTP_PORT", 25)),
         alert_email_from=_env("ALERT_EMAIL_FROM") or "control-tower@localhost",

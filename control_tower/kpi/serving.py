@@ -14,6 +14,13 @@ the snapshot file and everything the rows depend on: KPI version, scope,
 breakdown), and a breakdown under another restriction is summed from them
 for any range and grain without running the definition again.
 
+A reader that knows which snapshot its cursor reads (the web app: the
+serving pointer it followed) says so with `keeping(identity, cache)`: within
+the block, every `SnapshotCache` keys its answers on that identity, and
+`kept()` keeps per-snapshot answers (each `series`, the values' day, the
+lookups of the views) in the reader's own cache, so that a page reads each
+of them once per snapshot. Outside such a block `kept()` answers afresh.
+
 Scope is applied as a filter on the KPI's `entity_id` / `location_id`
 dimensions; a KPI that lacks a dimension the scope restricts shows nothing
 to that user (fail closed), never the unrestricted figure.
@@ -89,6 +96,22 @@ def snapshot_key(cur: duckdb.DuckDBPyConnection) -> tuple[str, int, int] | None:
     return (row[0], stat.st_size, stat.st_mtime_ns)
 
 
+@dataclass(frozen=True)
+class _Keeping:
+    identity: Hashable  # the snapshot the reader's cursor reads
+    cache: SnapshotCache  # where the reader keeps its per-snapshot answers
+
+
+_KEEPING: ContextVar[_Keeping | None] = ContextVar("snapshot_keeping", default=None)
+
+
+def snapshot_identity(cur: duckdb.DuckDBPyConnection) -> Hashable | None:
+    """Which snapshot `cur` reads: the identity its reader declared (`keeping`), else the
+    read-only file behind it (`snapshot_key`); None when it is not a read-only snapshot."""
+    keeping = _KEEPING.get()
+    return keeping.identity if keeping is not None else snapshot_key(cur)
+
+
 class SnapshotCache:
     """A bounded, thread-safe memo of results read from read-only snapshots.
 
@@ -96,7 +119,7 @@ class SnapshotCache:
     `size` answers, least recently used dropped first. The key must hold everything the
     answer depends on besides the snapshot (scope, filters, range). Answers are shared
     between requests: callers must not mutate them. On a writable or in-memory database
-    `make()` runs every time.
+    `make()` runs every time. The snapshot is `snapshot_identity(cur)`.
     """
 
     def __init__(self, size: int) -> None:
@@ -110,7 +133,10 @@ class SnapshotCache:
     def get(self, cur: duckdb.DuckDBPyConnection, key: Hashable, make: Callable[[], Any]) -> Any:
         """The cached answer for `key` on `cur`'s snapshot, made on first use. Requests that
         ask while it is being made wait for it instead of making it again."""
-        snapshot = snapshot_key(cur)
+        return self.get_for(snapshot_identity(cur), key, make)
+
+    def get_for(self, snapshot: Hashable | None, key: Hashable, make: Callable[[], Any]) -> Any:
+        """`get` on the snapshot named `snapshot` (None: not cacheable, `make()` every time)."""
         if snapshot is None:
             return make()
         full = (snapshot, key)
@@ -141,11 +167,39 @@ class SnapshotCache:
                 self._pending.pop(full).set()
         return value
 
+    def retain(self, snapshot: Hashable) -> None:
+        """Forget the answers of every other snapshot (once readers have moved on to it)."""
+        with self._lock:
+            for full in [f for f in self._items if f[0] != snapshot]:
+                del self._items[full]
+
     def clear(self) -> None:
         """Forget every answer."""
         with self._lock:
             self._items.clear()
             self.hits = self.misses = 0
+
+
+@contextmanager
+def keeping(identity: Hashable, cache: SnapshotCache) -> Iterator[None]:
+    """Within the block, the cursors in use read the snapshot `identity` (the reader's own
+    name for it, e.g. the snapshot file its serving pointer named when the cursor was opened):
+    every `SnapshotCache` keys on it, and `kept()` answers are kept in `cache`."""
+    token = _KEEPING.set(_Keeping(identity, cache))
+    try:
+        yield
+    finally:
+        _KEEPING.reset(token)
+
+
+def kept(key: Hashable, make: Callable[[], Any]) -> Any:
+    """`make()` (an answer read from the snapshot of the cursors in use, `key` naming all it
+    depends on), kept once per snapshot in the cache of the enclosing `keeping` block;
+    made afresh outside one."""
+    keeping = _KEEPING.get()
+    if keeping is None:
+        return make()
+    return keeping.cache.get_for(keeping.identity, key, make)
 
 
 COMPUTED = SnapshotCache(COMPUTED_CACHE_SIZE)
@@ -195,11 +249,15 @@ def scope_where(kpi: Kpi, scope: Scope) -> dict[str, list[str]]:
 
 def latest_as_of(cur: duckdb.DuckDBPyConnection) -> date | None:
     """The day the materialised values were computed for (None before the first refresh)."""
-    try:
-        row = cur.execute("SELECT max(as_of) FROM kpi.values").fetchone()
-    except duckdb.CatalogException:
-        return None
-    return row[0] if row else None
+
+    def read() -> date | None:
+        try:
+            row = cur.execute("SELECT max(as_of) FROM kpi.values").fetchone()
+        except duckdb.CatalogException:
+            return None
+        return row[0] if row else None
+
+    return kept("kpi.latest_as_of", read)
 
 
 def series(
@@ -233,10 +291,27 @@ def series(
     if members is not None and dimension is not None:
         allowed = set(where.get(dimension, members)) & set(members)
         where[dimension] = sorted(allowed)
-    fast = _materialised(cur, kpi, where, start, end, grain, dimension)
-    if fast is not None:
-        return fast
-    return _computed(cur, kpi, where, start, end, grain, dimension)
+    key = (
+        "kpi.series",
+        kpi.name,
+        kpi.version,
+        kpi.content_hash,
+        tuple(sorted((column, tuple(values)) for column, values in where.items())),
+        start,
+        end,
+        grain,
+        dimension,
+    )
+
+    def read() -> Series:
+        fast = _materialised(cur, kpi, where, start, end, grain, dimension)
+        if fast is not None:
+            return fast
+        return _computed(cur, kpi, where, start, end, grain, dimension)
+
+    if dimension in MONTHLY_DIMENSIONS:
+        return read()  # thousands of members: summed again from the computed days, not kept
+    return kept(key, read)
 
 
 def _materialised(

@@ -7,8 +7,9 @@ The scheduler's heartbeat is read by `ops.heartbeat` (its names are importable f
 
 Every function takes a DuckDB cursor on a serving snapshot (or, for the
 scheduler, the serving folder) and returns plain Python values: lists of
-typed dicts ready for a page, a CLI or an HTTP answer. Timestamps are naive
-UTC `datetime`s, as stored in the warehouse.
+typed dicts ready for a page, a CLI or an HTTP answer. Timestamps are naive UTC
+`datetime`s, as stored in the warehouse. Queries run once per snapshot for a
+reader that keeps answers (`kpi.serving.keeping`); the time is applied after.
 
 The quarantine browser takes its sort and filter models from the browser
 (AG Grid's infinite row model). Column names in them are checked against a
@@ -43,6 +44,7 @@ from control_tower.gridquery import (
     UnknownColumnError as UnknownColumnError,
 )
 from control_tower.gridquery.to_duckdb import order_sql, where_sql
+from control_tower.kpi.serving import kept
 from control_tower.ops.freshness import data_time_column, freshness_status
 from control_tower.ops.heartbeat import HEARTBEAT_FILE as HEARTBEAT_FILE
 from control_tower.ops.heartbeat import SchedulerStatus as SchedulerStatus
@@ -197,25 +199,21 @@ class Page(Generic[RowT]):  # PEP 695 generics need Python 3.12
 
 
 def _dicts(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict]:
-    result = cur.execute(sql, list(params))
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+    def read() -> tuple[list[str], list[tuple]]:
+        result = cur.execute(sql, list(params))
+        return [d[0] for d in result.description], result.fetchall()
+
+    names, rows = kept(("ops.health", sql, repr(params)), read)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _scalar(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
-    row = cur.execute(sql, list(params)).fetchone()
-    return None if row is None else row[0]
+    return next(iter(rows[0].values())) if (rows := _dicts(cur, sql, params)) else None
 
 
 def _table_exists(cur: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(
-        _scalar(
-            cur,
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        )
-    )
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+    return bool(_scalar(cur, sql, [schema, name]))
 
 
 def _check_page(offset: int, limit: int) -> None:
@@ -266,9 +264,10 @@ def failing_steps(cur: duckdb.DuckDBPyConnection, now: datetime | None = None) -
     if not _table_exists(cur, "ops", "step_state"):
         return []
     sql = "SELECT step, consecutive_failures AS failures, first_failed_at, last_failed_at, "
-    sql += "last_error, next_try_at, coalesce(next_try_at > ?, false) AS waiting FROM "
-    sql += "ops.step_state WHERE consecutive_failures > 0 ORDER BY failures DESC, step"
-    return [StepRow(**r) for r in _dicts(cur, sql, [now or utc_now()])]  # type: ignore[typeddict-item]
+    sql += "last_error, next_try_at FROM ops.step_state WHERE consecutive_failures > 0 "
+    sql += "ORDER BY failures DESC, step"
+    now = now or utc_now()  # waiting: skipped until its next try
+    return [StepRow(**r, waiting=(r["next_try_at"] or now) > now) for r in _dicts(cur, sql)]
 
 
 # --- batches ------------------------------------------------------------------------------
@@ -372,12 +371,13 @@ def health_overview(cur: duckdb.DuckDBPyConnection, now: datetime | None = None)
     """The page's headline numbers: last run, table freshness counts, quarantine and refusals."""
     fresh = source_freshness(cur, now)
     runs = recent_runs(cur, limit=1)
-    counts = cur.execute(
-        "SELECT count(*), coalesce(sum(rows_quarantined) FILTER (WHERE status = 'loaded'), 0), "
-        "  count(*) FILTER (WHERE status = 'rejected'), count(*) FILTER (WHERE status = 'failed'), "
-        "  count(*) FILTER (WHERE status = 'interrupted') FROM ops.batches"
-    ).fetchone()
-    assert counts is not None
+    counts = _dicts(
+        cur,
+        "SELECT count(*) AS n, coalesce(sum(rows_quarantined) FILTER (WHERE status = 'loaded'), 0) "
+        "AS q, count(*) FILTER (WHERE status = 'rejected') AS r, count(*) FILTER "
+        "(WHERE status = 'failed') AS f, count(*) FILTER (WHERE status = 'interrupted') AS i "
+        "FROM ops.batches",
+    )[0]
     problems = int(_scalar(cur, "SELECT count(*) FROM ops.quarantine"))
     return HealthOverview(
         last_run=runs[0] if runs else None,
@@ -385,12 +385,12 @@ def health_overview(cur: duckdb.DuckDBPyConnection, now: datetime | None = None)
         tables_fresh=sum(1 for f in fresh if f["status"] == "fresh"),
         tables_stale=sum(1 for f in fresh if f["status"] == "stale"),
         tables_never=sum(1 for f in fresh if f["status"] == "never"),
-        batches_total=int(counts[0]),
-        rows_quarantined=int(counts[1]),
+        batches_total=int(counts["n"]),
+        rows_quarantined=int(counts["q"]),
         problems=problems,
-        files_rejected=int(counts[2]),
-        files_failed=int(counts[3]),
-        files_interrupted=int(counts[4]),
+        files_rejected=int(counts["r"]),
+        files_failed=int(counts["f"]),
+        files_interrupted=int(counts["i"]),
     )
 
 

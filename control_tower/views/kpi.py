@@ -30,7 +30,7 @@ from control_tower.kpi.catalog import Catalog, HistoryRecord, Kpi, load_catalog
 from control_tower.kpi.compiler import compile_kpi
 from control_tower.kpi.format import format_value
 from control_tower.kpi.governance import read_history
-from control_tower.kpi.serving import Point, Series, latest_as_of, series, status_of
+from control_tower.kpi.serving import Point, Series, kept, latest_as_of, series, status_of
 from control_tower.settings import utc_now as settings_utc_now
 from control_tower.views.data_time import DataTime, data_as_of, data_time
 
@@ -326,22 +326,31 @@ class TableFreshness:
 
 
 def table_freshness(cur: duckdb.DuckDBPyConnection) -> dict[str, TableFreshness]:
-    """Every landed table's freshness from `ops.table_freshness` (empty before the first run)."""
-    try:
-        rows = cur.execute(
-            "SELECT table_name, last_loaded_at, sla_hours, row_count FROM ops.table_freshness"
-        ).fetchall()
-    except duckdb.CatalogException:
-        return {}
-    return {r[0]: TableFreshness(r[0], r[1], r[2], r[3]) for r in rows}
+    """Every landed table's freshness from `ops.table_freshness` (empty before the first run;
+    read once per snapshot by a reader that keeps answers, as are `histories`)."""
+
+    def read() -> dict[str, TableFreshness]:
+        try:
+            rows = cur.execute(
+                "SELECT table_name, last_loaded_at, sla_hours, row_count FROM ops.table_freshness"
+            ).fetchall()
+        except duckdb.CatalogException:
+            return {}
+        return {r[0]: TableFreshness(r[0], r[1], r[2], r[3]) for r in rows}
+
+    return kept("views.table_freshness", read)
 
 
 def histories(cur: duckdb.DuckDBPyConnection) -> dict[str, list[HistoryRecord]]:
     """The recorded versions of every KPI (oldest first), by KPI name."""
-    out: dict[str, list[HistoryRecord]] = {}
-    for record in read_history(cur):
-        out.setdefault(record.name, []).append(record)
-    return out
+
+    def read() -> dict[str, list[HistoryRecord]]:
+        out: dict[str, list[HistoryRecord]] = {}
+        for record in read_history(cur):
+            out.setdefault(record.name, []).append(record)
+        return out
+
+    return kept("views.kpi_histories", read)
 
 
 def compiled_sql(kpi: Kpi, as_of: date) -> str:

@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, accounts: AccountStore | None = None) -> d
     accounts = accounts or AccountStore.for_settings(settings)
     app.server.extensions[EXTENSION_KEY] = WebContext(
         settings=settings,
-        store=ServingStore(settings.serving_dir, settings.duckdb),
+        store=ServingStore(settings.serving_dir, settings.web_duckdb),
         accounts=accounts,
     )
     _server_timing(app.server)  # before the gate, so the time includes it

@@ -25,6 +25,7 @@ import duckdb
 from dash import Input, Output, callback, dcc, html
 
 from control_tower.accounts import Scope
+from control_tower.kpi.serving import kept, latest_as_of
 from control_tower.settings import utc_now
 from control_tower.views.data_time import range_end
 
@@ -132,27 +133,36 @@ class Choices:
 
 
 def load_choices(cur: duckdb.DuckDBPyConnection, scope: Scope) -> Choices:
-    """Entities and locations in the user's scope, from the landed locations table."""
+    """Entities and locations in the user's scope, from the landed locations table (read once
+    per snapshot and scope by a reader that keeps answers)."""
     condition, params = scope.sql("entity_id", "location_id")
-    try:
-        rows = cur.execute(
-            f"SELECT location_id, name, entity_id FROM locations WHERE {condition} "
-            "ORDER BY entity_id, location_id",
-            params,
-        ).fetchall()
-    except duckdb.CatalogException:
-        rows = []
+
+    def read() -> list[tuple[Any, ...]]:
+        try:
+            return cur.execute(
+                f"SELECT location_id, name, entity_id FROM locations WHERE {condition} "
+                "ORDER BY entity_id, location_id",
+                params,
+            ).fetchall()
+        except duckdb.CatalogException:
+            return []
+
+    rows = kept(("web.locations", scope), read)
     entities = sorted({r[2] for r in rows if r[2]})
     locations = tuple((r[0], f"{r[0]} · {r[1]}" if r[1] else r[0], r[2]) for r in rows)
     return Choices(tuple((e, e) for e in entities), locations, _latest_day(cur))
 
 
 def _latest_day(cur: duckdb.DuckDBPyConnection) -> date | None:
-    try:
-        row = cur.execute("SELECT max(as_of) FROM kpi.values").fetchone()
-    except duckdb.CatalogException:
-        return None
-    return data_end(cur, row[0]) if row and row[0] else None
+    latest = latest_as_of(cur)
+    return data_end(cur, latest) if latest else None
+
+
+def opening_view(cur: duckdb.DuckDBPyConnection) -> Filters | None:
+    """The filters a page's bar opens with when its address chooses none: the default range
+    ending at the data's as-of day (None before any KPI value)."""
+    latest = _latest_day(cur)
+    return Filters().resolved(latest) if latest else None
 
 
 def data_end(cur: duckdb.DuckDBPyConnection, latest: date) -> date:

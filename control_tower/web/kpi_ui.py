@@ -29,6 +29,7 @@ from control_tower.web.chart_text import escape_figure
 from control_tower.web.filters import Filters, filter_bar, filter_inputs, link, load_choices
 from control_tower.web.format import fmt_hours, fmt_int, fmt_ts
 from control_tower.web.runtime import web_context
+from control_tower.web.warm import warm_page
 
 # A page's body for a snapshot: (cursor, user's scope, chosen filters, KPI definitions) ->
 # (body, subtitle).
@@ -177,7 +178,7 @@ def filtered_page(
         className="page-head",
     )
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             choices = load_choices(cur, user.scope) if user else None
             if user and default is not None:
                 view = default(cur, user.scope, view)
@@ -201,7 +202,7 @@ def snapshot_body(
     `no_data()` and no subtitle while no snapshot has been published."""
     app = web_context()
     try:
-        with app.store.cursor() as cur:
+        with app.snapshot() as cur:
             return page(cur, scope, chosen, app.settings.kpi_definitions)
     except NoSnapshotError:
         return no_data(), None
@@ -223,6 +224,7 @@ def register_page_body(
         chosen = Filters.from_inputs(start, end, grain, entity, location)
         return snapshot_body(page, no_data, user.scope, chosen)
 
+    warm_page(prefix, roles, page)  # what it opens with, computed on each new snapshot
     return refresh
 
 

@@ -18,13 +18,15 @@ import flask
 from control_tower.accounts import Account, AccountStore, Scope
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.kpi.catalog import Catalog
-from control_tower.kpi.serving import SnapshotCache
+from control_tower.kpi.serving import SnapshotCache, keeping
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
 from control_tower.views.kpi import cached_catalog
 from control_tower.web.throttle import ComputeBudget, SignInThrottle
 
 EXTENSION_KEY = "control_tower"
+# Per-snapshot answers one app keeps (KPI series, lookups), over every snapshot it reads.
+ANSWERS_CACHE_SIZE = 2048
 
 __all__ = ["EXTENSION_KEY", "WebContext", "snapshot_cursor", "web_context"]
 
@@ -36,6 +38,9 @@ class WebContext:
     - `store`: the serving snapshots (DuckDB, read-only).
     - `accounts`: users, sessions and tokens.
     - `exceptions`: the exception queue in the app database, opened on first use.
+    - `snapshot()`: a cursor on the newest serving snapshot, inside which the per-snapshot
+      answers of every layer (`kpi.serving.kept`: KPI series, the values' day, freshness,
+      data-health and catalog lookups) are read once per snapshot into `answers`.
     - `cache(name, size)`: answers kept per serving snapshot, one cache per name.
     - `catalog()`: the validated KPI catalog of the installation's definitions.
     - `sign_ins`, `computations`: this app's rate limits (`throttle`).
@@ -48,6 +53,7 @@ class WebContext:
         self.accounts = accounts
         self._exceptions: ExceptionStore | None = None
         self._caches: dict[str, SnapshotCache] = {}
+        self.answers = SnapshotCache(ANSWERS_CACHE_SIZE)
         self._lock = threading.Lock()
         self.clock = time.time
         self.sign_ins = SignInThrottle(
@@ -68,6 +74,18 @@ class WebContext:
     def catalog(self) -> Catalog:
         """The installation's KPI catalog (validated; reloaded when a definition file changes)."""
         return cached_catalog(self.settings.kpi_definitions)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the newest serving snapshot (raises NoSnapshotError before the first
+        publish), with the snapshot's answers kept in `answers` for the block (`keeping`).
+
+        The snapshot is named by the path the pointer gave before the cursor was opened: the
+        cursor reads that snapshot or, when a publish falls in between, a newer one, so an
+        answer is never kept under the name of a newer snapshot than it was read from."""
+        identity = self.store.snapshot_path()
+        with self.store.cursor() as cur, keeping(identity, self.answers):
+            yield cur
 
     def cache(self, name: str, size: int) -> SnapshotCache:
         """This app's snapshot cache called `name` (made on first use with room for `size`)."""
@@ -108,6 +126,7 @@ class WebContext:
                 self._exceptions.close()
                 self._exceptions = None
             self._caches.clear()
+        self.answers.clear()
 
 
 def web_context() -> WebContext:
@@ -117,6 +136,6 @@ def web_context() -> WebContext:
 
 @contextmanager
 def snapshot_cursor() -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor on the newest serving snapshot (raises NoSnapshotError before the first publish)."""
-    with web_context().store.cursor() as cur:
+    """`web_context().snapshot()`: a cursor on the newest serving snapshot, its answers kept."""
+    with web_context().snapshot() as cur:
         yield cur

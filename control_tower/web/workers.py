@@ -8,10 +8,12 @@ forked into `workers` processes of `threads` threads each (gthread workers),
 which share the imported code copy-on-write.
 
 Each worker has its own `WebContext`: its own serving connection, app-database
-pool and snapshot caches (the first request of each worker after a publish
-computes its own answers). The master opens nothing it hands down: it
-releases every connection before forking, and each worker opens its own on
-first use. Sessions work across workers (a signed cookie naming a session in
+pool and snapshot caches, and its own `warm.SnapshotWatcher`, a thread that
+computes the common answers of each new snapshot before users ask for them
+(started in the process that serves: waitress's, or each gunicorn worker
+after the fork, since threads do not survive a fork). The master opens
+nothing it hands down: it releases every connection before forking, and
+each worker opens its own on first use. Sessions work across workers (a signed cookie naming a session in
 the app database). The sign-in throttle and the KPI computation budget count
 per worker (`throttle`): with N workers, a client spread over them gets up to
 N times the allowance; the account lockout kept in the app database is shared.
@@ -27,6 +29,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from control_tower.web.runtime import EXTENSION_KEY
 from control_tower.web.shell import PRODUCT_NAME
+from control_tower.web.warm import stop_watching, watch
 
 __all__ = ["make_server", "serve_app"]
 
@@ -50,17 +53,20 @@ def serve_app(app: dash.Dash, *, host: str, port: int, threads: int = 8, workers
     if workers < 1 or threads < 1:
         raise ValueError(f"workers ({workers}) and threads ({threads}) must be 1 or more")
     context = app.server.extensions[EXTENSION_KEY]
+    warm_s = context.settings.web_warm_seconds
     if workers == 1:
         server = make_server(app, host=host, port=port, threads=threads)
+        watch(app.server, warm_s)
         try:
             server.run()
         finally:
             server.close()
+            stop_watching(app.server)
             context.close()
         return
     context.close()  # nothing opened here is handed down to the workers
     try:
-        _gunicorn(app, bind(host, port), workers=workers, threads=threads).run()
+        _gunicorn(app, bind(host, port), workers=workers, threads=threads, warm_s=warm_s).run()
     finally:
         context.close()
 
@@ -70,7 +76,7 @@ def bind(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
-def _gunicorn(app: dash.Dash, address: str, *, workers: int, threads: int) -> Any:
+def _gunicorn(app: dash.Dash, address: str, *, workers: int, threads: int, warm_s: float) -> Any:
     try:
         from gunicorn.app.base import BaseApplication
     except ImportError as exc:  # gunicorn runs on Unix only
@@ -94,6 +100,9 @@ def _gunicorn(app: dash.Dash, address: str, *, workers: int, threads: int) -> An
                 "proc_name": "control-tower-web",
                 "errorlog": "-",
                 "loglevel": logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
+                # Each worker warms new snapshots in a thread of its own, stopped as it exits.
+                "post_worker_init": lambda _worker: watch(app.server, warm_s),
+                "worker_exit": lambda _server, _worker: stop_watching(app.server),
             }
             for key, value in options.items():
                 self.cfg.set(key, value)

@@ -143,3 +143,24 @@ def ratio_from_values(cur: Any, kpi: Any, start: date, end: date, **where: str) 
     if row is None or not row[1]:
         return None
     return row[0] / row[1]
+
+
+def open_page(client: FlaskClient, path: str) -> Any:
+    """The layout the router answers for `path` (no query), as the browser asks for it."""
+    body = callback_body(
+        [("_pages_content", "children"), ("_pages_store", "data")],
+        [("_pages_location", "pathname", path), ("_pages_location", "search", "")],
+    )
+    answer = client.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()["response"]["_pages_content"]["children"]
+
+
+def opening_filters(client: FlaskClient, path: str, prefix: str) -> list[tuple[str, str, Any]]:
+    """The filter bar's values as the page at `path` opens (no query): the inputs its data
+    callbacks first receive."""
+    layout = open_page(client, path)
+    return [
+        (ids(prefix)[key], "value", find(layout, ids(prefix)[key])["props"].get("value"))
+        for key in FILTERS
+    ]

@@ -1,11 +1,19 @@
-"""The KPI catalog's callback: every KPI, search, freshness, history and compiled SQL."""
+"""The KPI catalog's callbacks: every KPI, search, freshness, history, and a card's compiled
+SQL sent only when it is unfolded."""
 
 from __future__ import annotations
+
+import importlib
+import json
+from datetime import timedelta
 
 import pytest
 
 from control_tower.views.kpi import cached_catalog
+from control_tower.web.runtime import EXTENSION_KEY
+from tests.support.clock import clock_at
 from tests.support.dash_callbacks import by_id, post_callback, signed_in, text, walk
+from tests.support.demo_data import DEMO_NOW
 from tests.support.web_users import USERS
 
 OUTPUTS = [("catalog-list", "children"), ("catalog-count", "children")]
@@ -36,7 +44,7 @@ def test_every_role_sees_every_kpi_certified_first(app, demo_settings):
     assert out["catalog-count"]["children"] == f"{len(names)} KPIs of {len(names)}"
 
 
-def test_a_card_shows_tables_freshness_history_and_sql(app):
+def test_a_card_shows_tables_freshness_and_history(app):
     card = by_id(_show(app, "line_fill")["catalog-list"]["children"], "catalog-card-line_fill_rate")
     words = text(card)
     assert "customer-service" in words
@@ -45,7 +53,49 @@ def test_a_card_shows_tables_freshness_history_and_sql(app):
     assert "Fresh" in words
     assert "v1" in words
     assert "current" in words
-    assert "-- kpi: line_fill_rate v1" in words
+
+
+def _sql_body(name, shown=None):
+    """The body the browser posts when a card's "Compiled SQL" is clicked."""
+    wild = json.dumps({"kpi": ["MATCH"], "type": "catalog-sql"}, separators=(",", ":"))
+    code = {"kpi": name, "type": "catalog-sql"}
+    toggle = {"kpi": name, "type": "catalog-sql-toggle"}
+    return {
+        "output": f"..{wild}.children...{wild}.className..",
+        "outputs": [{"id": code, "property": "children"}, {"id": code, "property": "className"}],
+        "inputs": [{"id": toggle, "property": "n_clicks", "value": 1}],
+        "state": [{"id": code, "property": "className", "value": shown}],
+        "changedPropIds": [json.dumps(toggle, separators=(",", ":")) + ".n_clicks"],
+    }
+
+
+def _unfold(app, name, shown=None):
+    client = signed_in(app, USERS["finance"])
+    return client.post("/_dash-update-component", json=_sql_body(name, shown))
+
+
+def test_the_list_carries_no_sql_until_a_card_is_unfolded(app):
+    out = _show(app)
+    assert "-- kpi:" not in json.dumps(out)
+    card = by_id(out["catalog-list"]["children"], "catalog-card-line_fill_rate")
+    assert "Compiling the SQL" in text(card)
+
+
+def test_unfolding_a_card_sends_its_sql_once(app):
+    answer = _unfold(app, "line_fill_rate")
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    (shown,) = answer.get_json()["response"].values()
+    assert shown["children"].startswith("-- kpi: line_fill_rate v1")
+    assert "FROM" in shown["children"]
+    # Folded and unfolded again: what the card holds is kept, nothing is sent.
+    assert _unfold(app, "line_fill_rate", shown["className"]).status_code == 204
+
+
+def test_unfolding_an_unknown_kpi_says_so(app):
+    answer = _unfold(app, "no_such_kpi")
+    assert answer.status_code == 200
+    (shown,) = answer.get_json()["response"].values()
+    assert shown["children"] == "-- no KPI is named 'no_such_kpi' in the catalog"
 
 
 @pytest.mark.parametrize(
@@ -76,3 +126,24 @@ def test_a_card_lists_the_exception_types_behind_the_kpi_or_no_queue_yet(app):
         assert "Exception types no queue yet" in text(by_id(cards, f"catalog-card-{name}"))
     aging = text(by_id(cards, "catalog-card-exception_aging"))
     assert "Exception types every item past its SLA, of any type" in aging
+
+
+def test_cards_are_built_once_per_snapshot_and_minute_whatever_the_search(app, monkeypatch):
+    page = importlib.import_module("control_tower.web.pages.catalog")  # once the app has it
+    app.server.extensions[EXTENSION_KEY].cache("catalog.cards", 1).clear()
+    built = []
+    card = page._card
+    monkeypatch.setattr(
+        page, "_card", lambda kpi, *rest: built.append(kpi.name) or card(kpi, *rest)
+    )
+    with clock_at(DEMO_NOW):
+        first = _show(app, "fill")
+        _show(app, "rate")
+        _show(app)
+    assert sorted(built) == sorted(_cards(_show(app)))  # every card once, for every search
+    with clock_at(DEMO_NOW + timedelta(hours=30)):  # a later minute: built again, older
+        later = _show(app, "fill")
+    assert len(built) == 2 * len(set(built))
+    tile = "catalog-card-line_fill_rate"
+    assert "Stale" not in text(by_id(first["catalog-list"]["children"], tile))
+    assert "Stale" in text(by_id(later["catalog-list"]["children"], tile))

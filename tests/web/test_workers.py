@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from control_tower.settings import SettingsError, available_cores, load_settings
+from control_tower.settings import MIB, SettingsError, available_cores, load_settings
+from control_tower.web import create_app
+from control_tower.web.runtime import EXTENSION_KEY
 from control_tower.web.workers import bind
-from tests.support.web_users import USERS, http_sign_in
+from tests.support.web_users import USERS, cheap_accounts, http_sign_in
 
 START_TIMEOUT_S = 60
 
@@ -116,3 +118,45 @@ def test_bad_worker_counts_are_refused_by_name(tmp_path, monkeypatch, name, valu
 def test_ipv6_hosts_are_bracketed_for_gunicorn():
     assert bind("127.0.0.1", 8050) == "127.0.0.1:8050"
     assert bind("::1", 8050) == "[::1]:8050"
+
+
+def test_a_web_workers_snapshot_connection_has_the_web_memory_limit(landed_settings):
+    assert landed_settings.web_duckdb_memory_bytes == 512 * MIB  # the default
+    assert landed_settings.duckdb.memory_bytes > 512 * MIB  # the pipeline's is larger
+    context = create_app(
+        landed_settings, accounts=cheap_accounts(landed_settings)
+    ).server.extensions[EXTENSION_KEY]
+    try:
+        with context.snapshot() as cur:
+            (limit,) = cur.execute("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        context.close()
+    assert limit == "512.0 MiB"
+
+
+def test_the_web_memory_limit_and_warming_are_settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("CONTROL_TOWER_WEB_WARM_SECONDS", raising=False)
+    assert load_settings(tmp_path).web_warm_seconds == 5
+    monkeypatch.setenv("CONTROL_TOWER_WEB_DUCKDB_MEMORY", "300MiB")
+    monkeypatch.setenv("CONTROL_TOWER_WEB_WARM_SECONDS", "0")
+    settings = load_settings(tmp_path)
+    assert settings.web_duckdb.memory_bytes == 300 * MIB
+    assert settings.web_warm_seconds == 0
+    monkeypatch.setenv("CONTROL_TOWER_WEB_DUCKDB_MEMORY", "64GiB")  # never above the pipeline's
+    assert load_settings(tmp_path).web_duckdb.memory_bytes == settings.duckdb.memory_bytes
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WEB_DUCKDB_MEMORY", "lots", r"WEB_DUCKDB_MEMORY='lots' must be a size such as 4GB"),
+        ("WEB_DUCKDB_MEMORY", "10MiB", r"WEB_DUCKDB_MEMORY='10MiB' is 10485760 bytes: DuckDB"),
+        ("WEB_WARM_SECONDS", "-1", r"WEB_WARM_SECONDS='-1' must be a whole number, 0 or more"),
+    ],
+)
+def test_bad_web_memory_and_warming_are_refused_by_name(
+    tmp_path, monkeypatch, name, value, message
+):
+    monkeypatch.setenv(f"CONTROL_TOWER_{name}", value)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(tmp_path)

@@ -143,7 +143,7 @@ def register(blueprint: flask.Blueprint) -> None:
         args = flask.request.args
         scope = _scope(user.scope, _id_arg(args, "entity"), _id_arg(args, "location"))
         try:
-            with web_context().store.cursor() as cur:
+            with web_context().snapshot() as cur:
                 latest = latest_as_of(cur)
                 current: dict[str, Any] | None = None
                 if latest is not None:
@@ -186,7 +186,7 @@ def register(blueprint: flask.Blueprint) -> None:
         scope = _scope(user.scope, _id_arg(args, "entity"), _id_arg(args, "location"))
         asked_start, asked_end = _date_arg(args, "from"), _date_arg(args, "to")
         try:
-            with web_context().store.cursor() as cur:
+            with web_context().snapshot() as cur:
                 latest = latest_as_of(cur)
                 if latest is None:
                     raise ApiError(503, "no KPI values have been computed yet")

@@ -4,17 +4,20 @@ Route `/catalog`, for every role. One card per KPI (certified first): label,
 name, description, owner, status, version, unit, target and thresholds; the
 model it is computed from and each landed table it reads with that table's
 freshness (`ops.table_freshness`); its recorded versions
-(`ops.kpi_versions`); and the SQL it compiles to, folded away. A search box
-filters by name, label, owner or status. Definitions carry no rows, so the
-catalog is the same for every user; figures are on each KPI's detail page.
+(`ops.kpi_versions`); and the SQL it compiles to, folded away: a card's SQL is
+sent only when its reader unfolds it (`show_sql`), so the list stays small. A
+search box filters by name, label, owner or status. Definitions carry no rows,
+so the catalog is the same for every user; figures are on each KPI's detail page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
 
 from control_tower import accounts
 from control_tower.kpi.catalog import HistoryRecord, Kpi
@@ -33,7 +36,8 @@ from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_ago, fmt_hours, fmt_int, fmt_ts, plural
-from control_tower.web.runtime import web_context
+from control_tower.web.runtime import WebContext, web_context
+from control_tower.web.warm import warmer
 
 ROLES = accounts.ROLES  # every role
 
@@ -51,6 +55,10 @@ SEARCH = "catalog-search"
 STATUS = "catalog-status"
 LIST = "catalog-list"
 COUNT = "catalog-count"
+SQL_TOGGLE = "catalog-sql-toggle"  # pattern-matching id types, {"type": ..., "kpi": name}
+SQL = "catalog-sql"
+SQL_PENDING = "Compiling the SQL…"
+SQL_SHOWN = "catalog-sql-shown"  # the class of a card's SQL once it has been sent
 STATUS_CHOICES = {"all": "All", "certified": "Certified", "draft": "Draft"}
 STATUS_ORDER = {"certified": 0, "draft": 1, "deprecated": 2}
 
@@ -159,7 +167,7 @@ def _history(kpi: Kpi, records: list[HistoryRecord]) -> Any:
 
 
 def _card(
-    kpi: Kpi, fresh: dict[str, TableFreshness], records: list[HistoryRecord], sql: str, now: Any
+    kpi: Kpi, fresh: dict[str, TableFreshness], records: list[HistoryRecord], now: Any
 ) -> html.Article:
     dims = ", ".join(kpi_ui.dimension_label(d) for d in kpi.dimensions) or "none"
     facts = [
@@ -197,8 +205,14 @@ def _card(
             _history(kpi, records),
             html.Details(
                 [
-                    html.Summary("Compiled SQL (by day, overall)"),
-                    html.Pre(html.Code(sql), className="catalog-sql"),
+                    html.Summary(
+                        "Compiled SQL (by day, overall)",
+                        id={"type": SQL_TOGGLE, "kpi": kpi.name},
+                    ),
+                    html.Pre(
+                        html.Code(SQL_PENDING, id={"type": SQL, "kpi": kpi.name}),
+                        className="catalog-sql",
+                    ),
                 ],
                 className="catalog-sql-details",
             ),
@@ -228,17 +242,61 @@ def show(words: Any, status: Any) -> tuple[Any, Any]:
         (k for k in catalog.kpis.values() if matches(k, words, status)),
         key=lambda k: (STATUS_ORDER.get(k.status, 9), k.label.lower()),
     )
-    now = utc_now()
-    try:
-        with context.store.cursor() as cur:
-            fresh = table_freshness(cur)
-            records = histories(cur)
-            as_of = latest_as_of(cur)
-    except NoSnapshotError:
-        fresh, records, as_of = {}, {}, None
-    as_of = as_of or now.date()
     count = f"{plural(len(kept), 'KPI')} of {len(catalog.kpis)}"
     if not kept:
         return ui.empty_state("No KPI matches", "Try fewer words, or another status."), count
-    cards = [_card(k, fresh, records.get(k.name, []), compiled_sql(k, as_of), now) for k in kept]
-    return cards, count
+    try:
+        with context.snapshot() as cur:
+            cards = _cards(cur, catalog.kpis.values(), context)
+    except NoSnapshotError:
+        cards = _cards(None, catalog.kpis.values(), context)
+    return [cards[k.name] for k in kept], count
+
+
+def _cards(cur: Any, kpis: Iterable[Kpi], context: WebContext) -> dict[str, html.Article]:
+    """Every KPI's card by name, built once per snapshot, catalog and minute (a card says how
+    long ago its tables were loaded) and shared by every search."""
+    now = utc_now().replace(second=0, microsecond=0)
+    kpis = list(kpis)
+
+    def build() -> dict[str, html.Article]:
+        fresh = table_freshness(cur) if cur is not None else {}
+        records = histories(cur) if cur is not None else {}
+        return {k.name: _card(k, fresh, records.get(k.name, []), now) for k in kpis}
+
+    if cur is None:
+        return build()
+    key = ("catalog.cards", now, tuple((k.name, k.content_hash) for k in kpis))
+    return context.cache("catalog.cards", 1).get(cur, key, build)
+
+
+@warmer("catalog")
+def _warm(cur: Any, context: WebContext, _scopes: Any) -> None:
+    """The cards and the lookups they show (the same for every user)."""
+    _cards(cur, cached_catalog(context.settings.kpi_definitions).kpis.values(), context)
+
+
+@callback(
+    Output({"type": SQL, "kpi": MATCH}, "children"),
+    Output({"type": SQL, "kpi": MATCH}, "className"),
+    Input({"type": SQL_TOGGLE, "kpi": MATCH}, "n_clicks"),
+    State({"type": SQL, "kpi": MATCH}, "className"),
+    prevent_initial_call=True,
+)
+def show_sql(_clicks: Any, shown: Any) -> tuple[str, str]:
+    """The SQL of the KPI whose "Compiled SQL" was unfolded, compiled as of the values' day
+    (sent once per card: later clicks fold and unfold what is there)."""
+    require(roles=ROLES)
+    if shown == SQL_SHOWN:
+        raise PreventUpdate
+    trigger = ctx.triggered_id
+    name = trigger.get("kpi") if isinstance(trigger, dict) else None
+    kpi = cached_catalog(web_context().settings.kpi_definitions).kpis.get(str(name))
+    if kpi is None:
+        return f"-- no KPI is named {name!r} in the catalog", SQL_SHOWN
+    try:
+        with web_context().snapshot() as cur:
+            as_of = latest_as_of(cur)
+    except NoSnapshotError:
+        as_of = None
+    return compiled_sql(kpi, as_of or utc_now().date()), SQL_SHOWN

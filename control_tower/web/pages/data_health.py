@@ -12,6 +12,7 @@ their answers for the page.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash
@@ -35,11 +36,7 @@ from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import components as ui
 from control_tower.web import health_views as hv
 from control_tower.web.auth import require
-from control_tower.web.format import (
-    fmt_int,
-    fmt_ts,
-    plural,
-)
+from control_tower.web.format import fmt_int, fmt_ts, plural
 from control_tower.web.grid import (
     FILTER_PARAMS,
     ROW_ID,
@@ -53,6 +50,7 @@ from control_tower.web.grid import (
 )
 from control_tower.web.health_views import REASON
 from control_tower.web.runtime import web_context
+from control_tower.web.warm import warmer
 
 ROLES = ("admin",)  # the page and every callback below: require(roles=ROLES)
 
@@ -317,11 +315,8 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
     refreshed = f"Refreshed {now:%H:%M:%S} UTC"
     try:
         snapshot = app.store.snapshot_path().name
-        with app.store.cursor() as cur:
-            overview = health.health_overview(cur, now)
-            runs = health.recent_runs(cur, RUNS_SHOWN)
-            failing = health.failing_steps(cur, now)
-            freshness = health.source_freshness(cur, now)
+        with app.snapshot() as cur:
+            overview, runs, failing, freshness = _summary(cur, now)
     except NoSnapshotError:
         empty = ui.empty_state(
             "No data landed yet",
@@ -350,6 +345,24 @@ def refresh(_n: int, shown: str | None) -> tuple[Any, ...]:
     )
 
 
+def _summary(cur: Any, now: datetime) -> tuple[Any, Any, Any, Any]:
+    """Headline numbers, recent runs, failing steps and freshness, as of `now`."""
+    return (
+        health.health_overview(cur, now),
+        health.recent_runs(cur, RUNS_SHOWN),
+        health.failing_steps(cur, now),
+        health.source_freshness(cur, now),
+    )
+
+
+@warmer("data-health")
+def _warm(cur: Any, _context: Any, _scopes: Any) -> None:
+    """What the page opens with: the summary, the batches and the quarantine by reason."""
+    _summary(cur, health.utc_now())
+    health.batches(cur, limit=BATCH_ROWS, **BATCH_FILTERS["all"][1])  # type: ignore[arg-type]
+    health.quarantine_summary(cur)
+
+
 @callback(Output(DELIVERIES, "children"), Input(INTERVAL, "n_intervals"))
 def refresh_deliveries(_n: int) -> Any:
     """Every 30 s: the notification outbox, from the app database."""
@@ -370,7 +383,7 @@ def load_batches(snapshot: str | None, choice: str) -> tuple[Any, Any]:
         return [], ""
     _label, kwargs = BATCH_FILTERS.get(choice, BATCH_FILTERS["all"])
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             page = health.batches(cur, limit=BATCH_ROWS, **kwargs)  # type: ignore[arg-type]
     except NoSnapshotError:
         return [], ""
@@ -390,7 +403,7 @@ def load_summary(snapshot: str | None) -> Any:
     if snapshot is None:
         return None
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             return hv.summary(health.quarantine_summary(cur))
     except NoSnapshotError:
         return None
@@ -410,7 +423,7 @@ def quarantine_block(request: dict[str, Any] | None) -> tuple[Any, Any]:
     end = max(int(request.get("endRow") or start + 100), start)
     filters = request.get("filterModel") or {}
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             page = health.quarantine_rows(
                 cur,
                 offset=start,

@@ -12,15 +12,19 @@ URL (`control_tower.web.filters`); figures come from
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import dash
+import duckdb
 from dash import Output, callback, dcc, html
 
-from control_tower.kpi.catalog import Kpi
+from control_tower.accounts import Scope
+from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import latest_as_of
 from control_tower.storage.serving import NoSnapshotError
-from control_tower.views.executive import Unavailable, drafts, executive_view
+from control_tower.views.executive import ExecutiveView, Unavailable, drafts, executive_view
 from control_tower.views.kpi import Tile, cached_catalog, utc_now
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
@@ -31,9 +35,11 @@ from control_tower.web.filters import (
     filter_bar,
     filter_inputs,
     load_choices,
+    opening_view,
     register_filter_callbacks,
 )
-from control_tower.web.runtime import web_context
+from control_tower.web.runtime import WebContext, web_context
+from control_tower.web.warm import warmer
 
 ROLES = ("executive", "admin")  # the page and its callback: require(roles=ROLES)
 PREFIX = "executive"
@@ -69,7 +75,7 @@ def layout(**query: str) -> html.Div:
     user = require(roles=ROLES)
     view = Filters.from_query(**query)
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             choices = load_choices(cur, user.scope)
     except NoSnapshotError:
         return html.Div(
@@ -195,18 +201,13 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
         )
     now = utc_now()
     try:
-        with context.store.cursor() as cur:
-            latest = latest_as_of(cur)
-            if latest is None:
-                return _no_data(), draft_row, ""
-            shown = view.resolved(data_end(cur, latest))
-            assert shown.start is not None
-            assert shown.end is not None
-            page = executive_view(
-                cur, catalog, scope, start=shown.start, end=shown.end, grain=shown.grain
-            )
+        with context.snapshot() as cur:
+            summary = _summary(cur, catalog, scope, view)
     except NoSnapshotError:
+        summary = None
+    if summary is None:
         return _no_data(), draft_row, ""
+    latest, page = summary
     tiles = [
         _unavailable(t) if isinstance(t, Unavailable) else _tile(t, view, page.days, now)
         for t in page.tiles
@@ -217,3 +218,28 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
         f"values computed {latest:%d %b %Y}"
     )
     return tiles, draft_row, subtitle
+
+
+def _summary(
+    cur: duckdb.DuckDBPyConnection, catalog: Catalog, scope: Scope, view: Filters
+) -> tuple[date, ExecutiveView] | None:
+    """The values' day and the tiles for `view` under `scope` (None before any KPI value)."""
+    latest = latest_as_of(cur)
+    if latest is None:
+        return None
+    shown = view.resolved(data_end(cur, latest))
+    assert shown.start is not None
+    assert shown.end is not None
+    return latest, executive_view(
+        cur, catalog, scope, start=shown.start, end=shown.end, grain=shown.grain
+    )
+
+
+@warmer("executive", ROLES)
+def _warm(cur: duckdb.DuckDBPyConnection, context: WebContext, scopes: Sequence[Scope]) -> None:
+    """The tiles the page opens with (no filter chosen), for each scope."""
+    catalog = cached_catalog(context.settings.kpi_definitions)
+    view = opening_view(cur)
+    for user_scope in scopes:
+        if view is not None and (scope := view.scoped(user_scope)) is not None:
+            _summary(cur, catalog, scope, view)

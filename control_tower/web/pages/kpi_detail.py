@@ -154,7 +154,7 @@ def layout(name: str | None = None, **query: str) -> html.Div:
         className="kpi-header",
     )
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             choices = load_choices(cur, user.scope)
     except NoSnapshotError:
         return html.Div(
@@ -384,7 +384,7 @@ def update(
         return (*hide, note, True)
     now = utc_now()
     try:
-        with context.store.cursor() as cur:
+        with context.snapshot() as cur:
             latest = latest_as_of(cur)
             if latest is None:
                 return (

@@ -55,6 +55,7 @@ from control_tower.web.grid import (
 )
 from control_tower.web.pages._planner import ROLES, STATUS, exception_store
 from control_tower.web.runtime import web_context
+from control_tower.web.warm import warmer
 
 dash.register_page(
     __name__,
@@ -225,7 +226,7 @@ def layout(**query: str) -> html.Div:
     user = require(roles=ROLES)
     view = filters.Filters.from_query(**query)
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             choices = filters.load_choices(cur, user.scope)
     except NoSnapshotError:
         choices = filters.Choices((), (), None)
@@ -295,6 +296,15 @@ def _percent(value: Any) -> float | None:
 filters.register_filter_callbacks(PREFIX, extra={"min_prob": MIN_PROB, "q": SEARCH})
 
 
+@warmer("planner", ROLES)
+def _warm(cur: Any, _context: Any, scopes: Any) -> None:
+    """The queue the page opens with (no filter, no search), for each scope."""
+    view = filters.opening_view(cur)
+    for user_scope in scopes if view is not None else []:
+        if (scope := view.scoped(user_scope)) is not None:
+            tv.ranked_rows(cur, scope, None, None, view)
+
+
 @callback(
     Output(QUEUE_ROWS, "data"),
     Output(CAPTION, "children"),
@@ -325,7 +335,7 @@ def load_queue(
         return columnar([]), "Nothing of this entity or location is in your scope.", None, "", True
     percent = _percent(min_prob)
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             queue, card, static = tv.ranked_rows(
                 cur,
                 scope,

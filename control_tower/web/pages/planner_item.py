@@ -444,7 +444,7 @@ def load_item(key: Any, horizon: Any) -> tuple[Any, Any]:
     key = key if isinstance(key, dict) else {}
     days = horizon if horizon in HORIZONS else 56
     try:
-        with web_context().store.cursor() as cur:
+        with web_context().snapshot() as cur:
             item = item_view(cur, user.scope, key.get("location"), key.get("item"), days)
     except NoSnapshotError:
         return ui.empty_state("No data landed yet", "Run control-tower ingest."), dash.no_update

@@ -54,6 +54,15 @@ EARLIEST, LATEST = "1990-01-01", "2100-12-31"
 CAST_TRIMMED = frozenset({T.INT, T.DECIMAL, T.QTY, T.DATE, T.TIMESTAMP})
 
 
+# Types DuckDB's typed CSV reader casts as the checks here would, with dates read with
+# `dateformat` '%Y-%m-%d' (see read_csv.typed_csv_stream). Every value it accepts, the cast
+# below accepts with the same result, or it is out of the plausible date range (epoch,
+# infinity), which the fast pass flags; what it refuses lands in its rejects table. Not
+# typed by the reader: whole numbers (it takes 1e3, 0x10, 1_000 and rounds 1.5), timestamps
+# (a naive value is local time of the row's location) and every code, id and text.
+READER_TYPES = {T.DECIMAL: "DECIMAL(18,4)", T.QTY: "DECIMAL(18,4)", T.DATE: "DATE"}
+
+
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 
 
@@ -71,6 +80,15 @@ def ident(name: str) -> str:
 def value_text(raw: str) -> str:
     """SQL quoting a delivered value for a message: 'abc'."""
     return "'''' || " + raw + " || ''''"
+
+
+def utc_wall(instant: str) -> str:
+    """SQL for an instant's UTC wall time (TIMESTAMP): its microseconds, no time zone lookup.
+
+    The same value as timezone('UTC', instant), which goes through ICU and
+    costs a conversion per row.
+    """
+    return f"make_timestamp(epoch_us({instant}))"
 
 
 def message(*parts: str) -> str:
@@ -106,7 +124,11 @@ class ColumnSql:
 
 
 def column_sql(
-    col: Column, raw_of: Callable[[str], str], typed_of: Callable[[str], str]
+    col: Column,
+    raw_of: Callable[[str], str],
+    typed_of: Callable[[str], str],
+    *,
+    reader_typed: bool = False,
 ) -> ColumnSql:
     """Typed expression(s) and the ordered checks of one contract column.
 
@@ -114,6 +136,8 @@ def column_sql(
     through `raw_of(column)` and typed values through `typed_of(output)`, so
     the same checks serve the fast pass (inline expressions, one flag per
     row) and the detail pass (one reason per failing column, bad rows only).
+    `reader_typed`: the CSV reader delivered the column typed already
+    (READER_TYPES), so its typed value is the layer's value as it is.
     """
     v = f"n.{ident(col.name)}"
     name = col.name
@@ -248,7 +272,7 @@ def column_sql(
         )
         typed = [(naive, ident(name + "__naive")), (instant, ident(name + "__instant"))]
         t_naive, t_instant = typed_of(name + "__naive"), typed_of(name + "__instant")
-        either = f"coalesce({t_naive}, timezone('UTC', {t_instant}))"
+        either = f"coalesce({t_naive}, {utc_wall(t_instant)})"
         checks += [
             (
                 invalid,
@@ -305,25 +329,35 @@ def column_sql(
         )
     else:  # pragma: no cover - every ColumnType is handled above
         raise ValueError(f"unhandled column type {kind}")
+    if reader_typed:
+        typed = [(v, out)]
     return ColumnSql(typed, checks)
 
 
-def suspects(col: Column, raw: str, typed_of: Callable[[str], str]) -> list[str]:
+def suspects(
+    col: Column, raw: str, typed_of: Callable[[str], str], *, reader_typed: bool = False
+) -> list[str]:
     """Cheap conditions that hold for every row the column's checks would refuse (a superset).
 
     The fast pass flags rows with these; the detail pass then runs the exact
     checks on the flagged rows only, and a flagged row with no reason loads.
+    A `reader_typed` column has no delivered text: a value the reader could not
+    cast is in its rejects table, so NULL there means an empty value.
     """
     kind, name = col.type, col.name
     if kind is T.TIMESTAMP:
         naive, instant = typed_of(name + "__naive"), typed_of(name + "__instant")
         is_null = f"({naive} IS NULL AND {instant} IS NULL)"
-        value = f"coalesce({naive}, timezone('UTC', {instant}))"
+        value = f"coalesce({naive}, {utc_wall(instant)})"
     else:
         is_null, value = f"{typed_of(name)} IS NULL", typed_of(name)
-    flags = [is_null if not col.nullable else f"({raw} IS NOT NULL AND {is_null})"]
+    if reader_typed:
+        flags = [] if col.nullable else [is_null]
+    else:
+        flags = [is_null if not col.nullable else f"({raw} IS NOT NULL AND {is_null})"]
     if kind is T.ID:
-        flags += [f"contains({raw}, '.')", f"length({raw}) > 200"]
+        # strlen counts bytes, at least the characters length() counts: a cheaper superset.
+        flags += [f"contains({raw}, '.')", f"strlen({raw}) > 200"]
     elif kind is T.TIMEZONE:
         flags.append(f"{raw} NOT IN (SELECT name FROM _zones)")
     elif kind in (T.INT, T.DECIMAL, T.QTY):

@@ -129,6 +129,7 @@ def column_sql(
     typed_of: Callable[[str], str],
     *,
     reader_typed: bool = False,
+    offset_first: bool = False,
 ) -> ColumnSql:
     """Typed expression(s) and the ordered checks of one contract column.
 
@@ -138,6 +139,8 @@ def column_sql(
     row) and the detail pass (one reason per failing column, bad rows only).
     `reader_typed`: the CSV reader delivered the column typed already
     (READER_TYPES), so its typed value is the layer's value as it is.
+    `offset_first`: a timestamp column whose values likely carry an offset
+    (the same values either way, only the order of the tests differs).
     """
     v = f"n.{ident(col.name)}"
     name = col.name
@@ -256,20 +259,23 @@ def column_sql(
         has_offset = f"regexp_matches({v}, {sql_text(OFFSET_TAIL_RE)})"
         # No letters but the T separator: DuckDB's TIMESTAMP cast silently drops any trailing
         # word, so '09:00:00 UTC', '09:00:00 CET' or '09:00:00 PM' would land as local 09:00.
-        naive = (
-            f"CASE WHEN regexp_full_match({v}, {sql_text(NAIVE_TEXT_RE)}) "
-            f"THEN TRY_CAST({v} AS TIMESTAMP) END"
-        )
+        naive_shape = f"regexp_full_match({v}, {sql_text(NAIVE_TEXT_RE)})"
         # DuckDB refuses a lower-case z and a space before the offset, which the shape allows:
         # only values that fail the plain cast are respelled (coalesce is lazy).
         respelled = (
             f"regexp_replace(regexp_replace({v}, '\\s*[zZ]\\s*$', '+00:00'), "
             "'\\s+([+-][0-9]{2}(:?[0-9]{2})?)\\s*$', '\\1')"
         )
-        instant = (
-            f"CASE WHEN {has_offset} THEN coalesce(TRY_CAST({v} AS TIMESTAMPTZ), "
-            f"TRY_CAST({respelled} AS TIMESTAMPTZ)) END"
-        )
+        as_naive = f"TRY_CAST({v} AS TIMESTAMP)"
+        as_instant = f"coalesce(TRY_CAST({v} AS TIMESTAMPTZ), TRY_CAST({respelled} AS TIMESTAMPTZ))"
+        # The two shapes exclude each other: the likelier one (`offset_first`) is tested first
+        # and the other only where it fails (DuckDB evaluates a test both share once).
+        if offset_first:
+            naive = f"CASE WHEN {has_offset} THEN NULL WHEN {naive_shape} THEN {as_naive} END"
+            instant = f"CASE WHEN {has_offset} THEN {as_instant} END"
+        else:
+            naive = f"CASE WHEN {naive_shape} THEN {as_naive} END"
+            instant = f"CASE WHEN {naive_shape} THEN NULL WHEN {has_offset} THEN {as_instant} END"
         typed = [(naive, ident(name + "__naive")), (instant, ident(name + "__instant"))]
         t_naive, t_instant = typed_of(name + "__naive"), typed_of(name + "__instant")
         either = f"coalesce({t_naive}, {utc_wall(t_instant)})"

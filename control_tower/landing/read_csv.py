@@ -6,7 +6,6 @@ import codecs
 import csv
 import io
 import os
-import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +35,21 @@ CSV_SAMPLE_SIZE = 20480  # rows DuckDB's CSV sniffer reads
 def _decode_first_line(head: bytes, encoding: str) -> str:
     text = head.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
     return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+def _first_record(head: bytes, plan: _CsvPlan) -> list[str]:
+    """The first data record in a file's first bytes as Python's csv splits it: a sample only."""
+    if plan.compressed:
+        return []
+    codec = {"utf-16": "utf-16", "windows-1252": "cp1252"}.get(plan.encoding, plan.encoding)
+    rows = csv.reader(
+        io.StringIO(head.decode(codec, errors="replace").lstrip("\ufeff")), delimiter=plan.delimiter
+    )
+    try:
+        next(rows, None)
+        return next(rows, [])
+    except csv.Error:
+        return []
 
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -172,8 +186,10 @@ def read_csv(
 STREAM_VIEW = "raw_stream"
 
 
-# DuckDB's dialect fields as sniff_csv reports them, and the read_csv option each one sets.
-_DIALECT = (("Quote", "quote"), ("Escape", "escape"), ("Comment", "comment"))
+# read_csv options keeping what DuckDB cannot split or cast in its rejects tables.
+_KEEP_REJECTS = (
+    ", store_rejects := true, rejects_table := 'reject_errors', rejects_scan := 'reject_scans'"
+)
 
 
 @dataclass
@@ -182,11 +198,21 @@ class CsvStream:
 
     read: ReadResult  # `rows` stays 0: the caller counts what a scan of the view accepted
     typed: frozenset[str]  # columns the reader casts itself (normalised names)
-    dialect: str  # read_csv options that split records exactly as the stream does
+    sample: dict[str, str]  # the first record as delivered, by column: a hint, not checked
+    dialect: dict[str, str | int]  # read_csv options that split records as the stream does
     scan_names: list[str]  # the names DuckDB gave the file's columns, in file order
 
 
-def _dialect(con: duckdb.DuckDBPyConnection, plan: _CsvPlan) -> tuple[str, list[str]]:
+def _options(options: Mapping[str, str | int]) -> str:
+    """read_csv named arguments."""
+    return ", ".join(
+        f"{k} := {v if isinstance(v, int) else sql_literal(v)}" for k, v in options.items()
+    )
+
+
+def _dialect(
+    con: duckdb.DuckDBPyConnection, plan: _CsvPlan
+) -> tuple[dict[str, str | int], list[str]]:
     """read_csv options fixing how the file splits into records, as `read_csv` detects them.
 
     The sniffer runs with the options `read_csv` reads `raw` with, so a stream
@@ -201,12 +227,16 @@ def _dialect(con: duckdb.DuckDBPyConnection, plan: _CsvPlan) -> tuple[str, list[
         {"path": str(plan.source), "delim": plan.delimiter, "enc": plan.scan_encoding},
     ).fetchone()
     assert sniff is not None
-    options = [f"delim := {sql_literal(plan.delimiter)}"]
-    for (_, option), value in zip(_DIALECT, sniff[:3], strict=True):
-        options.append(f"{option} := {sql_literal('' if value == '(empty)' else value)}")
-    options.append(f"new_line := {sql_literal(sniff[3])}")
-    options.append(f"skip := {int(sniff[4])}")
-    return ", ".join(options), [c["name"] for c in sniff[5]]
+    quote, escape, comment = ("" if v == "(empty)" else str(v) for v in sniff[:3])
+    dialect: dict[str, str | int] = {
+        "delim": plan.delimiter,
+        "quote": quote,
+        "escape": escape,
+        "comment": comment,
+        "new_line": str(sniff[3]),  # escaped as sniff_csv reports it
+        "skip": int(sniff[4]),
+    }
+    return dialect, [c["name"] for c in sniff[5]]
 
 
 @contextmanager
@@ -247,7 +277,8 @@ def csv_stream(
             # Every option is given; the sniffer still samples the file, which gives DuckDB
             # its estimate of the rows (without it: a few dozen, and a single-threaded plan).
             f"read_csv({sql_literal(str(plan.source))}, header := true, "
-            f"{dialect}, encoding := {sql_literal(plan.scan_encoding)}, columns := {{{columns}}}, "
+            f"{_options(dialect)}, encoding := {sql_literal(plan.scan_encoding)}, "
+            f"columns := {{{columns}}}, "
             f"dateformat := '%Y-%m-%d'{_KEEP_REJECTS if keep_rejects else ''})"
         )
         select = ", ".join(
@@ -264,7 +295,8 @@ def csv_stream(
             delimiter=plan.delimiter,
             line_expr="NULL",
         )
-        yield CsvStream(read, frozenset(n for n in names if n in types), dialect, original)
+        sample = dict(zip(names, _first_record(head, plan), strict=False))
+        yield CsvStream(read, frozenset(n for n in names if n in types), sample, dialect, original)
     finally:
         con.execute(f"DROP VIEW IF EXISTS {STREAM_VIEW}")
         _drop_rejects(con)
@@ -272,11 +304,6 @@ def csv_stream(
 
 
 REJECTED_LINES = "_rejected_lines"
-
-
-_KEEP_REJECTS = (
-    ", store_rejects := true, rejects_table := 'reject_errors', rejects_scan := 'reject_scans'"
-)
 
 
 def read_rejected_records(con: duckdb.DuckDBPyConnection, stream: CsvStream) -> ReadResult | None:
@@ -314,9 +341,8 @@ def read_rejected_records(con: duckdb.DuckDBPyConnection, stream: CsvStream) -> 
             f'"{quote_ident(old)}" AS "{quote_ident(new or old)}"'
             for old, new in zip(stream.scan_names, stream.read.columns, strict=True)
         )
-        dialect = re.sub(
-            r"new_line := '[^']*', skip := [0-9]+", "new_line := '\\n'", stream.dialect
-        )
+        # One record per line as written here, none to skip.
+        dialect = _options({**stream.dialect, "new_line": "\\n", "skip": 0})
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {select} FROM read_csv({sql_literal(tmp)}, "
             f"auto_detect := false, header := false, {dialect}, encoding := 'utf-8', "

@@ -24,6 +24,7 @@ into `raw`, which reports every problem as if these steps had not run.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from control_tower.contracts import Table
-from control_tower.landing.column_sql import READER_TYPES
+from control_tower.landing.column_sql import OFFSET_TAIL_RE, READER_TYPES
 from control_tower.landing.contract import (
     drop_temp_tables,
     finish_loaded,
@@ -59,6 +60,14 @@ Stage = Callable[[str], None]
 def reader_types(table: Table) -> dict[str, str]:
     """The columns DuckDB's CSV reader casts itself, with their DuckDB types."""
     return {c.name: READER_TYPES[c.type] for c in table.columns if c.type in READER_TYPES}
+
+
+def _offset_first(table: Table, stream: CsvStream) -> frozenset[str]:
+    """Timestamp columns whose first value carries an offset: test them for one first."""
+    tail = re.compile(OFFSET_TAIL_RE)
+    return frozenset(
+        c for c in table.timestamp_columns if tail.search(stream.sample.get(c) or "") is not None
+    )
 
 
 @contextmanager
@@ -109,7 +118,11 @@ def land_direct(
             stage("validating and upserting")
             t0 = time.perf_counter()
             present = set(read.columns)
-            con.execute(build_good_view_sql(table, present, STREAM_VIEW, stream.typed))
+            con.execute(
+                build_good_view_sql(
+                    table, present, STREAM_VIEW, stream.typed, _offset_first(table, stream)
+                )
+            )
             try:
                 con.execute("BEGIN TRANSACTION")
                 try:
@@ -218,7 +231,13 @@ def check_stream(
             present = set(read.columns)
             with _references_hashed(con):
                 con.execute(
-                    build_checked_sql(table, present, stream=STREAM_VIEW, typed=stream.typed)
+                    build_checked_sql(
+                        table,
+                        present,
+                        stream=STREAM_VIEW,
+                        typed=stream.typed,
+                        offset_first=_offset_first(table, stream),
+                    )
                 )
             # The scan created the reject tables (empty when every record split and cast).
             rejects = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]  # type: ignore[index]

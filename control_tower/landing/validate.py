@@ -216,6 +216,7 @@ def _layers(
     source: str = "raw",
     rid: str = "r.rowid",
     typed: frozenset[str] = frozenset(),
+    offset_first: frozenset[str] = frozenset(),
 ) -> str:
     """The shared layers n -> t -> j -> k -> h of both passes.
 
@@ -223,6 +224,7 @@ def _layers(
     any column or reference check. Detail pass: `h` carries one reason column
     `_x<i>` per column and reference check, and the delivered text `_v_*`.
     `typed`: columns the CSV reader typed already (fast pass only).
+    `offset_first`: timestamp columns whose values likely carry an offset.
     """
     col_sql = {
         c.name: column_sql(
@@ -230,6 +232,7 @@ def _layers(
             lambda n: f"t.{ident('_v_' + n)}",
             lambda n: f"t.{ident(n)}",
             reader_typed=c.name in typed,
+            offset_first=c.name in offset_first,
         )
         for c in table.columns
     }
@@ -289,6 +292,7 @@ def build_checked_sql(
     *,
     stream: str | None = None,
     typed: frozenset[str] = frozenset(),
+    offset_first: frozenset[str] = frozenset(),
 ) -> str:
     """Fast pass over every row: `checked` with typed, harmonised columns and a `_bad` flag.
 
@@ -297,15 +301,22 @@ def build_checked_sql(
     from that relation (a view over the file): then `_rid` is NULL, and the
     statement fails with FLAGGED_ROW at the first row the fast pass flags,
     so a file that is not clean costs only the rows read up to it. `typed`
-    names the stream's columns the CSV reader typed (`column_sql.READER_TYPES`).
+    names the stream's columns the CSV reader typed (`column_sql.READER_TYPES`);
+    `offset_first` the timestamp columns to test for an offset first.
     """
     final = ", ".join(f"h.{ident(n)}" for n in _output_names(table))
     bad = _flag(table)
     if stream is None:
-        layers = _layers(table, present, detail=False)
+        layers = _layers(table, present, detail=False, offset_first=offset_first)
     else:
         layers = _layers(
-            table, present, detail=False, source=stream, rid="NULL::BIGINT", typed=typed
+            table,
+            present,
+            detail=False,
+            source=stream,
+            rid="NULL::BIGINT",
+            typed=typed,
+            offset_first=offset_first,
         )
         bad = f"CASE WHEN {bad} THEN error({sql_text(FLAGGED_ROW)}) ELSE false END"
     return (
@@ -315,7 +326,13 @@ def build_checked_sql(
     )
 
 
-def build_good_view_sql(table: Table, present: set[str], stream: str, typed: frozenset[str]) -> str:
+def build_good_view_sql(
+    table: Table,
+    present: set[str],
+    stream: str,
+    typed: frozenset[str],
+    offset_first: frozenset[str] = frozenset(),
+) -> str:
     """The temp view `good`: the fast pass over `stream`, harmonised rows ready to upsert.
 
     Reading the view fails with FLAGGED_ROW at the first row the fast pass
@@ -324,7 +341,15 @@ def build_good_view_sql(table: Table, present: set[str], stream: str, typed: fro
     a filter, not a column: a column nobody reads would be pruned unevaluated.
     """
     final = ", ".join(f"h.{ident(n)}" for n in _output_names(table))
-    layers = _layers(table, present, detail=False, source=stream, rid="NULL::BIGINT", typed=typed)
+    layers = _layers(
+        table,
+        present,
+        detail=False,
+        source=stream,
+        rid="NULL::BIGINT",
+        typed=typed,
+        offset_first=offset_first,
+    )
     keep = f"CASE WHEN {_flag(table)} THEN error({sql_text(FLAGGED_ROW)}) ELSE true END"
     return f"CREATE OR REPLACE TEMP VIEW good AS\n{layers}SELECT {final} FROM h WHERE {keep}"
 

@@ -274,9 +274,11 @@ def csv_stream(
             for old, new in zip(original, names, strict=True)
         )
         scan = (
-            # Every option is given; the sniffer still samples the file, which gives DuckDB
-            # its estimate of the rows (without it: a few dozen, and a single-threaded plan).
-            f"read_csv({sql_literal(str(plan.source))}, header := true, "
+            # Every option is given; the sniffer still samples the file (a small sample: it
+            # runs at each bind) for DuckDB's estimate of its rows. Without it (auto_detect off)
+            # DuckDB plans for a few dozen rows and builds the reference joins' hash tables on
+            # the whole file.
+            f"read_csv({sql_literal(str(plan.source))}, header := true, sample_size := 2048, "
             f"{_options(dialect)}, encoding := {sql_literal(plan.scan_encoding)}, "
             f"columns := {{{columns}}}, "
             f"dateformat := '%Y-%m-%d'{_KEEP_REJECTS if keep_rejects else ''})"
@@ -311,7 +313,9 @@ def read_rejected_records(con: duckdb.DuckDBPyConnection, stream: CsvStream) -> 
 
     `raw` then holds exactly what `read_csv` would have read for those
     records, in line order, and the result's `line_expr` gives each its
-    line in the file (from `reject_errors`, header = line 1). None, with
+    line in the file (from `reject_errors`, header = line 1; like `raw`'s
+    numbers it counts a value spanning lines once, but unlike them it
+    counts blank lines, so it is the line an editor shows). None, with
     nothing created, when a rejected record cannot be read back this way
     and only a full `read_csv` of the file gives its exact answer: a record
     DuckDB could not split (wrong field count, quoting, bytes that are not

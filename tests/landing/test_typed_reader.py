@@ -124,6 +124,19 @@ def test_values_the_reader_cannot_cast_land_streamed_with_raw_reasons(
     assert product["quarantine"] == expected
 
 
+def test_a_value_the_reader_rejects_after_a_blank_line_keeps_its_file_line(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bad row is on line 5 (line 4 is blank). DuckDB's rejects table counts the blank
+    # line; `raw` numbers the rows it holds, so through it the row shows as line 4.
+    data = _orders(_line("X1", ordered_qty="1O")).replace(b"\nX1,", b"\n\nX1,")
+    product, through_raw = both_ways(home, tmp_path, monkeypatch, {ORDERS: data})
+    reason = "'1O' is not a number (ordered_qty)"
+    assert product["quarantine"] == [(5, "ordered_qty", "1O", reason)]
+    assert through_raw["quarantine"] == [(4, "ordered_qty", "1O", reason)]
+    assert (product["batch"], product["tables"]) == (through_raw["batch"], through_raw["tables"])
+
+
 # Values the reader cannot answer for exactly, or that only SQL checks: they land through `raw`.
 THROUGH_RAW = {
     "too many columns": _orders(_line("X1", channel="web,phone")).replace(

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,42 @@ def _offset_first(table: Table, stream: CsvStream) -> frozenset[str]:
     )
 
 
+@dataclass
+class _Opened:
+    """A CSV file open as the stream view, its header holding every required column."""
+
+    stream: CsvStream
+    warnings: list[str]
+    read_ms: int
+    offset_first: frozenset[str]
+
+
+@contextmanager
+def _open(
+    con: duckdb.DuckDBPyConnection, path: Path, table: Table, stage: Stage, *, keep_rejects: bool
+) -> Iterator[_Opened | None]:
+    """The file as the stream view (see `csv_stream`); None when its header lacks a required
+    column (the `raw` path rejects the file, naming them)."""
+    t0 = time.perf_counter()
+    stage("reading")
+    with csv_stream(con, path, reader_types(table), keep_rejects=keep_rejects) as stream:
+        problem, warnings = header_problems(table, stream.read)
+        opened = _Opened(stream, warnings, ms_since(t0), _offset_first(table, stream))
+        yield None if problem else opened
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A transaction committed when the block ends and rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 class _NotClean(Exception):
     """The direct way cannot land this file (and says whether the checked way may)."""
 
@@ -88,46 +125,40 @@ def land_direct(
     (a flagged row, a repeated key, no data rows, a header missing columns).
     Everything it wrote is rolled back and its temp objects dropped.
     """
-    con, t0 = ledger.con, time.perf_counter()
-    stage("reading")
+    con = ledger.con
     try:
-        with csv_stream(con, path, reader_types(table), keep_rejects=False) as stream:
-            read = stream.read
-            problem, warnings = header_problems(table, read)
-            if problem:
+        with _open(con, path, table, stage, keep_rejects=False) as opened:
+            if opened is None:
                 return None, False
-            read_ms = ms_since(t0)
             stage("validating and upserting")
             t0 = time.perf_counter()
-            present = set(read.columns)
+            read = opened.stream.read
             con.execute(
                 build_good_view_sql(
-                    table, present, STREAM_VIEW, stream.typed, _offset_first(table, stream)
+                    table,
+                    set(read.columns),
+                    STREAM_VIEW,
+                    opened.stream.typed,
+                    opened.offset_first,
                 )
             )
             try:
-                con.execute("BEGIN TRANSACTION")
-                try:
+                with _transaction(con):
                     counts = upsert(con, table, batch.batch_id, unique_keys=True)
                     read.rows = counts.inserted + counts.updated + counts.stale
                     if not read.rows:
                         raise _NotClean(check_stream=False)  # the raw path warns: no data rows
                     # One pass validated and upserted the file: its time counts as validation.
-                    timings = (read_ms, ms_since(t0), 0)
                     finish_loaded(
                         con,
                         batch.batch_id,
                         read,
                         counts,
                         0,
-                        warnings,
+                        opened.warnings,
                         started=batch.started,
-                        timings=timings,
+                        timings=(opened.read_ms, ms_since(t0), 0),
                     )
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
             finally:
                 con.execute("DROP VIEW IF EXISTS good")
     except _NotClean as exc:
@@ -140,7 +171,7 @@ def land_direct(
         drop_temp_tables(con)
     return (
         batch.result(
-            "loaded", rows_read=read.rows, counts=counts, warnings=warnings, streamed=True
+            "loaded", rows_read=read.rows, counts=counts, warnings=opened.warnings, streamed=True
         ),
         False,
     )
@@ -197,26 +228,21 @@ def check_stream(
     could not cast (see `_recheck_rejected`). For anything else the temp
     tables are dropped and None returned.
     """
-    t0 = time.perf_counter()
-    stage("reading")
     result: Checked | None = None
     try:
-        with csv_stream(con, path, reader_types(table)) as stream:
-            read = stream.read
-            problem, warnings = header_problems(table, read)
-            if problem:
+        with _open(con, path, table, stage, keep_rejects=True) as opened:
+            if opened is None:
                 return None
-            read_ms = ms_since(t0)
             stage("validating")
             t0 = time.perf_counter()
-            present = set(read.columns)
+            stream, read = opened.stream, opened.stream.read
             con.execute(
                 build_checked_sql(
                     table,
-                    present,
+                    set(read.columns),
                     stream=STREAM_VIEW,
                     typed=stream.typed,
-                    offset_first=_offset_first(table, stream),
+                    offset_first=opened.offset_first,
                 )
             )
             # The scan created the reject tables (empty when every record split and cast).
@@ -230,7 +256,7 @@ def check_stream(
                 rechecked = None
                 clean = read.rows > 0 and not repeated_key(con, table, "checked")
             if clean:
-                result = Checked(read, warnings, read_ms, ms_since(t0), rechecked)
+                result = Checked(read, opened.warnings, opened.read_ms, ms_since(t0), rechecked)
     except (duckdb.Error, UnreadableFileError):
         result = None  # FLAGGED_ROW, or a file the raw path will reject with its reason
     if result is None:

@@ -309,20 +309,31 @@ def build_checked_sql(
     if stream is None:
         layers = _layers(table, present, detail=False, offset_first=offset_first)
     else:
-        layers = _layers(
-            table,
-            present,
-            detail=False,
-            source=stream,
-            rid="NULL::BIGINT",
-            typed=typed,
-            offset_first=offset_first,
-        )
+        layers = _stream_layers(table, present, stream, typed, offset_first)
         bad = f"CASE WHEN {bad} THEN error({sql_text(FLAGGED_ROW)}) ELSE false END"
     return (
         "CREATE OR REPLACE TEMP TABLE checked AS\n"
         + layers
         + f"SELECT h._rid, {final}, {bad} AS _bad FROM h"
+    )
+
+
+def _stream_layers(
+    table: Table,
+    present: set[str],
+    stream: str,
+    typed: frozenset[str],
+    offset_first: frozenset[str],
+) -> str:
+    """The fast pass's layers over a stream (no rowid: `_rid` is NULL)."""
+    return _layers(
+        table,
+        present,
+        detail=False,
+        source=stream,
+        rid="NULL::BIGINT",
+        typed=typed,
+        offset_first=offset_first,
     )
 
 
@@ -341,15 +352,7 @@ def build_good_view_sql(
     a filter, not a column: a column nobody reads would be pruned unevaluated.
     """
     final = ", ".join(f"h.{ident(n)}" for n in _output_names(table))
-    layers = _layers(
-        table,
-        present,
-        detail=False,
-        source=stream,
-        rid="NULL::BIGINT",
-        typed=typed,
-        offset_first=offset_first,
-    )
+    layers = _stream_layers(table, present, stream, typed, offset_first)
     keep = f"CASE WHEN {_flag(table)} THEN error({sql_text(FLAGGED_ROW)}) ELSE true END"
     return f"CREATE OR REPLACE TEMP VIEW good AS\n{layers}SELECT {final} FROM h WHERE {keep}"
 

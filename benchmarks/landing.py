@@ -18,7 +18,7 @@ the ingest seconds; the ratio is against the bare load of the same run:
 
 | lines | bare | ingest before | ingest now | re-ingest before -> now |
 |---|---|---|---|---|
-| 2M (253 MB) | 1.97-2.77 s | 4.17-4.45 s = 0.45x-0.47x | 3.71-3.72 s = 0.55x-0.71x (once 4.54 s) | 6.0 s -> 4.5-5.9 s |
+| 2M (253 MB) | 1.97-2.77 s | 4.17-4.45 s = 0.45x-0.47x | 3.69-3.72 s = 0.55x-0.71x (once 4.54 s) | 6.0 s -> 4.5-5.9 s |
 | 5M (634 MB) | 5.45-5.98 s | 12.29 s = 0.44x | 11.34 s = 0.53x | 15.5 s -> 13.4 s |
 
 Landing alone (no post-load steps, the runs of both versions alternated):

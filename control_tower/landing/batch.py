@@ -7,123 +7,43 @@ rolls all of it back, and the next run marks the batch `interrupted` and
 lands the file again (it is still in the inbox). Files are moved to the
 archive only after their batch commits.
 
-A CSV file is first validated straight from the file (`_stream_csv`), before
-the transaction and writing temp objects only: when no row is flagged, no
-key repeats and DuckDB rejects no record, its checked rows are upserted and
-no `raw` table is ever built. Any other file, or a CSV file that is not
-clean, is read into `raw` and lands through `load_raw`, which gives bad rows
-their line numbers and delivered text.
+A CSV file is first landed straight from the file (`stream`): read,
+checked and upserted in one pass when it is clean, or validated into a temp
+table first when the reader only rejected values it could not cast. Any
+other file, or a CSV file with rows that need their line numbers and
+delivered text in quarantine, is read into `raw` and lands through
+`load_raw`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 
 from control_tower.contracts import TABLES, Table
-from control_tower.landing.contract import header_problems, upsert_and_finish
 from control_tower.landing.files import InboxFile, archive_file, content_hash, set_aside
 from control_tower.landing.ledger import Batch, Delivery, Ledger
 from control_tower.landing.progress import ProgressFn, ProgressWatcher
-from control_tower.landing.readers import (
-    STREAM_VIEW,
-    ReadResult,
-    UnreadableFileError,
-    csv_stream,
-    file_format,
-    read_file,
-)
+from control_tower.landing.readers import file_format, read_file
 from control_tower.landing.records import BatchResult, ms_since
-from control_tower.landing.upsert import UpsertCounts
-from control_tower.landing.validate import build_checked_sql
+from control_tower.landing.stream import Checked, check_stream, land_direct, load_checked
 
 __all__ = ["BatchResult", "land_file"]
 
 
-@dataclass
-class _Streamed:
-    """A CSV file found clean by the streamed fast pass: its rows are in temp table `checked`."""
-
-    read: ReadResult
-    warnings: list[str]
-    read_ms: int
-    validate_ms: int
-
-
 def _stream_csv(
-    con: duckdb.DuckDBPyConnection, path: Path, table: Table, stage: Callable[[str], None]
-) -> _Streamed | None:
-    """Validate a CSV file straight from the file into `checked`; None unless it is clean.
-
-    Runs outside any transaction and writes temp objects only (the fast pass
-    stops with an error at its first flagged row, which would abort a
-    transaction). Clean: the file can be read and splits into records with
-    no reject, has every required column, at least one row, no row the fast
-    pass flags and no repeated key. Such a file has nothing to quarantine,
-    so it needs neither line numbers nor its delivered text: `raw` is not
-    built. For anything else `checked` is dropped and None returned: the
-    caller lands the file through `raw` as before, which reports every
-    problem exactly as if this step had not run.
-    """
-    t0 = time.perf_counter()
-    stage("reading")
-    clean = False
-    try:
-        with csv_stream(con, path) as read:
-            problem, warnings = header_problems(table, read)
-            if problem:
-                return None
-            read_ms = ms_since(t0)
-            stage("validating")
-            t0 = time.perf_counter()
-            con.execute(build_checked_sql(table, set(read.columns), stream=STREAM_VIEW))
-            # The scan created the reject tables (empty when every record split).
-            rejects = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]  # type: ignore[index]
-            read.rows = int(con.execute("SELECT count(*) FROM checked").fetchone()[0])  # type: ignore[index]
-            keys = ", ".join(f'"{k}"' for k in table.key)
-            key_not_null = " AND ".join(f'"{k}" IS NOT NULL' for k in table.key)
-            repeated = con.execute(
-                f"SELECT EXISTS (SELECT 1 FROM checked WHERE {key_not_null} GROUP BY {keys} "
-                "HAVING count(*) > 1)"
-            ).fetchone()[0]  # type: ignore[index]
-            clean = not rejects and read.rows > 0 and not repeated
-    except (duckdb.Error, UnreadableFileError):
-        clean = False  # FLAGGED_ROW, or a file the raw path will reject with its reason
-    if not clean:
-        con.execute("DROP TABLE IF EXISTS checked")
-        return None
-    return _Streamed(read, warnings, read_ms, ms_since(t0))
-
-
-def _load_streamed(
-    con: duckdb.DuckDBPyConnection,
-    table: Table,
-    batch_id: int,
-    streamed: _Streamed,
-    *,
-    started: float,
-    stage: Callable[[str], None],
-) -> UpsertCounts:
-    """Upsert a clean streamed file's `checked` rows and finish its batch (in the transaction)."""
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW good AS SELECT c.* EXCLUDE (_rid, _bad) FROM checked c"
-    )
-    return upsert_and_finish(
-        con,
-        table,
-        batch_id,
-        streamed.read,
-        0,
-        streamed.warnings,
-        started=started,
-        read_ms=streamed.read_ms,
-        validate_ms=streamed.validate_ms,
-        stage=stage,
-    )
+    ledger: Ledger, batch: Batch, table: Table, stage: Callable[[str], None]
+) -> BatchResult | Checked | None:
+    """A CSV file straight from the file: landed (its result), checked (to land), or None (raw)."""
+    path = batch.delivery.path
+    result, try_checked = land_direct(ledger, batch, table, path, stage)
+    if result is not None:
+        return result
+    return check_stream(ledger.con, path, table, stage) if try_checked else None
 
 
 def land_file(
@@ -187,29 +107,33 @@ def _land(
 
     assert item.table is not None
     table = TABLES[item.table]
-    streamed = _stream_csv(con, path, table, stage) if delivery.file_format == "csv" else None
+    streamed = _stream_csv(ledger, batch, table, stage) if delivery.file_format == "csv" else None
+    if isinstance(streamed, BatchResult):
+        result = streamed
+    else:
+        checked = streamed
 
-    def land() -> list[BatchResult]:
-        if streamed is not None:
-            counts = _load_streamed(
-                con, table, batch.batch_id, streamed, started=started, stage=stage
-            )
-            read = streamed.read
-            return [
-                batch.result(
-                    "loaded",
-                    rows_read=read.rows + read.structural_rejects,
-                    counts=counts,
-                    warnings=streamed.warnings,
-                    streamed=True,
+        def land() -> list[BatchResult]:
+            if checked is not None:
+                counts, quarantined = load_checked(
+                    con, table, batch.batch_id, delivery.name, checked, started=started, stage=stage
                 )
-            ]
-        stage("reading")
-        t0 = time.perf_counter()
-        read = read_file(con, path)
-        return [ledger.land(batch, read, read_ms=ms_since(t0), stage=stage)]
+                return [
+                    batch.result(
+                        "loaded",
+                        rows_read=checked.read.rows,
+                        counts=counts,
+                        rows_quarantined=quarantined,
+                        warnings=checked.warnings,
+                        streamed=True,
+                    )
+                ]
+            stage("reading")
+            t0 = time.perf_counter()
+            read = read_file(con, path)
+            return [ledger.land(batch, read, read_ms=ms_since(t0), stage=stage)]
 
-    [result] = ledger.land_together([batch], land)
+        [result] = ledger.land_together([batch], land)
     if result.status == "rejected":
         return _reject(ledger, batch, result.error or "rejected", rejected, keep, result)
     if result.status == "loaded" and not keep:

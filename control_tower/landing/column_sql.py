@@ -54,6 +54,15 @@ EARLIEST, LATEST = "1990-01-01", "2100-12-31"
 CAST_TRIMMED = frozenset({T.INT, T.DECIMAL, T.QTY, T.DATE, T.TIMESTAMP})
 
 
+# Types DuckDB's typed CSV reader casts as the checks here would, with dates read with
+# `dateformat` '%Y-%m-%d' (see read_csv.typed_csv_stream). Every value it accepts, the cast
+# below accepts with the same result, or it is out of the plausible date range (epoch,
+# infinity), which the fast pass flags; what it refuses lands in its rejects table. Not
+# typed by the reader: whole numbers (it takes 1e3, 0x10, 1_000 and rounds 1.5), timestamps
+# (a naive value is local time of the row's location) and every code, id and text.
+READER_TYPES = {T.DECIMAL: "DECIMAL(18,4)", T.QTY: "DECIMAL(18,4)", T.DATE: "DATE"}
+
+
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 
 
@@ -71,6 +80,15 @@ def ident(name: str) -> str:
 def value_text(raw: str) -> str:
     """SQL quoting a delivered value for a message: 'abc'."""
     return "'''' || " + raw + " || ''''"
+
+
+def utc_wall(instant: str) -> str:
+    """SQL for an instant's UTC wall time (TIMESTAMP): its microseconds, no time zone lookup.
+
+    The same value as timezone('UTC', instant), which goes through ICU and
+    costs a conversion per row.
+    """
+    return f"make_timestamp(epoch_us({instant}))"
 
 
 def message(*parts: str) -> str:
@@ -106,7 +124,12 @@ class ColumnSql:
 
 
 def column_sql(
-    col: Column, raw_of: Callable[[str], str], typed_of: Callable[[str], str]
+    col: Column,
+    raw_of: Callable[[str], str],
+    typed_of: Callable[[str], str],
+    *,
+    reader_typed: bool = False,
+    offset_first: bool = False,
 ) -> ColumnSql:
     """Typed expression(s) and the ordered checks of one contract column.
 
@@ -114,6 +137,10 @@ def column_sql(
     through `raw_of(column)` and typed values through `typed_of(output)`, so
     the same checks serve the fast pass (inline expressions, one flag per
     row) and the detail pass (one reason per failing column, bad rows only).
+    `reader_typed`: the CSV reader delivered the column typed already
+    (READER_TYPES), so its typed value is the layer's value as it is.
+    `offset_first`: a timestamp column whose values likely carry an offset
+    (the same values either way, only the order of the tests differs).
     """
     v = f"n.{ident(col.name)}"
     name = col.name
@@ -232,23 +259,26 @@ def column_sql(
         has_offset = f"regexp_matches({v}, {sql_text(OFFSET_TAIL_RE)})"
         # No letters but the T separator: DuckDB's TIMESTAMP cast silently drops any trailing
         # word, so '09:00:00 UTC', '09:00:00 CET' or '09:00:00 PM' would land as local 09:00.
-        naive = (
-            f"CASE WHEN regexp_full_match({v}, {sql_text(NAIVE_TEXT_RE)}) "
-            f"THEN TRY_CAST({v} AS TIMESTAMP) END"
-        )
+        naive_shape = f"regexp_full_match({v}, {sql_text(NAIVE_TEXT_RE)})"
         # DuckDB refuses a lower-case z and a space before the offset, which the shape allows:
         # only values that fail the plain cast are respelled (coalesce is lazy).
         respelled = (
             f"regexp_replace(regexp_replace({v}, '\\s*[zZ]\\s*$', '+00:00'), "
             "'\\s+([+-][0-9]{2}(:?[0-9]{2})?)\\s*$', '\\1')"
         )
-        instant = (
-            f"CASE WHEN {has_offset} THEN coalesce(TRY_CAST({v} AS TIMESTAMPTZ), "
-            f"TRY_CAST({respelled} AS TIMESTAMPTZ)) END"
-        )
+        as_naive = f"TRY_CAST({v} AS TIMESTAMP)"
+        as_instant = f"coalesce(TRY_CAST({v} AS TIMESTAMPTZ), TRY_CAST({respelled} AS TIMESTAMPTZ))"
+        # The two shapes exclude each other: the likelier one (`offset_first`) is tested first
+        # and the other only where it fails (DuckDB evaluates a test both share once).
+        if offset_first:
+            naive = f"CASE WHEN {has_offset} THEN NULL WHEN {naive_shape} THEN {as_naive} END"
+            instant = f"CASE WHEN {has_offset} THEN {as_instant} END"
+        else:
+            naive = f"CASE WHEN {naive_shape} THEN {as_naive} END"
+            instant = f"CASE WHEN {naive_shape} THEN NULL WHEN {has_offset} THEN {as_instant} END"
         typed = [(naive, ident(name + "__naive")), (instant, ident(name + "__instant"))]
         t_naive, t_instant = typed_of(name + "__naive"), typed_of(name + "__instant")
-        either = f"coalesce({t_naive}, timezone('UTC', {t_instant}))"
+        either = f"coalesce({t_naive}, {utc_wall(t_instant)})"
         checks += [
             (
                 invalid,
@@ -305,25 +335,35 @@ def column_sql(
         )
     else:  # pragma: no cover - every ColumnType is handled above
         raise ValueError(f"unhandled column type {kind}")
+    if reader_typed:
+        typed = [(v, out)]
     return ColumnSql(typed, checks)
 
 
-def suspects(col: Column, raw: str, typed_of: Callable[[str], str]) -> list[str]:
+def suspects(
+    col: Column, raw: str, typed_of: Callable[[str], str], *, reader_typed: bool = False
+) -> list[str]:
     """Cheap conditions that hold for every row the column's checks would refuse (a superset).
 
     The fast pass flags rows with these; the detail pass then runs the exact
     checks on the flagged rows only, and a flagged row with no reason loads.
+    A `reader_typed` column has no delivered text: a value the reader could not
+    cast is in its rejects table, so NULL there means an empty value.
     """
     kind, name = col.type, col.name
     if kind is T.TIMESTAMP:
         naive, instant = typed_of(name + "__naive"), typed_of(name + "__instant")
         is_null = f"({naive} IS NULL AND {instant} IS NULL)"
-        value = f"coalesce({naive}, timezone('UTC', {instant}))"
+        value = f"coalesce({naive}, {utc_wall(instant)})"
     else:
         is_null, value = f"{typed_of(name)} IS NULL", typed_of(name)
-    flags = [is_null if not col.nullable else f"({raw} IS NOT NULL AND {is_null})"]
+    if reader_typed:
+        flags = [] if col.nullable else [is_null]
+    else:
+        flags = [is_null if not col.nullable else f"({raw} IS NOT NULL AND {is_null})"]
     if kind is T.ID:
-        flags += [f"contains({raw}, '.')", f"length({raw}) > 200"]
+        # strlen counts bytes, at least the characters length() counts: a cheaper superset.
+        flags += [f"contains({raw}, '.')", f"strlen({raw}) > 200"]
     elif kind is T.TIMEZONE:
         flags.append(f"{raw} NOT IN (SELECT name FROM _zones)")
     elif kind in (T.INT, T.DECIMAL, T.QTY):

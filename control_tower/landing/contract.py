@@ -14,6 +14,7 @@ from collections.abc import Callable
 import duckdb
 
 from control_tower.contracts import Table
+from control_tower.landing.read_csv import REJECTED_LINES
 from control_tower.landing.readers import (
     LINE_COLUMN,
     PROBLEMS_COLUMN,
@@ -211,6 +212,27 @@ def load_raw(
     return counts, quarantined, warnings
 
 
+# The temp tables landing one batch may leave: readers, both validation passes, quarantine.
+TEMP_TABLES = (
+    "raw",
+    "raw_rejects",
+    "checked",
+    "checked_stream",
+    "dups",
+    "bad_rids",
+    "row_errors",
+    "bad",
+    "_reject_positions",
+    REJECTED_LINES,
+)
+
+
+def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop every temp table a batch's landing may have left (none of them may outlive it)."""
+    for tmp in TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+
+
 def upsert_and_finish(
     con: duckdb.DuckDBPyConnection,
     table: Table,
@@ -230,17 +252,33 @@ def upsert_and_finish(
     counts = upsert(con, table, batch_id)
     upsert_ms = ms_since(t0)
     con.execute("DROP VIEW good")
-    for tmp in (
-        "raw",
-        "raw_rejects",
-        "checked",
-        "dups",
-        "bad_rids",
-        "row_errors",
-        "bad",
-        "_reject_positions",
-    ):
-        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    drop_temp_tables(con)
+    finish_loaded(
+        con,
+        batch_id,
+        read,
+        counts,
+        quarantined,
+        warnings,
+        started=started,
+        timings=(read_ms, validate_ms, upsert_ms),
+    )
+    return counts
+
+
+def finish_loaded(
+    con: duckdb.DuckDBPyConnection,
+    batch_id: int,
+    read: ReadResult,
+    counts: UpsertCounts,
+    quarantined: int,
+    warnings: list[str],
+    *,
+    started: float,
+    timings: tuple[int, int, int],
+) -> None:
+    """Mark the batch `loaded` with its counts and its (read, validate, upsert) milliseconds."""
+    read_ms, validate_ms, upsert_ms = timings
     finish_batch(
         con,
         batch_id,
@@ -258,4 +296,3 @@ def upsert_and_finish(
         validate_ms=validate_ms,
         upsert_ms=upsert_ms,
     )
-    return counts

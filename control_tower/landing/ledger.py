@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from control_tower.contracts import TABLES
-from control_tower.landing.contract import load_raw
+from control_tower.landing.contract import drop_temp_tables, load_raw
 from control_tower.landing.readers import LINE_COLUMN, ReadResult, UnreadableFileError
 from control_tower.landing.records import (
     BatchResult,
@@ -207,7 +207,7 @@ class Ledger:
             return results
         except Exception as exc:
             self.con.execute("ROLLBACK")
-            self.con.execute("DROP TABLE IF EXISTS checked")  # made before it when streamed
+            drop_temp_tables(self.con)  # a streamed file's were made before it
             if isinstance(exc, UnreadableFileError):
                 return [self.reject(b, str(exc), detail=exc.detail) for b in batches]
             return [self.fail(b, failure_reason(exc)) for b in batches]

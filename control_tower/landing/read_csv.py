@@ -7,7 +7,7 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,21 @@ CSV_SAMPLE_SIZE = 20480  # rows DuckDB's CSV sniffer reads
 def _decode_first_line(head: bytes, encoding: str) -> str:
     text = head.decode("utf-16" if encoding == "utf-16" else encoding, errors="replace")
     return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+def _first_record(head: bytes, plan: _CsvPlan) -> list[str]:
+    """The first data record in a file's first bytes as Python's csv splits it: a sample only."""
+    if plan.compressed:
+        return []
+    codec = {"utf-16": "utf-16", "windows-1252": "cp1252"}.get(plan.encoding, plan.encoding)
+    rows = csv.reader(
+        io.StringIO(head.decode(codec, errors="replace").lstrip("\ufeff")), delimiter=plan.delimiter
+    )
+    try:
+        next(rows, None)
+        return next(rows, [])
+    except csv.Error:
+        return []
 
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -171,38 +186,109 @@ def read_csv(
 STREAM_VIEW = "raw_stream"
 
 
+# read_csv options keeping what DuckDB cannot split or cast in its rejects tables.
+_KEEP_REJECTS = (
+    ", store_rejects := true, rejects_table := 'reject_errors', rejects_scan := 'reject_scans'"
+)
+
+
+@dataclass
+class CsvStream:
+    """A CSV file as the temp view `raw_stream`: what it read, typed, and how it split the file."""
+
+    read: ReadResult  # `rows` stays 0: the caller counts what a scan of the view accepted
+    typed: frozenset[str]  # columns the reader casts itself (normalised names)
+    sample: dict[str, str]  # the first record as delivered, by column: a hint, not checked
+    dialect: dict[str, str | int]  # read_csv options that split records as the stream does
+    scan_names: list[str]  # the names DuckDB gave the file's columns, in file order
+
+
+def _options(options: Mapping[str, str | int]) -> str:
+    """read_csv named arguments."""
+    return ", ".join(
+        f"{k} := {v if isinstance(v, int) else sql_literal(v)}" for k, v in options.items()
+    )
+
+
+def _dialect(
+    con: duckdb.DuckDBPyConnection, plan: _CsvPlan
+) -> tuple[dict[str, str | int], list[str]]:
+    """read_csv options fixing how the file splits into records, as `read_csv` detects them.
+
+    The sniffer runs with the options `read_csv` reads `raw` with, so a stream
+    that passes these splits (and reads as text) every record exactly as
+    `raw` holds it, whatever types it casts on top; and the records it
+    rejects can be read again, alone, with the same options.
+    """
+    sniff = con.execute(
+        "SELECT Quote, Escape, Comment, NewLineDelimiter, SkipRows, Columns FROM sniff_csv("
+        "$path, all_varchar := true, header := true, delim := $delim, encoding := $enc, "
+        f"store_rejects := true, sample_size := {CSV_SAMPLE_SIZE})",
+        {"path": str(plan.source), "delim": plan.delimiter, "enc": plan.scan_encoding},
+    ).fetchone()
+    assert sniff is not None
+    quote, escape, comment = ("" if v == "(empty)" else str(v) for v in sniff[:3])
+    dialect: dict[str, str | int] = {
+        "delim": plan.delimiter,
+        "quote": quote,
+        "escape": escape,
+        "comment": comment,
+        "new_line": str(sniff[3]),  # escaped as sniff_csv reports it
+        "skip": int(sniff[4]),
+    }
+    return dialect, [c["name"] for c in sniff[5]]
+
+
 @contextmanager
-def csv_stream(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[ReadResult]:
+def csv_stream(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    types: Mapping[str, str] | None = None,
+    *,
+    keep_rejects: bool = True,
+) -> Iterator[CsvStream]:
     """A temp view `raw_stream` reading a CSV file as `read_csv` would, without a `raw` table.
 
-    Same detection, options, Windows-1252 copy and column names as
-    `read_csv`; the view has no rowid, so no line numbers. Its `rows` and
-    `structural_rejects` are 0 until the view is scanned: DuckDB records the
-    records it cannot split in `reject_errors` during each scan. The view,
-    the reject tables and any copy of the file are dropped on exit.
+    Same detection, dialect, Windows-1252 copy and column names as
+    `read_csv`; the view has no rowid, so no line numbers. Columns named in
+    `types` (normalised name -> DuckDB type) are cast by DuckDB's CSV reader
+    (dates in YYYY-MM-DD), every other column is text. DuckDB records what
+    it cannot split or cast in `reject_errors` during each scan, with the
+    line and the record as delivered; without `keep_rejects` a scan stops
+    with an error there instead. The view, the reject tables and any copy of
+    the file are dropped on exit.
     """
     head, size = sniff_bytes(path, "csv")
     con.execute(f"DROP VIEW IF EXISTS {STREAM_VIEW}")
-    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    _drop_rejects(con)
     plan = _plan_csv(con, path, head, size)
     try:
-        scan = (
-            f"read_csv({sql_literal(str(plan.source))}, all_varchar := true, header := true, "
-            f"delim := {sql_literal(plan.delimiter)}, encoding := {sql_literal(plan.scan_encoding)}, "
-            "store_rejects := true, rejects_table := 'reject_errors', "
-            f"rejects_scan := 'reject_scans', sample_size := {CSV_SAMPLE_SIZE})"
-        )
-        original = [d[0] for d in con.execute(f"SELECT * FROM {scan} LIMIT 0").description]
+        dialect, original = _dialect(con, plan)
         names, header = plan.names, plan.header
         if len(original) != len(names):
             names = check_header(original)
             header = original
+        types = types or {}
+        columns = ", ".join(
+            f"{sql_literal(old)}: {sql_literal(types.get(new, 'VARCHAR'))}"
+            for old, new in zip(original, names, strict=True)
+        )
+        scan = (
+            # Every option is given; the sniffer still samples the file (a small sample: it
+            # runs at each bind) for DuckDB's estimate of its rows. Without it (auto_detect off)
+            # DuckDB plans for a few dozen rows and builds the reference joins' hash tables on
+            # the whole file.
+            f"read_csv({sql_literal(str(plan.source))}, header := true, sample_size := 2048, "
+            f"{_options(dialect)}, encoding := {sql_literal(plan.scan_encoding)}, "
+            f"columns := {{{columns}}}, "
+            f"dateformat := '%Y-%m-%d'{_KEEP_REJECTS if keep_rejects else ''})"
+        )
         select = ", ".join(
             f'"{quote_ident(old)}" AS "{quote_ident(new or old)}"'
             for old, new in zip(original, names, strict=True)
         )
         con.execute(f"CREATE TEMP VIEW {STREAM_VIEW} AS SELECT {select} FROM {scan}")
-        yield ReadResult(
+        read = ReadResult(
             file_format="csv",
             columns=names,
             original_columns=list(header),
@@ -211,10 +297,82 @@ def csv_stream(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[ReadResul
             delimiter=plan.delimiter,
             line_expr="NULL",
         )
+        sample = dict(zip(names, _first_record(head, plan), strict=False))
+        yield CsvStream(read, frozenset(n for n in names if n in types), sample, dialect, original)
     finally:
         con.execute(f"DROP VIEW IF EXISTS {STREAM_VIEW}")
-        con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        _drop_rejects(con)
         plan.discard_copy(path)
+
+
+REJECTED_LINES = "_rejected_lines"
+
+
+def read_rejected_records(con: duckdb.DuckDBPyConnection, stream: CsvStream) -> ReadResult | None:
+    """Read the records a typed scan of `stream` rejected for a cast into `raw`, as text.
+
+    `raw` then holds exactly what `read_csv` would have read for those
+    records, in line order, and the result's `line_expr` gives each its
+    line in the file (from `reject_errors`, header = line 1; like `raw`'s
+    numbers it counts a value spanning lines once, but unlike them it
+    counts blank lines, so it is the line an editor shows). None, with
+    nothing created, when a rejected record cannot be read back this way
+    and only a full `read_csv` of the file gives its exact answer: a record
+    DuckDB could not split (wrong field count, quoting, bytes that are not
+    text in the file's encoding) or one that does not split alone as it did
+    in the file.
+    """
+    refused = con.execute(
+        "SELECT count(*) FILTER (WHERE error_type <> 'CAST') FROM reject_errors"
+    ).fetchone()
+    if refused is None or refused[0]:
+        return None
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {REJECTED_LINES} AS SELECT row_number() OVER "
+        "(ORDER BY line) - 1 AS idx, line, rtrim(csv_line, chr(10) || chr(13)) AS record "
+        "FROM (SELECT line, any_value(csv_line) AS csv_line FROM reject_errors GROUP BY line)"
+    )
+    records = [
+        r[0] for r in con.execute(f"SELECT record FROM {REJECTED_LINES} ORDER BY idx").fetchall()
+    ]
+    fd, tmp = tempfile.mkstemp(prefix="control-tower-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write("\n".join(records) + "\n")
+        _drop_rejects(con)
+        columns = ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in stream.scan_names)
+        select = ", ".join(
+            f'"{quote_ident(old)}" AS "{quote_ident(new or old)}"'
+            for old, new in zip(stream.scan_names, stream.read.columns, strict=True)
+        )
+        # One record per line as written here, none to skip.
+        dialect = _options({**stream.dialect, "new_line": "\\n", "skip": 0})
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw AS SELECT {select} FROM read_csv({sql_literal(tmp)}, "
+            f"auto_detect := false, header := false, {dialect}, encoding := 'utf-8', "
+            f"columns := {{{columns}}}{_KEEP_REJECTS})"
+        )
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    split = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]  # type: ignore[index]
+    if split or count_rows(con, "raw") != len(records):
+        con.execute(f"DROP TABLE raw; DROP TABLE {REJECTED_LINES}")
+        return None
+    base = rowid_base(con)
+    read = stream.read
+    return ReadResult(
+        file_format="csv",
+        columns=read.columns,
+        original_columns=read.original_columns,
+        rows=len(records),
+        encoding=read.encoding,
+        delimiter=read.delimiter,
+        line_expr=f"(SELECT l.line FROM {REJECTED_LINES} l WHERE l.idx = r.rowid - {base})",
+    )
+
+
+def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
 
 
 def _read_csv_as(

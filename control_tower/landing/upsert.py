@@ -35,8 +35,30 @@ def _id(name: str) -> str:
     return '"' + name + '"'
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> UpsertCounts:
-    """Apply the temp table `good` (harmonised rows) to main.<table>, inside the caller's transaction."""
+class RepeatedKeyError(Exception):
+    """A key repeats among the rows to upsert: they belong in quarantine, not in the table."""
+
+
+def repeated_key(con: duckdb.DuckDBPyConnection, table: Table, relation: str) -> bool:
+    """Whether a (non-null) key of `table` appears more than once in `relation`."""
+    keys = ", ".join(_id(k) for k in table.key)
+    key_not_null = " AND ".join(f"{_id(k)} IS NOT NULL" for k in table.key)
+    found = con.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {relation} WHERE {key_not_null} GROUP BY {keys} "
+        "HAVING count(*) > 1)"
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def upsert(
+    con: duckdb.DuckDBPyConnection, table: Table, batch_id: int, *, unique_keys: bool = False
+) -> UpsertCounts:
+    """Apply the temp relation `good` (harmonised rows) to main.<table>, in the caller's transaction.
+
+    `good` is read once (it may be a view straight over a file). With
+    `unique_keys`, a key that repeats in `good` raises RepeatedKeyError
+    instead, possibly after writing: the caller rolls its transaction back.
+    """
     target = f"main.{table.name}"
     names = [n for n, _ in landed_columns(table)]
     keys = table.key
@@ -51,8 +73,6 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> Upser
             "NULL::DATE AS _old_first, NULL::DATE AS _old_promised, NULL::INTEGER AS _old_changes "
             "FROM good s"
         )
-        inserted = con.execute("SELECT count(*) FROM good").fetchone()[0]  # type: ignore[index]
-        result = UpsertCounts(inserted=int(inserted))
     else:
         newer = f"s.{_id(table.cursor)} >= t.{_id(table.cursor)}" if table.cursor else "true"
         action = (
@@ -70,6 +90,9 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> Upser
             f"CREATE OR REPLACE TEMP TABLE decided AS SELECT s.*, {action} AS _action, {old_cols} "
             f"FROM good s LEFT JOIN {target} t ON {on}"
         )
+        if unique_keys and repeated_key(con, table, "decided"):
+            con.execute("DROP TABLE decided")
+            raise RepeatedKeyError(f"a key of {table.name} repeats in the file")
         counts = con.execute(
             "SELECT count(*) FILTER (WHERE _action = 'insert'), "
             "count(*) FILTER (WHERE _action = 'update'), "
@@ -77,12 +100,11 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> Upser
         ).fetchone()
         assert counts is not None
         result = UpsertCounts(*(int(c) for c in counts))
-
-    if result.updated:
-        key_match = " AND ".join(f"{target}.{_id(k)} = d.{_id(k)}" for k in keys)
-        con.execute(
-            f"DELETE FROM {target} USING decided d WHERE d._action = 'update' AND {key_match}"
-        )
+        if result.updated:
+            key_match = " AND ".join(f"{target}.{_id(k)} = d.{_id(k)}" for k in keys)
+            con.execute(
+                f"DELETE FROM {target} USING decided d WHERE d._action = 'update' AND {key_match}"
+            )
 
     select = []
     for name in names:
@@ -100,10 +122,19 @@ def upsert(con: duckdb.DuckDBPyConnection, table: Table, batch_id: int) -> Upser
             )
         else:
             select.append(_id(name))
+    insert = (
+        f"INSERT INTO {target} ({', '.join(_id(n) for n in names)}) "
+        f"SELECT {', '.join(select)} FROM decided WHERE _action <> 'stale'"
+    )
+    if target_empty:
+        # The insert's own row count: counting `good` first would read it twice.
+        inserted = con.execute(insert).fetchone()
+        result = UpsertCounts(inserted=int(inserted[0]) if inserted else 0)
+        con.execute("DROP VIEW decided")
+        if unique_keys and repeated_key(con, table, target):
+            raise RepeatedKeyError(f"a key of {table.name} repeats in the file")
+        return result
     if result.loaded:
-        con.execute(
-            f"INSERT INTO {target} ({', '.join(_id(n) for n in names)}) "
-            f"SELECT {', '.join(select)} FROM decided WHERE _action <> 'stale'"
-        )
-    con.execute(f"DROP {'VIEW' if target_empty else 'TABLE'} decided")
+        con.execute(insert)
+    con.execute("DROP TABLE decided")
     return result

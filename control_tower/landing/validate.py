@@ -25,6 +25,7 @@ from control_tower.landing.column_sql import (
     message,
     sql_text,
     suspects,
+    utc_wall,
     value_text,
 )
 from control_tower.storage.schema import landed_columns
@@ -120,15 +121,26 @@ def _joins(table: Table) -> _Joins:
 
 
 def _text_layer(
-    table: Table, present: set[str], where: str = "", source: str = "raw", rid: str = "r.rowid"
+    table: Table,
+    present: set[str],
+    where: str = "",
+    source: str = "raw",
+    rid: str = "r.rowid",
+    typed: frozenset[str] = frozenset(),
 ) -> str:
-    """Layer `n`: the delivered text, trimmed, empty as NULL (trim only where there is space)."""
+    """Layer `n`: the delivered text, trimmed, empty as NULL (trim only where there is space).
+
+    A column in `typed` comes typed from the CSV reader and passes as it is.
+    """
     parts = []
     for col in table.columns:
         c = col.name
         v = f"r.{ident(c)}"
         if c not in present:
             parts.append(f"NULL::VARCHAR AS {ident(c)}")
+            continue
+        if c in typed:
+            parts.append(f"{v} AS {ident(c)}")
             continue
         if col.type in CAST_TRIMMED:
             parts.append(f"NULLIF({v}, '') AS {ident(c)}")
@@ -160,7 +172,7 @@ def _harmonised_columns(table: Table) -> list[str]:
             at = ident(name.removesuffix("_local_date") + "__at")
             out.append(f"timezone(k._tz, k.{at})::DATE AS {ident(name)}")
         elif col is not None and col.type is T.TIMESTAMP:
-            out.append(f"timezone('UTC', k.{ident(name + '__at')}) AS {ident(name)}")
+            out.append(f"{utc_wall('k.' + ident(name + '__at'))} AS {ident(name)}")
         elif col is not None and col.type is T.QTY and table.has_uom:
             out.append(f"k.{ident(name)} * k.uom_factor AS {ident(name)}")
         else:
@@ -203,15 +215,25 @@ def _layers(
     where: str = "",
     source: str = "raw",
     rid: str = "r.rowid",
+    typed: frozenset[str] = frozenset(),
+    offset_first: frozenset[str] = frozenset(),
 ) -> str:
     """The shared layers n -> t -> j -> k -> h of both passes.
 
     Fast pass: `h` carries the harmonised columns and `_bad0`, a flag set by
     any column or reference check. Detail pass: `h` carries one reason column
     `_x<i>` per column and reference check, and the delivered text `_v_*`.
+    `typed`: columns the CSV reader typed already (fast pass only).
+    `offset_first`: timestamp columns whose values likely carry an offset.
     """
     col_sql = {
-        c.name: column_sql(c, lambda n: f"t.{ident('_v_' + n)}", lambda n: f"t.{ident(n)}")
+        c.name: column_sql(
+            c,
+            lambda n: f"t.{ident('_v_' + n)}",
+            lambda n: f"t.{ident(n)}",
+            reader_typed=c.name in typed,
+            offset_first=c.name in offset_first,
+        )
         for c in table.columns
     }
     joins = _joins(table)
@@ -230,14 +252,19 @@ def _layers(
         h_extra += "".join(f", k.{ident('_v_' + c)}" for c in table.column_names)
     else:
         raw_of, typed_of = (lambda n: f"t.{ident('_v_' + n)}"), (lambda n: f"t.{ident(n)}")
-        conds = [f for c in table.columns for f in suspects(c, raw_of(c.name), typed_of)]
+        conds = [
+            f
+            for c in table.columns
+            for f in suspects(c, raw_of(c.name), typed_of, reader_typed=c.name in typed)
+        ]
         conds += [cond for cond, _, _ in joins.checks]
-        j_cols.append(" OR ".join(f"coalesce({cond}, false)" for cond in conds) + " AS _bad0")
+        # True when any check is; NULL (not flagged) when none is but one could not tell.
+        j_cols.append(" OR ".join(f"({cond})" for cond in conds) + " AS _bad0")
         h_extra = ", k._bad0"
     layer_j = f"SELECT {', '.join(j_cols)} FROM t {' '.join(joins.clauses)}"
     layer_h = f"SELECT k._rid, {', '.join(_harmonised_columns(table))}{h_extra} FROM k"
     return (
-        f"WITH n AS ({_text_layer(table, present, where, source, rid)}),\n"
+        f"WITH n AS ({_text_layer(table, present, where, source, rid, typed)}),\n"
         f" t AS ({_typed_layer(table, col_sql)}),\n j AS ({layer_j}),\n"
         f" k AS ({_instants_layer(table)}),\n h AS ({layer_h})\n"
     )
@@ -254,28 +281,80 @@ def _check_columns(table: Table) -> list[str]:
 FLAGGED_ROW = "control-tower: a row is flagged, land the file through the raw table"
 
 
-def build_checked_sql(table: Table, present: set[str], *, stream: str | None = None) -> str:
+def _flag(table: Table) -> str:
+    """SQL over layer `h`: the fast pass flags the row (a column, reference or row check)."""
+    return "h._bad0" + "".join(f" OR {cond}" for cond, _, _ in _row_checks(table))
+
+
+def build_checked_sql(
+    table: Table,
+    present: set[str],
+    *,
+    stream: str | None = None,
+    typed: frozenset[str] = frozenset(),
+    offset_first: frozenset[str] = frozenset(),
+) -> str:
     """Fast pass over every row: `checked` with typed, harmonised columns and a `_bad` flag.
 
     `present` are the (normalised) column names the file delivered. The rows
     come from the temp table `raw` (`_rid` = its rowid), or with `stream`
     from that relation (a view over the file): then `_rid` is NULL, and the
     statement fails with FLAGGED_ROW at the first row the fast pass flags,
-    so a file that is not clean costs only the rows read up to it.
+    so a file that is not clean costs only the rows read up to it. `typed`
+    names the stream's columns the CSV reader typed (`column_sql.READER_TYPES`);
+    `offset_first` the timestamp columns to test for an offset first.
     """
-    row_bad = "".join(f" OR coalesce({cond}, false)" for cond, _, _ in _row_checks(table))
     final = ", ".join(f"h.{ident(n)}" for n in _output_names(table))
-    bad = f"h._bad0{row_bad}"
+    bad = _flag(table)
     if stream is None:
-        layers = _layers(table, present, detail=False)
+        layers = _layers(table, present, detail=False, offset_first=offset_first)
     else:
-        layers = _layers(table, present, detail=False, source=stream, rid="NULL::BIGINT")
+        layers = _stream_layers(table, present, stream, typed, offset_first)
         bad = f"CASE WHEN {bad} THEN error({sql_text(FLAGGED_ROW)}) ELSE false END"
     return (
         "CREATE OR REPLACE TEMP TABLE checked AS\n"
         + layers
         + f"SELECT h._rid, {final}, {bad} AS _bad FROM h"
     )
+
+
+def _stream_layers(
+    table: Table,
+    present: set[str],
+    stream: str,
+    typed: frozenset[str],
+    offset_first: frozenset[str],
+) -> str:
+    """The fast pass's layers over a stream (no rowid: `_rid` is NULL)."""
+    return _layers(
+        table,
+        present,
+        detail=False,
+        source=stream,
+        rid="NULL::BIGINT",
+        typed=typed,
+        offset_first=offset_first,
+    )
+
+
+def build_good_view_sql(
+    table: Table,
+    present: set[str],
+    stream: str,
+    typed: frozenset[str],
+    offset_first: frozenset[str] = frozenset(),
+) -> str:
+    """The temp view `good`: the fast pass over `stream`, harmonised rows ready to upsert.
+
+    Reading the view fails with FLAGGED_ROW at the first row the fast pass
+    flags, so whatever reads it (an upsert inside a transaction) only ever
+    sees a file none of whose rows has anything to quarantine. The check is
+    a filter, not a column: a column nobody reads would be pruned unevaluated.
+    """
+    final = ", ".join(f"h.{ident(n)}" for n in _output_names(table))
+    layers = _stream_layers(table, present, stream, typed, offset_first)
+    keep = f"CASE WHEN {_flag(table)} THEN error({sql_text(FLAGGED_ROW)}) ELSE true END"
+    return f"CREATE OR REPLACE TEMP VIEW good AS\n{layers}SELECT {final} FROM h WHERE {keep}"
 
 
 def _with_values(reason: str, columns: tuple[str, ...]) -> str:

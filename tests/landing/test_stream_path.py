@@ -13,18 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from control_tower.landing import batch as batch_module
 from tests.support.baseline import TS
 from tests.support.extracts import (
     baseline_row,
-    checksums,
-    copy_home,
     csv_bytes,
     fetch,
     land,
     quarantined,
     rows_of,
 )
+from tests.support.stream_paths import assert_same, both_ways, order_lines
 
 HEADER = "customer_id,name,segment,priority_tier,region,updated_at\n"
 ORDERS = "erp/sales_order_lines_stream.csv"
@@ -34,49 +32,8 @@ def customer(customer_id: str, tier: str = "1", name: str = "A") -> str:
     return f"{customer_id},{name},Retail,{tier},EU,{TS}\n"
 
 
-def _order_lines(count: int) -> list[list[str]]:
-    return [
-        baseline_row("sales_order_lines", i % 3, order_id=f"S{i // 3}", line_no=str(i % 3 + 1))
-        for i in range(count)
-    ]
-
-
-def _outcome(home: Path, files: dict[str, bytes]) -> dict[str, object]:
-    (b,) = land(home, files).ingest.batches
-    batch = fetch(
-        home,
-        "SELECT status, rows_read, rows_inserted, rows_updated, rows_stale, rows_quarantined, "
-        "encoding, delimiter, warnings, error FROM ops.batches WHERE batch_id = ?",
-        [b.batch_id],
-    )
-    return {
-        "streamed": b.streamed,
-        "batch": batch,
-        "quarantine": quarantined(home, b.batch_id),
-        "tables": checksums(home),
-    }
-
-
-def _both_paths(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]
-) -> tuple[dict[str, object], dict[str, object]]:
-    """The outcome of landing `files` as the product does, and with the streamed path off."""
-    other = copy_home(home, tmp_path / "through-raw")
-    product = _outcome(home, files)
-    with monkeypatch.context() as m:
-        m.setattr(batch_module, "_stream_csv", lambda *_args, **_kwargs: None)
-        through_raw = _outcome(other, files)
-    assert through_raw["streamed"] is False
-    return product, through_raw
-
-
-def _same(product: dict[str, object], through_raw: dict[str, object]) -> None:
-    for key in ("batch", "quarantine", "tables"):
-        assert product[key] == through_raw[key], key
-
-
 CLEAN = {
-    "order lines, new keys": {ORDERS: csv_bytes(rows_of("sales_order_lines", *_order_lines(30)))},
+    "order lines, new keys": {ORDERS: csv_bytes(rows_of("sales_order_lines", *order_lines(30)))},
     "order lines updating the baseline": {
         ORDERS: csv_bytes(
             rows_of(
@@ -108,10 +65,10 @@ CLEAN = {
 def test_clean_csv_streams_and_lands_as_through_raw(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    product, through_raw = _both_paths(home, tmp_path, monkeypatch, CLEAN[case])
+    product, through_raw = both_ways(home, tmp_path, monkeypatch, CLEAN[case])
     assert product["streamed"] is True
     assert product["quarantine"] == []
-    _same(product, through_raw)
+    assert_same(product, through_raw)
 
 
 def test_windows_1252_copy_is_removed_after_streaming(
@@ -142,7 +99,7 @@ DIRTY = {
     "an unknown reference": csv_bytes(
         rows_of(
             "sales_order_lines",
-            *_order_lines(4),
+            *order_lines(4),
             baseline_row("sales_order_lines", 0, order_id="S9", item_id="NOPE"),
         )
     ).decode(),
@@ -156,9 +113,9 @@ def test_csv_that_is_not_clean_lands_through_raw(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
     name = ORDERS if case == "an unknown reference" else "erp/customers_dirty.csv"
-    product, through_raw = _both_paths(home, tmp_path, monkeypatch, {name: DIRTY[case].encode()})
+    product, through_raw = both_ways(home, tmp_path, monkeypatch, {name: DIRTY[case].encode()})
     assert product["streamed"] is False
-    _same(product, through_raw)
+    assert_same(product, through_raw)
 
 
 def test_bad_rows_keep_their_lines_after_a_stream_attempt(home: Path) -> None:

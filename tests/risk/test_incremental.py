@@ -205,6 +205,7 @@ def test_moved_rows_are_found_again_by_a_second_delta(
         Changes.of_batches([("sales_order_lines", 9011), ("inventory_snapshots", 9012)]),
     )
     delta = _scores(con)
+    assert all(frame.height > 0 for frame in delta.values())
     _refresh(con, home)
     _assert_same(delta, _scores(con))
 

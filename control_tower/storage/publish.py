@@ -49,6 +49,7 @@ from control_tower.storage.serving import (
     POINTER,
     TABLES_DIR,
     current_snapshot,
+    has_manifest,
     next_snapshot_path,
     quote,
     snapshots,
@@ -109,12 +110,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[LandedTable]:
 
 def _manifest_rows(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple]:
     """The manifest rows of an attached snapshot (none: a whole-copy snapshot)."""
-    known = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? "
-        "AND schema_name = ? AND table_name = ?",
-        [database, *MANIFEST],
-    ).fetchone()
-    if not known or not known[0]:
+    if not has_manifest(con, database):
         return []
     table = f"{quote(database)}.{quote(MANIFEST[0])}.{quote(MANIFEST[1])}"
     return con.execute(f"SELECT {_ENTRY_COLUMNS} FROM {table}").fetchall()

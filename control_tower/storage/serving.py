@@ -69,17 +69,23 @@ def next_snapshot_path(serving_dir: Path) -> Path:
     return serving_dir / f"snapshot-{seq:08d}.duckdb"
 
 
+def has_manifest(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
+    """Whether the snapshot open as `database` (None: the connection's own) lists shared
+    table files; a whole-copy snapshot of an earlier release does not."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = coalesce(?, current_database()) "
+        "AND schema_name = ? AND table_name = ?",
+        [database, *MANIFEST],
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def attach_shared_tables(con: duckdb.DuckDBPyConnection, snapshot: Path) -> int:
     """Attach, read-only, the table files the open snapshot `snapshot` names; how many.
 
     A snapshot written before table files existed names none and holds every table itself."""
     schema = quote(MANIFEST[0])
-    known = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ?",
-        MANIFEST,
-    ).fetchone()
-    if not known or not known[0]:
+    if not has_manifest(con):
         return 0
     rows = con.execute(f"SELECT alias, file FROM {schema}.{quote(FILES)}").fetchall()
     folder = snapshot.parent / TABLES_DIR

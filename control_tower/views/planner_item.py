@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from control_tower.accounts import Scope
+from control_tower.kpi.serving import kept
 from control_tower.planning import drill, model, projection, supply
 
 HISTORY_DAYS = 90
@@ -110,7 +111,14 @@ def item_view(
     cur: duckdb.DuckDBPyConnection, scope: Scope, location_id: Any, item_id: Any, days: int
 ) -> ItemView | None:
     """The item-location (ids as given in the URL) projected `days` ahead, or None when it is
-    unknown or outside `scope`."""
+    unknown or outside `scope`. Read once per snapshot in a web request (`kpi.serving.kept`)."""
+    key = ("planner.item_view", scope, repr(location_id), repr(item_id), days)
+    return kept(key, lambda: _item_view(cur, scope, location_id, item_id, days))
+
+
+def _item_view(
+    cur: duckdb.DuckDBPyConnection, scope: Scope, location_id: Any, item_id: Any, days: int
+) -> ItemView | None:
     facts = drill.item_facts(cur, scope, location_id, item_id)
     if facts is None:
         return None

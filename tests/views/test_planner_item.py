@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from control_tower.accounts import Scope
+from control_tower.kpi.serving import SnapshotCache, keeping
 from control_tower.views.planner_item import item_view
 from tests.support.web_users import SUPERVISOR_SITE
 
@@ -129,3 +130,19 @@ def test_a_suppliers_on_time_record_counts_only_receipts_in_scope(snapshot):
             assert row.on_time_share == expected, (name, supplier)
             shares.setdefault(supplier, set()).add(row.on_time_share)
     assert any(len(values) > 1 for values in shares.values())  # the scope changes the record
+
+
+def test_an_item_is_read_once_per_snapshot_and_scope_in_a_reader_that_keeps_answers(snapshot):
+    loc, item, _day, _available = _pick(snapshot)
+    cache = SnapshotCache(16)
+    with keeping("demo snapshot", cache):
+        first = item_view(snapshot, Scope(), loc, item, 56)
+        again = item_view(snapshot, Scope(), loc, item, 56)
+        read = cache.misses
+        item_view(snapshot, Scope.of(locations=[loc]), loc, item, 56)
+    assert first is not None
+    assert again is first
+    assert read == 1
+    assert cache.misses == 2  # another scope is another answer
+    with keeping("the next snapshot", cache):
+        assert item_view(snapshot, Scope(), loc, item, 56) is not first

@@ -32,6 +32,7 @@ from control_tower.exceptions.records import SourceEvent, has_source_records, so
 from control_tower.exceptions.registry import EXCEPTION_TYPES, type_label
 from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
+from control_tower.kpi.serving import kept
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
@@ -270,7 +271,8 @@ def _timeline(item: ExceptionItem, user: Any) -> Any:
         )
     try:
         with snapshot_cursor() as cur:
-            events = source_records(cur, item, user.scope)
+            key = ("exceptions.source_records", item.id, item.version, user.scope)
+            events = kept(key, lambda: source_records(cur, item, user.scope))
     except NoSnapshotError:
         return ui.empty_state("No data landed yet", "Source records appear after the first load.")
     if not events:

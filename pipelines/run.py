@@ -11,7 +11,8 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from control_tower.exceptions.outbox import retry_pending
 from control_tower.landing import BatchResult, InboxSource, IngestReport, Source, land_sources
 from control_tower.landing.progress import ProgressFn
 from control_tower.mappings import mapping_sources
-from control_tower.settings import Settings, clock, utc_now
+from control_tower.settings import MIB, MIN_MEMORY, Settings, clock, utc_now
 from control_tower.storage import WriterLock, connect_writer
 from control_tower.storage.publish import PublishReport, publish
 from control_tower.storage.serving import current_snapshot, next_snapshot_path
@@ -224,12 +225,30 @@ def _run_locked(
     return report
 
 
+@contextmanager
+def duckdb_memory_share(
+    con: duckdb.DuckDBPyConnection, settings: Settings, share: float
+) -> Iterator[None]:
+    """Within the block, DuckDB's memory limit on `con` is `share` of the configured one
+    (evicting cached blocks above it); restored after, whatever happens."""
+    if share >= 1:
+        yield
+        return
+    limit = settings.duckdb.memory_bytes
+    con.execute(f"SET memory_limit = '{max(int(limit * share), MIN_MEMORY) // MIB}MiB'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{limit // MIB}MiB'")
+
+
 def _run_step(step: Step, ctx: StepContext, policy: StepPolicy) -> StepOutcome:
     """Run one post-load step; a failure is rolled back, logged and counted for its back-off."""
     con, s0 = ctx.con, time.perf_counter()
     refresh = ctx.changes.describe()
     try:
-        summary = step.run(ctx)
+        with duckdb_memory_share(con, ctx.settings, step.duckdb_memory_share):
+            summary = step.run(ctx)
     except Exception as exc:  # a failing step is recorded; the others still run
         try:
             con.execute("ROLLBACK")

@@ -43,11 +43,29 @@ class PostLoadStep(Protocol):
 
 @dataclass(frozen=True)
 class Step:
-    """A named post-load step."""
+    """A named post-load step.
+
+    `duckdb_memory_share`: the share of DuckDB's memory limit the step's queries get. A step
+    whose own Python work holds large frames (the risk models' examples and fitting) gives
+    DuckDB less, so that both together stay within the process's budget; lowering the limit
+    also evicts the table blocks earlier steps left cached, so the step starts lean.
+    """
 
     name: str
     run: Callable[[StepContext], str]
     description: str
+    duckdb_memory_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.duckdb_memory_share <= 1:
+            raise ValueError(
+                f"step {self.name!r}: duckdb_memory_share must be in (0, 1], "
+                f"got {self.duckdb_memory_share}"
+            )
+
+
+# The risk step's share of DuckDB's memory limit (the rest is left to its Python frames).
+RISK_DUCKDB_MEMORY_SHARE = 0.6
 
 
 def _freshness(ctx: StepContext) -> str:
@@ -99,6 +117,8 @@ POST_LOAD_STEPS: list[Step] = [
         _risk,
         "stockout and late-order risk scores with their drivers (a missing or stale model is "
         "trained first)",
+        # examples and model fitting live in Python beside DuckDB: about a third of the budget
+        duckdb_memory_share=RISK_DUCKDB_MEMORY_SHARE,
     ),
     # Before the KPIs, so that exception_aging reads this run's queue.
     Step(

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from control_tower.exceptions.rules import data, finance, freight, inventory, orders, warehouse
+from control_tower.exceptions.rules import (
+    data,
+    finance,
+    freight,
+    inventory,
+    orders,
+    promises,
+    warehouse,
+)
 from control_tower.exceptions.rules.base import (
     OPTIONAL_RULE_COLUMNS,
     OWNER_ROLES,
@@ -58,11 +66,14 @@ EXCEPTION_TYPES: Mapping[str, ExceptionType] = _registry(
     (
         inventory.STOCKOUT_RISK,
         orders.BACKORDERED_LINE,
+        promises.ORDER_AT_RISK,
         orders.SHORT_SHIPMENT,
+        promises.MISSED_PROMISE,
         warehouse.LATE_WAVE,
         inventory.CYCLE_COUNT_VARIANCE,
         warehouse.RECEIPT_NOT_PUT_AWAY,
         freight.CARRIER_DELAY,
+        freight.FREIGHT_COST_OVERRUN,
         finance.UNMATCHED_INVOICE_LINE,
         finance.OVERDUE_CLOSE_TASK,
         data.QUARANTINED_ROWS,

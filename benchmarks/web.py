@@ -57,7 +57,14 @@ PASSWORD = "benchmark password 1234"
 CHROMIUM = "/usr/bin/chromium"
 TARGET_P95_MS = 300.0
 # Role used to record each page (the first that may open it).
-ROLE_ORDER = ("executive", "warehouse_supervisor", "planner", "customer_service", "finance", "admin")
+ROLE_ORDER = (
+    "executive",
+    "warehouse_supervisor",
+    "planner",
+    "customer_service",
+    "finance",
+    "admin",
+)
 
 
 def _landed(args: argparse.Namespace) -> Settings:

@@ -27,8 +27,8 @@ from tests.support.clock import clock_at
 from tests.support.exception_cases import NOW, detect_at, fresh_home, items, later, settings, writer
 from tests.support.exception_cases import store as open_store
 from tests.support.exception_deltas import (
-    DAY,
     CHANGED_MIND_RETURN,
+    DAY,
     land_delta,
     mirrored,
     queue,

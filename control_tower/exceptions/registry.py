@@ -66,8 +66,8 @@ EXCEPTION_TYPES: Mapping[str, ExceptionType] = _registry(
     (
         inventory.STOCKOUT_RISK,
         orders.BACKORDERED_LINE,
-        promises.ORDER_AT_RISK,
         orders.SHORT_SHIPMENT,
+        promises.ORDER_AT_RISK,
         promises.MISSED_PROMISE,
         warehouse.LATE_WAVE,
         inventory.CYCLE_COUNT_VARIANCE,

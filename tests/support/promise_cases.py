@@ -37,8 +37,8 @@ Shipped lines for missed_promise (first promise, deliveries on the Chicago calen
     M6|1  03-12          not delivered                            not due yet
     M8|1  03-05          on a cancelled freight shipment          not delivered
 
-Freight costs (plan 100): FM1 105 (within 10%), FM2 115 (over), FM4a 200 (expedited,
-over by half or more: high), FM4b 100, FM8 cancelled.
+Freight costs (plan 100): FM1 105 (within 10%), FM2 115 (over), FM4a 200 (expedited: by
+decision, not a queue item), FM4b 100, FM8 cancelled.
 """
 
 from __future__ import annotations

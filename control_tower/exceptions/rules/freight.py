@@ -87,17 +87,20 @@ FREIGHT_COST_OVERRUN = ExceptionType(
     name="freight_cost_overrun",
     label="Freight cost overrun",
     description=(
-        "Freight shipment (not cancelled) picked up before the as-of day whose actual cost "
-        "exceeds its planned cost by more than max_overrun (a share of the planned cost), as "
-        "freight cost variance counts them; a pickup within the look-back window opens an "
-        "item, valued at the cost above plan. It clears when a corrected cost is within plan."
+        "Freight shipment (not cancelled, not expedited) picked up before the as-of day whose "
+        "actual cost exceeds its planned cost by more than max_overrun (a share of the planned "
+        "cost), as freight cost variance counts them; a pickup within the look-back window "
+        "opens an item, valued at the cost above plan. An expedited move costs more by "
+        "decision (the KPI's expedited share follows it). It clears when a corrected cost is "
+        "within plan."
     ),
     rule="""
     WITH costed AS (
         SELECT *, CAST(actual_freight_cost AS DOUBLE) - CAST(planned_freight_cost AS DOUBLE)
                   AS overrun
         FROM freight_shipments
-        WHERE status <> 'cancelled' AND actual_freight_cost IS NOT NULL
+        WHERE status <> 'cancelled' AND NOT coalesce(expedited, false)
+          AND actual_freight_cost IS NOT NULL
           AND actual_pickup_ts IS NOT NULL AND planned_freight_cost IS NOT NULL
           AND actual_pickup_ts_local_date < CAST($as_of AS DATE)
           AND exc_in_scope(tms_shipment_id)

@@ -112,7 +112,7 @@ def test_the_deltas_open_clear_and_reopen_items(day: list[dict]) -> None:
     assert status(4, ("short_shipment", "O4|1")) == "open"  # short again: reopened
     assert status(4, ("backordered_line", "O6|1")) == "resolved"  # cancelled
     assert status(1, ("missed_promise", "O6|1")) == "open"  # a new line past its first promise
-    assert status(4, ("missed_promise", "O6|1")) == "resolved"  # cancelled
+    assert status(4, ("missed_promise", "O6|1")) == "open"  # cancelled: a person resolves it
     assert status(1, ("order_at_risk", "O8|1")) is None  # covered by the 03-11 snapshot
     assert status(2, ("order_at_risk", "O8|1")) == "open"  # I2 at zero on the new snapshot
     assert status(3, ("freight_cost_overrun", "F3")) == "open"  # invoiced 50% over plan

@@ -90,9 +90,9 @@ FREIGHT_COST_OVERRUN = ExceptionType(
         "Freight shipment (not cancelled, not expedited) picked up before the as-of day whose "
         "actual cost exceeds its planned cost by more than max_overrun (a share of the planned "
         "cost), as freight cost variance counts them; a pickup within the look-back window "
-        "opens an item, valued at the cost above plan. An expedited move costs more by "
-        "decision (the KPI's expedited share follows it). It clears when a corrected cost is "
-        "within plan."
+        "is judged, valued at the cost above plan. An expedited move costs more by decision "
+        "(the KPI's expedited share follows it). An invoice over plan is a one-off event: a "
+        "person resolves the item (disputed, or the cost explained)."
     ),
     rule="""
     WITH costed AS (
@@ -103,6 +103,7 @@ FREIGHT_COST_OVERRUN = ExceptionType(
           AND actual_freight_cost IS NOT NULL
           AND actual_pickup_ts IS NOT NULL AND planned_freight_cost IS NOT NULL
           AND actual_pickup_ts_local_date < CAST($as_of AS DATE)
+          AND actual_pickup_ts_local_date >= CAST($as_of AS DATE) - CAST($lookback_days AS INTEGER)
           AND exc_in_scope(tms_shipment_id)
     ),
     origin AS (
@@ -122,9 +123,7 @@ FREIGHT_COST_OVERRUN = ExceptionType(
         f.overrun AS value_at_risk,
         CASE WHEN f.overrun > $high_overrun * CAST(f.planned_freight_cost AS DOUBLE)
              THEN 'high' END AS severity,
-        f.actual_pickup_ts AS event_at,
-        f.actual_pickup_ts_local_date >= CAST($as_of AS DATE) - CAST($lookback_days AS INTEGER)
-            AS in_window
+        f.actual_pickup_ts AS event_at
     FROM costed AS f
     LEFT JOIN origin AS o ON o.shipment_id = f.shipment_id
     LEFT JOIN locations AS l ON l.location_id = o.location_id
@@ -138,6 +137,8 @@ FREIGHT_COST_OVERRUN = ExceptionType(
         "expedite); dispute it or record why the cost was right."
     ),
     params={"max_overrun": 0.1, "high_overrun": 0.5, "lookback_days": 30},
+    # One-off: judged for the window's pickups only, never cleared by detection.
+    clears=False,
     reads=("freight_shipments", "shipments", "locations"),
     keys_from={
         "freight_shipments": "SELECT tms_shipment_id AS key FROM touched",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from control_tower.web.queue_view import QueueView
+from tests.support.dash_callbacks import post_callback
 from tests.support.data_copies import UNRESOLVED, app_db
 from tests.support.web_users import client_as
 
@@ -10,36 +11,24 @@ OTHER_ROLES_PAGES = ("/executive", "/warehouse", "/planner", "/finance", "/data-
 
 
 def _grid(client, **view) -> dict:
+    """The queue's first block as `client` sees it with these view controls."""
     states = {
-        "exceptions-type": None,
-        "exceptions-kpi": None,
-        "exceptions-status": "unresolved",
-        "exceptions-severity": None,
-        "exceptions-filter-entity": None,
-        "exceptions-filter-location": None,
-        "exceptions-mine": [],
-        "exceptions-queues": "mine",
+        "type": None,
+        "kpi": None,
+        "status": "unresolved",
+        "severity": None,
+        "filter-entity": None,
+        "filter-location": None,
+        "mine": [],
+        "queues": "mine",
         **view,
     }
-    body = {
-        "output": "..exceptions-grid.getRowsResponse...exceptions-caption.children..",
-        "outputs": [
-            {"id": "exceptions-grid", "property": "getRowsResponse"},
-            {"id": "exceptions-caption", "property": "children"},
-        ],
-        "inputs": [
-            {
-                "id": "exceptions-grid",
-                "property": "getRowsRequest",
-                "value": {"startRow": 0, "endRow": 5000},
-            }
-        ],
-        "state": [
-            {"id": cid, "property": "value", "value": value} for cid, value in states.items()
-        ],
-        "changedPropIds": ["exceptions-grid.getRowsRequest"],
-    }
-    response = client.post("/_dash-update-component", json=body)
+    response = post_callback(
+        client,
+        [("exceptions-grid", "getRowsResponse"), ("exceptions-caption", "children")],
+        [("exceptions-grid", "getRowsRequest", {"startRow": 0, "endRow": 5000})],
+        [(f"exceptions-{name}", "value", value) for name, value in states.items()],
+    )
     assert response.status_code == 200, response.data
     return response.get_json()["response"]["exceptions-grid"]["getRowsResponse"]
 
@@ -65,7 +54,8 @@ def test_its_queue_holds_the_missed_promises(app, demo_settings) -> None:
 def test_a_kpi_drill_opens_the_queues_behind_promise_accuracy(app) -> None:
     block = _grid(
         client_as(app, "customer_service"),
-        **{"exceptions-kpi": "order_promise_accuracy", "exceptions-queues": "all"},
+        kpi="order_promise_accuracy",
+        queues="all",
     )
     assert {r["type"] for r in block["rowData"]} <= {"missed_promise", "order_at_risk"}
     assert "missed_promise" in {r["type"] for r in block["rowData"]}

@@ -49,6 +49,7 @@ from argon2.profiles import CHEAPEST  # noqa: E402
 from support.demo import demo_extracts  # noqa: E402
 
 from control_tower.accounts import AccountStore  # noqa: E402
+from control_tower.roles import ROLES  # noqa: E402
 from control_tower.settings import Settings, available_cores, load_settings  # noqa: E402
 from control_tower.web import create_app, serve_app  # noqa: E402
 from pipelines.run import run_pipeline  # noqa: E402
@@ -57,7 +58,7 @@ PASSWORD = "benchmark password 1234"
 CHROMIUM = "/usr/bin/chromium"
 TARGET_P95_MS = 300.0
 # Role used to record each page (the first that may open it).
-ROLE_ORDER = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLE_ORDER = ROLES
 
 
 def _landed(args: argparse.Namespace) -> Settings:

@@ -6,4 +6,11 @@ type registry) can name their owners. Use it as `control_tower.accounts.ROLES`.
 
 from __future__ import annotations
 
-ROLES: tuple[str, ...] = ("executive", "warehouse_supervisor", "planner", "finance", "admin")
+ROLES: tuple[str, ...] = (
+    "executive",
+    "warehouse_supervisor",
+    "planner",
+    "customer_service",
+    "finance",
+    "admin",
+)

@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from control_tower.exceptions.rules import data, finance, freight, inventory, orders, warehouse
+from control_tower.exceptions.rules import (
+    data,
+    finance,
+    freight,
+    inventory,
+    orders,
+    promises,
+    warehouse,
+)
 from control_tower.exceptions.rules.base import (
     OPTIONAL_RULE_COLUMNS,
     OWNER_ROLES,
@@ -59,10 +67,13 @@ EXCEPTION_TYPES: Mapping[str, ExceptionType] = _registry(
         inventory.STOCKOUT_RISK,
         orders.BACKORDERED_LINE,
         orders.SHORT_SHIPMENT,
+        promises.ORDER_AT_RISK,
+        promises.MISSED_PROMISE,
         warehouse.LATE_WAVE,
         inventory.CYCLE_COUNT_VARIANCE,
         warehouse.RECEIPT_NOT_PUT_AWAY,
         freight.CARRIER_DELAY,
+        freight.FREIGHT_COST_OVERRUN,
         finance.UNMATCHED_INVOICE_LINE,
         finance.OVERDUE_CLOSE_TASK,
         data.QUARANTINED_ROWS,

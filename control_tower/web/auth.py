@@ -33,6 +33,7 @@ ROLE_LABELS = {
     "executive": "Executive",
     "warehouse_supervisor": "Warehouse supervisor",
     "planner": "Planner",
+    "customer_service": "Customer service",
     "finance": "Finance",
     "admin": "Admin",
 }

@@ -60,8 +60,10 @@ class TestCatalog:
         assert "location_id" in fill["dimensions"]
         assert fill["exception_types"] == ["short_shipment"]
         assert "exception_queue" not in fill
+        turns = next(k for k in kpis if k["name"] == "inventory_turns")
+        assert turns["exception_types"] == []  # no queue, on purpose
         otif = next(k for k in kpis if k["name"] == "otif_requested")
-        assert otif["exception_types"] == []  # no detector records its misses yet
+        assert otif["exception_types"] == ["missed_promise", "order_at_risk"]
 
     def test_one_kpi_with_its_current_value(self, client, snapshot):
         body = client.get(f"{BASE}/line_fill_rate").get_json()

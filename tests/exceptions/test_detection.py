@@ -23,8 +23,8 @@ def detected(landed: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     report = detect_at(home)
     assert not report.failed
     out: dict[str, dict[str, ExceptionItem]] = {}
-    for key, item in items(home).items():
-        out.setdefault(item.type, {})[key] = item
+    for item in items(home).values():
+        out.setdefault(item.type, {})[item.key] = item
     return out
 
 

@@ -27,8 +27,8 @@ from tests.support.clock import clock_at
 from tests.support.exception_cases import NOW, detect_at, fresh_home, items, later, settings, writer
 from tests.support.exception_cases import store as open_store
 from tests.support.exception_deltas import (
+    CHANGED_MIND_RETURN,
     DAY,
-    RETURNS,
     land_delta,
     mirrored,
     queue,
@@ -41,7 +41,7 @@ SNOOZED = ("overdue_close_task", "E2|2026-02|T4")  # untouched, its snooze ends 
 
 def people_act(home: Path) -> None:
     """What people do with the queue after the first run (the same in both copies)."""
-    found = {(i.type, i.key): i for i in items(home).values()}
+    found = items(home)
     with open_store(home) as s:
         act(s, found[UNTOUCHED[0]].id, "acknowledge", user="bob", now=later(0.5))
         act(s, found[UNTOUCHED[1]].id, "assign", user="cy", assignee="cy", now=later(0.5))
@@ -93,8 +93,9 @@ def test_each_delta_leaves_the_queue_a_full_refresh_leaves(day: list[dict], run:
 
 
 def test_the_deltas_open_clear_and_reopen_items(day: list[dict]) -> None:
-    def status(run: int, key: tuple[str, str]) -> str:
-        return day[run]["a"][0][key]["status"]
+    def status(run: int, key: tuple[str, str]) -> str | None:
+        found = day[run]["a"][0].get(key)
+        return found["status"] if found else None
 
     assert status(1, ("backordered_line", "O1|1")) == "resolved"  # shipped in full
     assert status(1, ("backordered_line", "O6|1")) == "open"  # a new past-due line
@@ -110,6 +111,16 @@ def test_the_deltas_open_clear_and_reopen_items(day: list[dict]) -> None:
     assert day[2]["a"][0][("short_shipment", "O7|1")]["severity"] == "high"  # C2 now tier 1
     assert status(4, ("short_shipment", "O4|1")) == "open"  # short again: reopened
     assert status(4, ("backordered_line", "O6|1")) == "resolved"  # cancelled
+    assert status(1, ("missed_promise", "O6|1")) == "open"  # a new line past its first promise
+    assert status(4, ("missed_promise", "O6|1")) == "open"  # cancelled: a person resolves it
+    assert status(1, ("order_at_risk", "O8|1")) is None  # covered by the 03-11 snapshot
+    assert status(2, ("order_at_risk", "O8|1")) == "open"  # I2 at zero on the new snapshot
+    assert status(3, ("freight_cost_overrun", "F3")) == "open"  # invoiced 50% over plan
+    missed = day[3]["a"][0][("missed_promise", "O4|2")]["detail"]
+    assert (
+        missed["bad_return"],
+        day[2]["a"][0][("missed_promise", "O4|2")]["detail"]["bad_return"],
+    ) == (True, False)
 
 
 def test_a_delta_runs_only_the_rules_its_tables_concern(day: list[dict]) -> None:
@@ -120,13 +131,15 @@ def test_a_delta_runs_only_the_rules_its_tables_concern(day: list[dict]) -> None
         "overdue_close_task",
         "unmatched_invoice_line",
         "late_wave",  # W2 came due at 10:05 (planned release 09:50 + 15 min)
+        "missed_promise",
     }
     assert modes["cycle_count_variance"] == "skip"  # none of its tables got a batch
     assert modes["carrier_delay"] == "skip"  # nothing came due between 10:00 and 11:00
     assert modes["stockout_risk"] == "whole"  # sales_order_lines: recent demand
+    assert modes["order_at_risk"] == "whole"  # every earlier promise takes stock first
     assert modes["adjustment_anomaly"] == "whole"  # its windows move with the clock
-    # O1|1 (its shipment), O4|1, O6|1, O7|1 for both line rules; T2; INV1|1; W2
-    assert day[1]["report"].scoped_keys == 11
+    # O1|1 (its shipment), O4|1, O6|1, O7|1 for the three line rules; T2; INV1|1; W2
+    assert day[1]["report"].scoped_keys == 15
     returns = day[3]["report"]
     assert {n for n, m in returns.modes.items() if m != "skip"} == {
         "late_wave",  # W1's planned completion at 13:00
@@ -134,6 +147,9 @@ def test_a_delta_runs_only_the_rules_its_tables_concern(day: list[dict]) -> None
         "stale_source",
         "adjustment_anomaly",
         "quarantined_rows",  # the batch log has the return's batch
+        "missed_promise",  # the lines of O4 (its return) and O2|2 (F3 carries S2)
+        "carrier_delay",  # F3 re-delivered (delivered: not a delay)
+        "freight_cost_overrun",  # F3 over plan
     }
 
 
@@ -154,15 +170,23 @@ def test_an_ended_snooze_comes_back_on_a_delta(day: list[dict]) -> None:
     assert item["audit"][-1][2] == "snooze_ended"
 
 
-def test_a_delta_touching_no_rule_table_runs_no_rule_and_changes_nothing(home: Path) -> None:
+def test_a_delta_reaching_no_condition_runs_only_its_readers_and_changes_nothing(
+    home: Path,
+) -> None:
     detect_at(home, NOW)
     before, mirror, memory = queue(home, all_columns=True), mirrored(home), remembered(home)
     nothing = detect_changes(home, Changes.of_batches([("returns", 10_000)]), 0)
-    assert set(nothing.modes.values()) == {"skip"}
-    assert (nothing.detected, sum(nothing.actions.values()), nothing.mirrored) == ({}, 0, 0)
-    # Landed: its batch is in the batch log, which quarantined_rows reads (and nothing else).
-    report = detect_changes(home, land_delta(home, RETURNS, 0), 0)
-    assert {n for n, m in report.modes.items() if m != "skip"} == {"quarantined_rows"}
+    assert set(nothing.modes.values()) == {"skip"}  # a batch that landed no row
+    assert (sum(nothing.detected.values()), sum(nothing.actions.values())) == (0, 0)
+    assert nothing.mirrored == 0
+    # Landed: its batch is in the batch log, which quarantined_rows reads; missed_promise runs
+    # for the lines of O2, whose facts a return for a change of mind leaves as they were.
+    report = detect_changes(home, land_delta(home, CHANGED_MIND_RETURN, 0), 0)
+    assert {n for n, m in report.modes.items() if m != "skip"} == {
+        "quarantined_rows",
+        "missed_promise",
+    }
+    assert report.scoped_keys == 2  # O2|1, O2|2
     assert sum(report.actions.values()) == 0
     assert queue(home, all_columns=True) == before
     assert mirrored(home) == mirror
@@ -231,4 +255,4 @@ def test_the_pipeline_step_detects_the_run_changes(home: Path) -> None:
         ingest = IngestReport()
         ctx = StepContext(settings(home), con, "r", ingest, as_of=NOW.date(), changes=changes)
         summary = step.run(ctx)
-    assert "rules run (5 for 11 keys" in summary, summary
+    assert "rules run (6 for 15 keys" in summary, summary

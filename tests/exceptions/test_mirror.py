@@ -12,11 +12,12 @@ from tests.support.exception_cases import detect_at, items, later, settings, sto
 TASK = "E1|2026-02|T2"
 
 
-def mirrored(home: Path) -> dict[str, dict]:
+def mirrored(home: Path) -> dict[tuple[str, str], dict]:
     with writer(home) as con:
         cur = con.execute("SELECT * FROM exc.queue_items")
         names = [d[0] for d in cur.description]
-        return {r[names.index("key")]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        return {(r["type"], r["key"]): r for r in rows}
 
 
 def test_mirror_holds_every_item_with_its_status_and_times(home: Path) -> None:
@@ -26,8 +27,8 @@ def test_mirror_holds_every_item_with_its_status_and_times(home: Path) -> None:
         act(s, task_id, "acknowledge", user="bob", now=later(1))
     detect_at(home, later(2))
     rows = mirrored(home)
-    assert len(rows) == 16 + 1  # wave W2 turned late by +2 h
-    task = rows[TASK]
+    assert len(rows) == 22 + 1  # wave W2 turned late by +2 h
+    task = rows[("overdue_close_task", TASK)]
     assert task["id"] == str(task_id)
     assert (task["status"], task["owner_role"], task["sla_hours"]) == (
         "acknowledged",

@@ -20,8 +20,8 @@ from control_tower.kpi.governance import read_history, record_versions
 from control_tower.storage.schema import ensure_schema
 from tests.support.kpi_rows import edit, refusal
 
-# The exception types behind each shipped KPI. The seven empty lists are KPIs whose misses no
-# detector records yet: the catalog page shows them as "no queue yet".
+# The exception types behind each shipped KPI. inventory_turns has none, and says why in its
+# definition; exception_aging counts every item past its SLA.
 LINKS: dict[str, tuple[str, ...]] = {
     "available_units": ("stockout_risk",),
     "backorder_aging": ("backordered_line",),
@@ -29,20 +29,20 @@ LINKS: dict[str, tuple[str, ...]] = {
     "days_to_close": ("overdue_close_task",),
     "dock_to_stock_hours": ("receipt_not_put_away",),
     "exception_aging": (),
-    "freight_cost_variance": (),
+    "freight_cost_variance": ("freight_cost_overrun",),
     "inventory_record_accuracy": ("cycle_count_variance", "adjustment_anomaly"),
     "inventory_turns": (),
     "inventory_unit_accuracy": ("cycle_count_variance",),
     "invoice_first_pass_match_rate": ("unmatched_invoice_line",),
     "line_fill_rate": ("short_shipment",),
-    "order_cycle_time_hours": (),
+    "order_cycle_time_hours": ("order_at_risk", "backordered_line"),
     "order_fill_rate": ("short_shipment",),
-    "order_promise_accuracy": (),
-    "otif_requested": (),
-    "perfect_order_rate": (),
+    "order_promise_accuracy": ("missed_promise", "order_at_risk"),
+    "otif_requested": ("missed_promise", "order_at_risk"),
+    "perfect_order_rate": ("missed_promise", "order_at_risk"),
     "stockout_rate": ("stockout_risk",),
     "unit_fill_rate": ("short_shipment",),
-    "wave_completion_on_time": (),
+    "wave_completion_on_time": ("late_wave",),
     "wave_release_adherence": ("late_wave",),
 }
 
@@ -54,6 +54,14 @@ def test_every_kpi_lists_the_types_behind_it() -> None:
     assert catalog.linked() == tuple(sorted(n for n, types in LINKS.items() if types))
     assert catalog.exception_types("inventory_unit_accuracy") == ("cycle_count_variance",)
     assert catalog.exception_types("no_such_kpi") == ()
+
+
+def test_a_kpi_without_a_queue_says_why_in_its_definition() -> None:
+    catalog = load_catalog()
+    without = [n for n, k in catalog.kpis.items() if not k.exception_types]
+    assert without == ["exception_aging", "inventory_turns"]
+    assert "# No queue:" in catalog.kpis["inventory_turns"].text
+    assert catalog.kpis["exception_aging"].exceptions_past_sla
 
 
 def test_every_detected_type_is_behind_a_kpi_except_the_data_problems() -> None:
@@ -89,7 +97,12 @@ def test_the_list_is_required_and_empty_means_no_queue_yet(root: Path) -> None:
 
 
 def test_the_retired_queue_key_is_refused(root: Path) -> None:
-    edit(root, "otif_requested", "exception_types: []", "exception_queue: late_delivery")
+    edit(
+        root,
+        "otif_requested",
+        "exception_types: [missed_promise, order_at_risk]",
+        "exception_queue: late_delivery",
+    )
     message = refusal(root)
     assert "otif_requested.yml:22: exception_queue: unknown key" in message
 
@@ -104,7 +117,12 @@ def test_past_sla_items_take_no_type_list(root: Path) -> None:
 
 def test_the_types_behind_a_kpi_do_not_change_its_content_hash(root: Path) -> None:
     before = load_catalog(root).kpi("order_promise_accuracy")
-    edit(root, "order_promise_accuracy", "exception_types: []", "exception_types: [late_wave]")
+    edit(
+        root,
+        "order_promise_accuracy",
+        "exception_types: [missed_promise, order_at_risk]",
+        "exception_types: [late_wave]",
+    )
     after = load_catalog(root).kpi("order_promise_accuracy")
     assert after.exception_types == ("late_wave",)
     assert after.status == "certified"

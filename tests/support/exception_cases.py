@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -41,6 +42,7 @@ O4,1,E1,C2,I1,L1,EDI,2026-03-05T15:00:00Z,20,EA,4.00,2026-03-09,2026-03-09,shipp
 O4,2,E1,C2,I1,L1,EDI,2026-03-05T15:00:00Z,10,EA,4.00,2026-03-09,2026-03-09,shipped,{TS}
 O5,1,E1,C2,I1,L1,EDI,2026-01-20T15:00:00Z,10,EA,4.00,2026-02-01,2026-02-01,closed,{TS}
 O9,1,E1,C2,I3,L1,EDI,2026-03-01T15:00:00Z,280,EA,0.10,2026-03-03,2026-03-03,shipped,{TS}
+O8,1,E1,C1,I2,L1,EDI,2026-01-10T15:00:00Z,30,EA,15.00,2026-03-13,2026-03-13,open,{TS}
 """,
     "shipments": """\
 shipment_id,order_id,line_no,item_id,location_id,wave_id,shipped_qty,uom,shipped_ts
@@ -165,10 +167,11 @@ def store(home: Path) -> ExceptionStore:
     return ExceptionStore.open(settings(home).app_db_url)
 
 
-def items(home: Path, type_: str | None = None) -> dict[str, ExceptionItem]:
-    """Every item (of one type), by key."""
+def items(home: Path, type_: str | None = None) -> dict[Any, ExceptionItem]:
+    """Every item of one type by key, or of every type by (type, key): a line's key is the
+    same in each of its queues."""
     with store(home) as s:
-        return {i.key: i for i in s.items(type=type_, status="all")}
+        return {i.key if type_ else (i.type, i.key): i for i in s.items(type=type_, status="all")}
 
 
 def fresh_home(template: Path, dest: Path) -> Path:

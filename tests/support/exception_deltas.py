@@ -70,8 +70,9 @@ INV1,1,E1,S1,P1,1,12,2.75,2026-03-09,false,matched,{U}
     ),
 }
 
-# 12:00 - stock: a new snapshot day for L1 (I1 covered again, I2 at zero), a recount of bin A1
-# within tolerance (its variance clears), customer C2 raised to priority tier 1.
+# 12:00 - stock: a new snapshot day for L1 (I1 covered again, I2 at zero: O8|1 is no longer
+# covered), a recount of bin A1 within tolerance (its variance clears), customer C2 raised to
+# priority tier 1.
 STOCK: dict[str, str] = {
     "inventory_snapshots": rows(
         "inventory_snapshots",
@@ -95,12 +96,25 @@ C2,Globex,Wholesale,1,EU,{U}
     ),
 }
 
-# 13:00 - a return: a table no rule reads.
+RETURN_HEADER = (
+    "rma_id,line_no,order_id,order_line_no,item_id,returned_qty,reason_code,created_at\n"
+)
+
+# A return because the customer changed their mind: it makes no order imperfect.
+CHANGED_MIND_RETURN: dict[str, str] = {
+    "returns": RETURN_HEADER + "R9,1,O2,1,I3,2,customer_change,2026-03-12T11:00:00Z\n",
+}
+
+# 13:00 - after the sale: a damaged return on O4 (its missed promises now say so) and the
+# carrier's invoice of F3, 50% over plan (a freight cost overrun).
 RETURNS: dict[str, str] = {
-    "returns": """\
-rma_id,line_no,order_id,order_line_no,item_id,returned_qty,reason_code,created_at
-R1,1,O4,2,I1,2,damaged,2026-03-12T11:00:00Z
+    "returns": RETURN_HEADER + "R1,1,O4,2,I1,2,damaged,2026-03-12T11:00:00Z\n",
+    "freight_shipments": rows(
+        "freight_shipments",
+        f"""\
+F3,S2,CAR2,LTL,standard,2026-03-05T13:00:00Z,2026-03-05T13:00:00Z,2026-03-06T17:00:00Z,2026-03-07T10:00:00Z,100.00,150.00,false,delivered,{U}
 """,
+    ),
 }
 
 # 14:00 - O4|1 ordered up again (short again: its cleared item reopens), O6|1 cancelled.

@@ -21,6 +21,7 @@ PASSWORD = "test password 1234"  # test users only; the demo generates its passw
 USERS = {
     "admin": "ada",
     "planner": "pat",
+    "customer_service": "cas",
     "executive": "eve",
     "finance": "fin",
     "warehouse_supervisor": "sam",

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tests.support import app_databases
 from tests.support.data_copies import app_db
+from tests.support.web_users import USERS
 
 
 def test_the_demo_app_database_is_the_requested_kind(demo_settings):
@@ -18,5 +19,5 @@ def test_the_demo_app_database_is_the_requested_kind(demo_settings):
     with app_db(demo_settings) as db:
         (users,) = db.execute("SELECT count(*) FROM acct_users").fetchone()
         (items,) = db.execute("SELECT count(*) FROM exc_items").fetchone()
-    assert users == 5
+    assert users == len(USERS)  # one per role
     assert items > 0

@@ -187,8 +187,8 @@ class TestRoles:
             assert user.scope.is_all
             assert flask.request.path == "/login"
 
-    def test_a_page_without_roles_stops_the_app(self, landed_settings, monkeypatch):
-        page = next(iter(dash.page_registry.values()))
+    def test_a_page_without_roles_stops_the_app(self, app, landed_settings, monkeypatch):
+        page = next(iter(dash.page_registry.values()))  # `app` registered the pages
         monkeypatch.setitem(dash.page_registry, "pages.loose", {**page, "roles": None})
         with pytest.raises(PageWithoutRolesError, match="does not declare roles"):
             create_app(landed_settings, accounts=cheap_accounts(landed_settings))

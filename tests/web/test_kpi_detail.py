@@ -77,7 +77,7 @@ class TestFigures:
 
     def test_a_kpi_no_type_records_says_no_queue_yet(self, app, snapshot, catalog):
         start, end = _range(snapshot)
-        kpi = catalog.kpi("otif_requested")
+        kpi = catalog.kpi("inventory_turns")
         assert kpi.exception_types == ()
         inputs = filter_values("kpi", start, end)
         out = _detail(app, USERS["executive"], kpi.name, inputs, kpi.dimensions[0])

@@ -1,4 +1,4 @@
-"""Freight rules: carrier shipments late or reported delayed."""
+"""Freight rules: carrier shipments late or reported delayed, and freight costs over plan."""
 
 from __future__ import annotations
 
@@ -81,4 +81,70 @@ CARRIER_DELAY = ExceptionType(
         WHERE status NOT IN ('cancelled', 'delivered') AND actual_delivery_ts IS NULL AND ({
         came_due("promised_delivery_ts", "promised_delivery_ts + INTERVAL 24 HOUR")
     })""",
+)
+
+FREIGHT_COST_OVERRUN = ExceptionType(
+    name="freight_cost_overrun",
+    label="Freight cost overrun",
+    description=(
+        "Freight shipment (not cancelled, not expedited) picked up before the as-of day whose "
+        "actual cost exceeds its planned cost by more than max_overrun (a share of the planned "
+        "cost), as freight cost variance counts them; a pickup within the look-back window "
+        "is judged, valued at the cost above plan. An expedited move costs more by decision "
+        "(the KPI's expedited share follows it). An invoice over plan is a one-off event: a "
+        "person resolves the item (disputed, or the cost explained)."
+    ),
+    rule="""
+    WITH costed AS (
+        SELECT *, CAST(actual_freight_cost AS DOUBLE) - CAST(planned_freight_cost AS DOUBLE)
+                  AS overrun
+        FROM freight_shipments
+        WHERE status <> 'cancelled' AND NOT coalesce(expedited, false)
+          AND actual_freight_cost IS NOT NULL
+          AND actual_pickup_ts IS NOT NULL AND planned_freight_cost IS NOT NULL
+          AND actual_pickup_ts_local_date < CAST($as_of AS DATE)
+          AND actual_pickup_ts_local_date >= CAST($as_of AS DATE) - CAST($lookback_days AS INTEGER)
+          AND exc_in_scope(tms_shipment_id)
+    ),
+    origin AS (
+        SELECT shipment_id, min(location_id) AS location_id FROM shipments
+        WHERE shipment_id IN (SELECT shipment_id FROM costed)
+        GROUP BY shipment_id
+    )
+    SELECT
+        f.tms_shipment_id AS key, o.location_id, l.entity_id, NULL AS item_id,
+        to_json({
+            tms_shipment_id: f.tms_shipment_id, shipment_id: f.shipment_id,
+            carrier_id: f.carrier_id, mode: f.mode, service_level: f.service_level,
+            expedited: f.expedited, actual_pickup_ts: f.actual_pickup_ts,
+            planned_cost: f.planned_freight_cost, actual_cost: f.actual_freight_cost,
+            overrun_share: round(f.overrun / nullif(CAST(f.planned_freight_cost AS DOUBLE), 0), 4)
+        }) AS detail,
+        f.overrun AS value_at_risk,
+        CASE WHEN f.overrun > $high_overrun * CAST(f.planned_freight_cost AS DOUBLE)
+             THEN 'high' END AS severity,
+        f.actual_pickup_ts AS event_at
+    FROM costed AS f
+    LEFT JOIN origin AS o ON o.shipment_id = f.shipment_id
+    LEFT JOIN locations AS l ON l.location_id = o.location_id
+    WHERE f.overrun > $max_overrun * CAST(f.planned_freight_cost AS DOUBLE)
+    """,
+    severity="medium",
+    owner_role="finance",
+    sla_hours=72,
+    suggested_action=(
+        "Check the carrier's invoice against the rate (re-weighs, accessorials, an unplanned "
+        "expedite); dispute it or record why the cost was right."
+    ),
+    params={"max_overrun": 0.1, "high_overrun": 0.5, "lookback_days": 30},
+    # One-off: judged for the window's pickups only, never cleared by detection.
+    clears=False,
+    reads=("freight_shipments", "shipments", "locations"),
+    keys_from={
+        "freight_shipments": "SELECT tms_shipment_id AS key FROM touched",
+        "shipments": _BY_GOODS.format(goods="SELECT shipment_id FROM touched"),
+        "locations": _BY_GOODS.format(
+            goods="SELECT shipment_id FROM shipments SEMI JOIN touched USING (location_id)"
+        ),
+    },
 )

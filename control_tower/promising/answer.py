@@ -89,6 +89,7 @@ class PromiseLine:
     promised_date: date
     requested_date: date
     customer_id: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)

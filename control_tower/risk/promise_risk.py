@@ -28,6 +28,7 @@ from control_tower.risk.store import NoModelError, load_model
 
 # Keys of the hypothetical lines: an order id no landed key can have (keys are trimmed text).
 _ORDER_ID = " promise"
+NO_MODEL = "no trained late_order model; train one with `control-tower risk train`"
 
 
 def _hypothetical(
@@ -67,8 +68,8 @@ def late_risk(
         return RiskScores(())
     try:
         fitted, card = load_model(models_dir, "late_order")
-    except NoModelError as exc:
-        return RiskScores((None,) * len(lines), str(exc))
+    except NoModelError:  # its message names the models folder: not for API clients
+        return RiskScores((None,) * len(lines), NO_MODEL)
     extra = _hypothetical(con, lines, as_of)
     keys = extra.select("order_id", "line_no")
     df = late_frame(con, [as_of], lines=keys, extra=extra)

@@ -123,56 +123,72 @@ def _event_date(column: str) -> str:
     )
 
 
-def supply_sql(*, restricted: bool = False) -> str:
-    """Open purchase order lines still to receive (`SUPPLY_COLUMNS`, module docstring)."""
+def _open_lines_sql(
+    *,
+    table: str,
+    key: str,
+    columns: str,
+    status: str,
+    due: str,
+    done: str,
+    done_line: str,
+    done_qty: str,
+    restricted: bool,
+) -> str:
+    """Lines of `table` (keyed `key`, line_no) in `status` with quantity still to move: ordered
+    minus the sum of `done_qty` of their rows in `done` (keyed `key`, `done_line`), on `due`."""
     return f"""
 WITH {_keys(restricted)}
 lines AS (
-    SELECT l.item_id, l.location_id, l.po_id, l.line_no, l.expected_date,
+    SELECT l.item_id, l.location_id, l.{key}, l.line_no, {columns},
            CAST(l.ordered_qty AS DOUBLE) AS ordered_qty
-    FROM main.purchase_order_lines AS l {_only("l", restricted)}
-    WHERE l.status = 'open' {_items_filter("l", restricted)}
+    FROM main.{table} AS l {_only("l", restricted)}
+    WHERE l.status IN ({status}) {_items_filter("l", restricted)}
 ),
-received AS (
-    SELECT r.po_id, r.po_line_no AS line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
-    FROM main.receipts AS r
-    SEMI JOIN lines AS l ON l.po_id = r.po_id AND l.line_no = r.po_line_no
+done AS (
+    SELECT d.{key}, d.{done_line} AS line_no, sum(CAST(d.{done_qty} AS DOUBLE)) AS qty
+    FROM main.{done} AS d
+    SEMI JOIN lines AS l ON l.{key} = d.{key} AND l.line_no = d.{done_line}
     GROUP BY ALL
 )
-SELECT l.item_id, l.location_id, l.po_id, l.line_no, l.expected_date,
-       l.ordered_qty - coalesce(r.qty, 0) AS open_qty,
-       {_event_date("l.expected_date")} AS event_date
+SELECT l.item_id, l.location_id, l.{key}, l.line_no, {columns},
+       l.ordered_qty - coalesce(d.qty, 0) AS open_qty,
+       {_event_date("l." + due)} AS event_date
 FROM lines AS l
-LEFT JOIN received AS r USING (po_id, line_no)
-WHERE l.ordered_qty - coalesce(r.qty, 0) > 0
-ORDER BY l.item_id, l.location_id, event_date, l.po_id, l.line_no
+LEFT JOIN done AS d USING ({key}, line_no)
+WHERE l.ordered_qty - coalesce(d.qty, 0) > 0
+ORDER BY l.item_id, l.location_id, event_date, l.{key}, l.line_no
 """
+
+
+def supply_sql(*, restricted: bool = False) -> str:
+    """Open purchase order lines still to receive (`SUPPLY_COLUMNS`, module docstring)."""
+    return _open_lines_sql(
+        table="purchase_order_lines",
+        key="po_id",
+        columns="l.expected_date",
+        status="'open'",
+        due="expected_date",
+        done="receipts",
+        done_line="po_line_no",
+        done_qty="received_qty",
+        restricted=restricted,
+    )
 
 
 def demand_sql(*, restricted: bool = False) -> str:
     """Open sales order lines still to ship (`DEMAND_COLUMNS`, module docstring)."""
-    return f"""
-WITH {_keys(restricted)}
-lines AS (
-    SELECT l.item_id, l.location_id, l.order_id, l.line_no, l.customer_id, l.promised_date,
-           CAST(l.ordered_qty AS DOUBLE) AS ordered_qty
-    FROM main.sales_order_lines AS l {_only("l", restricted)}
-    WHERE l.status IN ('open', 'backordered') {_items_filter("l", restricted)}
-),
-shipped AS (
-    SELECT s.order_id, s.line_no, sum(CAST(s.shipped_qty AS DOUBLE)) AS qty
-    FROM main.shipments AS s
-    SEMI JOIN lines AS l ON l.order_id = s.order_id AND l.line_no = s.line_no
-    GROUP BY ALL
-)
-SELECT l.item_id, l.location_id, l.order_id, l.line_no, l.customer_id, l.promised_date,
-       l.ordered_qty - coalesce(s.qty, 0) AS open_qty,
-       {_event_date("l.promised_date")} AS event_date
-FROM lines AS l
-LEFT JOIN shipped AS s USING (order_id, line_no)
-WHERE l.ordered_qty - coalesce(s.qty, 0) > 0
-ORDER BY l.item_id, l.location_id, event_date, l.order_id, l.line_no
-"""
+    return _open_lines_sql(
+        table="sales_order_lines",
+        key="order_id",
+        columns="l.customer_id, l.promised_date",
+        status="'open', 'backordered'",
+        due="promised_date",
+        done="shipments",
+        done_line="line_no",
+        done_qty="shipped_qty",
+        restricted=restricted,
+    )
 
 
 def parameters(as_of: date, pairs: Iterable[tuple[str, str]] | None = None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 START_COLUMNS = (
     "item_id",
@@ -123,72 +123,62 @@ def _event_date(column: str) -> str:
     )
 
 
-def _open_lines_sql(
-    *,
-    table: str,
-    key: str,
-    columns: str,
-    status: str,
-    due: str,
-    done: str,
-    done_line: str,
-    done_qty: str,
-    restricted: bool,
-) -> str:
-    """Lines of `table` (keyed `key`, line_no) in `status` with quantity still to move: ordered
-    minus the sum of `done_qty` of their rows in `done` (keyed `key`, `done_line`), on `due`."""
+class _Lines(NamedTuple):
+    """Lines of `table` (keyed `key`, line_no) in one of `status`, with `columns`, due on
+    `due`; what moved of each is the sum of `done_qty` of its rows in `done` (keyed `key`,
+    `done_line`)."""
+
+    table: str
+    key: str
+    columns: str
+    status: str
+    due: str
+    done: str
+    done_line: str
+    done_qty: str
+
+
+_SUPPLY = _Lines("purchase_order_lines", "po_id", "l.expected_date", "'open'", "expected_date",
+                 "receipts", "po_line_no", "received_qty")  # fmt: skip
+_DEMAND = _Lines("sales_order_lines", "order_id", "l.customer_id, l.promised_date",
+                 "'open', 'backordered'", "promised_date", "shipments", "line_no",
+                 "shipped_qty")  # fmt: skip
+
+
+def _open_lines_sql(x: _Lines, restricted: bool) -> str:
+    """The lines of `x` with quantity still to move (ordered minus moved > 0), on their day."""
     return f"""
 WITH {_keys(restricted)}
 lines AS (
-    SELECT l.item_id, l.location_id, l.{key}, l.line_no, {columns},
+    SELECT l.item_id, l.location_id, l.{x.key}, l.line_no, {x.columns},
            CAST(l.ordered_qty AS DOUBLE) AS ordered_qty
-    FROM main.{table} AS l {_only("l", restricted)}
-    WHERE l.status IN ({status}) {_items_filter("l", restricted)}
+    FROM main.{x.table} AS l {_only("l", restricted)}
+    WHERE l.status IN ({x.status}) {_items_filter("l", restricted)}
 ),
 done AS (
-    SELECT d.{key}, d.{done_line} AS line_no, sum(CAST(d.{done_qty} AS DOUBLE)) AS qty
-    FROM main.{done} AS d
-    SEMI JOIN lines AS l ON l.{key} = d.{key} AND l.line_no = d.{done_line}
+    SELECT d.{x.key}, d.{x.done_line} AS line_no, sum(CAST(d.{x.done_qty} AS DOUBLE)) AS qty
+    FROM main.{x.done} AS d
+    SEMI JOIN lines AS l ON l.{x.key} = d.{x.key} AND l.line_no = d.{x.done_line}
     GROUP BY ALL
 )
-SELECT l.item_id, l.location_id, l.{key}, l.line_no, {columns},
+SELECT l.item_id, l.location_id, l.{x.key}, l.line_no, {x.columns},
        l.ordered_qty - coalesce(d.qty, 0) AS open_qty,
-       {_event_date("l." + due)} AS event_date
+       {_event_date("l." + x.due)} AS event_date
 FROM lines AS l
-LEFT JOIN done AS d USING ({key}, line_no)
+LEFT JOIN done AS d USING ({x.key}, line_no)
 WHERE l.ordered_qty - coalesce(d.qty, 0) > 0
-ORDER BY l.item_id, l.location_id, event_date, l.{key}, l.line_no
+ORDER BY l.item_id, l.location_id, event_date, l.{x.key}, l.line_no
 """
 
 
 def supply_sql(*, restricted: bool = False) -> str:
     """Open purchase order lines still to receive (`SUPPLY_COLUMNS`, module docstring)."""
-    return _open_lines_sql(
-        table="purchase_order_lines",
-        key="po_id",
-        columns="l.expected_date",
-        status="'open'",
-        due="expected_date",
-        done="receipts",
-        done_line="po_line_no",
-        done_qty="received_qty",
-        restricted=restricted,
-    )
+    return _open_lines_sql(_SUPPLY, restricted)
 
 
 def demand_sql(*, restricted: bool = False) -> str:
     """Open sales order lines still to ship (`DEMAND_COLUMNS`, module docstring)."""
-    return _open_lines_sql(
-        table="sales_order_lines",
-        key="order_id",
-        columns="l.customer_id, l.promised_date",
-        status="'open', 'backordered'",
-        due="promised_date",
-        done="shipments",
-        done_line="line_no",
-        done_qty="shipped_qty",
-        restricted=restricted,
-    )
+    return _open_lines_sql(_DEMAND, restricted)
 
 
 def parameters(as_of: date, pairs: Iterable[tuple[str, str]] | None = None) -> dict[str, Any]:

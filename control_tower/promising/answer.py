@@ -23,6 +23,7 @@ risk layer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -185,6 +186,13 @@ def status_of(day: date | None, wanted: date, partial: float) -> str:
     return "partial" if partial > 0 else "later"
 
 
+def _positive(qty: Any) -> bool:
+    """Whether `qty` is a finite number above zero (not a bool)."""
+    if isinstance(qty, bool) or not isinstance(qty, Real | Decimal):
+        return False
+    return math.isfinite(qty) and qty > 0
+
+
 def _check(requests: Sequence[PromiseRequest]) -> None:
     if not requests:
         raise PromiseInputError("requests", [], "give at least one line to promise")
@@ -196,7 +204,7 @@ def _check(requests: Sequence[PromiseRequest]) -> None:
             raise PromiseInputError("item", r.item_id, "give an item id", line)
         if not r.location_id:
             raise PromiseInputError("location", r.location_id, "give a location id", line)
-        if isinstance(r.qty, bool) or not isinstance(r.qty, Real | Decimal) or not r.qty > 0:
+        if not _positive(r.qty):
             raise PromiseInputError("qty", r.qty, "the quantity must be a positive number", line)
         if r.uom not in UOMS:
             raise PromiseInputError(

@@ -61,6 +61,7 @@ def test_cases_and_horizon(app):
         ("item=I1&location=L1", "qty is required"),
         ("item=I1&location=L1&qty=ten", "qty='ten' is not a number"),
         ("item=I1&location=L1&qty=0", "qty=0.0: the quantity must be a positive number"),
+        ("item=I1&location=L1&qty=inf", "qty=inf: the quantity must be a positive number"),
         ("item=I9&location=L1&qty=1", "item='I9': no such item in the item master"),
         ("item=I1&location=X&qty=1", "location='X': no such location"),
         ("item=I1&location=L1&qty=1&date=2026-13-01", "date='2026-13-01' is not a date (YYYY-MM-DD)"),

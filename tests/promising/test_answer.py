@@ -56,6 +56,19 @@ def test_landed_inputs_are_in_base_units_with_past_due_on_t_plus_one(con):
 def test_unrestricted_queries_read_every_item_location(con):
     rows = con.execute(S.start_sql(), S.parameters(T)).fetchall()
     assert {(r[0], r[1]) for r in rows} == {("I1", "L1"), ("I1", "L2"), ("I1", "L3")}
+    supply = con.execute(S.supply_sql(), S.parameters(T)).fetchall()
+    assert [(r[0], r[2], r[5]) for r in supply] == [
+        ("I1", "P2", 20.0),
+        ("I1", "P1", 96.0),
+        ("I1", "P4", 100.0),
+        ("I2", "P6", 60.0),  # 10 cases of 6
+    ]
+    demand = con.execute(S.demand_sql(), S.parameters(T)).fetchall()
+    assert [r[2] for r in demand] == ["O4", "O1", "O2"]
+    for sql, columns in ((S.start_sql(), S.START_COLUMNS), (S.supply_sql(), S.SUPPLY_COLUMNS),
+                         (S.demand_sql(), S.DEMAND_COLUMNS)):  # fmt: skip
+        described = con.execute(sql, S.parameters(T)).description
+        assert tuple(c[0] for c in described) == columns
 
 
 def test_promisable_on_the_wanted_day(con):

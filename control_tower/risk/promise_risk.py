@@ -22,8 +22,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from control_tower.kpi.serving import kept
 from control_tower.promising.answer import PromiseLine, RiskFn, RiskScores
-from control_tower.risk.late_features import late_frame
+from control_tower.risk.late_features import late_frame, late_groups
 from control_tower.risk.store import NoModelError, load_model
 
 # Keys of the hypothetical lines: an order id no landed key can have (keys are trimmed text).
@@ -72,7 +73,10 @@ def late_risk(
         return RiskScores((None,) * len(lines), NO_MODEL)
     extra = _hypothetical(con, lines, as_of)
     keys = extra.select("order_id", "line_no")
-    df = late_frame(con, [as_of], lines=keys, extra=extra)
+    # The group features depend on the snapshot and the day only: the web app keeps them
+    # once per snapshot (`kept`), so only the first answer of a snapshot computes them.
+    groups = kept(("risk.late_groups", as_of), lambda: late_groups(con, [as_of]))
+    df = late_frame(con, [as_of], lines=keys, extra=extra, groups=groups)
     by_line = dict(zip(df["line_no"].to_list(), fitted.probability(df).tolist(), strict=True))
     return RiskScores(
         tuple(by_line.get(n) for n in range(1, len(lines) + 1)),

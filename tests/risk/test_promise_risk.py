@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from control_tower.kpi.serving import SnapshotCache, keeping
 from control_tower.promising.answer import PromiseLine
+from control_tower.risk import promise_risk
 from control_tower.risk.promise_risk import late_risk
 from tests.support.extracts import warehouse
 
@@ -39,3 +41,15 @@ def test_no_trained_model_gives_no_risk_and_says_why(landed: Path, tmp_path: Pat
         scores = late_risk(con, tmp_path / "models", [line], AS_OF)
     assert scores.values == (None,)
     assert "no trained late_order model" in scores.note
+
+
+def test_the_group_features_are_computed_once_per_snapshot(landed: Path, monkeypatch):
+    calls = []
+    real = promise_risk.late_groups
+    monkeypatch.setattr(promise_risk, "late_groups", lambda *a: calls.append(a) or real(*a))
+    line = PromiseLine("X", "Y", 1.0, date(2026, 3, 25), date(2026, 3, 25))
+    with warehouse(landed) as con, keeping("snapshot-1", SnapshotCache(8)):
+        first = late_risk(con, landed / "models", [line], AS_OF)
+        again = late_risk(con, landed / "models", [line], AS_OF)
+    assert first == again
+    assert len(calls) == 1

@@ -7,7 +7,8 @@ app does); otherwise it generates the demo (as of 2026-03-15) into `--home` (or 
 folder) and lands it first. For each (item, site) of the open and backordered order lines,
 one request for that line's quantity, wanted on its promised date, is answered alone (all
 of them, or the first `--limit`); it prints p50 / p95 / max per request. Then it answers
-20 of them as one order, without and with the late-order risk of every suggested date.
+20 of them as one order, without and with the late-order risk of every suggested date (the
+first order of a snapshot computes the risk model's group features, later ones reuse them).
 Targets: under 200 ms per request, under 1 s for the order (medium).
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from control_tower.accounts import Scope
 from control_tower.demo import generate
+from control_tower.kpi.serving import SnapshotCache, keeping
 from control_tower.promising.answer import PromiseRequest, answer
 from control_tower.risk.promise_risk import promise_risk
 from control_tower.settings import load_settings
@@ -75,13 +77,14 @@ def run(home: Path, scale: str, seed: int, limit: int | None) -> None:
             answer(cur, order, scope=Scope())
             print(f"{len(order)}-line order: {(time.perf_counter() - t0) * 1000:.0f} ms")
             risk = promise_risk(cur, settings.models_dir)
-            t0 = time.perf_counter()
-            scored = answer(cur, order, scope=Scope(), risk=risk)
-            note = scored[0].risk_note or ""
-            print(
-                f"{len(order)}-line order with risk: "
-                f"{(time.perf_counter() - t0) * 1000:.0f} ms ({note})"
-            )
+            with keeping(settings.serving_dir, SnapshotCache(8)):  # as the web app reads
+                for when in ("first of the snapshot", "later"):
+                    t0 = time.perf_counter()
+                    scored = answer(cur, order, scope=Scope(), risk=risk)
+                    print(
+                        f"{len(order)}-line order with risk, {when}: "
+                        f"{(time.perf_counter() - t0) * 1000:.0f} ms ({scored[0].risk_note})"
+                    )
     finally:
         store.close()
 

@@ -30,6 +30,8 @@ Edge cases (the rules, also tested):
 - No day within the horizon keeps Q: `promisable_date` is None ("not within
   the horizon").
 - An item-location without a snapshot starts from 0, with a note saying so.
+- An unknown item or location never reaches the projection: `promising.answer`
+  refuses it, naming the field and the value.
 """
 
 from __future__ import annotations

@@ -290,6 +290,51 @@ def quarantine(ctx: click.Context, batch_id: int | None, limit: int, fmt: str) -
     )
 
 
+@main.command()
+@click.argument("item")
+@click.option("--location", required=True, help="The site to promise from (location id).")
+@click.option("--qty", required=True, type=float, help="Quantity wanted, in --uom.")
+@click.option("--date", "wanted", callback=_parse_date, help="Day wanted (default: soonest).")
+@click.option("--uom", default="EA", show_default=True, type=click.Choice(["EA", "CS"]))
+@click.option("--customer", help="The customer (sharpens the risk of the dates).")
+@click.option("--horizon", default=60, show_default=True, type=int, help="Days projected.")
+@click.option(
+    "--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"])
+)
+@click.pass_context
+def atp(
+    ctx: click.Context,
+    item: str,
+    location: str,
+    qty: float,
+    wanted: date | None,
+    uom: str,
+    customer: str | None,
+    horizon: int,
+    fmt: str,
+) -> None:
+    """Available to promise: when QTY of ITEM can be promised at a site, and where else earlier."""
+    from control_tower.accounts import Scope
+    from control_tower.export import json_text
+    from control_tower.promising.answer import PromiseInputError, PromiseRequest, answer
+    from control_tower.promising.text import answer_text
+    from control_tower.risk.promise_risk import promise_risk
+    from control_tower.storage import NoSnapshotError, ServingStore
+
+    settings = command_settings(ctx)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
+    request = PromiseRequest(item, location, qty, wanted, uom, customer)
+    try:
+        with store.cursor() as cur:
+            risk = promise_risk(cur, settings.models_dir)
+            (found,) = answer(cur, [request], scope=Scope(), horizon_days=horizon, risk=risk)
+    except (NoSnapshotError, PromiseInputError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    click.echo(json_text(found.to_json()) if fmt == "json" else answer_text(found))
+
+
 main.add_command(kpi_group)
 
 

@@ -7,6 +7,7 @@ the end of its first promised date.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import date, timedelta
 
 import duckdb
@@ -24,7 +25,7 @@ lines AS (
            l.first_promised_date, CAST(l.ordered_qty AS DOUBLE) AS ordered_qty,
            CAST(l.unit_price AS DOUBLE) / coalesce(nullif(l.uom_factor, 0), 1) AS base_price
     FROM pts AS p
-    JOIN sales_order_lines AS l
+    JOIN $orders AS l
         ON l.order_ts_local_date <= p.t AND l.first_promised_date > p.t
     WHERE l.status <> 'cancelled'
 ),
@@ -207,6 +208,9 @@ ORDER BY o.t, o.order_id, o.line_no
 )
 
 _AVAILABLE = "CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE)"
+# The order lines the open lines come from: the landed ones, plus hypothetical ones to score.
+_ORDERS = "sales_order_lines"
+_WITH_EXTRA = "(SELECT * FROM sales_order_lines UNION ALL BY NAME SELECT * FROM risk_extra)"
 
 
 def _first(dates: list[date]) -> str:
@@ -218,8 +222,9 @@ def late_groups(con: duckdb.DuckDBPyConnection, dates: list[date]) -> pl.DataFra
     (t, location_id) its late-line share, backlog and late waves; per (t, customer_id) its
     late-line share, lines and carriers on time (`LATE_GROUPS_SQL`)."""
     frame = pl.DataFrame({"t": dates}, schema={"t": pl.Date})
+    sql = LATE_GROUPS_SQL.replace("$first", _first(dates)).replace("$orders", _ORDERS)
     with registered(con, "risk_dates", frame):
-        return con.sql(LATE_GROUPS_SQL.replace("$first", _first(dates))).pl()
+        return con.sql(sql).pl()
 
 
 def late_frame(
@@ -229,12 +234,16 @@ def late_frame(
     max_examples: int | None = None,
     lines: pl.DataFrame | None = None,
     groups: pl.DataFrame | None = None,
+    extra: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Features (and the label, where observed) of every order line open at the close of each
     date; with `max_examples`, of a deterministic sample of orders when there would be more;
     with `lines` (order_id, line_no), of those of them that are open only.
 
-    `groups` are the dates' `late_groups` when the caller has them already.
+    `groups` are the dates' `late_groups` when the caller has them already. `extra`:
+    hypothetical order lines (columns of `sales_order_lines`; those it lacks are NULL) read
+    as if landed, e.g. a promise being considered; give their keys as `lines` to score only
+    them. The group features (`groups`) stay those of the landed lines.
     """
     if lines is not None and max_examples is not None:
         raise ValueError("late_frame takes either lines to score or max_examples, not both")
@@ -251,13 +260,16 @@ def late_frame(
             "$available", f"arg_max_null({_AVAILABLE}, s.snapshot_date)" if one_date else _AVAILABLE
         )
         .replace("$stock", _STOCK_ONE_DATE if one_date else _STOCK_DATES)
+        .replace("$orders", _ORDERS if extra is None else _WITH_EXTRA)
     )
-    with registered(con, "risk_dates", frame), registered(con, "risk_groups", groups):
-        if keep is None:
-            raw = con.sql(sql).pl()
-        else:
-            with registered(con, "risk_keep", keep):
-                raw = con.sql(sql).pl()
+    with ExitStack() as stack:
+        stack.enter_context(registered(con, "risk_dates", frame))
+        stack.enter_context(registered(con, "risk_groups", groups))
+        if keep is not None:
+            stack.enter_context(registered(con, "risk_keep", keep))
+        if extra is not None:
+            stack.enter_context(registered(con, "risk_extra", extra))
+        raw = con.sql(sql).pl()
     available = pl.col("available_qty").fill_null(0)
     return raw.with_columns(
         days_to_promise=(pl.col("first_promised_date") - pl.col("t"))

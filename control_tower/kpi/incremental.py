@@ -44,7 +44,7 @@ from control_tower.storage.schema import KPI_STATE_SCHEMA
 SCHEMA = KPI_STATE_SCHEMA  # the writer's own: publishing leaves it out of serving snapshots
 # Bump when what is stored, or how periods are derived from it, changes: old state is then
 # not trusted and the next run refreshes in full.
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 # A delta touching at least this share of a KPI's periods recomputes them all from the whole
 # model table (the same values; the whole table is then cheaper than picking its periods).
 WHOLE_SHARE = 0.5
@@ -138,14 +138,25 @@ def state_table(key: tuple[str, tuple[tuple[str, Any], ...]]) -> str:
     return f"{SCHEMA}.{name}_{digest}"
 
 
-def _quote(column: str) -> str:
+def quote(column: str) -> str:
+    """A column name as a SQL identifier."""
     return '"' + column.replace('"', '""') + '"'
 
 
+def keeps_rows(model: Model) -> bool:
+    """Whether the model's whole rows are stored (it refreshes by key: `kpi.keyed`), not
+    only their hashes and time dimensions."""
+    return model.incremental is not None
+
+
 def _projection(model: Model) -> str:
-    """A model row as stored: the hash of every column, then its time dimensions."""
-    everything = ", ".join(_quote(c) for c in model.columns)
-    dates = ", ".join(_quote(c) for c in model.time_dimensions)
+    """A model row as stored: the hash of every column, then its time dimensions; a model
+    refreshed by key keeps every column, then the row's hash and its key's hash."""
+    everything = ", ".join(quote(c) for c in model.columns)
+    if keeps_rows(model):
+        key = ", ".join(quote(c) for c in model.key)
+        return f"*, hash({everything}) AS _row_hash, hash({key}) AS _key_hash"
+    dates = ", ".join(quote(c) for c in model.time_dimensions)
     return f"hash({everything}) AS _row_hash, {dates}"
 
 
@@ -175,19 +186,27 @@ def store_rows(con: duckdb.DuckDBPyConnection, model: Model, source: str, table:
 
 
 def diff_rows(
-    con: duckdb.DuckDBPyConnection, model: Model, source: str, table: str, diff: str
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    source: str,
+    table: str,
+    diff: str,
+    *,
+    old: str | None = None,
 ) -> int:
     """The rows that came, went or changed since the stored ones, into temp table `diff`
     (the old and the new version of a changed row); the stored rows become the new ones.
-    Returns how many rows `diff` holds.
+    Returns how many rows `diff` holds. `old`: the stored rows `source` replaces (default:
+    all of `table`; the rows of some keys when `source` is built for those keys only).
 
     A changed row has another hash (a 64-bit hash of all its columns: two
     different rows hashing alike is what would hide a change)."""
     _new_rows(con, model, source)
+    old = old or table
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {diff} AS "
-        f"SELECT * FROM {table} ANTI JOIN kpi_new_rows USING (_row_hash) UNION ALL "
-        f"SELECT * FROM kpi_new_rows ANTI JOIN {table} USING (_row_hash)"
+        f"SELECT * FROM {old} AS o ANTI JOIN kpi_new_rows USING (_row_hash) UNION ALL "
+        f"SELECT * FROM kpi_new_rows ANTI JOIN {old} AS o USING (_row_hash)"
     )
     row = con.execute(f"SELECT count(*) FROM {diff}").fetchone()
     changed = int(row[0]) if row else 0
@@ -263,5 +282,5 @@ def period_rows(con: duckdb.DuckDBPyConnection, kpi: Kpi, grain: str, source: st
 def drop_temp(con: duckdb.DuckDBPyConnection, diffs: Iterable[str]) -> None:
     """Drop the temporary tables and views of a refresh by periods (`diffs`: its diff tables)."""
     con.execute("DROP VIEW IF EXISTS temp.kpi_period_rows")
-    for table in ("kpi_periods", "kpi_new_rows", *diffs):
+    for table in ("kpi_periods", "kpi_new_rows", *(d for d in diffs if d)):
         con.execute(f"DROP TABLE IF EXISTS temp.{table}")

@@ -221,6 +221,8 @@ def _incremental(
     for part in INCREMENTAL_KEYS:
         where = f"incremental.{part}"
         entries = block.get(part)
+        if entries is None:
+            continue  # refused as required
         if not isinstance(entries, dict) or not entries:
             chk.add(where, "must map tables the model reads to SQL", chk.line(block, part))
             continue

@@ -93,3 +93,14 @@ def test_scoped_tables_are_replaced_on_the_syntax_tree() -> None:
         assert SCOPE in reads, alias
     # The lookups read whole, and a CTE named like nothing landed is left alone.
     assert {t.name for t in tree.find_all(sqlglot.exp.Table)} >= {"items", "customers", "lines"}
+
+
+def test_how_a_model_is_refreshed_does_not_change_the_content_hash_of_its_kpis(root: Path) -> None:
+    before = load_catalog(root).kpi("order_fill_rate")  # certified, on orders over order_lines
+    for name in ("orders", "order_lines"):
+        path = root / "models" / f"{name}.yml"
+        text = path.read_text()
+        path.write_text(text[: text.index("incremental:")])
+    after = load_catalog(root).kpi("order_fill_rate")
+    assert after.chain[0].incremental is None
+    assert after.content_hash == before.content_hash

@@ -10,15 +10,25 @@ recompute are found by comparing each base model's rows with the rows it had
 at the last refresh:
 
 - `kpi_state.<model>_<parameters>` keeps, per model row, a hash of all its
-  columns and its time dimensions (which place it in periods);
+  columns and its time dimensions (which place it in periods); a model that
+  declares `incremental` keeps its whole rows, the row's hash and its key's
+  hash (`keeps_rows`);
 - a run rebuilds only the models that read a table the run loaded, plus the
   models whose rows can change with no batch at all (`always_rebuilt`), and
-  diffs their new rows against the stored ones. A row that changed, came or
-  went contributes its old AND its new period (an order line whose date moved
-  leaves one day and enters another);
+  diffs their new rows against the stored ones; a model keeping its rows is
+  rebuilt only for the keys the run reached (`kpi.keyed`). A row that
+  changed, came or went contributes its old AND its new period (an order line
+  whose date moved leaves one day and enters another);
 - each affected period of each KPI on the model is deleted from `kpi.values`
   and recomputed from all the model rows of that period: every value of it,
-  by every dimension, is then exactly what a full refresh computes.
+  by every dimension, is then exactly what a full refresh computes. For a
+  model keeping its rows they are read from the stored rows, just brought up
+  to date by key, so no run builds the whole model. (Rebuilding the affected
+  periods instead would mean building the model for a set of dates, which
+  its SQL cannot be restricted to: an order line's row depends on shipments
+  and deliveries of any date; and a 1% delta spread over the year touches
+  every day. Keeping the rows costs a full refresh one more write of each
+  such model and the warehouse its size: about 85 MB at 1M order lines.)
 
 The stored rows are only trusted for the same catalog (every definition and
 model text, version and materialised grains: `fingerprint`) and the same

@@ -15,7 +15,9 @@ A run that lands a delta recomputes only the periods (days, months) whose
 model rows changed, from the models that read what it loaded; each model's
 rows of the last refresh are kept in the `kpi_state` schema for that
 (`kpi.incremental`, which says why this gives exactly the full refresh's
-values). Everything is rebuilt on a full refresh of the run, a changed
+values). A model declaring `incremental` is rebuilt only for the keys the
+run's rows reach, and the models built on it read its stored rows
+(`kpi.keyed`); `RefreshReport.refreshed` says how each model was. Everything is rebuilt on a full refresh of the run, a changed
 catalog or another as-of date.
 
 Grains: overall and every low-cardinality dimension (location, entity,
@@ -406,7 +408,7 @@ def _kpi_by_periods(
     if not incremental.needs_rebuild(kpi.chain, changes):
         return
     for model in _stored_models(kpi):
-        _update_rows(con, _as_model_kpi(kpi, model), tables, changes, diffs, as_of=as_of)
+        _update_rows(_as_model_kpi(kpi, model), tables, changes, diffs)
     key = model_key(kpi, kpi.model)
     diff, changed = diffs[key]
     if changed:
@@ -425,18 +427,12 @@ def _stored_models(kpi: Kpi) -> list[Any]:
 
 
 def _update_rows(
-    con: duckdb.DuckDBPyConnection,
-    kpi: Kpi,
-    tables: _ModelTables,
-    changes: Changes,
-    diffs: dict[ModelKey, tuple[str, int]],
-    *,
-    as_of: date,
+    kpi: Kpi, tables: _ModelTables, changes: Changes, diffs: dict[ModelKey, tuple[str, int]]
 ) -> None:
     """Diff the stored rows of the KPI's model with its rows now (into a diff table in
     `diffs`) and bring them up to date: by the keys the run reached (`kpi.keyed`), or by
     rebuilding the model whole."""
-    model, report = kpi.model, tables.report
+    model, report, con, as_of = kpi.model, tables.report, tables.con, tables.as_of
     key = model_key(kpi, model)
     if key in diffs:
         return

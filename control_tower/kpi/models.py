@@ -186,7 +186,7 @@ def parse_model(
             tables=tables,
             uses=uses,
             direct=tables,
-            incremental=_incremental(data, chk, key, (*tables, *uses)),
+            incremental=_incremental(data, chk, key, (*tables, *uses), ("as_of", *params)),
         )
     problems.extend(chk.problems)
     return model if not chk.problems else None
@@ -209,9 +209,14 @@ def _select(chk: Checker, where: str, sql: Any, line: int | None) -> exp.Query |
 
 
 def _incremental(
-    data: Mapping[str, Any], chk: Checker, key: tuple[str, ...], read: tuple[str, ...]
+    data: Mapping[str, Any],
+    chk: Checker,
+    key: tuple[str, ...],
+    read: tuple[str, ...],
+    params: tuple[str, ...],
 ) -> Incremental | None:
-    """The model's `incremental` block, checked against its key and the tables it reads."""
+    """The model's `incremental` block, checked against its key, the tables it reads and its
+    parameters."""
     block = data.get("incremental")
     if block is None or not chk.mapping(block, INCREMENTAL_KEYS, "incremental."):
         return None
@@ -244,6 +249,10 @@ def _incremental(
                     f"{where}.{table}",
                     f"must select exactly the key columns {list(key)}, not {tree.named_selects}",
                     line,
+                )
+            for extra in sorted({p.name for p in tree.find_all(exp.Placeholder)} - set(params)):
+                chk.add(
+                    f"{where}.{table}", f"uses ${extra}, which is not a declared parameter", line
                 )
             names = {t.name for t in tree.find_all(exp.Table)}
             if part == "scoped" and not {table, SCOPE_TABLE} <= names:

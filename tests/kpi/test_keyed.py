@@ -66,6 +66,10 @@ ORDERS_BLOCK = """incremental:
             "incremental.scoped.order_lines: does not parse",
         ),
         (
+            ORDERS_BLOCK.replace("FROM touched", "FROM touched WHERE order_date < $since"),
+            "incremental.keys_from.order_lines: uses $since, which is not a declared parameter",
+        ),
+        (
             ORDERS_BLOCK.replace("  scoped:", "  scope:"),
             "incremental.scope: unknown key (allowed: keys_from, scoped)",
         ),

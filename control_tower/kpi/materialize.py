@@ -72,7 +72,7 @@ class RefreshReport:
     recomputed: int = 0  # KPIs whose values were (re)computed
     periods: int = 0  # on a delta: the periods (days, months) recomputed, summed over KPIs
     changed_rows: dict[str, int] = field(default_factory=dict)  # per model rebuilt on a delta
-    diff_seconds: dict[str, float] = field(default_factory=dict)
+    diff_seconds: dict[str, float] = field(default_factory=dict)  # build (whole or by key) + diff
     refreshed: dict[str, str] = field(default_factory=dict)  # per model diffed: by keys or whole
 
     forced: bool = False  # a delta of the run that the step refreshed in full all the same

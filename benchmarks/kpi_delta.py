@@ -18,7 +18,6 @@ Uses (or generates and lands, as benchmarks/kpi.py does) the demo data under
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +26,7 @@ from pathlib import Path
 import duckdb
 from kpi import ROOT, ensure_landed
 from support.delta import write_order_line_delta
+from support.demo import copy_warehouse
 
 from control_tower.kpi import keyed
 from control_tower.kpi.materialize import RefreshReport, refresh_kpis
@@ -45,12 +45,7 @@ def one_run(
     """(wall s, CPU s, report) of the KPI refresh of one delta on a fresh copy."""
     source = settings.warehouse_path
     with tempfile.TemporaryDirectory(prefix="kpidelta-") as tmp:
-        copy = Path(tmp) / "warehouse.duckdb"
-        shutil.copyfile(source, copy)
-        wal = source.with_name(source.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-        con = connect_writer(copy)
+        con = connect_writer(copy_warehouse(source, Path(tmp)))
         try:
             refresh_kpis(con, as_of=as_of, root=settings.kpi_definitions)
             inbox = Path(tmp) / "inbox"

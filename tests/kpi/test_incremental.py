@@ -353,3 +353,22 @@ def test_a_scope_over_most_keys_rebuilds_the_model_whole(
     incremental = _values(con)
     refresh_kpis(con, as_of=DEMO_AS_OF)
     assert incremental == _values(con)
+
+
+def test_a_table_mapped_to_no_keys_rebuilds_the_model_whole_and_its_users_follow_by_key(
+    con: duckdb.DuckDBPyConnection, root: Path
+) -> None:
+    path = root / "models" / "order_lines.yml"
+    text = path.read_text()
+    start = text.index("    items: SELECT")
+    path.write_text(text[:start] + text[text.index("    customers: >") :])
+    refresh_kpis(con, as_of=DEMO_AS_OF, root=root)  # the changed catalog, in full
+    landing = Landing(con)
+    _land(landing, *KEYED_DELTAS["an item master change"])
+    report = refresh_kpis(con, as_of=DEMO_AS_OF, root=root, changes=landing.changes())
+    assert report.refreshed["order_lines"] == "whole (items got rows and maps to no keys)"
+    assert report.refreshed["orders"].startswith("by "), report.refreshed  # its lines' diff
+    assert report.changed_rows["order_lines"] > 0
+    incremental = _values(con)
+    refresh_kpis(con, as_of=DEMO_AS_OF, root=root)
+    assert incremental == _values(con)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -49,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from references.pandas_kpis import PANDAS, PANDAS_FRAMES  # noqa: E402
+from support.demo import copy_warehouse  # noqa: E402
 
 from control_tower.kpi.catalog import Kpi, load_catalog  # noqa: E402
 from control_tower.kpi.compiler import compile_kpi  # noqa: E402
@@ -366,12 +366,7 @@ def time_refresh(source: Path, settings: Settings, as_of: date, repeat: int) -> 
     """Full refreshes of kpi.values on a temporary copy of the warehouse file."""
     times = []
     with tempfile.TemporaryDirectory(prefix="kpibench-") as tmp:
-        copy = Path(tmp) / "warehouse.duckdb"
-        shutil.copyfile(source, copy)
-        wal = source.with_name(source.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
-        con = connect_writer(copy)
+        con = connect_writer(copy_warehouse(source, Path(tmp)))
         try:
             for i in range(repeat):
                 t0 = time.perf_counter()

@@ -45,3 +45,13 @@ def demo_extracts(workdir: Path, scale: str, seed: int) -> tuple[Path, float | N
     partial.rename(extracts)
     print(f"generated {scale} demo data in {seconds:.1f}s")
     return extracts, seconds
+
+
+def copy_warehouse(source: Path, folder: Path) -> Path:
+    """A copy of the warehouse file `source` (and its write-ahead log) in `folder`, to write."""
+    copy = folder / "warehouse.duckdb"
+    shutil.copyfile(source, copy)
+    wal = source.with_name(source.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
+    return copy

@@ -50,12 +50,18 @@ class HistoryRecord:
 @lru_cache(maxsize=1024)
 def governed_hash(definition: str, *models: str) -> str:
     """sha256 of the canonical content of a definition's text and its models' texts (dependencies
-    first), without the keys linking it to exception queues."""
+    first), without the keys linking it to exception queues, nor how a model is refreshed by
+    key (`incremental`: it changes how fast its rows are rebuilt, never what they are)."""
     kpi = yaml.safe_load(definition)
     if isinstance(kpi, dict):
         kpi = {k: v for k, v in kpi.items() if k not in LINKAGE_KEYS}
+    parsed = [yaml.safe_load(m) for m in models]
+    parsed = [
+        {k: v for k, v in m.items() if k != "incremental"} if isinstance(m, dict) else m
+        for m in parsed
+    ]
     canonical = json.dumps(
-        {"kpi": kpi, "models": [yaml.safe_load(m) for m in models]},
+        {"kpi": kpi, "models": parsed},
         sort_keys=True,
         default=str,
         separators=(",", ":"),

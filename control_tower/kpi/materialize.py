@@ -15,7 +15,9 @@ A run that lands a delta recomputes only the periods (days, months) whose
 model rows changed, from the models that read what it loaded; each model's
 rows of the last refresh are kept in the `kpi_state` schema for that
 (`kpi.incremental`, which says why this gives exactly the full refresh's
-values). Everything is rebuilt on a full refresh of the run, a changed
+values). A model declaring `incremental` is rebuilt only for the keys the
+run's rows reach, and the models built on it read its stored rows
+(`kpi.keyed`); `RefreshReport.refreshed` says how each model was. Everything is rebuilt on a full refresh of the run, a changed
 catalog or another as-of date.
 
 Grains: overall and every low-cardinality dimension (location, entity,
@@ -38,7 +40,7 @@ from typing import Any
 
 import duckdb
 
-from control_tower.kpi import incremental
+from control_tower.kpi import incremental, keyed
 from control_tower.kpi.catalog import Catalog, Kpi, load_catalog
 from control_tower.kpi.compiler import compile_grouping_sets, compile_kpi, model_query
 from control_tower.kpi.governance import read_history, record_versions
@@ -70,7 +72,8 @@ class RefreshReport:
     recomputed: int = 0  # KPIs whose values were (re)computed
     periods: int = 0  # on a delta: the periods (days, months) recomputed, summed over KPIs
     changed_rows: dict[str, int] = field(default_factory=dict)  # per model rebuilt on a delta
-    diff_seconds: dict[str, float] = field(default_factory=dict)
+    diff_seconds: dict[str, float] = field(default_factory=dict)  # build (whole or by key) + diff
+    refreshed: dict[str, str] = field(default_factory=dict)  # per model diffed: by keys or whole
 
     forced: bool = False  # a delta of the run that the step refreshed in full all the same
 
@@ -82,6 +85,8 @@ class RefreshReport:
             how = f"; {self.mode}"
         elif not self.mode.startswith("full"):
             how = f"; {self.periods} periods of {self.recomputed} KPIs recomputed"
+            by_keys = [m for m, h in self.refreshed.items() if h.startswith("by ")]
+            how += f", rows of {', '.join(by_keys)} rebuilt by key" if by_keys else ""
         return f"{self.rows} values of {self.kpis} KPIs in {self.seconds:.1f}s{how}{new}"
 
 
@@ -131,11 +136,17 @@ class _ModelTables:
         self.as_of = as_of
         self.report = report
         self.built: dict[ModelKey, str] = {}
+        self.views: dict[ModelKey, str] = {}
 
-    def table(self, kpi: Kpi) -> str:
+    def table(self, kpi: Kpi, current: Mapping[str, str] | None = None) -> str:
+        """The table of the KPI's model, built (with the models of its chain) unless it is in
+        `current` (model name -> table of its current rows)."""
         names: dict[str, str] = {}
         for model in kpi.chain:
             key = model_key(kpi, model)
+            if current and model.name in current:
+                names[model.name] = current[model.name]
+                continue
             if key not in self.built:
                 name = f"kpi_model_{model.name}_{len(self.built)}"
                 sql, bound = model_query(_as_model_kpi(kpi, model), as_of=self.as_of, tables=names)
@@ -146,7 +157,25 @@ class _ModelTables:
             names[model.name] = self.built[key]
         return names[kpi.model.name]
 
+    def current(self, kpi: Kpi, upto: Any) -> dict[str, str]:
+        """The models of the KPI's chain before `upto` whose whole rows are stored (and brought
+        up to date in this run): model name -> a view of their rows."""
+        out = {}
+        for model in kpi.chain[: kpi.chain.index(upto)]:
+            if incremental.keeps_rows(model):
+                key = model_key(kpi, model)
+                if key not in self.views:
+                    self.views[key] = f"kpi_rows_{model.name}_{len(self.views)}"
+                    self.con.execute(
+                        f"CREATE OR REPLACE TEMP VIEW {self.views[key]} AS SELECT * "
+                        f"EXCLUDE (_row_hash, _key_hash) FROM {incremental.state_table(key)}"
+                    )
+                out[model.name] = self.views[key]
+        return out
+
     def drop(self) -> None:
+        for name in self.views.values():
+            self.con.execute(f"DROP VIEW IF EXISTS temp.{name}")
         for name in self.built.values():
             self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
@@ -280,7 +309,7 @@ def refresh_kpis(
     changes = changes if changes is not None else Changes.full_refresh("requested")
     kpis = list(catalog.kpis.values())
     print_ = incremental.fingerprint(kpis, {k.name: materialised_grains(k) for k in kpis})
-    stored = {incremental.state_table(model_key(k, k.model)) for k in kpis}
+    stored = {incremental.state_table(model_key(k, m)) for k in kpis for m in _stored_models(k)}
     now = utc_now()
     tables = _ModelTables(con, as_of, report)
     con.execute("BEGIN TRANSACTION")
@@ -323,10 +352,12 @@ def _full(
     for kpi in kpis:
         k0 = time.perf_counter()
         source = tables.table(kpi)
-        key = model_key(kpi, kpi.model)
-        if key not in saved:
-            incremental.store_rows(con, kpi.model, source, incremental.state_table(key))
-            saved.add(key)
+        for model in _stored_models(kpi):
+            key = model_key(kpi, model)
+            if key not in saved:
+                table = tables.built[key]
+                incremental.store_rows(con, model, table, incremental.state_table(key))
+                saved.add(key)
         fresh = freshness(con, kpi.model.tables)
         for grain, dims in materialised_grains(kpi):
             _materialise(con, kpi, source, grain, dims, as_of=as_of, fresh=fresh, now=now)
@@ -376,16 +407,57 @@ def _kpi_by_periods(
     )
     if not incremental.needs_rebuild(kpi.chain, changes):
         return
+    for model in _stored_models(kpi):
+        _update_rows(_as_model_kpi(kpi, model), tables, changes, diffs)
     key = model_key(kpi, kpi.model)
-    source = tables.table(kpi)
-    if key not in diffs:
-        d0 = time.perf_counter()
-        diff = f"kpi_diff_{len(diffs)}"
-        state = incremental.state_table(key)
-        diffs[key] = (diff, incremental.diff_rows(con, kpi.model, source, state, diff))
-        report.diff_seconds[kpi.model.name] = time.perf_counter() - d0
-        report.changed_rows[kpi.model.name] = diffs[key][1]
     diff, changed = diffs[key]
     if changed:
+        if incremental.keeps_rows(kpi.model):
+            source = incremental.state_table(key)
+        else:
+            source = tables.table(kpi, tables.current(kpi, kpi.model))
         report.periods += _rematerialise(con, kpi, source, diff, as_of=as_of, fresh=fresh, now=now)
         report.recomputed += 1
+
+
+def _stored_models(kpi: Kpi) -> list[Any]:
+    """The models of the KPI's chain whose rows are stored: its own, and those refreshed by
+    key (their rows feed the models built on them)."""
+    return [m for m in kpi.chain if m is kpi.model or incremental.keeps_rows(m)]
+
+
+def _update_rows(
+    kpi: Kpi, tables: _ModelTables, changes: Changes, diffs: dict[ModelKey, tuple[str, int]]
+) -> None:
+    """Diff the stored rows of the KPI's model with its rows now (into a diff table in
+    `diffs`) and bring them up to date: by the keys the run reached (`kpi.keyed`), or by
+    rebuilding the model whole."""
+    model, report, con, as_of = kpi.model, tables.report, tables.con, tables.as_of
+    key = model_key(kpi, model)
+    if key in diffs:
+        return
+    if not incremental.needs_rebuild(kpi.chain, changes):
+        diffs[key] = ("", 0)  # the stored rows are current
+        return
+    d0 = time.perf_counter()
+    diff, state = f"kpi_diff_{len(diffs)}", incremental.state_table(key)
+    current = tables.current(kpi, model)
+    reason = keyed.whole_reason(model, changes, set(current))
+    if reason is None:
+        deps = {d: diffs[model_key(kpi, m)][0] for m in kpi.chain if (d := m.name) in current}
+        scope = keyed.set_scope(
+            con, kpi, changes, state, {d: t for d, t in deps.items() if t}, as_of=as_of
+        )
+        if keyed.too_many(con, scope, state):
+            reason = f"{scope} keys in scope"
+        else:
+            changed = keyed.diff_keys(con, kpi, current, state, diff, as_of=as_of)
+            report.refreshed[model.name] = f"by {scope} keys"
+        keyed.drop_scope(con)
+    if reason is not None:
+        source = tables.table(kpi, current)
+        changed = incremental.diff_rows(con, model, source, state, diff)
+        report.refreshed[model.name] = f"whole ({reason})"
+    diffs[key] = (diff, changed)
+    report.diff_seconds[model.name] = time.perf_counter() - d0
+    report.changed_rows[model.name] = changed

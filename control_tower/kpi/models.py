@@ -7,8 +7,10 @@ measure columns; it may read other models, which are inlined before it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -31,7 +33,27 @@ MODEL_KEYS = {
     "measures": True,
     "parameters": False,
     "sql": True,
+    "incremental": False,
 }
+INCREMENTAL_KEYS = {"keys_from": True, "scoped": True}
+# The table of the keys in scope, as `scoped` SQL names it.
+SCOPE_TABLE = "scope"
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """How a delta maps to a model's keys, and how to build only those keys' rows.
+
+    `keys_from`: per table the model reads (a landed table, or a model it uses), a
+    SELECT of the model's key columns that the changed rows of that table reach
+    (they are the CTE `touched`: the run's rows of a landed table; the changed rows,
+    old and new, of a model). `scoped`: per table read, a SELECT of its rows restricted
+    to the keys in scope (the table `scope`, of the key columns); the model then reads
+    that instead of the whole table. Tables left out of `scoped` are read whole.
+    """
+
+    keys_from: Mapping[str, str]
+    scoped: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,9 @@ class Model:
     text: str
     tables: tuple[str, ...] = ()  # landed tables read, including through the models it uses
     uses: tuple[str, ...] = ()  # other models it reads (inlined before it)
+    direct: tuple[str, ...] = ()  # tables its own SQL reads (not through the models it uses)
+    # How a delta rebuilds only the keys it reached (its text is part of `text`).
+    incremental: Incremental | None = field(default=None, compare=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -160,9 +185,96 @@ def parse_model(
             text=text,
             tables=tables,
             uses=uses,
+            direct=tables,
+            incremental=_incremental(data, chk, key, (*tables, *uses), ("as_of", *params)),
         )
     problems.extend(chk.problems)
     return model if not chk.problems else None
+
+
+def _select(chk: Checker, where: str, sql: Any, line: int | None) -> exp.Query | None:
+    """`sql` parsed as one SELECT, or None (with the problem added)."""
+    if not isinstance(sql, str) or not sql.strip():
+        chk.add(where, "must be the SQL text of a SELECT", line)
+        return None
+    try:
+        tree = sqlglot.parse_one(sql, dialect="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        chk.add(where, f"does not parse: {exc}", line)
+        return None
+    if not isinstance(tree, exp.Query):
+        chk.add(where, "must be a single SELECT", line)
+        return None
+    return tree
+
+
+def _incremental(
+    data: Mapping[str, Any],
+    chk: Checker,
+    key: tuple[str, ...],
+    read: tuple[str, ...],
+    params: tuple[str, ...],
+) -> Incremental | None:
+    """The model's `incremental` block, checked against its key, the tables it reads and its
+    parameters."""
+    block = data.get("incremental")
+    if block is None or not chk.mapping(block, INCREMENTAL_KEYS, "incremental."):
+        return None
+    if not key:
+        chk.add("incremental", "needs the model's key", chk.line(data, "incremental"))
+    parts: dict[str, dict[str, str]] = {}
+    for part in INCREMENTAL_KEYS:
+        where = f"incremental.{part}"
+        entries = block.get(part)
+        if entries is None:
+            continue  # refused as required
+        if not isinstance(entries, dict) or not entries:
+            chk.add(where, "must map tables the model reads to SQL", chk.line(block, part))
+            continue
+        parts[part] = {}
+        for table, sql in entries.items():
+            line = chk.line(entries, str(table))
+            if table not in read:
+                chk.add(
+                    f"{where}.{table}",
+                    f"the model does not read {table!r} (it reads: {', '.join(read)})",
+                    line,
+                )
+                continue
+            tree = _select(chk, f"{where}.{table}", sql, line)
+            if tree is None:
+                continue
+            if part == "keys_from" and sorted(tree.named_selects) != sorted(key):
+                chk.add(
+                    f"{where}.{table}",
+                    f"must select exactly the key columns {list(key)}, not {tree.named_selects}",
+                    line,
+                )
+            for extra in sorted({p.name for p in tree.find_all(exp.Placeholder)} - set(params)):
+                chk.add(
+                    f"{where}.{table}", f"uses ${extra}, which is not a declared parameter", line
+                )
+            names = {t.name for t in tree.find_all(exp.Table)}
+            if part == "scoped" and not {table, SCOPE_TABLE} <= names:
+                chk.add(
+                    f"{where}.{table}",
+                    f"must read {table!r} restricted to the keys in {SCOPE_TABLE!r}",
+                    line,
+                )
+            parts[part][str(table)] = sql
+    missing = [t for t in read if t not in parts.get("keys_from", {}) and "." not in t]
+    uses = [t for t in missing if t not in TABLES]
+    if "keys_from" in parts and uses:
+        chk.add(
+            "incremental.keys_from",
+            f"must map the models it uses ({', '.join(uses)}) to the keys their changed rows reach",
+            chk.line(block, "keys_from"),
+        )
+    if len(parts) < len(INCREMENTAL_KEYS) or chk.problems:
+        return None
+    return Incremental(
+        keys_from=MappingProxyType(parts["keys_from"]), scoped=MappingProxyType(parts["scoped"])
+    )
 
 
 def resolve_uses(models: dict[str, Model], problems: list[Problem]) -> None:

@@ -21,16 +21,15 @@ from control_tower.kpi import incremental as kpi_incremental
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.materialize import RefreshReport, refresh_kpis
 from control_tower.settings import load_settings
-from control_tower.storage.changes import Changes
 from control_tower.storage.serving import current_snapshot, open_snapshot
 from pipelines import steps
 from pipelines.run import run_pipeline
 from tests.support.clock import clock_at
 from tests.support.demo_data import DEMO_AS_OF
+from tests.support.kpi_deltas import LOADED_AT, Landing
 from tests.support.kpi_rows import edit
 from tests.support.tiny_inbox import write_master, write_orders
 
-LOADED_AT = datetime(2026, 3, 18, 11, 30)  # after the demo was landed
 VALUES = "SELECT * EXCLUDE (computed_at) FROM kpi.values ORDER BY ALL"
 
 
@@ -47,42 +46,6 @@ def con(demo_home: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     refresh_kpis(connection, as_of=DEMO_AS_OF)
     yield connection
     connection.close()
-
-
-class Landing:
-    """Batches written into the warehouse as landing writes them."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-        self.loaded: list[tuple[str, int]] = []
-
-    def batch(self, table: str) -> int:
-        row = self.con.execute("SELECT max(batch_id) + 1 FROM ops.batches").fetchone()
-        assert row is not None
-        batch_id = int(row[0])
-        self.con.execute(
-            "INSERT INTO ops.batches (batch_id, table_name, file_name, source_path, status, "
-            "started_at, finished_at) VALUES (?, ?, ?, ?, 'loaded', ?, ?)",
-            [batch_id, table, f"{table}.csv", f"inbox/{table}.csv", LOADED_AT, LOADED_AT],
-        )
-        self.loaded.append((table, batch_id))
-        return batch_id
-
-    def update(self, table: str, assignments: str, where: str) -> None:
-        """Rows of `table` matching `where` replaced by newer versions."""
-        batch_id = self.batch(table)
-        self.con.execute(f"UPDATE {table} SET {assignments}, _batch_id = {batch_id} WHERE {where}")
-
-    def insert(self, table: str, select: str) -> None:
-        """New rows of `table`: `select` returns them (without _batch_id and _loaded_at)."""
-        batch_id = self.batch(table)
-        self.con.execute(
-            f"INSERT INTO {table} SELECT *, {batch_id}, TIMESTAMP '{LOADED_AT}' FROM ({select})"
-        )
-
-    def changes(self) -> Changes:
-        loaded, self.loaded = self.loaded, []
-        return Changes.of_batches(loaded)
 
 
 def _values(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
@@ -298,3 +261,114 @@ def test_models_whose_rows_move_without_a_batch_are_always_rebuilt() -> None:
     assert kpi_incremental.always_rebuilt(clocked)
     commented = replace(lines, sql=lines.sql + "\n-- not random(), not now()")
     assert not kpi_incremental.always_rebuilt(commented)
+
+
+# Each delta kind: (table, "update" or "insert", SQL). Every one reaches a few order lines.
+LINES = "sales_order_lines"
+KEYED_DELTAS = {
+    "line updates": (LINES, "update", ("ordered_qty = ordered_qty + 3", "hash(order_id) % 23 = 4")),
+    "a line moving date": (
+        LINES,
+        "update",
+        (
+            "order_ts = order_ts - INTERVAL 40 DAY, order_ts_local_date = order_ts_local_date - 40",
+            "hash(order_id, line_no) % 31 = 2",
+        ),
+    ),
+    "a cancelled line": (LINES, "update", ("status = 'cancelled'", "hash(order_id) % 29 = 6")),
+    "a new shipment for an old line": (
+        "shipments",
+        "insert",
+        "SELECT * EXCLUDE (_batch_id, _loaded_at) REPLACE ('X' || shipment_id AS shipment_id, "
+        "TIMESTAMP '2026-03-16 09:00' AS shipped_ts, DATE '2026-03-16' AS shipped_ts_local_date) "
+        "FROM shipments WHERE hash(shipment_id) % 37 = 1",
+    ),
+    "a freight delivery landing": (
+        "freight_shipments",
+        "update",
+        (
+            "actual_delivery_ts = TIMESTAMP '2026-03-17 10:00', "
+            "actual_delivery_ts_local_date = DATE '2026-03-17'",
+            "actual_delivery_ts IS NULL AND status <> 'cancelled' AND hash(tms_shipment_id) % 2 = 0",
+        ),
+    ),
+    "a return": (
+        "returns",
+        "insert",
+        "SELECT * EXCLUDE (_batch_id, _loaded_at) REPLACE ('R' || rma_id AS rma_id, "
+        "'damaged' AS reason_code) FROM returns WHERE reason_code IN ('other', 'late')",
+    ),
+    "an item master change": (
+        "items",
+        "update",
+        ("abc_class = CASE abc_class WHEN 'A' THEN 'C' ELSE 'A' END", "hash(item_id) % 40 = 0"),
+    ),
+    "a brand-new order": (
+        LINES,
+        "insert",
+        "SELECT * EXCLUDE (_batch_id, _loaded_at) REPLACE ('N' || order_id AS order_id) "
+        f"FROM {LINES} WHERE hash(order_id) % 97 = 5",
+    ),
+}
+
+
+def _land(landing: Landing, table: str, how: str, sql: str | tuple[str, str]) -> None:
+    if how == "update":
+        assert isinstance(sql, tuple)
+        landing.update(table, *sql)
+    else:
+        assert isinstance(sql, str)
+        landing.insert(table, sql)
+
+
+def test_deltas_rebuild_the_order_models_by_key_and_end_where_a_full_refresh_does(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Some deltas reach more keys than the small demo has backorders (lines becoming ones):
+    # by key all the same, to compare that path.
+    monkeypatch.setattr("control_tower.kpi.keyed.SCOPE_SHARE", float("inf"))
+    landing = Landing(con)
+    for kind, (table, how, sql) in KEYED_DELTAS.items():
+        _land(landing, table, how, sql)
+        report = _delta(con, landing)
+        # Only the keys the delta reached were rebuilt: lines, and the orders and backorders on them.
+        for model in ("order_lines", "orders", "open_backorders"):
+            assert report.refreshed[model].startswith("by "), (kind, report.refreshed)
+        assert report.changed_rows["order_lines"] > 0, kind
+        assert "rebuilt by key" in report.summary()
+        incremental = _values(con)
+        refresh_kpis(con, as_of=DEMO_AS_OF)
+        assert incremental == _values(con), kind
+
+
+def test_a_scope_over_most_keys_rebuilds_the_model_whole(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("control_tower.kpi.keyed.SCOPE_SHARE", 0.0)
+    landing = Landing(con)
+    _land(landing, *KEYED_DELTAS["a cancelled line"])
+    report = _delta(con, landing)
+    assert report.refreshed["order_lines"].startswith("whole ("), report.refreshed
+    assert report.refreshed["order_lines"].endswith("keys in scope)")
+    incremental = _values(con)
+    refresh_kpis(con, as_of=DEMO_AS_OF)
+    assert incremental == _values(con)
+
+
+def test_a_table_mapped_to_no_keys_rebuilds_the_model_whole_and_its_users_follow_by_key(
+    con: duckdb.DuckDBPyConnection, root: Path
+) -> None:
+    path = root / "models" / "order_lines.yml"
+    text = path.read_text()
+    start = text.index("    items: SELECT")
+    path.write_text(text[:start] + text[text.index("    customers: >") :])
+    refresh_kpis(con, as_of=DEMO_AS_OF, root=root)  # the changed catalog, in full
+    landing = Landing(con)
+    _land(landing, *KEYED_DELTAS["an item master change"])
+    report = refresh_kpis(con, as_of=DEMO_AS_OF, root=root, changes=landing.changes())
+    assert report.refreshed["order_lines"] == "whole (items got rows and maps to no keys)"
+    assert report.refreshed["orders"].startswith("by "), report.refreshed  # its lines' diff
+    assert report.changed_rows["order_lines"] > 0
+    incremental = _values(con)
+    refresh_kpis(con, as_of=DEMO_AS_OF, root=root)
+    assert incremental == _values(con)

@@ -47,6 +47,8 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {
     "risk": ("--scale", "small"),
     "web": ("--scale", "small", "--users", "4", "--rounds", "1", "--think", "0"),
     "scale": ("--scale", "small", "--rounds", "1"),
+    "atp": ("--scale", "small", "--limit", "200"),
+    "kpi_delta": ("--scale", "small", "--repeat", "1"),
 }
 
 

@@ -190,7 +190,12 @@ def promise_link(
         left = ordered - delivered if isinstance(ordered, int | float) else None
         qty = left if left and left > 0 else ordered
         day = detail.get("first_promised_date")
-    query = {"item": item_id, "location": location_id}
+    return promise_href(item_id, location_id, qty, day)
+
+
+def promise_href(item_id: Any, location_id: Any, qty: Any = None, day: Any = None) -> str:
+    """`/promise` with one line filled in: the item at the site (quantity and day when known)."""
+    query = {"item": str(item_id or ""), "location": str(location_id or "")}
     if _number(qty):
         query["qty"] = _number(qty) or ""
     if day:

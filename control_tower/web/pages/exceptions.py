@@ -41,6 +41,7 @@ from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.export import write_csv
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.promise import promise_link
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
@@ -181,6 +182,10 @@ def _grid_row(item: Any, now: Any) -> dict[str, Any]:
     row = q.item_row(item, now)
     row["row_id"] = str(item.id)
     row["id_link"] = f"[#{item.id}]({dash.get_relative_path(f'/exceptions/{item.id}')})"
+    promise = promise_link(item.type, item.item_id, item.location_id, item.detail or {})
+    row["item_link"] = (
+        f"[{item.item_id}]({dash.get_relative_path(promise)})" if promise else item.item_id
+    )
     row["last_seen"] = row["last_seen_at"][:16] if row["last_seen_at"] else ""
     return row
 

@@ -16,6 +16,18 @@ from tests.support.web_users import (
 )
 
 FILTERS = ("start", "end", "grain", "entity", "location")
+# The outputs of the KPI detail page's main callback.
+KPI_DETAIL_OUTPUTS = [
+    ("kpi-value", "children"),
+    ("kpi-trend", "figure"),
+    ("kpi-breakdown", "figure"),
+    ("kpi-breakdown-caption", "children"),
+    ("kpi-exceptions", "children"),
+    ("kpi-member-chip", "hidden"),
+    ("kpi-member-chip-text", "children"),
+    ("kpi-scope-note", "children"),
+    ("kpi-body", "hidden"),
+]
 
 
 def callback_body(

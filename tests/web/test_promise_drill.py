@@ -11,7 +11,14 @@ import pytest
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views.promise import promise_link
-from tests.support.dash_callbacks import by_id, filter_values, open_page, post_callback, text
+from tests.support.dash_callbacks import (
+    KPI_DETAIL_OUTPUTS,
+    by_id,
+    filter_values,
+    open_page,
+    post_callback,
+    text,
+)
 from tests.support.web_users import USERS, client_as, signed_in
 
 PROMISE_TYPES = {"order_at_risk", "missed_promise"}
@@ -91,20 +98,9 @@ def test_the_queue_grid_links_promise_items_to_the_promise_page(app) -> None:
 def test_the_order_kpi_pages_open_the_promise_queues(app, snapshot, catalog, kpi) -> None:
     assert set(catalog.kpi(kpi).exception_types) == PROMISE_TYPES
     end = latest_as_of(snapshot)
-    outputs = [
-        ("kpi-value", "children"),
-        ("kpi-trend", "figure"),
-        ("kpi-breakdown", "figure"),
-        ("kpi-breakdown-caption", "children"),
-        ("kpi-exceptions", "children"),
-        ("kpi-member-chip", "hidden"),
-        ("kpi-member-chip-text", "children"),
-        ("kpi-scope-note", "children"),
-        ("kpi-body", "hidden"),
-    ]
     response = post_callback(
         signed_in(app, USERS["executive"]),
-        outputs,
+        KPI_DETAIL_OUTPUTS,
         [
             *filter_values("kpi", end - timedelta(days=27), end),
             ("kpi-by", "value", None),

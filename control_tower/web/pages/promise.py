@@ -16,6 +16,7 @@ exception item and from the planner's item page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from control_tower.promising.answer import OutOfScopeError, PromiseAnswer, PromiseInputError
+from control_tower.promising.atp import ProjectionDay
 from control_tower.risk.promise_risk import promise_risk
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.promise import line_answer, parse_pasted, promise_rows
@@ -72,66 +74,33 @@ def _line(n: int, site: str = "", **values: Any) -> dict[str, Any]:
     }
 
 
+def _col(field: str, header: str, width: int, edit: bool, **extra: Any) -> dict[str, Any]:
+    return {"field": field, "headerName": header, "width": width, "editable": edit,
+            "sortable": False, **extra}  # fmt: skip
+
+
 def _columns(site_ids: list[str]) -> list[dict[str, Any]]:
-    edit = {"editable": True, "sortable": False}
-    out = {"editable": False, "sortable": False}
+    """The line's fields (editable; unit and site chosen from lists), then its answer."""
+    num = {"type": "numericColumn"}
     return [
-        {"field": "item", "headerName": "Item", "width": 120, **edit},
-        {"field": "qty", "headerName": "Quantity", "width": 95, "type": "numericColumn", **edit},
-        {
-            "field": "uom",
-            "headerName": "Unit",
-            "width": 75,
-            "cellEditor": "agSelectCellEditor",
-            "cellEditorParams": {"values": ["EA", "CS"]},
-            **edit,
-        },
-        {"field": "date", "headerName": "Wanted (YYYY-MM-DD)", "width": 150, **edit},
-        {
-            "field": "site",
-            "headerName": "Site",
-            "width": 110,
-            "cellEditor": "agSelectCellEditor",
-            "cellEditorParams": {"values": site_ids},
-            **edit,
-        },
-        {"field": "customer", "headerName": "Customer", "width": 110, **edit},
-        {"field": "promise", "headerName": "Promisable on", "width": 125, **out},
-        {"field": "status", "headerName": "Status", "width": 230, "tooltipField": "status", **out},
-        {
-            "field": "partial",
-            "headerName": "On the wanted day",
-            "width": 140,
-            "type": "numericColumn",
-            "valueFormatter": number_format(",.0f"),
-            **out,
-        },
-        {
-            "field": "alternatives",
-            "headerName": "Other sites, earlier",
-            "width": 200,
-            "tooltipField": "alternatives",
-            **out,
-        },
-        {
-            "field": "risk",
-            "headerName": "Risk late",
-            "width": 95,
-            "type": "numericColumn",
-            "valueFormatter": number_format(".0%"),
-            **out,
-        },
-        {
-            "field": "error",
-            "headerName": "Error",
-            "minWidth": 220,
-            "flex": 1,
-            "tooltipField": "error",
-            "cellClass": "cell-status cell-status--bad",
-            **out,
-        },
-        {"field": "note", "headerName": "Notes", "width": 200, "tooltipField": "note", **out},
-    ]
+        _col("item", "Item", 120, True),
+        _col("qty", "Quantity", 95, True, **num),
+        _col("uom", "Unit", 75, True, cellEditor="agSelectCellEditor",
+             cellEditorParams={"values": ["EA", "CS"]}),
+        _col("date", "Wanted (YYYY-MM-DD)", 150, True),
+        _col("site", "Site", 110, True, cellEditor="agSelectCellEditor",
+             cellEditorParams={"values": site_ids}),
+        _col("customer", "Customer", 110, True),
+        _col("promise", "Promisable on", 125, False),
+        _col("status", "Status", 230, False, tooltipField="status"),
+        _col("partial", "On the wanted day", 140, False, valueFormatter=number_format(",.0f"),
+             **num),
+        _col("alternatives", "Other sites, earlier", 200, False, tooltipField="alternatives"),
+        _col("risk", "Risk late", 95, False, valueFormatter=number_format(".0%"), **num),
+        _col("error", "Error", 220, False, flex=1, tooltipField="error",
+             cellClass="cell-status cell-status--bad"),
+        _col("note", "Notes", 200, False, tooltipField="note"),
+    ]  # fmt: skip
 
 
 def _user_sites() -> list[str]:
@@ -294,27 +263,45 @@ def show_projection(selected: Any) -> Any:
     return dcc.Graph(id=CHART, figure=projection_figure(found), config=PLOT_CONFIG)
 
 
-def _marker(
-    days: list[Any],
-    y: list[float],
-    name: str,
-    symbol: str,
-    colour: str,
-    texts: list[str],
-    hover: list[str],
-) -> dict[str, Any]:
-    return {
-        "type": "scatter",
-        "mode": "markers+text",
-        "name": name,
-        "x": days,
-        "y": y,
-        "marker": {"symbol": symbol, "size": 11, "color": colour},
-        "text": texts,
-        "textposition": "top center",
-        "hovertext": hover,
-        "hoverinfo": "text",
-    }
+# The events a chart marks: (kind, legend name, symbol, colour, sign).
+_EVENTS = (
+    ("supply", "Supply (PO)", "triangle-up", "#1c7c47", "+"),
+    ("demand", "Demand (orders)", "triangle-down", "#b42318", "-"),
+)
+
+
+def _event_name(e: Any) -> str:
+    return f"PO {e.po_id}/{e.line_no}" if hasattr(e, "po_id") else f"order {e.order_id}/{e.line_no}"
+
+
+def _markers(days: Sequence[ProjectionDay]) -> list[dict[str, Any]]:
+    """A marker at each day's available stock where supply arrives or demand leaves, its
+    quantity written beside it and its PO or order lines in the hover text."""
+    out = []
+    for kind, name, symbol, colour, sign in _EVENTS:
+        marked = [
+            (d, getattr(d, kind), getattr(d, f"{kind}_qty")) for d in days if getattr(d, kind)
+        ]
+        if not marked:
+            continue
+        out.append(
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "name": name,
+                "x": [d.day.isoformat() for d, _e, _q in marked],
+                "y": [d.available for d, _e, _q in marked],
+                "marker": {"symbol": symbol, "size": 11, "color": colour},
+                "text": [f"{sign}{q:,.0f}" for _d, _e, q in marked],
+                "textposition": "top center",
+                "hovertext": [
+                    f"{d.day}: {kind} {sign}{q:,.0f} ({', '.join(map(_event_name, e))})"
+                    for d, e, q in marked
+                ],
+                "hoverinfo": "text",
+            }
+        )
+    return out
 
 
 def _day_line(day: date, colour: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -363,42 +350,7 @@ def projection_figure(a: PromiseAnswer) -> dict[str, Any]:
             "hovertemplate": "%{x|%Y-%m-%d}: %{y:,.0f} free to promise<extra></extra>",
         },
     ]
-    ins = [d for d in days if d.supply]
-    if ins:
-        data.append(
-            _marker(
-                [d.day.isoformat() for d in ins],
-                [d.available for d in ins],
-                "Supply (PO)",
-                "triangle-up",
-                "#1c7c47",
-                [f"+{d.supply_qty:,.0f}" for d in ins],
-                [
-                    f"{d.day}: supply +{d.supply_qty:,.0f} ("
-                    + ", ".join(f"PO {e.po_id}/{e.line_no}" for e in d.supply)
-                    + ")"
-                    for d in ins
-                ],
-            )
-        )
-    outs = [d for d in days if d.demand]
-    if outs:
-        data.append(
-            _marker(
-                [d.day.isoformat() for d in outs],
-                [d.available for d in outs],
-                "Demand (orders)",
-                "triangle-down",
-                "#b42318",
-                [f"-{d.demand_qty:,.0f}" for d in outs],
-                [
-                    f"{d.day}: demand -{d.demand_qty:,.0f} ("
-                    + ", ".join(f"order {e.order_id}/{e.line_no}" for e in d.demand)
-                    + ")"
-                    for d in outs
-                ],
-            )
-        )
+    data += _markers(days)
     asked_shape, asked_note = pc.hline(a.qty, "#5b6578", f"asked {a.qty:,.0f}", position="left")
     shapes, notes = [asked_shape], [asked_note]
     for day, colour, text in (

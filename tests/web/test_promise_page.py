@@ -172,7 +172,7 @@ def test_the_selected_line_draws_its_projection(app) -> None:
     assert traces["Demand (orders)"]["text"] == ["-40", "-50", "-60"]
     assert traces["Free to promise from this day"]["y"][2] == 15.0
     notes = {n["text"] for n in figure["layout"]["annotations"]}
-    assert {"wanted 2026-03-20", "promisable 2026-03-25", "asked 30"} <= notes
+    assert {" wanted 2026-03-20", " promisable 2026-03-25", "asked 30"} <= notes
 
 
 def test_a_url_line_is_answered_at_once_and_selected(app) -> None:

@@ -260,13 +260,19 @@ def show_projection(selected: Any) -> Any:
         return ui.empty_state("This line cannot be answered", str(exc), icon="⚠")
     except NoSnapshotError:
         return ui.empty_state("No data has been published yet")
-    return dcc.Graph(id=CHART, figure=projection_figure(found), config=PLOT_CONFIG)
+    r, when = found.request, found.date or "not within the horizon"
+    caption = f"{r.item_id} at {r.location_id}: {found.qty:,.0f} EA wanted {found.wanted}, "
+    caption += f"promisable {when} (as of {found.as_of})."
+    return [
+        html.P(caption, id=f"{CHART}-caption", className="panel-subtitle"),
+        dcc.Graph(id=CHART, figure=projection_figure(found), config=PLOT_CONFIG),
+    ]
 
 
-# The events a chart marks: (kind, legend name, symbol, colour, sign).
+# The events a chart marks: (kind, legend name, symbol, colour, sign, where its quantity goes).
 _EVENTS = (
-    ("supply", "Supply (PO)", "triangle-up", "#1c7c47", "+"),
-    ("demand", "Demand (orders)", "triangle-down", "#b42318", "-"),
+    ("supply", "Supply (PO)", "triangle-up", "#1c7c47", "+", "top center"),
+    ("demand", "Demand (orders)", "triangle-down", "#b42318", "-", "bottom center"),
 )
 
 
@@ -278,7 +284,7 @@ def _markers(days: Sequence[ProjectionDay]) -> list[dict[str, Any]]:
     """A marker at each day's available stock where supply arrives or demand leaves, its
     quantity written beside it and its PO or order lines in the hover text."""
     out = []
-    for kind, name, symbol, colour, sign in _EVENTS:
+    for kind, name, symbol, colour, sign, position in _EVENTS:
         marked = [
             (d, getattr(d, kind), getattr(d, f"{kind}_qty")) for d in days if getattr(d, kind)
         ]
@@ -293,7 +299,7 @@ def _markers(days: Sequence[ProjectionDay]) -> list[dict[str, Any]]:
                 "y": [d.available for d, _e, _q in marked],
                 "marker": {"symbol": symbol, "size": 11, "color": colour},
                 "text": [f"{sign}{q:,.0f}" for _d, _e, q in marked],
-                "textposition": "top center",
+                "textposition": position,
                 "hovertext": [
                     f"{d.day}: {kind} {sign}{q:,.0f} ({', '.join(map(_event_name, e))})"
                     for d, e, q in marked
@@ -304,12 +310,13 @@ def _markers(days: Sequence[ProjectionDay]) -> list[dict[str, Any]]:
     return out
 
 
-def _day_line(day: date, colour: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _day_line(day: date, colour: str, text: str, y: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A dashed line on `day` and its label at height `y` (of the plot), right of the line."""
     shape = pc.vline(day.isoformat(), colour)  # type: ignore[arg-type]
     note = {
         "x": day.isoformat(),
         "xref": "x",
-        "y": 1,
+        "y": y,
         "yref": "paper",
         "text": text,
         "showarrow": False,
@@ -353,16 +360,14 @@ def projection_figure(a: PromiseAnswer) -> dict[str, Any]:
     data += _markers(days)
     asked_shape, asked_note = pc.hline(a.qty, "#5b6578", f"asked {a.qty:,.0f}", position="left")
     shapes, notes = [asked_shape], [asked_note]
-    for day, colour, text in (
-        (a.wanted, "#5b6578", f"wanted {a.wanted}"),
-        (a.date, "#1c7c47", f"promisable {a.date}"),
+    for day, colour, text, y in (
+        (a.wanted, "#5b6578", f" wanted {a.wanted}", 1.0),
+        (a.date, "#1c7c47", f" promisable {a.date}", 0.92),
     ):
         if day is not None:
-            shape, note = _day_line(day, colour, text)
+            shape, note = _day_line(day, colour, text, y)
             shapes.append(shape)
             notes.append(note)
-    if a.date == a.wanted:
-        notes[-1]["yanchor"], notes[-1]["y"] = "bottom", 0.9
     end = a.projection.end + timedelta(days=1)
     return pc.figure(
         data,

@@ -64,6 +64,18 @@ def test_a_planner_promises_an_order_of_several_lines(tab_as, promise_site, arti
     assert "wanted 2026-03-20" in chart
     page.screenshot(path=str(artifacts / "promise.png"), full_page=True)
 
+    # A quantity typed into the grid is what the next check answers.
+    page.dblclick(ROW.format(n=0, col="qty"))
+    page.keyboard.press("Control+A")
+    page.keyboard.type("20")
+    page.keyboard.press("Enter")
+    page.click("#promise-check")
+    page.wait_for_function(
+        "() => document.querySelector(\"#promise-grid .ag-center-cols-container "
+        ".ag-row[row-index='0'] [col-id='promise']\").innerText.trim() === '2026-03-25'"
+    )
+    assert _cell(page, 0, "partial") == "15"  # 15 of the 20 stay free from 03-20 on
+
 
 def test_an_order_at_risk_opens_its_lines_answer(tab_as, served_demo, demo_settings):
     with ExceptionStore.open(demo_settings.app_db_url) as store:

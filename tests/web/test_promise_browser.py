@@ -71,7 +71,7 @@ def test_a_planner_promises_an_order_of_several_lines(tab_as, promise_site, arti
     page.keyboard.press("Enter")
     page.click("#promise-check")
     page.wait_for_function(
-        "() => document.querySelector(\"#promise-grid .ag-center-cols-container "
+        '() => document.querySelector("#promise-grid .ag-center-cols-container '
         ".ag-row[row-index='0'] [col-id='promise']\").innerText.trim() === '2026-03-25'"
     )
     assert _cell(page, 0, "partial") == "15"  # 15 of the 20 stay free from 03-20 on

@@ -13,21 +13,10 @@ import pytest
 
 from control_tower.settings import load_settings
 from control_tower.web import create_app
-from tests.support.dash_callbacks import callback_body, find, open_page, text
+from tests.support import promise_page as page
+from tests.support.dash_callbacks import find, open_page, text
 from tests.support.promise_case import land_promising_case
 from tests.support.web_users import PASSWORD, cheap_accounts, signed_in
-
-
-class page:  # the page's component ids (its module registers the page: imported by the app)
-    GRID, MESSAGE, PASTE, PASTE_ADD = (
-        "promise-grid",
-        "promise-message",
-        "promise-paste",
-        "promise-paste-add",
-    )
-    ADD, CHECK, AUTO = "promise-add", "promise-check", "promise-auto"
-    PROJECTION, CHART = "promise-projection", "promise-chart"
-
 
 USERS = {
     "planner": "pia",
@@ -37,12 +26,6 @@ USERS = {
     "warehouse_supervisor": "sam",
     "finance": "fin",
 }
-OUTPUTS = [
-    (page.GRID, "rowData"),
-    (page.MESSAGE, "children"),
-    (page.GRID, "selectedRows"),
-    (page.PASTE, "value"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -57,61 +40,15 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return create_app(settings, accounts=cheap_accounts(settings))
 
 
-def _line(item: str, qty: Any, day: str = "", site: str = "L1", n: int = 1, **more: Any) -> dict:
-    return {
-        "row_id": str(n),
-        "item": item,
-        "qty": str(qty),
-        "uom": "EA",
-        "date": day,
-        "site": site,
-        "customer": "",
-        **more,
-    }
-
-
-def _post(client, trigger: str, lines: list[dict], pasted: str = "", auto: bool = False):
-    inputs = [
-        (page.ADD, "n_clicks", None),
-        (page.PASTE_ADD, "n_clicks", None),
-        (page.CHECK, "n_clicks", None),
-        (page.AUTO, "data", auto),
-    ]
-    body = callback_body(
-        OUTPUTS,
-        inputs,
-        [(page.GRID, "rowData", lines), (page.PASTE, "value", pasted)],
-        changed=f"{trigger}.{'data' if trigger == page.AUTO else 'n_clicks'}",
-    )
-    return client.post("/_dash-update-component", json=body)
-
-
-def _projection(client, line: dict):
-    """POST the chart callback for one selected line (a single output: "id.prop")."""
-    body = {
-        "output": f"{page.PROJECTION}.children",
-        "outputs": {"id": page.PROJECTION, "property": "children"},
-        "inputs": [{"id": page.GRID, "property": "selectedRows", "value": [line]}],
-        "changedPropIds": [f"{page.GRID}.selectedRows"],
-    }
-    return client.post("/_dash-update-component", json=body)
-
-
-def _check(client, lines: list[dict]) -> list[dict]:
-    response = _post(client, page.CHECK, lines)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()["response"][page.GRID]["rowData"]
-
-
 def test_an_order_gets_a_date_partial_and_alternative_per_line(app) -> None:
-    rows = _check(
+    rows = page.check(
         signed_in(app, "pia"),
         [
-            _line("I1", 10, "2026-03-20", n=1),
-            _line("I1", 30, "2026-03-20", n=2),
-            _line("I1", 60, "2026-03-26", n=3),
-            _line("I1", 200, "2026-03-20", n=4),
-            _line("", "", n=5),
+            page.line("I1", 10, "2026-03-20", n=1),
+            page.line("I1", 30, "2026-03-20", n=2),
+            page.line("I1", 60, "2026-03-26", n=3),
+            page.line("I1", 200, "2026-03-20", n=4),
+            page.line("", "", n=5),
         ],
     )
     got = [(r["promise"], r["status"], r["partial"]) for r in rows[:4]]
@@ -128,15 +65,15 @@ def test_an_order_gets_a_date_partial_and_alternative_per_line(app) -> None:
 
 
 def test_each_bad_line_gets_its_own_error_and_the_rest_is_answered(app) -> None:
-    rows = _check(
+    rows = page.check(
         signed_in(app, "pia"),
         [
-            _line("I1", 10, "2026-03-20", n=1),
-            _line("NOPE", 5, "2026-03-20", n=2),
-            _line("I1", "ten", n=3),
-            _line("I1", -4, n=4),
-            _line("I1", 5, "20/03/2026", n=5),
-            _line("I1", 2, "2026-03-19", n=6, uom="CS"),
+            page.line("I1", 10, "2026-03-20", n=1),
+            page.line("NOPE", 5, "2026-03-20", n=2),
+            page.line("I1", "ten", n=3),
+            page.line("I1", -4, n=4),
+            page.line("I1", 5, "20/03/2026", n=5),
+            page.line("I1", 2, "2026-03-19", n=6, uom="CS"),
         ],
     )
     assert rows[0]["promise"] == "2026-03-20"
@@ -149,20 +86,22 @@ def test_each_bad_line_gets_its_own_error_and_the_rest_is_answered(app) -> None:
 
 
 def test_a_site_outside_the_scope_is_refused_not_answered(app) -> None:
-    rows = _check(
+    rows = page.check(
         signed_in(app, "pia"),
-        [_line("I1", 10, "2026-03-20", site="L2", n=1), _line("I1", 10, "2026-03-20", n=2)],
+        [page.line("I1", 10, "2026-03-20", site="L2", n=1), page.line("I1", 10, "2026-03-20", n=2)],
     )
     assert rows[0]["error"] == "site 'L2' is not one of your sites"
     assert rows[0]["promise"] == rows[0]["status"] == ""
     assert rows[1]["promise"] == "2026-03-20"
     # The projection of a line outside the scope is refused as well.
-    answer = _projection(signed_in(app, "pia"), _line("I1", 10, "2026-03-20", site="L2")).get_json()
+    answer = page.post_projection(
+        signed_in(app, "pia"), page.line("I1", 10, "2026-03-20", site="L2")
+    ).get_json()
     assert "not one of your sites" in text(answer["response"][page.PROJECTION]["children"])
 
 
 def test_the_selected_line_draws_its_projection(app) -> None:
-    response = _projection(signed_in(app, "cas"), _line("I1", 30, "2026-03-20"))
+    response = page.post_projection(signed_in(app, "cas"), page.line("I1", 30, "2026-03-20"))
     assert response.status_code == 200, response.get_data(as_text=True)
     figure = find(response.get_json()["response"][page.PROJECTION]["children"], page.CHART)
     figure = figure["props"]["figure"]
@@ -178,7 +117,7 @@ def test_the_selected_line_draws_its_projection(app) -> None:
 def test_a_url_line_is_answered_at_once_and_selected(app) -> None:
     client = signed_in(app, "eve")
     assert client.get("/promise?item=I1&location=L1&qty=30&date=2026-03-20").status_code == 200
-    response = _post(client, page.AUTO, [_line("I1", 30, "2026-03-20")], auto=True)
+    response = page.post_order(client, page.AUTO, [page.line("I1", 30, "2026-03-20")], auto=True)
     answer = response.get_json()["response"]
     assert answer[page.GRID]["rowData"][0]["promise"] == "2026-03-25"
     assert answer[page.GRID]["selectedRows"][0]["row_id"] == "1"
@@ -186,7 +125,9 @@ def test_a_url_line_is_answered_at_once_and_selected(app) -> None:
 
 def test_pasted_lines_become_grid_lines(app) -> None:
     pasted = "item,qty,date,site\nI1,10,2026-03-20,L3\nI2;5\n\nI1\t7\t2026-04-01\tL1\n"
-    response = _post(signed_in(app, "pia"), page.PASTE_ADD, [_line("", "", site="L1")], pasted)
+    response = page.post_order(
+        signed_in(app, "pia"), page.PASTE_ADD, [page.line("", "", site="L1")], pasted
+    )
     rows = response.get_json()["response"][page.GRID]["rowData"]
     assert [(r["row_id"], r["item"], r["qty"], r["date"], r["site"]) for r in rows] == [
         ("1", "I1", "10", "2026-03-20", "L3"),
@@ -199,8 +140,8 @@ def test_pasted_lines_become_grid_lines(app) -> None:
 def test_other_roles_get_403(app, role) -> None:
     client = signed_in(app, USERS[role])
     assert client.get("/promise").status_code == 403
-    assert _post(client, page.CHECK, [_line("I1", 10)]).status_code == 403
-    assert _projection(client, _line("I1", 10)).status_code == 403
+    assert page.post_order(client, page.CHECK, [page.line("I1", 10)]).status_code == 403
+    assert page.post_projection(client, page.line("I1", 10)).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["planner", "customer_service", "executive", "admin"])

@@ -14,7 +14,7 @@ import pytest
 from control_tower.settings import load_settings
 from control_tower.web import create_app
 from tests.support import promise_page as page
-from tests.support.dash_callbacks import find, open_page, text
+from tests.support.dash_callbacks import callback_body, find, open_page, text
 from tests.support.promise_case import land_promising_case
 from tests.support.web_users import PASSWORD, cheap_accounts, signed_in
 
@@ -121,6 +121,27 @@ def test_a_url_line_is_answered_at_once_and_selected(app) -> None:
     answer = response.get_json()["response"]
     assert answer[page.GRID]["rowData"][0]["promise"] == "2026-03-25"
     assert answer[page.GRID]["selectedRows"][0]["row_id"] == "1"
+    # Not promisable within the horizon: still selected, so that its projection shows why.
+    response = page.post_order(client, page.AUTO, [page.line("I1", 200, "2026-03-20")], auto=True)
+    assert response.get_json()["response"][page.GRID]["selectedRows"][0]["promise"] == ""
+    # The query fills the grid's one line and asks for its answer; without one, five empty lines.
+    body = callback_body(
+        [("_pages_content", "children"), ("_pages_store", "data")],
+        [
+            ("_pages_location", "pathname", "/promise"),
+            ("_pages_location", "search", "?item=I1&location=L3&qty=5&date=2026-03-20"),
+        ],
+    )
+    layout = client.post("/_dash-update-component", json=body).get_json()["response"]
+    (filled,) = find(layout, page.GRID)["props"]["rowData"]
+    assert (filled["item"], filled["site"], filled["qty"], filled["date"]) == (
+        "I1",
+        "L3",
+        "5",
+        "2026-03-20",
+    )
+    assert find(layout, page.AUTO)["props"]["data"] is True
+    assert len(find(open_page(client, "/promise"), page.GRID)["props"]["rowData"]) == 5
 
 
 def test_pasted_lines_become_grid_lines(app) -> None:

@@ -28,7 +28,7 @@ from control_tower.promising.answer import OutOfScopeError, PromiseAnswer, Promi
 from control_tower.promising.atp import ProjectionDay
 from control_tower.risk.promise_risk import promise_risk
 from control_tower.storage.serving import NoSnapshotError
-from control_tower.views.promise import line_answer, parse_pasted, promise_rows
+from control_tower.views.promise import blank, line_answer, parse_pasted, promise_rows
 from control_tower.views.sites import sites
 from control_tower.web import components as ui
 from control_tower.web import plain_charts as pc
@@ -232,7 +232,7 @@ def edit_order(_add: Any, _paste: Any, _check: Any, auto: Any, lines: Any, paste
     if trigger == PASTE_ADD:
         site = lines[0].get("site") if lines else None
         added = parse_pasted(pasted if isinstance(pasted, str) else "", site)
-        kept = [x for x in lines if any(str(x.get(f) or "").strip() for f in ("item", "qty"))]
+        kept = [x for x in lines if not blank(x)]
         message = f"{len(added)} line(s) added"
         return _renumbered([*kept, *added]), message, no_update, ""
     if trigger == CHECK or (trigger in (None, AUTO) and auto is True):
@@ -240,7 +240,7 @@ def edit_order(_add: Any, _paste: Any, _check: Any, auto: Any, lines: Any, paste
             rows, message = _answered(lines, user)
         except NoSnapshotError:
             return no_update, "No data has been published yet.", no_update, no_update
-        selected = [rows[0]] if trigger != CHECK and rows and rows[0]["promise"] else no_update
+        selected = [rows[0]] if trigger != CHECK and rows and rows[0]["status"] else no_update
         return rows, message, selected, no_update
     return no_update, no_update, no_update, no_update
 

@@ -38,6 +38,8 @@ STATUS_WORDS = {
     "not_within_horizon": "Not promisable within the horizon",
 }
 PROMISE_TYPES = ("order_at_risk", "missed_promise")
+# Who may promise (the page's roles); a link to it is offered to these roles only.
+ROLES = ("planner", "customer_service", "executive", "admin")
 
 
 def _text(value: Any) -> str:
@@ -176,12 +178,18 @@ def _number(value: Any) -> str | None:
 
 
 def promise_link(
-    type_name: str, item_id: str | None, location_id: str | None, detail: Mapping[str, Any]
+    type_name: str,
+    item_id: str | None,
+    location_id: str | None,
+    detail: Mapping[str, Any],
+    role: str | None = None,
 ) -> str | None:
     """`/promise?item=&location=&qty=&date=` for an order promise exception item: its open
     quantity (ordered less delivered for a missed promise) and its promised date; None for
-    other types or an item without item and location."""
+    other types, an item without item and location, or a `role` that may not promise."""
     if type_name not in PROMISE_TYPES or not item_id or not location_id:
+        return None
+    if role is not None and role not in ROLES:
         return None
     if type_name == "order_at_risk":
         qty, day = detail.get("open_qty"), detail.get("promised_date")

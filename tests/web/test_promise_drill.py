@@ -63,9 +63,12 @@ def test_a_missed_promise_asks_for_what_is_still_to_deliver() -> None:
     delivered = {**detail, "delivered_qty": 40}  # delivered late, in full: the whole line
     assert _query(promise_link("missed_promise", "I1", "L1", delivered))["qty"] == "40"
     assert promise_link("short_shipment", "I1", "L1", detail) is None
+    assert promise_link("missed_promise", "I1", "L1", detail, "customer_service")
+    assert promise_link("missed_promise", "I1", "L1", detail, "warehouse_supervisor") is None
 
 
-def test_the_queue_grid_links_promise_items_to_the_promise_page(app) -> None:
+def _rows(client, **view) -> list[dict]:
+    """The queue's rows behind OTIF (or as `view` says), every queue in the user's scope."""
     states = {
         "type": None,
         "kpi": "otif_requested",
@@ -75,25 +78,29 @@ def test_the_queue_grid_links_promise_items_to_the_promise_page(app) -> None:
         "filter-location": None,
         "mine": [],
         "queues": "all",
+        **view,
     }
     response = post_callback(
-        client_as(app, "admin"),
+        client,
         [("exceptions-grid", "getRowsResponse"), ("exceptions-caption", "children")],
         [("exceptions-grid", "getRowsRequest", {"startRow": 0, "endRow": 500})],
         [(f"exceptions-{name}", "value", value) for name, value in states.items()],
     )
-    rows = response.get_json()["response"]["exceptions-grid"]["getRowsResponse"]["rowData"]
+    return response.get_json()["response"]["exceptions-grid"]["getRowsResponse"]["rowData"]
+
+
+def test_the_queue_grid_links_promise_items_to_the_promise_page(app) -> None:
+    rows = _rows(client_as(app, "admin"))
     assert {r["type"] for r in rows} == PROMISE_TYPES
     for row in rows:
         assert row["item_link"].startswith(f"[{row['item_id']}](/promise?item="), row
-    other = post_callback(
-        client_as(app, "admin"),
-        [("exceptions-grid", "getRowsResponse"), ("exceptions-caption", "children")],
-        [("exceptions-grid", "getRowsRequest", {"startRow": 0, "endRow": 50})],
-        [(f"exceptions-{k}", "value", v) for k, v in {**states, "kpi": "line_fill_rate"}.items()],
-    ).get_json()["response"]["exceptions-grid"]["getRowsResponse"]["rowData"]
+    other = _rows(client_as(app, "admin"), kpi="line_fill_rate")
     assert other
     assert all(r["item_link"] == r["item_id"] for r in other)
+    # A role that may not promise sees the item id, with no link to a page it cannot open.
+    supervised = _rows(client_as(app, "warehouse_supervisor"))
+    assert {r["type"] for r in supervised} & PROMISE_TYPES
+    assert all(r["item_link"] == r["item_id"] for r in supervised)
 
 
 @pytest.mark.parametrize("kpi", ["order_promise_accuracy", "otif_requested", "perfect_order_rate"])

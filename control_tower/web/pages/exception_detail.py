@@ -101,8 +101,8 @@ def _facts(pairs: list[tuple[str, Any]]) -> html.Dl:
 
 
 def _promise(item: ExceptionItem) -> Any:
-    """An order line's item: a link to what can be promised of it now (its ATP projection)."""
-    href = promise_link(item.type, item.item_id, item.location_id, item.detail or {})
+    role = getattr(current_web_user(), "role", "")  # an order line: its ATP projection
+    href = promise_link(item.type, item.item_id, item.location_id, item.detail or {}, role)
     link = href and dcc.Link("Open its ATP projection", href=dash.get_relative_path(href))
     return html.Span([" · ", link], id="exceptions-detail-promise") if link else None
 

@@ -28,7 +28,7 @@ from control_tower.promising.answer import OutOfScopeError, PromiseAnswer, Promi
 from control_tower.promising.atp import ProjectionDay
 from control_tower.risk.promise_risk import promise_risk
 from control_tower.storage.serving import NoSnapshotError
-from control_tower.views.promise import blank, line_answer, parse_pasted, promise_rows
+from control_tower.views.promise import ROLES, blank, line_answer, parse_pasted, promise_rows
 from control_tower.views.sites import sites
 from control_tower.web import components as ui
 from control_tower.web import plain_charts as pc
@@ -36,8 +36,6 @@ from control_tower.web.auth import require
 from control_tower.web.grid import grid_options, number_format
 from control_tower.web.kpi_ui import PLOT_CONFIG
 from control_tower.web.runtime import web_context
-
-ROLES = ("planner", "customer_service", "executive", "admin")
 
 dash.register_page(
     __name__,

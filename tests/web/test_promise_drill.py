@@ -19,6 +19,7 @@ from tests.support.dash_callbacks import (
     filter_values,
     open_page,
     post_callback,
+    queue_block,
     text,
 )
 from tests.support.web_users import USERS, client_as, signed_in
@@ -69,24 +70,7 @@ def test_a_missed_promise_asks_for_what_is_still_to_deliver() -> None:
 
 def _rows(client, **view) -> list[dict]:
     """The queue's rows behind OTIF (or as `view` says), every queue in the user's scope."""
-    states = {
-        "type": None,
-        "kpi": "otif_requested",
-        "status": "unresolved",
-        "severity": None,
-        "filter-entity": None,
-        "filter-location": None,
-        "mine": [],
-        "queues": "all",
-        **view,
-    }
-    response = post_callback(
-        client,
-        [("exceptions-grid", "getRowsResponse"), ("exceptions-caption", "children")],
-        [("exceptions-grid", "getRowsRequest", {"startRow": 0, "endRow": 500})],
-        [(f"exceptions-{name}", "value", value) for name, value in states.items()],
-    )
-    return response.get_json()["response"]["exceptions-grid"]["getRowsResponse"]["rowData"]
+    return queue_block(client, **{"kpi": "otif_requested", "queues": "all", **view})["rowData"]
 
 
 def test_the_queue_grid_links_promise_items_to_the_promise_page(app) -> None:

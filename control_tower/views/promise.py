@@ -12,6 +12,7 @@ line and the rest of the order is answered without it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -172,9 +173,10 @@ def line_answer(
 
 
 def _number(value: Any) -> str | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{value:g}"
-    return None
+    """A quantity for a URL: whole numbers without a decimal point, never in exponent form."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return str(int(value)) if float(value).is_integer() else str(float(value))
 
 
 def promise_link(

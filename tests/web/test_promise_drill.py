@@ -48,7 +48,7 @@ def test_an_order_at_risk_item_opens_its_lines_projection(app, demo_settings) ->
     assert _query(href) == {
         "item": item.item_id,
         "location": item.location_id,
-        "qty": f"{item.detail['open_qty']:g}",
+        "qty": f"{float(item.detail['open_qty']):.15g}",
         "date": item.detail["promised_date"],
     }
 
@@ -64,6 +64,8 @@ def test_a_missed_promise_asks_for_what_is_still_to_deliver() -> None:
     delivered = {**detail, "delivered_qty": 40}  # delivered late, in full: the whole line
     assert _query(promise_link("missed_promise", "I1", "L1", delivered))["qty"] == "40"
     assert promise_link("short_shipment", "I1", "L1", detail) is None
+    big = {**detail, "ordered_qty": 1_250_000.0, "delivered_qty": 0}
+    assert _query(promise_link("missed_promise", "I1", "L1", big))["qty"] == "1250000"
     assert promise_link("missed_promise", "I1", "L1", detail, "customer_service")
     assert promise_link("missed_promise", "I1", "L1", detail, "warehouse_supervisor") is None
 

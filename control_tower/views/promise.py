@@ -53,22 +53,23 @@ def blank(line: Mapping[str, Any]) -> bool:
 
 
 def parse_pasted(text: str, default_site: str | None = None) -> list[dict[str, Any]]:
-    """Lines pasted as `item,qty,date,site` (comma, semicolon or tab; date and site optional,
-    a header line starting with "item" skipped), as grid lines in eaches."""
+    """Lines pasted as `item,qty,date,site,unit,customer` (comma, semicolon or tab; all but
+    item and quantity optional, the unit EA by default; a header line starting with "item"
+    skipped), as grid lines."""
     lines = []
     for raw in (text or "").splitlines():
         cells = [c.strip() for c in raw.replace("\t", ",").replace(";", ",").split(",")]
         if not any(cells) or cells[0].lower() == "item":
             continue
-        cells += [""] * (4 - len(cells))
+        cells += [""] * (6 - len(cells))
         lines.append(
             {
                 "item": cells[0],
                 "qty": cells[1],
-                "uom": "EA",
+                "uom": cells[4].upper() or "EA",
                 "date": cells[2],
                 "site": cells[3] or (default_site or ""),
-                "customer": "",
+                "customer": cells[5],
             }
         )
     return lines

@@ -145,7 +145,7 @@ def test_a_url_line_is_answered_at_once_and_selected(app) -> None:
 
 
 def test_pasted_lines_become_grid_lines(app) -> None:
-    pasted = "item,qty,date,site\nI1,10,2026-03-20,L3\nI2;5\n\nI1\t7\t2026-04-01\tL1\n"
+    pasted = "item,qty,date,site\nI1,10,2026-03-20,L3\nI2;5\n\nI1\t7\t2026-04-01\tL1\tcs\tC1\n"
     response = page.post_order(
         signed_in(app, "pia"), page.PASTE_ADD, [page.line("", "", site="L1")], pasted
     )
@@ -155,6 +155,7 @@ def test_pasted_lines_become_grid_lines(app) -> None:
         ("2", "I2", "5", "", "L1"),
         ("3", "I1", "7", "2026-04-01", "L1"),
     ]
+    assert [(r["uom"], r["customer"]) for r in rows] == [("EA", ""), ("EA", ""), ("CS", "C1")]
 
 
 @pytest.mark.parametrize("role", ["warehouse_supervisor", "finance"])

@@ -4,7 +4,7 @@ Route `/promise`, for planners, customer service, executives (it changes
 nothing) and admins; every callback checks the role. The lines are entered in
 an editable grid (item, quantity, unit, wanted date, site from the user's
 sites, optional customer), one by one ("Add line") or pasted as
-`item,qty,date,site` lines. "Check" answers the whole order in one
+`item,qty,date,site,unit,customer` lines. "Check" answers the whole order in one
 `promising.answer.answer` call (`views.promise.promise_rows`): per line the
 promisable date, the status in words, the quantity promisable on the wanted
 day, the other sites of the entity that can promise it earlier, the late-order
@@ -166,8 +166,8 @@ def layout(**query: Any) -> html.Div:
                             html.Summary("Paste lines"),
                             dcc.Textarea(
                                 id=PASTE,
-                                placeholder="item,qty,date,site (one line each; date and site "
-                                "optional), e.g. SKU-1,24,2026-03-20,DC-NJ",
+                                placeholder="item,qty,date,site,unit,customer (one line each; "
+                                "all but item and qty optional), e.g. SKU-1,24,2026-03-20,DC-NJ",
                                 className="promise-paste",
                                 style={"width": "100%", "height": "8em"},
                             ),

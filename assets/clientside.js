@@ -72,7 +72,8 @@ window.dash_clientside = window.dash_clientside || {};
         /* A click on a row (outside its box and its id link) opens the item. */
         exceptionsOpenRow: function (cell) {
             var col = cell && cell.colId;
-            if (!cell || !cell.rowId || col === "id" || col === "ag-Grid-SelectionColumn") {
+            var link = col === "item_id" && String(cell.value || "").indexOf("](") >= 0;
+            if (!cell || !cell.rowId || col === "id" || col === "ag-Grid-SelectionColumn" || link) {
                 return noUpdate();
             }
             return "/exceptions/" + encodeURIComponent(cell.rowId);

@@ -91,7 +91,8 @@ def queue_grid() -> dag.AgGrid:
             text_col("assignee", "Assignee", width=105),
             text_col("location_id", "Location", width=100),
             text_col("entity_id", "Entity", width=80),
-            text_col("item_id", "Item", width=115),
+            # An order line's item links to its ATP projection (`views.promise.promise_link`).
+            text_col("item_link", "Item", colId="item_id", cellRenderer="markdown", width=115),
             int_col("age_days", "Age (d)", width=85, filter=False, headerTooltip="Whole days"),
             {
                 "field": "sla",

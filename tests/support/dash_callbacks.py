@@ -16,6 +16,18 @@ from tests.support.web_users import (
 )
 
 FILTERS = ("start", "end", "grain", "entity", "location")
+# The outputs of the KPI detail page's main callback.
+KPI_DETAIL_OUTPUTS = [
+    ("kpi-value", "children"),
+    ("kpi-trend", "figure"),
+    ("kpi-breakdown", "figure"),
+    ("kpi-breakdown-caption", "children"),
+    ("kpi-exceptions", "children"),
+    ("kpi-member-chip", "hidden"),
+    ("kpi-member-chip-text", "children"),
+    ("kpi-scope-note", "children"),
+    ("kpi-body", "hidden"),
+]
 
 
 def callback_body(
@@ -56,6 +68,23 @@ def page_callback_body(page: str, changed: str, **values: Any) -> dict[str, Any]
     inputs[2] = (i["grain"], "value", values.get("grain", "day"))
     outputs = [(f"{page}-body", "children"), (f"{page}-subtitle", "children")]
     return callback_body(outputs, inputs, changed=f"{i[changed]}.value")
+
+
+def queue_block(client: FlaskClient, **view: Any) -> dict[str, Any]:
+    """The exception queue's first block (rowData, rowCount) as `client` sees it with these
+    view controls (type, kpi, status, severity, filter-entity, filter-location, mine,
+    queues; by default the unresolved items of the user's own queues)."""
+    states = {"type": None, "kpi": None, "status": "unresolved", "severity": None,
+              "filter-entity": None, "filter-location": None, "mine": [], "queues": "mine",
+              **view}  # fmt: skip
+    response = post_callback(
+        client,
+        [("exceptions-grid", "getRowsResponse"), ("exceptions-caption", "children")],
+        [("exceptions-grid", "getRowsRequest", {"startRow": 0, "endRow": 5000})],
+        [(f"exceptions-{name}", "value", value) for name, value in states.items()],
+    )
+    assert response.status_code == 200, response.data
+    return response.get_json()["response"]["exceptions-grid"]["getRowsResponse"]
 
 
 def post_as(app: Any, role: str, body: dict[str, Any]) -> TestResponse:

@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 from control_tower.web.queue_view import QueueView
-from tests.support.dash_callbacks import post_callback
+from tests.support.dash_callbacks import queue_block
 from tests.support.data_copies import UNRESOLVED, app_db
 from tests.support.web_users import client_as
 
 OTHER_ROLES_PAGES = ("/executive", "/warehouse", "/planner", "/finance", "/data-health")
-
-
-def _grid(client, **view) -> dict:
-    """The queue's first block as `client` sees it with these view controls."""
-    states = {
-        "type": None,
-        "kpi": None,
-        "status": "unresolved",
-        "severity": None,
-        "filter-entity": None,
-        "filter-location": None,
-        "mine": [],
-        "queues": "mine",
-        **view,
-    }
-    response = post_callback(
-        client,
-        [("exceptions-grid", "getRowsResponse"), ("exceptions-caption", "children")],
-        [("exceptions-grid", "getRowsRequest", {"startRow": 0, "endRow": 5000})],
-        [(f"exceptions-{name}", "value", value) for name, value in states.items()],
-    )
-    assert response.status_code == 200, response.data
-    return response.get_json()["response"]["exceptions-grid"]["getRowsResponse"]
 
 
 def test_signs_in_to_the_exception_queues(app) -> None:
@@ -41,7 +18,7 @@ def test_signs_in_to_the_exception_queues(app) -> None:
 
 
 def test_its_queue_holds_the_missed_promises(app, demo_settings) -> None:
-    block = _grid(client_as(app, "customer_service"))
+    block = queue_block(client_as(app, "customer_service"))
     with app_db(demo_settings) as db:
         (count,) = db.execute(
             "SELECT count(*) FROM exc_items WHERE owner_role = 'customer_service' "
@@ -52,7 +29,7 @@ def test_its_queue_holds_the_missed_promises(app, demo_settings) -> None:
 
 
 def test_a_kpi_drill_opens_the_queues_behind_promise_accuracy(app) -> None:
-    block = _grid(
+    block = queue_block(
         client_as(app, "customer_service"),
         kpi="order_promise_accuracy",
         queues="all",

@@ -9,6 +9,7 @@ import pytest
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
 from tests.support.dash_callbacks import (
+    KPI_DETAIL_OUTPUTS,
     by_id,
     filter_values,
     post_callback,
@@ -18,17 +19,7 @@ from tests.support.dash_callbacks import (
 )
 from tests.support.web_users import SUPERVISOR_SITE, USERS
 
-OUTPUTS = [
-    ("kpi-value", "children"),
-    ("kpi-trend", "figure"),
-    ("kpi-breakdown", "figure"),
-    ("kpi-breakdown-caption", "children"),
-    ("kpi-exceptions", "children"),
-    ("kpi-member-chip", "hidden"),
-    ("kpi-member-chip-text", "children"),
-    ("kpi-scope-note", "children"),
-    ("kpi-body", "hidden"),
-]
+OUTPUTS = KPI_DETAIL_OUTPUTS
 
 
 def _detail(app, user, name, inputs, by, member=None):

@@ -34,6 +34,7 @@ from control_tower.exceptions.store import AuditEntry, Comment, ExceptionItem
 from control_tower.exceptions.workflow import ConflictError, WorkflowError
 from control_tower.kpi.serving import kept
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.promise import promise_link
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
@@ -99,6 +100,13 @@ def _facts(pairs: list[tuple[str, Any]]) -> html.Dl:
     return html.Dl(children, className="facts exceptions-facts")
 
 
+def _promise(item: ExceptionItem) -> Any:
+    role = getattr(current_web_user(), "role", "")  # an order line: its ATP projection
+    href = promise_link(item.type, item.item_id, item.location_id, item.detail or {}, role)
+    link = href and dcc.Link("Open its ATP projection", href=dash.get_relative_path(href))
+    return html.Span([" · ", link], id="exceptions-detail-promise") if link else None
+
+
 def _header(item: ExceptionItem, now: datetime) -> html.Div:
     age = item_aging(item, now)
     sla = q.sla_text(age.sla_due_at, age.sla_breached, now, item.resolved_at is not None)
@@ -155,6 +163,7 @@ def _header(item: ExceptionItem, now: datetime) -> html.Div:
                 [
                     html.Strong("Suggested action: "),
                     spec.suggested_action if spec else "Review the alert and its KPI.",
+                    _promise(item),
                 ],
                 className="exceptions-suggestion",
             ),

@@ -41,6 +41,7 @@ from control_tower.exceptions import actions
 from control_tower.exceptions import query as q
 from control_tower.export import write_csv
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.promise import promise_link
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import filters as flt
@@ -177,10 +178,14 @@ def _store() -> Any:
     return web_context().exceptions
 
 
-def _grid_row(item: Any, now: Any) -> dict[str, Any]:
+def _grid_row(item: Any, now: Any, role: str) -> dict[str, Any]:
     row = q.item_row(item, now)
     row["row_id"] = str(item.id)
     row["id_link"] = f"[#{item.id}]({dash.get_relative_path(f'/exceptions/{item.id}')})"
+    promise = promise_link(item.type, item.item_id, item.location_id, item.detail or {}, role)
+    row["item_link"] = (
+        f"[{item.item_id}]({dash.get_relative_path(promise)})" if promise else item.item_id
+    )
     row["last_seen"] = row["last_seen_at"][:16] if row["last_seen_at"] else ""
     return row
 
@@ -220,7 +225,7 @@ def rows_block(
     except q.QueryError as exc:
         return {"rowData": [], "rowCount": 0}, f"Cannot apply this filter: {exc}"
     now = q.utcnow()
-    rows = [_grid_row(item, now) for item in page.rows]
+    rows = [_grid_row(item, now, user.role) for item in page.rows]
     if page.total == 0:
         caption = "No exceptions match. Widen the filters, or switch to all queues in scope."
     else:

@@ -7,10 +7,9 @@ days-of-cover rule's facts before a model has scored), the inventory of the
 last 90 days with a forward projection (today's available stock minus
 expected daily demand plus open PO lines on their expected dates; the
 projected stockout date marked), the open POs with their supplier's on-time
-record, recent demand, and the item's stock at the other locations in the
-user's scope (transfer candidates). A location or item that is unknown or
-out of the user's scope shows "not found in your scope". The figures come from
-`control_tower.views.planner_item`.
+record, recent demand, the item's stock at the other locations in the user's
+scope (transfer candidates), and a link to promise the item there (`/promise`).
+Unknown or out of scope: "not found in your scope". Figures: `views.planner_item`.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from dash import Input, Output, callback, dcc, html
 from control_tower.planning import drill, model, projection, triage
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.planner_item import ItemView, PoRow, SiteRow, item_view
+from control_tower.views.promise import promise_href
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require
@@ -52,6 +52,7 @@ BODY = "planner-item-body"
 PROJECTION = "planner-item-projection"
 DRIVERS = "planner-item-drivers"
 DEMAND = "planner-item-demand"
+PROMISE = "planner-item-promise"
 HORIZONS = (28, 56, 90)
 
 _CHART_LAYOUT = {
@@ -67,8 +68,7 @@ _CHART_LAYOUT = {
 def layout(location_id: str | None = None, item_id: str | None = None, **query: str) -> html.Div:
     """The drill's frame; its content is loaded by `load_item` for the ids in the URL."""
     require(roles=ROLES)
-    view = filters.Filters.from_query(**query)
-    horizon = query.get("h")
+    view, horizon = filters.Filters.from_query(**query), query.get("h")
     return html.Div(
         className="page page--planner-item",
         children=[
@@ -77,6 +77,7 @@ def layout(location_id: str | None = None, item_id: str | None = None, **query: 
                 [
                     html.A("← Stockout triage", href=filters.link("/planner", view)),
                     html.H1(id=TITLE, children=f"{item_id or '?'} at {location_id or '?'}"),
+                    html.A("Promise", href=promise_href(item_id, location_id), id=PROMISE),
                 ],
                 className="page-head planner-item-head",
             ),

@@ -3,7 +3,6 @@ the small demo (its order_at_risk and missed_promise items)."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -122,23 +121,16 @@ def test_the_planner_item_page_links_to_promising_its_item(app) -> None:
     assert _query(link["props"]["href"]) == {"item": "SKU 1", "location": "DC-NJ"}
 
 
-def test_a_20_line_order_is_answered_within_a_second(app, snapshot) -> None:
-    """The page's Check on 20 lines of the demo's open order lines, risk scored (the first
-    check after a publish also builds the risk model's group features: not timed)."""
+def test_a_20_line_order_is_answered_line_by_line_with_risk(app, snapshot) -> None:
+    """The page's Check on 20 lines of the demo's open order lines answers each with a status
+    and the late-order risk of its date (its speed is measured by benchmarks/atp.py)."""
     pairs = snapshot.execute(
         "SELECT DISTINCT item_id, location_id FROM sales_order_lines "
         "WHERE status IN ('open', 'backordered') ORDER BY ALL LIMIT 20"
     ).fetchall()
     assert len(pairs) == 20
     lines = [page.line(i, 12, "", loc, n) for n, (i, loc) in enumerate(pairs, start=1)]
-    client = client_as(app, "admin")
-    page.check(client, lines)
-    took = []
-    for _ in range(3):
-        started = time.perf_counter()
-        rows = page.check(client, lines)
-        took.append(time.perf_counter() - started)
+    rows = page.check(client_as(app, "admin"), lines)
+    assert len(rows) == 20
     assert all(r["status"] and not r["error"] for r in rows), rows
-    print(f"20-line order: {sorted(took)[1] * 1000:.0f} ms (median of 3)")
     assert rows[0]["risk"] is not None  # the late-order model scored every date
-    assert sorted(took)[1] < 1.0

@@ -116,7 +116,9 @@ def test_a_site_that_cannot_promise_offers_any_site_that_can(con):
 def test_no_snapshot_starts_from_zero_with_a_note(con):
     a = one(con, "I2", "L1", 1, uom="CS")  # 6 eaches; 10 CS arrive on 03-21
     assert (a.status, a.date, a.wanted) == ("later", d(3, 21), d(3, 19))
-    assert a.notes == ("no inventory snapshot on or before 2026-03-18: starts from 0 available",)
+    assert a.notes == (
+        "not in the site's latest inventory snapshot on or before 2026-03-18: starts from 0 available",
+    )
 
 
 def test_a_wanted_day_after_the_horizon_extends_it(con):

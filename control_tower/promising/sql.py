@@ -37,7 +37,9 @@ still to receive:
 `open` or `backordered` (a `released` line's stock is inside allocated_qty
 already, so counting it again would take it twice):
     item_id, location_id, order_id, line_no, customer_id, promised_date (the
-    current promise, may be NULL), open_qty (= ordered - sum of
+    current promise, may be NULL: the tower's latest re-promise of the line,
+    `exc.line_promises`, when recorded after the line's updated_at, else the
+    landed promised_date), open_qty (= ordered - sum of
     shipments.shipped_qty of the line, > 0), event_date (promised_date, or
     T+1 when past due or without a promise).
 """
@@ -147,9 +149,9 @@ def event_day(column: str) -> str:
 
 
 class _Lines(NamedTuple):
-    """Lines of `table` (keyed `key`, line_no) in one of `status`, with `columns`, due on
-    `due`; what moved of each is the sum of `done_qty` of its rows in `done` (keyed `key`,
-    `done_line`)."""
+    """Lines of `table` (keyed `key`, line_no) in one of `status`, with `columns` (which may
+    read the tables of `join`), due on `due`; what moved of each is the sum of `done_qty` of
+    its rows in `done` (keyed `key`, `done_line`)."""
 
     table: str
     key: str
@@ -159,13 +161,23 @@ class _Lines(NamedTuple):
     done: str
     done_line: str
     done_qty: str
+    join: str = ""
 
 
+# A line's promise: the tower's latest re-promise when it was recorded after the line's
+# updated_at (a later extract with a newer promise wins), else the landed promised_date.
+EFFECTIVE_PROMISE = (
+    "CASE WHEN rp.recorded_at > l.updated_at THEN rp.promised_date ELSE l.promised_date END"
+)
+_REPROMISES = (
+    "LEFT JOIN exc.line_promises AS rp ON rp.order_id = l.order_id AND rp.line_no = l.line_no"
+)
 _SUPPLY = _Lines("purchase_order_lines", "po_id", "l.expected_date", "'open'", "expected_date",
                  "receipts", "po_line_no", "received_qty")  # fmt: skip
-_DEMAND = _Lines("sales_order_lines", "order_id", "l.customer_id, l.promised_date",
+_DEMAND = _Lines("sales_order_lines", "order_id",
+                 f"l.customer_id, {EFFECTIVE_PROMISE} AS promised_date",
                  "'open', 'backordered'", "promised_date", "shipments", "line_no",
-                 "shipped_qty")  # fmt: skip
+                 "shipped_qty", _REPROMISES)  # fmt: skip
 
 
 def _open_lines_ctes(
@@ -179,7 +191,7 @@ def _open_lines_ctes(
 {name}_lines AS (
     SELECT l.item_id, l.location_id, l.{x.key}, l.line_no, {x.columns}{extra},
            CAST(l.ordered_qty AS DOUBLE) AS ordered_qty
-    FROM main.{x.table} AS l {_only("l", keys)}
+    FROM main.{x.table} AS l {_only("l", keys)} {x.join}
     WHERE l.status IN ({x.status}) {_items_filter("l", restricted)}
 ),
 {name}_done AS (

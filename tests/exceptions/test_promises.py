@@ -21,21 +21,14 @@ from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.compiler import model_query
 from control_tower.promising.answer import PromiseRequest, answer
-from tests.support.exception_cases import detect_at, fresh_home, items, land, writer
-from tests.support.promise_cases import AS_OF, DELIVERY, NOW, risk_sql
+from tests.support.exception_cases import items, writer
+from tests.support.promise_cases import AS_OF, NOW, detected_kit
 
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The delivery landed, the late-order risks written, detection run at NOW."""
-    home = tmp_path_factory.mktemp("promises") / "home"
-    report = land(home, DELIVERY)
-    assert report.status == "ok", report.steps
-    home = fresh_home(home, tmp_path_factory.mktemp("promises-detected") / "home")
-    with writer(home) as con:
-        con.execute(risk_sql())
-    assert not detect_at(home, NOW).failed
-    return home
+    return detected_kit(tmp_path_factory.mktemp("promises"))
 
 
 @pytest.fixture(scope="module")

@@ -46,8 +46,10 @@ decision, not a queue item), FM4b 100, FM8 cancelled.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 from tests.support.baseline import BASELINE_CSV
+from tests.support.exception_cases import detect_at, fresh_home, land, writer
 
 NOW = datetime(2026, 3, 12, 10, 0)
 AS_OF = date(2026, 3, 12)
@@ -179,3 +181,16 @@ def risk_sql() -> str:
     """The SQL that writes RISKS into risk.late_order_scores (replacing what is there)."""
     values = ", ".join(f"('{o}', {n}, {p})" for (o, n), p in RISKS.items())
     return RISK_SQL.format(values=values)
+
+
+def detected_kit(root: Path) -> Path:
+    """A data folder under `root` with DELIVERY landed, the late-order risks written and
+    detection run at NOW."""
+    home = root / "landed" / "home"
+    report = land(home, DELIVERY)
+    assert report.status == "ok", report.steps
+    home = fresh_home(home, root / "detected" / "home")
+    with writer(home) as con:
+        con.execute(risk_sql())
+    assert not detect_at(home, NOW).failed
+    return home

@@ -10,7 +10,9 @@ as-of day T (the ATP projection):
           expected on or before d; a line past due or undated counts on T+1
     D(d)  unshipped quantity (ordered - shipped) of open and backordered order lines
           (released lines are inside allocated) promised on or before d; past-due
-          demand counts on T+1
+          demand counts on T+1. A line's promise is its effective one: the tower's
+          latest re-promise (exc.line_promises) when recorded after the line's
+          updated_at, else the landed promised_date
 
 Coverage takes stock in promise order: the lines of an item-location, sorted by
 promised date, then order time, order id and line number, are covered while
@@ -32,7 +34,7 @@ the two to the same answer.
 from __future__ import annotations
 
 from control_tower.exceptions.rules.base import ExceptionType
-from control_tower.promising import sql as S
+from control_tower.promising.sql import demand_ctes, start_ctes, supply_ctes
 
 _AS_OF = "CAST($as_of AS DATE)"
 _NEXT_DAY = f"({_AS_OF} + 1)"
@@ -43,10 +45,10 @@ _LINE_KEY = "order_id || '|' || line_no"
 # the start stock of the items in demand at every site, open supply of the demand's
 # item-locations.
 _INPUTS = ", ".join((
-    S.demand_ctes("demand", extra=f"l.entity_id, l.order_ts, l.first_promised_date, "
+    demand_ctes("demand", extra=f"l.entity_id, l.order_ts, l.first_promised_date, "
                   f"{_BASE_PRICE} AS base_price"),
-    S.start_ctes("stock", items_in="demand"),
-    S.supply_ctes("supply", pairs_in="demand"),
+    start_ctes("stock", items_in="demand"),
+    supply_ctes("supply", pairs_in="demand"),
 ))  # fmt: skip
 
 _ORDER_AT_RISK_RULE = f"""
@@ -226,7 +228,8 @@ ORDER_AT_RISK = ExceptionType(
     ),
     params={"min_late_risk": 0.5, "horizon_days": 60, "high_risk_value": 5000.0},
     # Whole: one line's stock depends on every earlier promise at its item-location, on the
-    # site's snapshot, its open POs and the risk step's scores.
+    # site's snapshot, its open POs, the risk step's scores and the re-promises recorded (a
+    # derived table: a change to it runs the rule again, re-judging every item-location).
     reads=(
         "sales_order_lines",
         "shipments",
@@ -236,6 +239,7 @@ ORDER_AT_RISK = ExceptionType(
         "customers",
         "locations",
         "risk.late_order_scores",
+        "exc.line_promises",
     ),
 )
 

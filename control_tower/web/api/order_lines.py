@@ -11,6 +11,7 @@ unknown or outside the caller's scope; 503 before the first data is published.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import flask
 
@@ -19,10 +20,12 @@ from control_tower.views.repromise import (
     REPROMISE_ROLES,
     RepromiseError,
     RepromiseNotAllowedError,
+    RepromiseOutcome,
     UnknownLineError,
     repromise_line,
 )
 from control_tower.web.api import ApiError, api_user, json_body
+from control_tower.web.auth import WebUser
 from control_tower.web.runtime import web_context
 
 
@@ -36,6 +39,26 @@ def _date(body: dict) -> date:
         raise ApiError(400, f"date={value!r}: not a date (YYYY-MM-DD)") from None
 
 
+def repromise_as(
+    user: WebUser, order_id: str, line_no: int, promised: date, reason: Any
+) -> RepromiseOutcome:
+    """Re-promise a line as the signed-in `user`, on the current serving snapshot and the app
+    database (`views.repromise.repromise_line`: its errors pass through)."""
+    context = web_context()
+    with context.snapshot() as cur:
+        return repromise_line(
+            cur,
+            context.exceptions,
+            order_id=order_id,
+            line_no=line_no,
+            promised_date=promised,
+            reason=reason,
+            user=user.name,
+            role=user.role,
+            scope=user.scope,
+        )
+
+
 def promise_line(order_id: str, line_no: str) -> flask.Response:
     """Re-promise one open order line (module docstring)."""
     user = api_user(REPROMISE_ROLES)
@@ -43,20 +66,8 @@ def promise_line(order_id: str, line_no: str) -> flask.Response:
     if not line_no.isdigit():
         raise ApiError(404, f"no order line {order_id} line {line_no} in your scope")
     promised = _date(body)
-    context = web_context()
     try:
-        with context.snapshot() as cur:
-            outcome = repromise_line(
-                cur,
-                context.exceptions,
-                order_id=order_id,
-                line_no=int(line_no),
-                promised_date=promised,
-                reason=body.get("reason"),
-                user=user.name,
-                role=user.role,
-                scope=user.scope,
-            )
+        outcome = repromise_as(user, order_id, int(line_no), promised, body.get("reason"))
     except RepromiseNotAllowedError as exc:
         raise ApiError(403, str(exc)) from None
     except UnknownLineError as exc:

@@ -35,9 +35,9 @@ from control_tower.views.repromise import (
     RepromiseError,
     RepromiseNotAllowedError,
     UnknownLineError,
-    repromise_line,
 )
 from control_tower.web import components as ui
+from control_tower.web.api.order_lines import repromise_as
 from control_tower.web.auth import require
 from control_tower.web.format import fmt_money, plural
 from control_tower.web.grid import int_col, number_format, paged_grid, text_col
@@ -82,12 +82,16 @@ CUSTOMER_COLUMNS = [
     int_col("value_at_risk", "Value at risk", width=130, valueFormatter=_MONEY, sort="desc"),
     int_col("worst_risk", "Worst risk", width=110, valueFormatter=_PCT),
 ]
-LINE_COLUMNS = [
+# The order line, its item and site: the first columns of both line grids.
+_LINE_KEYS = [
     text_col("order_id", "Order", width=110),
     int_col("line_no", "Line", width=70),
-    text_col("customer_id", "Customer", width=110),
     text_col("item_id", "Item", width=110),
     text_col("location_id", "Site", width=90),
+]
+LINE_COLUMNS = [
+    *_LINE_KEYS,
+    text_col("customer_id", "Customer", width=110),
     int_col("open_qty", "Open qty", width=100, valueFormatter=_QTY),
     text_col("promised_date", "Promised", width=115),
     text_col("first_promised_date", "First promise", width=125),
@@ -97,10 +101,7 @@ LINE_COLUMNS = [
     text_col("action_text", "Suggested action", minWidth=220, flex=1, tooltipField="action_text"),
 ]
 OTIF_COLUMNS = [
-    text_col("order_id", "Order", width=110),
-    int_col("line_no", "Line", width=70),
-    text_col("item_id", "Item", width=110),
-    text_col("location_id", "Site", width=90),
+    *_LINE_KEYS,
     text_col("status", "Line status", width=115),
     int_col("ordered_qty", "Ordered", width=95, valueFormatter=_QTY),
     text_col("requested_date", "Requested", width=115),
@@ -324,20 +325,8 @@ def submit(_clicks: Any, selected: Any, new_date: Any, reason: Any, refresh: Any
         day = date.fromisoformat(new_date or "")
     except ValueError:
         return f"date={new_date!r}: choose the new promised date", no_update, no_update
-    context = web_context()
     try:
-        with context.snapshot() as cur:
-            out = repromise_line(
-                cur,
-                context.exceptions,
-                order_id=row["order_id"],
-                line_no=int(row["line_no"]),
-                promised_date=day,
-                reason=reason or "",
-                user=user.name,
-                role=user.role,
-                scope=user.scope,
-            )
+        out = repromise_as(user, row["order_id"], int(row["line_no"]), day, reason or "")
     except (RepromiseError, RepromiseNotAllowedError, UnknownLineError, ValueError) as exc:
         return f"Not re-promised: {exc}", no_update, no_update
     except NoSnapshotError:

@@ -14,6 +14,10 @@ pipeline's writer connection and the run's changes. Three phases:
    database and the queue brought in line in one transaction
    (`control_tower.exceptions.reconcile`): every item on a full refresh, on a
    delta only those whose condition changed since the last detection.
+Before them, the latest re-promise of each order line is copied to
+`exc.line_promises` (`mirror.mirror_line_promises`), so the rules read each
+line's effective promise.
+
 3. mirror: the items are copied to `exc.queue_items` for the exception_aging
    KPI and drill-downs, which read the published snapshot
    (`control_tower.exceptions.mirror`): all of them on a full refresh, on a
@@ -31,7 +35,7 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from control_tower.exceptions.mirror import MIRROR_COLUMNS, mirror
+from control_tower.exceptions.mirror import MIRROR_COLUMNS, mirror, mirror_line_promises
 from control_tower.exceptions.reconcile import ReconcileScope, reconcile
 from control_tower.exceptions.registry import (
     EXCEPTION_TYPES,
@@ -228,6 +232,10 @@ def refresh_exceptions(
     kinds = dict(types or EXCEPTION_TYPES)
     report = DetectionReport(as_of=as_of, now=now)
     t0 = time.perf_counter()
+    # Re-promises recorded since the last run reach the ATP demand before the rules are planned:
+    # the rules that read them (order_at_risk) run again when they changed.
+    with ExceptionStore.open(app_db_url) as store:
+        mirror_line_promises(con, store)
     plans = plan_rules(con, changes, kinds, as_of=as_of, now=now)
     begin_reconcile_scope(con)
     report.detected, report.failed = detect(

@@ -7,11 +7,16 @@ every row. An incremental one copies only the items that changed since the
 last copy: those a detection run changed without a version bump (sightings)
 and those whose version differs from their copy (a person's action, a state
 change, a new item); the rest only get the new `mirrored_at`.
+
+`mirror_line_promises` copies the latest re-promise of each order line
+(`exc_line_promises`) to `exc.line_promises`, where the ATP demand reads a
+line's promise (`control_tower.promising.sql`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +28,7 @@ from control_tower.exceptions.store import (
     ITEM_CORE_COLUMNS,
     ExceptionItem,
     ExceptionStore,
+    LinePromise,
     in_chunks,
 )
 from control_tower.settings import utc_now
@@ -71,9 +77,7 @@ def mirror(
             stale, gone = _stale(con, db, changed)
             frame = _frame(row for ids in in_chunks(sorted(stale)) for row in _rows(db, ids))
     cols = ", ".join(MIRROR_COLUMNS)
-    con.register("exc_mirror", frame.to_arrow())
-    try:
-        con.execute("BEGIN TRANSACTION")
+    with _loading(con, "exc_mirror", frame):
         if gone is None:
             con.execute("DELETE FROM exc.queue_items")
         else:
@@ -88,13 +92,24 @@ def mirror(
         )
         if gone is not None:
             con.execute("UPDATE exc.queue_items SET mirrored_at = ?", [taken])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("exc_mirror")
     return frame.height
+
+
+@contextmanager
+def _loading(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+    """`frame` registered as `name` for one transaction: committed when the block ends,
+    rolled back when it raises."""
+    con.register(name, frame.to_arrow())
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.unregister(name)
 
 
 def _stale(
@@ -150,3 +165,33 @@ def _frame(rows: Iterator[Sequence[Any]]) -> pl.DataFrame:
     typed |= {c: stamp for c in MIRROR_COLUMNS if c.endswith(("_at", "_until"))}
     schema = {c: typed.get(c, pl.String) for c in MIRROR_COLUMNS}  # the rest is text
     return pl.DataFrame([(str(r[0]), *r[1:]) for r in rows], schema=schema, orient="row")
+
+
+def mirror_line_promises(con: duckdb.DuckDBPyConnection, store: ExceptionStore) -> int:
+    """Replace `exc.line_promises` with the latest re-promise of each order line (by recording
+    time, then id); returns how many lines have one. Content that did not change leaves the
+    table's fingerprint as it was, so order_at_risk runs again only after a re-promise."""
+    latest: dict[tuple[str, int], tuple[Any, ...]] = {}
+    query = select(
+        LinePromise.order_id,
+        LinePromise.line_no,
+        LinePromise.promised_date,
+        LinePromise.recorded_at,
+    ).order_by(LinePromise.recorded_at, LinePromise.id)
+    with store.engine.connect() as db:
+        for row in db.execute(query):
+            latest[(row[0], row[1])] = tuple(row)
+    frame = pl.DataFrame(
+        list(latest.values()),
+        schema={
+            "order_id": pl.String,
+            "line_no": pl.Int32,
+            "promised_date": pl.Date,
+            "recorded_at": pl.Datetime("us"),
+        },
+        orient="row",
+    )
+    with _loading(con, "exc_promises", frame):
+        con.execute("DELETE FROM exc.line_promises")
+        con.execute("INSERT INTO exc.line_promises SELECT * FROM exc_promises")
+    return frame.height

@@ -139,6 +139,25 @@ class AuditEntry(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class LinePromise(Base):
+    """A re-promise of an open order line recorded in the tower: the new promised date, the
+    one it replaced, why and who. The line's first promise is never changed (the KPIs measure
+    against it); the latest re-promise is the line's promise until a newer extract of the line
+    arrives (`exceptions.line_promises`)."""
+
+    __tablename__ = "exc_line_promises"
+    __table_args__ = (Index("ix_exc_line_promises_line", "order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(64))
+    line_no: Mapped[int] = mapped_column(Integer)
+    promised_date: Mapped[date] = mapped_column(Date)
+    previous_promised_date: Mapped[date | None] = mapped_column(Date, default=None)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+
+
 class AlertState(Base):
     """Where one KPI alert rule stands for one scope value: ok, pending, firing or resolved."""
 
@@ -237,3 +256,19 @@ class ExceptionStore(AppDatabase):
             return list(
                 s.scalars(select(Comment).where(Comment.item_id == item_id).order_by(Comment.id))
             )
+
+    def record_promise(self, promise: LinePromise) -> LinePromise:
+        """Store one re-promise of an order line (the caller has checked it)."""
+        with self.session() as s:
+            s.add(promise)
+        return promise
+
+    def line_promises(self, order_id: str, line_no: int) -> list[LinePromise]:
+        """The re-promises of one order line, oldest first."""
+        query = (
+            select(LinePromise)
+            .where(LinePromise.order_id == order_id, LinePromise.line_no == line_no)
+            .order_by(LinePromise.recorded_at, LinePromise.id)
+        )
+        with self._sessions() as s:
+            return list(s.scalars(query))

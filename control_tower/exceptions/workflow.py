@@ -46,6 +46,9 @@ RESOLUTION_CODES: tuple[str, ...] = (
     "wont_fix",
 )
 CLEARED = "cleared"
+# Recorded by a re-promise the projection covers (`views.repromise`), not chosen by a person: the
+# line has a new promise the stock can keep, so the risk to the old one is gone.
+REPROMISED = "re_promised"
 # The longest note or comment, and the longest user name, an action may store: an item's
 # history is read whole on every view of it, so one oversized comment would slow every read.
 MAX_NOTE_LENGTH = 4000
@@ -202,7 +205,7 @@ def _apply(
         _set(item, changes, status="snoozed", snoozed_until=until)
     elif action == "resolve":
         _require_unresolved(item, action)
-        if reason not in RESOLUTION_CODES:
+        if reason not in (*RESOLUTION_CODES, REPROMISED):
             raise TransitionError(
                 f"resolve needs a reason code, one of: {', '.join(RESOLUTION_CODES)} "
                 f"(got {reason!r})"
@@ -271,6 +274,11 @@ def act(
             if expected_version is not None and expected_version != seen:
                 raise ConflictError(
                     item_id, expected_version, seen, _changes_since(s, item_id, expected_version)
+                )
+            if action == "resolve" and role is not None and reason == REPROMISED:
+                raise TransitionError(
+                    f"{REPROMISED} is recorded by re-promising the line, not chosen; re-promise "
+                    "the line, or resolve with another reason"
                 )
             if action == "resolve" and role is not None and not may_resolve(role, item.owner_role):
                 raise NotAllowedError(

@@ -44,6 +44,7 @@ from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.materialize import MONTHLY_DIMENSIONS
 from control_tower.kpi.query import compute
+from control_tower.storage.serving import published_as_of
 
 GRAINS = ("day", "week", "month")
 COMPUTED_CACHE_SIZE = 256  # computed results kept, over every snapshot
@@ -249,15 +250,7 @@ def scope_where(kpi: Kpi, scope: Scope) -> dict[str, list[str]]:
 
 def latest_as_of(cur: duckdb.DuckDBPyConnection) -> date | None:
     """The day the materialised values were computed for (None before the first refresh)."""
-
-    def read() -> date | None:
-        try:
-            row = cur.execute("SELECT max(as_of) FROM kpi.values").fetchone()
-        except duckdb.CatalogException:
-            return None
-        return row[0] if row else None
-
-    return kept("kpi.latest_as_of", read)
+    return kept("kpi.latest_as_of", lambda: published_as_of(cur))
 
 
 def series(

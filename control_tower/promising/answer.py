@@ -34,7 +34,6 @@ from typing import Any
 import duckdb
 
 from control_tower.accounts import Scope
-from control_tower.kpi.serving import latest_as_of
 from control_tower.promising import sql as S
 from control_tower.promising.atp import (
     DEFAULT_HORIZON_DAYS,
@@ -45,6 +44,7 @@ from control_tower.promising.atp import (
     check_horizon,
     project,
 )
+from control_tower.storage.serving import published_as_of
 
 UOMS = ("EA", "CS")
 MAX_LINES = 200
@@ -69,7 +69,9 @@ class OutOfScopeError(PermissionError):
 class PromiseRequest:
     """One line to promise: `qty` of `item_id` at `location_id`, wanted on `wanted` (None: as
     soon as possible), in `uom` (EA eaches, CS cases of `items.case_qty`). `customer_id`
-    (optional) only sharpens the risk of the suggested dates."""
+    (optional) only sharpens the risk of the suggested dates. `line` names an open order
+    line this request promises again (a re-promise): its own demand is left out of the
+    projection the line is judged on, so it does not compete with itself."""
 
     item_id: str
     location_id: str
@@ -77,6 +79,7 @@ class PromiseRequest:
     wanted: date | None = None
     uom: str = "EA"
     customer_id: str | None = None
+    line: tuple[str, int] | None = None  # (order_id, line_no) of an open line promised again
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ class PromiseAnswer:
 def as_of_day(cur: duckdb.DuckDBPyConnection) -> date | None:
     """The data's as-of day T: the day the published KPI values were computed as of, else the
     newest inventory snapshot's day; None when there is neither."""
-    day = latest_as_of(cur)
+    day = published_as_of(cur)
     if day is not None:
         return day
     row = cur.execute("SELECT max(snapshot_date) FROM main.inventory_snapshots").fetchone()
@@ -273,14 +276,24 @@ def _siblings(location_id: str, entity: dict[str, str], scope: Scope) -> list[st
     )
 
 
-def read_projections(
-    cur: duckdb.DuckDBPyConnection,
-    pairs: Sequence[tuple[str, str]],
-    *,
-    as_of: date,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
-) -> dict[tuple[str, str], Projection]:
-    """The projection of each (item_id, location_id), its inputs read in one query each."""
+Inputs = tuple[float | None, list[SupplyEvent], list[DemandEvent]]
+
+
+def _has_repromises(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database has the tower's re-promises (`exc.line_promises`): a snapshot
+    published before they existed has not, and is answered on the landed promises."""
+    row = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'exc' AND table_name = 'line_promises'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def read_inputs(
+    cur: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]], *, as_of: date
+) -> dict[tuple[str, str], Inputs]:
+    """The start availability, supply and demand of each (item_id, location_id), read in one
+    query each."""
     params = S.parameters(as_of, pairs)
     start = {
         (r[0], r[1]): r[6] for r in cur.execute(S.start_sql(restricted=True), params).fetchall()
@@ -289,12 +302,32 @@ def read_projections(
     for r in cur.execute(S.supply_sql(restricted=True), params).fetchall():
         supply.setdefault((r[0], r[1]), []).append(SupplyEvent(r[2], r[3], r[5], r[4]))
     demand: dict[tuple[str, str], list[DemandEvent]] = {}
-    for r in cur.execute(S.demand_sql(restricted=True), params).fetchall():
+    demand_sql = S.demand_sql(restricted=True, repromises=_has_repromises(cur))
+    for r in cur.execute(demand_sql, params).fetchall():
         demand.setdefault((r[0], r[1]), []).append(DemandEvent(r[2], r[3], r[6], r[5], r[4]))
-    return {
-        p: project(as_of, start.get(p), supply.get(p, ()), demand.get(p, ()), horizon_days)
-        for p in set(pairs)
-    }
+    return {p: (start.get(p), supply.get(p, []), demand.get(p, [])) for p in set(pairs)}
+
+
+def _project(
+    as_of: date, inputs: Inputs, horizon_days: int, without: tuple[str, int] | None = None
+) -> Projection:
+    """The projection of one item-location's inputs, the demand of line `without` left out."""
+    start, supply, demand = inputs
+    if without is not None:
+        demand = [d for d in demand if (d.order_id, d.line_no) != without]
+    return project(as_of, start, supply, demand, horizon_days)
+
+
+def read_projections(
+    cur: duckdb.DuckDBPyConnection,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    as_of: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> dict[tuple[str, str], Projection]:
+    """The projection of each (item_id, location_id), its inputs read in one query each."""
+    inputs = read_inputs(cur, pairs, as_of=as_of)
+    return {p: _project(as_of, i, horizon_days) for p, i in inputs.items()}
 
 
 def answer(
@@ -333,12 +366,18 @@ def answer(
         pairs = sorted(
             {(r.item_id, loc) for r in requests for loc in (r.location_id, *sites[r.location_id])}
         )
-        projections = read_projections(cur, pairs, as_of=as_of, horizon_days=horizon)
+        inputs = read_inputs(cur, pairs, as_of=as_of)
     finally:
         cur.close()
+    projections = {p: _project(as_of, i, horizon) for p, i in inputs.items()}
     answers = [
-        _one(r, q, entity[r.location_id], projections, sites[r.location_id])
+        _one(r, q, entity[r.location_id], projections, sites[r.location_id], own)
         for r, q in zip(requests, qtys, strict=True)
+        for own in [
+            _project(as_of, inputs[(r.item_id, r.location_id)], horizon, r.line)
+            if r.line is not None
+            else projections[(r.item_id, r.location_id)]
+        ]
     ]
     return _with_risk(answers, risk) if risk is not None else answers
 
@@ -349,8 +388,8 @@ def _one(
     entity_id: str,
     projections: dict[tuple[str, str], Projection],
     siblings: Sequence[str],
+    own: Projection,
 ) -> PromiseAnswer:
-    own = projections[(r.item_id, r.location_id)]
     wanted = own.earliest_day(r.wanted)
     day = own.promisable_date(qty, wanted)
     partial = own.partial_qty(qty, wanted)

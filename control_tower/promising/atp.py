@@ -29,7 +29,8 @@ Edge cases (the rules, also tested):
   the wanted day, so its answers never meet this.)
 - No day within the horizon keeps Q: `promisable_date` is None ("not within
   the horizon").
-- An item-location without a snapshot starts from 0, with a note saying so.
+- An item missing from its site's latest snapshot (or a site without one) starts
+  from 0, with a note saying so.
 - An unknown item or location never reaches the projection: `promising.answer`
   refuses it, naming the field and the value.
 """
@@ -226,7 +227,9 @@ def project(
     check_horizon(horizon_days)
     notes = list(notes)
     if start_available is None:
-        notes.append(f"no inventory snapshot on or before {as_of}: starts from 0 available")
+        notes.append(
+            f"not in the site's latest inventory snapshot on or before {as_of}: starts from 0 available"
+        )
         start_available = 0.0
     end = as_of + timedelta(days=horizon_days)
     ins: dict[date, list[SupplyEvent]] = {}

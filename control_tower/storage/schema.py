@@ -177,6 +177,15 @@ CREATE TABLE IF NOT EXISTS exc.queue_items (
     mirrored_at TIMESTAMP,          -- UTC, when this copy of the queue was taken (every row)
     version INTEGER                 -- the item's version in the app database at this copy
 );
+-- The latest re-promise of each order line recorded in the tower (the app database's
+-- exc_line_promises, copied by the exceptions step): the ATP demand and order_at_risk read a
+-- line's promise from it when it was recorded after the line's updated_at.
+CREATE TABLE IF NOT EXISTS exc.line_promises (
+    order_id VARCHAR NOT NULL,
+    line_no INTEGER NOT NULL,
+    promised_date DATE NOT NULL,
+    recorded_at TIMESTAMP NOT NULL  -- UTC
+);
 -- Exception rules restrict their tables with exc_in_scope(<key>): every key, except while the
 -- detection of a delta shadows it with a temp macro naming the keys the run touched.
 CREATE MACRO IF NOT EXISTS exc_in_scope(k) AS true;

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -37,6 +38,16 @@ _SNAPSHOT_RE = re.compile(r"^snapshot-(\d{8})\.duckdb$")
 def quote(name: str) -> str:
     """A SQL identifier, double-quoted."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def published_as_of(cur: duckdb.DuckDBPyConnection) -> date | None:
+    """The day the published KPI values were computed for (`kpi.values`), the data's as-of
+    day; None before the first refresh."""
+    try:
+        row = cur.execute("SELECT max(as_of) FROM kpi.values").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row else None
 
 
 class NoSnapshotError(RuntimeError):

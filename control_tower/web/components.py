@@ -164,5 +164,6 @@ RESOLUTION_LABELS = {
     "false_positive": "False positive",
     "duplicate": "Duplicate",
     "data_corrected": "Data corrected",
+    "re_promised": "Re-promised (covered)",
     "wont_fix": "Won't fix",
 }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
+import duckdb
 import pytest
 
 from control_tower.accounts import Scope
@@ -116,7 +118,9 @@ def test_a_site_that_cannot_promise_offers_any_site_that_can(con):
 def test_no_snapshot_starts_from_zero_with_a_note(con):
     a = one(con, "I2", "L1", 1, uom="CS")  # 6 eaches; 10 CS arrive on 03-21
     assert (a.status, a.date, a.wanted) == ("later", d(3, 21), d(3, 19))
-    assert a.notes == ("no inventory snapshot on or before 2026-03-18: starts from 0 available",)
+    assert a.notes == (
+        "not in the site's latest inventory snapshot on or before 2026-03-18: starts from 0 available",
+    )
 
 
 def test_a_wanted_day_after_the_horizon_extends_it(con):
@@ -191,3 +195,19 @@ def test_the_json_answer(con):
         "supply": [],
         "demand": [],
     }
+
+
+def test_a_snapshot_without_re_promises_is_answered_on_the_landed_promises(
+    con, promise_home, tmp_path
+):
+    expected = one(con, "I1", "L1", 30, d(3, 20))
+    copy = tmp_path / "older.duckdb"
+    shutil.copy(promise_home / "warehouse.duckdb", copy)
+    with duckdb.connect(str(copy)) as older_db:
+        older_db.execute("DROP TABLE exc.line_promises")
+        older = one(older_db, "I1", "L1", 30, d(3, 20))
+    assert (older.status, older.date, older.partial_qty) == (
+        expected.status,
+        expected.date,
+        expected.partial_qty,
+    )

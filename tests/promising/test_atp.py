@@ -109,7 +109,9 @@ def test_no_snapshot_starts_from_zero_with_a_note():
     p = project(T, None, [SupplyEvent("P1", 1, 60.0, d(3, 21))], [], 10)
     assert p.start_available == 0
     assert p.promisable_date(10) == d(3, 21)
-    assert p.notes == ("no inventory snapshot on or before 2026-03-18: starts from 0 available",)
+    assert p.notes == (
+        "not in the site's latest inventory snapshot on or before 2026-03-18: starts from 0 available",
+    )
 
 
 @pytest.mark.parametrize("qty", [0, -5])

@@ -2,7 +2,8 @@
 
 As-of day T = 2026-03-12, so T+1 = 03-13. Sites: L1 Chicago and L3 Dallas of
 entity E1, L2 Berlin of E2. Stock at each site's latest snapshot on or before T
-(03-11; the 03-13 row is after T and ignored):
+(03-11; the 03-13 row is after T and ignored; L2's older 03-10 row of I1 is not in its
+latest snapshot, so L2 holds no I1):
 
     L1 I1  20 on hand - 5 allocated - 5 quarantined = 10
     L1 I2  0           L3 I2  50 (its own open demand: B2 30)    L2 I2  1000 (entity E2)
@@ -10,7 +11,8 @@ entity E1, L2 Berlin of E2. Stock at each site's latest snapshot on or before T
 
 Open PO supply: Q1|1 12 I1 at L1 expected 03-05 (past due: counts on 03-13);
 Q1|2 24 I1 at L1 expected 03-20, 12 received (12 open); Q2|1 and Q2|2 6 I3 each at
-L2 on 03-16 and 03-18; Q3|1 cancelled.
+L2 on 03-16 and 03-18; Q3|1 cancelled; Q4|1 received (nothing more comes, though
+nothing was receipted).
 
 Open lines of I1 at L1 in promise order (A6 is released: inside allocated):
 
@@ -44,8 +46,10 @@ decision, not a queue item), FM4b 100, FM8 cancelled.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 from tests.support.baseline import BASELINE_CSV
+from tests.support.exception_cases import detect_at, fresh_home, land, writer
 
 NOW = datetime(2026, 3, 12, 10, 0)
 AS_OF = date(2026, 3, 12)
@@ -137,6 +141,7 @@ snapshot_date,location_id,item_id,on_hand_qty,allocated_qty,quarantined_qty,in_t
 2026-03-11,L2,I2,1000,0,0,0
 2026-03-11,L2,I3,0,0,0,0
 2026-03-13,L1,I1,999,0,0,0
+2026-03-10,L2,I1,40,0,0,0
 """,
     "purchase_order_lines": f"""\
 po_id,line_no,supplier_id,item_id,location_id,ordered_qty,uom,unit_cost,order_date,expected_date,status,updated_at
@@ -145,6 +150,7 @@ Q1,2,S1,I1,L1,2,CS,30.00,2026-02-20,2026-03-20,open,{TS}
 Q2,1,S2,I3,L2,6,EA,0.05,2026-03-01,2026-03-16,open,{TS}
 Q2,2,S2,I3,L2,6,EA,0.05,2026-03-01,2026-03-18,open,{TS}
 Q3,1,S1,I1,L1,5,CS,30.00,2026-03-01,2026-03-13,cancelled,{TS}
+Q4,1,S2,I3,L2,6,EA,0.05,2026-03-01,2026-03-15,received,{TS}
 """,
     "receipts": """\
 receipt_id,line_no,po_id,po_line_no,item_id,location_id,received_qty,damaged_qty,arrived_ts,putaway_ts
@@ -175,3 +181,16 @@ def risk_sql() -> str:
     """The SQL that writes RISKS into risk.late_order_scores (replacing what is there)."""
     values = ", ".join(f"('{o}', {n}, {p})" for (o, n), p in RISKS.items())
     return RISK_SQL.format(values=values)
+
+
+def detected_kit(root: Path) -> Path:
+    """A data folder under `root` with DELIVERY landed, the late-order risks written and
+    detection run at NOW."""
+    home = root / "landed" / "home"
+    report = land(home, DELIVERY)
+    assert report.status == "ok", report.steps
+    home = fresh_home(home, root / "detected" / "home")
+    with writer(home) as con:
+        con.execute(risk_sql())
+    assert not detect_at(home, NOW).failed
+    return home

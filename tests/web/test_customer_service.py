@@ -12,7 +12,7 @@ OTHER_ROLES_PAGES = ("/executive", "/warehouse", "/planner", "/finance", "/data-
 
 def test_signs_in_to_the_exception_queues(app) -> None:
     client = client_as(app, "customer_service")
-    assert client.get("/").headers["Location"] == "/exceptions"
+    assert client.get("/").headers["Location"] == "/customers"
     assert QueueView.from_query({}, "customer_service").queues == "mine"
     assert "Customer service" in client.get("/_dash-layout").get_data(as_text=True)
 

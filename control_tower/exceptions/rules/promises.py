@@ -4,12 +4,15 @@
 as-of day T (the ATP projection):
 
     A0    on_hand - allocated - quarantined at the location's latest snapshot on or
-          before T (0 when the item is not in it)
-    S(d)  remaining quantity (ordered - received) of open PO lines (not cancelled or
-          closed) expected on or before d; a line past due or undated counts on T+1
+          before T (0 when the item is not in it: snapshots are whole-location daily
+          pictures, so an item missing from the latest one has nothing there)
+    S(d)  remaining quantity (ordered - received) of open PO lines (status open)
+          expected on or before d; a line past due or undated counts on T+1
     D(d)  unshipped quantity (ordered - shipped) of open and backordered order lines
           (released lines are inside allocated) promised on or before d; past-due
-          demand counts on T+1
+          demand counts on T+1. A line's promise is its effective one: the tower's
+          latest re-promise (exc.line_promises) when recorded after the line's
+          updated_at, else the landed promised_date
 
 Coverage takes stock in promise order: the lines of an item-location, sorted by
 promised date, then order time, order id and line number, are covered while
@@ -18,8 +21,9 @@ including it. The line's ATP date is the earliest day d in T+1 .. T+horizon from
 which the projection, with the line's own demand moved to d, stays >= 0 to the end
 of the horizon (it never takes stock promised to another line).
 
-The projection's pieces (`_STOCK`, `_SUPPLY`, `_DEMAND`) are fragments over the
-landed tables, written so that the ATP package can share them.
+These inputs are the ATP package's own (`control_tower.promising.sql`), so a line's
+ATP date here is the date `promising.answer` gives for its open quantity with the line's
+own demand left out (a test holds the two to the same answer).
 
 `missed_promise` is the line-level reading of the order_promise_accuracy KPI
 (kpi_definitions/models/order_lines.yml): a due line not delivered in full by the
@@ -30,72 +34,25 @@ the two to the same answer.
 from __future__ import annotations
 
 from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.promising.sql import demand_ctes, start_ctes, supply_ctes
 
 _AS_OF = "CAST($as_of AS DATE)"
 _NEXT_DAY = f"({_AS_OF} + 1)"
 _BASE_PRICE = "CAST(l.unit_price AS DOUBLE) / coalesce(nullif(l.uom_factor, 0), 1)"
 _LINE_KEY = "order_id || '|' || line_no"
 
-# Open demand: unshipped quantity of open and backordered lines, on its promised day (past due:
-# T+1), with the rank that decides who takes stock first.
-_DEMAND = f"""
-    open_raw AS (
-        SELECT l.order_id, l.line_no, l.location_id, l.entity_id, l.customer_id, l.item_id,
-               l.order_ts, l.first_promised_date, l.promised_date, l.ordered_qty,
-               {_BASE_PRICE} AS base_price
-        FROM sales_order_lines AS l
-        WHERE l.status IN ('open', 'backordered')
-    ),
-    open_shipped AS (
-        SELECT s.order_id, s.line_no, sum(s.shipped_qty) AS qty
-        FROM shipments AS s SEMI JOIN open_raw AS o USING (order_id, line_no)
-        GROUP BY ALL
-    ),
-    demand AS (
-        SELECT o.*, CAST(o.ordered_qty - coalesce(s.qty, 0) AS DOUBLE) AS open_qty,
-               greatest(o.promised_date, {_NEXT_DAY}) AS need_date
-        FROM open_raw AS o LEFT JOIN open_shipped AS s USING (order_id, line_no)
-        WHERE o.ordered_qty - coalesce(s.qty, 0) > 0
-    )"""
-
-# Available stock of the items in demand, at each location's latest snapshot on or before T.
-_STOCK = f"""
-    snapshot_days AS (
-        SELECT location_id, max(snapshot_date) AS snapshot_date
-        FROM inventory_snapshots WHERE snapshot_date <= {_AS_OF}
-        GROUP BY location_id
-    ),
-    stock AS (
-        SELECT s.location_id, s.item_id,
-               CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE) AS available
-        FROM inventory_snapshots AS s JOIN snapshot_days USING (location_id, snapshot_date)
-        WHERE s.item_id IN (SELECT item_id FROM demand)
-    )"""
-
-# Open supply of the item-locations in demand, on its expected day (past due or undated: T+1).
-_SUPPLY = f"""
-    po_open AS (
-        SELECT p.* FROM purchase_order_lines AS p
-        SEMI JOIN demand AS d USING (location_id, item_id)
-        WHERE p.status NOT IN ('cancelled', 'closed')
-    ),
-    po_received AS (
-        SELECT r.po_id, r.po_line_no, sum(CAST(r.received_qty AS DOUBLE)) AS qty
-        FROM receipts AS r
-        SEMI JOIN po_open AS p ON p.po_id = r.po_id AND p.line_no = r.po_line_no
-        GROUP BY ALL
-    ),
-    supply AS (
-        SELECT p.location_id, p.item_id, p.po_id, p.line_no, p.expected_date,
-               greatest(coalesce(p.expected_date, {_NEXT_DAY}), {_NEXT_DAY}) AS supply_date,
-               CAST(p.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) AS open_qty
-        FROM po_open AS p
-        LEFT JOIN po_received AS r ON r.po_id = p.po_id AND r.po_line_no = p.line_no
-        WHERE CAST(p.ordered_qty AS DOUBLE) - coalesce(r.qty, 0) > 0
-    )"""
+# The ATP inputs, defined once in promising.sql: open demand (with what ranks and values it),
+# the start stock of the items in demand at every site, open supply of the demand's
+# item-locations.
+_INPUTS = ", ".join((
+    demand_ctes("demand", extra=f"l.entity_id, l.order_ts, l.first_promised_date, "
+                  f"{_BASE_PRICE} AS base_price"),
+    start_ctes("stock", items_in="demand"),
+    supply_ctes("supply", pairs_in="demand"),
+))  # fmt: skip
 
 _ORDER_AT_RISK_RULE = f"""
-    WITH {_DEMAND}, {_STOCK}, {_SUPPLY},
+    WITH {_INPUTS},
     ranked AS (
         SELECT d.*, sum(d.open_qty) OVER (
             PARTITION BY d.location_id, d.item_id
@@ -107,7 +64,7 @@ _ORDER_AT_RISK_RULE = f"""
         SELECT r.order_id, r.line_no, coalesce(sum(p.open_qty), 0) AS supply_by_promise
         FROM ranked AS r
         LEFT JOIN supply AS p ON p.location_id = r.location_id AND p.item_id = r.item_id
-             AND p.supply_date <= r.promised_date
+             AND p.event_date <= r.promised_date
         WHERE r.promised_date >= {_AS_OF}
         GROUP BY ALL
     ),
@@ -118,7 +75,7 @@ _ORDER_AT_RISK_RULE = f"""
     ),
     judged AS (
         SELECT r.*, c.priority_tier, sc.late_risk,
-               r.cum_demand - coalesce(st.available, 0) - s.supply_by_promise AS shortfall,
+               r.cum_demand - coalesce(st.available_qty, 0) - s.supply_by_promise AS shortfall,
                r.open_qty * r.base_price AS line_value
         FROM ranked AS r
         JOIN supplied AS s USING (order_id, line_no)
@@ -137,9 +94,9 @@ _ORDER_AT_RISK_RULE = f"""
         FROM (SELECT unnest(range(1, CAST($horizon_days AS BIGINT) + 1)) AS n)
     ),
     events AS (
-        SELECT location_id, item_id, supply_date AS day, open_qty AS qty FROM supply
+        SELECT location_id, item_id, event_date AS day, open_qty AS qty FROM supply
         UNION ALL
-        SELECT location_id, item_id, need_date, -open_qty FROM demand
+        SELECT location_id, item_id, event_date, -open_qty FROM demand
     ),
     net AS (
         SELECT e.location_id, e.item_id, e.day, sum(e.qty) AS qty
@@ -152,7 +109,7 @@ _ORDER_AT_RISK_RULE = f"""
     ),
     projection AS (
         SELECT g.location_id, g.item_id, g.day,
-               coalesce(st.available, 0) + sum(coalesce(n.qty, 0)) OVER (
+               coalesce(st.available_qty, 0) + sum(coalesce(n.qty, 0)) OVER (
                    PARTITION BY g.location_id, g.item_id ORDER BY g.day ROWS UNBOUNDED PRECEDING
                ) AS atp
         FROM grid AS g
@@ -162,7 +119,7 @@ _ORDER_AT_RISK_RULE = f"""
     floors AS (
         -- the lowest projection from each day on, the line's own demand taken back out
         SELECT c.order_id, c.line_no, c.open_qty, p.day,
-               min(p.atp + CASE WHEN p.day >= c.need_date THEN c.open_qty ELSE 0 END) OVER (
+               min(p.atp + CASE WHEN p.day >= c.event_date THEN c.open_qty ELSE 0 END) OVER (
                    PARTITION BY c.order_id, c.line_no ORDER BY p.day DESC
                    ROWS UNBOUNDED PRECEDING) AS floor_after
         FROM candidates AS c JOIN projection AS p USING (location_id, item_id)
@@ -174,7 +131,7 @@ _ORDER_AT_RISK_RULE = f"""
     free AS (
         -- what another site holds beyond its own open demand of the item
         SELECT st.location_id, st.item_id, loc.entity_id,
-               st.available - coalesce(dm.qty, 0) AS free_qty
+               st.available_qty - coalesce(dm.qty, 0) AS free_qty
         FROM stock AS st
         JOIN locations AS loc ON loc.location_id = st.location_id
         LEFT JOIN (SELECT location_id, item_id, sum(open_qty) AS qty FROM demand GROUP BY ALL)
@@ -194,10 +151,10 @@ _ORDER_AT_RISK_RULE = f"""
                p.open_qty AS po_open_qty
         FROM candidates AS c
         JOIN supply AS p ON p.location_id = c.location_id AND p.item_id = c.item_id
-             AND p.supply_date > c.promised_date AND p.open_qty >= c.shortfall
+             AND p.event_date > c.promised_date AND p.open_qty >= c.shortfall
         WHERE c.shortfall > 0
         QUALIFY row_number() OVER (
-            PARTITION BY c.order_id, c.line_no ORDER BY p.supply_date, p.po_id, p.line_no) = 1
+            PARTITION BY c.order_id, c.line_no ORDER BY p.event_date, p.po_id, p.line_no) = 1
     ),
     advised AS (
         SELECT c.*, a.atp_date, t.source_location, e.po_id, e.po_line_no, e.expected_date,
@@ -271,7 +228,8 @@ ORDER_AT_RISK = ExceptionType(
     ),
     params={"min_late_risk": 0.5, "horizon_days": 60, "high_risk_value": 5000.0},
     # Whole: one line's stock depends on every earlier promise at its item-location, on the
-    # site's snapshot, its open POs and the risk step's scores.
+    # site's snapshot, its open POs, the risk step's scores and the re-promises recorded (a
+    # derived table: a change to it runs the rule again, re-judging every item-location).
     reads=(
         "sales_order_lines",
         "shipments",
@@ -281,6 +239,7 @@ ORDER_AT_RISK = ExceptionType(
         "customers",
         "locations",
         "risk.late_order_scores",
+        "exc.line_promises",
     ),
 )
 

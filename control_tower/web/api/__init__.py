@@ -6,7 +6,7 @@ token sent as `Authorization: Bearer ct_...`; without either every call
 answers 401 JSON. Each view starts with `api_user(roles)` (role checked, 403
 otherwise) and filters rows with that user's scope, exactly as the pages do.
 
-Resources are in their own modules (`kpis`, `exceptions`, `atp`), each adding its
+Resources are in their own modules (`kpis`, `exceptions`, `atp`, `order_lines`), each adding its
 routes to the one blueprint. Errors are JSON objects `{"error": "..."}` with
 a status that says what went wrong: 400 a bad argument (named), 401 not
 signed in, 403 not allowed, 404 unknown, 409 a conflicting change.
@@ -71,7 +71,7 @@ def _error(exc: HTTPException) -> flask.Response:
 
 def install_api(server: flask.Flask, prefix: str = "/") -> None:
     """Register the API blueprint (every resource module's routes) on the app's server."""
-    from control_tower.web.api import atp, exceptions, kpis  # they import this module
+    from control_tower.web.api import atp, exceptions, kpis, order_lines  # they import this
 
     blueprint = flask.Blueprint("api_v1", __name__, url_prefix=prefix.rstrip("/") + API_PREFIX)
 
@@ -94,6 +94,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
     kpis.register(blueprint)
     atp.register(blueprint)
     exceptions.register(blueprint)
+    order_lines.register(blueprint)
     blueprint.register_error_handler(HTTPException, _error)
     server.register_blueprint(blueprint)
 

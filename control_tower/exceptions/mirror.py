@@ -98,7 +98,9 @@ def mirror(
 @contextmanager
 def _loading(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
     """`frame` registered as `name` for one transaction: committed when the block ends,
-    rolled back when it raises."""
+    rolled back when it raises. A result the connection's last caller left unread (a
+    `fetchone()`) is finished first: DuckDB refuses to register a frame beside it."""
+    con.complete()
     con.register(name, frame.to_arrow())
     try:
         con.execute("BEGIN TRANSACTION")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from control_tower.exceptions.detect import refresh_exceptions
 from control_tower.exceptions.workflow import act
 from control_tower.storage import ServingStore
 from tests.support.exception_cases import detect_at, items, later, settings, store, writer
@@ -57,3 +58,15 @@ def test_pipeline_runs_detection_and_publishes_the_queue(landed: Path) -> None:
     )
     assert count > 0
     assert count == len(items(landed))
+
+
+def test_detection_runs_on_a_connection_left_with_an_unread_result(home: Path) -> None:
+    """The pipeline's steps share one connection; one that stops reading a result after its
+    first row (`fetchone()`) does not keep the next step from copying the queue."""
+    with writer(home) as con:
+        con.execute("SELECT * FROM range(10000)").fetchone()
+        report = refresh_exceptions(
+            con, settings(home).app_db_url, as_of=later(0).date(), now=later(0)
+        )
+    assert report.failed == {}
+    assert mirrored(home)

@@ -124,6 +124,7 @@ def _stale(
         schema={"id": pl.Int64, "version": pl.Int64},
         orient="row",
     )
+    con.complete()  # DuckDB registers no frame beside an unread result
     con.register("exc_versions", versions.to_arrow())
     try:
         stale = {

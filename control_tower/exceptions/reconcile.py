@@ -112,6 +112,7 @@ def _classify(
     if scope is not None:
         existing = existing.unique("id", keep="first", maintain_order=True)
         con.execute(f"CREATE OR REPLACE TEMP TABLE exc_judged AS {judged_sql(scope.full_types)}")
+    con.complete()  # DuckDB registers no frame beside an unread result
     con.register("exc_existing", existing.to_arrow())
     try:
         cur = con.execute(

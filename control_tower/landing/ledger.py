@@ -177,6 +177,7 @@ class Ledger:
         """
         con = self.con
         con.execute("DROP TABLE IF EXISTS raw")
+        con.complete()  # DuckDB registers no frame beside an unread result
         con.register("_ct_rows", rows)
         try:
             names = [d[0] for d in con.execute("SELECT * FROM _ct_rows LIMIT 0").description]

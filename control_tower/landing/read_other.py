@@ -224,6 +224,7 @@ def read_xlsx(
         }
     )
     con.execute("DROP TABLE IF EXISTS raw; DROP TABLE IF EXISTS raw_rejects")
+    con.complete()  # DuckDB registers no frame beside an unread result
     con.register("_xlsx_rows", arrow)
     try:
         con.execute(f"CREATE TEMP TABLE raw AS SELECT * FROM _xlsx_rows ORDER BY {LINE_COLUMN}")

@@ -159,6 +159,7 @@ def pull_table(
         lower = lower_bound(lower, source.overlap_seconds)
     con.execute(f"DROP TABLE IF EXISTS {temp}")
     empty = pa.Table.from_batches([], schema=schema)
+    con.complete()  # DuckDB registers no frame beside an unread result
     con.register("_ct_chunk", empty)
     try:
         con.execute(f"CREATE TEMP TABLE {temp} AS SELECT * FROM _ct_chunk")

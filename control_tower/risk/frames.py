@@ -25,6 +25,7 @@ def cover(qty: pl.Expr, demand: pl.Expr) -> pl.Expr:
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
     """Inside the block, `frame` is the DuckDB view `name`."""
+    con.complete()  # DuckDB registers no frame beside an unread result
     con.register(name, frame.to_arrow())
     try:
         yield

@@ -95,7 +95,17 @@ def read_line(line: Mapping[str, Any], sites: set[str]) -> PromiseRequest:
     if site not in sites:
         raise OutOfScopeError(f"site {site!r} is not one of your sites")
     uom = (_text(line.get("uom")) or "EA").upper()
-    return PromiseRequest(item, site, qty, wanted, uom, _text(line.get("customer")) or None)
+    customer = _text(line.get("customer")) or None
+    return PromiseRequest(item, site, qty, wanted, uom, customer, _order_line(line))
+
+
+def _order_line(line: Mapping[str, Any]) -> tuple[str, int] | None:
+    """The open order line a grid line promises again (set by a drill from its queue item),
+    whose own demand then stays out of its projection; None for a new line."""
+    order, number = _text(line.get("order")), _text(line.get("line_no"))
+    if not order or not number.isdigit():
+        return None
+    return order, int(number)
 
 
 def _error_text(exc: Exception) -> str:
@@ -194,6 +204,7 @@ def promise_link(
         return None
     if role is not None and role not in ROLES:
         return None
+    order_line = (detail.get("order_id"), detail.get("line_no"))
     if type_name == "order_at_risk":
         qty, day = detail.get("open_qty"), detail.get("promised_date")
     else:
@@ -201,12 +212,21 @@ def promise_link(
         left = ordered - delivered if isinstance(ordered, int | float) else None
         qty = left if left and left > 0 else ordered
         day = detail.get("first_promised_date")
-    return promise_href(item_id, location_id, qty, day)
+    return promise_href(item_id, location_id, qty, day, order_line)
 
 
-def promise_href(item_id: Any, location_id: Any, qty: Any = None, day: Any = None) -> str:
-    """`/promise` with one line filled in: the item at the site (quantity and day when known)."""
+def promise_href(
+    item_id: Any,
+    location_id: Any,
+    qty: Any = None,
+    day: Any = None,
+    order_line: tuple[Any, Any] | None = None,
+) -> str:
+    """`/promise` with one line filled in: the item at the site (quantity and day when known;
+    with `order_line`, the open order line it promises again, left out of its own projection)."""
     query = {"item": str(item_id or ""), "location": str(location_id or "")}
+    if order_line and order_line[0] and str(order_line[1]).isdigit():
+        query["order"], query["line"] = str(order_line[0]), str(order_line[1])
     if _number(qty):
         query["qty"] = _number(qty) or ""
     if day:

@@ -49,7 +49,27 @@ def test_an_order_at_risk_item_opens_its_lines_projection(app, demo_settings) ->
         "location": item.location_id,
         "qty": f"{float(item.detail['open_qty']):.15g}",
         "date": item.detail["promised_date"],
+        "order": item.detail["order_id"],
+        "line": str(item.detail["line_no"]),
     }
+
+
+def test_the_drilled_line_is_answered_without_its_own_demand(app, demo_settings) -> None:
+    """Checked from its queue item, a line at risk gets the ATP date the queue shows (or its
+    promised day, when that is later): its own open quantity does not also stand in its
+    projection as demand."""
+    item = _item(demo_settings, "order_at_risk")
+    q = _query(promise_link(item.type, item.item_id, item.location_id, item.detail))
+    drilled = page.line(q["item"], q["qty"], q["date"], q["location"], order=q["order"],
+                        line_no=q["line"])  # fmt: skip
+    client = client_as(app, "admin")
+    (again,) = page.check(client, [drilled])
+    assert again["error"] in ("", None), again
+    atp = item.detail.get("atp_date")  # from T+1, while the page asks from the promised day
+    assert again["promise"] == (max(atp, q["date"]) if atp else "")
+    as_new = {k: v for k, v in drilled.items() if k not in ("order", "line_no")}
+    (new,) = page.check(client, [as_new])
+    assert (new["promise"] or "9999") >= (again["promise"] or "9999")
 
 
 def test_a_missed_promise_asks_for_what_is_still_to_deliver() -> None:

@@ -123,6 +123,8 @@ def layout(**query: Any) -> html.Div:
                 item=str(query["item"]),
                 qty=str(query.get("qty") or ""),
                 date=str(query.get("date") or ""),
+                order=str(query.get("order") or ""),
+                line_no=str(query.get("line") or ""),
             )
         ]
     else:

@@ -319,6 +319,17 @@ class Settings:
         return self.home / "alert_rules.yml"
 
     @property
+    def escalation_path(self) -> Path:
+        """Escalation policies for items past their SLA (YAML; optional)."""
+        return self.home / "escalation.yml"
+
+    @property
+    def subscriptions_path(self) -> Path:
+        """Who follows which queues and KPI alerts, and where their daily digest goes (YAML;
+        optional)."""
+        return self.home / "subscriptions.yml"
+
+    @property
     def writer_lock_path(self) -> Path:
         """Lock file held by the one process that writes the warehouse."""
         return self.home / "writer.lock"

@@ -222,3 +222,17 @@ def channels_from_settings(settings: Settings) -> list[Channel]:
     if settings.alert_webhook_url:
         channels.append(WebhookChannel(settings.alert_webhook_url))
     return channels
+
+
+def addressed_channel(settings: Settings, channel: str, target: str) -> Channel | None:
+    """A channel to one person's address ("email") or URL ("webhook"); None when e-mail has no
+    SMTP server configured (or the channel is unknown)."""
+    if channel == "email":
+        if not settings.smtp_host:
+            return None
+        return EmailChannel(
+            settings.smtp_host, settings.smtp_port, settings.alert_email_from, (target,)
+        )
+    if channel == "webhook":
+        return WebhookChannel(target)
+    return None

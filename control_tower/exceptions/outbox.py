@@ -10,9 +10,10 @@ data-health page lists what is pending or given up (`attention`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypedDict
 
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from control_tower.exceptions.notify import (
     Notification,
     OutboxPolicy,
     RetryPolicy,
+    addressed_channel,
     channels_from_settings,
     send_with_retries,
 )
@@ -89,8 +91,10 @@ def retry_due(
     now: datetime,
     policy: RetryPolicy | None = None,
     outbox: OutboxPolicy | None = None,
+    addressed: Callable[[str, str], Channel | None] | None = None,
 ) -> OutboxReport:
-    """Retry every pending delivery due at `now` (see the module docstring)."""
+    """Retry every pending delivery due at `now` (see the module docstring); one meant for one
+    person (`target` set) goes through `addressed(channel, target)`."""
     policy, outbox = policy or RetryPolicy(), outbox or OutboxPolicy()
     by_name = {c.name: c for c in channels}
     report = OutboxReport()
@@ -105,7 +109,11 @@ def retry_due(
         )
     for row in due:  # sent outside any transaction: a slow channel holds no lock
         age = now - row.created_at
-        channel = by_name.get(row.channel)
+        channel = (
+            by_name.get(row.channel)
+            if row.target is None
+            else (addressed(row.channel, row.target) if addressed else None)
+        )
         tries, error = 0, row.error
         if age >= outbox.give_up_after:
             reason = f"given up after {row.rounds} rounds over {_hours(age.total_seconds())}"
@@ -147,6 +155,7 @@ def retry_pending(settings: Settings, *, now: datetime | None = None) -> OutboxR
             channels_from_settings(settings),
             now=now or utc_now(),
             outbox=OutboxPolicy.from_settings(settings),
+            addressed=partial(addressed_channel, settings),
         )
 
 

@@ -206,6 +206,9 @@ class AlertNotification(Base):
     rounds: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # The one address or URL a delivery meant for one person goes to (a digest, an escalation
+    # notice); None: the installation's alert channel of that name.
+    target: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ExceptionStore(AppDatabase):

@@ -16,6 +16,7 @@ from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console
 from control_tower.kpi.cli import kpi_group
 from control_tower.mappings import MappingError, enabled_mappings
+from control_tower.notifications.cli import notify_group
 from control_tower.risk.cli import risk_group
 from control_tower.storage import WriterBusyError
 from control_tower.storage.cli import db_group
@@ -345,3 +346,5 @@ main.add_command(users_group)
 main.add_command(risk_group)
 
 main.add_command(db_group)
+
+main.add_command(notify_group)

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 PIPELINE_JOB_ID = "pipeline_run"
 RETRAIN_JOB_ID = "risk_retrain"
+NOTIFY_JOB_ID = "notifications"
+NOTIFY_EVERY_MINUTES = 15
 
 
 def scheduled_run() -> None:
@@ -47,6 +49,13 @@ def scheduled_retrain() -> None:
     """The retraining job as stored in the job table; it runs on the process's `SchedulerService`."""
     raise RuntimeError(
         "scheduled_retrain must run inside the scheduler process that holds the lock"
+    )
+
+
+def scheduled_notifications() -> None:
+    """The notifications job as stored in the job table; it runs on the `SchedulerService`."""
+    raise RuntimeError(
+        "scheduled_notifications must run inside the scheduler process that holds the lock"
     )
 
 
@@ -234,6 +243,18 @@ class SchedulerService:
         finally:
             con.close()
 
+    def scheduled_notifications(self) -> None:
+        """Every quarter hour: escalate what has waited past its SLA (also when no new data
+        arrives, so no pipeline step runs), then send the digests whose hour has come."""
+        from control_tower.config_files import ConfigError
+        from control_tower.notifications.service import run_digests, run_escalation
+
+        try:
+            log.info(run_escalation(self.settings).summary())
+            log.info(run_digests(self.settings).summary())
+        except ConfigError as exc:
+            log.error("notifications not sent: %s", exc)
+
     def build_scheduler(
         self,
         *,
@@ -241,11 +262,16 @@ class SchedulerService:
         every_minutes: float | None = None,
         first_run: datetime | None = None,
     ) -> BaseScheduler:
-        """The scheduler with its job table: the pipeline every N minutes, risk retraining weekly."""
+        """The scheduler with its job table: the pipeline every N minutes, risk retraining weekly,
+        escalations and digests every quarter hour."""
         settings = self.settings
         self._jobstore = SQLAlchemyJobStore(url=settings.app_db_url, tablename="scheduler_jobs")
         executor = _ServiceExecutor(
-            {PIPELINE_JOB_ID: self.scheduled_run, RETRAIN_JOB_ID: self.scheduled_retrain},
+            {
+                PIPELINE_JOB_ID: self.scheduled_run,
+                RETRAIN_JOB_ID: self.scheduled_retrain,
+                NOTIFY_JOB_ID: self.scheduled_notifications,
+            },
             self._stop.is_set,
         )
         defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -274,6 +300,14 @@ class SchedulerService:
             hour=3,
             id=RETRAIN_JOB_ID,
             name="retrain the risk models (weekly, Sunday 03:00 UTC)",
+            replace_existing=True,
+        )
+        scheduler.add_job(
+            "pipelines.schedule:scheduled_notifications",
+            trigger="interval",
+            minutes=NOTIFY_EVERY_MINUTES,
+            id=NOTIFY_JOB_ID,
+            name=f"escalations and due digests (every {NOTIFY_EVERY_MINUTES} min)",
             replace_existing=True,
         )
         self._scheduler = scheduler

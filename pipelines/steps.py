@@ -108,6 +108,12 @@ def _alerts(ctx: StepContext) -> str:
     return run_alerts(ctx.con, ctx.settings, as_of=ctx.as_of).summary()
 
 
+def _escalation(ctx: StepContext) -> str:
+    from control_tower.notifications.service import run_escalation
+
+    return run_escalation(ctx.settings).summary()
+
+
 # The one list of post-load steps, in execution order.
 POST_LOAD_STEPS: list[Step] = [
     Step("freshness", _freshness, "newest batch and data time per source table, against its SLA"),
@@ -128,4 +134,10 @@ POST_LOAD_STEPS: list[Step] = [
     ),
     Step("kpis", _kpis, "every governed KPI by day, overall and by each allowed dimension"),
     Step("alerts", _alerts, "KPI alert rules: states, queue items and notifications"),
+    # After the alerts, so that a KPI alert's item escalates like any other.
+    Step(
+        "escalation",
+        _escalation,
+        "items past their SLA escalated per escalation.yml: severity up, recipients told",
+    ),
 ]

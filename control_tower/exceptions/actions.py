@@ -20,7 +20,7 @@ checks are the same everywhere:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -41,8 +41,12 @@ from control_tower.exceptions.workflow import (
 )
 
 MAX_BULK_ITEMS = 500
+# Called as hook(store, item, actor) after an item is assigned: the notifications package
+# (a layer above) registers the in-app notice to the assignee here.
+ASSIGNED_HOOKS: list[Callable[[ExceptionStore, ExceptionItem, str], None]] = []
 
 __all__ = [
+    "ASSIGNED_HOOKS",
     "MAX_BULK_ITEMS",
     "BulkResult",
     "ItemResult",
@@ -222,6 +226,9 @@ def act_many(
             result.results.append(ItemResult(raw_id, action, error=exc))
         else:
             result.results.append(ItemResult(item.id, action, item=item))
+            if action == "assign":
+                for hook in ASSIGNED_HOOKS:
+                    hook(store, item, user)
     return result
 
 

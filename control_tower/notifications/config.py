@@ -272,24 +272,3 @@ def load_subscriptions(path: Path) -> dict[str, Subscription]:
             line=line,
         )
     return out
-
-
-def unknown_users(
-    escalations: Escalations, subscriptions: dict[str, Subscription], active: set[str]
-) -> ConfigError | None:
-    """The first user named in either file who is not an active account, as an error."""
-    for policy in escalations.policies.values():
-        if policy.to_user is not None and policy.to_user not in active:
-            return ConfigError(
-                escalations.path,
-                policy.line,
-                f"to_user {policy.to_user!r} of the policy for {policy.type!r} is not an "
-                "active user (see `control-tower users list`)",
-            )
-    for sub in subscriptions.values():
-        if sub.user not in active:
-            path = escalations.path.parent / "subscriptions.yml"
-            return ConfigError(
-                path, sub.line, f"user {sub.user!r} is not an active user of this installation"
-            )
-    return None

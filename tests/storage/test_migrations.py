@@ -21,8 +21,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
-import control_tower.actions.store  # noqa: F401 - registers the action tables
-import control_tower.notifications.store  # noqa: F401 - registers the notification tables
+import control_tower.actions.store
+import control_tower.notifications.store  # noqa: F401 - registers the action and notification tables
 from control_tower.accounts.models import Base as AccountBase
 from control_tower.cli import main
 from control_tower.exceptions.store import Base as ExceptionBase

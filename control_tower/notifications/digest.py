@@ -77,7 +77,7 @@ class UserDigest:
             "",
         ]
         for title, lines in self.sections.items():
-            out.append(f"{title.capitalize()} ({len(lines)})")
+            out.append(f"{title[0].upper()}{title[1:]} ({len(lines)})")
             out += [f"  - {line.text}" for line in lines[:MAX_LISTED]] or ["  (none)"]
             if len(lines) > MAX_LISTED:
                 out.append(f"  ... and {len(lines) - MAX_LISTED} more")

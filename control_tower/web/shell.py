@@ -5,11 +5,38 @@ from __future__ import annotations
 import dash
 from dash import ClientsideFunction, Input, Output, dcc, html
 
-from control_tower.web.auth import ROLE_LABELS, allowed_pages, current_web_user
+from control_tower.exceptions.store import ExceptionStore
+from control_tower.notifications import unread_count
+from control_tower.web.auth import ROLE_LABELS, allowed_pages, current_web_user, require
+from control_tower.web.runtime import web_context
 from control_tower.web.sessions import csrf_token
 from control_tower.web.signin import LOGOUT_PATH
 
 PRODUCT_NAME = "Control Tower"
+BELL = "shell-bell"
+BELL_COUNT = "shell-bell-count"
+NOTIFICATIONS_PATH = "/notifications"
+
+
+def bell_text(store: ExceptionStore, user: str) -> str:
+    """The bell's badge: the user's unread count ("" when none)."""
+    count = unread_count(store, user)
+    return "" if count == 0 else ("99+" if count > 99 else str(count))
+
+
+def _bell() -> dcc.Link:
+    """A link to the notifications page with the unread count (filled in per page view)."""
+    return dcc.Link(
+        [
+            html.Span("🔔", className="shell-bell-icon", **{"aria-hidden": "true"}),
+            html.Span("Notifications", className="visually-hidden"),
+            html.Span(id=BELL_COUNT, className="shell-bell-count"),
+        ],
+        id=BELL,
+        href=dash.get_relative_path(NOTIFICATIONS_PATH),
+        className="shell-bell",
+        title="Notifications",
+    )
 
 
 def _user_menu() -> html.Div | None:
@@ -20,6 +47,7 @@ def _user_menu() -> html.Div | None:
     return html.Div(
         className="shell-user",
         children=[
+            _bell(),
             html.Span(
                 [html.Strong(user.name, id="shell-user-name"), " · ", ROLE_LABELS[user.role]],
                 className="shell-user-label",
@@ -81,3 +109,9 @@ def install_shell(app: dash.Dash) -> None:
         Output("shell-nav", "title"),
         Input("shell-location", "pathname"),
     )
+
+    @app.callback(Output(BELL_COUNT, "children"), Input("shell-location", "pathname"))
+    def count_unread(_path: str | None) -> str:
+        """One indexed count per page view, for the user of the server-side session."""
+        user = require()
+        return bell_text(web_context().exceptions, user.name)

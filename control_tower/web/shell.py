@@ -16,6 +16,12 @@ PRODUCT_NAME = "Control Tower"
 BELL = "shell-bell"
 BELL_COUNT = "shell-bell-count"
 NOTIFICATIONS_PATH = "/notifications"
+# A bell drawn inline (an emoji needs a font the machine may not have).
+_BELL_ICON = (
+    "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24' "
+    "fill='none' stroke='%23e5e7eb' stroke-width='2' stroke-linecap='round'>"
+    "<path d='M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9'/><path d='M10 21a2 2 0 0 0 4 0'/></svg>"
+)
 
 
 def bell_text(store: ExceptionStore, user: str) -> str:
@@ -28,7 +34,7 @@ def _bell() -> dcc.Link:
     """A link to the notifications page with the unread count (filled in per page view)."""
     return dcc.Link(
         [
-            html.Span("🔔", className="shell-bell-icon", **{"aria-hidden": "true"}),
+            html.Img(src=_BELL_ICON, alt="", className="shell-bell-icon", width=18, height=18),
             html.Span("Notifications", className="visually-hidden"),
             html.Span(id=BELL_COUNT, className="shell-bell-count"),
         ],

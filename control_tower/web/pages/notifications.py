@@ -83,7 +83,6 @@ def _list(user: str) -> Any:
         return ui.empty_state(
             "Nothing for you yet",
             "Escalations, items assigned to you and your digests show here.",
-            icon="🔔",
         )
     return html.Ul([_notice(n) for n in notices], className="notifications-items")
 

@@ -183,28 +183,44 @@ def deliver(
     ]
     for channel in channels:
         attempts, error = send_with_retries(channel, note, policy)
-        records.append(
-            AlertNotification(
-                rule=note.rule,
-                scope_value=note.scope_value,
-                kind=note.kind,
-                channel=channel.name,
-                created_at=note.at,
-                status="pending" if error else "sent",
-                attempts=attempts,
-                error=error,
-                subject=note.subject,
-                body=note.body,
-                exception_id=note.exception_id,
-                payload=note.payload,
-                rounds=1,
-                last_attempt_at=note.at,
-                next_attempt_at=outbox.next_attempt(1, note.at) if error else None,
-            )
-        )
+        records.append(delivery_record(note, channel.name, attempts, error, outbox))
     with store.session() as s:
         s.add_all(records)
     return records
+
+
+def delivery_record(
+    note: Notification,
+    channel: str,
+    attempts: int,
+    error: str | None,
+    outbox: OutboxPolicy,
+    *,
+    target: str | None = None,
+    status: str | None = None,
+) -> AlertNotification:
+    """The (unsaved) record of one delivery round of `note` on `channel`: sent, or pending in
+    the outbox (due after `outbox.first_delay`) when it failed; `target` for one person's own
+    address or URL, `status` "failed" for one that cannot be sent at all."""
+    status = status or ("pending" if error else "sent")
+    return AlertNotification(
+        rule=note.rule,
+        scope_value=note.scope_value,
+        kind=note.kind,
+        channel=channel,
+        target=target,
+        created_at=note.at,
+        status=status,
+        attempts=attempts,
+        error=error,
+        subject=note.subject,
+        body=note.body,
+        exception_id=note.exception_id,
+        payload=note.payload,
+        rounds=1,
+        last_attempt_at=note.at,
+        next_attempt_at=outbox.next_attempt(1, note.at) if status == "pending" else None,
+    )
 
 
 def channels_from_settings(settings: Settings) -> list[Channel]:

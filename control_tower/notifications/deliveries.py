@@ -15,6 +15,7 @@ from control_tower.exceptions.notify import (
     OutboxPolicy,
     RetryPolicy,
     addressed_channel,
+    delivery_record,
     send_with_retries,
 )
 from control_tower.exceptions.store import AlertNotification, ExceptionStore
@@ -33,29 +34,18 @@ class Sender:
         """Send `note` on the person's channel and record it (pending in the outbox on failure;
         failed at once when the channel cannot be used, e.g. e-mail without an SMTP server)."""
         channel = addressed_channel(self.settings, to.channel, to.to)
-        outbox = OutboxPolicy.from_settings(self.settings)
         if channel is None:
             attempts, error = 0, f"no {to.channel} channel: set CONTROL_TOWER_SMTP_HOST"
         else:
             attempts, error = send_with_retries(channel, note, self.policy)
-        status = "sent" if error is None else ("pending" if channel is not None else "failed")
-        record = AlertNotification(
-            rule=note.rule,
-            scope_value=note.scope_value,
-            kind=note.kind,
-            channel=to.channel,
+        record = delivery_record(
+            note,
+            to.channel,
+            attempts,
+            error,
+            OutboxPolicy.from_settings(self.settings),
             target=to.to,
-            created_at=note.at,
-            status=status,
-            attempts=attempts,
-            error=error,
-            subject=note.subject,
-            body=note.body,
-            exception_id=note.exception_id,
-            payload=note.payload,
-            rounds=1,
-            last_attempt_at=note.at,
-            next_attempt_at=outbox.next_attempt(1, note.at) if status == "pending" else None,
+            status="failed" if channel is None else None,
         )
         with store.session() as s:
             s.add(record)

@@ -21,7 +21,7 @@ escalation record is dropped, so an item that reopens starts again at level 1.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -41,7 +41,7 @@ from control_tower.exceptions.store import (
 )
 from control_tower.notifications.config import ANY, Escalations, Policy, Subscription
 from control_tower.notifications.deliveries import Sender
-from control_tower.notifications.store import Escalation, notification_rows
+from control_tower.notifications.store import Escalation, notify_user
 
 # Open and not snoozed: a snoozed item waits quietly until its snooze ends.
 ESCALATING: tuple[str, ...] = ("open", "acknowledged")
@@ -202,16 +202,15 @@ def _escalate_one(
         record.last_notified_at, record.count = now, record.count + 1
         told = recipients(policy, item, users)
         subject, body = _message(item, policy, level, now)
-        s.add_all(
-            notification_rows(
-                told,
-                "escalation",
-                subject,
-                body,
-                link=f"/exceptions/{item.id}",
-                exception_id=item.id,
-                now=now,
-            )
+        notify_user(
+            s,
+            told,
+            "escalation",
+            subject,
+            body,
+            link=f"/exceptions/{item.id}",
+            exception_id=item.id,
+            now=now,
         )
     if changed:
         report.escalated += 1
@@ -267,20 +266,8 @@ def escalate(
         sub = (subscriptions or {}).get(user)
         if sub is None or sub.digest is None or sender is None:
             continue
-        record = sender.send(store, _addressed(note, user), sub.digest)
+        addressed = replace(note, scope_value=user, payload={**note.payload, "user": user})
+        record = sender.send(store, addressed, sub.digest)
         report.deliveries += record.status == "sent"
         report.failed_deliveries += record.status != "sent"
     return report
-
-
-def _addressed(note: Notification, user: str) -> Notification:
-    return Notification(
-        rule=note.rule,
-        scope_value=user,
-        kind=note.kind,
-        subject=note.subject,
-        body=note.body,
-        at=note.at,
-        exception_id=note.exception_id,
-        payload={**note.payload, "user": user},
-    )

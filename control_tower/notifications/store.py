@@ -17,7 +17,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from control_tower.exceptions.store import Base, ExceptionStore
 from control_tower.settings import utc_now
@@ -74,37 +74,8 @@ def _check(user: str, kind: str, subject: str, link: str | None) -> None:
         raise NotificationError(f"a notification's link must be a path in the app, not {link!r}")
 
 
-def notification_rows(
-    users: Collection[str],
-    kind: str,
-    subject: str,
-    body: str = "",
-    *,
-    link: str | None = None,
-    exception_id: int | None = None,
-    now: datetime | None = None,
-) -> list[UserNotification]:
-    """One checked, unsaved notice per user (for a caller adding them in its own transaction)."""
-    now = now or utc_now()
-    rows = []
-    for user in sorted(set(users)):
-        _check(user, kind, subject, link)
-        rows.append(
-            UserNotification(
-                user_name=user,
-                kind=kind,
-                subject=subject[:MAX_SUBJECT],
-                body=body,
-                link=link,
-                exception_id=exception_id,
-                created_at=now,
-            )
-        )
-    return rows
-
-
 def notify_user(
-    store: ExceptionStore,
+    store: ExceptionStore | Session,
     user: str | Collection[str],
     kind: str,
     subject: str,
@@ -116,15 +87,31 @@ def notify_user(
 ) -> list[UserNotification]:
     """Tell one user (or each of several) something in the app; returns the notices stored.
 
-    `kind` is one of KINDS, `link` a path in the app (e.g. "/exceptions/12"). Raises
-    NotificationError for an unknown kind, an empty user or subject, or a link off the app.
+    `kind` is one of KINDS, `link` a path in the app (e.g. "/exceptions/12"). Given an open
+    `Session` instead of the store, the notices join that session's transaction (a change and
+    the notice about it commit together). Raises NotificationError for an unknown kind, an
+    empty user or subject, or a link off the app.
     """
-    users = [user] if isinstance(user, str) else list(user)
-    rows = notification_rows(
-        users, kind, subject, body, link=link, exception_id=exception_id, now=now
-    )
-    with store.session() as s:
-        s.add_all(rows)
+    now = now or utc_now()
+    rows = []
+    for name in sorted({user} if isinstance(user, str) else set(user)):
+        _check(name, kind, subject, link)
+        rows.append(
+            UserNotification(
+                user_name=name,
+                kind=kind,
+                subject=subject[:MAX_SUBJECT],
+                body=body,
+                link=link,
+                exception_id=exception_id,
+                created_at=now,
+            )
+        )
+    if isinstance(store, Session):
+        store.add_all(rows)
+    else:
+        with store.session() as s:
+            s.add_all(rows)
     return rows
 
 

@@ -138,13 +138,22 @@ def _configure(settings: Settings, pia_channel: str = "email", pia_to: str = "pi
     )
 
 
-def test_each_digest_lists_only_what_the_users_scope_allows(
+@pytest.fixture
+def mailing(
     settings: Settings, store: ExceptionStore, smtp: tuple[int, _Inbox]
-) -> None:
+) -> tuple[Settings, _Inbox]:
+    """Both users subscribed by e-mail to the local SMTP server, the queue of `_queue` filled."""
     port, inbox = smtp
     settings = replace(settings, smtp_port=port)
     _configure(settings)
     _queue(store)
+    return settings, inbox
+
+
+def test_each_digest_lists_only_what_the_users_scope_allows(
+    mailing: tuple[Settings, _Inbox], store: ExceptionStore
+) -> None:
+    settings, inbox = mailing
     report = run_digests(settings, now=DAY2)
     assert sorted(report.sent) == ["pat", "pia"]
     mail = {m["To"]: m for m in inbox.messages}
@@ -171,12 +180,9 @@ def test_each_digest_lists_only_what_the_users_scope_allows(
 
 
 def test_a_digest_goes_once_a_day_and_not_before_its_hour(
-    settings: Settings, store: ExceptionStore, smtp: tuple[int, _Inbox]
+    mailing: tuple[Settings, _Inbox], store: ExceptionStore
 ) -> None:
-    port, inbox = smtp
-    settings = replace(settings, smtp_port=port)
-    _configure(settings)
-    _queue(store)
+    settings, inbox = mailing
     early = DAY2.replace(hour=6, minute=30)  # pia's hour (6) has come, pat's (7) not yet
     assert run_digests(settings, now=early).sent == ["pia"]
     assert sorted(run_digests(settings, now=DAY2).sent) == ["pat"]
@@ -194,12 +200,10 @@ def test_a_digest_goes_once_a_day_and_not_before_its_hour(
 
 
 def test_a_dry_run_sends_and_records_nothing(
-    settings: Settings, store: ExceptionStore, smtp: tuple[int, _Inbox]
+    mailing: tuple[Settings, _Inbox], store: ExceptionStore
 ) -> None:
-    port, inbox = smtp
-    _configure(settings)
-    _queue(store)
-    report = run_digests(replace(settings, smtp_port=port), now=DAY2, user="pia", dry_run=True)
+    settings, inbox = mailing
+    report = run_digests(settings, now=DAY2, user="pia", dry_run=True)
     assert [d.user for d in report.digests] == ["pia"]
     assert inbox.messages == []
     assert list_notifications(store, "pia") == []

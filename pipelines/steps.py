@@ -138,6 +138,7 @@ POST_LOAD_STEPS: list[Step] = [
     Step(
         "escalation",
         _escalation,
-        "items past their SLA escalated per escalation.yml: severity up, recipients told",
+        "items past their SLA escalated per escalation.yml (severity up, recipients told); KPI "
+        "alerts told in the app to the users who follow them",
     ),
 ]

@@ -57,6 +57,7 @@ class EscalationReport:
     deliveries: int = 0  # e-mails and webhooks sent
     failed_deliveries: int = 0
     without_recipient: list[int] = field(default_factory=list)  # item ids nobody could be told
+    alert_notices: int = 0  # in-app notices of KPI alerts to their followers
 
     def summary(self) -> str:
         """One line for the run record."""
@@ -64,6 +65,8 @@ class EscalationReport:
             f"{self.escalated} items escalated, {self.repeated} reminders, {self.notices} in-app "
             f"notices, {self.deliveries} e-mails/webhooks"
         )
+        if self.alert_notices:
+            text += f"; {self.alert_notices} KPI alert notices to their followers"
         if self.failed_deliveries:
             text += f" ({self.failed_deliveries} failed: kept in the outbox)"
         if self.without_recipient:

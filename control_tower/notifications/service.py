@@ -18,6 +18,7 @@ from control_tower.notifications.config import (
 from control_tower.notifications.deliveries import Sender
 from control_tower.notifications.digest import DigestReport, send_digests
 from control_tower.notifications.escalation import EscalationReport, escalate
+from control_tower.notifications.kpi_alerts import tell_alert_subscribers
 from control_tower.notifications.store import notify_user
 from control_tower.settings import Settings, utc_now
 
@@ -58,17 +59,23 @@ def load_configuration(settings: Settings) -> Configuration:
 
 
 def run_escalation(settings: Settings, *, now: datetime | None = None) -> EscalationReport:
-    """The post-load step: escalate the installation's items past their SLA."""
+    """The post-load step: escalate the installation's items past their SLA, and tell the
+    followers of each KPI alert rule what it fired in the app."""
     config = load_configuration(settings)
+    now = now or utc_now()
     with ExceptionStore.open(settings.app_db_url) as store:
-        return escalate(
+        report = escalate(
             store,
             config.escalations,
             config.users,
-            now=now or utc_now(),
+            now=now,
             subscriptions=config.subscriptions,
             sender=Sender(settings),
         )
+        report.alert_notices = tell_alert_subscribers(
+            store, config.subscriptions, config.users, now=now
+        )
+    return report
 
 
 def run_digests(

@@ -28,11 +28,12 @@ def check(ctx: click.Context) -> None:
     except ConfigError as exc:
         raise _refuse(exc) from None
     policies = config.escalations.policies
-    click.echo(f"{settings.escalation_path}: {len(policies)} policies" + ("" if policies else
-               " (no file or none configured)"))  # fmt: skip
+    none = "" if policies else " (no file, or none configured)"
+    click.echo(f"{settings.escalation_path}: {len(policies)} policies{none}")
     for p in policies.values():
-        to = " and ".join(x for x in (p.to_role and f"role {p.to_role}",
-                                      p.to_user and f"user {p.to_user}") if x)  # fmt: skip
+        to = " and ".join(
+            x for x in (p.to_role and f"role {p.to_role}", p.to_user and f"user {p.to_user}") if x
+        )
         click.echo(
             f"  {p.type}: {p.after_breach_hours:g} h after the SLA breach to {to}"
             + (", severity up a step per level" if p.raise_severity else "")

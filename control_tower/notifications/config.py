@@ -245,7 +245,7 @@ def load_subscriptions(path: Path) -> dict[str, Subscription]:
     """The subscriptions of `path` by user name (none when absent); raises ConfigError.
 
     KPI alert rule names are checked against alert_rules.yml in the same folder, when it
-    exists; user names against the accounts by `check_users`."""
+    exists; user names against the accounts by `service.load_configuration`."""
     top = load_yaml(path) if path.exists() else None
     if top is None:
         return {}

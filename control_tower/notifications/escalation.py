@@ -94,7 +94,8 @@ def recipients(policy: Policy, item: ExceptionItem, users: Sequence[Account]) ->
 
 
 def _candidates(s: Session, escalations: Escalations, now: datetime) -> list[ExceptionItem]:
-    """Open items whose escalation time has come (by their type's policy and SLA)."""
+    """Open items whose escalation (or its next repeat) is due, by their type's policy and SLA:
+    only those are read."""
     types = None if ANY in escalations.policies else sorted(escalations.policies)
     where = [ExceptionItem.status.in_(ESCALATING)]
     if types is not None:
@@ -111,16 +112,27 @@ def _candidates(s: Session, escalations: Escalations, now: datetime) -> list[Exc
         if policy is None:
             continue
         cutoff = now - timedelta(hours=sla_hours + policy.after_breach_hours)
+        # Not escalated yet, or told long enough ago for the next repeat.
+        waiting = Escalation.item_id.is_(None)
+        if policy.repeat_hours is not None:
+            repeat = now - timedelta(hours=policy.repeat_hours)
+            waiting = or_(waiting, Escalation.last_notified_at <= repeat)
         due.append(
             and_(
                 ExceptionItem.type == type_name,
                 ExceptionItem.sla_hours == sla_hours,
                 started <= cutoff,
+                waiting,
             )
         )
     if not due:
         return []
-    items = s.scalars(select(ExceptionItem).where(*where, or_(*due)).order_by(ExceptionItem.id))
+    items = s.scalars(
+        select(ExceptionItem)
+        .outerjoin(Escalation, Escalation.item_id == ExceptionItem.id)
+        .where(*where, or_(*due))
+        .order_by(ExceptionItem.id)
+    )
     out = []
     for item in items:  # the one definition of a breach decides
         policy = escalations.for_type(item.type)
@@ -249,8 +261,10 @@ def escalate(
     if not escalations.policies:
         return report
     with store.session() as s:
-        resolved = select(ExceptionItem.id).where(ExceptionItem.status == "resolved")
-        s.execute(delete(Escalation).where(Escalation.item_id.in_(resolved)))
+        resolved = select(ExceptionItem.id).where(
+            ExceptionItem.id == Escalation.item_id, ExceptionItem.status == "resolved"
+        )
+        s.execute(delete(Escalation).where(resolved.exists()))
         due = [
             (item.id, escalations.for_type(item.type)) for item in _candidates(s, escalations, now)
         ]

@@ -2,7 +2,7 @@
 the in-app notification list.
 
 - `store`: the tables (`exc_user_notifications`, `exc_escalations`) and the service every
-  part calls: `notify_user`, `unread_count`, `list_notifications`, `mark_read`.
+  part calls: `notify_user`, `users_to_tell`, `unread_count`, `list_notifications`, `mark_read`.
 - `config`: escalation.yml and subscriptions.yml (file, line and reason of every mistake).
 - `escalation`: the post-load step's work; `digest`: the daily digest; `deliveries`: sending
   to one person's address with the outbox's retries; `service`: both runs from the settings.
@@ -23,6 +23,7 @@ from control_tower.notifications.store import (
     mark_read,
     notify_user,
     unread_count,
+    users_to_tell,
 )
 
 if tell_assignee not in ASSIGNED_HOOKS:
@@ -35,4 +36,5 @@ __all__ = [
     "mark_read",
     "notify_user",
     "unread_count",
+    "users_to_tell",
 ]

@@ -41,7 +41,7 @@ from control_tower.exceptions.store import (
 )
 from control_tower.notifications.config import ANY, Escalations, Policy, Subscription
 from control_tower.notifications.deliveries import Sender
-from control_tower.notifications.store import Escalation, notify_user
+from control_tower.notifications.store import Escalation, notify_user, users_to_tell
 
 # Open and not snoozed: a snoozed item waits quietly until its snooze ends.
 ESCALATING: tuple[str, ...] = ("open", "acknowledged")
@@ -84,12 +84,12 @@ def raised_severity(severity: str, steps: int = 1) -> str:
 def recipients(policy: Policy, item: ExceptionItem, users: Sequence[Account]) -> list[str]:
     """The active users a policy tells about `item`: its role's users and its named user,
     each only when their scope allows the item."""
-    return sorted(
-        u.name
-        for u in users
-        if not u.disabled
-        and (u.role == policy.to_role or u.name == policy.to_user)
-        and u.scope.allows(item.entity_id, item.location_id)
+    return users_to_tell(
+        users,
+        role=policy.to_role,
+        user=policy.to_user,
+        entity_id=item.entity_id,
+        location_id=item.location_id,
     )
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from control_tower.accounts import Account
 from control_tower.exceptions.store import Base, ExceptionStore
 from control_tower.settings import utc_now
 
@@ -113,6 +114,25 @@ def notify_user(
         with store.session() as s:
             s.add_all(rows)
     return rows
+
+
+def users_to_tell(
+    users: Sequence[Account],
+    *,
+    role: str | None = None,
+    user: str | None = None,
+    entity_id: str | None = None,
+    location_id: str | None = None,
+) -> list[str]:
+    """The names of the active `users` of `role` and the one named `user` whose scope allows a
+    row of this entity and location (a person never hears of a row outside their scope)."""
+    return sorted(
+        u.name
+        for u in users
+        if not u.disabled
+        and ((role is not None and u.role == role) or (user is not None and u.name == user))
+        and u.scope.allows(entity_id, location_id)
+    )
 
 
 def unread_count(store: ExceptionStore, user: str) -> int:

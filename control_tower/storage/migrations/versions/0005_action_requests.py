@@ -17,9 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("acct_users") as batch:
-        batch.add_column(
-            sa.Column("permissions", sa.JSON(), nullable=False, server_default="[]")
-        )
+        batch.add_column(sa.Column("permissions", sa.JSON(), nullable=False, server_default="[]"))
     op.create_table(
         "exc_action_requests",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),

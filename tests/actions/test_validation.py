@@ -107,7 +107,8 @@ def test_optional_fields_may_be_left_out_and_values_are_typed():
     )
     assert params == {"location_id": "DC-NJ", "item_id": "SKU1"}
     params = parse_params("stock_transfer", {**TRANSFER, "quantity": "12.5"}, today=TODAY)
-    assert params["quantity"] == 12.5 and params["ship_date"] == "2026-03-20"
+    assert params["quantity"] == 12.5
+    assert params["ship_date"] == "2026-03-20"
 
 
 def test_a_form_describes_every_field():

@@ -72,9 +72,10 @@ def test_above_a_threshold_it_waits_for_the_approver_the_rule_names(store, cur):
     request = raise_transfer(store, cur, qty)
     assert (request.status, request.approval_rule) == ("pending_approval", "transfers")
     assert service.to_dispatch(request) == []
-    awaiting = lambda actor: [
-        r.id for r in service.list_requests(store, actor=actor, view="awaiting")[1]
-    ]  # noqa: E731
+
+    def awaiting(actor):
+        return [r.id for r in service.list_requests(store, actor=actor, view="awaiting")[1]]
+
     assert request.id in awaiting(LEAD)
     assert request.id not in awaiting(Person("pam", "planner"))
     with pytest.raises(

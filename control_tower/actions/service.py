@@ -22,13 +22,13 @@ timeline shows "Stock transfer request #12 raised by pat". Nothing here sends an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import duckdb
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from control_tower.accounts import Scope
@@ -129,12 +129,7 @@ def _event(
 
 def request_scope(scope: Scope) -> ColumnElement[bool]:
     """The SQL condition for the requests a scope may see (the destination site's)."""
-    parts: list[ColumnElement[bool]] = []
-    if scope.entities:
-        parts.append(ActionRequest.entity_id.in_(sorted(scope.entities)))
-    if scope.locations:
-        parts.append(ActionRequest.location_id.in_(sorted(scope.locations)))
-    return and_(*parts) if parts else true()
+    return scope_condition(scope, ActionRequest.entity_id, ActionRequest.location_id)
 
 
 def raise_request(
@@ -246,6 +241,26 @@ def _locked(s: Session, actor: Actor, request_id: Any, expected_version: Any) ->
     return request
 
 
+def _change(
+    store: ExceptionStore,
+    request_id: Any,
+    actor: Actor,
+    expected_version: Any,
+    step: Callable[[ActionRequest], str],
+    note: str | None,
+    now: datetime,
+) -> ActionRequest:
+    """Lock the request at the version seen, let `step` check and change it (answering the
+    event), record the event; the request after, detached."""
+    with store.session() as s:
+        request = _locked(s, actor, request_id, expected_version)
+        event = step(request)
+        _event(s, request, event, actor.name, now, note)
+        s.flush()
+        s.expunge(request)
+        return request
+
+
 def decide(
     store: ExceptionStore,
     request_id: Any,
@@ -263,12 +278,12 @@ def decide(
     """
     if decision not in ("approve", "reject"):
         raise RequestInputError("decision", decision, "approve or reject")
-    now = now or utc_now()
+    when = now or utc_now()
     text = _note(
         note, required="a rejection needs a note saying why" if decision == "reject" else None
     )
-    with store.session() as s:
-        request = _locked(s, actor, request_id, expected_version)
+
+    def step(request: ActionRequest) -> str:
         if request.status != "pending_approval":
             raise RequestInputError("status", request.status, "only a pending request is decided")
         if not may_approve(
@@ -281,11 +296,10 @@ def decide(
                 f"{_label(request)} was raised by you: another person must decide it"
             )
         request.status = "approved" if decision == "approve" else "rejected"
-        request.decided_by, request.decided_at, request.decision_note = actor.name, now, text
-        _event(s, request, request.status, actor.name, now, text)
-        s.flush()
-        s.expunge(request)
-        return request
+        request.decided_by, request.decided_at, request.decision_note = actor.name, when, text
+        return request.status
+
+    return _change(store, request_id, actor, expected_version, step, text, when)
 
 
 def cancel(
@@ -298,10 +312,8 @@ def cancel(
     now: datetime | None = None,
 ) -> ActionRequest:
     """Cancel a request not yet sent: its requester or an admin; the request after."""
-    now = now or utc_now()
-    text = _note(note)
-    with store.session() as s:
-        request = _locked(s, actor, request_id, expected_version)
+
+    def step(request: ActionRequest) -> str:
         if actor.name != request.requested_by and actor.role != "admin":
             raise RequestNotAllowedError(
                 f"only {request.requested_by} (who raised it) or an admin may cancel it"
@@ -311,10 +323,9 @@ def cancel(
                 "status", request.status, "only a request not yet sent can be cancelled"
             )
         request.status = "cancelled"
-        _event(s, request, "cancelled", actor.name, now, text)
-        s.flush()
-        s.expunge(request)
-        return request
+        return "cancelled"
+
+    return _change(store, request_id, actor, expected_version, step, _note(note), now or utc_now())
 
 
 def to_dispatch(*requests: ActionRequest) -> list[int]:

@@ -13,7 +13,6 @@ import pytest
 from control_tower.accounts import Scope
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.settings import Settings
-from control_tower.storage.serving import open_snapshot
 from tests.support.data_copies import private_copy
 
 
@@ -34,12 +33,9 @@ def settings(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="module")
-def cur(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection on the copy's serving snapshot."""
-    folder = settings.serving_dir
-    con = open_snapshot(folder / (folder / "CURRENT").read_text().strip())
-    yield con
-    con.close()
+def cur(snapshot: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """The small demo's serving snapshot (requests change the app database, never the data)."""
+    return snapshot
 
 
 @pytest.fixture(scope="module")

@@ -169,6 +169,11 @@ def types_for(role: str) -> tuple[str, ...]:
     return tuple(t for t in REQUEST_TYPES if t in allowed)
 
 
+def forms_for(role: str) -> list[RequestForm]:
+    """The forms of the request types a role may raise (what a page offers)."""
+    return [FORMS[t] for t in types_for(role)]
+
+
 def check_type(type_name: Any) -> RequestForm:
     """The form of a request type, or RequestInputError naming the known types."""
     if not isinstance(type_name, str) or type_name not in FORMS:

@@ -38,10 +38,9 @@ from control_tower.actions import service
 from control_tower.actions.approvals import load_rules
 from control_tower.actions.prefill import prefill
 from control_tower.actions.types import (
-    FORMS,
     RequestInputError,
     RequestNotAllowedError,
-    types_for,
+    forms_for,
 )
 from control_tower.config_files import ConfigError
 from control_tower.exceptions import query as q
@@ -75,13 +74,14 @@ def request_options(item_id: str) -> flask.Response:
     item = q.get_scoped(context.exceptions, user.scope, item_id)
     if item is None:
         raise ApiError(404, f"no exception {item_id[:40]} in your scope")
-    allowed = types_for(user.role)
+    forms = forms_for(user.role)
+    allowed = {f.type for f in forms}
     with context.snapshot() as cur:
         suggested = _answer(lambda: prefill(cur, item, today=utc_now().date()))
     _total, raised = service.list_requests(context.exceptions, actor=user, exception_id=item.id)
     return flask.jsonify(
         {
-            "forms": [FORMS[t].to_json() for t in allowed],
+            "forms": [f.to_json() for f in forms],
             "suggested": [s for s in suggested if s["type"] in allowed],
             "requests": [service.request_json(r) for r in raised],
         }

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import duckdb
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from control_tower.accounts import Scope
 from control_tower.actions.approvals import (
@@ -252,13 +253,17 @@ def _change(
 ) -> ActionRequest:
     """Lock the request at the version seen, let `step` check and change it (answering the
     event), record the event; the request after, detached."""
-    with store.session() as s:
-        request = _locked(s, actor, request_id, expected_version)
-        event = step(request)
-        _event(s, request, event, actor.name, now, note)
-        s.flush()
-        s.expunge(request)
-        return request
+    try:
+        with store.session() as s:
+            request = _locked(s, actor, request_id, expected_version)
+            event = step(request)
+            _event(s, request, event, actor.name, now, note)
+            s.flush()
+            s.expunge(request)
+            return request
+    except StaleDataError:  # changed between the read and the write by another session
+        seen = get_request(store, request_id, actor=actor)
+        raise RequestConflictError(seen.request, expected_version, seen.events[-3:]) from None
 
 
 def decide(

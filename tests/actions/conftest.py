@@ -1,29 +1,16 @@
 """Fixtures of the action request tests: a private copy of the small demo (requests change the
-app database), its serving snapshot, its exception store and the demo's actors."""
+app database), its serving snapshot and its exception store."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 import pytest
 
-from control_tower.accounts import Scope
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.settings import Settings
 from tests.support.data_copies import private_copy
-
-
-@dataclass(frozen=True)
-class Person:
-    """Who acts, as the service sees a signed-in user."""
-
-    name: str
-    role: str
-    scope: Scope = field(default_factory=Scope)
-    permissions: frozenset[str] = frozenset()
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +30,3 @@ def store(settings: Settings) -> Iterator[ExceptionStore]:
     """The copy's exception store (requests live beside the items)."""
     with ExceptionStore.open(settings.app_db_url) as opened:
         yield opened
-
-
-def first_item(store: ExceptionStore, type_name: str, **where: Any) -> Any:
-    """The oldest unresolved item of a type (matching `where`)."""
-    items = [
-        i
-        for i in store.items(type=type_name, status="unresolved")
-        if all(getattr(i, k) == v for k, v in where.items())
-    ]
-    assert items, f"the small demo has no unresolved {type_name} {where}"
-    return items[-1]

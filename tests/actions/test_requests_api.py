@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from control_tower.web import create_app
-from tests.actions.conftest import first_item
+from tests.support.action_requests import first_item
 from tests.support.data_copies import private_copy
 from tests.support.web_users import PASSWORD, USERS, cheap_accounts
 
@@ -78,6 +78,11 @@ def test_the_item_offers_the_forms_of_the_role_and_its_suggestions(call, item):
     finance = call("finance", "GET", f"/api/v1/exceptions/{item.id}/requests").get_json()
     assert [f["type"] for f in finance["forms"]] == ["invoice_hold", "invoice_release"]
     assert finance["suggested"] == []
+
+
+def test_the_caller_sees_their_permissions(call):
+    assert call("lead", "GET", "/api/v1/me").get_json()["permissions"] == ["planner_lead"]
+    assert call("planner", "GET", "/api/v1/me").get_json()["permissions"] == []
 
 
 def test_raise_then_approve_by_the_lead(call, item):

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from control_tower.cli import main
-from tests.actions.conftest import first_item
+from tests.support.action_requests import first_item
 
 TRANSFER = (
     "--param", "from_location_id=DC-NJ", "--param", "to_location_id=DC-CHI",

@@ -7,9 +7,10 @@ import pytest
 
 from control_tower.actions import service
 from control_tower.actions.approvals import ApprovalRule
+from control_tower.actions.store import ActionRequest
 from control_tower.actions.types import RequestInputError, RequestNotAllowedError
 from control_tower.exceptions.store import Comment
-from tests.actions.conftest import Person, first_item
+from tests.support.action_requests import Person, first_item
 from tests.support.demo_data import DEMO_NOW
 
 PAT = Person("pat", "planner")
@@ -150,3 +151,19 @@ def test_lists_by_view_and_exception_in_scope(store, cur):
         service.get_request(store, request.id, actor=sam)
     with pytest.raises(RequestInputError, match="view='later'"):
         service.list_requests(store, actor=PAT, view="later")
+
+
+def test_a_change_between_read_and_write_is_a_conflict(store, cur, monkeypatch):
+    request = raise_transfer(store, cur, 20)
+    read = service._locked
+
+    def racing(s, actor, request_id, expected_version):
+        found = read(s, actor, request_id, expected_version)
+        with store.session() as other:  # another person, in between
+            other.get(ActionRequest, found.id).note = "changed meanwhile"
+        return found
+
+    monkeypatch.setattr(service, "_locked", racing)
+    with pytest.raises(service.RequestConflictError, match=f"your version {request.version}"):
+        service.decide(store, request.id, "approve", actor=LEAD, expected_version=request.version)
+    assert service.get_request(store, request.id, actor=PAT).request.status == "pending_approval"

@@ -18,7 +18,7 @@ from control_tower.actions.types import (
     parse_params,
     types_for,
 )
-from tests.actions.conftest import Person, first_item
+from tests.support.action_requests import Person, first_item
 from tests.support.demo_data import DEMO_AS_OF, DEMO_NOW
 
 TODAY = DEMO_AS_OF

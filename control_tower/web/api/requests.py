@@ -76,8 +76,12 @@ def request_options(item_id: str) -> flask.Response:
         raise ApiError(404, f"no exception {item_id[:40]} in your scope")
     forms = forms_for(user.role)
     allowed = {f.type for f in forms}
-    with context.snapshot() as cur:
-        suggested = _answer(lambda: prefill(cur, item, today=utc_now().date()))
+
+    def suggest() -> list[dict[str, Any]]:
+        with context.snapshot() as cur:
+            return prefill(cur, item, today=utc_now().date())
+
+    suggested = _answer(suggest)
     _total, raised = service.list_requests(context.exceptions, actor=user, exception_id=item.id)
     return flask.jsonify(
         {

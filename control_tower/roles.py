@@ -14,3 +14,11 @@ ROLES: tuple[str, ...] = (
     "finance",
     "admin",
 )
+
+# Permissions a user may hold on top of their role (acct_users.permissions); approval rules
+# name one to narrow who of a role may approve.
+PERMISSION_MEANINGS: dict[str, str] = {
+    "planner_lead": "leads the planners: approves the transfers and expedites the rules reserve",
+    "kpi_owner": "owns KPI definitions and targets: answers for their alerts",
+}
+PERMISSIONS: tuple[str, ...] = tuple(PERMISSION_MEANINGS)

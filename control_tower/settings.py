@@ -330,6 +330,11 @@ class Settings:
         return self.home / "subscriptions.yml"
 
     @property
+    def approval_rules_path(self) -> Path:
+        """Which action requests need whose approval, by type and value (YAML; optional)."""
+        return self.home / "approval_rules.yml"
+
+    @property
     def writer_lock_path(self) -> Path:
         """Lock file held by the one process that writes the warehouse."""
         return self.home / "writer.lock"

@@ -1,4 +1,5 @@
-"""`control-tower users ...`: add, list, disable, enable, set-password, token, revoke-token.
+"""`control-tower users ...`: add, list, disable, enable, set-password, grant, revoke, token,
+revoke-token.
 
 Passwords are read from standard input (`--password-stdin`, first line) or
 prompted for without echo; they never appear on the command line.
@@ -20,6 +21,7 @@ from control_tower.accounts.models import ROLES
 from control_tower.accounts.store import AccountError, AccountStore
 from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console
+from control_tower.roles import PERMISSIONS
 from control_tower.settings import Settings
 
 console = output_console()
@@ -114,7 +116,7 @@ def add(ctx: click.Context, name: str, role: str, scope: str | None, password_st
     console.print(f"Added {account.name} ({account.role}, scope: {account.scope.describe()}).")
 
 
-LIST_COLUMNS = ("name", "role", "scope", "state", "last_sign_in", "created")
+LIST_COLUMNS = ("name", "role", "scope", "permissions", "state", "last_sign_in", "created")
 
 
 @users.command("list")
@@ -129,6 +131,7 @@ def list_(ctx: click.Context, fmt: str) -> None:
             "name": a.name,
             "role": a.role,
             "scope": a.scope.describe(),
+            "permissions": ", ".join(sorted(a.permissions)) or "-",
             "state": "disabled" if a.disabled else "locked" if a.locked_until else "active",
             "last_sign_in": a.last_login_at,
             "created": a.created_at,
@@ -184,6 +187,28 @@ def set_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
             raise AccountError(f"no user named {name!r}")
         store.set_password(name, _read_password(password_stdin))
     console.print(f"Password of {name} changed.")
+
+
+def _permission_command(verb: Literal["grant", "revoke"], help: str) -> click.Command:
+    """`users grant NAME PERMISSION` or `users revoke NAME PERMISSION`."""
+
+    @users.command(verb, help=help)
+    @click.argument("name")
+    @click.argument("permission", type=click.Choice(PERMISSIONS))
+    @click.pass_context
+    def command(ctx: click.Context, name: str, permission: str) -> None:
+        with _store(ctx) as store:
+            account = getattr(store, verb)(name, permission)
+        held = ", ".join(sorted(account.permissions)) or "none"
+        console.print(f"{name} now holds: {held}.")
+
+    return command
+
+
+grant = _permission_command(
+    "grant", "Give a user a permission beyond their role (e.g. planner_lead approves)."
+)
+revoke = _permission_command("revoke", "Take a permission from a user.")
 
 
 @users.command("token")

@@ -4,7 +4,10 @@ Passwords are generated on the first demo start and written to
 `<home>/demo-credentials.json` (owner-only, 0600), so later starts print the
 same credentials. A user that already exists keeps its password; if the file
 does not know it (someone created the user by hand), it is listed as unchanged.
-The warehouse supervisor is scoped to one site to show row scope at work.
+The warehouse supervisor is scoped to one site to show row scope at work. Besides one user
+per role, `planner_lead` (a planner holding the planner_lead permission) approves what the
+demo's approval rules reserve to a planner lead, so a request can be raised by one person and
+approved by another.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from control_tower.settings import Settings, private_dir
 CREDENTIALS_FILE = "demo-credentials.json"
 SUPERVISOR_SITE = "DC-NJ"  # the demo's congested site (control_tower.demo.config.SITES)
 DEMO_SCOPES: dict[str, Scope] = {"warehouse_supervisor": Scope.of(locations=[SUPERVISOR_SITE])}
+# name -> (role, permissions): one user per role named after it, and the planners' lead.
+DEMO_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    **{role: (role, ()) for role in ROLES},
+    "planner_lead": ("planner", ("planner_lead",)),
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class DemoUser:
     scope: Scope
     password: str | None
     created: bool
+    permissions: frozenset[str] = frozenset()
 
 
 def credentials_path(settings: Settings) -> Path:
@@ -59,23 +68,33 @@ def _write_private(path: Path, data: dict[str, str]) -> None:
 
 
 def seed_demo_users(settings: Settings, accounts: AccountStore) -> list[DemoUser]:
-    """Make sure there is one user per role (named after it); the users and their passwords."""
+    """Make sure every demo user exists (`DEMO_USERS`); the users and their passwords."""
     path = credentials_path(settings)
     known = _read(path)
     users: list[DemoUser] = []
-    for role in ROLES:
-        name = role
+    for name, (role, permissions) in DEMO_USERS.items():
         account = accounts.get(name)
         if account is not None:
-            users.append(DemoUser(name, account.role, account.scope, known.get(name), False))
+            users.append(
+                DemoUser(
+                    name,
+                    account.role,
+                    account.scope,
+                    known.get(name),
+                    False,
+                    account.permissions,
+                )
+            )
             continue
         password = known.get(name) or secrets.token_urlsafe(12)  # 16 characters, ~96 bits
         scope = DEMO_SCOPES.get(role, Scope())
         accounts.create_user(
             name, role, password, entities=scope.entities, locations=scope.locations
         )
+        if permissions:
+            accounts.set_permissions(name, permissions)
         known[name] = password
-        users.append(DemoUser(name, role, scope, password, True))
+        users.append(DemoUser(name, role, scope, password, True, frozenset(permissions)))
     private_dir(settings.home)
     _write_private(path, known)
     return users

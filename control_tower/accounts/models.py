@@ -32,6 +32,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     entity_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     location_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[str] = mapped_column(String(255))
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -151,6 +152,7 @@ class Account:
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    permissions: frozenset[str] = frozenset()
 
     @classmethod
     def from_row(cls, user: User) -> Account:
@@ -165,6 +167,7 @@ class Account:
             locked_until=user.locked_until,
             created_at=user.created_at,
             last_login_at=user.last_login_at,
+            permissions=frozenset(user.permissions or ()),
         )
 
 

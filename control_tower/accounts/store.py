@@ -36,6 +36,7 @@ from control_tower.accounts.models import (
     TokenInfo,
     User,
 )
+from control_tower.roles import PERMISSIONS
 from control_tower.settings import Settings
 from control_tower.storage.appdb import AppDatabase, open_app_engine
 
@@ -268,6 +269,33 @@ class AccountStore(AppDatabase):
             user.failed_attempts = 0
             user.locked_until = None
             return Account.from_row(user)
+
+    def set_permissions(self, name: str, permissions: Iterable[str]) -> Account:
+        """Replace a user's permissions (each one of PERMISSIONS); the account after."""
+        wanted = sorted(set(permissions))
+        unknown = [p for p in wanted if p not in PERMISSIONS]
+        if unknown:
+            raise AccountError(
+                f"unknown permission {unknown[0]!r}: choose among {', '.join(PERMISSIONS)}"
+            )
+        with self.session() as s:
+            user = self._user(s, name, lock=True)
+            user.permissions = wanted
+            return Account.from_row(user)
+
+    def grant(self, name: str, permission: str) -> Account:
+        """Add one permission to a user (no change when they hold it already)."""
+        account = self.get(name)
+        if account is None:
+            raise UnknownUserError(f"no user named {name!r}")
+        return self.set_permissions(name, {*account.permissions, permission})
+
+    def revoke(self, name: str, permission: str) -> Account:
+        """Take one permission from a user (no change when they do not hold it)."""
+        account = self.get(name)
+        if account is None:
+            raise UnknownUserError(f"no user named {name!r}")
+        return self.set_permissions(name, account.permissions - {permission})
 
     # --- passwords --------------------------------------------------------------------------
 

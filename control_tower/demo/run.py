@@ -9,6 +9,7 @@ from rich.table import Table
 
 from control_tower.accounts import AccountStore
 from control_tower.accounts.demo import credentials_path, seed_demo_users
+from control_tower.actions.approvals import write_example
 from control_tower.settings import Settings
 from control_tower.storage.serving import current_snapshot
 from control_tower.terminal import landing_progress, print_run_report
@@ -39,6 +40,8 @@ def run_demo(
     from control_tower.web import create_app, serve_app
 
     settings.ensure_dirs()
+    if write_example(settings.approval_rules_path):
+        console.print(f"Wrote example approval rules to {settings.approval_rules_path}")
     with SchedulerService(settings, "control-tower demo") as service:
         if current_snapshot(settings.serving_dir) is None and _inbox_empty(settings):
             with console.status(f"generating {scale} demo data…") as status:

@@ -106,13 +106,16 @@ class QueueFilter:
             )
 
 
-def scope_condition(scope: Scope) -> ColumnElement[bool]:
-    """The SQL condition for the items a scope may see (see the module docstring)."""
+def scope_condition(
+    scope: Scope, entity: Any = ExceptionItem.entity_id, location: Any = ExceptionItem.location_id
+) -> ColumnElement[bool]:
+    """The SQL condition for the items a scope may see (see the module docstring); `entity`
+    and `location` name the columns of another table kept by the same rule."""
     parts: list[ColumnElement[bool]] = []
     if scope.entities:
-        parts.append(ExceptionItem.entity_id.in_(sorted(scope.entities)))
+        parts.append(entity.in_(sorted(scope.entities)))
     if scope.locations:
-        parts.append(ExceptionItem.location_id.in_(sorted(scope.locations)))
+        parts.append(location.in_(sorted(scope.locations)))
     return and_(*parts) if parts else true()
 
 

@@ -69,6 +69,11 @@ class WebUser(UserMixin):
         """The rows this user may see."""
         return self.account.scope
 
+    @property
+    def permissions(self) -> frozenset[str]:
+        """What the user may do beyond their role (`control_tower.roles.PERMISSIONS`)."""
+        return self.account.permissions
+
 
 # --- authorisation --------------------------------------------------------------------------
 

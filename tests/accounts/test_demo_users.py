@@ -18,14 +18,17 @@ def test_one_user_per_role_with_a_private_stable_password(tmp_path):
     with AccountStore.open(settings.app_db_url, hasher=hasher) as store:
         first = seed_demo_users(settings, store)
         again = seed_demo_users(settings, store)
-        assert [u.name for u in first] == list(ROLES)
+        assert [u.name for u in first] == [*ROLES, "planner_lead"]
         assert all(u.created for u in first)
         assert not any(u.created for u in again)
         assert [u.password for u in again] == [u.password for u in first]
-        assert len({u.password for u in first}) == len(ROLES)  # random, not a fixed password
+        assert len({u.password for u in first}) == len(first)  # random, not a fixed password
         for user in first:
             assert store.authenticate(user.name, user.password).ok
         assert store.get("warehouse_supervisor").scope == Scope.of(locations=["DC-NJ"])
+        lead = store.get("planner_lead")
+        assert (lead.role, lead.permissions) == ("planner", {"planner_lead"})
+        assert store.get("planner").permissions == frozenset()
     mode = stat.S_IMODE(credentials_path(settings).stat().st_mode)
     assert mode == 0o600
 

@@ -103,18 +103,26 @@ def test_quarantine_in_every_format(home: Path) -> None:
 def test_users_list_in_every_format(home: Path) -> None:
     rows = {r["name"]: r for r in as_json(home, "users", "list")}
     assert set(rows) == {"ann", "root"}
-    assert set(rows["ann"]) == {"name", "role", "scope", "state", "last_sign_in", "created"}
+    assert set(rows["ann"]) == {
+        "name",
+        "role",
+        "scope",
+        "permissions",
+        "state",
+        "last_sign_in",
+        "created",
+    }
     assert (rows["ann"]["role"], rows["ann"]["state"]) == ("planner", "disabled")
     assert rows["root"]["last_sign_in"] is None
     header, lines = as_csv(home, "users", "list")
-    assert header == ["name", "role", "scope", "state", "last_sign_in", "created"]
+    assert header == ["name", "role", "scope", "permissions", "state", "last_sign_in", "created"]
     assert {r["name"]: r["scope"] for r in lines} == {n: r["scope"] for n, r in rows.items()}
 
 
 def test_an_empty_listing_is_an_empty_list_or_a_header(tmp_path: Path) -> None:
     assert as_json(tmp_path, "users", "list") == []
     assert as_csv(tmp_path, "users", "list") == (
-        ["name", "role", "scope", "state", "last_sign_in", "created"],
+        ["name", "role", "scope", "permissions", "state", "last_sign_in", "created"],
         [],
     )
     assert "users add NAME --role admin" in run(tmp_path, "users", "list").output

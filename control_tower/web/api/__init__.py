@@ -6,9 +6,9 @@ token sent as `Authorization: Bearer ct_...`; without either every call
 answers 401 JSON. Each view starts with `api_user(roles)` (role checked, 403
 otherwise) and filters rows with that user's scope, exactly as the pages do.
 
-Resources are in their own modules (`kpis`, `exceptions`, `atp`, `order_lines`), each adding its
-routes to the one blueprint. Errors are JSON objects `{"error": "..."}` with
-a status that says what went wrong: 400 a bad argument (named), 401 not
+Resources are in their own modules (`kpis`, `exceptions`, `atp`, `order_lines`, `requests`),
+each adding its routes to the one blueprint. Errors are JSON objects `{"error": "..."}`
+with a status that says what went wrong: 400 a bad argument (named), 401 not
 signed in, 403 not allowed, 404 unknown, 409 a conflicting change.
 
 State-changing calls (POST) from a browser session must send JSON
@@ -71,7 +71,13 @@ def _error(exc: HTTPException) -> flask.Response:
 
 def install_api(server: flask.Flask, prefix: str = "/") -> None:
     """Register the API blueprint (every resource module's routes) on the app's server."""
-    from control_tower.web.api import atp, exceptions, kpis, order_lines  # they import this
+    from control_tower.web.api import (  # they import this
+        atp,
+        exceptions,
+        kpis,
+        order_lines,
+        requests,
+    )
 
     blueprint = flask.Blueprint("api_v1", __name__, url_prefix=prefix.rstrip("/") + API_PREFIX)
 
@@ -84,6 +90,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
             {
                 "name": user.name,
                 "role": user.role,
+                "permissions": sorted(user.permissions),
                 "scope": {
                     "entities": sorted(scope.entities),
                     "locations": sorted(scope.locations),
@@ -95,6 +102,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
     atp.register(blueprint)
     exceptions.register(blueprint)
     order_lines.register(blueprint)
+    requests.register(blueprint)
     blueprint.register_error_handler(HTTPException, _error)
     server.register_blueprint(blueprint)
 

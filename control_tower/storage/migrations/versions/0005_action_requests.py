@@ -2,7 +2,8 @@
 
 `exc_action_requests` (one row per request, typed parameters as JSON, approval, delivery and
 confirmation facts), `exc_action_events` (who did what, when) and `exc_action_deliveries`
-(one row per request and outbox channel).
+(one row per request and outbox channel); `acct_users.permissions` (what a user may do
+beyond their role, e.g. approve as a planner lead).
 """
 
 import sqlalchemy as sa
@@ -15,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("acct_users") as batch:
+        batch.add_column(sa.Column("permissions", sa.JSON(), nullable=False, server_default="[]"))
     op.create_table(
         "exc_action_requests",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -84,3 +87,5 @@ def downgrade() -> None:
     op.drop_table("exc_action_deliveries")
     op.drop_table("exc_action_events")
     op.drop_table("exc_action_requests")
+    with op.batch_alter_table("acct_users") as batch:
+        batch.drop_column("permissions")

@@ -396,7 +396,7 @@ def _cookie_secure() -> bool | None:
     return choices[raw]
 
 
-def _webhook_url(name: str = "ALERT_WEBHOOK_URL") -> str | None:
+def _webhook_url(name: str) -> str | None:
     url = _env(name)
     if url is not None and not url.startswith(("http://", "https://")):
         raise SettingsError(f"{PREFIX}{name}={url!r} must be an http:// or https:// URL")
@@ -503,7 +503,7 @@ def load_settings(home: Path | str | None = None) -> Settings:
         alert_email_to=tuple(
             a.strip() for a in (_env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
-        alert_webhook_url=_webhook_url(),
+        alert_webhook_url=_webhook_url("ALERT_WEBHOOK_URL"),
         outbox_retry_minutes=_positive_float("OUTBOX_RETRY_MINUTES", 5.0),
         outbox_retry_max_hours=_positive_float("OUTBOX_RETRY_MAX_HOURS", 6.0),
         outbox_give_up_hours=_positive_float("OUTBOX_GIVE_UP_HOURS", 72.0),

@@ -20,7 +20,14 @@ def test_a_run_lands_the_inbox_records_itself_and_publishes(tmp_path: Path) -> N
     report = run_pipeline(settings, trigger="cli")
     assert report.ingest.count("loaded") == 4
     assert report.ingest.rows_loaded == 2 + 2 + 1 + 10
-    assert [s.name for s in report.steps] == ["freshness", "risk", "exceptions", "kpis", "alerts"]
+    assert [s.name for s in report.steps] == [
+        "freshness",
+        "risk",
+        "actions",
+        "exceptions",
+        "kpis",
+        "alerts",
+    ]
     assert all(s.status == "ok" for s in report.steps), report.steps
     assert report.snapshot is not None
     assert report.snapshot.exists()

@@ -44,6 +44,8 @@ from control_tower.exceptions.notify import (
     RetryPolicy,
     send_with_retries,
 )
+from control_tower.exceptions.outbox import DeliveryRow
+from control_tower.exceptions.outbox import attention as notification_attention
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.settings import PRIVATE_FILE_MODE, Settings, private_dir
 
@@ -412,3 +414,11 @@ def attention(
             for d, uid, kind in rows
         ]
     return {status: int(counts.get(status, 0)) for status in ATTENTION}, listed
+
+
+def outbox_attention(
+    store: ExceptionStore, limit: int = 20
+) -> tuple[dict[str, int], list[DeliveryRow], dict[str, int], list[ActionDeliveryRow]]:
+    """For the data-health page: the notification outbox's deliveries that need attention, then
+    the action outbox's (counts and the newest `limit` of each)."""
+    return (*notification_attention(store, limit), *attention(store, limit))

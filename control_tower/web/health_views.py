@@ -336,7 +336,47 @@ DELIVERY_STATUS = {
 }
 
 
-def deliveries(counts: dict[str, int], rows: list[health.DeliveryRow]) -> Any:
+def deliveries(
+    counts: dict[str, int],
+    rows: list[health.DeliveryRow],
+    action_counts: dict[str, int] | None = None,
+    action_rows: list[Any] | None = None,
+) -> Any:
+    """Alert notices waiting in the outbox or given up, newest first; then action requests."""
+    parts = [_notices(counts, rows)]
+    if action_counts is not None:
+        parts.append(_action_deliveries(action_counts, action_rows or []))
+    return html.Div(parts)
+
+
+def _action_deliveries(counts: dict[str, int], rows: list[Any]) -> Any:
+    """Action request deliveries (files, webhook) waiting for a retry or given up."""
+    if not rows:
+        return ui.empty_state("Every approved action request was delivered", icon="✓")
+    table = ui.simple_table(
+        ["First try", "Request", "Channel", "Status", ("Tries", "num"), "Next try", "Last error"],
+        [
+            [
+                fmt_ts(r["created_at"]),
+                f"{r['type']} · {r['request_uid']}",
+                r["channel"],
+                ui.badge(r["status"], DELIVERY_STATUS),
+                fmt_int(r["attempts"]),
+                fmt_ts(r["next_attempt_at"]),
+                r["error"] or DASH,
+            ]
+            for r in rows
+        ],
+        class_name="table--compact",
+    )
+    caption = (
+        f"Action requests: {plural(counts['pending'], 'delivery', 'deliveries')} waiting, "
+        f"{fmt_int(counts['failed'])} given up; newest {len(rows)} shown."
+    )
+    return html.Div([table, html.P(caption, className="caption")])
+
+
+def _notices(counts: dict[str, int], rows: list[health.DeliveryRow]) -> Any:
     """Alert e-mails and webhook posts waiting in the outbox or given up, newest first."""
     if not rows:
         return ui.empty_state("Every notification was delivered", icon="✓")

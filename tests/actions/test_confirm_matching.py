@@ -192,3 +192,12 @@ def test_a_request_past_its_expected_day_becomes_overdue_and_is_mirrored(store, 
     _transfer(con, "T1")
     confirm(con, store, as_of=AS_OF, now=SENT + timedelta(days=1))
     assert _state(store, late) == ("confirmed", "stock_transfers T1|1")
+
+
+def test_a_person_cannot_choose_fixed_by_action(store) -> None:
+    from control_tower.exceptions.workflow import TransitionError, act
+    from tests.support.action_requests import open_item
+
+    item_id = open_item(store, at=SENT)
+    with pytest.raises(TransitionError, match="fixed_by_action is recorded by the tower"):
+        act(store, item_id, "resolve", user="pat", role="planner", reason="fixed_by_action")

@@ -27,8 +27,8 @@ import duckdb
 import polars as pl
 from sqlalchemy import select
 
-from control_tower.actions.outbox import DispatchReport, dispatch
-from control_tower.actions.store import ActionEvent, ActionRequest
+from control_tower.actions.outbox import DispatchReport, dispatch, event
+from control_tower.actions.store import ActionRequest
 from control_tower.exceptions.mirror import loading
 from control_tower.exceptions.store import SYSTEM_USER, ExceptionStore
 from control_tower.exceptions.workflow import FIXED_BY_ACTION, WorkflowError, act
@@ -219,12 +219,6 @@ def _matches(con: duckdb.DuckDBPyConnection, pending: list[ActionRequest]) -> di
     return out
 
 
-def _event(request_id: int, now: datetime, event: str, note: str, **detail: Any) -> ActionEvent:
-    return ActionEvent(
-        request_id=request_id, at=now, actor=SYSTEM_USER, event=event, note=note, detail=detail
-    )
-
-
 def _confirmed(store: ExceptionStore, request_id: int, by: str, now: datetime) -> int:
     """Confirm one request and resolve its item as fixed by action; 1 when the item closed."""
     with store.session() as s:
@@ -232,7 +226,7 @@ def _confirmed(store: ExceptionStore, request_id: int, by: str, now: datetime) -
         if request.status not in JUDGED:
             return 0
         request.status, request.confirmed_at, request.confirmed_by = "confirmed", now, by
-        s.add(_event(request_id, now, "confirmed", f"shown done by {by}", record=by))
+        s.add(event(request_id, now, "confirmed", f"shown done by {by}", record=by))
         item_id, uid = request.exception_id, request.request_uid
     if item_id is None:
         return 0
@@ -252,7 +246,7 @@ def _overdue(store: ExceptionStore, request_id: int, as_of: date, now: datetime)
             return 0
         request.status = "overdue"
         note = f"not shown done by {request.expected_by:%Y-%m-%d} (data as of {as_of:%Y-%m-%d})"
-        s.add(_event(request_id, now, "overdue", note))
+        s.add(event(request_id, now, "overdue", note))
     return 1
 
 

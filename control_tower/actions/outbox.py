@@ -46,10 +46,9 @@ from control_tower.exceptions.notify import (
 )
 from control_tower.exceptions.outbox import DeliveryRow
 from control_tower.exceptions.outbox import attention as notification_attention
-from control_tower.exceptions.store import ExceptionStore
+from control_tower.exceptions.store import SYSTEM_USER, ExceptionStore
 from control_tower.settings import PRIVATE_FILE_MODE, Settings, private_dir
 
-SYSTEM_USER = "system"
 ATTENTION = ("pending", "failed")
 
 # The CSV columns of each request type, in order: the fixed head, the type's parameters, the
@@ -254,9 +253,12 @@ def _note(doc: dict[str, Any], now: datetime) -> Notification:
     )
 
 
-def _event(request_id: int, now: datetime, event: str, note: str | None, **detail: Any) -> Any:
+def event(
+    request_id: int, now: datetime, name: str, note: str | None, **detail: Any
+) -> ActionEvent:
+    """A step `name` of a request's life done by the tower itself (the `system` user)."""
     return ActionEvent(
-        request_id=request_id, at=now, actor=SYSTEM_USER, event=event, note=note, detail=detail
+        request_id=request_id, at=now, actor=SYSTEM_USER, event=name, note=note, detail=detail
     )
 
 
@@ -332,20 +334,20 @@ def _deliver(
         if error is None:
             record.status, record.delivered_at = "sent", now
             record.next_attempt_at, record.error = None, None
-            s.add(_event(request_id, now, "delivered", None, channel=channel.name))
+            s.add(event(request_id, now, "delivered", None, channel=channel.name))
             report.delivered += 1
             return 1
         if age >= outbox.give_up_after:
             hours = age.total_seconds() / 3600
             record.status, record.next_attempt_at = "failed", None
             record.error = f"given up after {record.rounds} rounds over {hours:.1f} h: {error}"
-            s.add(_event(request_id, now, "delivery_given_up", record.error, channel=channel.name))
+            s.add(event(request_id, now, "delivery_given_up", record.error, channel=channel.name))
             report.given_up += 1
             return 0
         record.error = error
         record.next_attempt_at = outbox.next_attempt(record.rounds, now)
         s.add(
-            _event(
+            event(
                 request_id,
                 now,
                 "delivery_failed",

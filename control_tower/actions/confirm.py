@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 from sqlalchemy import select
 
-from control_tower.actions.outbox import DispatchReport, dispatch, event
+from control_tower.actions.outbox import DispatchReport, dispatch, event, request_in
 from control_tower.actions.store import ActionRequest
 from control_tower.exceptions.mirror import loading
 from control_tower.exceptions.store import SYSTEM_USER, ExceptionStore
@@ -221,9 +221,8 @@ def _matches(con: duckdb.DuckDBPyConnection, pending: list[ActionRequest]) -> di
 
 def _confirmed(store: ExceptionStore, request_id: int, by: str, now: datetime) -> int:
     """Confirm one request and resolve its item as fixed by action; 1 when the item closed."""
-    with store.session() as s:
-        request = s.get_one(ActionRequest, request_id)
-        if request.status not in JUDGED:
+    with request_in(store, request_id, *JUDGED) as (s, request):
+        if request is None:
             return 0
         request.status, request.confirmed_at, request.confirmed_by = "confirmed", now, by
         s.add(event(request_id, now, "confirmed", f"shown done by {by}", record=by))
@@ -240,9 +239,8 @@ def _confirmed(store: ExceptionStore, request_id: int, by: str, now: datetime) -
 
 
 def _overdue(store: ExceptionStore, request_id: int, as_of: date, now: datetime) -> int:
-    with store.session() as s:
-        request = s.get_one(ActionRequest, request_id)
-        if request.status != "sent":
+    with request_in(store, request_id, "sent") as (s, request):
+        if request is None:
             return 0
         request.status = "overdue"
         note = f"not shown done by {request.expected_by:%Y-%m-%d} (data as of {as_of:%Y-%m-%d})"

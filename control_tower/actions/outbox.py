@@ -29,13 +29,15 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from control_tower.actions.store import ActionDelivery, ActionEvent, ActionRequest
 from control_tower.exceptions.notify import (
@@ -360,11 +362,21 @@ def _deliver(
     return 0
 
 
-def _mark_sent(store: ExceptionStore, request_id: int, now: datetime, grace_days: int) -> int:
-    """Mark a request whose every channel delivered as sent (unless it changed meanwhile)."""
+@contextmanager
+def request_in(
+    store: ExceptionStore, request_id: int, *statuses: str
+) -> Iterator[tuple[Session, ActionRequest | None]]:
+    """A transaction over a request, None when it is no longer in one of `statuses` (someone
+    changed it meanwhile: a cancel, another run)."""
     with store.session() as s:
         request = s.get_one(ActionRequest, request_id)
-        if request.status != "approved":
+        yield s, request if request.status in statuses else None
+
+
+def _mark_sent(store: ExceptionStore, request_id: int, now: datetime, grace_days: int) -> int:
+    """Mark a request whose every channel delivered as sent (unless it changed meanwhile)."""
+    with request_in(store, request_id, "approved") as (_s, request):
+        if request is None:
             return 0
         request.status, request.sent_at = "sent", now
         request.expected_by = expected_by(request, now.date(), grace_days)

@@ -49,7 +49,7 @@ from control_tower.exceptions.notify import (
 from control_tower.exceptions.outbox import DeliveryRow
 from control_tower.exceptions.outbox import attention as notification_attention
 from control_tower.exceptions.store import SYSTEM_USER, ExceptionStore
-from control_tower.settings import PRIVATE_FILE_MODE, Settings, private_dir
+from control_tower.settings import PRIVATE_FILE_MODE, Settings, private_dir, utc_now
 
 ATTENTION = ("pending", "failed")
 
@@ -294,6 +294,12 @@ def dispatch(
         if done == len(chans):
             report.sent += _mark_sent(store, request.id, now, settings.action_confirm_grace_days)
     return report
+
+
+def dispatch_pending(settings: Settings, *, now: datetime | None = None) -> DispatchReport:
+    """The pipeline's pass over the action outbox (every run, even one with nothing new)."""
+    with ExceptionStore.open(settings.app_db_url) as store:
+        return dispatch(store, settings, now=now or utc_now())
 
 
 def _deliver(

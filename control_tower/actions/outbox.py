@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from control_tower.actions.store import ActionDelivery, ActionEvent, ActionRequest
@@ -52,6 +52,8 @@ from control_tower.exceptions.store import SYSTEM_USER, ExceptionStore
 from control_tower.settings import PRIVATE_FILE_MODE, Settings, private_dir, utc_now
 
 ATTENTION = ("pending", "failed")
+# How long a dispatcher holds a delivery it is sending (longer than its tries can take).
+CLAIM = timedelta(minutes=10)
 
 # The CSV columns of each request type, in order: the fixed head, the type's parameters, the
 # fixed tail. The JSON document has the same facts with the parameters nested in `params`.
@@ -330,7 +332,7 @@ def _deliver(
                 created_at=now,
             )
             s.add(row)
-    if row.status != "pending" or (row.next_attempt_at is not None and row.next_attempt_at > now):
+    if row.status != "pending" or not _claim(store, row.id, now):
         return int(row.status == "sent")
     tries, error = send_with_retries(channel, _note(doc, now), retry)
     age = now - row.created_at
@@ -377,6 +379,25 @@ def request_in(
     with store.session() as s:
         request = s.get_one(ActionRequest, request_id)
         yield s, request if request.status in statuses else None
+
+
+def _claim(store: ExceptionStore, delivery_id: int, now: datetime) -> bool:
+    """Take a due delivery for this dispatch: another dispatcher (a pipeline run, an approval
+    in the web app) that reads it meanwhile finds it not due for `CLAIM` and leaves it; a
+    dispatcher that dies while sending leaves it due again after that."""
+    with store.session() as s:
+        claimed = s.execute(
+            update(ActionDelivery)
+            .where(
+                ActionDelivery.id == delivery_id,
+                ActionDelivery.status == "pending",
+                or_(
+                    ActionDelivery.next_attempt_at.is_(None), ActionDelivery.next_attempt_at <= now
+                ),
+            )
+            .values(next_attempt_at=now + CLAIM)
+        )
+    return claimed.rowcount == 1
 
 
 def _mark_sent(store: ExceptionStore, request_id: int, now: datetime, grace_days: int) -> int:

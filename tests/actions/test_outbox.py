@@ -254,3 +254,25 @@ def test_a_delivery_still_failing_after_the_give_up_age_is_given_up(store, setti
     # given up: later runs leave it alone, and it is never sent
     assert dispatch(store, dead, now=T0 + timedelta(hours=9), retry=ONE_TRY).failed == 0
     assert _request(store, request.id).status == "approved"
+
+
+def test_a_delivery_being_sent_is_not_sent_again_by_another_dispatcher(store, settings) -> None:
+    request = approved_request(store, "recount", {"location_id": "DC2", "item_id": "SKU-1"}, at=T0)
+    sends: list[str] = []
+
+    class Nested:
+        """A channel during whose send a second dispatcher (another process) runs."""
+
+        name = "file"
+
+        def target(self, _doc: object) -> str:
+            return "nested"
+
+        def send(self, note) -> None:
+            sends.append(note.scope_value)
+            if len(sends) == 1:
+                dispatch(store, settings, now=T0, channels=[self], retry=NO_WAIT)
+
+    report = dispatch(store, settings, now=T0, channels=[Nested()], retry=NO_WAIT)
+    assert sends == [request.request_uid]
+    assert report.sent == 1

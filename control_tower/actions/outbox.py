@@ -32,7 +32,7 @@ import urllib.request
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -277,7 +277,9 @@ def dispatch(
 ) -> DispatchReport:
     """Deliver approved requests on every configured channel (see the module docstring).
 
-    `request_ids` None: every approved request not yet sent whose deliveries are due."""
+    `request_ids` None: every approved request not yet sent whose deliveries are due. `now`
+    is naive UTC like the app database (an aware instant is converted)."""
+    now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now
     retry = retry or RetryPolicy()
     outbox = OutboxPolicy.from_settings(settings)
     chans = list(channels if channels is not None else channels_from_settings(settings))

@@ -12,6 +12,7 @@ from rich.table import Table as RichTable
 from control_tower import __version__
 from control_tower.accounts.cli import users as users_group
 from control_tower.actions.cli import requests_group
+from control_tower.actions.outbox_cli import outbox as outbox_group
 from control_tower.exceptions import cli as exceptions_cli
 from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console
@@ -341,6 +342,8 @@ main.add_command(kpi_group)
 
 
 main.add_command(exceptions_cli.exceptions)
+
+main.add_command(outbox_group)
 
 main.add_command(users_group)
 

@@ -230,6 +230,12 @@ class Settings:
     outbox_retry_minutes: float = 5.0
     outbox_retry_max_hours: float = 6.0
     outbox_give_up_hours: float = 72.0
+    # Action requests: besides the files in <home>/outbox/<system>/, a signed webhook (HMAC-SHA256
+    # with the secret) when a URL is set; a sent request not confirmed by the data within
+    # `action_confirm_grace_days` after its action date becomes overdue.
+    action_webhook_url: str | None = None
+    action_webhook_secret: str | None = field(default=None, repr=False)
+    action_confirm_grace_days: int = 2
     # DuckDB's memory, threads and spill folder on every connection (None: the machine defaults).
     duckdb_resources: DuckDBResources | None = None
     # A failing post-load step is retried after `step_retry_minutes`, twice as long after each
@@ -256,6 +262,11 @@ class Settings:
     risk_retrain_days: float = 7.0
 
     # Folders and files under home.
+    @property
+    def outbox(self) -> Path:
+        """Approved action requests, one folder per executing system (`actions.outbox`)."""
+        return self.home / "outbox"
+
     @property
     def inbox(self) -> Path:
         """Where extracts are dropped: inbox/{erp,wms,tms}/."""
@@ -401,11 +412,25 @@ def _cookie_secure() -> bool | None:
     return choices[raw]
 
 
-def _webhook_url() -> str | None:
-    url = _env("ALERT_WEBHOOK_URL")
+def _webhook_url(name: str) -> str | None:
+    url = _env(name)
     if url is not None and not url.startswith(("http://", "https://")):
-        raise SettingsError(f"{PREFIX}ALERT_WEBHOOK_URL={url!r} must be an http:// or https:// URL")
+        raise SettingsError(f"{PREFIX}{name}={url!r} must be an http:// or https:// URL")
     return url
+
+
+def _action_webhook() -> tuple[str | None, str | None]:
+    """The action webhook's URL and signing secret: both or neither (an unsigned post could be
+    forged by anyone who can reach the receiver)."""
+    url, secret = _webhook_url("ACTION_WEBHOOK_URL"), _env("ACTION_WEBHOOK_SECRET")
+    if url is not None and not secret:
+        raise SettingsError(
+            f"{PREFIX}ACTION_WEBHOOK_URL is set but {PREFIX}ACTION_WEBHOOK_SECRET is not: "
+            "every action webhook post is signed, set a secret of at least 16 characters"
+        )
+    if secret is not None and len(secret) < 16:
+        raise SettingsError(f"{PREFIX}ACTION_WEBHOOK_SECRET must be at least 16 characters long")
+    return url, secret
 
 
 _SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib|%)$", re.IGNORECASE)
@@ -467,6 +492,7 @@ def load_settings(home: Path | str | None = None) -> Settings:
     home_path = home_path.expanduser().resolve()
     keep = int(_positive_float("KEEP_SNAPSHOTS", 3))
     clock()  # a bad CONTROL_TOWER_NOW is refused at start, not at the first timestamp
+    action_webhook = _action_webhook()
     return Settings(
         home=home_path,
         app_db_url=_env("APP_DB_URL") or _default_app_db_url(home_path),
@@ -493,10 +519,13 @@ def load_settings(home: Path | str | None = None) -> Settings:
         alert_email_to=tuple(
             a.strip() for a in (_env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
-        alert_webhook_url=_webhook_url(),
+        alert_webhook_url=_webhook_url("ALERT_WEBHOOK_URL"),
         outbox_retry_minutes=_positive_float("OUTBOX_RETRY_MINUTES", 5.0),
         outbox_retry_max_hours=_positive_float("OUTBOX_RETRY_MAX_HOURS", 6.0),
         outbox_give_up_hours=_positive_float("OUTBOX_GIVE_UP_HOURS", 72.0),
+        action_webhook_url=action_webhook[0],
+        action_webhook_secret=action_webhook[1],
+        action_confirm_grace_days=_count("ACTION_CONFIRM_GRACE_DAYS", 2),
         duckdb_resources=_duckdb_resources(home_path),
         step_retry_minutes=_positive_float("STEP_RETRY_MINUTES", 15.0),
         step_retry_max_hours=_positive_float("STEP_RETRY_MAX_HOURS", 24.0),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from control_tower.actions.outbox import dispatch_pending
 from control_tower.exceptions.outbox import retry_pending
 from control_tower.landing import BatchResult, InboxSource, IngestReport, Source, land_sources
 from control_tower.landing.progress import ProgressFn
@@ -267,13 +268,14 @@ def _run_step(step: Step, ctx: StepContext, policy: StepPolicy) -> StepOutcome:
 
 
 def _retry_outbox(settings: Settings) -> None:
-    """Every run, even one with nothing new, retries the notifications still due for delivery."""
-    try:
-        outcome = retry_pending(settings)
-    except Exception:  # the outbox never stops a run; it is tried again by the next one
-        log.exception("retrying the notification outbox failed")
-        return
-    if outcome.retried or outcome.given_up:
+    """Every run, even one with nothing new, retries the notifications still due for delivery
+    and delivers the approved action requests (new ones, and retries that are due)."""
+    for what, deliver in (("notification", retry_pending), ("action", dispatch_pending)):
+        try:
+            outcome = deliver(settings)
+        except Exception:  # the outbox never stops a run; it is tried again by the next one
+            log.exception("delivering the %s outbox failed", what)
+            continue
         log.info(outcome.summary())
 
 

@@ -86,6 +86,12 @@ def _risk(ctx: StepContext) -> str:
     ).summary()
 
 
+def _actions(ctx: StepContext) -> str:
+    from control_tower.actions.confirm import refresh_actions
+
+    return refresh_actions(ctx.con, ctx.settings, as_of=ctx.as_of, now=utc_now()).summary()
+
+
 def _exceptions(ctx: StepContext) -> str:
     from control_tower.exceptions.detect import refresh_exceptions
 
@@ -125,6 +131,14 @@ POST_LOAD_STEPS: list[Step] = [
         "trained first)",
         # examples and model fitting live in Python beside DuckDB: about a third of the budget
         duckdb_memory_share=RISK_DUCKDB_MEMORY_SHARE,
+    ),
+    # Before the exceptions, so that the items its confirmations close and the overdue requests
+    # action_not_confirmed reads are this run's.
+    Step(
+        "actions",
+        _actions,
+        "action requests: the outbox delivered and retried, sent requests confirmed by the "
+        "landed data or made overdue, and mirrored",
     ),
     # Before the KPIs, so that exception_aging reads this run's queue.
     Step(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from control_tower.contracts.columns import ITEM, LOC, UPDATED_AT, _id, _nullable, _opt, _text
 from control_tower.contracts.model import Column, Reference, Table, TimezoneSource
 from control_tower.contracts.model import ColumnType as T
+from control_tower.contracts.transfers import STOCK_TRANSFERS
 
 SYSTEMS: tuple[str, ...] = ("erp", "wms", "tms")
 
@@ -16,28 +18,6 @@ FREIGHT_STATUSES = ("tendered", "in_transit", "delivered", "exception", "cancell
 TRACKING_EVENTS = ("tendered", "picked_up", "in_transit", "delay", "exception", "delivered")
 UOMS = ("EA", "CS")
 
-
-def _id(name: str, **kw: object) -> Column:
-    return Column(name, T.ID, **kw)  # type: ignore[arg-type]
-
-
-def _text(name: str, **kw: object) -> Column:
-    return Column(name, T.TEXT, **kw)  # type: ignore[arg-type]
-
-
-def _opt(col: Column) -> Column:
-    """The same column, allowed to be absent from the file or empty."""
-    return Column(**{**col.__dict__, "required": False, "nullable": True})
-
-
-def _nullable(col: Column) -> Column:
-    """The same column, required in the file but allowed to be empty."""
-    return Column(**{**col.__dict__, "nullable": True})
-
-
-UPDATED_AT = Column("updated_at", T.TIMESTAMP, description="version stamp: newest wins")
-LOC = Reference(("location_id",), "locations", ("location_id",))
-ITEM = Reference(("item_id",), "items", ("item_id",))
 
 ITEMS = Table(
     name="items",
@@ -477,6 +457,7 @@ TABLES: dict[str, Table] = {
         SHIPMENTS,
         RECEIPTS,
         INVENTORY_ADJUSTMENTS,
+        STOCK_TRANSFERS,
         FREIGHT_SHIPMENTS,
         TRACKING_EVENTS_TABLE,
     )

@@ -106,6 +106,7 @@ class Engine:
         self.counters: dict[str, int] = {
             "order": 1_000_001, "po": 400_001, "shipment": 5_000_001, "tms": 7_000_001,
             "receipt": 300_001, "invoice": 600_001, "rma": 80_001, "count": 1, "adjustment": 1,
+            "transfer": 1,
         }  # fmt: skip
         self.order_lines = 0
         self.today = start_day - 1
@@ -189,6 +190,7 @@ class Engine:
             self.release_and_ship(day)
             inbound.replenish(self, day)
             warehouse.count_and_adjust(self, day)
+            warehouse.transfers(self, day)
         allocated = self.alloc_by_il()
         # invariant: nothing is promised or quarantined beyond what is on hand
         assert (self.on_hand - allocated - self.quar >= 0).all()

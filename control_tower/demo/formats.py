@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from control_tower.contracts.transfers import TRANSFER_STATUSES
 from control_tower.demo.clock import (
     DAY,
     date_column,
@@ -336,6 +337,28 @@ def inventory_adjustments(eng: Engine, sink: Sink, b: Buffer) -> None:
     sink.write_monthly("inventory_adjustments", frame, _utc_month(eng, b["ts"]))
 
 
+def stock_transfers(eng: Engine, sink: Sink, b: Buffer) -> None:
+    src = b["src"]
+    frame = pl.DataFrame(
+        {
+            "transfer_id": id_column("TR", b["transfer_no"], 6),
+            "line_no": np.ones(src.size, dtype=np.int64),
+            "from_location_id": labels(LOCATION_IDS, src),
+            "to_location_id": labels(LOCATION_IDS, b["dst"]),
+            "item_id": eng.m.item_ids.gather(b["item"]),
+            "qty": b["qty"],
+            "uom": labels(UOM, np.zeros(src.size, dtype=np.int64)),
+            "reference": pl.Series([None] * src.size, dtype=pl.String),
+            "created_at": _ts(eng, b["created"], src, "wms"),
+            "shipped_ts": _ts(eng, b["shipped"], src, "wms"),
+            "received_ts": _ts(eng, b["received"], src, "wms"),
+            "status": labels(TRANSFER_STATUSES, b["status"]),
+            "updated_at": _ts(eng, b["upd"], src, "wms"),
+        }
+    )
+    sink.write_monthly("stock_transfers", frame, _utc_month(eng, b["created"]))
+
+
 def freight_shipments(eng: Engine, sink: Sink, b: Buffer) -> None:
     frame = pl.DataFrame(
         {
@@ -383,6 +406,7 @@ WRITERS: dict[str, Callable[[Engine, Sink, Buffer], None]] = {
     "shipments": shipments,
     "receipts": receipts,
     "inventory_adjustments": inventory_adjustments,
+    "stock_transfers": stock_transfers,
     "freight_shipments": freight_shipments,
     "tracking_events": tracking_events,
 }

@@ -1,4 +1,4 @@
-"""Stock control: ABC cycle counts with variances and manual inventory adjustments.
+"""Stock control: ABC cycle counts with variances, manual inventory adjustments, transfers.
 
 User codes in the adjustment buffer: 0-99 inventory clerks of the site, 100-199 cycle
 counters of the site, 1000+ the odd accounts of `config.ODD_USERS`.
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from control_tower.demo.clock import HOUR, MINUTE
+from control_tower.demo.clock import DAY, HOUR, MINUTE, NEVER
 from control_tower.demo.config import S_WH, SITES
 from control_tower.demo.vec import uniform_int
 
@@ -123,4 +123,50 @@ def count_and_adjust(eng: Engine, day: int) -> None:
         delta=delta[nz],
         reason=reason[nz],
         user=user[nz],
+    )
+
+
+# Transfers between sites: about one every other business day. They are records of the WMS
+# only: the simulated stock does not move (the demo's other figures stay as they are).
+TRANSFER_P = 0.5
+TRANSFER_CANCELLED_P = 0.05
+TRANSFER_SITES = [
+    i for i, s in enumerate(SITES) if sum(t.entity_id == s.entity_id for t in SITES) > 1
+]
+
+
+def transfers(eng: Engine, day: int) -> None:
+    """The day's stock transfer orders, with where each stands at the extract cutoff."""
+    m = eng.m
+    rng = eng.rng(S_WH, day, 1)  # a stream of its own: the counts' draws stay as they were
+    if rng.random() >= TRANSFER_P:
+        return
+    # between two sites of one legal entity (the US network: Rotterdam has no sister site)
+    src = int(rng.choice(TRANSFER_SITES))
+    peers = [i for i in TRANSFER_SITES if i != src and SITES[i].entity_id == SITES[src].entity_id]
+    dst = int(rng.choice(peers))
+    ix = m.loc_il[src]
+    il = int(ix[rng.integers(0, ix.size)])
+    case = int(m.case_qty[m.il_item[il]])
+    cases = int(rng.integers(1, 6))
+    created = int(eng.clock.midnight(src, day)) + int(rng.integers(8 * HOUR, 16 * HOUR))
+    shipped = created + int(rng.integers(4 * HOUR, 30 * HOUR))
+    received = shipped + int(rng.integers(1 * DAY, 4 * DAY))
+    cancelled = rng.random() < TRANSFER_CANCELLED_P
+    shipped_ts = NEVER if cancelled or shipped > eng.cutoff else shipped
+    received_ts = NEVER if shipped_ts == NEVER or received > eng.cutoff else received
+    status = 3 if cancelled else 2 if received_ts != NEVER else 1 if shipped_ts != NEVER else 0
+    updated = max(t for t in (created, shipped_ts, received_ts) if t != NEVER)
+    eng.buf.add(
+        "stock_transfers",
+        transfer_no=eng.next_ids("transfer", 1),
+        src=np.array([src]),
+        dst=np.array([dst]),
+        item=np.array([m.il_item[il]]),
+        qty=np.array([cases * case]),
+        created=np.array([created]),
+        shipped=np.array([shipped_ts]),
+        received=np.array([received_ts]),
+        status=np.array([status]),
+        upd=np.array([updated]),
     )

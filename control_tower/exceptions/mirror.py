@@ -77,7 +77,7 @@ def mirror(
             stale, gone = _stale(con, db, changed)
             frame = _frame(row for ids in in_chunks(sorted(stale)) for row in _rows(db, ids))
     cols = ", ".join(MIRROR_COLUMNS)
-    with _loading(con, "exc_mirror", frame):
+    with loading(con, "exc_mirror", frame):
         if gone is None:
             con.execute("DELETE FROM exc.queue_items")
         else:
@@ -96,7 +96,7 @@ def mirror(
 
 
 @contextmanager
-def _loading(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+def loading(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
     """`frame` registered as `name` for one transaction: committed when the block ends,
     rolled back when it raises. A result the connection's last caller left unread (a
     `fetchone()`) is finished first: DuckDB refuses to register a frame beside it."""
@@ -194,7 +194,7 @@ def mirror_line_promises(con: duckdb.DuckDBPyConnection, store: ExceptionStore) 
         },
         orient="row",
     )
-    with _loading(con, "exc_promises", frame):
+    with loading(con, "exc_promises", frame):
         con.execute("DELETE FROM exc.line_promises")
         con.execute("INSERT INTO exc.line_promises SELECT * FROM exc_promises")
     return frame.height

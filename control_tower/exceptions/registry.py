@@ -21,6 +21,7 @@ from control_tower.exceptions.rules import (
     inventory,
     orders,
     promises,
+    requests,
     warehouse,
 )
 from control_tower.exceptions.rules.base import (
@@ -80,6 +81,7 @@ EXCEPTION_TYPES: Mapping[str, ExceptionType] = _registry(
         data.STALE_SOURCE,
         data.FAILING_STEP,
         inventory.ADJUSTMENT_ANOMALY,
+        requests.ACTION_NOT_CONFIRMED,
     )
 )
 

@@ -49,6 +49,10 @@ CLEARED = "cleared"
 # Recorded by a re-promise the projection covers (`views.repromise`), not chosen by a person: the
 # line has a new promise the stock can keep, so the risk to the old one is gone.
 REPROMISED = "re_promised"
+# Recorded when a later extract shows the action request raised from the item done
+# (`actions.confirm`), not chosen by a person.
+FIXED_BY_ACTION = "fixed_by_action"
+SYSTEM_CODES: tuple[str, ...] = (REPROMISED, FIXED_BY_ACTION)
 # The longest note or comment, and the longest user name, an action may store: an item's
 # history is read whole on every view of it, so one oversized comment would slow every read.
 MAX_NOTE_LENGTH = 4000
@@ -205,7 +209,7 @@ def _apply(
         _set(item, changes, status="snoozed", snoozed_until=until)
     elif action == "resolve":
         _require_unresolved(item, action)
-        if reason not in (*RESOLUTION_CODES, REPROMISED):
+        if reason not in (*RESOLUTION_CODES, *SYSTEM_CODES):
             raise TransitionError(
                 f"resolve needs a reason code, one of: {', '.join(RESOLUTION_CODES)} "
                 f"(got {reason!r})"
@@ -275,10 +279,10 @@ def act(
                 raise ConflictError(
                     item_id, expected_version, seen, _changes_since(s, item_id, expected_version)
                 )
-            if action == "resolve" and role is not None and reason == REPROMISED:
+            if action == "resolve" and role is not None and reason in SYSTEM_CODES:
                 raise TransitionError(
-                    f"{REPROMISED} is recorded by re-promising the line, not chosen; re-promise "
-                    "the line, or resolve with another reason"
+                    f"{reason} is recorded by the tower (a re-promise of the line, an action "
+                    "request confirmed by the data), not chosen; resolve with another reason"
                 )
             if action == "resolve" and role is not None and not may_resolve(role, item.owner_role):
                 raise NotAllowedError(

@@ -27,6 +27,7 @@ from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 import duckdb
 
+from control_tower.actions.outbox import outbox_attention as outbox_attention
 from control_tower.contracts import TABLES
 from control_tower.exceptions.outbox import DeliveryRow as DeliveryRow
 from control_tower.exceptions.outbox import attention

@@ -186,6 +186,27 @@ CREATE TABLE IF NOT EXISTS exc.line_promises (
     promised_date DATE NOT NULL,
     recorded_at TIMESTAMP NOT NULL  -- UTC
 );
+-- The tower's action requests (the app database's exc_action_requests, copied by the actions
+-- step): the action_not_confirmed rule reads the overdue ones.
+CREATE TABLE IF NOT EXISTS exc.action_requests (
+    id BIGINT NOT NULL,
+    request_uid VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    system VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,        -- pending_approval, approved, sent, confirmed, overdue, ...
+    exception_id BIGINT,            -- the queue item it was raised from
+    entity_id VARCHAR,
+    location_id VARCHAR,
+    item_id VARCHAR,
+    params VARCHAR,                 -- JSON: the typed parameters
+    value DOUBLE,
+    requested_by VARCHAR,
+    requested_at TIMESTAMP,         -- UTC
+    sent_at TIMESTAMP,              -- UTC
+    expected_by DATE,
+    confirmed_at TIMESTAMP,         -- UTC
+    confirmed_by VARCHAR            -- the landed record that showed it done
+);
 -- Exception rules restrict their tables with exc_in_scope(<key>): every key, except while the
 -- detection of a delta shadows it with a temp macro naming the keys the run touched.
 CREATE MACRO IF NOT EXISTS exc_in_scope(k) AS true;

@@ -7,6 +7,7 @@ components or grid rows; the page (`web/pages/data_health.py`) places them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -336,16 +337,53 @@ DELIVERY_STATUS = {
 }
 
 
-def deliveries(counts: dict[str, int], rows: list[health.DeliveryRow]) -> Any:
-    """Alert e-mails and webhook posts waiting in the outbox or given up, newest first."""
+def deliveries(
+    counts: dict[str, int],
+    rows: list[health.DeliveryRow],
+    action_counts: dict[str, int] | None = None,
+    action_rows: list[Any] | None = None,
+) -> Any:
+    """Alert e-mails and webhook posts waiting in the outbox or given up, newest first; then
+    the action requests' deliveries (files, webhook) waiting for a retry or given up."""
+    parts = [
+        _delivery_table(
+            counts,
+            rows,
+            ("Raised", "Rule"),
+            lambda r: f"{r['rule']} · {r['scope_value']} ({r['kind']})",
+            ("Every notification was delivered", "", "pending"),
+        )
+    ]
+    if action_counts is not None:
+        parts.append(
+            _delivery_table(
+                action_counts,
+                action_rows or [],
+                ("First try", "Request"),
+                lambda r: f"{r['type']} · {r['request_uid']}",
+                ("Every approved action request was delivered", "Action requests: ", "waiting"),
+            )
+        )
+    return html.Div(parts)
+
+
+def _delivery_table(
+    counts: dict[str, int],
+    rows: list[Any],
+    heads: tuple[str, str],
+    what: Callable[[Any], str],
+    texts: tuple[str, str, str],
+) -> Any:
+    """One outbox's deliveries: `heads` name the first two columns, `what` describes a row;
+    `texts`: what an empty outbox says, the caption's lead and the word for "pending"."""
     if not rows:
-        return ui.empty_state("Every notification was delivered", icon="✓")
+        return ui.empty_state(texts[0], icon="✓")
     table = ui.simple_table(
-        ["Raised", "Rule", "Channel", "Status", ("Tries", "num"), "Next try", "Last error"],
+        [*heads, "Channel", "Status", ("Tries", "num"), "Next try", "Last error"],
         [
             [
                 fmt_ts(r["created_at"]),
-                f"{r['rule']} · {r['scope_value']} ({r['kind']})",
+                what(r),
                 r["channel"],
                 ui.badge(r["status"], DELIVERY_STATUS),
                 fmt_int(r["attempts"]),
@@ -357,7 +395,7 @@ def deliveries(counts: dict[str, int], rows: list[health.DeliveryRow]) -> Any:
         class_name="table--compact",
     )
     caption = (
-        f"{plural(counts['pending'], 'delivery', 'deliveries')} pending, "
+        f"{texts[1]}{plural(counts['pending'], 'delivery', 'deliveries')} {texts[2]}, "
         f"{fmt_int(counts['failed'])} given up; newest {len(rows)} shown."
     )
     return html.Div([table, html.P(caption, className="caption")])

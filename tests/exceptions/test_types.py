@@ -35,6 +35,7 @@ REQUIRED = {
     "quarantined_rows",
     "stale_source",
     "failing_step",
+    "action_not_confirmed",
 }
 
 

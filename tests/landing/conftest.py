@@ -11,7 +11,7 @@ from tests.support.extracts import baseline_files, copy_home, land
 
 @pytest.fixture(scope="session")
 def baseline_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder whose warehouse holds the baseline of all 16 tables (landed once)."""
+    """A data folder whose warehouse holds the baseline of every contract table (landed once)."""
     home = tmp_path_factory.mktemp("baseline") / "home"
     report = land(home, baseline_files())
     statuses = {b.table: b.status for b in report.ingest.batches}

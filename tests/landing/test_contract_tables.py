@@ -98,7 +98,7 @@ def test_ops_batches_records_file_counts_and_timings(tmp_path: Path) -> None:
     files = baseline_files()
     report = land(home, files)
     batches = {b["table_name"]: b for b in batch_rows(home)}
-    assert len(batches) == 16
+    assert len(batches) == len(TABLES)
     for name, data in files.items():
         table = name.split("/")[1].removesuffix(".csv")
         b = batches[table]
@@ -118,7 +118,7 @@ def test_ops_batches_records_file_counts_and_timings(tmp_path: Path) -> None:
         home, "SELECT trigger, status, files_seen, batches_loaded, rows_loaded FROM ops.runs"
     )
     total = sum(len(rows) - 1 for rows in BASELINE.values())
-    assert run == [("cli", "ok", 16, 16, total)]
+    assert run == [("cli", "ok", len(TABLES), len(TABLES), total)]
 
 
 NEW_ORDERS = [

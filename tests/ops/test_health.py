@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from control_tower.contracts import TABLES
 from control_tower.ops import health
 from control_tower.storage.schema import ensure_schema
 from pipelines import schedule
@@ -99,7 +100,7 @@ class TestBatches:
 class TestSourceFreshness:
     def test_loaded_tables_fresh_the_rest_never(self, cur):
         rows = {r["table_name"]: r for r in health.source_freshness(cur, _loaded_at(cur))}
-        assert len(rows) == 16
+        assert len(rows) == len(TABLES)
         loaded = {"locations", "items", "customers", "sales_order_lines"}
         assert {t for t, r in rows.items() if r["status"] == "fresh"} == loaded
         assert {r["status"] for t, r in rows.items() if t not in loaded} == {"never"}
@@ -144,7 +145,7 @@ class TestOverview:
         assert (overview["tables_fresh"], overview["tables_stale"], overview["tables_never"]) == (
             4,
             0,
-            12,
+            len(TABLES) - 4,
         )
         assert overview["batches_total"] == 8
         assert overview["rows_quarantined"] == 6  # bad rows: 2 items + 4 order lines
@@ -160,7 +161,7 @@ class TestOverview:
         assert (overview["rows_quarantined"], overview["problems"], overview["tables_never"]) == (
             0,
             0,
-            16,
+            len(TABLES),
         )
 
 

@@ -23,6 +23,7 @@ def test_a_run_lands_the_inbox_records_itself_and_publishes(tmp_path: Path) -> N
     assert [s.name for s in report.steps] == [
         "freshness",
         "risk",
+        "actions",
         "exceptions",
         "kpis",
         "alerts",

@@ -78,6 +78,10 @@ RC1,1,P1,1,I1,L1,120,0,2026-03-08 06:00:00,2026-03-08 09:30:00
 adjustment_id,location_id,item_id,adjusted_at,qty_delta,reason_code,user_id
 ADJ1,L1,I1,2026-03-02 07:45:00,-2,count_variance,U7
 """,
+    "stock_transfers": f"""\
+transfer_id,line_no,from_location_id,to_location_id,item_id,qty,uom,reference,created_at,shipped_ts,received_ts,status,updated_at
+TR1,1,L1,L2,I1,24,EA,,2026-03-03 08:00:00,2026-03-03 15:00:00,,shipped,{TS}
+""",
     "freight_shipments": f"""\
 tms_shipment_id,shipment_id,carrier_id,mode,service_level,planned_pickup_ts,actual_pickup_ts,promised_delivery_ts,actual_delivery_ts,planned_freight_cost,actual_freight_cost,expedited,status,updated_at
 F1,S1,CAR1,LTL,standard,2026-03-04 14:00:00,2026-03-04 14:10:00,2026-03-06 17:00:00,2026-03-06 19:30:00,250.00,262.50,false,delivered,{TS}

@@ -1,6 +1,6 @@
 """The bad-input corpus, part 1 (the cases; tests/landing/test_corpus_*.py land them): whole-file defects and unusual but valid file shapes.
 
-Every case lands one file on top of the clean baseline (all 16 tables) and
+Every case lands one file on top of the clean baseline (every contract table) and
 checks, through `land_case`, that:
 - a rejected file has status `rejected`, a specific reason (in ops.batches and
   in a `.reason.txt` next to the file, moved to the quarantine folder), and

@@ -228,8 +228,8 @@ def layout(**_query: str) -> html.Div:
                     ui.panel(
                         "Notification deliveries",
                         html.Div(id=DELIVERIES),
-                        subtitle="Alert e-mails and webhook posts that failed: waiting in the "
-                        "outbox for a later run, or given up.",
+                        subtitle="Alert notices and action requests whose delivery failed: "
+                        "waiting in the outbox for a later run, or given up.",
                         panel_id="data-health-deliveries-panel",
                     ),
                     ui.panel(
@@ -367,7 +367,7 @@ def _warm(cur: Any, _context: Any, _scopes: Any) -> None:
 def refresh_deliveries(_n: int) -> Any:
     """Every 30 s: the notification outbox, from the app database."""
     require(roles=ROLES)
-    return hv.deliveries(*health.delivery_attention(web_context().exceptions))
+    return hv.deliveries(*health.outbox_attention(web_context().exceptions))
 
 
 @callback(

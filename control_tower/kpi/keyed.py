@@ -124,9 +124,7 @@ def too_many(con: duckdb.DuckDBPyConnection, scope: int, state: str) -> bool:
     return scope > SCOPE_SHARE * (int(row[0]) if row else 0)
 
 
-def scoped_sql(
-    model: Model, *, scope: str = SCOPE, tables: Mapping[str, str] | None = None
-) -> str:
+def scoped_sql(model: Model, *, scope: str = SCOPE, tables: Mapping[str, str] | None = None) -> str:
     """The model's SQL reading each table of its `scoped` restricted to the keys in `scope`
     (a table or view of the model's key columns; SCOPE by default).
 

@@ -37,7 +37,7 @@ def _snapshots(con: duckdb.DuckDBPyConnection) -> None:
                 out = (loc, item) == ("DC-A", "SKU1") and day == date(2026, 3, 8)
                 # SKU4 at DC-B: out on 03-12 (a ranking case)
                 out = out or ((loc, item) == ("DC-B", "SKU4") and day == date(2026, 3, 12))
-                rows.append((day, loc, item, 12 if not out else 2, 2, 0 if not out else 0, 0))
+                rows.append((day, loc, item, 2 if out else 12, 2, 0, 0))
         day += timedelta(days=1)
     con.executemany(
         "INSERT INTO inventory_snapshots (snapshot_date, location_id, item_id, on_hand_qty, "

@@ -106,6 +106,23 @@ def _item(
     s.add(AuditEntry(item_id=id_, actor=who, at=resolved, action="resolve", changes={}, version=2))
 
 
+def _scored(
+    s: Any, id_: int, loc: str, item: str, seen: datetime, prob: float | None, cover: float
+) -> None:
+    """An open stockout_risk item detected in the period, last seen at `seen` with the
+    model's probability (None: detected by the rule) and the days of cover."""
+    detail: dict[str, Any] = {"days_of_cover": cover, "available_qty": 10}
+    if prob is not None:
+        detail |= {"source": "model", "probability": prob, "horizon_days": 7}
+    s.add(
+        ExceptionItem(
+            id=id_, type="stockout_risk", key=f"{loc}|{item}|{id_}", status="open",
+            severity="medium", owner_role="planner", location_id=loc, entity_id=SITE[loc],
+            item_id=item, sla_hours=24, created_at=seen, last_seen_at=seen, detail=detail,
+        )
+    )  # fmt: skip
+
+
 def _request(
     s: Any, id_: int, item: int, type_: str, status: str, who: str, loc: str,
     expected: date | None, confirmed: datetime | None, params: dict[str, Any] | None = None,
@@ -142,6 +159,13 @@ def app_store(folder: Path) -> ExceptionStore:
         # resolved before the period: not reviewed
         _item(s, 7, "stockout_risk", "DC-B|SKU2", "DC-B", "SKU2", "false_positive",
               datetime(2026, 2, 20, 10), "alice")  # fmt: skip
+        # ranked by the model and the rule (see tests/decisions for the worked numbers)
+        _scored(s, 11, "DC-B", "SKU4", datetime(2026, 3, 10, 6), 0.9, 5.0)  # stocks out 03-12
+        _scored(s, 12, "DC-B", "SKU1", datetime(2026, 3, 10, 6), 0.7, 1.0)
+        _scored(s, 13, "DC-B", "SKU2", datetime(2026, 3, 10, 6), 0.4, 6.0)
+        _scored(s, 14, "DC-A", "SKU1", datetime(2026, 3, 5, 6), 0.2, 0.5)  # stocks out 03-08
+        _scored(s, 15, "DC-A", "SKU3", datetime(2026, 3, 10, 6), None, 2.0)  # the rule's
+        _scored(s, 16, "DC-B", "SKU3", datetime(2026, 3, 18, 6), 0.5, 2.0)  # too early
         # requests raised from #2: on time, late, never confirmed, rejected, not yet due
         _request(s, 1, 2, "stock_transfer", "confirmed", "bob", "DC-A", date(2026, 3, 10),
                  datetime(2026, 3, 10, 23))  # fmt: skip

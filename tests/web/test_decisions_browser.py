@@ -93,7 +93,8 @@ def test_the_false_positive_tile_equals_an_independent_count(tab_as, site, artif
     page.screenshot(path=str(artifacts / "decisions.png"), full_page=True)
     link = page.locator("#decisions-items .ag-center-cols-container a").first
     href = link.get_attribute("href")
-    assert href and "/exceptions/" in href
+    assert href
+    assert "/exceptions/" in href
     link.click()
     page.wait_for_url("**/exceptions/*")
     page.wait_for_selector("#exceptions-detail-header")

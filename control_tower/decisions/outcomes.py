@@ -114,6 +114,17 @@ class Period:
 
 
 @dataclass(frozen=True)
+class Question:
+    """What a review asks: the decisions of `period` that `scope` may see, judged at `now`
+    (naive UTC, the product clock) over `horizon` days after each stockout decision."""
+
+    scope: Scope
+    period: Period
+    now: datetime
+    horizon: int = DEFAULT_HORIZON
+
+
+@dataclass(frozen=True)
 class Outcomes:
     """The decisions of a period: one row per resolved item and per request raised from one."""
 
@@ -354,17 +365,11 @@ def request_outcome(requests: pl.DataFrame, today: date) -> pl.Series:
 
 
 def outcomes(
-    cur: duckdb.DuckDBPyConnection,
-    store: ExceptionStore,
-    catalog: Catalog,
-    scope: Scope,
-    period: Period,
-    *,
-    now: datetime,
-    horizon: int = DEFAULT_HORIZON,
+    cur: duckdb.DuckDBPyConnection, store: ExceptionStore, catalog: Catalog, q: Question
 ) -> Outcomes:
     """Every decision of the period in scope with its outcome, as the published data and
-    the app database tell it at `now` (naive UTC; the product clock)."""
+    the app database tell it at `q.now`."""
+    scope, period, now, horizon = q.scope, q.period, q.now, q.horizon
     items = resolved_items(store, scope, period)
     requests = raised_requests(store, scope, period)
     as_of = as_of_day(cur)

@@ -26,7 +26,6 @@ model card's precision_at_k); items not yet knowable are counted apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import duckdb
 import numpy as np
@@ -39,6 +38,7 @@ from control_tower.decisions.outcomes import (
     TOO_EARLY,
     Outcomes,
     Period,
+    Question,
     outcomes,
     stocked_out,
 )
@@ -281,19 +281,12 @@ class Review:
 
 
 def review(
-    cur: duckdb.DuckDBPyConnection,
-    store: ExceptionStore,
-    catalog: Catalog,
-    scope: Scope,
-    period: Period,
-    *,
-    now: datetime,
-    horizon: int = DEFAULT_HORIZON,
+    cur: duckdb.DuckDBPyConnection, store: ExceptionStore, catalog: Catalog, q: Question
 ) -> Review:
     """The period's decisions, their measures and the ranking, in scope."""
-    found = outcomes(cur, store, catalog, scope, period, now=now, horizon=horizon)
+    found = outcomes(cur, store, catalog, q)
     return Review(
         found,
         measures(cur, found),
-        ranking(cur, store, scope, period, horizon=horizon),
+        ranking(cur, store, q.scope, q.period, horizon=q.horizon),
     )

@@ -14,8 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from control_tower.accounts import Scope
-from control_tower.decisions.outcomes import Period, PeriodError
+from control_tower.decisions.outcomes import Period, PeriodError, Question
 from control_tower.decisions.review import Figure, Measure, Ranking, Review, review
 from control_tower.exceptions.registry import type_label
 from control_tower.exceptions.store import ExceptionStore
@@ -144,18 +143,12 @@ def _item_rows(r: Review) -> list[dict[str, Any]]:
 
 
 def decision_page(
-    cur: duckdb.DuckDBPyConnection,
-    store: ExceptionStore,
-    catalog: Catalog,
-    scope: Scope,
-    period: Period,
-    *,
-    now: datetime,
+    cur: duckdb.DuckDBPyConnection, store: ExceptionStore, catalog: Catalog, q: Question
 ) -> DecisionPage:
-    """Everything the page shows, within `scope`."""
-    r = review(cur, store, catalog, scope, period, now=now)
+    """Everything the page shows, within `q.scope`."""
+    r = review(cur, store, catalog, q)
     return DecisionPage(
-        period=period,
+        period=q.period,
         as_of=r.outcomes.as_of,
         horizon=r.outcomes.horizon,
         measures=r.measures,

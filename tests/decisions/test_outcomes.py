@@ -9,23 +9,13 @@ from typing import Any
 import pytest
 
 from control_tower.accounts import Scope
-from control_tower.decisions.outcomes import Outcomes, Period, PeriodError, outcomes
-from control_tower.kpi.catalog import load_catalog
-from control_tower.settings import DEFAULT_KPI_DEFINITIONS
+from control_tower.decisions.outcomes import Outcomes, Period, PeriodError
 from tests.support import decision_cases as dc
-
-
-def _review(tmp_path: Path, scope: Scope | None = None) -> Outcomes:
-    with dc.case(tmp_path) as (con, store):
-        return outcomes(
-            con, store, load_catalog(DEFAULT_KPI_DEFINITIONS), scope or Scope.of(),
-            Period(dc.START, dc.END), now=dc.NOW,
-        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory: pytest.TempPathFactory) -> Outcomes:
-    return _review(tmp_path_factory.mktemp("decisions"))
+    return dc.case_outcomes(tmp_path_factory.mktemp("decisions"))
 
 
 def _by(frame: Any, key: str, column: str) -> dict[Any, Any]:
@@ -77,7 +67,7 @@ def test_requests_confirmed_on_time_late_never_rejected_and_not_yet_due(
 
 
 def test_a_site_scoped_user_sees_only_the_decisions_of_their_site(tmp_path: Path) -> None:
-    found = _review(tmp_path, Scope.of(locations={"DC-B"}))
+    found = dc.case_outcomes(tmp_path, Scope.of(locations={"DC-B"}))
     assert sorted(found.items["exception_id"].to_list()) == [3, 5]
     assert found.requests["request_id"].to_list() == [6]
 

@@ -8,24 +8,13 @@ from pathlib import Path
 import pytest
 
 from control_tower.accounts import Scope
-from control_tower.decisions.outcomes import Period
-from control_tower.decisions.review import Figure, Measure, Review, review
-from control_tower.kpi.catalog import load_catalog
-from control_tower.settings import DEFAULT_KPI_DEFINITIONS
+from control_tower.decisions.review import Figure, Measure, Review
 from tests.support import decision_cases as dc
-
-
-def _review(folder: Path, scope: Scope | None = None) -> Review:
-    with dc.case(folder) as (con, store):
-        return review(
-            con, store, load_catalog(DEFAULT_KPI_DEFINITIONS), scope or Scope.of(),
-            Period(dc.START, dc.END), now=dc.NOW,
-        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory: pytest.TempPathFactory) -> Review:
-    return _review(tmp_path_factory.mktemp("review"))
+    return dc.case_review(tmp_path_factory.mktemp("review"))
 
 
 def _measure(r: Review, name: str) -> Measure:
@@ -83,7 +72,7 @@ def test_the_model_ranking_against_the_rule(found: Review) -> None:
 
 
 def test_a_site_scoped_user_gets_figures_of_their_site_only(tmp_path: Path) -> None:
-    found = _review(tmp_path, Scope.of(locations={"DC-A"}))
+    found = dc.case_review(tmp_path, Scope.of(locations={"DC-A"}))
     fp = _measure(found, "false_positive_stocked_out")
     assert fp.overall == Figure("all", "", 1, 2, 0)
     assert [f.key for f in fp.by("site")] == ["DC-A"]

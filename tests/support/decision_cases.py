@@ -15,8 +15,13 @@ from typing import Any
 
 import duckdb
 
+from control_tower.accounts import Scope
 from control_tower.actions.store import ActionRequest
+from control_tower.decisions.outcomes import Outcomes, Period, Question, outcomes
+from control_tower.decisions.review import Review, review
 from control_tower.exceptions.store import AuditEntry, ExceptionItem, ExceptionStore, LinePromise
+from control_tower.kpi.catalog import load_catalog
+from control_tower.settings import DEFAULT_KPI_DEFINITIONS
 from control_tower.storage.schema import ensure_schema
 
 START = date(2026, 3, 1)
@@ -201,3 +206,20 @@ def case(folder: Path) -> Iterator[tuple[duckdb.DuckDBPyConnection, ExceptionSto
     finally:
         store.close()
         con.close()
+
+
+def question(scope: Scope | None = None) -> Question:
+    """The case's period, at its clock, for `scope` (everything by default)."""
+    return Question(scope or Scope.of(), Period(START, END), NOW)
+
+
+def case_outcomes(folder: Path, scope: Scope | None = None) -> Outcomes:
+    """The case's decisions with their outcomes, seen with `scope`."""
+    with case(folder) as (con, store):
+        return outcomes(con, store, load_catalog(DEFAULT_KPI_DEFINITIONS), question(scope))
+
+
+def case_review(folder: Path, scope: Scope | None = None) -> Review:
+    """The case's review, seen with `scope`."""
+    with case(folder) as (con, store):
+        return review(con, store, load_catalog(DEFAULT_KPI_DEFINITIONS), question(scope))

@@ -20,7 +20,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, callback, dcc, html
 
-from control_tower.decisions.outcomes import PeriodError
+from control_tower.decisions.outcomes import PeriodError, Question
 from control_tower.decisions.review import Measure, Ranking
 from control_tower.settings import utc_now
 from control_tower.storage.serving import NoSnapshotError
@@ -121,14 +121,18 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="page-head",
             ),
-            html.Div(
-                [
-                    html.Label("Resolved from", htmlFor=START),
-                    dcc.Input(id=START, type="date", value=period.start.isoformat()),
-                    html.Label("to", htmlFor=END),
-                    dcc.Input(id=END, type="date", value=period.end.isoformat()),
-                ],
-                className="toolbar",
+            ui.panel(
+                "Period",
+                html.Div(
+                    [
+                        html.Label("Resolved from", htmlFor=START),
+                        dcc.Input(id=START, type="date", value=period.start.isoformat()),
+                        html.Label("to", htmlFor=END),
+                        dcc.Input(id=END, type="date", value=period.end.isoformat()),
+                    ],
+                    className="toolbar",
+                ),
+                subtitle=f"By default the last {dv.PERIOD_DAYS} days.",
             ),
             html.Div(id=TILES, className="kpi-row"),
             ui.panel(
@@ -229,9 +233,8 @@ def load(start: Any, end: Any) -> tuple[Any, ...]:
         return f"Not shown: {exc}", [], [], [], None, []
     try:
         with context.snapshot() as cur:
-            page = dv.decision_page(
-                cur, context.exceptions, context.catalog(), user.scope, period, now=now
-            )
+            question = Question(user.scope, period, now)
+            page = dv.decision_page(cur, context.exceptions, context.catalog(), question)
     except NoSnapshotError:
         return "No data has been published yet.", [], [], [], None, []
     shown = (

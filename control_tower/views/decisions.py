@@ -27,8 +27,8 @@ MAX_ITEMS = 5000  # resolved items listed (the figures count them all)
 OUTCOME_WORDS = {
     "stocked_out": "stocked out anyway",
     "no_stockout": "did not stock out",
-    "met": "re-promise met",
-    "missed": "re-promise missed",
+    "met": "met",
+    "missed": "missed",
     "no_line": "line not in the data",
     "on_time": "confirmed on time",
     "late": "confirmed late",
@@ -112,9 +112,19 @@ def _requests_text(requests: pl.DataFrame) -> dict[int, str]:
     for r in requests.sort("request_id").iter_rows(named=True):
         text = f"{r['type']} #{r['request_id']}: {OUTCOME_WORDS.get(r['outcome'], r['outcome'])}"
         if r["promise"]:
-            text += f" ({OUTCOME_WORDS.get(r['promise'], r['promise'])})"
+            text += f" ({_outcome_text(None, r['promise'])})"
         out.setdefault(r["exception_id"], []).append(text)
     return {k: "; ".join(v) for k, v in out.items()}
+
+
+def _outcome_text(stockout: str | None, promise: str | None) -> str | None:
+    """`stockout: stocked out anyway; re-promise: met` (the parts that apply)."""
+    parts = [
+        f"{what}: {OUTCOME_WORDS.get(value, value)}"
+        for what, value in (("stockout", stockout), ("re-promise", promise))
+        if value
+    ]
+    return "; ".join(parts) or None
 
 
 def _item_rows(r: Review) -> list[dict[str, Any]]:
@@ -122,7 +132,6 @@ def _item_rows(r: Review) -> list[dict[str, Any]]:
     rows = []
     items = r.outcomes.items.sort("resolved_at", "exception_id", descending=True)
     for i in items.head(MAX_ITEMS).iter_rows(named=True):
-        outcome = i["stockout"] or i["promise"]
         rows.append(
             {
                 "row_id": str(i["exception_id"]),
@@ -135,7 +144,7 @@ def _item_rows(r: Review) -> list[dict[str, Any]]:
                 "resolution_code": i["resolution_code"],
                 "resolved_by": i["resolved_by"],
                 "promised_date": i["promised_date"].isoformat() if i["promised_date"] else None,
-                "outcome": OUTCOME_WORDS.get(outcome, outcome) if outcome else None,
+                "outcome": _outcome_text(i["stockout"], i["promise"]),
                 "requests": requests.get(i["exception_id"]),
             }
         )

@@ -4,13 +4,14 @@ and requests, and the period picker's checks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from control_tower.accounts import Scope
-from control_tower.decisions.outcomes import PeriodError
+from control_tower.decisions.outcomes import Period, PeriodError
 from control_tower.kpi.catalog import load_catalog
 from control_tower.settings import DEFAULT_KPI_DEFINITIONS
 from control_tower.views import decisions as dv
@@ -51,3 +52,16 @@ def test_the_period_picker_defaults_to_the_last_28_days_and_refuses_bad_spans() 
         dv.chosen_period("2026-03-10", "2026-03-01", now)
     with pytest.raises(PeriodError, match="choose at most 366"):
         dv.chosen_period("2024-01-01", "2026-03-01", now)
+
+
+def test_a_period_without_decisions_shows_nothing_known(tmp_path: Path) -> None:
+    with dc.case(tmp_path) as (con, store):
+        catalog = load_catalog(DEFAULT_KPI_DEFINITIONS)
+        q = dc.question()
+        empty = dv.decision_page(
+            con, store, catalog, replace(q, period=Period(date(2025, 1, 1), date(2025, 1, 5)))
+        )
+    assert [m.overall.counted + m.overall.too_early for m in empty.measures] == [0, 0, 0]
+    assert (empty.sites, empty.people, empty.items) == ([], [], [])
+    assert empty.ranking[0].items == 0
+    assert empty.ranking[0].model_ap is None

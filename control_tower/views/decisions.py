@@ -67,11 +67,12 @@ def default_period(now: datetime) -> Period:
 
 
 def chosen_period(start: Any, end: Any, now: datetime) -> Period:
-    """The period of the picker's two dates (YYYY-MM-DD); the default for a missing one;
-    raises PeriodError (`decisions.outcomes`) for a start after the end or too long a span."""
+    """The period of the picker's two dates (YYYY-MM-DD); the default for an empty one;
+    raises PeriodError (`decisions.outcomes`) for a value that is not a date, a start after
+    the end or a span over MAX_PERIOD_DAYS."""
     default = default_period(now)
-    first = _date(start) or default.start
-    last = _date(end) or default.end
+    first = _date("from", start) or default.start
+    last = _date("to", end) or default.end
     period = Period(first, last)
     if (last - first).days >= MAX_PERIOD_DAYS:
         raise PeriodError(
@@ -81,13 +82,16 @@ def chosen_period(start: Any, end: Any, now: datetime) -> Period:
     return period
 
 
-def _date(value: Any) -> date | None:
-    if not isinstance(value, str) or not value:
+def _date(field: str, value: Any) -> date | None:
+    if value is None or value == "":
         return None
+    wrong = PeriodError(f"{field}={value!r}: not a date (YYYY-MM-DD)")
+    if not isinstance(value, str):
+        raise wrong
     try:
-        return date.fromisoformat(value[:10])
+        return date.fromisoformat(value)
     except ValueError:
-        return None
+        raise wrong from None
 
 
 def _rows(measures: list[Measure], group: str) -> list[dict[str, Any]]:

@@ -50,6 +50,10 @@ def test_the_period_picker_defaults_to_the_last_28_days_and_refuses_bad_spans() 
     assert dv.default_period(now).start == date(2026, 2, 19)
     with pytest.raises(PeriodError, match="the start is after the end"):
         dv.chosen_period("2026-03-10", "2026-03-01", now)
+    with pytest.raises(PeriodError, match=r"from='2026-13-01': not a date \(YYYY-MM-DD\)"):
+        dv.chosen_period("2026-13-01", None, now)
+    with pytest.raises(PeriodError, match="to=5: not a date"):
+        dv.chosen_period(None, 5, now)
     with pytest.raises(PeriodError, match="choose at most 366"):
         dv.chosen_period("2024-01-01", "2026-03-01", now)
 

@@ -135,6 +135,19 @@ class Outcomes:
     horizon: int
 
 
+def model_horizon(cur: duckdb.DuckDBPyConnection) -> int:
+    """The horizon of the active stockout model (its card in `risk.models`): the days its
+    probability, and so its false-positive calls, are about; DEFAULT_HORIZON without one."""
+    try:
+        row = cur.execute(
+            "SELECT max(CAST(card->>'horizon_days' AS INTEGER)) FROM risk.models "
+            "WHERE model = 'stockout' AND active"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return DEFAULT_HORIZON
+    return int(row[0][0]) if row and row[0][0] else DEFAULT_HORIZON
+
+
 def scope_of(scope: Scope, entity: Any, location: Any) -> ColumnElement[bool]:
     """The rows of a table with these entity and location columns that `scope` may see (a row
     without a location or entity is judged by the columns it has)."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from control_tower.decisions.outcomes import stocked_out
+from control_tower.decisions.outcomes import model_horizon, stocked_out
 from control_tower.risk.features import stockout_frame
 from control_tower.risk.model import DEFAULT_HORIZON
 
@@ -35,3 +35,12 @@ def test_stocked_out_anyway_is_the_risk_model_label(snapshot) -> None:
     assert both["label"].sum() > 0  # some stocked out
     assert both.filter(pl.col("label") != pl.col("stocked_out")).height == 0
     assert both["label"].is_null().to_list() == both["stocked_out"].is_null().to_list()
+
+
+def test_the_horizon_is_the_active_stockout_model_s(snapshot) -> None:
+    card = snapshot.execute(
+        "SELECT CAST(card->>'horizon_days' AS INTEGER) FROM risk.models "
+        "WHERE model = 'stockout' AND active"
+    ).fetchall()
+    assert card, "the demo has an active stockout model"
+    assert model_horizon(snapshot) == card[0][0]

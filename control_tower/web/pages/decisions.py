@@ -20,7 +20,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, callback, dcc, html
 
-from control_tower.decisions.outcomes import PeriodError, Question
+from control_tower.decisions.outcomes import PeriodError, Question, model_horizon
 from control_tower.decisions.review import Measure, Ranking
 from control_tower.settings import utc_now
 from control_tower.storage.serving import NoSnapshotError
@@ -233,7 +233,7 @@ def load(start: Any, end: Any) -> tuple[Any, ...]:
         return f"Not shown: {exc}", [], [], [], None, []
     try:
         with context.snapshot() as cur:
-            question = Question(user.scope, period, now)
+            question = Question(user.scope, period, now, model_horizon(cur))
             page = dv.decision_page(cur, context.exceptions, context.catalog(), question)
     except NoSnapshotError:
         return "No data has been published yet.", [], [], [], None, []

@@ -56,10 +56,11 @@ _PCT = number_format(".0%", "—")
 _NO_SELECTION = {"mode": "singleRow", "checkboxes": False, "enableClickSelection": False}
 
 
-def _measure_cols(field: str, header: str, counted: str) -> list[dict[str, Any]]:
+def _measure_cols(field: str, header: str, hits: str, counted: str) -> list[dict[str, Any]]:
     return [
         int_col(f"{field}_share", header, width=150, valueFormatter=_PCT),
-        int_col(f"{field}_counted", counted, width=110),
+        int_col(f"{field}_hits", hits, width=105),
+        int_col(f"{field}_counted", counted, width=100),
         int_col(f"{field}_early", "Too early", width=100),
     ]
 
@@ -67,9 +68,9 @@ def _measure_cols(field: str, header: str, counted: str) -> list[dict[str, Any]]
 def _group_columns(header: str) -> list[dict[str, Any]]:
     return [
         text_col("key", header, width=130, pinned="left"),
-        *_measure_cols("fp", "FP stocked out", "FP known"),
-        *_measure_cols("actions", "Actions on time", "Judged"),
-        *_measure_cols("promises", "Re-promises met", "Due"),
+        *_measure_cols("fp", "FP stocked out", "Stocked out", "FP known"),
+        *_measure_cols("actions", "Actions on time", "On time", "Judged"),
+        *_measure_cols("promises", "Re-promises met", "Met", "Known"),
     ]
 
 

@@ -90,7 +90,7 @@ ITEM_COLUMNS = [
     text_col("resolution_code", "Decision", width=130),
     text_col("resolved_by", "By", width=100),
     text_col("promised_date", "Re-promised to", width=130),
-    text_col("outcome", "Outcome", width=170),
+    text_col("outcome", "Outcome", width=260, tooltipField="outcome"),
     text_col("requests", "Action requests", minWidth=260, flex=1, tooltipField="requests"),
 ]
 

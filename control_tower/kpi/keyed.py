@@ -124,10 +124,13 @@ def too_many(con: duckdb.DuckDBPyConnection, scope: int, state: str) -> bool:
     return scope > SCOPE_SHARE * (int(row[0]) if row else 0)
 
 
-def scoped_sql(model: Model) -> str:
-    """The model's SQL reading each table of its `scoped` restricted to the keys in SCOPE."""
+def scoped_sql(model: Model, *, scope: str = SCOPE, tables: Mapping[str, str] | None = None) -> str:
+    """The model's SQL reading each table of its `scoped` restricted to the keys in `scope`
+    (a table or view of the model's key columns; SCOPE by default).
+
+    `tables` replaces the `scoped` SELECT of some tables by another (reading `scope` too)."""
     assert model.incremental is not None
-    scoped = model.incremental.scoped
+    scoped = {**model.incremental.scoped, **(tables or {})}
     tree = sqlglot.parse_one(model.sql, dialect=DIALECT)
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     for table in list(tree.find_all(exp.Table)):
@@ -136,7 +139,7 @@ def scoped_sql(model: Model) -> str:
         sub = sqlglot.parse_one(scoped[table.name], dialect=DIALECT)
         for ref in list(sub.find_all(exp.Table)):
             if ref.name == SCOPE_TABLE and not ref.db:
-                ref.replace(exp.alias_(exp.to_table(SCOPE), ref.alias_or_name, table=True))
+                ref.replace(exp.alias_(exp.to_table(scope), ref.alias_or_name, table=True))
         table.replace(sub.subquery(table.alias_or_name))
     return tree.sql(dialect=DIALECT)
 

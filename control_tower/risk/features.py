@@ -35,6 +35,8 @@ from control_tower.risk.sampling import PARTITION_ROWS, partitions, sample_item_
 __all__ = [
     "COVER_CAP",
     "LATE_SQL",
+    "STOCKOUT_LABEL_CTES",
+    "STOCKOUT_LABEL_VALUE",
     "STOCKOUT_SQL",
     "late_dates",
     "late_frame",
@@ -47,6 +49,29 @@ __all__ = [
 NO_RECEIPT_DAYS = 60
 
 # --- stockout ---------------------------------------------------------------------------------
+
+# The label: the one definition of "stocked out within the horizon" (decision review judges
+# its resolved items by it too). Reads CTEs `pts` (t, location_id, item_id) and `snaps`
+# (inventory snapshots covering (t, t + horizon]); gives CTEs `ends` and `label`.
+# STOCKOUT_LABEL_VALUE is 1 when available stock (on hand - allocated - quarantined, as the
+# stockout_rate KPI counts a stockout) is zero or less on any snapshot in (t, t + horizon],
+# else 0, and NULL while the location's snapshots do not reach t + horizon (not yet knowable).
+STOCKOUT_LABEL_CTES = """ends AS (
+    SELECT location_id, max(snapshot_date) AS last_date FROM inventory_snapshots GROUP BY ALL
+),
+label AS (
+    SELECT p.t, p.location_id, p.item_id,
+           max(CASE WHEN f.on_hand_qty - f.allocated_qty - f.quarantined_qty <= 0
+                    THEN 1 ELSE 0 END) AS stockout
+    FROM pts AS p
+    JOIN snaps AS f ON f.location_id = p.location_id AND f.item_id = p.item_id
+        AND f.snapshot_date > p.t AND f.snapshot_date <= p.t + CAST($horizon AS INTEGER)
+    GROUP BY ALL
+)"""
+STOCKOUT_LABEL_VALUE = (
+    "CASE WHEN p.t + CAST($horizon AS INTEGER) <= ends.last_date "
+    "THEN coalesce(label.stockout, 0) END"
+)
 
 STOCKOUT_SQL = """
 WITH snaps AS (  -- only the days the points look at: 90 back, the horizon ahead
@@ -179,18 +204,7 @@ supplier AS (  -- receipts of the last 90 days against their PO's expected date
     JOIN purchase_order_lines AS l ON l.po_id = r.po_id AND l.line_no = r.po_line_no
     GROUP BY ALL
 ),
-ends AS (
-    SELECT location_id, max(snapshot_date) AS last_date FROM inventory_snapshots GROUP BY ALL
-),
-label AS (
-    SELECT p.t, p.location_id, p.item_id,
-           max(CASE WHEN f.on_hand_qty - f.allocated_qty - f.quarantined_qty <= 0
-                    THEN 1 ELSE 0 END) AS stockout
-    FROM pts AS p
-    JOIN snaps AS f ON f.location_id = p.location_id AND f.item_id = p.item_id
-        AND f.snapshot_date > p.t AND f.snapshot_date <= p.t + CAST($horizon AS INTEGER)
-    GROUP BY ALL
-)
+$label_ctes
 SELECT
     p.t, p.location_id, p.item_id, loc.entity_id,
     p.available_qty, p.on_hand_qty, p.in_transit_qty,
@@ -216,8 +230,7 @@ SELECT
     ln.median_line_qty, ln.max_line_qty, coalesce(ln.lines_90, 0) AS lines_90,
     il.item_bulk_share_90,
     coalesce(h90.stockout_share_90, 0) AS stockout_share_90, h90.available_p10_90,
-    CASE WHEN p.t + CAST($horizon AS INTEGER) <= ends.last_date
-         THEN coalesce(label.stockout, 0) END AS label
+    $label_value AS label
 FROM pts AS p
 LEFT JOIN dem USING (t, location_id, item_id)
 LEFT JOIN hist USING (t, location_id, item_id)
@@ -231,7 +244,7 @@ LEFT JOIN locations AS loc ON loc.location_id = p.location_id
 LEFT JOIN supplier AS sup ON sup.t = p.t AND sup.supplier_id = i.supplier_id
 LEFT JOIN ends ON ends.location_id = p.location_id
 ORDER BY p.t, p.location_id, p.item_id
-"""
+""".replace("$label_ctes", STOCKOUT_LABEL_CTES).replace("$label_value", STOCKOUT_LABEL_VALUE)
 
 
 # Where the kept item-locations restrict the feature SQL: placeholder, table alias, join.

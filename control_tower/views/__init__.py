@@ -8,5 +8,6 @@ Pages in `control_tower.web` lay these out; nothing here imports the web layer.
 - `sites` and `waves`: the warehouses a user may see, a site's waves and carrier cutoffs.
 - `figures`: figures the views share (a KPI's headline and trend, overall and by a
   dimension, the reason a scope refuses a figure).
+- `decisions`: the decision review page's tiles, tables and resolved items.
 - `status`: the one set of status words and icons every page uses.
 """

@@ -16,6 +16,7 @@ import click
 
 from control_tower.actions import service
 from control_tower.actions.approvals import load_rules
+from control_tower.actions.handover import hand_over
 from control_tower.actions.store import REQUEST_TYPES, STATUSES
 from control_tower.actions.types import RequestInputError, RequestNotAllowedError
 from control_tower.config_files import ConfigError
@@ -170,6 +171,7 @@ def raise_(
                 params=fields,
                 note=note,
             )
+            request = hand_over(settings, store, request)
     except NoSnapshotError as exc:
         raise click.ClickException(str(exc) or "no data has been published yet") from None
     finally:
@@ -201,6 +203,7 @@ def _decision(verb: str, help: str) -> click.Command:
                 request = service.cancel(store, request_id, **step)
             else:
                 request = service.decide(store, request_id, verb, **step)
+            request = hand_over(command_settings(ctx), store, request)
         click.echo(json_text(service.request_json(request)))
 
     return command

@@ -36,6 +36,7 @@ import flask
 from control_tower import accounts
 from control_tower.actions import service
 from control_tower.actions.approvals import load_rules
+from control_tower.actions.handover import hand_over
 from control_tower.actions.prefill import prefill
 from control_tower.actions.types import (
     RequestInputError,
@@ -112,7 +113,7 @@ def raise_from_exception(item_id: str) -> flask.Response:
                 note=body.get("note"),
             )
 
-    request = _answer(run)
+    request = hand_over(context.settings, context.exceptions, _answer(run))
     response = flask.jsonify({"request": service.request_json(request)})
     response.status_code = 201
     return response
@@ -161,7 +162,8 @@ def get_request(request_id: str) -> flask.Response:
 def _step(request_id: str, verb: str) -> flask.Response:
     user = api_user(ROLES)
     body = json_body()
-    store = web_context().exceptions
+    context = web_context()
+    store = context.exceptions
     _answer(lambda: service.get_request(store, request_id, actor=user))  # 404 first
     kwargs: dict[str, Any] = {
         "actor": user,
@@ -183,6 +185,7 @@ def _step(request_id: str, verb: str) -> flask.Response:
         )
         response.status_code = 409
         return response
+    request = hand_over(context.settings, store, request)
     return flask.jsonify({"request": service.request_json(request)})
 
 

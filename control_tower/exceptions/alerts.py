@@ -359,7 +359,7 @@ def refresh_alerts(
 ) -> AlertReport:
     """Judge every rule, move each scope's state, keep queue items in step, notify."""
     report = AlertReport(rules=len(rules))
-    outbox: list[Notification] = []
+    notices: list[Notification] = []
     for rule in rules:
         judged = {j.scope_value: j for j in judge(con, rule, as_of=as_of)}
         with store.session() as s:
@@ -401,7 +401,7 @@ def refresh_alerts(
                     st.last_notified_at = now
                     st.notifications = (st.notifications or 0) + 1
                     subject, body = _message(rule, scope, kind, j)
-                    outbox.append(
+                    notices.append(
                         Notification(
                             rule=rule.name,
                             scope_value=scope,
@@ -417,7 +417,7 @@ def refresh_alerts(
                     setattr(report, counter, getattr(report, counter) + 1)
                 report.states[new] = report.states.get(new, 0) + 1
     # Deliver after the states are committed: a slow or failing channel never loses a state change.
-    for note in outbox:
+    for note in notices:
         records = deliver(store, note, channels, policy, outbox)
         report.failed_deliveries += sum(r.status == "pending" for r in records)
     return report

@@ -29,6 +29,7 @@ from control_tower.exceptions.alerts import (
     refresh_alerts,
     run_alerts,
 )
+from control_tower.exceptions.notify import Notification, OutboxPolicy, RetryPolicy
 from control_tower.exceptions.store import AlertNotification, AlertState, ExceptionStore
 from control_tower.exceptions.workflow import act
 from control_tower.settings import load_settings
@@ -120,6 +121,29 @@ class TestLifecycle:
         evaluate(con, store, day(3), T0 + timedelta(hours=30))
         assert notes(store) == [("L1", "firing"), ("L1", "reraised")]
         assert state(store).notifications == 2
+
+    def test_a_channel_failing_every_try_leaves_the_notice_in_the_outbox(self, con, store) -> None:
+        class Down:
+            name = "webhook"
+
+            def send(self, note: Notification) -> None:
+                raise OSError("connection refused")
+
+        policy = RetryPolicy(attempts=2, backoff_seconds=0, sleep=lambda _s: None)
+        outbox = OutboxPolicy(first_delay=timedelta(minutes=7))
+        report = refresh_alerts(
+            con, store, [RULE], as_of=day(3), now=T0, channels=[Down()], policy=policy,
+            outbox=outbox,
+        )  # fmt: skip
+        assert (report.fired, report.failed_deliveries) == (1, 1)
+        with store.session() as s:
+            pending = s.scalars(
+                select(AlertNotification).where(AlertNotification.channel == "webhook")
+            ).one()
+            assert (pending.status, pending.next_attempt_at) == (
+                "pending",
+                T0 + timedelta(minutes=7),
+            )
 
     def test_no_reraise_once_a_person_resolved_the_item(self, con, store) -> None:
         evaluate(con, store, day(3), T0)

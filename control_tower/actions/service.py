@@ -429,7 +429,7 @@ def request_json(request: ActionRequest) -> dict[str, Any]:
 
     return {
         "id": request.id,
-        "uid": request.request_uid,
+        "request_uid": request.request_uid,
         "version": request.version,
         "type": request.type,
         "type_label": FORMS[request.type].label,
@@ -453,6 +453,7 @@ def request_json(request: ActionRequest) -> dict[str, Any]:
         "sent_at": iso(request.sent_at),
         "expected_by": iso(request.expected_by),
         "confirmed_at": iso(request.confirmed_at),
+        "confirmed_by": request.confirmed_by,
     }
 
 

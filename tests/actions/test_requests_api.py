@@ -6,6 +6,8 @@ tokens. The planners' lead (`lee`) holds planner_lead.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from control_tower.web import create_app
@@ -85,7 +87,7 @@ def test_the_caller_sees_their_permissions(call):
     assert call("planner", "GET", "/api/v1/me").get_json()["permissions"] == []
 
 
-def test_raise_then_approve_by_the_lead(call, item):
+def test_raise_then_approve_by_the_lead(setup, call, item):
     raised = raise_transfer(call, item)
     assert raised.status_code == 201, raised.get_json()
     request = raised.get_json()["request"]
@@ -98,12 +100,17 @@ def test_raise_then_approve_by_the_lead(call, item):
     assert call("lead", "POST", path + "/approve", json={"expected_version": 99}).status_code == 409
     approved = call("lead", "POST", path + "/approve", json=body)
     assert approved.status_code == 200
-    assert approved.get_json()["request"]["status"] == "approved"
+    sent = approved.get_json()["request"]
+    # approved, then handed to the outbox at once: its files are written, so it is sent
+    assert (sent["status"], sent["decided_by"]) == ("sent", "lee")
+    settings = setup[0]
+    outbox = settings.home / "outbox" / "erp" / f"stock_transfer_{sent['request_uid']}.json"
+    assert json.loads(outbox.read_text())["request_uid"] == sent["request_uid"]
     again = call("lead", "POST", path + "/reject", json={**body, "note": "late"})
     assert again.status_code == 409
-    assert again.get_json()["current_version"] == request["version"] + 1
+    assert again.get_json()["current_version"] == sent["version"]
     shown = call("planner", "GET", path).get_json()
-    assert [e["event"] for e in shown["events"]] == ["raised", "approved"]
+    assert [e["event"] for e in shown["events"]] == ["raised", "approved", "delivered"]
     awaiting = call("lead", "GET", "/api/v1/requests?view=awaiting").get_json()
     assert request["id"] not in [r["id"] for r in awaiting["requests"]]
     mine = call("planner", "GET", f"/api/v1/requests?view=mine&exception={item.id}").get_json()

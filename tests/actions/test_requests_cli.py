@@ -91,7 +91,8 @@ def test_raise_approve_show_and_list(cli, settings, store):
     assert code == 0, out
     assert json.loads(out)["decided_by"] == "ada"
     shown = json.loads(cli("requests", "show", rid, "--user", "pat")[1])
-    assert [e["event"] for e in shown["events"]] == ["raised", "approved"]
+    assert [e["event"] for e in shown["events"]] == ["raised", "approved", "delivered"]
+    assert shown["request"]["status"] == "sent"
     listed = json.loads(
         cli("requests", "list", "--user", "pat", "--view", "mine", "--format", "json")[1]
     )

@@ -136,7 +136,10 @@ def test_refusals_name_what_is_wrong_and_record_nothing(
 
 def test_a_person_cannot_pick_the_re_promised_reason(home: Path) -> None:
     item = items(home, "order_at_risk")["A5|1"]
-    with store(home) as s, pytest.raises(TransitionError, match="re-promising the line"):
+    with (
+        store(home) as s,
+        pytest.raises(TransitionError, match="re_promised is recorded by the tower"),
+    ):
         act(s, item.id, "resolve", user="pat", role="planner", reason=REPROMISED)
 
 

@@ -4,18 +4,14 @@ or a webhook, once a day, failed sends retried by the outbox to the same person.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from control_tower.exceptions.outbox import retry_pending
 from control_tower.exceptions.store import AlertNotification, ExceptionStore
@@ -23,6 +19,7 @@ from control_tower.notifications import list_notifications
 from control_tower.notifications.service import run_digests
 from control_tower.settings import Settings
 from tests.support.notification_cases import T0, add_item, write
+from tests.support.smtp_server import Mailbox, local_smtp
 
 DAY2 = T0 + timedelta(days=1)  # 2026-03-03 08:00 UTC
 SUBSCRIPTIONS = """\
@@ -38,33 +35,11 @@ users:
 """
 
 
-class _Inbox:
-    """aiosmtpd's handler: keeps each message it is handed."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.original_content))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[int, _Inbox]]:
+def smtp() -> Iterator[tuple[int, Mailbox]]:
     """A real SMTP server on 127.0.0.1 for the test's length."""
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield controller.port, inbox
-    finally:
-        controller.stop()
+    with local_smtp() as server:
+        yield server
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -140,8 +115,8 @@ def _configure(settings: Settings, pia_channel: str = "email", pia_to: str = "pi
 
 @pytest.fixture
 def mailing(
-    settings: Settings, store: ExceptionStore, smtp: tuple[int, _Inbox]
-) -> tuple[Settings, _Inbox]:
+    settings: Settings, store: ExceptionStore, smtp: tuple[int, Mailbox]
+) -> tuple[Settings, Mailbox]:
     """Both users subscribed by e-mail to the local SMTP server, the queue of `_queue` filled."""
     port, inbox = smtp
     settings = replace(settings, smtp_port=port)
@@ -151,7 +126,7 @@ def mailing(
 
 
 def test_each_digest_lists_only_what_the_users_scope_allows(
-    mailing: tuple[Settings, _Inbox], store: ExceptionStore
+    mailing: tuple[Settings, Mailbox], store: ExceptionStore
 ) -> None:
     settings, inbox = mailing
     report = run_digests(settings, now=DAY2)
@@ -180,7 +155,7 @@ def test_each_digest_lists_only_what_the_users_scope_allows(
 
 
 def test_a_digest_goes_once_a_day_and_not_before_its_hour(
-    mailing: tuple[Settings, _Inbox], store: ExceptionStore
+    mailing: tuple[Settings, Mailbox], store: ExceptionStore
 ) -> None:
     settings, inbox = mailing
     early = DAY2.replace(hour=6, minute=30)  # pia's hour (6) has come, pat's (7) not yet
@@ -200,7 +175,7 @@ def test_a_digest_goes_once_a_day_and_not_before_its_hour(
 
 
 def test_a_dry_run_sends_and_records_nothing(
-    mailing: tuple[Settings, _Inbox], store: ExceptionStore
+    mailing: tuple[Settings, Mailbox], store: ExceptionStore
 ) -> None:
     settings, inbox = mailing
     report = run_digests(settings, now=DAY2, user="pia", dry_run=True)

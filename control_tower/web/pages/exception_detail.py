@@ -39,6 +39,9 @@ from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts
+from control_tower.web.pages._request_panel import request_panel
+from control_tower.web.request_ui import facts as _facts
+from control_tower.web.request_ui import value_text as _value
 from control_tower.web.runtime import snapshot_cursor, web_context
 
 ROLES = accounts.ROLES  # every role
@@ -83,21 +86,6 @@ def _store() -> Any:
 
 
 # --- views ----------------------------------------------------------------------------------------
-
-
-def _value(value: Any) -> str:
-    if value is None or value == "":
-        return DASH
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
-def _facts(pairs: list[tuple[str, Any]]) -> html.Dl:
-    children: list[Any] = []
-    for label, value in pairs:
-        children += [html.Dt(label), html.Dd(value if value not in (None, "") else DASH)]
-    return html.Dl(children, className="facts exceptions-facts")
 
 
 def _promise(item: ExceptionItem) -> Any:
@@ -400,6 +388,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
                 "reported, never overwritten.",
                 panel_id="exceptions-detail-actions",
             ),
+            request_panel(item, user),
             dcc.Loading(html.Div(_item_panels(item), id=ITEM), type="dot"),
             ui.panel(
                 "Source records",

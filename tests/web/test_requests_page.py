@@ -1,0 +1,190 @@
+"""The request pages without a browser, on a private copy of the small demo with a rule that
+sends every transfer to a planner lead: who sees a request (a site-scoped user does not see
+another site's: it looks like an unknown id), who is offered which step, the list's views, and
+a refused field named next to it on the item page."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from control_tower.actions import service
+from control_tower.actions.approvals import load_rules
+from control_tower.exceptions.store import ExceptionStore
+from control_tower.web import create_app
+from tests.support.action_requests import Person, first_item
+from tests.support.dash_callbacks import post_callback
+from tests.support.data_copies import private_copy
+from tests.support.web_users import PASSWORD, cheap_accounts, client_as, signed_in
+
+TRANSFER = {
+    "from_location_id": "DC-NJ",
+    "to_location_id": "DC-CHI",
+    "item_id": "SKU100013",
+    "quantity": 5,
+    "ship_date": "2026-03-20",
+}
+DETAIL = [
+    ("request-detail-body", "children"),
+    ("request-detail-version", "data"),
+    ("request-detail-decide", "hidden"),
+    ("request-detail-cancel-box", "hidden"),
+    ("request-detail-result", "children"),
+    ("request-detail-note", "value"),
+]
+
+
+@pytest.fixture(scope="module")
+def setup(demo_settings, tmp_path_factory, snapshot) -> tuple[Any, Any, Any]:
+    settings = private_copy(demo_settings, tmp_path_factory.mktemp("requests-page"))
+    settings.approval_rules_path.write_text(
+        "rules:\n  - name: any transfer\n    request_types: [stock_transfer]\n"
+        "    min_value: 1\n    approver_role: planner\n    approver_permission: planner_lead\n"
+    )
+    with cheap_accounts(settings) as accounts:
+        accounts.create_user("lee", "planner", PASSWORD)
+        accounts.grant("lee", "planner_lead")
+    with ExceptionStore.open(settings.app_db_url) as store:
+        item = first_item(store, "stockout_risk", location_id="DC-CHI")
+        request = service.raise_request(
+            store,
+            snapshot,
+            load_rules(settings.approval_rules_path),
+            actor=Person("pat", "planner"),
+            exception_id=item.id,
+            type_name="stock_transfer",
+            params=TRANSFER,
+        )
+    return create_app(settings, accounts=cheap_accounts(settings)), item, request
+
+
+def _text(tree: Any) -> str:
+    if isinstance(tree, list):
+        return " ".join(_text(t) for t in tree)
+    if isinstance(tree, dict):
+        return _text(tree.get("props", {}).get("children"))
+    return "" if tree is None else str(tree)
+
+
+def _detail(client, request_id: Any) -> dict[str, Any]:
+    response = post_callback(
+        client,
+        DETAIL,
+        [
+            ("request-detail-id", "data", str(request_id)),
+            ("request-detail-approve", "n_clicks", 0),
+            ("request-detail-reject", "n_clicks", 0),
+            ("request-detail-cancel", "n_clicks", 0),
+        ],
+        [("request-detail-version", "data", None), ("request-detail-note", "value", None)],
+    )
+    assert response.status_code == 200, response.data
+    return response.get_json()["response"]
+
+
+def test_a_site_scoped_user_cannot_open_another_sites_request(setup):
+    app, _item, request = setup
+    outside = _detail(client_as(app, "warehouse_supervisor"), request.id)  # sam sees DC-NJ only
+    unknown = _detail(client_as(app, "warehouse_supervisor"), 999999)
+    assert f"No request {request.id} in your scope" in _text(
+        outside["request-detail-body"]["children"]
+    )
+    assert "No request 999999 in your scope" in _text(unknown["request-detail-body"]["children"])
+    assert outside["request-detail-decide"]["hidden"] is True
+    assert "Stock transfer" not in _text(outside["request-detail-body"]["children"])
+
+
+def test_the_lead_may_decide_and_the_requester_may_cancel(setup):
+    app, item, request = setup
+    lead = _detail(signed_in(app, "lee"), request.id)
+    body = _text(lead["request-detail-body"]["children"])
+    assert f"#{request.id} · Stock transfer request" in body
+    assert "a planner with planner_lead" in body
+    assert "SKU100013" in body
+    assert f"#{item.id}" in body
+    assert "raised" in body
+    assert (
+        lead["request-detail-decide"]["hidden"],
+        lead["request-detail-cancel-box"]["hidden"],
+    ) == (
+        False,
+        True,
+    )
+    mine = _detail(client_as(app, "planner"), request.id)
+    assert (
+        mine["request-detail-decide"]["hidden"],
+        mine["request-detail-cancel-box"]["hidden"],
+    ) == (
+        True,
+        False,
+    )
+
+
+def _list(client, view: str) -> list[dict[str, Any]]:
+    response = post_callback(
+        client,
+        [("requests-caption", "children"), ("requests-grid", "rowData")],
+        [("requests-view", "value", view), ("requests-status", "value", None)],
+    )
+    assert response.status_code == 200, response.data
+    return response.get_json()["response"]["requests-grid"]["rowData"]
+
+
+def test_the_list_views_follow_the_user_and_scope(setup):
+    app, _item, request = setup
+    lead = signed_in(app, "lee")
+    assert [r["row_id"] for r in _list(lead, "awaiting")] == [str(request.id)]
+    assert _list(lead, "mine") == []
+    assert str(request.id) in [r["row_id"] for r in _list(client_as(app, "planner"), "mine")]
+    assert _list(client_as(app, "planner"), "awaiting") == []  # not the requester's to decide
+    assert _list(client_as(app, "warehouse_supervisor"), "all") == []
+
+
+def _key(component_id: dict[str, Any]) -> str:
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+
+
+def test_a_refused_field_is_named_next_to_it(setup):
+    app, item, _request = setup
+    names = ["from_location_id", "to_location_id", "item_id", "quantity", "ship_date"]
+    wild = {"name": ["ALL"], "type": "request-field-error"}
+    errors = _key(wild)
+    body = {
+        "output": f"..request-panel-result.children...{errors}.children...request-panel-list"
+        ".children..",
+        "outputs": [
+            {"id": "request-panel-result", "property": "children"},
+            [
+                {"id": {"type": "request-field-error", "name": n}, "property": "children"}
+                for n in names
+            ],
+            {"id": "request-panel-list", "property": "children"},
+        ],
+        "inputs": [{"id": "request-panel-raise", "property": "n_clicks", "value": 1}],
+        "state": [
+            {"id": "request-panel-item", "property": "data", "value": item.id},
+            {"id": "request-panel-type", "property": "value", "value": "stock_transfer"},
+            [
+                {
+                    "id": {"type": "request-field", "name": n},
+                    "property": "value",
+                    "value": {**TRANSFER, "quantity": -3}[n],
+                }
+                for n in names
+            ],
+            {"id": "request-panel-note", "property": "value", "value": None},
+        ],
+        "changedPropIds": ["request-panel-raise.n_clicks"],
+    }
+    response = client_as(app, "planner").post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.data
+    answer = response.get_json()["response"]
+    assert "Not raised: check quantity" in _text(answer["request-panel-result"]["children"])
+    shown = {
+        n: _text(answer.get(_key({"name": n, "type": "request-field-error"}), {}).get("children"))
+        for n in names
+    }
+    assert "must be more than 0" in shown.pop("quantity")
+    assert set(shown.values()) == {""}

@@ -228,17 +228,19 @@ def layout(request_id: Any = None, **_query: Any) -> html.Div:
             dcc.Store(id=REQUEST, data=request_id),
             dcc.Store(id=VERSION),
             html.Div(id=BODY),
-            html.Div(
-                [
-                    act_ui.field(
-                        "Note", act_ui.note_input(NOTE, "Why (a rejection needs it)"), NOTE
-                    ),
-                    html.Button("Approve", id=APPROVE, n_clicks=0, className="button"),
-                    html.Button("Reject", id=REJECT, n_clicks=0, className="button"),
-                ],
+            html.Div(  # the bar's display would override `hidden`: it sits inside
+                html.Div(
+                    [
+                        act_ui.field(
+                            "Note", act_ui.note_input(NOTE, "Why (a rejection needs it)"), NOTE
+                        ),
+                        html.Button("Approve", id=APPROVE, n_clicks=0, className="button"),
+                        html.Button("Reject", id=REJECT, n_clicks=0, className="button"),
+                    ],
+                    className="filter-bar request-detail-decide",
+                ),
                 id=DECIDE,
                 hidden=True,
-                className="filter-bar request-detail-decide",
             ),
             html.Div(
                 html.Button("Cancel the request", id=CANCEL, n_clicks=0, className="button"),

@@ -47,6 +47,27 @@ def facts(pairs: Sequence[tuple[str, Any]], class_name: str = "exceptions-facts"
     return html.Dl(children, className=f"facts {class_name}".strip())
 
 
+def not_in_scope(what: str, given: Any, place: str, path: str) -> list[Any]:
+    """The page head and the answer for an id that is unknown, malformed or outside the
+    user's scope (the three look alike): "No <what> <id> in your scope", with a link to
+    `place` at `path`."""
+    shown = str(given)[:40] if given is not None else ""
+    return [
+        html.Div([html.H1(what.capitalize())], className="page-head"),
+        ui.empty_state(
+            f"No {what} {shown} in your scope",
+            html.Span(
+                [
+                    "Check the number, or find it in the ",
+                    dcc.Link(place, href=dash.get_relative_path(path)),
+                    ".",
+                ]
+            ),
+            icon="?",
+        ),
+    ]
+
+
 def request_href(request_id: int) -> str:
     """The page of one request, relative to the app's prefix."""
     return dash.get_relative_path(f"/requests/{request_id}")

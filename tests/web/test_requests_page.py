@@ -14,18 +14,11 @@ from control_tower.actions import service
 from control_tower.actions.approvals import load_rules
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.web import create_app
-from tests.support.action_requests import Person, first_item
+from tests.support.action_requests import TRANSFER, Person, first_item
 from tests.support.dash_callbacks import post_callback
 from tests.support.data_copies import private_copy
 from tests.support.web_users import PASSWORD, cheap_accounts, client_as, signed_in
 
-TRANSFER = {
-    "from_location_id": "DC-NJ",
-    "to_location_id": "DC-CHI",
-    "item_id": "SKU100013",
-    "quantity": 5,
-    "ship_date": "2026-03-20",
-}
 DETAIL = [
     ("request-detail-body", "children"),
     ("request-detail-version", "data"),

@@ -41,6 +41,7 @@ from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts
 from control_tower.web.pages._request_panel import request_panel
 from control_tower.web.request_ui import facts as _facts
+from control_tower.web.request_ui import not_in_scope
 from control_tower.web.request_ui import value_text as _value
 from control_tower.web.runtime import snapshot_cursor, web_context
 
@@ -332,22 +333,8 @@ def _comment_form() -> html.Div:
 
 
 def _missing(item_id: Any) -> html.Div:
-    shown = str(item_id)[:40] if item_id is not None else ""
     return html.Div(
-        [
-            html.Div([html.H1("Exception")], className="page-head"),
-            ui.empty_state(
-                f"No exception {shown} in your scope",
-                html.Span(
-                    [
-                        "Check the number, or find it in the ",
-                        dcc.Link("exception queue", href=dash.get_relative_path("/exceptions")),
-                        ".",
-                    ]
-                ),
-                icon="?",
-            ),
-        ],
+        not_in_scope("exception", item_id, "exception queue", "/exceptions"),
         className="page page--exceptions",
         id="exceptions-detail-missing",
     )

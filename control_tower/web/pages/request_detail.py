@@ -34,7 +34,14 @@ from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_ts
 from control_tower.web.pages.requests import ROLES
-from control_tower.web.request_ui import facts, money, params_facts, status_badge, type_label
+from control_tower.web.request_ui import (
+    facts,
+    money,
+    not_in_scope,
+    params_facts,
+    status_badge,
+    type_label,
+)
 from control_tower.web.request_ui import value_text as _value
 from control_tower.web.risk_ui import drivers_chart, drivers_of
 from control_tower.web.runtime import web_context
@@ -200,24 +207,6 @@ def _body(page: rv.RequestPage) -> list[Any]:
     ]
 
 
-def _missing(request_id: Any) -> list[Any]:
-    shown = str(request_id)[:40] if request_id is not None else ""
-    return [
-        html.Div([html.H1("Request")], className="page-head"),
-        ui.empty_state(
-            f"No request {shown} in your scope",
-            html.Span(
-                [
-                    "Check the number, or find it among the ",
-                    dcc.Link("requests", href=dash.get_relative_path("/requests")),
-                    ".",
-                ]
-            ),
-            icon="?",
-        ),
-    ]
-
-
 def layout(request_id: Any = None, **_query: Any) -> html.Div:
     """The frame; the request is drawn by `show` within the user's scope."""
     if current_web_user() is None:
@@ -302,6 +291,13 @@ def show(
         keep_note = "" if "exceptions-message--ok" in message.className else no_update
     page = rv.request_page(web_context().exceptions, request_id, user)
     if page is None:
-        return _missing(request_id), None, True, True, message, no_update
+        return (
+            not_in_scope("request", request_id, "requests", "/requests"),
+            None,
+            True,
+            True,
+            message,
+            no_update,
+        )
     r = page.view.request
     return _body(page), r.version, not page.may_decide, not page.may_cancel, message, keep_note

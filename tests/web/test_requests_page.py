@@ -15,7 +15,7 @@ from control_tower.actions.approvals import load_rules
 from control_tower.exceptions.store import ExceptionStore
 from control_tower.web import create_app
 from tests.support.action_requests import TRANSFER, Person, first_item
-from tests.support.dash_callbacks import post_callback
+from tests.support.dash_callbacks import callback_body, post_callback
 from tests.support.data_copies import private_copy
 from tests.support.web_users import PASSWORD, cheap_accounts, client_as, signed_in
 
@@ -113,6 +113,33 @@ def test_the_lead_may_decide_and_the_requester_may_cancel(setup):
         True,
         False,
     )
+
+
+def _press(client, request_id: int, button: str, version: Any, note: Any) -> dict[str, Any]:
+    body = callback_body(
+        DETAIL,
+        [
+            ("request-detail-id", "data", str(request_id)),
+            ("request-detail-approve", "n_clicks", 0),
+            ("request-detail-reject", "n_clicks", 0),
+            ("request-detail-cancel", "n_clicks", 0),
+        ],
+        [("request-detail-version", "data", version), ("request-detail-note", "value", note)],
+        changed=f"request-detail-{button}.n_clicks",
+    )
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.data
+    return response.get_json()["response"]
+
+
+def test_a_step_on_a_changed_request_is_refused_and_a_rejection_needs_a_note(setup):
+    app, _item, request = setup
+    lead = signed_in(app, "lee")
+    stale = _press(lead, request.id, "approve", request.version - 1, "go")
+    assert "changed since you opened it" in _text(stale["request-detail-result"]["children"])
+    bare = _press(lead, request.id, "reject", request.version, "")
+    assert "a rejection needs a note" in _text(bare["request-detail-result"]["children"])
+    assert "Pending approval" in _text(bare["request-detail-body"]["children"])
 
 
 def _list(client, view: str) -> list[dict[str, Any]]:

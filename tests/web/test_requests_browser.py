@@ -69,19 +69,19 @@ def test_a_transfer_is_raised_approved_by_the_lead_and_sent(
     item, suggested = _transfer_item(site, snapshot)
     page = tab_as(site, "planner", timeout_ms=TIMEOUT_MS)
     page.goto(site.url + f"/exceptions/{item.id}")
-    page.wait_for_selector("#request-panel")
+    page.wait_for_selector("#exceptions-request")
     for name in FIELDS:  # every field filled in from the item's suggestion
-        box = page.locator(f"#request-field-{name} input")
+        box = page.locator(f"#exceptions-request-field-{name} input")
         assert box.input_value() == str(suggested[name]), name
     assert suggested["to_location_id"] == item.location_id
     assert suggested["item_id"] == item.item_id
-    page.fill("#request-panel-note", "cover the shortfall from the sister site")
-    page.click("#request-panel-raise")
-    result = page.wait_for_selector("#request-panel-result >> text=pending approval")
-    href = page.get_attribute("#request-panel-result a", "href")
+    page.fill("#exceptions-request-note", "cover the shortfall from the sister site")
+    page.click("#exceptions-request-raise")
+    result = page.wait_for_selector("#exceptions-request-result >> text=pending approval")
+    href = page.get_attribute("#exceptions-request-result a", "href")
     request_id = int(re.search(r"/requests/(\d+)$", href).group(1))
     assert "Stock transfer request" in result.inner_text()
-    page.wait_for_selector("#request-panel-table >> text=Pending approval")
+    page.wait_for_selector("#exceptions-request-table >> text=Pending approval")
     page.screenshot(path=str(artifacts / "request-raised.png"), full_page=True)
 
     with signed_in_tab(browser, site.session_cookie("lee"), timeout_ms=TIMEOUT_MS) as lead:
@@ -91,20 +91,20 @@ def test_a_transfer_is_raised_approved_by_the_lead_and_sent(
         assert lead.is_checked("#requests-view input[value='awaiting']")
         lead.click(f"{row} [col-id='id'] a")
         lead.wait_for_url(f"**/requests/{request_id}")
-        lead.wait_for_selector("#request-detail-request >> text=Pending approval")
-        evidence = lead.inner_text("#request-detail-item")
+        lead.wait_for_selector("#requests-detail-request >> text=Pending approval")
+        evidence = lead.inner_text("#requests-detail-item")
         assert item.key in evidence
         assert f"#{item.id}" in evidence
-        assert "a planner with planner_lead" in lead.inner_text("#request-detail-request")
-        lead.fill("#request-detail-note", "sister site has cover; go")
-        lead.click("#request-detail-approve")
-        lead.wait_for_selector("#request-detail-result >> text=the request is sent")
-        lead.wait_for_selector("#request-detail-request >> text=Sent")
-        lead.wait_for_selector("#request-detail-deliveries-table >> text=file")
-        timeline = lead.inner_text("#request-detail-events")
+        assert "a planner with planner_lead" in lead.inner_text("#requests-detail-request")
+        lead.fill("#requests-detail-note", "sister site has cover; go")
+        lead.click("#requests-detail-approve")
+        lead.wait_for_selector("#requests-detail-result >> text=the request is sent")
+        lead.wait_for_selector("#requests-detail-request >> text=Sent")
+        lead.wait_for_selector("#requests-detail-deliveries-table >> text=file")
+        timeline = lead.inner_text("#requests-detail-events")
         assert "sister site has cover; go" in timeline
         assert "approved\nby lee" in timeline.lower()
-        assert lead.is_hidden("#request-detail-decide")
+        assert lead.is_hidden("#requests-detail-decide")
         lead.screenshot(path=str(artifacts / "request-approved.png"), full_page=True)
 
     with ExceptionStore.open(site.settings.app_db_url) as store, store.session() as s:

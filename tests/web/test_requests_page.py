@@ -20,12 +20,12 @@ from tests.support.data_copies import private_copy
 from tests.support.web_users import PASSWORD, cheap_accounts, client_as, signed_in
 
 DETAIL = [
-    ("request-detail-body", "children"),
-    ("request-detail-version", "data"),
-    ("request-detail-decide", "hidden"),
-    ("request-detail-cancel-box", "hidden"),
-    ("request-detail-result", "children"),
-    ("request-detail-note", "value"),
+    ("requests-detail-body", "children"),
+    ("requests-detail-version", "data"),
+    ("requests-detail-decide", "hidden"),
+    ("requests-detail-cancel-box", "hidden"),
+    ("requests-detail-result", "children"),
+    ("requests-detail-note", "value"),
 ]
 
 
@@ -66,12 +66,12 @@ def _detail(client, request_id: Any) -> dict[str, Any]:
         client,
         DETAIL,
         [
-            ("request-detail-id", "data", str(request_id)),
-            ("request-detail-approve", "n_clicks", 0),
-            ("request-detail-reject", "n_clicks", 0),
-            ("request-detail-cancel", "n_clicks", 0),
+            ("requests-detail-id", "data", str(request_id)),
+            ("requests-detail-approve", "n_clicks", 0),
+            ("requests-detail-reject", "n_clicks", 0),
+            ("requests-detail-cancel", "n_clicks", 0),
         ],
-        [("request-detail-version", "data", None), ("request-detail-note", "value", None)],
+        [("requests-detail-version", "data", None), ("requests-detail-note", "value", None)],
     )
     assert response.status_code == 200, response.data
     return response.get_json()["response"]
@@ -82,33 +82,33 @@ def test_a_site_scoped_user_cannot_open_another_sites_request(setup):
     outside = _detail(client_as(app, "warehouse_supervisor"), request.id)  # sam sees DC-NJ only
     unknown = _detail(client_as(app, "warehouse_supervisor"), 999999)
     assert f"No request {request.id} in your scope" in _text(
-        outside["request-detail-body"]["children"]
+        outside["requests-detail-body"]["children"]
     )
-    assert "No request 999999 in your scope" in _text(unknown["request-detail-body"]["children"])
-    assert outside["request-detail-decide"]["hidden"] is True
-    assert "Stock transfer" not in _text(outside["request-detail-body"]["children"])
+    assert "No request 999999 in your scope" in _text(unknown["requests-detail-body"]["children"])
+    assert outside["requests-detail-decide"]["hidden"] is True
+    assert "Stock transfer" not in _text(outside["requests-detail-body"]["children"])
 
 
 def test_the_lead_may_decide_and_the_requester_may_cancel(setup):
     app, item, request = setup
     lead = _detail(signed_in(app, "lee"), request.id)
-    body = _text(lead["request-detail-body"]["children"])
+    body = _text(lead["requests-detail-body"]["children"])
     assert f"#{request.id} · Stock transfer request" in body
     assert "a planner with planner_lead" in body
     assert "SKU100013" in body
     assert f"#{item.id}" in body
     assert "raised" in body
     assert (
-        lead["request-detail-decide"]["hidden"],
-        lead["request-detail-cancel-box"]["hidden"],
+        lead["requests-detail-decide"]["hidden"],
+        lead["requests-detail-cancel-box"]["hidden"],
     ) == (
         False,
         True,
     )
     mine = _detail(client_as(app, "planner"), request.id)
     assert (
-        mine["request-detail-decide"]["hidden"],
-        mine["request-detail-cancel-box"]["hidden"],
+        mine["requests-detail-decide"]["hidden"],
+        mine["requests-detail-cancel-box"]["hidden"],
     ) == (
         True,
         False,
@@ -119,13 +119,13 @@ def _press(client, request_id: int, button: str, version: Any, note: Any) -> dic
     body = callback_body(
         DETAIL,
         [
-            ("request-detail-id", "data", str(request_id)),
-            ("request-detail-approve", "n_clicks", 0),
-            ("request-detail-reject", "n_clicks", 0),
-            ("request-detail-cancel", "n_clicks", 0),
+            ("requests-detail-id", "data", str(request_id)),
+            ("requests-detail-approve", "n_clicks", 0),
+            ("requests-detail-reject", "n_clicks", 0),
+            ("requests-detail-cancel", "n_clicks", 0),
         ],
-        [("request-detail-version", "data", version), ("request-detail-note", "value", note)],
-        changed=f"request-detail-{button}.n_clicks",
+        [("requests-detail-version", "data", version), ("requests-detail-note", "value", note)],
+        changed=f"requests-detail-{button}.n_clicks",
     )
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.data
@@ -136,10 +136,10 @@ def test_a_step_on_a_changed_request_is_refused_and_a_rejection_needs_a_note(set
     app, _item, request = setup
     lead = signed_in(app, "lee")
     stale = _press(lead, request.id, "approve", request.version - 1, "go")
-    assert "changed since you opened it" in _text(stale["request-detail-result"]["children"])
+    assert "changed since you opened it" in _text(stale["requests-detail-result"]["children"])
     bare = _press(lead, request.id, "reject", request.version, "")
-    assert "a rejection needs a note" in _text(bare["request-detail-result"]["children"])
-    assert "Pending approval" in _text(bare["request-detail-body"]["children"])
+    assert "a rejection needs a note" in _text(bare["requests-detail-result"]["children"])
+    assert "Pending approval" in _text(bare["requests-detail-body"]["children"])
 
 
 def _list(client, view: str) -> list[dict[str, Any]]:
@@ -169,41 +169,43 @@ def _key(component_id: dict[str, Any]) -> str:
 def test_a_refused_field_is_named_next_to_it(setup):
     app, item, _request = setup
     names = ["from_location_id", "to_location_id", "item_id", "quantity", "ship_date"]
-    wild = {"name": ["ALL"], "type": "request-field-error"}
+    wild = {"name": ["ALL"], "type": "exceptions-request-error"}
     errors = _key(wild)
     body = {
-        "output": f"..request-panel-result.children...{errors}.children...request-panel-list"
+        "output": f"..exceptions-request-result.children...{errors}.children...exceptions-request-list"
         ".children..",
         "outputs": [
-            {"id": "request-panel-result", "property": "children"},
+            {"id": "exceptions-request-result", "property": "children"},
             [
-                {"id": {"type": "request-field-error", "name": n}, "property": "children"}
+                {"id": {"type": "exceptions-request-error", "name": n}, "property": "children"}
                 for n in names
             ],
-            {"id": "request-panel-list", "property": "children"},
+            {"id": "exceptions-request-list", "property": "children"},
         ],
-        "inputs": [{"id": "request-panel-raise", "property": "n_clicks", "value": 1}],
+        "inputs": [{"id": "exceptions-request-raise", "property": "n_clicks", "value": 1}],
         "state": [
-            {"id": "request-panel-item", "property": "data", "value": item.id},
-            {"id": "request-panel-type", "property": "value", "value": "stock_transfer"},
+            {"id": "exceptions-request-item", "property": "data", "value": item.id},
+            {"id": "exceptions-request-type", "property": "value", "value": "stock_transfer"},
             [
                 {
-                    "id": {"type": "request-field", "name": n},
+                    "id": {"type": "exceptions-request-field", "name": n},
                     "property": "value",
                     "value": {**TRANSFER, "quantity": -3}[n],
                 }
                 for n in names
             ],
-            {"id": "request-panel-note", "property": "value", "value": None},
+            {"id": "exceptions-request-note", "property": "value", "value": None},
         ],
-        "changedPropIds": ["request-panel-raise.n_clicks"],
+        "changedPropIds": ["exceptions-request-raise.n_clicks"],
     }
     response = client_as(app, "planner").post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.data
     answer = response.get_json()["response"]
-    assert "Not raised: check quantity" in _text(answer["request-panel-result"]["children"])
+    assert "Not raised: check quantity" in _text(answer["exceptions-request-result"]["children"])
     shown = {
-        n: _text(answer.get(_key({"name": n, "type": "request-field-error"}), {}).get("children"))
+        n: _text(
+            answer.get(_key({"name": n, "type": "exceptions-request-error"}), {}).get("children")
+        )
         for n in names
     }
     assert "must be more than 0" in shown.pop("quantity")

@@ -44,15 +44,15 @@ from control_tower.web.request_ui import request_href, requests_table
 from control_tower.web.runtime import snapshot_cursor, web_context
 
 ROLES = accounts.ROLES
-ITEM = "request-panel-item"
-TYPE = "request-panel-type"
-FIELDS = "request-panel-fields"
-FIELD = "request-field"  # pattern id: {"type": FIELD, "name": field name}
-ERROR = "request-field-error"  # pattern id: {"type": ERROR, "name": field name}
-NOTE = "request-panel-note"
-RAISE = "request-panel-raise"
-RESULT = "request-panel-result"
-LIST = "request-panel-list"
+ITEM = "exceptions-request-item"
+TYPE = "exceptions-request-type"
+FIELDS = "exceptions-request-fields"
+FIELD = "exceptions-request-field"  # pattern id: {"type": FIELD, "name": field name}
+ERROR = "exceptions-request-error"  # pattern id: {"type": ERROR, "name": field name}
+NOTE = "exceptions-request-note"
+RAISE = "exceptions-request-raise"
+RESULT = "exceptions-request-result"
+LIST = "exceptions-request-list"
 
 INPUT_TYPES = {"quantity": "number", "int": "number"}
 PLACEHOLDERS = {
@@ -87,10 +87,10 @@ def _field(f: Field, value: Any) -> html.Div:
     return html.Div(
         [
             html.Label([html.Span(label), control], title=f.help or None),
-            html.Div(id={"type": ERROR, "name": f.name}, className="request-field-error"),
+            html.Div(id={"type": ERROR, "name": f.name}, className="exceptions-request-error"),
         ],
-        className="filter-field request-field",
-        id=f"request-field-{f.name}",
+        className="filter-field exceptions-request-field",
+        id=f"exceptions-request-field-{f.name}",
     )
 
 
@@ -103,7 +103,7 @@ def _fields(form: RequestForm, params: dict[str, Any]) -> list[Any]:
 
 def _item_requests(item_id: int, user: Any) -> Any:
     _total, rows = service.list_requests(web_context().exceptions, actor=user, exception_id=item_id)
-    return requests_table(rows, "request-panel-table")
+    return requests_table(rows, "exceptions-request-table")
 
 
 def request_panel(item: ExceptionItem, user: Any) -> Any:
@@ -139,7 +139,7 @@ def request_panel(item: ExceptionItem, user: Any) -> Any:
         [dcc.Store(id=ITEM, data=item.id), *body],
         subtitle="A typed request to the system that executes it, checked against the data and "
         "sent once approved.",
-        panel_id="request-panel",
+        panel_id="exceptions-request",
     )
 
 

@@ -57,16 +57,16 @@ dash.register_page(
     roles=ROLES,
 )
 
-REQUEST = "request-detail-id"
-VERSION = "request-detail-version"
-BODY = "request-detail-body"
-DECIDE = "request-detail-decide"
-NOTE = "request-detail-note"
-APPROVE = "request-detail-approve"
-REJECT = "request-detail-reject"
-CANCEL_BOX = "request-detail-cancel-box"
-CANCEL = "request-detail-cancel"
-RESULT = "request-detail-result"
+REQUEST = "requests-detail-id"
+VERSION = "requests-detail-version"
+BODY = "requests-detail-body"
+DECIDE = "requests-detail-decide"
+NOTE = "requests-detail-note"
+APPROVE = "requests-detail-approve"
+REJECT = "requests-detail-reject"
+CANCEL_BOX = "requests-detail-cancel-box"
+CANCEL = "requests-detail-cancel"
+RESULT = "requests-detail-result"
 DELIVERY_STATUS = {
     "pending": ("⧗", "Pending", "warn"),
     "sent": ("✓", "Sent", "ok"),
@@ -123,7 +123,7 @@ def _exception(item: ExceptionItem | None) -> Any:
         html.H3("Evidence: facts at detection"),
         facts([(k.replace("_", " "), _value(v)) for k, v in detail.items()]),
         *(
-            [html.H3("Why: the model's reasons"), drivers_chart(drivers, "request-detail-drivers")]
+            [html.H3("Why: the model's reasons"), drivers_chart(drivers, "requests-detail-drivers")]
             if drivers
             else []
         ),
@@ -150,7 +150,7 @@ def _timeline(page: rv.RequestPage) -> Any:
             for e in page.view.events
         ],
         className="timeline",
-        id="request-detail-events",
+        id="requests-detail-events",
     )
 
 
@@ -170,7 +170,7 @@ def _deliveries(page: rv.RequestPage) -> Any:
             ]
             for d in page.deliveries
         ],
-        table_id="request-detail-deliveries-table",
+        table_id="requests-detail-deliveries-table",
         class_name="table--compact",
     )
 
@@ -190,16 +190,16 @@ def _body(page: rv.RequestPage) -> list[Any]:
         ),
         html.Div(
             [
-                ui.panel("The request", _request_facts(page), panel_id="request-detail-request"),
-                ui.panel("Its exception", _exception(page.item), panel_id="request-detail-item"),
+                ui.panel("The request", _request_facts(page), panel_id="requests-detail-request"),
+                ui.panel("Its exception", _exception(page.item), panel_id="requests-detail-item"),
             ],
             className="row exceptions-row",
         ),
         html.Div(
             [
-                ui.panel("Timeline", _timeline(page), panel_id="request-detail-timeline"),
+                ui.panel("Timeline", _timeline(page), panel_id="requests-detail-timeline"),
                 ui.panel(
-                    "Outbox deliveries", _deliveries(page), panel_id="request-detail-deliveries"
+                    "Outbox deliveries", _deliveries(page), panel_id="requests-detail-deliveries"
                 ),
             ],
             className="row exceptions-row",
@@ -212,7 +212,7 @@ def layout(request_id: Any = None, **_query: Any) -> html.Div:
     if current_web_user() is None:
         return html.Div()
     return html.Div(
-        className="page page--exceptions page--request-detail",
+        className="page page--exceptions page--requests-detail",
         children=[
             dcc.Store(id=REQUEST, data=request_id),
             dcc.Store(id=VERSION),
@@ -226,7 +226,7 @@ def layout(request_id: Any = None, **_query: Any) -> html.Div:
                         html.Button("Approve", id=APPROVE, n_clicks=0, className="button"),
                         html.Button("Reject", id=REJECT, n_clicks=0, className="button"),
                     ],
-                    className="filter-bar request-detail-decide",
+                    className="filter-bar requests-detail-decide",
                 ),
                 id=DECIDE,
                 hidden=True,

@@ -30,7 +30,7 @@ DETAIL = [
 
 
 @pytest.fixture(scope="module")
-def setup(demo_settings, tmp_path_factory, snapshot) -> tuple[Any, Any, Any]:
+def setup(demo_settings, tmp_path_factory, snapshot) -> tuple[Any, ...]:
     settings = private_copy(demo_settings, tmp_path_factory.mktemp("requests-page"))
     settings.approval_rules_path.write_text(
         "rules:\n  - name: any transfer\n    request_types: [stock_transfer]\n"
@@ -50,7 +50,17 @@ def setup(demo_settings, tmp_path_factory, snapshot) -> tuple[Any, Any, Any]:
             type_name="stock_transfer",
             params=TRANSFER,
         )
-    return create_app(settings, accounts=cheap_accounts(settings)), item, request
+        other = service.raise_request(
+            store,
+            snapshot,
+            load_rules(settings.approval_rules_path),
+            actor=Person("pat", "planner"),
+            exception_id=item.id,
+            type_name="stock_transfer",
+            params={**TRANSFER, "quantity": 1},
+        )
+    app = create_app(settings, accounts=cheap_accounts(settings))
+    return app, item, request, other
 
 
 def _text(tree: Any) -> str:
@@ -78,7 +88,7 @@ def _detail(client, request_id: Any) -> dict[str, Any]:
 
 
 def test_a_site_scoped_user_cannot_open_another_sites_request(setup):
-    app, _item, request = setup
+    app, _item, request, _other = setup
     outside = _detail(client_as(app, "warehouse_supervisor"), request.id)  # sam sees DC-NJ only
     unknown = _detail(client_as(app, "warehouse_supervisor"), 999999)
     assert f"No request {request.id} in your scope" in _text(
@@ -90,7 +100,7 @@ def test_a_site_scoped_user_cannot_open_another_sites_request(setup):
 
 
 def test_the_lead_may_decide_and_the_requester_may_cancel(setup):
-    app, item, request = setup
+    app, item, request, _other = setup
     lead = _detail(signed_in(app, "lee"), request.id)
     body = _text(lead["requests-detail-body"]["children"])
     assert f"#{request.id} · Stock transfer request" in body
@@ -133,7 +143,7 @@ def _press(client, request_id: int, button: str, version: Any, note: Any) -> dic
 
 
 def test_a_step_on_a_changed_request_is_refused_and_a_rejection_needs_a_note(setup):
-    app, _item, request = setup
+    app, _item, request, _other = setup
     lead = signed_in(app, "lee")
     stale = _press(lead, request.id, "approve", request.version - 1, "go")
     assert "changed since you opened it" in _text(stale["requests-detail-result"]["children"])
@@ -153,7 +163,7 @@ def _list(client, view: str) -> list[dict[str, Any]]:
 
 
 def test_the_list_views_follow_the_user_and_scope(setup):
-    app, _item, request = setup
+    app, _item, request, _other = setup
     lead = signed_in(app, "lee")
     assert [r["row_id"] for r in _list(lead, "awaiting")] == [str(request.id)]
     assert _list(lead, "mine") == []
@@ -167,7 +177,7 @@ def _key(component_id: dict[str, Any]) -> str:
 
 
 def test_a_refused_field_is_named_next_to_it(setup):
-    app, item, _request = setup
+    app, item, _request, _other = setup
     names = ["from_location_id", "to_location_id", "item_id", "quantity", "ship_date"]
     wild = {"name": ["ALL"], "type": "exceptions-request-error"}
     errors = _key(wild)
@@ -210,3 +220,17 @@ def test_a_refused_field_is_named_next_to_it(setup):
     }
     assert "must be more than 0" in shown.pop("quantity")
     assert set(shown.values()) == {""}
+
+
+def test_the_requester_cancels_a_request_not_yet_sent(setup):
+    app, _item, _request, other = setup
+    mine = client_as(app, "planner")
+    assert "only pat" in _text(
+        _press(signed_in(app, "lee"), other.id, "cancel", other.version, None)[
+            "requests-detail-result"
+        ]["children"]
+    )
+    done = _press(mine, other.id, "cancel", other.version, "not needed after all")
+    assert "the request is cancelled" in _text(done["requests-detail-result"]["children"])
+    assert "Cancelled" in _text(done["requests-detail-body"]["children"])
+    assert done["requests-detail-cancel-box"]["hidden"] is True

@@ -6,7 +6,8 @@ old it is against its SLA, the money at stake and the suggested action. The
 actions (acknowledge, assign, snooze, resolve with a reason, reopen, comment)
 are applied at the version the page showed: if someone changed the item in
 the meantime nothing is saved and the page lists who changed what, then
-shows the current state. Comments and the audit history follow, and the
+shows the current state. A role that raises action requests gets a "Raise a request"
+panel (`_request_panel`) with the item's requests. Comments and the audit history follow, and the
 source records (order line, shipments, freight and tracking, stock, counts,
 waves, invoices, close tasks, batches) on a timeline, each with its raw
 fields and the file it was landed from.

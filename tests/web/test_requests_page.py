@@ -41,23 +41,17 @@ def setup(demo_settings, tmp_path_factory, snapshot) -> tuple[Any, ...]:
         accounts.grant("lee", "planner_lead")
     with ExceptionStore.open(settings.app_db_url) as store:
         item = first_item(store, "stockout_risk", location_id="DC-CHI")
-        request = service.raise_request(
-            store,
-            snapshot,
-            load_rules(settings.approval_rules_path),
-            actor=Person("pat", "planner"),
-            exception_id=item.id,
-            type_name="stock_transfer",
-            params=TRANSFER,
-        )
-        other = service.raise_request(
-            store,
-            snapshot,
-            load_rules(settings.approval_rules_path),
-            actor=Person("pat", "planner"),
-            exception_id=item.id,
-            type_name="stock_transfer",
-            params={**TRANSFER, "quantity": 1},
+        request, other = (
+            service.raise_request(
+                store,
+                snapshot,
+                load_rules(settings.approval_rules_path),
+                actor=Person("pat", "planner"),
+                exception_id=item.id,
+                type_name="stock_transfer",
+                params={**TRANSFER, "quantity": quantity},
+            )
+            for quantity in (TRANSFER["quantity"], 1)
         )
     app = create_app(settings, accounts=cheap_accounts(settings))
     return app, item, request, other
@@ -71,9 +65,9 @@ def _text(tree: Any) -> str:
     return "" if tree is None else str(tree)
 
 
-def _detail(client, request_id: Any) -> dict[str, Any]:
-    response = post_callback(
-        client,
+def _press(client, request_id: Any, button: str, version: Any, note: Any) -> dict[str, Any]:
+    """The request page's answer when `button` is pressed ("id": the page loads)."""
+    body = callback_body(
         DETAIL,
         [
             ("requests-detail-id", "data", str(request_id)),
@@ -81,10 +75,18 @@ def _detail(client, request_id: Any) -> dict[str, Any]:
             ("requests-detail-reject", "n_clicks", 0),
             ("requests-detail-cancel", "n_clicks", 0),
         ],
-        [("requests-detail-version", "data", None), ("requests-detail-note", "value", None)],
+        [("requests-detail-version", "data", version), ("requests-detail-note", "value", note)],
+        changed="requests-detail-id.data"
+        if button == "id"
+        else f"requests-detail-{button}.n_clicks",
     )
+    response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.data
     return response.get_json()["response"]
+
+
+def _detail(client, request_id: Any) -> dict[str, Any]:
+    return _press(client, request_id, "id", None, None)
 
 
 def test_a_site_scoped_user_cannot_open_another_sites_request(setup):
@@ -123,23 +125,6 @@ def test_the_lead_may_decide_and_the_requester_may_cancel(setup):
         True,
         False,
     )
-
-
-def _press(client, request_id: int, button: str, version: Any, note: Any) -> dict[str, Any]:
-    body = callback_body(
-        DETAIL,
-        [
-            ("requests-detail-id", "data", str(request_id)),
-            ("requests-detail-approve", "n_clicks", 0),
-            ("requests-detail-reject", "n_clicks", 0),
-            ("requests-detail-cancel", "n_clicks", 0),
-        ],
-        [("requests-detail-version", "data", version), ("requests-detail-note", "value", note)],
-        changed=f"requests-detail-{button}.n_clicks",
-    )
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code == 200, response.data
-    return response.get_json()["response"]
 
 
 def test_a_step_on_a_changed_request_is_refused_and_a_rejection_needs_a_note(setup):

@@ -9,7 +9,7 @@ rules file with a mistake, is said above the button. On success the message link
 request, which is handed over at once (sent when no approval is needed, announced to its
 approvers otherwise).
 
-The callbacks read the signed-in user on the server; the item id the page holds is only a
+The callbacks (`register_callbacks`) read the signed-in user on the server; the item id the page holds is only a
 lookup key: the service finds the item within the user's scope or answers "not found".
 """
 
@@ -143,12 +143,6 @@ def request_panel(item: ExceptionItem, user: Any) -> Any:
     )
 
 
-@callback(
-    Output(FIELDS, "children"),
-    Input(TYPE, "value"),
-    State(ITEM, "data"),
-    prevent_initial_call=True,
-)
 def choose_type(type_name: Any, item_id: Any) -> Any:
     """The fields of the chosen type, filled in from the item's suggestion of it."""
     user = require(roles=ROLES)
@@ -163,17 +157,6 @@ def _params(values: list[Any], ids: list[dict[str, Any]]) -> dict[str, Any]:
     return {i["id"]["name"]: v for i, v in zip(ids, values, strict=True) if v not in (None, "")}
 
 
-@callback(
-    Output(RESULT, "children"),
-    Output({"type": ERROR, "name": ALL}, "children"),
-    Output(LIST, "children"),
-    Input(RAISE, "n_clicks"),
-    State(ITEM, "data"),
-    State(TYPE, "value"),
-    State({"type": FIELD, "name": ALL}, "value"),
-    State(NOTE, "value"),
-    prevent_initial_call=True,
-)
 def raise_it(
     _clicks: int | None, item_id: Any, type_name: Any, values: list[Any], note: Any
 ) -> tuple[Any, list[Any], Any]:
@@ -216,3 +199,25 @@ def raise_it(
         "ok",
     )
     return done, errors, _item_requests(request.exception_id or 0, user)
+
+
+def register_callbacks() -> None:
+    """Register the panel's callbacks with the app being built. The item page calls this at
+    import: Dash runs page modules once per app, while this helper module is imported once."""
+    callback(
+        Output(FIELDS, "children"),
+        Input(TYPE, "value"),
+        State(ITEM, "data"),
+        prevent_initial_call=True,
+    )(choose_type)
+    callback(
+        Output(RESULT, "children"),
+        Output({"type": ERROR, "name": ALL}, "children"),
+        Output(LIST, "children"),
+        Input(RAISE, "n_clicks"),
+        State(ITEM, "data"),
+        State(TYPE, "value"),
+        State({"type": FIELD, "name": ALL}, "value"),
+        State(NOTE, "value"),
+        prevent_initial_call=True,
+    )(raise_it)

@@ -40,7 +40,7 @@ from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts
-from control_tower.web.pages._request_panel import request_panel
+from control_tower.web.pages._request_panel import register_callbacks, request_panel
 from control_tower.web.request_ui import facts as _facts
 from control_tower.web.request_ui import not_in_scope
 from control_tower.web.request_ui import value_text as _value
@@ -58,6 +58,7 @@ dash.register_page(
     order=51,
     roles=ROLES,
 )
+register_callbacks()  # the request panel's, for this app
 
 # Component ids (the queue's prefix: both pages live under /exceptions).
 ITEM_ID = "exceptions-detail-id"

@@ -136,7 +136,7 @@ def page_for_path(path: str) -> dict[str, Any] | None:
 
 def _output_ids(body: dict[str, Any]) -> list[str]:
     outputs = body.get("outputs")
-    items = outputs if isinstance(outputs, list) else [outputs]
+    items = list(outputs) if isinstance(outputs, list) else [outputs]  # never the body itself
     ids: list[str] = []
     for item in items:
         if isinstance(item, list):  # pattern-matching ALL outputs

@@ -11,17 +11,9 @@ import json
 import pytest
 
 from control_tower.web import create_app
-from tests.support.action_requests import first_item
+from tests.support.action_requests import TRANSFER, first_item
 from tests.support.data_copies import private_copy
 from tests.support.web_users import PASSWORD, USERS, cheap_accounts
-
-TRANSFER = {
-    "from_location_id": "DC-NJ",
-    "to_location_id": "DC-CHI",
-    "item_id": "SKU100013",
-    "quantity": 5,
-    "ship_date": "2026-03-20",
-}
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,15 @@ from typing import Any
 from control_tower.accounts import Scope
 from control_tower.exceptions.store import ExceptionStore
 
+# A transfer the small demo's data accepts (stock free at DC-NJ on the day, both sites known).
+TRANSFER = {
+    "from_location_id": "DC-NJ",
+    "to_location_id": "DC-CHI",
+    "item_id": "SKU100013",
+    "quantity": 5,
+    "ship_date": "2026-03-20",
+}
+
 
 @dataclass(frozen=True)
 class Person:

@@ -6,7 +6,8 @@ old it is against its SLA, the money at stake and the suggested action. The
 actions (acknowledge, assign, snooze, resolve with a reason, reopen, comment)
 are applied at the version the page showed: if someone changed the item in
 the meantime nothing is saved and the page lists who changed what, then
-shows the current state. Comments and the audit history follow, and the
+shows the current state. A role that raises action requests gets a "Raise a request"
+panel (`_request_panel`) with the item's requests. Comments and the audit history follow, and the
 source records (order line, shipments, freight and tracking, stock, counts,
 waves, invoices, close tasks, batches) on a timeline, each with its raw
 fields and the file it was landed from.
@@ -39,6 +40,10 @@ from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web.auth import current_web_user, require
 from control_tower.web.format import DASH, fmt_int, fmt_ts
+from control_tower.web.pages._request_panel import register_callbacks, request_panel
+from control_tower.web.request_ui import facts as _facts
+from control_tower.web.request_ui import not_in_scope
+from control_tower.web.request_ui import value_text as _value
 from control_tower.web.runtime import snapshot_cursor, web_context
 
 ROLES = accounts.ROLES  # every role
@@ -53,6 +58,7 @@ dash.register_page(
     order=51,
     roles=ROLES,
 )
+register_callbacks()  # the request panel's, for this app
 
 # Component ids (the queue's prefix: both pages live under /exceptions).
 ITEM_ID = "exceptions-detail-id"
@@ -83,21 +89,6 @@ def _store() -> Any:
 
 
 # --- views ----------------------------------------------------------------------------------------
-
-
-def _value(value: Any) -> str:
-    if value is None or value == "":
-        return DASH
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
-def _facts(pairs: list[tuple[str, Any]]) -> html.Dl:
-    children: list[Any] = []
-    for label, value in pairs:
-        children += [html.Dt(label), html.Dd(value if value not in (None, "") else DASH)]
-    return html.Dl(children, className="facts exceptions-facts")
 
 
 def _promise(item: ExceptionItem) -> Any:
@@ -344,22 +335,8 @@ def _comment_form() -> html.Div:
 
 
 def _missing(item_id: Any) -> html.Div:
-    shown = str(item_id)[:40] if item_id is not None else ""
     return html.Div(
-        [
-            html.Div([html.H1("Exception")], className="page-head"),
-            ui.empty_state(
-                f"No exception {shown} in your scope",
-                html.Span(
-                    [
-                        "Check the number, or find it in the ",
-                        dcc.Link("exception queue", href=dash.get_relative_path("/exceptions")),
-                        ".",
-                    ]
-                ),
-                icon="?",
-            ),
-        ],
+        not_in_scope("exception", item_id, "exception queue", "/exceptions"),
         className="page page--exceptions",
         id="exceptions-detail-missing",
     )
@@ -400,6 +377,7 @@ def layout(item_id: Any = None, **_query: Any) -> html.Div:
                 "reported, never overwritten.",
                 panel_id="exceptions-detail-actions",
             ),
+            request_panel(item, user),
             dcc.Loading(html.Div(_item_panels(item), id=ITEM), type="dot"),
             ui.panel(
                 "Source records",

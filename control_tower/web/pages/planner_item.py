@@ -21,17 +21,18 @@ import dash
 import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html
 
-from control_tower.planning import drill, model, projection, triage
+from control_tower.planning import drill, projection, triage
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.planner_item import ItemView, PoRow, SiteRow, item_view
 from control_tower.views.promise import promise_href
 from control_tower.web import components as ui
 from control_tower.web import filters
 from control_tower.web.auth import require
-from control_tower.web.chart_text import escape_figure
 from control_tower.web.format import DASH, fmt_int, fmt_money
 from control_tower.web.kpi_ui import PLOT_CONFIG
 from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
+from control_tower.web.risk_ui import CHART_LAYOUT as _CHART_LAYOUT
+from control_tower.web.risk_ui import drivers_chart
 from control_tower.web.runtime import web_context
 
 dash.register_page(
@@ -54,15 +55,6 @@ DRIVERS = "planner-item-drivers"
 DEMAND = "planner-item-demand"
 PROMISE = "planner-item-promise"
 HORIZONS = (28, 56, 90)
-
-_CHART_LAYOUT = {
-    "margin": {"l": 50, "r": 20, "t": 10, "b": 40},
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "rgba(0,0,0,0)",
-    "font": {"family": "system-ui, sans-serif", "size": 12},
-    "legend": {"orientation": "h", "y": -0.18},
-    "hovermode": "x unified",
-}
 
 
 def layout(location_id: str | None = None, item_id: str | None = None, **query: str) -> html.Div:
@@ -151,42 +143,6 @@ def _facts(facts: drill.ItemFacts, exc: dict[str, Any] | None) -> html.Section:
     )
 
 
-def _drivers_chart(drivers: list[dict[str, Any]]) -> dcc.Graph:
-    shown = drivers[:10]
-    fig = go.Figure()
-    for direction, pattern, arrow in (("raises", "/", "↑"), ("lowers", ".", "↓")):
-        part = [d for d in shown if (d.get("direction") == "raises") == (direction == "raises")]
-        if not part:
-            continue
-        fig.add_bar(
-            orientation="h",
-            x=[float(d.get("effect") or 0.0) for d in part],
-            y=[model.driver_text(d)[2:] for d in part],
-            name=f"{arrow} {direction} the risk",
-            text=[f"{arrow} {direction}" for d in part],
-            textposition="auto",
-            marker={
-                "color": "#b42318" if direction == "raises" else "#1c7c47",
-                "pattern": {"shape": pattern, "fgcolor": "#ffffff", "size": 6},
-            },
-            hovertemplate="%{y}: %{x:+.2f} log-odds<extra></extra>",
-        )
-    order = [model.driver_text(d)[2:] for d in shown]
-    fig.update_layout(
-        **{
-            **_CHART_LAYOUT,
-            "hovermode": "closest",
-            "margin": {"l": 10, "r": 20, "t": 30, "b": 40},
-            "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        },
-        height=90 + 28 * len(shown),
-        barmode="relative",
-        xaxis={"title": "effect on the log-odds of a stockout", "zeroline": True},
-        yaxis={"categoryorder": "array", "categoryarray": order[::-1], "automargin": True},
-    )
-    return dcc.Graph(id=DRIVERS, figure=escape_figure(fig), config=PLOT_CONFIG)
-
-
 def _risk(item: ItemView) -> html.Section:
     score, suggestion, out = item.score, item.suggestion, item.stockout
     action = (
@@ -224,7 +180,7 @@ def _risk(item: ItemView) -> html.Section:
         )
         drivers = score.get("drivers") or []
         chart = (
-            _drivers_chart(drivers)
+            drivers_chart(drivers, DRIVERS)
             if drivers
             else ui.empty_state("No drivers recorded for this score")
         )

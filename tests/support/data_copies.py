@@ -20,9 +20,15 @@ from control_tower.storage.appdb import open_app_engine
 UNRESOLVED = "('open', 'acknowledged', 'snoozed')"  # exception statuses still in a queue (SQL)
 
 
-def private_copy(settings: Settings, home: Path) -> Settings:
-    """The folder's snapshots and app database copied to `home` (safe to change)."""
+def private_copy(settings: Settings, home: Path, *, warehouse: bool = False) -> Settings:
+    """The folder's snapshots and app database copied to `home` (safe to change); with
+    `warehouse`, also the warehouse and the risk models, so the pipeline can run on the copy
+    as it would on the original (a delta landed on top of what is there)."""
     shutil.copytree(settings.serving_dir, home / "serving")
+    if warehouse:
+        shutil.copy2(settings.warehouse_path, home / settings.warehouse_path.name)
+        if settings.models_dir.exists():
+            shutil.copytree(settings.models_dir, home / settings.models_dir.name)
     copy = settings.with_home(home)
     if copy.app_db_url.startswith("sqlite:"):
         src = sqlite3.connect(settings.app_db_url.removeprefix("sqlite:///"))

@@ -399,3 +399,31 @@ def _delivery_table(
         f"{fmt_int(counts['failed'])} given up; newest {len(rows)} shown."
     )
     return html.Div([table, html.P(caption, className="caption")])
+
+
+def config_files(files: list[Any]) -> Any:
+    """The data folder's configuration files: absent, usable (with how many entries) or the
+    mistake that stops the step that reads it (file, line, reason)."""
+    rows = []
+    for f in files:
+        if not f.present:
+            state: Any = html.Span("not present (nothing configured)", className="muted")
+        elif f.problem:
+            state = html.Span(f.problem, className="config-problem", role="alert")
+        else:
+            state = f"ok: {f.entries} declared"
+        rows.append([html.Code(f.name), f.purpose, state])
+    broken = sum(1 for f in files if f.problem)
+    caption = (
+        f"{broken} configuration file{'s' if broken != 1 else ''} cannot be used: fix the line "
+        "named, then check with `control-tower requests check-rules` or `control-tower notify check`."
+        if broken
+        else "Every configuration file present can be used."
+    )
+    return html.Div(
+        [
+            html.H4("Configuration files"),
+            html.P(caption, className="caption"),
+            ui.simple_table(["File", "For", "State"], rows, table_id="data-health-config"),
+        ]
+    )

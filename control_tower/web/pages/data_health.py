@@ -33,6 +33,7 @@ from dash import (
 
 from control_tower.ops import health
 from control_tower.storage.serving import NoSnapshotError
+from control_tower.views.config_status import config_status
 from control_tower.web import components as ui
 from control_tower.web import health_views as hv
 from control_tower.web.auth import require
@@ -226,10 +227,10 @@ def layout(**_query: str) -> html.Div:
                         panel_id="data-health-freshness-panel",
                     ),
                     ui.panel(
-                        "Notification deliveries",
+                        "Deliveries and configuration",
                         html.Div(id=DELIVERIES),
-                        subtitle="Alert notices and action requests whose delivery failed: "
-                        "waiting in the outbox for a later run, or given up.",
+                        subtitle="Alert notices and action requests whose delivery failed "
+                        "(waiting for a later run, or given up); the configuration files.",
                         panel_id="data-health-deliveries-panel",
                     ),
                     ui.panel(
@@ -365,9 +366,11 @@ def _warm(cur: Any, _context: Any, _scopes: Any) -> None:
 
 @callback(Output(DELIVERIES, "children"), Input(INTERVAL, "n_intervals"))
 def refresh_deliveries(_n: int) -> Any:
-    """Every 30 s: the notification outbox, from the app database."""
+    """Every 30 s: the outboxes (app database) and the data folder's configuration files."""
     require(roles=ROLES)
-    return hv.deliveries(*health.outbox_attention(web_context().exceptions))
+    context = web_context()
+    outboxes = hv.deliveries(*health.outbox_attention(context.exceptions))
+    return html.Div([outboxes, hv.config_files(config_status(context.settings))])
 
 
 @callback(

@@ -6,7 +6,8 @@ token sent as `Authorization: Bearer ct_...`; without either every call
 answers 401 JSON. Each view starts with `api_user(roles)` (role checked, 403
 otherwise) and filters rows with that user's scope, exactly as the pages do.
 
-Resources are in their own modules (`kpis`, `exceptions`, `atp`, `order_lines`, `requests`),
+Resources are in their own modules (`kpis`, `exceptions`, `atp`, `order_lines`, `requests`,
+`notifications`),
 each adding its routes to the one blueprint. Errors are JSON objects `{"error": "..."}`
 with a status that says what went wrong: 400 a bad argument (named), 401 not
 signed in, 403 not allowed, 404 unknown, 409 a conflicting change.
@@ -75,6 +76,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
         atp,
         exceptions,
         kpis,
+        notifications,
         order_lines,
         requests,
     )
@@ -103,6 +105,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
     exceptions.register(blueprint)
     order_lines.register(blueprint)
     requests.register(blueprint)
+    notifications.register(blueprint)
     blueprint.register_error_handler(HTTPException, _error)
     server.register_blueprint(blueprint)
 

@@ -51,6 +51,8 @@ def _copy_rows(source_url: str, target_url: str) -> None:
             rows = [dict(r._mapping) for r in read.execute(table.select())]
             if rows:
                 write.execute(table.insert(), rows)
+            if "id" not in table.c:  # keyed by another table's id: no sequence of its own
+                continue
             write.execute(
                 sa.text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "

@@ -14,6 +14,7 @@ class ColumnType(StrEnum):
     INT = "int"  # whole number
     DECIMAL = "decimal"  # exact decimal, stored as DECIMAL(18,4)
     QTY = "qty"  # quantity in the row's uom, stored in base units as DECIMAL(18,4)
+    RATE = "rate"  # exchange rate, stored as DECIMAL(18,8)
     DATE = "date"  # YYYY-MM-DD
     TIMESTAMP = "timestamp"  # ISO 8601, with or without offset
     BOOL = "bool"
@@ -28,6 +29,7 @@ class ColumnType(StrEnum):
             ColumnType.INT: "BIGINT",
             ColumnType.DECIMAL: "DECIMAL(18,4)",
             ColumnType.QTY: "DECIMAL(18,4)",
+            ColumnType.RATE: "DECIMAL(18,8)",
             ColumnType.DATE: "DATE",
             ColumnType.TIMESTAMP: "TIMESTAMP",
             ColumnType.BOOL: "BOOLEAN",

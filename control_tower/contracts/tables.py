@@ -5,6 +5,7 @@ from __future__ import annotations
 from control_tower.contracts.columns import ITEM, LOC, UPDATED_AT, _id, _nullable, _opt, _text
 from control_tower.contracts.model import Column, Reference, Table, TimezoneSource
 from control_tower.contracts.model import ColumnType as T
+from control_tower.contracts.money import ENTITIES, FX_RATES, SUPPLIERS
 from control_tower.contracts.transfers import STOCK_TRANSFERS
 
 SYSTEMS: tuple[str, ...] = ("erp", "wms", "tms")
@@ -443,7 +444,10 @@ TRACKING_EVENTS_TABLE = Table(
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
+        ENTITIES,
+        FX_RATES,
         LOCATIONS,
+        SUPPLIERS,
         ITEMS,
         CUSTOMERS,
         SALES_ORDER_LINES,

@@ -51,7 +51,7 @@ EARLIEST, LATEST = "1990-01-01", "2100-12-31"
 
 
 # Types whose DuckDB cast ignores surrounding whitespace: no trim needed in the text layer.
-CAST_TRIMMED = frozenset({T.INT, T.DECIMAL, T.QTY, T.DATE, T.TIMESTAMP})
+CAST_TRIMMED = frozenset({T.INT, T.DECIMAL, T.QTY, T.RATE, T.DATE, T.TIMESTAMP})
 
 
 # Types DuckDB's typed CSV reader casts as the checks here would, with dates read with
@@ -60,7 +60,12 @@ CAST_TRIMMED = frozenset({T.INT, T.DECIMAL, T.QTY, T.DATE, T.TIMESTAMP})
 # infinity), which the fast pass flags; what it refuses lands in its rejects table. Not
 # typed by the reader: whole numbers (it takes 1e3, 0x10, 1_000 and rounds 1.5), timestamps
 # (a naive value is local time of the row's location) and every code, id and text.
-READER_TYPES = {T.DECIMAL: "DECIMAL(18,4)", T.QTY: "DECIMAL(18,4)", T.DATE: "DATE"}
+READER_TYPES = {
+    T.DECIMAL: "DECIMAL(18,4)",
+    T.QTY: "DECIMAL(18,4)",
+    T.RATE: "DECIMAL(18,8)",
+    T.DATE: "DATE",
+}
 
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
@@ -214,8 +219,8 @@ def column_sql(
             )
         )
         checks += _number_bounds(col, tv, raw)
-    elif kind in (T.DECIMAL, T.QTY):
-        typed = [(f"TRY_CAST({v} AS DECIMAL(18,4))", out)]
+    elif kind in (T.DECIMAL, T.QTY, T.RATE):
+        typed = [(f"TRY_CAST({v} AS {kind.sql_type})", out)]
         checks.append(
             (
                 invalid,
@@ -366,7 +371,7 @@ def suspects(
         flags += [f"contains({raw}, '.')", f"strlen({raw}) > 200"]
     elif kind is T.TIMEZONE:
         flags.append(f"{raw} NOT IN (SELECT name FROM _zones)")
-    elif kind in (T.INT, T.DECIMAL, T.QTY):
+    elif kind in (T.INT, T.DECIMAL, T.QTY, T.RATE):
         if col.min_value is not None:
             flags.append(f"{value} {'<=' if col.min_exclusive else '<'} {_fmt_num(col.min_value)}")
         if col.max_value is not None:

@@ -1,4 +1,4 @@
-"""Every contract table lands from a valid file: CSV for all 16, Parquet and JSON Lines too.
+"""Every contract table lands from a valid file: CSV for every one, Parquet and JSON Lines too.
 
 Also: every landed row carries the id of the batch that wrote it, and
 ops.batches records each batch's file, counts and timings.

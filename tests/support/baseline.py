@@ -1,4 +1,4 @@
-"""The baseline: a small, valid, consistent delivery of all 16 contract tables.
+"""The baseline: a small, valid, consistent delivery of every contract table.
 
 Every landing test starts from a warehouse holding exactly these rows (see
 tests/landing/conftest.py), as CSV text so the fixture reads like the files it stands for.
@@ -12,6 +12,21 @@ import io
 TS = "2026-03-01T00:00:00Z"  # the version stamp of the master data
 
 BASELINE_CSV: dict[str, str] = {
+    "entities": f"""\
+entity_id,name,currency,updated_at
+E1,Example Corp US,USD,{TS}
+E2,Example GmbH,EUR,{TS}
+""",
+    "fx_rates": f"""\
+rate_date,from_currency,to_currency,rate,updated_at
+2026-03-02,EUR,USD,1.08421234,{TS}
+2026-03-03,EUR,USD,1.0850,{TS}
+""",
+    "suppliers": f"""\
+supplier_id,name,country,currency,payment_terms_days,updated_at
+S1,Acme Supply Inc.,US,USD,30,{TS}
+S2,Bolt Works GmbH,DE,EUR,60,{TS}
+""",
     "locations": f"""\
 location_id,name,entity_id,region,timezone,wave_based,updated_at
 L1,Chicago DC,E1,US-Central,America/Chicago,true,{TS}

@@ -223,6 +223,8 @@ def _receipts(r: ScopedReader, where: str, params: Sequence[Any], order: str) ->
     out = []
     for row in r.rows("receipts", where, params, order=order):
         away = row.get("putaway_ts")
+        damaged = row.get("damaged_qty")
+        hurt = f", {_num(damaged)} damaged" if damaged else ""
         out.append(
             _event(
                 "receipts",
@@ -230,7 +232,8 @@ def _receipts(r: ScopedReader, where: str, params: Sequence[Any], order: str) ->
                 row,
                 "arrived_ts",
                 f"Receipt {row.get('receipt_id')} line {row.get('line_no')}: "
-                f"{_num(row.get('received_qty'))} of {row.get('item_id')} arrived (PO {row.get('po_id')}); "
+                f"{_num(row.get('received_qty'))} of {row.get('item_id')} arrived{hurt} "
+                f"(PO {row.get('po_id')} line {row.get('po_line_no')}); "
                 + (f"put away {away}" if away else "not put away"),
             )
         )
@@ -320,6 +323,15 @@ def _receipt(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
             events += _po_lines(
                 r, "t.po_id = ? AND t.line_no = ?", [row["po_id"], row.get("po_line_no")], "1"
             )
+    return events
+
+
+def _po_line_item(r: ScopedReader, item: ExceptionItem) -> list[SourceEvent]:
+    """A purchase order line and every receipt against it."""
+    po_id, line_no = _document_line(item, "po_id")
+    key = [po_id, line_no]
+    events = _po_lines(r, "t.po_id = ? AND t.line_no = ?", key, "1")
+    events += _receipts(r, "t.po_id = ? AND t.po_line_no = ?", key, "t.arrived_ts")
     return events
 
 
@@ -459,6 +471,8 @@ _READERS: dict[str, Callable[[ScopedReader, ExceptionItem], list[SourceEvent]]] 
     "carrier_delay": _carrier_delay,
     "stockout_risk": _stockout,
     "receipt_not_put_away": _receipt,
+    "overdue_po_line": _po_line_item,
+    "receipt_discrepancy": _po_line_item,
     "cycle_count_variance": _cycle_count,
     "late_wave": _wave,
     "unmatched_invoice_line": _invoice,

@@ -28,6 +28,8 @@ REQUIRED = {
     "late_wave",
     "cycle_count_variance",
     "receipt_not_put_away",
+    "overdue_po_line",
+    "receipt_discrepancy",
     "carrier_delay",
     "freight_cost_overrun",
     "unmatched_invoice_line",

@@ -15,7 +15,8 @@ PH|1  L1   I1   24       03-01     received   24 / 0 on 03-03                not
 PJ|1  L1   I2   12       01-10     closed     6 / 0 on 01-09                 short, before the window
 PK|1  L2   I2   200      03-01     received   50 / 0 on 03-02                short 150, high
 
-L1 holds no I1 on 03-11 (available 0): stockout risk by the days-of-cover rule.
+L1 holds no I1 on 03-11 (available 0): stockout risk by the days-of-cover rule until a model
+has scored the day.
 """
 
 from __future__ import annotations
@@ -111,26 +112,28 @@ def test_overdue_lines_and_their_value(home: Path) -> None:
     assert pe.detail["damaged_qty"] == 2
 
 
-def test_severity_rises_once_the_item_is_in_the_stockout_queue(home: Path) -> None:
-    with writer(home) as con:  # the copy of the queue the pipeline's detection left
-        con.execute("DELETE FROM exc.queue_items")
-    detect_at(home)
-    assert "L1|I1" in _of(home, "stockout_risk")  # raised in the same detection
-    assert _of(home, "overdue_po_line")["PA|1"].severity == "medium"
-    detect_at(home)  # the next detection reads the queue the first one left
+def test_severity_is_high_when_the_days_of_cover_rule_puts_the_item_at_risk(home: Path) -> None:
+    detect_at(home)  # no model has scored: the rule of stockout_risk judges
+    assert "L1|I1" in _of(home, "stockout_risk")
     pa = _of(home, "overdue_po_line")["PA|1"]
     assert pa.severity == "high"
     assert pa.detail["at_stockout_risk"] is True
+    assert pa.detail["stockout_risk_source"] == "days_of_cover"
     assert _of(home, "overdue_po_line")["PE|1"].severity == "medium"  # I2 is not at risk
+    assert _of(home, "overdue_po_line")["PB|1"].severity == "medium"  # 9,000 I3 at L2
 
 
 def test_severity_is_high_when_the_model_scores_the_item_at_risk(home: Path) -> None:
     with writer(home) as con:
         con.execute(SCORE)
     detect_at(home)
-    pb = _of(home, "overdue_po_line")["PB|1"]
+    found = _of(home, "overdue_po_line")
+    pb = found["PB|1"]
     assert pb.severity == "high"
     assert pb.detail["stockout_probability"] == pytest.approx(0.7)
+    assert pb.detail["stockout_risk_source"] == "model"
+    # once a model has scored the day, the days-of-cover rule no longer judges
+    assert found["PA|1"].severity == "medium"
 
 
 def test_receipt_discrepancies(home: Path) -> None:

@@ -28,7 +28,7 @@ def test_mirror_holds_every_item_with_its_status_and_times(home: Path) -> None:
         act(s, task_id, "acknowledge", user="bob", now=later(1))
     detect_at(home, later(2))
     rows = mirrored(home)
-    assert len(rows) == 22 + 1  # wave W2 turned late by +2 h
+    assert len(rows) == 23 + 1  # wave W2 turned late by +2 h
     task = rows[("overdue_close_task", TASK)]
     assert task["id"] == str(task_id)
     assert (task["status"], task["owner_role"], task["sla_hours"]) == (

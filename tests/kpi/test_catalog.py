@@ -17,6 +17,7 @@ CERTIFIED = {
     "order_promise_accuracy",
     "inventory_record_accuracy",
     "exception_aging",
+    "supplier_otif",
 }
 
 

@@ -41,6 +41,7 @@ LINKS: dict[str, tuple[str, ...]] = {
     "otif_requested": ("missed_promise", "order_at_risk"),
     "perfect_order_rate": ("missed_promise", "order_at_risk"),
     "stockout_rate": ("stockout_risk",),
+    "supplier_otif": ("overdue_po_line", "receipt_discrepancy"),
     "unit_fill_rate": ("short_shipment",),
     "wave_completion_on_time": ("late_wave",),
     "wave_release_adherence": ("late_wave",),

@@ -12,6 +12,7 @@ entity currency, per its unit of measure) is in the detail.
 from __future__ import annotations
 
 from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.exceptions.rules.inventory import COVER_AT_RISK, STOCK_COVER
 
 _LINE = "po_id || '|' || line_no"
 
@@ -33,8 +34,9 @@ OVERDUE_PO_LINE = ExceptionType(
         "Open purchase order line (not received, closed or cancelled) whose expected date is "
         "past and whose good quantity received (received - damaged) is short of the ordered "
         "quantity; valued at the missing quantity x the item's standard cost. High when the "
-        "item is at stockout risk at the line's site: the risk model scores it at least "
-        "risk_probability for the day, or an unresolved stockout_risk item is in the queue."
+        "item is at stockout risk at the line's site as stockout_risk judges it: the risk model "
+        "scores it at least risk_probability for the day or, until a model has scored for the "
+        "day, the days-of-cover rule fires."
     ),
     rule="""
     WITH lines AS (
@@ -47,25 +49,28 @@ OVERDUE_PO_LINE = ExceptionType(
     got AS ("""
     + _RECEIVED
     + """),
+    scored AS (
+        SELECT * FROM risk.stockout_scores WHERE as_of = CAST($as_of AS DATE)
+    ),"""
+    + STOCK_COVER
+    + """,
     at_risk AS (
-        -- the item is at stockout risk at the site: scored for the day, or in the queue
-        SELECT location_id, item_id, max(probability) AS probability
-        FROM (
-            SELECT location_id, item_id, probability FROM risk.stockout_scores
-            WHERE as_of = CAST($as_of AS DATE) AND probability >= $risk_probability
-            UNION ALL
-            SELECT location_id, item_id, NULL FROM exc.queue_items
-            WHERE type = 'stockout_risk' AND status <> 'resolved'
-        ) AS r
-        GROUP BY ALL
+        -- as stockout_risk judges it: the model's score for the day, else the days-of-cover rule
+        SELECT location_id, item_id, max(probability) AS probability, 'model' AS risk_source
+        FROM scored WHERE probability >= $risk_probability GROUP BY ALL
+        UNION ALL
+        SELECT location_id, item_id, NULL, 'days_of_cover' FROM judged
+        WHERE """
+    + COVER_AT_RISK
+    + """ AND NOT EXISTS (SELECT 1 FROM scored)
     ),
-    judged AS (
+    line_state AS (
         SELECT l.*, coalesce(g.received_qty, 0) AS received_qty,
                coalesce(g.damaged_qty, 0) AS damaged_qty,
                l.ordered_qty - coalesce(g.received_qty, 0) + coalesce(g.damaged_qty, 0)
                    AS missing_qty,
                g.last_arrived_ts,
-               r.item_id IS NOT NULL AS at_stockout_risk, r.probability
+               r.item_id IS NOT NULL AS at_stockout_risk, r.probability, r.risk_source
         FROM lines AS l
         LEFT JOIN got AS g ON g.po_id = l.po_id AND g.line_no = l.line_no
         LEFT JOIN at_risk AS r ON r.location_id = l.location_id AND r.item_id = l.item_id
@@ -81,12 +86,12 @@ OVERDUE_PO_LINE = ExceptionType(
             missing_qty: missing_qty, last_arrived_ts: last_arrived_ts,
             po_unit_cost: unit_cost, uom: uom, item_unit_cost: item_unit_cost,
             at_stockout_risk: at_stockout_risk,
-            stockout_probability: round(probability, 4)
+            stockout_probability: round(probability, 4), stockout_risk_source: risk_source
         }) AS detail,
         CAST(missing_qty AS DOUBLE) * coalesce(item_unit_cost, 0) AS value_at_risk,
         CASE WHEN at_stockout_risk THEN 'high' END AS severity,
         CAST(expected_date AS TIMESTAMP) AS event_at
-    FROM judged
+    FROM line_state
     WHERE missing_qty > 0
     """,
     severity="medium",
@@ -96,15 +101,17 @@ OVERDUE_PO_LINE = ExceptionType(
         "Chase the supplier for a firm date; expedite, or move stock from another site, when "
         "the item is at stockout risk."
     ),
-    params={"risk_probability": 0.5},
-    # Whole: the risk step rewrites the scores and the queue mirror changes with every run.
+    params={"risk_probability": 0.5, "demand_window_days": 28},
+    # Whole: stock and demand reach every line of an item-location, and the risk step rewrites
+    # the scores it reads.
     reads=(
         "purchase_order_lines",
         "receipts",
         "items",
         "locations",
         "risk.stockout_scores",
-        "exc.queue_items",
+        "inventory_snapshots",
+        "sales_order_lines",
     ),
 )
 

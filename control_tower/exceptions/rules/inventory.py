@@ -11,6 +11,43 @@ from control_tower.exceptions.rules.base import ExceptionType
 
 _COUNT_KEY = "location_id || '|' || bin_id || '|' || item_id"
 
+# The days-of-cover rule's CTEs (`latest`, `stock`, `demand`, `judged`): each item-location's
+# available stock at its location's latest snapshot, recent daily demand, lead time and days of
+# cover. `judged` rows with `available <= 0 OR days_of_cover < lead_time_days` are at risk.
+# Parameters: $as_of, $demand_window_days. The inbound rules share it (overdue_po_line).
+STOCK_COVER = """
+    latest AS (
+        SELECT location_id, max(snapshot_date) AS snapshot_date
+        FROM inventory_snapshots WHERE snapshot_date <= CAST($as_of AS DATE)
+        GROUP BY location_id
+    ),
+    stock AS (
+        SELECT s.location_id, s.item_id, s.snapshot_date, s.in_transit_qty,
+               s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS available
+        FROM inventory_snapshots AS s JOIN latest USING (location_id, snapshot_date)
+    ),
+    demand AS (
+        SELECT location_id, item_id,
+               CAST(sum(ordered_qty) AS DOUBLE) / $demand_window_days AS daily_demand
+        FROM sales_order_lines
+        WHERE status <> 'cancelled'
+          AND order_ts_local_date >= CAST($as_of AS DATE) - CAST($demand_window_days AS INTEGER)
+          AND order_ts_local_date < CAST($as_of AS DATE)
+        GROUP BY location_id, item_id
+    ),
+    judged AS (
+        SELECT s.*, coalesce(d.daily_demand, 0) AS daily_demand, i.lead_time_days,
+               CAST(i.unit_price AS DOUBLE) AS unit_price, l.entity_id,
+               CASE WHEN coalesce(d.daily_demand, 0) > 0
+                    THEN CAST(s.available AS DOUBLE) / d.daily_demand END AS days_of_cover
+        FROM stock AS s
+        LEFT JOIN demand AS d USING (location_id, item_id)
+        LEFT JOIN items AS i ON i.item_id = s.item_id
+        LEFT JOIN locations AS l ON l.location_id = s.location_id
+    )
+"""
+COVER_AT_RISK = "(available <= 0 OR days_of_cover < lead_time_days)"
+
 STOCKOUT_RISK = ExceptionType(
     name="stockout_risk",
     label="Stockout risk",
@@ -43,35 +80,9 @@ STOCKOUT_RISK = ExceptionType(
         FROM scored
         WHERE probability >= $min_probability
     ),
-    latest AS (
-        SELECT location_id, max(snapshot_date) AS snapshot_date
-        FROM inventory_snapshots WHERE snapshot_date <= CAST($as_of AS DATE)
-        GROUP BY location_id
-    ),
-    stock AS (
-        SELECT s.location_id, s.item_id, s.snapshot_date, s.in_transit_qty,
-               s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS available
-        FROM inventory_snapshots AS s JOIN latest USING (location_id, snapshot_date)
-    ),
-    demand AS (
-        SELECT location_id, item_id,
-               CAST(sum(ordered_qty) AS DOUBLE) / $demand_window_days AS daily_demand
-        FROM sales_order_lines
-        WHERE status <> 'cancelled'
-          AND order_ts_local_date >= CAST($as_of AS DATE) - CAST($demand_window_days AS INTEGER)
-          AND order_ts_local_date < CAST($as_of AS DATE)
-        GROUP BY location_id, item_id
-    ),
-    judged AS (
-        SELECT s.*, coalesce(d.daily_demand, 0) AS daily_demand, i.lead_time_days,
-               CAST(i.unit_price AS DOUBLE) AS unit_price, l.entity_id,
-               CASE WHEN coalesce(d.daily_demand, 0) > 0
-                    THEN CAST(s.available AS DOUBLE) / d.daily_demand END AS days_of_cover
-        FROM stock AS s
-        LEFT JOIN demand AS d USING (location_id, item_id)
-        LEFT JOIN items AS i ON i.item_id = s.item_id
-        LEFT JOIN locations AS l ON l.location_id = s.location_id
-    )
+    """
+    + STOCK_COVER
+    + """
     SELECT
         location_id || '|' || item_id AS key,
         location_id, entity_id, item_id,
@@ -84,7 +95,9 @@ STOCKOUT_RISK = ExceptionType(
             * coalesce(unit_price, 0) AS value_at_risk,
         CASE WHEN available <= 0 THEN 'high' ELSE 'medium' END AS severity
     FROM judged
-    WHERE (available <= 0 OR days_of_cover < lead_time_days)
+    WHERE """
+    + COVER_AT_RISK
+    + """
       AND NOT EXISTS (SELECT 1 FROM scored)
     UNION ALL
     SELECT * FROM model_rows

@@ -31,6 +31,7 @@ from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_int, fmt_money
 from control_tower.web.kpi_ui import PLOT_CONFIG
 from control_tower.web.pages._planner import ROLES, STATUS, drill_path, exception_store
+from control_tower.web.pages.suppliers import supplier_path
 from control_tower.web.risk_ui import CHART_LAYOUT as _CHART_LAYOUT
 from control_tower.web.risk_ui import drivers_chart
 from control_tower.web.runtime import web_context
@@ -105,12 +106,19 @@ def _not_found() -> html.Div:  # unknown, or outside the user's scope
     )
 
 
+def _supplier(supplier_id: str | None) -> Any:
+    """A supplier's id, linked to its page."""
+    if not supplier_id:
+        return DASH
+    return html.A(supplier_id, href=supplier_path(supplier_id), className="supplier-link")
+
+
 def _facts(facts: drill.ItemFacts, exc: dict[str, Any] | None) -> html.Section:
     pairs = [
         ("Description", facts.description or DASH),
         ("Category", facts.category or DASH),
         ("ABC class", facts.abc_class or DASH),
-        ("Supplier", facts.supplier_id or DASH),
+        ("Supplier", _supplier(facts.supplier_id)),
         ("Lead time", f"{fmt_int(facts.lead_time_days)} days"),
         ("Unit cost", DASH if facts.unit_cost is None else f"{facts.unit_cost:,.2f}"),
         ("Case", f"{fmt_int(facts.case_qty)} each"),
@@ -323,7 +331,7 @@ def _po_table(po_rows: tuple[PoRow, ...]) -> Any:
         rows.append(
             [
                 f"{ln.po_id}/{ln.line_no}",
-                ln.supplier_id or DASH,
+                _supplier(ln.supplier_id),
                 fmt_int(ln.ordered_qty),
                 fmt_int(ln.open_qty),
                 f"{ln.order_date:%Y-%m-%d}" if ln.order_date else DASH,
@@ -437,7 +445,7 @@ def load_item(key: Any, horizon: Any) -> tuple[Any, Any]:
                 ui.panel(
                     "Open purchase orders",
                     _po_table(item.po_rows),
-                    subtitle="Supplier's record: receipts of the last 180 days against the expected date.",
+                    subtitle="Supplier's record: receipts of the last 180 days against the expected date; a supplier opens its page.",
                 ),
                 ui.panel(
                     "Recent demand",

@@ -116,3 +116,21 @@ def test_every_row_shown_is_in_scope(snapshot, scope):
             site = event.fields.get("location_id")
             if site is not None:
                 assert scope.allows(sites[site], site), (event.table, event.fields)
+
+
+@pytest.mark.parametrize("type_", ["overdue_po_line", "receipt_discrepancy"])
+def test_a_purchase_order_line_item_shows_the_line_and_its_receipts_in_scope(
+    snapshot, type_: str
+) -> None:
+    po_id, line_no, site, receipts = first(
+        snapshot,
+        "SELECT p.po_id, p.line_no, p.location_id, count(*) FROM purchase_order_lines AS p "
+        "JOIN receipts AS r ON r.po_id = p.po_id AND r.po_line_no = p.line_no "
+        "WHERE p.location_id <> 'DC-NJ' GROUP BY ALL ORDER BY count(*) DESC, 1, 2 LIMIT 1",
+    )
+    it = item(type_, f"{po_id}|{line_no}", location_id=site, detail={"po_id": po_id})
+    assert tables(snapshot, it, EVERYONE) == {
+        "purchase_order_lines": 1,
+        "receipts": receipts,
+    }
+    assert tables(snapshot, it, DC_NJ) == {}  # the line's site is not DC-NJ

@@ -66,9 +66,9 @@ from pathlib import Path
 
 import numpy as np
 
-from control_tower.demo import finance, formats
+from control_tower.demo import currency, finance, formats
 from control_tower.demo.clock import Clock, day_number, month_label, to_date
-from control_tower.demo.config import S_MASTER, SCALES, SITES, Scale
+from control_tower.demo.config import S_FX, S_MASTER, SCALES, SITES, Scale
 from control_tower.demo.engine import Engine
 from control_tower.demo.master import build_master
 from control_tower.demo.sink import Sink
@@ -135,6 +135,12 @@ def generate(
         for name, frame in master.frames.items():
             sink.write(name, frame)
         eng = Engine(seed, sc, master, clock, start_day, as_of_day)
+        sink.write("entities", currency.entities_frame(clock, start_day))
+        suppliers = currency.suppliers_frame(
+            np.random.default_rng([seed, S_FX, 1]), master, clock, start_day
+        )
+        sink.write("suppliers", suppliers)
+        sink.write("fx_rates", currency.fx_rates_frame(eng.fx, clock))
         say(
             f"{sc.name}: {master.n_items} items, {master.n_cust} customers, "
             f"{master.n_il} item-locations, {to_date(start_day)} .. {to_date(as_of_day - 1)}"

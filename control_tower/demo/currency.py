@@ -177,7 +177,10 @@ def suppliers_frame(
         np.array([x[1] for x in ASIA])[s],
     )
     second = np.array(NAME_B, dtype=object)[b]
-    second[n_sup:] = np.array(SERVICE_KINDS)[b[n_sup:] % len(SERVICE_KINDS)]
+    # service suppliers: a distinct first word per entity, and what they provide
+    k = np.arange(N_SERVICE_SUPPLIERS) % half
+    a[n_sup:] = rng.permutation(len(NAME_A))[k % len(NAME_A)]
+    second[n_sup:] = np.array(SERVICE_KINDS, dtype=object)[k % len(SERVICE_KINDS)]
     country = np.select(
         [origin_all == US, origin_all == EU],
         [np.full(n, "US"), np.array(EU_COUNTRY)[s]],

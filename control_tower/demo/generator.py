@@ -51,7 +51,9 @@ Units: quantities are in the row's uom (orders and purchase orders: EA or CS; sh
 may ship a case line in eaches); tables without a uom (receipts, counts, adjustments,
 returns, invoices, snapshots) are in eaches. Prices and costs are per each whatever the
 row's uom. Timestamps: ERP with the location's local offset, WMS naive local time,
-TMS UTC `Z`.
+TMS UTC `Z`. Amounts: US01 rows in dollars, NL01 (DC-RTM) rows in euros at the day's
+EUR->USD rate (`fx_rates`, weekdays); the item master's cost and price in dollars, the
+reporting currency (see `currency.py`).
 The extract is taken at 10:00 UTC on as_of: history runs to the day before, and
 as_of itself only has the orders placed before the cutoff (open).
 """

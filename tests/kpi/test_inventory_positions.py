@@ -25,17 +25,23 @@ cover 55 / 3; the 03-02 shipment counts only from 03-03. I2 and I3 ship nothing:
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from control_tower.accounts import Scope
 from control_tower.kpi.catalog import load_catalog
 from control_tower.kpi.compiler import model_query
+from control_tower.kpi.materialize import refresh_kpis
 from control_tower.views.inventory import Filters, positions, totals
 from tests.support.baseline import BASELINE_CSV
+from tests.support.demo_data import DEMO_AS_OF
 from tests.support.extracts import warehouse
+from tests.support.kpi_deltas import Landing
 from tests.support.kpi_rows import (
     ORDER_HEADER,
     PO_HEADER,
@@ -50,6 +56,7 @@ from tests.support.kpi_rows import (
 )
 
 AS_OF = date(2026, 3, 10)
+VALUES = "SELECT * EXCLUDE (computed_at) FROM kpi.values ORDER BY ALL"
 EUR_PER_USD_0302 = 1 / 1.08421234
 
 
@@ -216,3 +223,56 @@ def test_kpis_read_the_same_rows(home: Path) -> None:
         ("L2", "2026-02-27"): 1100,
         ("L2", "2026-03-02"): 1000,
     }
+
+
+@pytest.fixture
+def demo_copy(demo_home: Path, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writable copy of the landed small demo's warehouse (its KPIs refreshed in full)."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo_home / "warehouse.duckdb", copy)
+    wal = demo_home / "warehouse.duckdb.wal"
+    if wal.exists():
+        shutil.copyfile(wal, tmp_path / "warehouse.duckdb.wal")
+    connection = duckdb.connect(str(copy))
+    connection.execute("SET TimeZone = 'UTC'")
+    refresh_kpis(connection, as_of=DEMO_AS_OF)
+    yield connection
+    connection.close()
+
+
+STOCK_DELTAS = {
+    "a day's snapshots restated": (
+        "inventory_snapshots",
+        "on_hand_qty = on_hand_qty + 3",
+        "snapshot_date = (SELECT max(snapshot_date) - 3 FROM inventory_snapshots) "
+        "AND hash(item_id) % 5 = 0",
+    ),
+    "shipments a day later": (
+        "shipments",
+        "shipped_ts = shipped_ts + INTERVAL 1 DAY, shipped_ts_local_date = shipped_ts_local_date + 1",
+        "hash(shipment_id) % 53 = 0",
+    ),
+    "PO lines cancelled": ("purchase_order_lines", "status = 'cancelled'", "hash(po_id) % 31 = 0"),
+    "receipts restated": (
+        "receipts",
+        "received_qty = received_qty + 1",
+        "hash(receipt_id) % 37 = 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STOCK_DELTAS))
+def test_deltas_rebuild_the_positions_by_key_and_end_where_a_full_refresh_does(
+    demo_copy: duckdb.DuckDBPyConnection, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("control_tower.kpi.keyed.SCOPE_SHARE", float("inf"))
+    table, assignments, where = STOCK_DELTAS[kind]
+    landing = Landing(demo_copy)
+    landing.update(table, assignments, where)
+    report = refresh_kpis(demo_copy, as_of=DEMO_AS_OF, changes=landing.changes())
+    assert report.mode == "by changed periods", report.mode
+    assert report.refreshed["inventory_positions"].startswith("by "), report.refreshed
+    assert report.changed_rows["inventory_positions"] > 0, kind
+    by_key = demo_copy.execute(VALUES).fetchall()
+    refresh_kpis(demo_copy, as_of=DEMO_AS_OF)
+    assert by_key == demo_copy.execute(VALUES).fetchall(), kind

@@ -67,7 +67,9 @@ def test_executive_sees_every_site_and_a_rows_movements(eve, served_demo, snapsh
     assert shown
     assert shown <= sites
     eve.locator("#inventory-grid .ag-row [col-id='item_id']").first.click()
-    eve.wait_for_selector("#inventory-drill strong")
+    eve.wait_for_function(
+        "() => document.querySelector('#inventory-drill').innerText.includes('Movements of')"
+    )
     drill = eve.inner_text("#inventory-drill")
     assert "Movements of the 28 days" in drill
     # the executive does not plan: no link to the planner's projection

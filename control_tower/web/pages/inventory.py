@@ -43,7 +43,7 @@ dash.register_page(
     name="Inventory",
     title="Inventory · Control Tower",
     description="Stock by site, category and item on a snapshot day, in units and in value.",
-    order=33,
+    order=41,  # after each role's own first page (finance starts on /finance)
     roles=ROLES,
 )
 

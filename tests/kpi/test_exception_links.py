@@ -60,8 +60,9 @@ def test_every_kpi_lists_the_types_behind_it() -> None:
 def test_a_kpi_without_a_queue_says_why_in_its_definition() -> None:
     catalog = load_catalog()
     without = [n for n, k in catalog.kpis.items() if not k.exception_types]
-    assert without == ["exception_aging", "inventory_turns"]
+    assert without == ["exception_aging", "inventory_turns", "inventory_value"]
     assert "# No queue:" in catalog.kpis["inventory_turns"].text
+    assert "# No queue:" in catalog.kpis["inventory_value"].text
     assert catalog.kpis["exception_aging"].exceptions_past_sla
 
 

@@ -38,6 +38,7 @@ REQUIRED = {
     "stale_source",
     "failing_step",
     "action_not_confirmed",
+    "missing_fx_rate",
 }
 
 

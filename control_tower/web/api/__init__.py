@@ -75,6 +75,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
     from control_tower.web.api import (  # they import this
         atp,
         exceptions,
+        inventory,
         kpis,
         notifications,
         order_lines,
@@ -102,6 +103,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
 
     kpis.register(blueprint)
     atp.register(blueprint)
+    inventory.register(blueprint)
     exceptions.register(blueprint)
     order_lines.register(blueprint)
     requests.register(blueprint)

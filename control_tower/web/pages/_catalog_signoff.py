@@ -88,7 +88,7 @@ def history_section(kpi: Kpi, records: list[HistoryRecord], signoffs: Iterable[S
         html.Details(
             [
                 html.Summary(f"Changes from v{e.previous_version} to v{e.version}"),
-                html.Pre(html.Code(e.diff), className="catalog-diff"),
+                html.Pre(html.Code(e.diff), className="catalog-sql catalog-diff"),
             ],
             className="catalog-diff-details",
         )
@@ -106,28 +106,30 @@ def certify_form(kpi: Kpi) -> html.Div:
     key = {"kpi": kpi.name}
     return html.Div(
         [
-            html.Div(
-                [
-                    act_ui.field(
-                        "Sign-off note",
-                        dcc.Input(
-                            id={"type": NOTE, **key},
-                            type="text",
-                            placeholder="What you checked (optional)",
-                            maxLength=2000,
-                            className="catalog-certify-note",
+            html.Div(  # the bar's display would override `hidden`: it sits inside
+                html.Div(
+                    [
+                        act_ui.field(
+                            "Sign-off note",
+                            dcc.Input(
+                                id={"type": NOTE, **key},
+                                type="text",
+                                placeholder="What you checked (optional)",
+                                maxLength=2000,
+                                className="catalog-certify-note",
+                            ),
+                            "",
                         ),
-                        "",
-                    ),
-                    html.Button(
-                        f"Certify version {kpi.version}",
-                        id={"type": CERTIFY, **key},
-                        n_clicks=0,
-                        className="button",
-                    ),
-                    dcc.Store(id={"type": SEEN, **key}, data=[kpi.version, kpi.content_hash]),
-                ],
-                className="filter-bar catalog-certify",
+                        html.Button(
+                            f"Certify version {kpi.version}",
+                            id={"type": CERTIFY, **key},
+                            n_clicks=0,
+                            className="button",
+                        ),
+                        dcc.Store(id={"type": SEEN, **key}, data=[kpi.version, kpi.content_hash]),
+                    ],
+                    className="filter-bar catalog-certify",
+                ),
                 id={"type": FORM, **key},
             ),
             html.Div(id={"type": RESULT, **key}, role="status"),

@@ -83,7 +83,9 @@ def test_a_kpi_owner_certifies_a_draft_and_sees_the_approver_and_the_diff(tab_as
     assert "not recorded yet" in versions
     button = card.locator("button", has_text="Certify version 2")
     assert button.count() == 1
-    card.locator(".catalog-certify-note input").fill("Target raised to 4 days with customer service")
+    card.locator(".catalog-certify-note input").fill(
+        "Target raised to 4 days with customer service"
+    )
     button.click()
     page.wait_for_function(
         f"() => document.querySelector('{CARD}').innerText.includes('Certified: v2 signed off by')"

@@ -116,8 +116,10 @@ def _facts(kpi: Kpi) -> html.Dl:
         ("Name", html.Code(kpi.name)),
         ("Owner", kpi.owner),
         ("Version", f"v{kpi.version}"),
-        ("Status", kpi_ui.governance_badge(kpi.status)),
-        ("Certified", kpi_ui.certified_text(kpi)),
+        (
+            "Status",
+            html.Span(kpi_ui.governance_badge(kpi.status), title=kpi_ui.certified_text(kpi)),
+        ),
         ("Target", kpi_ui.thresholds_text(kpi)),
         ("Direction", kpi_ui.direction_text(kpi)),
         ("Unit", f"{kpi.unit} ({kpi.format})"),

@@ -1,9 +1,10 @@
 """The catalog's certification parts: each KPI's versions with their approver and diff, and the
 "Certify version N" form a `kpi_owner` sees on a draft.
 
-The form is only drawn for a user holding the permission, but the callback is a public
-endpoint: `certify` checks the signed-in user on the server (`kpi.signoffs.certify` refuses
-anyone without `kpi_owner`) and signs off only the version and content the form was drawn for.
+The form is only drawn for a user holding the permission, but its callback (on the catalog
+page, `catalog.certify_version`) is a public endpoint: `sign_off` checks the signed-in user on
+the server (`kpi.signoffs.certify` refuses anyone without `kpi_owner`) and signs off only the
+version and content the form was drawn for.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
+from dash import dcc, html, no_update
 
-from control_tower import accounts
 from control_tower.kpi.catalog import HistoryRecord, Kpi, SignOff
 from control_tower.kpi.diff import VersionEntry, version_entries
 from control_tower.kpi.signoffs import (
@@ -27,11 +27,9 @@ from control_tower.views.kpi import histories
 from control_tower.web import action_ui as act_ui
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
-from control_tower.web.auth import require
 from control_tower.web.format import fmt_ts
 from control_tower.web.runtime import web_context
 
-ROLES = accounts.ROLES
 # Pattern-matching ids, {"type": ..., "kpi": name}.
 STATUS = "catalog-status-badge"
 CERTIFIED_BY = "catalog-certified-by"
@@ -137,25 +135,10 @@ def certify_form(kpi: Kpi) -> html.Div:
     )
 
 
-@callback(
-    Output({"type": RESULT, "kpi": MATCH}, "children"),
-    Output({"type": FORM, "kpi": MATCH}, "hidden"),
-    Output({"type": STATUS, "kpi": MATCH}, "children"),
-    Output({"type": CERTIFIED_BY, "kpi": MATCH}, "children"),
-    Output({"type": HISTORY, "kpi": MATCH}, "children"),
-    Input({"type": CERTIFY, "kpi": MATCH}, "n_clicks"),
-    State({"type": CERTIFY, "kpi": MATCH}, "id"),
-    State({"type": NOTE, "kpi": MATCH}, "value"),
-    State({"type": SEEN, "kpi": MATCH}, "data"),
-    prevent_initial_call=True,
-)
-def certify_version(clicks: Any, button: Any, note: Any, seen: Any) -> tuple[Any, ...]:
-    """Sign off the version the form was drawn for, as the signed-in user (who must hold
-    kpi_owner); then the card's status, approver and versions are drawn again."""
-    user = require(roles=ROLES)
-    if not clicks:
-        return (no_update,) * 5
-    name = str(button.get("kpi")) if isinstance(button, dict) else ""
+def sign_off(user: Any, name: str, note: Any, seen: Any) -> tuple[Any, ...]:
+    """Sign off KPI `name` at the version the form was drawn for (`seen`), as `user`: the
+    message, whether the form hides, and the card's status, approver and versions drawn again
+    (unchanged on a refusal)."""
     context = web_context()
     try:
         version, digest = seen
@@ -174,8 +157,9 @@ def certify_version(clicks: Any, button: Any, note: Any, seen: Any) -> tuple[Any
             seen=expected,
         )
     except (SignOffNotAllowedError, SignOffError) as exc:
-        return act_ui.message(f"Not certified: {exc}", "bad"), no_update, *(no_update,) * 3
-    kpi = context.catalog().kpis[name]
+        return act_ui.message(f"Not certified: {exc}", "bad"), *(no_update,) * 4
+    catalog = context.catalog()
+    kpi = catalog.kpis[name]
     try:
         with context.snapshot() as cur:
             records = histories(cur).get(name, [])
@@ -186,5 +170,5 @@ def certify_version(clicks: Any, button: Any, note: Any, seen: Any) -> tuple[Any
         True,
         kpi_ui.governance_badge(kpi.status),
         kpi_ui.certified_text(kpi),
-        history_section(kpi, records, context.catalog().signoffs),
+        history_section(kpi, records, catalog.signoffs),
     )

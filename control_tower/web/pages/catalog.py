@@ -307,3 +307,25 @@ def show_sql(_clicks: Any, shown: Any) -> tuple[str, str]:
     except NoSnapshotError:
         as_of = None
     return compiled_sql(kpi, as_of or utc_now().date()), SQL_SHOWN
+
+
+@callback(
+    Output({"type": signoff.RESULT, "kpi": MATCH}, "children"),
+    Output({"type": signoff.FORM, "kpi": MATCH}, "hidden"),
+    Output({"type": signoff.STATUS, "kpi": MATCH}, "children"),
+    Output({"type": signoff.CERTIFIED_BY, "kpi": MATCH}, "children"),
+    Output({"type": signoff.HISTORY, "kpi": MATCH}, "children"),
+    Input({"type": signoff.CERTIFY, "kpi": MATCH}, "n_clicks"),
+    State({"type": signoff.CERTIFY, "kpi": MATCH}, "id"),
+    State({"type": signoff.NOTE, "kpi": MATCH}, "value"),
+    State({"type": signoff.SEEN, "kpi": MATCH}, "data"),
+    prevent_initial_call=True,
+)
+def certify_version(clicks: Any, button: Any, note: Any, seen: Any) -> tuple[Any, ...]:
+    """Sign off the version the form was drawn for, as the signed-in user: a public endpoint,
+    so the permission (kpi_owner) is checked here on the server, whoever posts it."""
+    user = require(roles=ROLES)
+    if not clicks:
+        raise PreventUpdate
+    name = str(button.get("kpi")) if isinstance(button, dict) else ""
+    return signoff.sign_off(user, name, note, seen)

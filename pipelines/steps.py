@@ -107,11 +107,20 @@ def _exceptions(ctx: StepContext) -> str:
 
 
 def _kpis(ctx: StepContext) -> str:
+    from control_tower.exceptions.store import ExceptionStore
+    from control_tower.kpi.catalog import load_catalog
+    from control_tower.kpi.governance import read_history
     from control_tower.kpi.materialize import refresh_kpis
+    from control_tower.kpi.signoffs import read_signoffs
 
-    return refresh_kpis(
-        ctx.con, as_of=ctx.as_of, root=ctx.settings.kpi_definitions, changes=ctx.changes
-    ).summary()
+    # The installation's sign-offs count too: a version signed off in the app database
+    # cannot change under the same number.
+    with ExceptionStore.open(ctx.settings.app_db_url) as db:
+        signoffs = read_signoffs(db)
+    catalog = load_catalog(
+        ctx.settings.kpi_definitions, history=read_history(ctx.con), signoffs=signoffs
+    )
+    return refresh_kpis(ctx.con, as_of=ctx.as_of, catalog=catalog, changes=ctx.changes).summary()
 
 
 def _alerts(ctx: StepContext) -> str:

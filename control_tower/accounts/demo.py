@@ -7,7 +7,8 @@ does not know it (someone created the user by hand), it is listed as unchanged.
 The warehouse supervisor is scoped to one site to show row scope at work. Besides one user
 per role, `planner_lead` (a planner holding the planner_lead permission) approves what the
 demo's approval rules reserve to a planner lead, so a request can be raised by one person and
-approved by another.
+approved by another; the executive holds kpi_owner, so the demo's drafts can be certified from
+the KPI catalog.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from control_tower.settings import Settings, private_dir
 CREDENTIALS_FILE = "demo-credentials.json"
 SUPERVISOR_SITE = "DC-NJ"  # the demo's congested site (control_tower.demo.config.SITES)
 DEMO_SCOPES: dict[str, Scope] = {"warehouse_supervisor": Scope.of(locations=[SUPERVISOR_SITE])}
-# name -> (role, permissions): one user per role named after it, and the planners' lead.
+# name -> (role, permissions): one user per role named after it, and the planners' lead. The
+# executive owns the KPI definitions (kpi_owner): they certify KPI versions in the catalog.
 DEMO_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{role: (role, ()) for role in ROLES},
+    "executive": ("executive", ("kpi_owner",)),
     "planner_lead": ("planner", ("planner_lead",)),
 }
 

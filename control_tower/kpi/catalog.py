@@ -7,17 +7,26 @@ its measures aggregate, its dimensions, parameters, thresholds and the
 exception types behind its misses. The loader refuses anything it cannot
 vouch for, with the file, line, key and reason of every problem at once
 (`kpi.checks`), and a certified definition changed without a new version
-(`kpi.governance`).
+(`kpi.governance`). Each folder may keep a sign-off log (`signoffs.yml`, see
+`kpi.certification`): the status of every KPI follows from its sign-offs.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from control_tower import resources
+from control_tower.kpi.certification import (
+    SIGNOFF_LOG,
+    ConfigError,
+    SignOff,
+    read_signoff_log,
+    signed_versions,
+    with_certification,
+)
 from control_tower.kpi.checks import CatalogError, Problem
 from control_tower.kpi.definitions import Companion, Kpi, Measure, Parameter, parse_kpi
 from control_tower.kpi.governance import HistoryRecord, check_history, content_hash
@@ -34,6 +43,7 @@ __all__ = [
     "Model",
     "Parameter",
     "Problem",
+    "SignOff",
     "load_catalog",
     "load_definition_text",
 ]
@@ -48,6 +58,16 @@ class Catalog:
     root: Path
     models: dict[str, Model]
     kpis: dict[str, Kpi]
+    # The sign-offs the statuses of `kpis` follow from: the folders' logs, then any added.
+    signoffs: tuple[SignOff, ...] = field(default=())
+
+    def with_signoffs(self, added: Iterable[SignOff]) -> Catalog:
+        """This catalog with more sign-offs (the app database's): statuses recomputed."""
+        added = tuple(added)
+        if not added:
+            return self
+        signoffs = (*self.signoffs, *added)
+        return replace(self, kpis=with_certification(self.kpis, signoffs), signoffs=signoffs)
 
     def kpi(self, name: str) -> Kpi:
         """The KPI called `name`; KeyError names the known ones."""
@@ -67,7 +87,10 @@ class Catalog:
 
 
 def load_catalog(
-    root: Path | Sequence[Path] | None = None, *, history: Iterable[HistoryRecord] = ()
+    root: Path | Sequence[Path] | None = None,
+    *,
+    history: Iterable[HistoryRecord] = (),
+    signoffs: Iterable[SignOff] = (),
 ) -> Catalog:
     """Load and validate every model and KPI under `root`; raises CatalogError listing all problems.
 
@@ -75,8 +98,10 @@ def load_catalog(
     product's, then an installation's own): a KPI may use a model of any of
     them, and a KPI or model name defined in two folders is refused, naming
     both files. `history` is the recorded governance history
-    (ops.kpi_versions): a certified KPI whose content changed while its
-    version did not is refused.
+    (ops.kpi_versions): a certified or signed-off KPI whose content changed
+    while its version did not is refused. Each folder's `signoffs.yml` is read
+    (its mistakes are problems too) and, with `signoffs` (the app database's),
+    sets every KPI's status (`kpi.certification`).
     """
     roots = resources.folders(root or DEFAULT_DIR)
     problems: list[Problem] = []
@@ -89,6 +114,9 @@ def load_catalog(
             )
     model_paths, model_clashes = resources.files_by_name([r / "models" for r in roots])
     kpi_paths, kpi_clashes = resources.files_by_name(roots)
+    log_name = Path(SIGNOFF_LOG).stem
+    kpi_paths.pop(log_name, None)  # the sign-off log is no definition
+    kpi_clashes = [c for c in kpi_clashes if c.name != log_name]
     problems += [Problem(str(c.second), "name", c.describe("model")) for c in model_clashes]
     problems += [Problem(str(c.second), "name", c.describe("KPI")) for c in kpi_clashes]
     models: dict[str, Model] = {}
@@ -102,11 +130,37 @@ def load_catalog(
         kpi = parse_kpi(path, path.parent, models, problems)
         if kpi is not None:  # its name is its file's, unique across the folders
             kpis[kpi.name] = _finish(kpi, models)
+    logged = _signoff_logs(roots, kpis, problems) if not problems else []
+    signoffs = (*logged, *signoffs)
     if not problems:
-        problems.extend(check_history(kpis.values(), history, roots[0]))
+        signed = signed_versions(signoffs)
+        problems.extend(check_history(kpis.values(), history, roots[0], signed=signed))
     if problems:
         raise CatalogError(problems)
-    return Catalog(root=roots[0], models=models, kpis=kpis)
+    return Catalog(
+        root=roots[0],
+        models=models,
+        kpis=with_certification(kpis, signoffs),
+        signoffs=tuple(signoffs),
+    )
+
+
+def _signoff_logs(
+    roots: Sequence[Path], kpis: Mapping[str, Kpi], problems: list[Problem]
+) -> list[SignOff]:
+    """The sign-offs of every folder's log; a mistake is a problem with its file and line."""
+    out: list[SignOff] = []
+    for folder in roots:
+        try:
+            out.extend(read_signoff_log(folder, kpis))
+        except ConfigError as exc:
+            file = (
+                exc.path.relative_to(folder.parent)
+                if exc.path.is_relative_to(folder.parent)
+                else exc.path
+            )
+            problems.append(Problem(str(file), "", exc.reason, exc.line))
+    return out
 
 
 def _finish(kpi: Kpi, models: Mapping[str, Model]) -> Kpi:

@@ -1,7 +1,8 @@
-"""`control-tower kpi ...`: list, show, compute and diff governed KPIs.
+"""`control-tower kpi ...`: list, show, compute, diff and certify governed KPIs.
 
 Every command reads the published serving snapshot (never the live
-warehouse) and the definitions folder of the settings.
+warehouse) and the definitions folder of the settings; a KPI's status follows
+its sign-offs (the definitions folders' logs and the app database's).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 
 from control_tower.export import command_settings, console, emit_rows, format_option, json_text
-from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, load_catalog
+from control_tower.kpi.catalog import Catalog, CatalogError, HistoryRecord, SignOff, load_catalog
+from control_tower.kpi.certification import certification
 from control_tower.kpi.compiler import GRAINS, CompileError, compile_kpi
+from control_tower.kpi.diff import version_entries
 from control_tower.kpi.format import format_value
 from control_tower.settings import Settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore
@@ -43,9 +46,20 @@ def _history(cur: duckdb.DuckDBPyConnection) -> list[HistoryRecord]:
     return read_history(cur)
 
 
+def _recorded_signoffs(settings: Settings) -> list[SignOff]:
+    """The sign-offs recorded in the app database."""
+    from control_tower.exceptions.store import ExceptionStore
+    from control_tower.kpi.signoffs import read_signoffs
+
+    with ExceptionStore.open(settings.app_db_url) as db:
+        return read_signoffs(db)
+
+
 def _catalog(settings: Settings, history: list[HistoryRecord]) -> Catalog:
     try:
-        return load_catalog(settings.kpi_definitions, history=history)
+        return load_catalog(
+            settings.kpi_definitions, history=history, signoffs=_recorded_signoffs(settings)
+        )
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -74,7 +88,19 @@ def kpi_group() -> None:
     """Governed KPIs: definitions, compiled SQL, values and version history."""
 
 
-LIST_COLUMNS = ("name", "label", "status", "version", "owner", "type", "model", "since", "file")
+LIST_COLUMNS = (
+    "name",
+    "label",
+    "status",
+    "version",
+    "signed_off_by",
+    "signed_off_at",
+    "owner",
+    "type",
+    "model",
+    "since",
+    "file",
+)
 
 
 @kpi_group.command("list")
@@ -102,6 +128,8 @@ def list_kpis(ctx: click.Context, fmt: str) -> None:
             "label": kpi.label,
             "status": kpi.status,
             "version": kpi.version,
+            "signed_off_by": kpi.signoff.signed_by if kpi.signoff else None,
+            "signed_off_at": kpi.signoff.signed_at if kpi.signoff else None,
             "owner": kpi.owner,
             "type": kpi.type,
             "model": kpi.model.name,
@@ -124,6 +152,8 @@ def list_kpis(ctx: click.Context, fmt: str) -> None:
 def _list_cell(column: str, value: Any) -> str:
     if column == "since":
         return f"{value:%Y-%m-%d %H:%M}" if value else "not yet recorded"
+    if column == "signed_off_at":
+        return f"{value:%Y-%m-%d %H:%M}" if value else ""
     return "" if value is None else str(value)
 
 
@@ -143,14 +173,23 @@ def show(ctx: click.Context, name: str, as_of: date) -> None:
         raise click.ClickException(str(exc.args[0])) from None
     out = console()
     _rule(out, f"{kpi.name} v{kpi.version} ({kpi.status}) - {kpi.path}")
+    out.print(f"content {kpi.content_hash}")
+    found = certification(kpi, catalog.signoffs)
+    out.print(
+        f"{found.status}: {found.reason}"
+        + (f" ({found.signoff.note})" if found.signoff and found.signoff.note else "")
+    )
     out.print(Syntax(kpi.text, "yaml"))
     _rule(out, "version history")
-    for rec in (r for r in history if r.name == kpi.name):
-        mark = " (current)" if rec.content_hash == kpi.content_hash else ""
-        out.print(
-            f"v{rec.version} {rec.status} {rec.owner} {rec.content_hash[:12]} "
-            f"first seen {rec.first_seen_at:%Y-%m-%d %H:%M}{mark}"
+    for entry in version_entries(kpi, history, catalog.signoffs):
+        mark = " (current)" if entry.current else ""
+        seen = (
+            f"first seen {entry.first_seen_at:%Y-%m-%d %H:%M}"
+            if entry.first_seen_at
+            else "not recorded yet"
         )
+        signed = f", {entry.signoff.describe()}" if entry.signoff else ""
+        out.print(f"v{entry.version} {entry.content_hash[:12]} {seen}{signed}{mark}")
     _rule(out, "tables read")
     out.print(", ".join(kpi.model.tables))
     _rule(out, f"compiled SQL (as of {as_of})")
@@ -267,3 +306,49 @@ def diff(
                 f"{name} cannot be compared on this snapshot: {exc}"
             ) from None
     _emit(result, fmt, kpi.format)
+
+
+@kpi_group.command("certify")
+@click.argument("name")
+@click.option("--by", "by", required=True, help="The user signing off (holds kpi_owner).")
+@click.option("--note", default=None, help="What was checked before signing off.")
+@click.pass_context
+def certify_cmd(ctx: click.Context, name: str, by: str, note: str | None) -> None:
+    """Sign off the current version of KPI NAME: it is certified from now on.
+
+    The user named by --by must exist, be enabled and hold the kpi_owner permission
+    (`control-tower users grant USER kpi_owner`). The sign-off binds the version and the
+    content hash of the definition as it is now; a later change needs a new version and a
+    new sign-off. It is recorded in the app database with who and when.
+    """
+    from control_tower.accounts import AccountStore
+    from control_tower.exceptions.store import ExceptionStore
+    from control_tower.kpi.signoffs import SignOffError, SignOffNotAllowedError, certify
+
+    settings = command_settings(ctx)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
+    try:
+        with store.cursor() as cur:
+            history = _history(cur)
+    except NoSnapshotError:
+        history = []  # nothing published yet: no version recorded
+    finally:
+        store.close()
+    catalog = _catalog(settings, history)
+    with AccountStore.for_settings(settings) as accounts:
+        approver = accounts.get(by)
+    if approver is None:
+        raise click.ClickException(
+            f"no user {by!r}: name an existing user (control-tower users list)"
+        )
+    if approver.disabled:
+        raise click.ClickException(f"user {by!r} is disabled: a disabled user signs nothing off")
+    try:
+        with ExceptionStore.open(settings.app_db_url) as db:
+            signoff = certify(db, catalog, name, approver, note=note)
+    except (SignOffError, SignOffNotAllowedError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{name} v{signoff.version} (content {signoff.content_hash[:12]}) is certified: "
+        f"{signoff.describe()}"
+    )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
@@ -20,6 +20,9 @@ from sqlglot import exp
 from control_tower.exceptions.registry import EXCEPTION_TYPES, unknown_kpi_types
 from control_tower.kpi.checks import Checker, Problem, read_yaml
 from control_tower.kpi.models import Model
+
+if TYPE_CHECKING:
+    from control_tower.kpi.certification import SignOff
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 STATUSES = ("draft", "certified", "deprecated")
@@ -124,6 +127,10 @@ class Kpi:
     # The items behind the number are every unresolved item past its SLA, whatever its type
     # (exception_aging), rather than the items of `exception_types`.
     exceptions_past_sla: bool = False
+    # `status` is what `kpi.certification` makes of the definition's `status` (kept here as
+    # `declared_status`) and the sign-offs; `signoff` approves the current version, if any.
+    declared_status: str = ""
+    signoff: SignOff | None = None
 
     @property
     def is_ratio(self) -> bool:
@@ -447,6 +454,7 @@ def parse_kpi(
         description=description,
         owner=chk.text(data, "owner"),
         status=status,
+        declared_status=status,
         version=int(version or 0),
         type=kind,
         model=model,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -75,9 +75,18 @@ def content_hash(kpi: Kpi) -> str:
 
 
 def check_history(
-    kpis: Iterable[Kpi], history: Iterable[HistoryRecord], root: Path
+    kpis: Iterable[Kpi],
+    history: Iterable[HistoryRecord],
+    root: Path,
+    *,
+    signed: Collection[tuple[str, int, str]] = (),
 ) -> list[Problem]:
-    """Problems of KPIs whose content changed without the version the history requires."""
+    """Problems of KPIs whose content changed without the version the history requires.
+
+    A version is certified when its definition said so when recorded, or says so now, or when
+    it was signed off (`signed`: the (name, version, content hash) of every sign-off): its
+    content cannot change under the same version number.
+    """
     by_name: dict[str, list[HistoryRecord]] = {}
     for rec in history:
         by_name.setdefault(rec.name, []).append(rec)
@@ -99,7 +108,13 @@ def check_history(
                     file, "version", f"version {kpi.version} is below the recorded version {newest}"
                 )
             )
-        elif same and (kpi.status == "certified" or any(r.status == "certified" for r in same)):
+        elif same and (
+            (kpi.declared_status or kpi.status) == "certified"
+            or any(
+                r.status == "certified" or (r.name, r.version, r.content_hash) in signed
+                for r in same
+            )
+        ):
             problems.append(
                 Problem(
                     file,
@@ -151,7 +166,7 @@ def record_versions(con: duckdb.DuckDBPyConnection, kpis: Iterable[Kpi]) -> int:
                 kpi.name,
                 kpi.version,
                 kpi.content_hash,
-                kpi.status,
+                kpi.declared_status or kpi.status,  # as the definition says
                 kpi.owner,
                 kpi.text,
                 json.dumps({m.name: m.text for m in kpi.chain}),

@@ -46,6 +46,8 @@ BASELINE_TABLES = frozenset(
         "exc_alert_notifications",
     }
 )
+# Prefixes of the tables the migrations own.
+APP_TABLE_PREFIXES = ("acct_", "exc_", "kpi_")
 # Serialises upgrades of one PostgreSQL database (pg_advisory_xact_lock key: "ct-migr").
 _UPGRADE_LOCK_KEY = 0x63742D6D69677200
 
@@ -55,8 +57,9 @@ class MigrationError(RuntimeError):
 
 
 def is_app_table(name: str) -> bool:
-    """Tables the migrations own (accounts and exception workflow), not the scheduler's job table."""
-    return name.startswith(("acct_", "exc_"))
+    """Tables the migrations own (accounts, exception workflow, KPI sign-offs), not the
+    scheduler's job table."""
+    return name.startswith(APP_TABLE_PREFIXES)
 
 
 def alembic_config(connection: Connection | None = None, **attributes: Any) -> Config:

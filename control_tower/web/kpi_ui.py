@@ -86,6 +86,18 @@ def governance_badge(status: str) -> html.Span:
     return ui.badge(status, GOVERNANCE)
 
 
+def certified_text(kpi: Kpi) -> str:
+    """Who signed off the current version, or why the KPI is not certified."""
+    if kpi.signoff is not None:
+        note = f" — {kpi.signoff.note}" if kpi.signoff.note else ""
+        return f"v{kpi.version} {kpi.signoff.describe()}{note}"
+    if kpi.status == "deprecated":
+        return "deprecated: not certified"
+    claimed = (kpi.declared_status or kpi.status) == "certified"
+    why = "the definition says certified, but " if claimed else ""
+    return f"not certified: {why}no sign-off of v{kpi.version} (content {kpi.content_hash[:12]})"
+
+
 def tone(status: str | None) -> str:
     """The tile tone of a status."""
     return kpi_status(status)[2]

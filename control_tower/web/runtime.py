@@ -17,8 +17,9 @@ import flask
 
 from control_tower.accounts import Account, AccountStore, Scope
 from control_tower.exceptions.store import ExceptionStore
-from control_tower.kpi.catalog import Catalog
+from control_tower.kpi.catalog import Catalog, SignOff
 from control_tower.kpi.serving import SnapshotCache, keeping
+from control_tower.kpi.signoffs import read_signoffs
 from control_tower.settings import Settings
 from control_tower.storage.serving import ServingStore
 from control_tower.views.kpi import cached_catalog
@@ -42,7 +43,8 @@ class WebContext:
       answers of every layer (`kpi.serving.kept`: KPI series, the values' day, freshness,
       data-health and catalog lookups) are read once per snapshot into `answers`.
     - `cache(name, size)`: answers kept per serving snapshot, one cache per name.
-    - `catalog()`: the validated KPI catalog of the installation's definitions.
+    - `catalog()`: the validated KPI catalog of the installation's definitions, every KPI's
+      status following its sign-offs (`kpi.certification`).
     - `sign_ins`, `computations`: this app's rate limits (`throttle`).
     - `clock`: seconds since the epoch, for rate limits and idle sessions (tests replace it).
     """
@@ -52,6 +54,7 @@ class WebContext:
         self.store = store
         self.accounts = accounts
         self._exceptions: ExceptionStore | None = None
+        self._certified: tuple[Catalog, tuple[SignOff, ...], Catalog] | None = None
         self._caches: dict[str, SnapshotCache] = {}
         self.answers = SnapshotCache(ANSWERS_CACHE_SIZE)
         self._lock = threading.Lock()
@@ -72,8 +75,19 @@ class WebContext:
             return self._exceptions
 
     def catalog(self) -> Catalog:
-        """The installation's KPI catalog (validated; reloaded when a definition file changes)."""
-        return cached_catalog(self.settings.kpi_definitions)
+        """The installation's KPI catalog (validated; reloaded when a definition file changes),
+        its statuses following every sign-off: the definitions folders' logs and the app
+        database's (read on each call: another process may have recorded one)."""
+        base = cached_catalog(self.settings.kpi_definitions)
+        recorded = tuple(read_signoffs(self.exceptions))
+        with self._lock:
+            hit = self._certified
+            if hit is not None and hit[0] is base and hit[1] == recorded:
+                return hit[2]
+        catalog = base.with_signoffs(recorded)
+        with self._lock:
+            self._certified = (base, recorded, catalog)
+        return catalog
 
     @contextmanager
     def snapshot(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -29,6 +29,7 @@ def test_one_user_per_role_with_a_private_stable_password(tmp_path):
         lead = store.get("planner_lead")
         assert (lead.role, lead.permissions) == ("planner", {"planner_lead"})
         assert store.get("planner").permissions == frozenset()
+        assert store.get("executive").permissions == {"kpi_owner"}  # certifies KPI versions
     mode = stat.S_IMODE(credentials_path(settings).stat().st_mode)
     assert mode == 0o600
 

@@ -55,6 +55,9 @@ class TestCatalog:
         assert {k["name"] for k in kpis} == set(catalog.kpis)
         fill = next(k for k in kpis if k["name"] == "line_fill_rate")
         assert fill["status"] == "certified"
+        assert fill["content_hash"] == catalog.kpi("line_fill_rate").content_hash
+        assert fill["signoff"]["signed_by"] == "control-tower maintainers"  # the shipped log
+        assert fill["signoff"]["signed_at"] == "2026-11-22T09:00:00"
         assert fill["thresholds"] == {"warn": 0.92, "breach": 0.88}
         assert fill["direction"] == "higher_is_better"
         assert "location_id" in fill["dimensions"]
@@ -62,6 +65,7 @@ class TestCatalog:
         assert "exception_queue" not in fill
         turns = next(k for k in kpis if k["name"] == "inventory_turns")
         assert turns["exception_types"] == []  # no queue, on purpose
+        assert (turns["status"], turns["signoff"]) == ("draft", None)
         otif = next(k for k in kpis if k["name"] == "otif_requested")
         assert otif["exception_types"] == ["missed_promise", "order_at_risk"]
 

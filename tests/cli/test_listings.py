@@ -61,6 +61,7 @@ def test_kpi_list_in_every_format(home: Path) -> None:
     fill = next(r for r in rows if r["name"] == "line_fill_rate")
     assert fill["status"] == "certified"
     assert fill["version"] == 1
+    assert fill["signed_off_by"] == "control-tower maintainers"  # the shipped sign-off log
     assert fill["file"] == str(catalog.kpi("line_fill_rate").path)
     assert fill["since"] is not None  # the landing recorded every version
     header, lines = as_csv(home, "kpi", "list")
@@ -69,6 +70,8 @@ def test_kpi_list_in_every_format(home: Path) -> None:
         "label",
         "status",
         "version",
+        "signed_off_by",
+        "signed_off_at",
         "owner",
         "type",
         "model",

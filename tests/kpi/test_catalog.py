@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from control_tower.kpi.catalog import HistoryRecord, load_catalog
+from control_tower.kpi.catalog import HistoryRecord, SignOff, load_catalog
 from tests.support.kpi_rows import edit, refusal
 
 CERTIFIED = {
@@ -18,6 +19,15 @@ CERTIFIED = {
     "inventory_record_accuracy",
     "exception_aging",
     "supplier_otif",
+    "otif_requested",
+    "perfect_order_rate",
+    "days_to_close",
+    "wave_release_adherence",
+    "wave_completion_on_time",
+    "dock_to_stock_hours",
+    "carrier_on_time_rate",
+    "invoice_first_pass_match_rate",
+    "stockout_rate",
 }
 
 
@@ -154,10 +164,20 @@ def test_a_changed_certified_definition_must_raise_its_version(root: Path) -> No
 
 
 def test_a_draft_may_change_without_a_new_version(root: Path) -> None:
-    history = [_record("otif_requested", root, version=1, digest="0" * 64, status="draft")]
-    assert load_catalog(root, history=history).kpi("otif_requested").version == 1
+    history = [_record("backorder_aging", root, version=1, digest="0" * 64, status="draft")]
+    assert load_catalog(root, history=history).kpi("backorder_aging").version == 1
+
+
+def test_a_signed_off_draft_may_not_change_without_a_new_version(root: Path) -> None:
+    """Recorded as a draft, but that version was signed off (in the app database): it is
+    certified, and a change under the same version number is refused."""
+    history = [_record("backorder_aging", root, version=1, digest="0" * 64, status="draft")]
+    signed = SignOff("backorder_aging", 1, "0" * 64, "eve", datetime(2026, 12, 1, 9, 0))
+    message = refusal(root, history, signoffs=[signed])
+    assert "backorder_aging.yml: version: certified definition changed" in message
+    assert "raise it to 2" in message
 
 
 def test_a_version_below_the_recorded_one_is_refused(root: Path) -> None:
-    history = [_record("otif_requested", root, version=3, digest="0" * 64, status="draft")]
+    history = [_record("backorder_aging", root, version=3, digest="0" * 64, status="draft")]
     assert "version: version 1 is below the recorded version 3" in refusal(root, history)

@@ -174,9 +174,10 @@ def test_a_changed_catalog_or_another_day_refreshes_in_full(
 ) -> None:
     landing = Landing(con)
     landing.update("sales_order_lines", "status = 'cancelled'", "hash(order_id) % 50 = 0")
-    # New thresholds: a new version of the definition, and values between the old and the new
-    # breach line are breaches now.
+    # New thresholds: a new version of the definition (a certified one: its number is raised),
+    # and values between the old and the new breach line are breaches now.
     edit(root, "otif_requested", "{warn: 0.85, breach: 0.8}", "{warn: 0.95, breach: 0.9}")
+    edit(root, "otif_requested", "version: 2", "version: 3")
     report = refresh_kpis(con, as_of=DEMO_AS_OF, root=root, changes=landing.changes())
     assert report.mode == "full refresh (new KPI versions)"
     assert report.summary().endswith("; full refresh (new KPI versions), 1 new versions")

@@ -22,7 +22,8 @@ from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
 import control_tower.actions.store
-import control_tower.notifications.store  # noqa: F401 - registers the action and notification tables
+import control_tower.kpi.signoffs
+import control_tower.notifications.store  # noqa: F401 - registers the action, sign-off and notification tables
 from control_tower.accounts.models import Base as AccountBase
 from control_tower.cli import main
 from control_tower.exceptions.store import Base as ExceptionBase

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from control_tower.settings import Settings
 from control_tower.storage.appdb import open_app_engine
+from control_tower.storage.migrate import is_app_table
 
 UNRESOLVED = "('open', 'acknowledged', 'snoozed')"  # exception statuses still in a queue (SQL)
 
@@ -45,7 +46,7 @@ def _copy_rows(source_url: str, target_url: str) -> None:
     """Every app table's rows from one PostgreSQL database into a new one (ids kept)."""
     source, target = sa.create_engine(source_url), open_app_engine(target_url)
     tables = sa.MetaData()
-    tables.reflect(source, only=lambda name, _meta: name.startswith(("acct_", "exc_")))
+    tables.reflect(source, only=lambda name, _meta: is_app_table(name))
     with source.connect() as read, target.begin() as write:
         for table in tables.sorted_tables:
             rows = [dict(r._mapping) for r in read.execute(table.select())]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from control_tower.contracts import TABLES
-from control_tower.kpi.catalog import CatalogError, HistoryRecord, load_catalog
+from control_tower.kpi.catalog import CatalogError, HistoryRecord, SignOff, load_catalog
 from control_tower.kpi.query import compute
 from tests.support.baseline import BASELINE_CSV
 from tests.support.clock import clock_at
@@ -151,8 +151,10 @@ def edit(root: Path, name: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def refusal(root: Path, history: list[HistoryRecord] | None = None) -> str:
+def refusal(
+    root: Path, history: list[HistoryRecord] | None = None, signoffs: Iterable[SignOff] = ()
+) -> str:
     """The message with which the catalog under `root` is refused (it must be)."""
     with pytest.raises(CatalogError) as info:
-        load_catalog(root, history=history or [])
+        load_catalog(root, history=history or [], signoffs=signoffs)
     return str(info.value)

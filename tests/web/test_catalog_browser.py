@@ -18,11 +18,13 @@ def test_search_and_sql(tab_as, served_demo, artifacts):
     page.wait_for_function("n => document.querySelectorAll('.catalog-card').length < n", arg=total)
     assert page.locator("#catalog-card-line_fill_rate").count() == 1
     assert page.locator("#catalog-card-stockout_rate").count() == 0
-    page.click("#catalog-card-line_fill_rate summary")
+    page.click("#catalog-card-line_fill_rate .catalog-sql-details summary")
     page.wait_for_function(
         "() => document.querySelector('#catalog-card-line_fill_rate pre')"
         ".innerText.includes('-- kpi: line_fill_rate v1')"
     )
-    page.click("#catalog-card-line_fill_rate summary")  # folded
-    page.click("#catalog-card-line_fill_rate summary")  # and unfolded: the SQL is still there
+    page.click("#catalog-card-line_fill_rate .catalog-sql-details summary")  # folded
+    page.click(
+        "#catalog-card-line_fill_rate .catalog-sql-details summary"
+    )  # and unfolded: the SQL is still there
     assert "-- kpi: line_fill_rate v1" in page.inner_text("#catalog-card-line_fill_rate pre")

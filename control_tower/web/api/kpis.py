@@ -5,9 +5,11 @@ figures are limited to the caller's scope, exactly as on the pages.
 
 `GET /api/v1/kpis`
     The catalog: for each KPI its name, label, description, owner, status
-    (certified, draft, deprecated), version, unit, format, direction
-    (higher_is_better, lower_is_better), target, thresholds {warn, breach},
-    dimensions, time_dimension and exception_types.
+    (certified, draft, deprecated: certified when its version and content
+    hash are signed off), version, content_hash, signoff (who approved the
+    current version: {signed_by, signed_at, note}, or null), unit, format,
+    direction (higher_is_better, lower_is_better), target, thresholds
+    {warn, breach}, dimensions, time_dimension and exception_types.
 
 `GET /api/v1/kpis/<name>`
     One KPI's definition (as above) and `current`: its value over the
@@ -48,7 +50,7 @@ from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import GRAINS, OutOfScopeError, latest_as_of, series, status_of
 from control_tower.storage.serving import NoSnapshotError
-from control_tower.views.kpi import cached_catalog, describe_series, figure
+from control_tower.views.kpi import describe_series, figure
 from control_tower.web.api import ApiError, api_user
 from control_tower.web.filters import DEFAULT_DAYS, MAX_DAYS, Filters
 from control_tower.web.runtime import web_context
@@ -66,6 +68,16 @@ def definition(kpi: Kpi) -> dict[str, Any]:
         "owner": kpi.owner,
         "status": kpi.status,
         "version": kpi.version,
+        "content_hash": kpi.content_hash,
+        "signoff": (
+            {
+                "signed_by": kpi.signoff.signed_by,
+                "signed_at": kpi.signoff.signed_at.isoformat(),
+                "note": kpi.signoff.note,
+            }
+            if kpi.signoff is not None
+            else None
+        ),
         "type": kpi.type,
         "unit": kpi.unit,
         "format": kpi.format,
@@ -79,7 +91,7 @@ def definition(kpi: Kpi) -> dict[str, Any]:
 
 
 def _kpi(name: str) -> Kpi:
-    catalog = cached_catalog(web_context().settings.kpi_definitions)
+    catalog = web_context().catalog()
     kpi = catalog.kpis.get(name)
     if kpi is None:
         raise ApiError(404, f"no KPI named {name!r}")
@@ -132,7 +144,7 @@ def register(blueprint: flask.Blueprint) -> None:
     def kpi_list() -> flask.Response:
         """Every KPI of the catalog."""
         api_user(ROLES)
-        catalog = cached_catalog(web_context().settings.kpi_definitions)
+        catalog = web_context().catalog()
         return flask.jsonify({"kpis": [definition(k) for k in catalog.kpis.values()]})
 
     @blueprint.get("/kpis/<name>")

@@ -3,16 +3,18 @@
 Route `/catalog`, for every role. One card per KPI (certified first): label,
 name, description, owner, status, version, unit, target and thresholds; the
 model it is computed from and each landed table it reads with that table's
-freshness (`ops.table_freshness`); its recorded versions
-(`ops.kpi_versions`); and the SQL it compiles to, folded away: a card's SQL is
-sent only when its reader unfolds it (`show_sql`), so the list stays small. A
-search box filters by name, label, owner or status. Definitions carry no rows,
-so the catalog is the same for every user; figures are on each KPI's detail page.
+freshness (`ops.table_freshness`); who signed off its current version; its
+versions (`ops.kpi_versions`) with the approver of each certified one and the
+diff of each version from the one before; and the SQL it compiles to, folded
+away: a card's SQL is sent only when its reader unfolds it (`show_sql`), so
+the list stays small. A search box filters by name, label, owner or status.
+Definitions carry no rows, so the cards are the same for every user; a user
+holding `kpi_owner` also gets "Certify version N" on each draft
+(`_catalog_signoff`). Figures are on each KPI's detail page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import dash
@@ -20,13 +22,12 @@ from dash import MATCH, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from control_tower import accounts
-from control_tower.kpi.catalog import HistoryRecord, Kpi
+from control_tower.kpi.catalog import Catalog, HistoryRecord, Kpi, SignOff
 from control_tower.kpi.serving import latest_as_of
 from control_tower.ops.freshness import freshness_status
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.kpi import (
     TableFreshness,
-    cached_catalog,
     compiled_sql,
     histories,
     table_freshness,
@@ -36,6 +37,7 @@ from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require
 from control_tower.web.format import DASH, fmt_ago, fmt_hours, fmt_int, fmt_ts, plural
+from control_tower.web.pages import _catalog_signoff as signoff
 from control_tower.web.runtime import WebContext, web_context
 from control_tower.web.warm import warmer
 
@@ -143,36 +145,23 @@ def _tables(kpi: Kpi, fresh: dict[str, TableFreshness], now: Any) -> Any:
     )
 
 
-def _history(kpi: Kpi, records: list[HistoryRecord]) -> Any:
-    if not records:
-        return html.P(
-            "No versions recorded yet (recorded at the next KPI refresh).", className="muted"
-        )
-    rows = [
-        [
-            f"v{r.version}",
-            kpi_ui.governance_badge(r.status),
-            r.owner,
-            fmt_ts(r.first_seen_at),
-            html.Span(r.content_hash[:12], className="mono", title=r.content_hash),
-            "current" if r.content_hash == kpi.content_hash else "",
-        ]
-        for r in reversed(records)
-    ]
-    return ui.simple_table(
-        ["Version", "Status", "Owner", "First seen", "Content", ""],
-        rows,
-        class_name="table--compact",
-    )
-
-
 def _card(
-    kpi: Kpi, fresh: dict[str, TableFreshness], records: list[HistoryRecord], now: Any
+    kpi: Kpi,
+    fresh: dict[str, TableFreshness],
+    records: list[HistoryRecord],
+    signoffs: tuple[SignOff, ...],
+    now: Any,
 ) -> html.Article:
     dims = ", ".join(kpi_ui.dimension_label(d) for d in kpi.dimensions) or "none"
     facts = [
         ("Owner", kpi.owner),
         ("Version", f"v{kpi.version}"),
+        (
+            "Certified",
+            html.Span(
+                kpi_ui.certified_text(kpi), id={"type": signoff.CERTIFIED_BY, "kpi": kpi.name}
+            ),
+        ),
         ("Unit", f"{kpi.unit} ({kpi.format}), {kpi_ui.direction_text(kpi)}"),
         ("Target", kpi_ui.thresholds_text(kpi)),
         ("Type", kpi.type),
@@ -189,7 +178,10 @@ def _card(
                         dcc.Link(kpi.label, href=f"/kpi/{kpi.name}", className="catalog-title")
                     ),
                     html.Code(kpi.name),
-                    kpi_ui.governance_badge(kpi.status),
+                    html.Span(
+                        kpi_ui.governance_badge(kpi.status),
+                        id={"type": signoff.STATUS, "kpi": kpi.name},
+                    ),
                     html.Span(f"v{kpi.version}", className="muted"),
                 ],
                 className="catalog-card-head",
@@ -202,7 +194,10 @@ def _card(
             html.H3("Tables it reads"),
             _tables(kpi, fresh, now),
             html.H3("Version history"),
-            _history(kpi, records),
+            html.Div(
+                signoff.history_section(kpi, records, signoffs),
+                id={"type": signoff.HISTORY, "kpi": kpi.name},
+            ),
             html.Details(
                 [
                     html.Summary(
@@ -233,9 +228,9 @@ def _card(
 )
 def show(words: Any, status: Any) -> tuple[Any, Any]:
     """The KPIs matching the search and status, certified first."""
-    require(roles=ROLES)
+    user = require(roles=ROLES)
     context = web_context()
-    catalog = cached_catalog(context.settings.kpi_definitions)
+    catalog = context.catalog()
     words = words[:80] if isinstance(words, str) else ""
     status = status if status in STATUS_CHOICES else "all"
     kept = sorted(
@@ -247,33 +242,45 @@ def show(words: Any, status: Any) -> tuple[Any, Any]:
         return ui.empty_state("No KPI matches", "Try fewer words, or another status."), count
     try:
         with context.snapshot() as cur:
-            cards = _cards(cur, catalog.kpis.values(), context)
+            cards = _cards(cur, catalog, context)
     except NoSnapshotError:
-        cards = _cards(None, catalog.kpis.values(), context)
-    return [cards[k.name] for k in kept], count
+        cards = _cards(None, catalog, context)
+    if not signoff.may_certify(user):
+        return [cards[k.name] for k in kept], count
+    return [_with_form(cards[k.name], k) for k in kept], count
 
 
-def _cards(cur: Any, kpis: Iterable[Kpi], context: WebContext) -> dict[str, html.Article]:
-    """Every KPI's card by name, built once per snapshot, catalog and minute (a card says how
-    long ago its tables were loaded) and shared by every search."""
+def _with_form(card: html.Article, kpi: Kpi) -> html.Article:
+    """A draft's card with the sign-off form (a new card: the cached one is shared)."""
+    if kpi.status != "draft":
+        return card
+    return html.Article(
+        [*card.children, signoff.certify_form(kpi)], className=card.className, id=card.id
+    )
+
+
+def _cards(cur: Any, catalog: Catalog, context: WebContext) -> dict[str, html.Article]:
+    """Every KPI's card by name, built once per snapshot, catalog, sign-offs and minute (a
+    card says how long ago its tables were loaded) and shared by every search."""
     now = utc_now().replace(second=0, microsecond=0)
-    kpis = list(kpis)
+    kpis = list(catalog.kpis.values())
+    signoffs = catalog.signoffs
 
     def build() -> dict[str, html.Article]:
         fresh = table_freshness(cur) if cur is not None else {}
         records = histories(cur) if cur is not None else {}
-        return {k.name: _card(k, fresh, records.get(k.name, []), now) for k in kpis}
+        return {k.name: _card(k, fresh, records.get(k.name, []), signoffs, now) for k in kpis}
 
     if cur is None:
         return build()
-    key = ("catalog.cards", now, tuple((k.name, k.content_hash) for k in kpis))
+    key = ("catalog.cards", now, tuple((k.name, k.content_hash) for k in kpis), signoffs)
     return context.cache("catalog.cards", 1).get(cur, key, build)
 
 
 @warmer("catalog")
 def _warm(cur: Any, context: WebContext, _scopes: Any) -> None:
     """The cards and the lookups they show (the same for every user)."""
-    _cards(cur, cached_catalog(context.settings.kpi_definitions).kpis.values(), context)
+    _cards(cur, context.catalog(), context)
 
 
 @callback(
@@ -291,7 +298,7 @@ def show_sql(_clicks: Any, shown: Any) -> tuple[str, str]:
         raise PreventUpdate
     trigger = ctx.triggered_id
     name = trigger.get("kpi") if isinstance(trigger, dict) else None
-    kpi = cached_catalog(web_context().settings.kpi_definitions).kpis.get(str(name))
+    kpi = web_context().catalog().kpis.get(str(name))
     if kpi is None:
         return f"-- no KPI is named {name!r} in the catalog", SQL_SHOWN
     try:
@@ -300,3 +307,25 @@ def show_sql(_clicks: Any, shown: Any) -> tuple[str, str]:
     except NoSnapshotError:
         as_of = None
     return compiled_sql(kpi, as_of or utc_now().date()), SQL_SHOWN
+
+
+@callback(
+    Output({"type": signoff.RESULT, "kpi": MATCH}, "children"),
+    Output({"type": signoff.FORM, "kpi": MATCH}, "hidden"),
+    Output({"type": signoff.STATUS, "kpi": MATCH}, "children"),
+    Output({"type": signoff.CERTIFIED_BY, "kpi": MATCH}, "children"),
+    Output({"type": signoff.HISTORY, "kpi": MATCH}, "children"),
+    Input({"type": signoff.CERTIFY, "kpi": MATCH}, "n_clicks"),
+    State({"type": signoff.CERTIFY, "kpi": MATCH}, "id"),
+    State({"type": signoff.NOTE, "kpi": MATCH}, "value"),
+    State({"type": signoff.SEEN, "kpi": MATCH}, "data"),
+    prevent_initial_call=True,
+)
+def certify_version(clicks: Any, button: Any, note: Any, seen: Any) -> tuple[Any, ...]:
+    """Sign off the version the form was drawn for, as the signed-in user: a public endpoint,
+    so the permission (kpi_owner) is checked here on the server, whoever posts it."""
+    user = require(roles=ROLES)
+    if not clicks:
+        raise PreventUpdate
+    name = str(button.get("kpi")) if isinstance(button, dict) else ""
+    return signoff.sign_off(user, name, note, seen)

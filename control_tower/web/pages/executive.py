@@ -25,7 +25,7 @@ from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import latest_as_of
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.executive import ExecutiveView, Unavailable, drafts, executive_view
-from control_tower.views.kpi import Tile, cached_catalog, utc_now
+from control_tower.views.kpi import Tile, utc_now
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require
@@ -190,7 +190,7 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
     user = require(roles=ROLES)
     context = web_context()
     view = Filters.from_inputs(start, end, grain, entity, location)
-    catalog = cached_catalog(context.settings.kpi_definitions)
+    catalog = context.catalog()
     draft_row = _drafts(drafts(catalog), view)
     scope = view.scoped(user.scope)
     if scope is None:
@@ -238,7 +238,7 @@ def _summary(
 @warmer("executive", ROLES)
 def _warm(cur: duckdb.DuckDBPyConnection, context: WebContext, scopes: Sequence[Scope]) -> None:
     """The tiles the page opens with (no filter chosen), for each scope."""
-    catalog = cached_catalog(context.settings.kpi_definitions)
+    catalog = context.catalog()
     view = opening_view(cur)
     for user_scope in scopes:
         if view is not None and (scope := view.scoped(user_scope)) is not None:

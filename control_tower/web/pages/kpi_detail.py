@@ -28,7 +28,7 @@ from control_tower.exceptions.registry import type_label
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.serving import OutOfScopeError, latest_as_of
 from control_tower.storage.serving import NoSnapshotError
-from control_tower.views.kpi import cached_catalog, utc_now
+from control_tower.views.kpi import utc_now
 from control_tower.views.kpi_detail import KpiDetail, kpi_detail
 from control_tower.views.status import SLA_STATUS
 from control_tower.web import components as ui
@@ -116,7 +116,10 @@ def _facts(kpi: Kpi) -> html.Dl:
         ("Name", html.Code(kpi.name)),
         ("Owner", kpi.owner),
         ("Version", f"v{kpi.version}"),
-        ("Status", kpi_ui.governance_badge(kpi.status)),
+        (
+            "Status",
+            html.Span(kpi_ui.governance_badge(kpi.status), title=kpi_ui.certified_text(kpi)),
+        ),
         ("Target", kpi_ui.thresholds_text(kpi)),
         ("Direction", kpi_ui.direction_text(kpi)),
         ("Unit", f"{kpi.unit} ({kpi.format})"),
@@ -132,7 +135,7 @@ def _facts(kpi: Kpi) -> html.Dl:
 def layout(name: str | None = None, **query: str) -> html.Div:
     """The definition and the frame of the figures (filled in by `update`), from the URL."""
     user = require(roles=ROLES)
-    kpi = cached_catalog(web_context().settings.kpi_definitions).kpis.get(name or "")
+    kpi = web_context().catalog().kpis.get(name or "")
     if kpi is None:
         return _unknown(name)
     view_ = Filters.from_query(**query)
@@ -369,9 +372,7 @@ def update(
     """The KPI's value, trend, breakdown and exceptions for the chosen view."""
     user = require(roles=ROLES)
     context = web_context()
-    kpi = cached_catalog(context.settings.kpi_definitions).kpis.get(
-        name if isinstance(name, str) else ""
-    )
+    kpi = context.catalog().kpis.get(name if isinstance(name, str) else "")
     if kpi is None:
         return (*[no_update] * 7, ui.empty_state(f"No KPI named {name!r}"), True)
     by = by if by in kpi.dimensions else default_dimension(kpi)

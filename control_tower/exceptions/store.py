@@ -33,9 +33,9 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from control_tower.storage.appdb import AppDatabase, open_app_engine
+from control_tower.storage.appdb import AppDatabase, Base, open_app_engine
 
 STATUSES: tuple[str, ...] = ("open", "acknowledged", "snoozed", "resolved")
 UNRESOLVED: tuple[str, ...] = ("open", "acknowledged", "snoozed")
@@ -59,10 +59,6 @@ def in_chunks(values: Sequence[_T], size: int = 500) -> Iterator[Sequence[_T]]:
     """`values` in slices of at most `size`: the values of one `IN (...)` query each."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the exception tables (their own metadata)."""
 
 
 class ExceptionItem(Base):

@@ -48,10 +48,10 @@ def _history(cur: duckdb.DuckDBPyConnection) -> list[HistoryRecord]:
 
 def _recorded_signoffs(settings: Settings) -> list[SignOff]:
     """The sign-offs recorded in the app database."""
-    from control_tower.exceptions.store import ExceptionStore
     from control_tower.kpi.signoffs import read_signoffs
+    from control_tower.storage.appdb import AppDatabase, open_app_engine
 
-    with ExceptionStore.open(settings.app_db_url) as db:
+    with AppDatabase(open_app_engine(settings.app_db_url)) as db:
         return read_signoffs(db)
 
 
@@ -322,8 +322,8 @@ def certify_cmd(ctx: click.Context, name: str, by: str, note: str | None) -> Non
     new sign-off. It is recorded in the app database with who and when.
     """
     from control_tower.accounts import AccountStore
-    from control_tower.exceptions.store import ExceptionStore
     from control_tower.kpi.signoffs import SignOffError, SignOffNotAllowedError, certify
+    from control_tower.storage.appdb import AppDatabase, open_app_engine
 
     settings = command_settings(ctx)
     store = ServingStore(settings.serving_dir, settings.duckdb)
@@ -344,7 +344,7 @@ def certify_cmd(ctx: click.Context, name: str, by: str, note: str | None) -> Non
     if approver.disabled:
         raise click.ClickException(f"user {by!r} is disabled: a disabled user signs nothing off")
     try:
-        with ExceptionStore.open(settings.app_db_url) as db:
+        with AppDatabase(open_app_engine(settings.app_db_url)) as db:
             signoff = certify(db, catalog, name, approver, note=note)
     except (SignOffError, SignOffNotAllowedError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -19,11 +19,10 @@ from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from control_tower.exceptions.store import Base
 from control_tower.kpi.catalog import Catalog
 from control_tower.kpi.certification import MAX_NOTE, SignOff
 from control_tower.settings import utc_now
-from control_tower.storage.appdb import AppDatabase
+from control_tower.storage.appdb import AppDatabase, Base
 
 log = logging.getLogger(__name__)
 

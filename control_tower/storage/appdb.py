@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from control_tower.settings import create_private_file
 from control_tower.storage.migrate import upgrade_app_database
@@ -44,6 +44,11 @@ def open_app_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     upgrade_app_database(engine)
     return engine
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the app database's product tables (exceptions, requests,
+    notifications, KPI sign-offs): one metadata, so one migration history describes them."""
 
 
 class AppDatabase:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType, came_due
+from control_tower.exceptions.rules.base import ExceptionType, came_due, in_reporting_currency
 
 # The freight shipments carrying the goods of some shipments (their value and location).
 _BY_GOODS = "SELECT tms_shipment_id AS key FROM freight_shipments WHERE shipment_id IN ({goods})"
@@ -94,7 +94,8 @@ FREIGHT_COST_OVERRUN = ExceptionType(
         "(the KPI's expedited share follows it). An invoice over plan is a one-off event: a "
         "person resolves the item (disputed, or the cost explained)."
     ),
-    rule="""
+    # freight costs are in the currency of the entity of the shipment's location
+    rule=in_reporting_currency("""
     WITH costed AS (
         SELECT *, CAST(actual_freight_cost AS DOUBLE) - CAST(planned_freight_cost AS DOUBLE)
                   AS overrun
@@ -128,7 +129,7 @@ FREIGHT_COST_OVERRUN = ExceptionType(
     LEFT JOIN origin AS o ON o.shipment_id = f.shipment_id
     LEFT JOIN locations AS l ON l.location_id = o.location_id
     WHERE f.overrun > $max_overrun * CAST(f.planned_freight_cost AS DOUBLE)
-    """,
+    """),
     severity="medium",
     owner_role="finance",
     sla_hours=72,

@@ -89,7 +89,8 @@ def fmt_amount(value: float | None, currency: str | None, *, missing: str = "no 
     code = f"{currency} " if currency else ""
     size = abs(value)
     sign = "−" if value < 0 else ""
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e4, "K")):
+    # from the size that rounds to 1.0 of the unit: 999,950 reads USD 1.0M, not USD 1000.0K
+    for limit, unit, suffix in ((999.95e6, 1e9, "B"), (999.95e3, 1e6, "M"), (1e4, 1e3, "K")):
         if size >= limit:
-            return f"{code}{sign}{size / limit:.1f}{suffix}"
+            return f"{code}{sign}{size / unit:.1f}{suffix}"
     return f"{code}{sign}{size:,.0f}"

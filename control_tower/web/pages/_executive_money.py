@@ -70,7 +70,10 @@ def _in_entity(money: MoneyView, figure: str) -> Any:
 
 
 def money_panel(
-    money: MoneyView, turns_tile: Tile | None, turns_by_site: dict[str, MemberChange]
+    money: MoneyView,
+    turns_tile: Tile | None,
+    turns_by_site: dict[str, MemberChange],
+    view: Filters,
 ) -> html.Div:
     """The money tiles, value at risk by queue and the money by site."""
     rc = money.reporting_currency
@@ -116,7 +119,7 @@ def money_panel(
                 [
                     ui.panel(
                         "Value at risk by queue",
-                        _queues_table(money),
+                        _queues_table(money, view),
                         subtitle=f"Open, acknowledged and snoozed items, in {rc}",
                     ),
                     ui.panel(
@@ -145,12 +148,12 @@ def _turns_tile(t: Tile | None) -> html.Div:
     )
 
 
-def _queues_table(money: MoneyView) -> Any:
+def _queues_table(money: MoneyView, view: Filters) -> Any:
     if not money.queues:
         return ui.empty_state("No open exceptions", "Nothing in the queues for this view.")
     rows = [
         [
-            dcc.Link(q.label, href="/exceptions?" + urlencode({"type": q.type})),
+            dcc.Link(q.label, href=_queue_href(q.type, view)),
             fmt_int(q.items),
             fmt_amount(q.value_at_risk, money.reporting_currency),
         ]
@@ -161,6 +164,12 @@ def _queues_table(money: MoneyView) -> Any:
         rows,
         table_id="executive-var-queues",
     )
+
+
+def _queue_href(kind: str, view: Filters) -> str:
+    """The queue of `kind` on the exceptions page, limited to the view's entity and site."""
+    query = {"type": kind, "entity": view.entity, "location": view.location}
+    return "/exceptions?" + urlencode({k: v for k, v in query.items() if v})
 
 
 def _sites_table(money: MoneyView, turns_by_site: dict[str, MemberChange]) -> Any:
@@ -177,8 +186,8 @@ def _sites_table(money: MoneyView, turns_by_site: dict[str, MemberChange]) -> An
         ("Turns", "num"),
     ]
     if local:
-        headers[3:3] = [(f"Backlog ({local})", "num")]
-        headers.append((f"Inventory ({local})", "num"))
+        headers.insert(3, (f"Backlog ({local})", "num"))
+        headers.insert(5, (f"Inventory ({local})", "num"))
     return ui.simple_table(
         headers,
         [_site_row(s, rc, local, turns_by_site) for s in sites],
@@ -198,8 +207,8 @@ def _site_row(
         _turns(turn),
     ]
     if local:
-        row[3:3] = [fmt_amount(s.backlog_local, local)]
-        row.append(fmt_amount(s.inventory_local, local))
+        row.insert(3, fmt_amount(s.backlog_local, local))
+        row.insert(5, fmt_amount(s.inventory_local, local, missing="—"))
     return row
 
 

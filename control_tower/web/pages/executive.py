@@ -264,7 +264,7 @@ def update_money(start: Any, end: Any, grain: Any, entity: Any, location: Any) -
     if isinstance(found, str):
         return ui.empty_state("No money figures yet", found), None
     money, turns, league, shown = found
-    return money_ui.money_panel(money, *turns), money_ui.league_panel(league, shown)
+    return money_ui.money_panel(money, *turns, shown), money_ui.league_panel(league, shown)
 
 
 def _money(

@@ -73,6 +73,12 @@ def _freshness(ctx: StepContext) -> str:
     return f"freshness of {rows} source tables"
 
 
+def _money(ctx: StepContext) -> str:
+    from control_tower.money import refresh_money
+
+    return refresh_money(ctx.con, ctx.settings.reporting_currency, ctx.as_of).summary()
+
+
 def _risk(ctx: StepContext) -> str:
     from control_tower.risk.score import refresh_risk
 
@@ -123,6 +129,13 @@ def _escalation(ctx: StepContext) -> str:
 # The one list of post-load steps, in execution order.
 POST_LOAD_STEPS: list[Step] = [
     Step("freshness", _freshness, "newest batch and data time per source table, against its SLA"),
+    # Before the risk scores, exceptions and KPIs, which convert amounts with this run's rates.
+    Step(
+        "money",
+        _money,
+        "entity currencies, rates of the day and month averages to the reporting currency, and "
+        "the days without a rate",
+    ),
     # Before the exceptions, whose stockout_risk rule reads this run's stockout scores.
     Step(
         "risk",

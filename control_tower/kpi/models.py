@@ -21,7 +21,13 @@ from control_tower.kpi.checks import Checker, Problem, read_yaml
 # Columns of the compiled KPI query: a model may not expose them.
 RESERVED_COLUMNS = ("period", "value", "numerator", "denominator", "dimension", "dimension_value")
 # Tables a model may read besides the landed contract tables.
-EXTRA_TABLES = ("exc.queue_items",)
+EXTRA_TABLES = (
+    "exc.queue_items",
+    "money.fx_daily",
+    "money.fx_monthly",
+    "money.entity_currencies",
+    "money.settings",
+)
 
 MODEL_KEYS = {
     "name": True,

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from control_tower.settings import DuckDBResources, Machine, default_duckdb_resources, private_dir
+from control_tower.machine import DuckDBResources, Machine, default_duckdb_resources
+from control_tower.settings import private_dir
 
 
 def spill_folder(resources: DuckDBResources, database: Path) -> Path:

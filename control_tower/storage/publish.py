@@ -40,7 +40,8 @@ from pathlib import Path
 
 import duckdb
 
-from control_tower.settings import DuckDBResources, private_dir
+from control_tower.machine import DuckDBResources
+from control_tower.settings import private_dir
 from control_tower.storage.engine import connect
 from control_tower.storage.schema import UNPUBLISHED_SCHEMAS
 from control_tower.storage.serving import (

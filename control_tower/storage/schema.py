@@ -1,4 +1,5 @@
-"""Warehouse schema: landed contract tables (`main`), operations (`ops`), KPIs (`kpi`), exceptions (`exc`), risk scores (`risk`).
+"""Warehouse schema: landed contract tables (`main`), operations (`ops`), KPIs (`kpi`),
+exceptions (`exc`), risk scores (`risk`), currencies and exchange rates (`money`).
 
 Landed tables mirror the extract contract with harmonised values:
 quantities in base units, timestamps as UTC `TIMESTAMP` plus a
@@ -13,7 +14,8 @@ from pathlib import Path
 import duckdb
 
 from control_tower.contracts import TABLES, ColumnType, Table
-from control_tower.settings import DuckDBResources, private_dir, private_file
+from control_tower.machine import DuckDBResources
+from control_tower.settings import private_dir, private_file
 from control_tower.storage.engine import connect
 
 META_COLUMNS = (("_batch_id", "BIGINT"), ("_loaded_at", "TIMESTAMP"))
@@ -310,6 +312,45 @@ CREATE TABLE IF NOT EXISTS risk.models (
 );
 """
 
+# Currencies and exchange rates (control_tower.money, rebuilt whole by the `money` step): created
+# empty here so that readers find them before the first run.
+MONEY_DDL = """
+CREATE SCHEMA IF NOT EXISTS money;
+CREATE TABLE IF NOT EXISTS money.settings (
+    reporting_currency VARCHAR      -- CONTROL_TOWER_REPORTING_CURRENCY at the last money step
+);
+CREATE TABLE IF NOT EXISTS money.entity_currencies (
+    entity_id VARCHAR,
+    currency VARCHAR,               -- NULL: entities has rows, none for this entity
+    source VARCHAR                  -- entities, reporting_default (entities is empty), unknown
+);
+CREATE TABLE IF NOT EXISTS money.fx_daily (
+    rate_date DATE,
+    from_currency VARCHAR,
+    to_currency VARCHAR,
+    rate DOUBLE,                    -- one from_currency is worth rate to_currency on rate_date
+    published_date DATE             -- the day of the fx_rates row it comes from (up to 7 days back)
+);
+CREATE TABLE IF NOT EXISTS money.fx_monthly (
+    month DATE,                     -- first day of the month
+    from_currency VARCHAR,
+    to_currency VARCHAR,
+    rate DOUBLE,                    -- mean of the rates of the day of the month (up to as_of)
+    days INTEGER                    -- days of the month that have a rate of the day
+);
+CREATE TABLE IF NOT EXISTS money.missing_rates (
+    from_currency VARCHAR,          -- NULL for an entity whose currency is unknown
+    to_currency VARCHAR,
+    month DATE,
+    first_day DATE,
+    last_day DATE,
+    days INTEGER,                   -- days of the month without a usable rate
+    missing_days DATE[],
+    entity_id VARCHAR,              -- the entity whose currency is unknown, else NULL
+    reason VARCHAR                  -- no_rate or unknown_entity_currency
+);
+"""
+
 
 def landed_columns(table: Table) -> list[tuple[str, str]]:
     """(name, DuckDB type) of a landed table, in order, meta columns last."""
@@ -338,6 +379,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(KPI_DDL)
     con.execute(EXC_DDL)
     con.execute(RISK_DDL)
+    con.execute(MONEY_DDL)
     for table in TABLES.values():
         con.execute(landed_table_ddl(table))
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from control_tower.settings import DuckDBResources, Machine, default_duckdb_resources
+from control_tower.machine import DuckDBResources, Machine, default_duckdb_resources
 from control_tower.storage.engine import connect
 
 POINTER = "CURRENT"

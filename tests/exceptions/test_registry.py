@@ -74,7 +74,7 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
 
 def test_names_are_unique_and_include_the_alert_type() -> None:
     assert registry.type_names()[-1] == registry.ALERT_TYPE == "kpi_alert"
-    assert len(set(registry.type_names())) == len(registry.type_names()) == 18
+    assert len(set(registry.type_names())) == len(registry.type_names()) == 19
     assert registry.type_label("kpi_alert") == "KPI alert"
     assert registry.type_label("late_wave") == "Late wave"
     assert registry.type_label("gone") == "gone"

@@ -36,6 +36,7 @@ REQUIRED = {
     "stale_source",
     "failing_step",
     "action_not_confirmed",
+    "missing_fx_rate",
 }
 
 

@@ -66,12 +66,13 @@ def test_a_kpi_without_a_queue_says_why_in_its_definition() -> None:
 
 def test_every_detected_type_is_behind_a_kpi_except_the_data_problems() -> None:
     behind = {t for types in LINKS.values() for t in types}
-    # the data problems, and the tower's own follow-up of the requests it sent
+    # the data problems (an exchange rate missing too), and the tower's own follow-up of the requests it sent
     assert set(EXCEPTION_TYPES) - behind == {
         "quarantined_rows",
         "stale_source",
         "failing_step",
         "action_not_confirmed",
+        "missing_fx_rate",
     }
 
 

@@ -22,6 +22,7 @@ def test_a_run_lands_the_inbox_records_itself_and_publishes(tmp_path: Path) -> N
     assert report.ingest.rows_loaded == 2 + 2 + 1 + 10
     assert [s.name for s in report.steps] == [
         "freshness",
+        "money",
         "risk",
         "actions",
         "exceptions",

@@ -15,18 +15,24 @@ entity E1 is in USD (the reporting currency), E2 in EUR (1 EUR = 1.085 USD on 11
     freight_cost_overrun    F1 from L2 (E2), EUR 150 against 100  EUR 50      54.25
     cycle_count_variance    L2 (E2), 2 units off x unit cost 3    USD 6       6 (item master:
                                                                               not converted)
+
+And on the landed exception cases: when the rates change after a detection (a late rate), a
+delta runs the converting rules whole, so their items' values follow in that run.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
 
-from control_tower.exceptions.detect import detect
+from control_tower.exceptions.detect import detect, refresh_exceptions
 from control_tower.exceptions.registry import EXCEPTION_TYPES
+from control_tower.storage.changes import Changes
 from control_tower.storage.schema import ensure_schema
+from tests.support.exception_cases import NOW as CASES_NOW
+from tests.support.exception_cases import detect_at, items, settings, writer
 
 AS_OF = date(2026, 3, 12)
 NOW = datetime(2026, 3, 12, 10, 0)
@@ -118,3 +124,25 @@ def test_invoice_and_freight_amounts_are_converted(values):
 
 def test_a_value_from_the_item_master_is_already_in_the_reporting_currency(values):
     assert values[("cycle_count_variance", "L2|B1|I1")][0] == pytest.approx(6)
+
+
+def test_a_rate_that_changes_revalues_the_items_of_keyed_rules_on_a_delta(home):
+    detect_at(home, CASES_NOW)
+    assert items(home, "backordered_line")["O1|1"].value_at_risk == pytest.approx(24)  # 6 x 4
+    with writer(home) as con:
+        # E1 turns out to be in EUR, and a rate of the data's day lands
+        con.execute("UPDATE money.entity_currencies SET currency = 'EUR' WHERE entity_id = 'E1'")
+        con.execute(
+            "INSERT INTO money.fx_daily VALUES (?, 'EUR', 'USD', 2.0, ?)",
+            [CASES_NOW.date() - timedelta(days=1)] * 2,
+        )
+        report = refresh_exceptions(
+            con,
+            settings(home).app_db_url,
+            as_of=CASES_NOW.date(),
+            now=CASES_NOW,
+            changes=Changes.of_batches([("returns", 10_000)]),  # no row of the rules' tables
+        )
+    assert report.modes["backordered_line"] == "whole"
+    assert report.modes["late_wave"] == "skip"
+    assert items(home, "backordered_line")["O1|1"].value_at_risk == pytest.approx(48)

@@ -52,7 +52,9 @@ What a rule reads drives the incremental refresh (`control_tower.exceptions.scop
     keys_from   keyed rules: for each landed table read, the SQL of the keys its rows touched
                 by a run reach (those rows are the CTE `touched`). The rule then restricts
                 its driving tables with `exc_in_scope(<key expression>)`, which is true on
-                a full refresh and selects the run's keys on a delta.
+                a full refresh and selects the run's keys on a delta. A derived table a
+                keyed rule reads (the `money` step's rates) has no keys: when it changes,
+                the rule runs whole.
     clock       its conditions, severity or detail move with the instant `$now` (a wave
                 turns late at its planned time), not only with the data
     due         a keyed clock rule: the SQL of the keys whose condition, severity or start
@@ -141,9 +143,9 @@ class ExceptionType:
                 raise ValueError(f"{where}: only a keyed rule names the keys that come due")
             return
         landed = {t for t in self.reads if "." not in t}
-        if landed != set(self.keys_from) or len(landed) != len(self.reads):
+        if landed != set(self.keys_from):
             raise ValueError(
-                f"{where}: a keyed rule reads landed tables only and maps each to its keys "
+                f"{where}: a keyed rule maps each to its keys, every landed table it reads "
                 f"(reads {sorted(self.reads)}, keys_from {sorted(self.keys_from)})"
             )
         if self.clock != bool(self.due):
@@ -200,9 +202,18 @@ def reporting_amount(amount: str) -> str:
     )
 
 
+# What a rule converted with `in_reporting_currency` reads besides its own tables.
+REPORTING_RATE_READS: tuple[str, ...] = (
+    "money.settings",
+    "money.entity_currencies",
+    "money.fx_daily",
+)
+
+
 def in_reporting_currency(rule: str) -> str:
     """A rule whose value_at_risk is in its row's entity currency, with the value converted to
-    the reporting currency at the rate of the data's day (the other columns as they are)."""
+    the reporting currency at the rate of the data's day (the other columns as they are). Its
+    type adds REPORTING_RATE_READS to its reads."""
     return f"""
     SELECT r.* REPLACE ({reporting_amount("r.value_at_risk")} AS value_at_risk)
     FROM ({rule}) AS r

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType, in_reporting_currency
+from control_tower.exceptions.rules.base import (
+    REPORTING_RATE_READS,
+    ExceptionType,
+    in_reporting_currency,
+)
 
 UNMATCHED_INVOICE_LINE = ExceptionType(
     name="unmatched_invoice_line",
@@ -41,7 +45,7 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
         "Compare invoice, PO and receipt; ask the supplier for a credit note or approve the variance."
     ),
     params={"lookback_days": 45},
-    reads=("ap_invoice_lines", "purchase_order_lines"),
+    reads=("ap_invoice_lines", "purchase_order_lines", *REPORTING_RATE_READS),
     keys_from={
         "ap_invoice_lines": "SELECT invoice_id || '|' || line_no AS key FROM touched",
         "purchase_order_lines": (

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType, came_due, in_reporting_currency
+from control_tower.exceptions.rules.base import (
+    REPORTING_RATE_READS,
+    ExceptionType,
+    came_due,
+    in_reporting_currency,
+)
 
 # The freight shipments carrying the goods of some shipments (their value and location).
 _BY_GOODS = "SELECT tms_shipment_id AS key FROM freight_shipments WHERE shipment_id IN ({goods})"
@@ -140,7 +145,7 @@ FREIGHT_COST_OVERRUN = ExceptionType(
     params={"max_overrun": 0.1, "high_overrun": 0.5, "lookback_days": 30},
     # One-off: judged for the window's pickups only, never cleared by detection.
     clears=False,
-    reads=("freight_shipments", "shipments", "locations"),
+    reads=("freight_shipments", "shipments", "locations", *REPORTING_RATE_READS),
     keys_from={
         "freight_shipments": "SELECT tms_shipment_id AS key FROM touched",
         "shipments": _BY_GOODS.format(goods="SELECT shipment_id FROM touched"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType, in_reporting_currency
+from control_tower.exceptions.rules.base import (
+    REPORTING_RATE_READS,
+    ExceptionType,
+    in_reporting_currency,
+)
 
 # The unit price of an order line is per its delivered unit of measure; quantities are in base units.
 # On a delta only the lines in scope (their key) are read, and only their shipments.
@@ -79,7 +83,7 @@ BACKORDERED_LINE = ExceptionType(
     suggested_action=(
         "Confirm a new ship date with the customer, or source the item from another location."
     ),
-    reads=LINE_READS,
+    reads=(*LINE_READS, *REPORTING_RATE_READS),
     keys_from=LINE_KEYS,
 )
 
@@ -108,6 +112,6 @@ SHORT_SHIPMENT = ExceptionType(
     ),
     params={"lookback_days": 14},
     # $now only bounds the look-back window, which only ever closes on an unchanged line
-    reads=LINE_READS,
+    reads=(*LINE_READS, *REPORTING_RATE_READS),
     keys_from=LINE_KEYS,
 )

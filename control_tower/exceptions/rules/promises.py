@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from control_tower.exceptions.rules.base import (
     REPORTING_RATE_JOINS,
+    REPORTING_RATE_READS,
     ExceptionType,
     in_reporting_currency,
     reporting_amount,
@@ -248,9 +249,7 @@ ORDER_AT_RISK = ExceptionType(
         "locations",
         "risk.late_order_scores",
         "exc.line_promises",
-        "money.settings",
-        "money.entity_currencies",
-        "money.fx_daily",
+        *REPORTING_RATE_READS,
     ),
 )
 
@@ -364,7 +363,14 @@ MISSED_PROMISE = ExceptionType(
     # promises only (every miss of the history would be 190k rows a day at 1M lines), and an
     # item older than the window keeps the facts of its last day in it.
     clears=False,
-    reads=("sales_order_lines", "shipments", "freight_shipments", "returns", "customers"),
+    reads=(
+        "sales_order_lines",
+        "shipments",
+        "freight_shipments",
+        "returns",
+        "customers",
+        *REPORTING_RATE_READS,
+    ),
     keys_from={
         "sales_order_lines": f"SELECT {_LINE_KEY} AS key FROM touched",
         "shipments": f"SELECT {_LINE_KEY} AS key FROM touched",

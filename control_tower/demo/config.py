@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Random streams: every generator is seeded by (seed, stream, key...), e.g. the day.
-S_MASTER, S_ORDERS, S_OPS, S_OUT, S_IN, S_WH, S_FIN, S_SVC = range(8)
+S_MASTER, S_ORDERS, S_OPS, S_OUT, S_IN, S_WH, S_FIN, S_SVC, S_FX = range(9)
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,13 @@ SITES: tuple[Site, ...] = (
 
 ENTITIES: tuple[str, ...] = ("US01", "NL01")
 ENTITY_SITE: tuple[int, ...] = (0, 3)  # time zone of each entity's head office (site index)
+ENTITY_NAMES: tuple[str, ...] = (
+    "Lakeshore Industrial Supply, Inc.",
+    "Lakeshore Industrial Supply B.V.",
+)
+# functional currency of each entity; the item master's cost and list price are in the first
+# (the reporting currency), amounts on the other entity's rows are converted at the day's rate
+ENTITY_CURRENCY: tuple[str, ...] = ("USD", "EUR")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from control_tower.demo.clock import (
 )
 from control_tower.demo.config import (
     REGIONS,
+    S_FX,
     S_MASTER,
     S_OPS,
     SHIP_DAY_CAPACITY,
@@ -31,6 +32,7 @@ from control_tower.demo.config import (
     WEEKDAY_FACTOR,
     Scale,
 )
+from control_tower.demo.currency import FxRates
 from control_tower.demo.master import MEAN_LINES_PER_ORDER, Master
 from control_tower.demo.sink import Buffers
 from control_tower.demo.vec import cumcount, group_cumsum
@@ -38,6 +40,7 @@ from control_tower.demo.vec import cumcount, group_cumsum
 # sales line status codes (index into config.SALES_STATUS)
 OPEN, RELEASED, BACKORDERED, SHIPPED, CLOSED, CANCELLED = range(6)
 FAR = 10**9  # "no such day"
+FX_LEAD_DAYS = 14
 
 POOL_FIELDS = (
     "order_no", "line_no", "loc", "il", "item", "cust", "tier", "chan", "uom", "qty_uom",
@@ -92,6 +95,9 @@ class Engine:
         # the extract is taken at 10:00 UTC on as_of: nothing later exists in the files
         self.cutoff = as_of_day * DAY + 10 * HOUR
         self.buf = Buffers()
+        # EUR->USD rates from two weeks before the history (a weekend's rate is Friday's)
+        # to the day before the extract
+        self.fx = FxRates.draw(self.rng(S_FX, 0), start_day - FX_LEAD_DAYS, as_of_day - 1)
         self.pool = Pool()
         m = master
         rng = self.rng(S_MASTER, 1)

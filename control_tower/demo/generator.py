@@ -51,7 +51,9 @@ Units: quantities are in the row's uom (orders and purchase orders: EA or CS; sh
 may ship a case line in eaches); tables without a uom (receipts, counts, adjustments,
 returns, invoices, snapshots) are in eaches. Prices and costs are per each whatever the
 row's uom. Timestamps: ERP with the location's local offset, WMS naive local time,
-TMS UTC `Z`.
+TMS UTC `Z`. Amounts: US01 rows in dollars, NL01 (DC-RTM) rows in euros at the day's
+EUR->USD rate (`fx_rates`, weekdays); the item master's cost and price in dollars, the
+reporting currency (see `currency.py`).
 The extract is taken at 10:00 UTC on as_of: history runs to the day before, and
 as_of itself only has the orders placed before the cutoff (open).
 """
@@ -66,9 +68,9 @@ from pathlib import Path
 
 import numpy as np
 
-from control_tower.demo import finance, formats
+from control_tower.demo import currency, finance, formats
 from control_tower.demo.clock import Clock, day_number, month_label, to_date
-from control_tower.demo.config import S_MASTER, SCALES, SITES, Scale
+from control_tower.demo.config import S_FX, S_MASTER, SCALES, SITES, Scale
 from control_tower.demo.engine import Engine
 from control_tower.demo.master import build_master
 from control_tower.demo.sink import Sink
@@ -135,6 +137,12 @@ def generate(
         for name, frame in master.frames.items():
             sink.write(name, frame)
         eng = Engine(seed, sc, master, clock, start_day, as_of_day)
+        sink.write("entities", currency.entities_frame(clock, start_day))
+        suppliers = currency.suppliers_frame(
+            np.random.default_rng([seed, S_FX, 1]), master, clock, start_day
+        )
+        sink.write("suppliers", suppliers)
+        sink.write("fx_rates", currency.fx_rates_frame(eng.fx, clock))
         say(
             f"{sc.name}: {master.n_items} items, {master.n_cust} customers, "
             f"{master.n_il} item-locations, {to_date(start_day)} .. {to_date(as_of_day - 1)}"

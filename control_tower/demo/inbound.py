@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 DELAY_MEAN = np.array([-0.4, 0.3, 1.0])
 DELAY_SD = np.array([0.8, 1.3, 2.0])
 DELAY_BIG_P = np.array([0.04, 0.12, 0.45])
-N_SERVICE_SUPPLIERS = 40
+N_SERVICE_SUPPLIERS = 40  # non-PO suppliers: the first half bill US01, the second half NL01
 PO_OPEN, PO_RECEIVED, PO_CLOSED, PO_CANCELLED = range(4)
 M_MATCHED, M_PRICE, M_QTY, M_NO_RECEIPT, M_PENDING = range(5)
 
@@ -50,7 +50,10 @@ def replenish(eng: Engine, day: int) -> None:
     po_no = eng.next_ids("po", n_po)[g]
     line_no = cumcount(key) + 1
     in_cases = (case > 1) & (rng.random(n) < 0.55)
-    cost_c = np.maximum(1, np.round(m.cost_c[item] * (1 + rng.normal(0, 0.01, n)))).astype(np.int64)
+    # the standard cost is in dollars; NL01 buys in euros at the day's rate
+    cost_c = np.maximum(
+        1, eng.fx.local_cents(m.cost_c[item] * (1 + rng.normal(0, 0.01, n)), loc, day)
+    )
     po_ts = (clock.midnight(loc, day) + rng.integers(8 * HOUR, 17 * HOUR, n_po)[g]).astype(np.int64)
     expected = next_work_day(day + m.lead[item])
     # supplier delay, drawn per purchase order: unreliable suppliers are often very late
@@ -64,10 +67,14 @@ def replenish(eng: Engine, day: int) -> None:
     cancel_day = np.where(
         cancelled, day + uniform_int(rng, 1, np.maximum(1, arrival - day - 1)), 10**9
     )
-    short = rng.random(n) < 0.04
-    total = np.where(short, np.maximum(1, np.floor(q * rng.uniform(0.7, 0.97, n))), q).astype(
-        np.int64
-    )
+    # the supplier ships short (4%) or, now and then (1.5%), more than ordered: 1-8% more,
+    # rounded up to whole cases
+    u_qty = rng.random(n)
+    short, over = u_qty < 0.04, u_qty >= 0.985
+    f = rng.uniform(0.7, 0.97, n)
+    extra = np.ceil(q * (f - 0.7) * 0.3 / case) * case
+    total = np.where(short, np.maximum(1, np.floor(q * f)), q + over * np.maximum(case, extra))
+    total = total.astype(np.int64)
     split = (rng.random(n) < 0.12) & (total >= 2)
     first = np.where(
         split, np.clip(np.round(total * rng.uniform(0.4, 0.85, n)), 1, total - 1), total
@@ -262,7 +269,9 @@ def service_invoices(eng: Engine, day: int) -> None:
     upd = np.minimum(inv_ts + rng.integers(HOUR, 72 * HOUR, g.size), eng.cutoff - MINUTE)
     keep = inv_day[g] < eng.as_of_day
     g, loc, upd = g[keep], loc[keep], upd[keep]
-    sup = eng.m.sup_ids.len() + rng.integers(0, N_SERVICE_SUPPLIERS, k)[g]
+    half = N_SERVICE_SUPPLIERS // 2
+    sup = eng.m.sup_ids.len() + (ent * half + rng.integers(0, half, k))[g]
+    amount = rng.lognormal(np.log(1500.0), 1.0, g.size) * 100
     eng.buf.add(
         "ap_invoice_lines",
         inv_no=inv_no[g],
@@ -272,7 +281,7 @@ def service_invoices(eng: Engine, day: int) -> None:
         po_no=np.full(g.size, -1),
         po_line=np.full(g.size, -1),
         qty=np.ones(g.size, dtype=np.int64),
-        cost_c=np.round(rng.lognormal(np.log(1500.0), 1.0, g.size) * 100).astype(np.int64),
+        cost_c=eng.fx.local_cents(amount, loc, inv_day[g]),
         inv_day=inv_day[g],
         first_pass=np.zeros(g.size, dtype=bool),
         status=np.full(g.size, M_MATCHED),

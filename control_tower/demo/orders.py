@@ -89,7 +89,7 @@ def new_orders(eng: Engine, day: int) -> None:
     qty = np.where(in_cases, cases * case, q)
     qty_uom = np.where(in_cases, cases, q)
     price = m.price_c[item] * (1 - m.cust_disc[cust_l]) * (1 + rng.normal(0, 0.01, n))
-    price_c = np.maximum(1, np.round(price)).astype(np.int64)
+    price_c = np.maximum(1, eng.fx.local_cents(price, loc, day))  # NL01 sells in euros
 
     # --- available to promise at order time (in order of arrival) ----------------------
     p = eng.pool.a

@@ -249,6 +249,9 @@ def ship(eng: Engine, day: int, idx: np.ndarray, load: np.ndarray) -> tuple[np.n
     cut = eng.cutoff
     delivered = deliv < cut
     actual_c = np.where(delivered, np.maximum(0, np.round(actual)), -1).astype(np.int64)
+    # freight for DC-RTM is billed to NL01 in euros at the shipping day's rate
+    planned_c = eng.fx.local_cents(planned_c, s_loc, day)
+    actual_c = eng.fx.local_cents(actual_c, s_loc, day)
     status = np.select(
         [delivered, exc_ts < cut, pickup < cut], [2, 3, 1], 0
     )  # delivered, exception, in transit, tendered

@@ -3,7 +3,9 @@
 Route `/finance`, for finance, executives and admins (page and callback). Days to close by
 entity and period against the target, the close checklist in progress (the latest month
 that has ended, per entity) with overdue tasks, invoice first-pass match (trend and the
-worst suppliers), freight cost variance by carrier and the expedited share of freight.
+worst suppliers), freight cost variance by carrier and the expedited share of freight, and
+the money figures (goods received not invoiced, returns awaiting credit, unmatched invoice
+value, inventory write-offs; `_finance_money`) with their lines on `/finance/lines`.
 The figures come from `control_tower.views.finance` under the user's scope. Figures link to their KPI detail
 page or their exception queue. Close figures belong to entities: a view narrowed to a
 location (or a user scoped by location) gets an explanation instead of unscoped numbers.
@@ -23,6 +25,7 @@ from control_tower.accounts import Scope
 from control_tower.kpi.format import format_value
 from control_tower.kpi.serving import latest_as_of
 from control_tower.views import finance as fv
+from control_tower.views import finance_money as fm
 from control_tower.views.figures import Refused
 from control_tower.views.kpi import cached_catalog
 from control_tower.web import components as ui
@@ -35,6 +38,7 @@ from control_tower.web.filters import (
 )
 from control_tower.web.format import fmt_int
 from control_tower.web.pages._finance_close import TASK_STATE, checklists, close_figure
+from control_tower.web.pages._finance_money import money_section
 
 ROLES = ("finance", "executive", "admin")  # page and callback: require(roles=ROLES)
 
@@ -161,8 +165,11 @@ def _page(
         for t in (close_tile, checklist_tile, match_tile, freight_tile, _expedited_tile(page, view))
         if t is not None
     ]
+    money = fm.finance_money(cur, scope, as_of=as_of, start=start, end=end)
+    money_tiles, money_panels = money_section(money, view)
     body = [
         html.Div(tiles, className="kpi-row", id="finance-kpis"),
+        html.Div(money_tiles, className="kpi-row", id="finance-money-kpis"),
         html.Div(
             [
                 ui.panel(
@@ -204,6 +211,7 @@ def _page(
             actions=html.A("Details", href=kpi_ui.kpi_href(MATCH_KPI, view)),
             panel_id="finance-match-panel",
         ),
+        *money_panels,
     ]
     where = ", ".join(x for x in (view.entity, view.location) if x) or "all entities in your scope"
     subtitle = f"{where} · {start:%Y-%m-%d} to {end:%Y-%m-%d} · data as of {as_of:%Y-%m-%d}"

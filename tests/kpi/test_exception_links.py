@@ -20,8 +20,8 @@ from control_tower.kpi.governance import read_history, record_versions
 from control_tower.storage.schema import ensure_schema
 from tests.support.kpi_rows import edit, refusal
 
-# The exception types behind each shipped KPI. inventory_turns has none, and says why in its
-# definition; exception_aging counts every item past its SLA.
+# The exception types behind each shipped KPI. inventory_turns and inventory_value have none, and
+# say why in their definitions; exception_aging counts every item past its SLA.
 LINKS: dict[str, tuple[str, ...]] = {
     "available_units": ("stockout_risk",),
     "backorder_aging": ("backordered_line",),
@@ -32,6 +32,7 @@ LINKS: dict[str, tuple[str, ...]] = {
     "freight_cost_variance": ("freight_cost_overrun",),
     "inventory_record_accuracy": ("cycle_count_variance", "adjustment_anomaly"),
     "inventory_turns": (),
+    "inventory_value": (),
     "inventory_unit_accuracy": ("cycle_count_variance",),
     "invoice_first_pass_match_rate": ("unmatched_invoice_line",),
     "line_fill_rate": ("short_shipment",),
@@ -59,8 +60,9 @@ def test_every_kpi_lists_the_types_behind_it() -> None:
 def test_a_kpi_without_a_queue_says_why_in_its_definition() -> None:
     catalog = load_catalog()
     without = [n for n, k in catalog.kpis.items() if not k.exception_types]
-    assert without == ["exception_aging", "inventory_turns"]
+    assert without == ["exception_aging", "inventory_turns", "inventory_value"]
     assert "# No queue:" in catalog.kpis["inventory_turns"].text
+    assert "# No queue:" in catalog.kpis["inventory_value"].text
     assert catalog.kpis["exception_aging"].exceptions_past_sla
 
 

@@ -76,6 +76,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
         atp,
         exceptions,
         executive,
+        inventory,
         kpis,
         notifications,
         order_lines,
@@ -103,6 +104,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
 
     kpis.register(blueprint)
     atp.register(blueprint)
+    inventory.register(blueprint)
     exceptions.register(blueprint)
     order_lines.register(blueprint)
     requests.register(blueprint)

@@ -18,12 +18,13 @@ the data's day 17 Mar) and L3 of E3 (GBP, no rate published). As of 18 Mar:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
 
 from control_tower.accounts import Scope
+from control_tower.kpi.serving import latest_as_of, series
 from control_tower.views.executive_money import MissingRate, MoneyNotComputedError, money_view
 
 AS_OF = date(2026, 3, 18)
@@ -165,3 +166,28 @@ def test_a_snapshot_without_currency_tables_says_so(cur):
     cur.execute("DROP SCHEMA money CASCADE")
     with pytest.raises(MoneyNotComputedError, match="currency tables"):
         money_view(cur, Scope(), as_of=AS_OF)
+
+
+def test_on_the_demo_inventory_by_site_is_the_governed_inventory_value(snapshot, catalog):
+    """The page's inventory value of each site is the `inventory_value` KPI (the governed
+    inventory positions) at that site on the same snapshot day."""
+    as_of = latest_as_of(snapshot)
+    money = money_view(snapshot, Scope(), as_of=as_of)
+    kpi = catalog.kpi("inventory_value")
+    compared = 0
+    for site in money.sites:
+        if site.inventory_day is None:
+            continue
+        day = site.inventory_day
+        found = series(
+            snapshot,
+            kpi,
+            scope=Scope.of(locations=[site.location_id]),
+            start=day,
+            end=day + timedelta(days=1),  # a stock KPI is computed as of `end`: days before it
+            dimension="location_id",
+        )
+        (point,) = [p for p in found.points if p.period == day]
+        assert site.inventory == pytest.approx(point.value), site.location_id
+        compared += 1
+    assert compared == 4

@@ -90,6 +90,8 @@ def plan_rules(
             plan = RulePlan(FULL, f"no full detection on {as_of.isoformat()} yet", fp)
         elif not t.reads:
             plan = RulePlan(WHOLE, "what it reads is not declared", fp)
+        elif t.keyed and fp != last_fp:  # its keys cannot say which rows a rate moves
+            plan = RulePlan(WHOLE, "a derived table it reads changed", fp)
         elif t.keyed and changes.touches(landed):
             plan = RulePlan(KEYS, "keys of the new rows", fp, last_now)
         elif t.keyed and t.clock and last_now is not None and now > last_now:

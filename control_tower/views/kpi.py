@@ -299,6 +299,63 @@ def breakdown(
     return bars
 
 
+@dataclass(frozen=True)
+class MemberChange:
+    """One member of a breakdown over a range, against the same span just before."""
+
+    member: str | None
+    value: Point
+    previous: Point
+    change: Change
+    status: str | None
+
+
+def breakdown_change(
+    cur: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    *,
+    scope: Scope,
+    start: date,
+    end: date,
+    dimension: str,
+) -> list[MemberChange]:
+    """The KPI over [start, end] and over the span before it for each value of `dimension`
+    (read as a tile reads it), worst first by the KPI's direction, no value last.
+
+    Raises OutOfScopeError when the scope cannot be applied to the KPI."""
+    before, _ = previous_range(start, end)
+    end = _snapshot_end(cur, kpi, end, utc_now())
+    s = series(cur, kpi, scope=scope, start=before, end=end, grain="day", dimension=dimension)
+    current: dict[str | None, list[Point]] = {}
+    earlier: dict[str | None, list[Point]] = {}
+    for p in s.points:
+        if p.period is not None:
+            (current if p.period >= start else earlier).setdefault(p.member, []).append(p)
+            current.setdefault(p.member, [])
+    out = []
+    for member, points in current.items():
+        value, previous = figure(kpi, points), figure(kpi, earlier.get(member, []))
+        out.append(
+            MemberChange(
+                member,
+                value,
+                previous,
+                change(kpi, value.value, previous.value),
+                status_of(kpi, value.value),
+            )
+        )
+    return worst_first(kpi, out)
+
+
+def worst_first(kpi: Kpi, members: Iterable[MemberChange]) -> list[MemberChange]:
+    """Members worst first by the KPI's direction (lowest first when higher is better,
+    highest first when lower is better), members without a value last."""
+    sign = 1 if kpi.direction == "higher_is_better" else -1
+    return sorted(
+        members, key=lambda m: (m.value.value is None, sign * (m.value.value or 0), str(m.member))
+    )
+
+
 def counted_word(kpi: Kpi) -> str:
     """What a ratio KPI's denominator counts, from its model's grain: "order lines", "waves"."""
     grain = kpi.model.grain.removeprefix("one row per ").split(",")[0].strip()

@@ -79,3 +79,18 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 def fmt_money(value: float | None) -> str:
     """An amount of money, whole units with thousands separators: 12,345 (a dash when unknown)."""
     return DASH if value is None else f"{value:,.0f}"
+
+
+def fmt_amount(value: float | None, currency: str | None, *, missing: str = "no rate") -> str:
+    """An amount with its currency code, compact from ten thousand up: USD 9,876, USD 12.3K,
+    EUR 1.2M (`missing` when it could not be converted: never shown as zero)."""
+    if value is None:
+        return missing
+    code = f"{currency} " if currency else ""
+    size = abs(value)
+    sign = "−" if value < 0 else ""
+    # from the size that rounds to 1.0 of the unit: 999,950 reads USD 1.0M, not USD 1000.0K
+    for limit, unit, suffix in ((999.95e6, 1e9, "B"), (999.95e3, 1e6, "M"), (1e4, 1e3, "K")):
+        if size >= limit:
+            return f"{code}{sign}{size / unit:.1f}{suffix}"
+    return f"{code}{sign}{size:,.0f}"

@@ -41,3 +41,20 @@ def test_counts_sizes_and_times():
     assert f.fmt_ago(datetime(2025, 3, 1, 12), datetime(2025, 3, 1, 12, 45)) == "45 min ago"
     assert f.plural(1, "file") == "1 file"
     assert f.plural(2, "batch", "batches") == "2 batches"
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "text"),
+    [
+        (None, "USD", "no rate"),
+        (0, "USD", "USD 0"),
+        (9_876.4, "USD", "USD 9,876"),
+        (12_345, "EUR", "EUR 12.3K"),
+        (999_950, "USD", "USD 1.0M"),
+        (1_234_567, "USD", "USD 1.2M"),
+        (-25_000, "USD", "USD −25.0K"),
+        (2.5e9, "USD", "USD 2.5B"),
+    ],
+)
+def test_amounts_carry_their_currency_and_never_read_zero_when_missing(value, currency, text):
+    assert f.fmt_amount(value, currency) == text

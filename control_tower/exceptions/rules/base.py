@@ -16,8 +16,15 @@ condition with exactly these columns:
     entity_id      legal entity, or NULL
     item_id        item, or NULL
     detail         JSON object with the facts a person needs (refs, quantities, dates)
-    value_at_risk  money at stake (DOUBLE, in the entity's currency), or NULL
+    value_at_risk  money at stake (DOUBLE, in the reporting currency), or NULL
     severity       low, medium or high; NULL for the type's default
+
+A value computed from the item master's unit cost or unit price (the group's standard cost and
+list price) is already in the reporting currency. A value computed from amounts in an entity's
+functional currency (order-line prices, PO and invoice costs, freight costs) is converted at
+the rate of the data's day, the day before `$as_of` (`in_reporting_currency`, or the same joins
+written in the rule): NULL when the entity's currency is unknown or has no rate that day, never
+the unconverted amount.
 
 and optionally these:
 
@@ -45,7 +52,9 @@ What a rule reads drives the incremental refresh (`control_tower.exceptions.scop
     keys_from   keyed rules: for each landed table read, the SQL of the keys its rows touched
                 by a run reach (those rows are the CTE `touched`). The rule then restricts
                 its driving tables with `exc_in_scope(<key expression>)`, which is true on
-                a full refresh and selects the run's keys on a delta.
+                a full refresh and selects the run's keys on a delta. A derived table a
+                keyed rule reads (the `money` step's rates) has no keys: when it changes,
+                the rule runs whole.
     clock       its conditions, severity or detail move with the instant `$now` (a wave
                 turns late at its planned time), not only with the data
     due         a keyed clock rule: the SQL of the keys whose condition, severity or start
@@ -134,9 +143,9 @@ class ExceptionType:
                 raise ValueError(f"{where}: only a keyed rule names the keys that come due")
             return
         landed = {t for t in self.reads if "." not in t}
-        if landed != set(self.keys_from) or len(landed) != len(self.reads):
+        if landed != set(self.keys_from):
             raise ValueError(
-                f"{where}: a keyed rule reads landed tables only and maps each to its keys "
+                f"{where}: a keyed rule maps each to its keys, every landed table it reads "
                 f"(reads {sorted(self.reads)}, keys_from {sorted(self.keys_from)})"
             )
         if self.clock != bool(self.due):
@@ -170,3 +179,43 @@ def came_due(*instants: str) -> str:
     return " OR ".join(
         f"({i} BETWEEN CAST($since AS TIMESTAMP) AND CAST($now AS TIMESTAMP))" for i in instants
     )
+
+
+# The rate of the data's day (the day before the evaluation day) from an entity's functional
+# currency to the reporting currency, joined to rows whose entity is `{entity}` (the tables of
+# the `money` post-load step, which runs before the rules; docs/currency.md). Every row is kept:
+# before the first money step (no settings row) the converted values are NULL, not the rows lost.
+REPORTING_RATE_JOINS = """
+    LEFT JOIN (SELECT reporting_currency FROM money.settings) AS rc ON true
+    LEFT JOIN money.entity_currencies AS ec ON ec.entity_id = {entity}
+    LEFT JOIN money.fx_daily AS fx
+        ON fx.from_currency = ec.currency AND fx.to_currency = rc.reporting_currency
+       AND fx.rate_date = CAST($as_of AS DATE) - 1
+"""
+
+
+def reporting_amount(amount: str) -> str:
+    """SQL of `amount` (in the currency `ec.currency` of REPORTING_RATE_JOINS) in the reporting
+    currency: itself in the reporting currency, else times the rate; NULL when no rate."""
+    return (
+        f"CASE WHEN ec.currency = rc.reporting_currency THEN {amount} ELSE {amount} * fx.rate END"
+    )
+
+
+# What a rule converted with `in_reporting_currency` reads besides its own tables.
+REPORTING_RATE_READS: tuple[str, ...] = (
+    "money.settings",
+    "money.entity_currencies",
+    "money.fx_daily",
+)
+
+
+def in_reporting_currency(rule: str) -> str:
+    """A rule whose value_at_risk is in its row's entity currency, with the value converted to
+    the reporting currency at the rate of the data's day (the other columns as they are). Its
+    type adds REPORTING_RATE_READS to its reads."""
+    return f"""
+    SELECT r.* REPLACE ({reporting_amount("r.value_at_risk")} AS value_at_risk)
+    FROM ({rule}) AS r
+    {REPORTING_RATE_JOINS.format(entity="r.entity_id")}
+    """

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.exceptions.rules.base import (
+    REPORTING_RATE_READS,
+    ExceptionType,
+    in_reporting_currency,
+)
 
 UNMATCHED_INVOICE_LINE = ExceptionType(
     name="unmatched_invoice_line",
@@ -12,7 +16,8 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
         "mismatch; a line invoiced within the look-back window opens an item, which stays "
         "open until the line matches."
     ),
-    rule="""
+    # the invoice's amounts are in its entity's currency
+    rule=in_reporting_currency("""
     SELECT
         a.invoice_id || '|' || a.line_no AS key,
         p.location_id, a.entity_id, p.item_id,
@@ -32,7 +37,7 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
     WHERE a.po_id IS NOT NULL AND a.po_id <> ''
       AND a.match_status IN ('price_variance', 'qty_variance', 'no_receipt')
       AND exc_in_scope(a.invoice_id || '|' || a.line_no)
-    """,
+    """),
     severity="medium",
     owner_role="finance",
     sla_hours=120,
@@ -40,7 +45,7 @@ UNMATCHED_INVOICE_LINE = ExceptionType(
         "Compare invoice, PO and receipt; ask the supplier for a credit note or approve the variance."
     ),
     params={"lookback_days": 45},
-    reads=("ap_invoice_lines", "purchase_order_lines"),
+    reads=("ap_invoice_lines", "purchase_order_lines", *REPORTING_RATE_READS),
     keys_from={
         "ap_invoice_lines": "SELECT invoice_id || '|' || line_no AS key FROM touched",
         "purchase_order_lines": (

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType, came_due
+from control_tower.exceptions.rules.base import (
+    REPORTING_RATE_READS,
+    ExceptionType,
+    came_due,
+    in_reporting_currency,
+)
 
 # The freight shipments carrying the goods of some shipments (their value and location).
 _BY_GOODS = "SELECT tms_shipment_id AS key FROM freight_shipments WHERE shipment_id IN ({goods})"
@@ -94,7 +99,8 @@ FREIGHT_COST_OVERRUN = ExceptionType(
         "(the KPI's expedited share follows it). An invoice over plan is a one-off event: a "
         "person resolves the item (disputed, or the cost explained)."
     ),
-    rule="""
+    # freight costs are in the currency of the entity of the shipment's location
+    rule=in_reporting_currency("""
     WITH costed AS (
         SELECT *, CAST(actual_freight_cost AS DOUBLE) - CAST(planned_freight_cost AS DOUBLE)
                   AS overrun
@@ -128,7 +134,7 @@ FREIGHT_COST_OVERRUN = ExceptionType(
     LEFT JOIN origin AS o ON o.shipment_id = f.shipment_id
     LEFT JOIN locations AS l ON l.location_id = o.location_id
     WHERE f.overrun > $max_overrun * CAST(f.planned_freight_cost AS DOUBLE)
-    """,
+    """),
     severity="medium",
     owner_role="finance",
     sla_hours=72,
@@ -139,7 +145,7 @@ FREIGHT_COST_OVERRUN = ExceptionType(
     params={"max_overrun": 0.1, "high_overrun": 0.5, "lookback_days": 30},
     # One-off: judged for the window's pickups only, never cleared by detection.
     clears=False,
-    reads=("freight_shipments", "shipments", "locations"),
+    reads=("freight_shipments", "shipments", "locations", *REPORTING_RATE_READS),
     keys_from={
         "freight_shipments": "SELECT tms_shipment_id AS key FROM touched",
         "shipments": _BY_GOODS.format(goods="SELECT shipment_id FROM touched"),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.exceptions.rules.base import (
+    REPORTING_RATE_READS,
+    ExceptionType,
+    in_reporting_currency,
+)
 
 # The unit price of an order line is per its delivered unit of measure; quantities are in base units.
 # On a delta only the lines in scope (their key) are read, and only their shipments.
@@ -38,9 +42,9 @@ LINE_KEYS = {
 
 def _line_rule(facts: str, where: str, event_at: str, in_window: str = "true") -> str:
     """A rule over order lines: one row per line meeting `where`, its detail the line's reference
-    and `facts`, valued at the unshipped quantity, high severity for tier-1 customers; the
-    condition began at `event_at` and may open an item when `in_window`."""
-    return f"""
+    and `facts`, valued at the unshipped quantity (in the reporting currency), high severity for
+    tier-1 customers; the condition began at `event_at` and may open an item when `in_window`."""
+    return in_reporting_currency(f"""
     SELECT
         order_id || '|' || line_no AS key,
         location_id, entity_id, item_id,
@@ -54,7 +58,7 @@ def _line_rule(facts: str, where: str, event_at: str, in_window: str = "true") -
         {in_window} AS in_window
     FROM ({LINE_STATE}) AS lines
     WHERE {where}
-    """
+    """)
 
 
 BACKORDERED_LINE = ExceptionType(
@@ -79,7 +83,7 @@ BACKORDERED_LINE = ExceptionType(
     suggested_action=(
         "Confirm a new ship date with the customer, or source the item from another location."
     ),
-    reads=LINE_READS,
+    reads=(*LINE_READS, *REPORTING_RATE_READS),
     keys_from=LINE_KEYS,
 )
 
@@ -108,6 +112,6 @@ SHORT_SHIPMENT = ExceptionType(
     ),
     params={"lookback_days": 14},
     # $now only bounds the look-back window, which only ever closes on an unchanged line
-    reads=LINE_READS,
+    reads=(*LINE_READS, *REPORTING_RATE_READS),
     keys_from=LINE_KEYS,
 )

@@ -33,7 +33,13 @@ the two to the same answer.
 
 from __future__ import annotations
 
-from control_tower.exceptions.rules.base import ExceptionType
+from control_tower.exceptions.rules.base import (
+    REPORTING_RATE_JOINS,
+    REPORTING_RATE_READS,
+    ExceptionType,
+    in_reporting_currency,
+    reporting_amount,
+)
 from control_tower.promising.sql import demand_ctes, start_ctes, supply_ctes
 
 _AS_OF = "CAST($as_of AS DATE)"
@@ -76,12 +82,14 @@ _ORDER_AT_RISK_RULE = f"""
     judged AS (
         SELECT r.*, c.priority_tier, sc.late_risk,
                r.cum_demand - coalesce(st.available_qty, 0) - s.supply_by_promise AS shortfall,
-               r.open_qty * r.base_price AS line_value
+               -- in the reporting currency (the line's price is in its entity's)
+               {reporting_amount("r.open_qty * r.base_price")} AS line_value
         FROM ranked AS r
         JOIN supplied AS s USING (order_id, line_no)
         LEFT JOIN stock AS st USING (location_id, item_id)
         LEFT JOIN scores AS sc USING (order_id, line_no)
         LEFT JOIN customers AS c ON c.customer_id = r.customer_id
+        {REPORTING_RATE_JOINS.format(entity="r.entity_id")}
     ),
     candidates AS (
         SELECT *, shortfall <= 0 AS covered,
@@ -209,7 +217,8 @@ ORDER_AT_RISK = ExceptionType(
         "location's latest snapshot on or before the as-of day and S(d) = open PO quantity "
         "(ordered - received) expected by d (past due: the next day), a line is covered when "
         "A0 + S(promised date) reaches the unshipped quantity of the lines up to and including "
-        "it (past-due lines first). Valued at the open line value, ranked by miss risk x value "
+        "it (past-due lines first). Valued at the open line value (in the reporting currency), "
+        "ranked by miss risk x value "
         "(1 for an uncovered line); high for an uncovered line of a tier-1 customer or a risk "
         "x value of at least high_risk_value. The detail gives the ATP date (the earliest day "
         "from which the projection, with this line's demand moved there, stays at or above "
@@ -240,6 +249,7 @@ ORDER_AT_RISK = ExceptionType(
         "locations",
         "risk.late_order_scores",
         "exc.line_promises",
+        *REPORTING_RATE_READS,
     ),
 )
 
@@ -340,7 +350,7 @@ MISSED_PROMISE = ExceptionType(
         "is a fact nothing in the data resolves: its item stays open until a person resolves "
         "it (having told the customer), also when the line is later delivered or cancelled."
     ),
-    rule=_MISSED_PROMISE_RULE,
+    rule=in_reporting_currency(_MISSED_PROMISE_RULE),
     severity="medium",
     owner_role="customer_service",
     sla_hours=48,
@@ -353,7 +363,14 @@ MISSED_PROMISE = ExceptionType(
     # promises only (every miss of the history would be 190k rows a day at 1M lines), and an
     # item older than the window keeps the facts of its last day in it.
     clears=False,
-    reads=("sales_order_lines", "shipments", "freight_shipments", "returns", "customers"),
+    reads=(
+        "sales_order_lines",
+        "shipments",
+        "freight_shipments",
+        "returns",
+        "customers",
+        *REPORTING_RATE_READS,
+    ),
     keys_from={
         "sales_order_lines": f"SELECT {_LINE_KEY} AS key FROM touched",
         "shipments": f"SELECT {_LINE_KEY} AS key FROM touched",

@@ -7,7 +7,7 @@ answers 401 JSON. Each view starts with `api_user(roles)` (role checked, 403
 otherwise) and filters rows with that user's scope, exactly as the pages do.
 
 Resources are in their own modules (`kpis`, `exceptions`, `atp`, `order_lines`, `requests`,
-`notifications`),
+`notifications`, `executive`, `inventory`),
 each adding its routes to the one blueprint. Errors are JSON objects `{"error": "..."}`
 with a status that says what went wrong: 400 a bad argument (named), 401 not
 signed in, 403 not allowed, 404 unknown, 409 a conflicting change.
@@ -75,6 +75,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
     from control_tower.web.api import (  # they import this
         atp,
         exceptions,
+        executive,
         inventory,
         kpis,
         notifications,
@@ -108,6 +109,7 @@ def install_api(server: flask.Flask, prefix: str = "/") -> None:
     order_lines.register(blueprint)
     requests.register(blueprint)
     notifications.register(blueprint)
+    executive.register(blueprint)
     blueprint.register_error_handler(HTTPException, _error)
     server.register_blueprint(blueprint)
 

@@ -1,13 +1,19 @@
 """Executive summary: every certified KPI on one screen, for the dates and sites chosen.
 
-Route `/executive`, for executives and admins (page and callback). One tile
-per certified KPI: its value over the chosen range, status against target,
-the change against the same span just before (better or worse by the KPI's
-direction), a sparkline by the chosen grain, how old the data is, and a
-link to the KPI's detail page with the same filters. Draft KPIs are listed
+Route `/executive`, for executives and admins (page and callbacks). First the
+money (`_executive_money`): value at risk of the open exceptions by queue and
+site, backlog value, inventory value and turns, in the reporting currency (and
+in an entity's own currency when the view is of one entity). Then one tile
+per certified KPI, next to the site league table (every certified KPI by
+site, worst site first, with its change). A tile shows its value over the
+chosen range, status against target, the change against the same span just
+before (better or worse by the KPI's direction), a sparkline by the chosen
+grain, how old the data is, and a link to the KPI's detail page with the
+same filters. Draft KPIs are listed
 below, linked to their detail pages and the catalog. The filters live in the
 URL (`control_tower.web.filters`); figures come from
-`control_tower.views.executive`, under the user's scope.
+`control_tower.views.executive`, `executive_money` and `league`, under the
+user's scope (a user scoped to one site sees that site's money only).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import latest_as_of
 from control_tower.storage.serving import NoSnapshotError
 from control_tower.views.executive import ExecutiveView, Unavailable, drafts, executive_view
+from control_tower.views.executive_money import MoneyNotComputedError, money_view
 from control_tower.views.kpi import Tile, utc_now
+from control_tower.views.league import league_table
 from control_tower.web import components as ui
 from control_tower.web import kpi_ui
 from control_tower.web.auth import require
@@ -38,6 +46,7 @@ from control_tower.web.filters import (
     opening_view,
     register_filter_callbacks,
 )
+from control_tower.web.pages import _executive_money as money_ui
 from control_tower.web.runtime import WebContext, web_context
 from control_tower.web.warm import warmer
 
@@ -57,6 +66,8 @@ dash.register_page(
 TILES = "executive-tiles"
 DRAFTS = "executive-drafts"
 SUBTITLE = "executive-subtitle"
+MONEY = "executive-money"
+LEAGUE = "executive-league-slot"
 
 
 def _no_data() -> html.Div:
@@ -90,7 +101,16 @@ def layout(**query: str) -> html.Div:
                 className="page-head",
             ),
             filter_bar(PREFIX, view, choices),
-            dcc.Loading(html.Div(id=TILES, className="kpi-tiles"), type="dot", delay_show=300),
+            dcc.Loading(html.Div(id=MONEY), type="dot", delay_show=300),
+            html.Div(
+                [
+                    dcc.Loading(
+                        html.Div(id=TILES, className="kpi-tiles"), type="dot", delay_show=300
+                    ),
+                    html.Div(id=LEAGUE, className="executive-league"),
+                ],
+                className="executive-board",
+            ),
             html.Div(id=DRAFTS),
         ],
     )
@@ -220,6 +240,53 @@ def update(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tupl
     return tiles, draft_row, subtitle
 
 
+@callback(
+    Output(MONEY, "children"),
+    Output(LEAGUE, "children"),
+    *filter_inputs(PREFIX),
+)
+def update_money(start: Any, end: Any, grain: Any, entity: Any, location: Any) -> tuple[Any, Any]:
+    """The money panel and the site league table for the chosen range, entity and location."""
+    user = require(roles=ROLES)
+    context = web_context()
+    view = Filters.from_inputs(start, end, grain, entity, location)
+    scope = view.scoped(user.scope)
+    if scope is None:
+        return None, None
+    catalog = context.catalog()
+    try:
+        with context.snapshot() as cur:
+            found = _money(cur, catalog, scope, view)
+    except NoSnapshotError:
+        found = None
+    if found is None:
+        return None, None
+    if isinstance(found, str):
+        return ui.empty_state("No money figures yet", found), None
+    money, turns, league, shown = found
+    return money_ui.money_panel(money, *turns, shown), money_ui.league_panel(league, shown)
+
+
+def _money(
+    cur: duckdb.DuckDBPyConnection, catalog: Catalog, scope: Scope, view: Filters
+) -> tuple[Any, ...] | str | None:
+    """The money, turns and league table for `view` under `scope` (None before any KPI
+    value; a reason when the snapshot has no currency tables)."""
+    latest = latest_as_of(cur)
+    if latest is None:
+        return None
+    shown = view.resolved(data_end(cur, latest))
+    assert shown.start is not None
+    assert shown.end is not None
+    league = league_table(cur, catalog, scope, start=shown.start, end=shown.end)
+    turns = money_ui.turns(cur, catalog, scope, start=shown.start, end=shown.end)
+    try:
+        money = money_view(cur, scope, as_of=latest)
+    except MoneyNotComputedError:
+        return "Currencies are converted from the next load on (run control-tower ingest)."
+    return money, turns, league, view
+
+
 def _summary(
     cur: duckdb.DuckDBPyConnection, catalog: Catalog, scope: Scope, view: Filters
 ) -> tuple[date, ExecutiveView] | None:
@@ -243,3 +310,4 @@ def _warm(cur: duckdb.DuckDBPyConnection, context: WebContext, scopes: Sequence[
     for user_scope in scopes:
         if view is not None and (scope := view.scoped(user_scope)) is not None:
             _summary(cur, catalog, scope, view)
+            _money(cur, catalog, scope, view)

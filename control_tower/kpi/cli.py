@@ -40,6 +40,18 @@ def _cursor(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         store.close()
 
 
+def _published_history(settings: Settings) -> list[HistoryRecord]:
+    """The version history of the published snapshot; empty before the first one."""
+    store = ServingStore(settings.serving_dir, settings.duckdb)
+    try:
+        with store.cursor() as cur:
+            return _history(cur)
+    except NoSnapshotError:
+        return []  # nothing published yet: no version recorded
+    finally:
+        store.close()
+
+
 def _history(cur: duckdb.DuckDBPyConnection) -> list[HistoryRecord]:
     from control_tower.kpi.governance import read_history
 
@@ -112,14 +124,7 @@ def list_kpis(ctx: click.Context, fmt: str) -> None:
     Before the first landing there is no recorded history: the catalog is listed without it.
     """
     settings = command_settings(ctx)
-    store = ServingStore(settings.serving_dir, settings.duckdb)
-    try:
-        with store.cursor() as cur:
-            history = _history(cur)
-    except NoSnapshotError:
-        history = []  # nothing published yet: no version recorded
-    finally:
-        store.close()
+    history = _published_history(settings)
     catalog = _catalog(settings, history)
     seen = {r.content_hash: r.first_seen_at for r in history}
     rows = [
@@ -326,14 +331,7 @@ def certify_cmd(ctx: click.Context, name: str, by: str, note: str | None) -> Non
     from control_tower.storage.appdb import AppDatabase, open_app_engine
 
     settings = command_settings(ctx)
-    store = ServingStore(settings.serving_dir, settings.duckdb)
-    try:
-        with store.cursor() as cur:
-            history = _history(cur)
-    except NoSnapshotError:
-        history = []  # nothing published yet: no version recorded
-    finally:
-        store.close()
+    history = _published_history(settings)
     catalog = _catalog(settings, history)
     with AccountStore.for_settings(settings) as accounts:
         approver = accounts.get(by)

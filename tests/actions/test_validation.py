@@ -226,12 +226,24 @@ def test_both_sites_of_a_transfer_must_be_in_scope(store, cur):
 
 
 def test_prefills_follow_the_item(store, cur):
-    order = first_item(store, "order_at_risk", id=149)
+    expedites = [
+        i
+        for i in store.items(type="order_at_risk", status="unresolved")
+        if i.detail.get("action") == "expedite" and i.detail.get("po_id")
+    ]
+    assert expedites, "the small demo has an order at risk whose advice is an expedite"
+    order = expedites[-1]
     suggested = prefill(cur, order, today=TODAY)
+    promised = dt.date.fromisoformat(str(order.detail["promised_date"])[:10])
     assert suggested[0] == {
         "type": "po_expedite",
         "label": "PO expedite",
-        "params": {"po_id": "PO403091", "po_line_no": 1, "new_expected_date": "2026-03-19"},
+        "params": {
+            "po_id": order.detail["po_id"],
+            "po_line_no": order.detail["po_line_no"],
+            # the promised date, or today when that has passed
+            "new_expected_date": max(promised, TODAY).isoformat(),
+        },
     }
     count = first_item(store, "cycle_count_variance")
     assert prefill(cur, count, today=TODAY) == [

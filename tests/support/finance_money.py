@@ -3,14 +3,23 @@ the pages against."""
 
 from __future__ import annotations
 
-# Independent GRNI: per PO line, good received less invoiced (never below 0) x PO unit cost.
+# Independent GRNI: per PO line, good received less invoiced (never below 0) x PO unit cost, in
+# the reporting currency: an entity's amounts at the newest published rate to it (the demo
+# publishes rates up to the weekday before its data day, so that is the rate of as_of - 1).
 GRNI_SQL = """
 WITH r AS (SELECT po_id, po_line_no, sum(received_qty - coalesce(damaged_qty, 0)) AS good
            FROM receipts WHERE po_id IS NOT NULL GROUP BY ALL),
      i AS (SELECT po_id, po_line_no, sum(invoiced_qty) AS qty
-           FROM ap_invoice_lines WHERE po_id IS NOT NULL GROUP BY ALL)
-SELECT count(*), sum((r.good - coalesce(i.qty, 0)) * p.unit_cost)
+           FROM ap_invoice_lines WHERE po_id IS NOT NULL GROUP BY ALL),
+     rc AS (SELECT reporting_currency AS currency FROM money.settings),
+     newest AS (SELECT from_currency, arg_max(rate, rate_date) AS rate FROM fx_rates
+                WHERE to_currency = (SELECT currency FROM rc) GROUP BY ALL)
+SELECT count(*), sum((r.good - coalesce(i.qty, 0)) * p.unit_cost
+                     * CASE WHEN e.currency = (SELECT currency FROM rc) THEN 1 ELSE fx.rate END)
 FROM r JOIN purchase_order_lines AS p ON p.po_id = r.po_id AND p.line_no = r.po_line_no
 LEFT JOIN i ON i.po_id = r.po_id AND i.po_line_no = r.po_line_no
+JOIN locations AS l ON l.location_id = p.location_id
+JOIN entities AS e ON e.entity_id = l.entity_id
+LEFT JOIN newest AS fx ON fx.from_currency = e.currency
 WHERE r.good > coalesce(i.qty, 0) {where}
 """

@@ -35,6 +35,7 @@ import duckdb
 from control_tower.accounts import Scope
 from control_tower.kpi.catalog import Catalog, Kpi
 from control_tower.kpi.serving import OutOfScopeError, Point, SnapshotCache, series
+from control_tower.money.sql import converted, entity_currency_join, monthly_rate_join
 from control_tower.views.figures import Breakdown, Headline, Refused, headline, total_and_breakdown
 from control_tower.views.kpi import Bar, breakdown, figure
 from control_tower.views.sql import named
@@ -255,13 +256,21 @@ def _expedited_daily(
             )
             SELECT f.day, f.carrier_id, l.entity_id, o.location_id, count(*),
                    count(*) FILTER (WHERE f.expedited),
-                   sum(f.cost), coalesce(sum(f.cost) FILTER (WHERE f.expedited), 0)
+                   sum({cost}), coalesce(sum({cost}) FILTER (WHERE f.expedited), 0)
             FROM f
             LEFT JOIN o ON o.shipment_id = f.shipment_id
             LEFT JOIN locations AS l ON l.location_id = o.location_id
+            {currency_join}
+            {rate_join}
             GROUP BY ALL
             ORDER BY f.day
-            """,
+            """.format(
+                # a move's cost in the reporting currency at its month's average rate; a move
+                # without a rate counts as a move but adds no cost (never as zero money)
+                cost=converted("f.cost"),
+                currency_join=entity_currency_join("l.entity_id"),
+                rate_join=monthly_rate_join("f.day"),
+            ),
             {"as_of": as_of},
         ).fetchall()
     except duckdb.CatalogException:

@@ -23,3 +23,15 @@ JOIN entities AS e ON e.entity_id = l.entity_id
 LEFT JOIN newest AS fx ON fx.from_currency = e.currency
 WHERE r.good > coalesce(i.qty, 0) {where}
 """
+
+
+# A freight move's cost to the reporting currency: 1 in it, else its month's average rate.
+REPORTING_JOINS = """
+    LEFT JOIN entities AS e ON e.entity_id = l.entity_id
+    LEFT JOIN money.fx_monthly AS m ON m.from_currency = e.currency
+        AND m.to_currency = (SELECT reporting_currency FROM money.settings)
+        AND m.month = date_trunc('month', f.actual_pickup_ts_local_date)
+"""
+REPORTING_FACTOR = (
+    "CASE WHEN e.currency = (SELECT reporting_currency FROM money.settings) THEN 1 ELSE m.rate END"
+)

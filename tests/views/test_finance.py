@@ -12,6 +12,7 @@ from control_tower.kpi.serving import latest_as_of
 from control_tower.views import finance as fv
 from control_tower.views.figures import Breakdown
 from tests.support.dash_callbacks import ratio_from_values
+from tests.support.finance_money import REPORTING_FACTOR, REPORTING_JOINS
 from tests.support.web_users import SUPERVISOR_SITE
 
 
@@ -76,11 +77,18 @@ def test_expedited_share_of_an_entity_and_of_everything(snapshot):
         (as_of - timedelta(days=13), entity),
         (as_of - timedelta(days=90), None),
     ):
+        # costs in the reporting currency at the month average (money.fx_monthly, whose
+        # figures tests/money checks by hand)
         moves, fast, cost, fast_cost = snapshot.execute(
-            """
+            f"""
+            WITH f AS (SELECT f.*, f.actual_freight_cost * {REPORTING_FACTOR} AS rc_cost
+                       FROM freight_shipments f
+                       LEFT JOIN locations l ON l.location_id = (SELECT min(s.location_id)
+                           FROM shipments s WHERE s.shipment_id = f.shipment_id)
+                       {REPORTING_JOINS})
             SELECT count(*), count(*) FILTER (WHERE f.expedited),
-                   sum(f.actual_freight_cost), sum(f.actual_freight_cost) FILTER (WHERE f.expedited)
-            FROM freight_shipments f
+                   sum(f.rc_cost), sum(f.rc_cost) FILTER (WHERE f.expedited)
+            FROM f
             LEFT JOIN locations l ON l.location_id =
                 (SELECT min(s.location_id) FROM shipments s WHERE s.shipment_id = f.shipment_id)
             WHERE f.status <> 'cancelled' AND f.actual_freight_cost IS NOT NULL

@@ -15,6 +15,7 @@ import pytest
 
 from control_tower.kpi.serving import latest_as_of
 from tests.support.dash_callbacks import find, page_callback_body, post_as
+from tests.support.finance_money import REPORTING_FACTOR, REPORTING_JOINS
 
 BODY = "finance-body"
 SUBTITLE = "finance-subtitle"
@@ -104,8 +105,11 @@ class TestFigures:
         as_of = latest_as_of(snapshot)
         start = as_of.replace(day=1)
         share = snapshot.execute(
-            "SELECT sum(CASE WHEN expedited THEN actual_freight_cost ELSE 0 END) "
-            "/ sum(actual_freight_cost) FROM freight_shipments WHERE status <> 'cancelled' "
+            "SELECT sum(CASE WHEN expedited THEN rc ELSE 0 END) / sum(rc) FROM ("
+            f"SELECT f.*, f.actual_freight_cost * {REPORTING_FACTOR} AS rc "
+            "FROM freight_shipments f LEFT JOIN locations l ON l.location_id = "
+            "(SELECT min(s.location_id) FROM shipments s WHERE s.shipment_id = f.shipment_id) "
+            f"{REPORTING_JOINS}) f WHERE status <> 'cancelled' "
             "AND actual_pickup_ts IS NOT NULL AND actual_freight_cost IS NOT NULL "
             "AND actual_pickup_ts_local_date >= ? AND actual_pickup_ts_local_date < ?",
             [start, as_of],

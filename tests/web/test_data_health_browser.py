@@ -37,6 +37,16 @@ def _wait_caption(page, text: str) -> None:
     )
 
 
+def _wait_grid(page) -> None:
+    """The quarantine grid's first block is shown: its header can be clicked, its body scrolled
+    (on a loaded machine the caption's count can arrive before the grid's first rows)."""
+    _wait_caption(page, "in quarantine")
+    page.wait_for_selector(f"{ROWS}[row-index='0']", state="visible")
+    page.wait_for_selector(
+        f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label", state="visible"
+    )
+
+
 def _lines(page) -> list[str]:
     return page.locator(f"{ROWS} [col-id='source_line']").all_inner_texts()
 
@@ -57,7 +67,7 @@ class TestLandedWarehouse:
 
     def test_header_sort_is_done_on_the_server(self, page, served):
         page.goto(served.url + "/data-health")
-        _wait_caption(page, "in quarantine")
+        _wait_grid(page)
         page.click(f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label")
         page.wait_for_function(
             f"() => document.querySelector(\"{ROWS}[row-index='0'] [col-id='source_line']\")?.innerText === '2'"
@@ -72,7 +82,7 @@ class TestLandedWarehouse:
 
     def test_scrolling_loads_later_blocks(self, page, served):
         page.goto(served.url + "/data-health")
-        _wait_caption(page, "in quarantine")
+        _wait_grid(page)
         page.locator(f"{QUARANTINE} .ag-body-viewport").evaluate(
             "el => el.scrollTop = el.scrollHeight"
         )

@@ -31,6 +31,7 @@ import duckdb
 from control_tower.accounts import Scope
 from control_tower.exceptions.registry import type_label
 from control_tower.exceptions.store import UNRESOLVED
+from control_tower.money.sql import converted, daily_rate_join, entity_currency_join
 
 
 class MoneyNotComputedError(LookupError):
@@ -203,9 +204,8 @@ def _items(cur: duckdb.DuckDBPyConnection, scope: Scope) -> list[tuple[Any, ...]
 
 # The open and backordered lines' unshipped value by site, in the line's entity currency and
 # converted to the reporting currency at the rate of the data's day ($day).
-_BACKLOG = """
-    WITH rc AS (SELECT reporting_currency FROM money.settings),
-    shipped AS (
+_BACKLOG = f"""
+    WITH shipped AS (
         SELECT order_id, line_no, sum(shipped_qty) AS shipped_qty FROM shipments GROUP BY ALL
     ),
     lines AS (
@@ -214,21 +214,17 @@ _BACKLOG = """
                    * CAST(l.unit_price AS DOUBLE) / coalesce(nullif(l.uom_factor, 0), 1) AS amount
         FROM sales_order_lines AS l
         LEFT JOIN shipped AS s ON s.order_id = l.order_id AND s.line_no = l.line_no
-        WHERE l.status IN ('open', 'backordered') AND {scope}
+        WHERE l.status IN ('open', 'backordered') AND {{scope}}
     ),
     by_site AS (
         SELECT location_id, entity_id, count(*) AS lines, sum(amount) AS amount
         FROM lines GROUP BY ALL
     )
     SELECT x.location_id, x.entity_id, x.lines, x.amount AS local_amount,
-           CASE WHEN ec.currency = rc.reporting_currency THEN x.amount
-                ELSE x.amount * fx.rate END AS amount  -- NULL when no rate
+           {converted("x.amount")} AS amount  -- NULL when no rate
     FROM by_site AS x
-    CROSS JOIN rc
-    LEFT JOIN money.entity_currencies AS ec ON ec.entity_id = x.entity_id
-    LEFT JOIN money.fx_daily AS fx
-        ON fx.from_currency = ec.currency AND fx.to_currency = rc.reporting_currency
-       AND fx.rate_date = CAST($day AS DATE)
+    {entity_currency_join("x.entity_id")}
+    {daily_rate_join("CAST($day AS DATE)")}
 """
 
 
@@ -241,15 +237,15 @@ def _backlog(
     sql = _BACKLOG.replace("$day", "?").format(scope=condition)
     rows = cur.execute(sql, [*params, day]).fetchall()
     by_site: dict[str | None, dict[str, Any]] = {}
-    for location, entity, lines, local, converted in rows:
+    for location, entity, lines, local, in_reporting in rows:
         site = by_site.setdefault(
             location,
             {"location_id": location, "entity_id": entity, "backlog_lines": 0,
              "backlog": 0.0, "backlog_local": 0.0},
         )  # fmt: skip
         site["backlog_lines"] += lines
-        site["backlog"] = None if site["backlog"] is None or converted is None else (
-            site["backlog"] + converted
+        site["backlog"] = None if site["backlog"] is None or in_reporting is None else (
+            site["backlog"] + in_reporting
         )  # fmt: skip
         site["backlog_local"] = site["backlog_local"] + local if local is not None else None
     return list(by_site.values())

@@ -35,6 +35,8 @@ STAMP = VENV / ".installed"
 TEST_APT_PACKAGES = {
     "chromium": "/usr/bin/chromium",
     "postgresql": "/usr/lib/postgresql/15/bin/initdb",
+    # Java for the Spark engine's tests (pyspark runs Spark in a local JVM).
+    "openjdk-17-jre-headless": "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
 }
 
 

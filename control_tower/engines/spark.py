@@ -1,0 +1,165 @@
+"""The scale-out engine: Apache Spark runs the governed SQL over the tables of a published lake.
+
+A `SparkEngine` holds a SparkSession (local, a cluster's master URL, or a Spark
+Connect server), registers every table of the lake's current version as a
+temporary view over exactly the files its manifest lists (so it never reads a
+half-published version), and runs `transpile.to_spark` of each governed query.
+The session is set to behave as DuckDB does where the governed SQL relies on
+it: UTC session time zone, non-ANSI arithmetic (a division by zero is NULL, as
+the definitions' NULLIF guards expect, not an error).
+
+pyspark is an optional dependency (`pip install 'control-tower[spark]'`, and a
+Java 17 runtime); importing this module does not need it, starting an engine does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from control_tower.engines.base import EngineError
+from control_tower.engines.transpile import TranspileError, to_spark, view_name
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DEFAULT_MASTER = "local[2]"
+# Settings that make Spark compute what DuckDB computes for the governed SQL, and suit one
+# machine's local mode (few shuffle partitions for small data; a cluster may override them).
+BASE_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+@dataclass(frozen=True)
+class SparkConfig:
+    """Where Spark runs: `remote` (a Spark Connect URL, sc://host:15002) or `master`
+    (local[N], spark://host:7077, yarn, k8s://...), plus extra `conf`."""
+
+    master: str = DEFAULT_MASTER
+    remote: str | None = None
+    conf: Mapping[str, str] = field(default_factory=dict)
+    app_name: str = "control-tower"
+
+    @staticmethod
+    def parse_conf(text: str) -> dict[str, str]:
+        """`key=value;key=value` (CONTROL_TOWER_SPARK_CONF) as a dict; a bad pair is an error."""
+        out: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in text.split(";"))):
+            key, sep, value = part.partition("=")
+            if not sep or not key.strip().startswith("spark."):
+                raise ValueError(
+                    f"CONTROL_TOWER_SPARK_CONF: {part!r} is not spark.<key>=<value> "
+                    "(pairs separated by ';')"
+                )
+            out[key.strip()] = value.strip()
+        return out
+
+
+def java_available() -> bool:
+    """Whether a Java runtime is on this machine (JAVA_HOME or `java` on PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    return bool(home and (Path(home) / "bin" / "java").exists()) or shutil.which("java") is not None
+
+
+def start_session(config: SparkConfig) -> SparkSession:
+    """A SparkSession for `config` (the running one, reconfigured, if there is one)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise EngineError(
+            "the Spark engine needs pyspark: pip install 'control-tower[spark]' "
+            "(and a Java 17 runtime, e.g. Debian's openjdk-17-jre-headless)"
+        ) from exc
+    if not config.remote and not java_available():
+        raise EngineError(
+            "the Spark engine needs a Java 17 runtime: install openjdk-17-jre-headless "
+            "or set JAVA_HOME"
+        )
+    builder = SparkSession.builder.appName(config.app_name)
+    builder = builder.remote(config.remote) if config.remote else builder.master(config.master)
+    for key, value in {**BASE_CONF, **config.conf}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+class SparkEngine:
+    """Governed SQL on Spark, over the tables of one lake version."""
+
+    name = "spark"
+
+    def __init__(self, session: SparkSession, *, owns_session: bool = False) -> None:
+        self.session = session
+        self.owns_session = owns_session
+        self.schema: dict[str, dict[str, str]] = {}  # {table as the SQL names it: {col: type}}
+        self.version: str | None = None
+        self._views: set[str] = set()
+
+    @classmethod
+    def start(cls, config: SparkConfig) -> SparkEngine:
+        """An engine on a new (or the running) session, which `close()` stops."""
+        return cls(start_session(config), owns_session=True)
+
+    def register_lake(self, lake_dir: Path) -> str:
+        """Views of every table of the lake's current version; returns that version."""
+        from control_tower.lake.read import current_manifest
+
+        manifest = current_manifest(lake_dir)
+        for name, table in manifest.tables.items():
+            columns = [c.name for c in table.columns]
+            paths = [str(p) for p in manifest.files(name)]
+            frame = self.session.read.parquet(*paths).select(*columns)
+            frame.createOrReplaceTempView(view_name(name))
+            types = {c.name: c.type for c in table.columns}
+            self.schema[name] = types
+            if "." not in name:
+                self.schema[f"main.{name}"] = types
+        self.version = manifest.version
+        return manifest.version
+
+    def _sql(self, sql: str, params: Mapping[str, Any], what: str) -> str:
+        return to_spark(sql, params, what=what, schema=self.schema)
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any], *, what: str) -> pa.Table:
+        text = self._sql(sql, params, what)
+        try:
+            return self.session.sql(text).toArrow()
+        except TranspileError:
+            raise
+        except Exception as exc:  # pyspark raises its own error classes (AnalysisException, ...)
+            raise EngineError(f"{what}: Spark could not run the query: {exc}") from exc
+
+    def create_temp_view(
+        self, name: str, sql: str, params: Mapping[str, Any], *, what: str
+    ) -> None:
+        text = self._sql(sql, params, what)
+        try:
+            frame = self.session.sql(text)
+            frame.cache()
+            frame.createOrReplaceTempView(name)
+        except Exception as exc:
+            raise EngineError(f"{what}: Spark could not build {name}: {exc}") from exc
+        self._views.add(name)
+
+    def drop_temp_view(self, name: str) -> None:
+        if name in self._views:
+            self.session.catalog.dropTempView(name)
+            self._views.discard(name)
+
+    def close(self) -> None:
+        for name in list(self._views):
+            self.drop_temp_view(name)
+        if self.owns_session:
+            self.session.stop()

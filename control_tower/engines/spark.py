@@ -92,7 +92,12 @@ def start_session(config: SparkConfig) -> SparkSession:
     builder = builder.remote(config.remote) if config.remote else builder.master(config.master)
     for key, value in {**BASE_CONF, **config.conf}.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    if not config.remote:
+        # A failed query is reported once, as an EngineError naming the KPI or rule; Spark's
+        # own log would repeat it with a JVM stack trace on stderr.
+        session.sparkContext.setLogLevel("FATAL")
+    return session
 
 
 class SparkEngine:
@@ -103,7 +108,8 @@ class SparkEngine:
     def __init__(self, session: SparkSession, *, owns_session: bool = False) -> None:
         self.session = session
         self.owns_session = owns_session
-        self.schema: dict[str, dict[str, str]] = {}  # {table as the SQL names it: {col: type}}
+        # The lake tables' columns, {schema: {table: {column: DuckDB type}}} (main: landed).
+        self.schema: dict[str, dict[str, dict[str, str]]] = {}
         self.version: str | None = None
         self._views: set[str] = set()
 
@@ -122,10 +128,10 @@ class SparkEngine:
             paths = [str(p) for p in manifest.files(name)]
             frame = self.session.read.parquet(*paths).select(*columns)
             frame.createOrReplaceTempView(view_name(name))
-            types = {c.name: c.type for c in table.columns}
-            self.schema[name] = types
-            if "." not in name:
-                self.schema[f"main.{name}"] = types
+            schema, _, table_name = name.rpartition(".")
+            self.schema.setdefault(schema or "main", {})[table_name] = {
+                c.name: c.type for c in table.columns
+            }
         self.version = manifest.version
         return manifest.version
 

@@ -19,7 +19,9 @@ catalog (the shipped catalog has none, a test holds it).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
@@ -28,6 +30,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.qualify_columns import qualify_columns
 
 READ = "duckdb"
@@ -102,9 +106,21 @@ def bind(tree: exp.Expression, params: Mapping[str, Any], what: str) -> exp.Expr
 
 
 # --- rewrites ----------------------------------------------------------------------------------
-# Each takes the tree and `what`, returns the tree. They run in order, before generation.
+# Each takes the tree and the query's context, returns the tree. They run in order, before
+# generation.
 
-Rewrite = Callable[[exp.Expression, str], exp.Expression]
+Schema = Mapping[str, Mapping[str, Mapping[str, str]]]  # {schema: {table: {column: type}}}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rewrite knows of the query: whose it is, and the tables' columns when known."""
+
+    what: str
+    schema: Schema | None = None
+
+
+Rewrite = Callable[[exp.Expression, Context], exp.Expression]
 
 
 def _call(name: str, *args: exp.Expression) -> exp.Expression:
@@ -115,11 +131,11 @@ def _anonymous(node: exp.Expression, name: str) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == name
 
 
-def rename_tables(tree: exp.Expression, what: str) -> exp.Expression:
+def rename_tables(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """`schema.table` -> the Spark view `schema__table`; `main.table` -> `table`."""
     for table in list(tree.find_all(exp.Table)):
         if table.args.get("catalog"):
-            raise TranspileError(what, f"table {table.sql(READ)} names a catalog")
+            raise TranspileError(ctx.what, f"table {table.sql(READ)} names a catalog")
         db = table.db
         if db:
             table.set("this", exp.to_identifier(view_name(f"{db}.{table.name}")))
@@ -127,7 +143,7 @@ def rename_tables(tree: exp.Expression, what: str) -> exp.Expression:
     return tree
 
 
-def scope_is_whole(tree: exp.Expression, what: str) -> exp.Expression:
+def scope_is_whole(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """`exc_in_scope(key)` (the incremental refresh's key filter) is true on a full run, the only
     kind an engine other than the warehouse's runs."""
     return tree.transform(lambda n: exp.true() if _anonymous(n, "exc_in_scope") else n)
@@ -137,7 +153,7 @@ def _micros(e: exp.Expression) -> exp.Expression:
     return _call("unix_micros", exp.cast(e, exp.DataType.build("TIMESTAMP")))
 
 
-def epoch_seconds(tree: exp.Expression, what: str) -> exp.Expression:
+def epoch_seconds(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """DuckDB `epoch(ts)` is the seconds since 1970 with their fraction, `epoch(a - b)` the
     seconds between two timestamps; Spark's UNIX_TIMESTAMP (sqlglot's mapping) drops the
     fraction. Both become microseconds (exact integers) divided by 1e6, as DuckDB computes."""
@@ -156,19 +172,24 @@ def epoch_seconds(tree: exp.Expression, what: str) -> exp.Expression:
     return tree.transform(swap)
 
 
-def interval_constructors(tree: exp.Expression, what: str) -> exp.Expression:
-    """DuckDB `to_minutes(n)`, `to_hours(n)`, `to_microseconds(n)` build a day-time interval;
+def interval_constructors(tree: exp.Expression, ctx: Context) -> exp.Expression:
+    """DuckDB `to_days(n)`, `to_hours(n)`, `to_minutes(n)`, `to_seconds(n)`, `to_microseconds(n)`
+    build a day-time interval;
     Spark's `make_dt_interval(days, hours, mins, secs)` builds the same one."""
     zero = exp.Literal.number(0)
 
     def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.ToDays):
+            return _call("make_dt_interval", node.this, zero.copy(), zero.copy(), zero.copy())
         if not isinstance(node, exp.Anonymous):
             return node
         name = node.name.lower()
-        if name not in ("to_minutes", "to_hours", "to_microseconds", "to_seconds"):
+        if name not in ("to_days", "to_hours", "to_minutes", "to_seconds", "to_microseconds"):
             return node
         (n,) = node.expressions
-        if name == "to_hours":
+        if name == "to_days":
+            args = [n, zero, zero, zero]
+        elif name == "to_hours":
             args = [zero, n, zero, zero]
         elif name == "to_minutes":
             args = [zero, zero, n, zero]
@@ -187,7 +208,7 @@ def interval_constructors(tree: exp.Expression, what: str) -> exp.Expression:
     return tree.transform(swap)
 
 
-def local_to_utc(tree: exp.Expression, what: str) -> exp.Expression:
+def local_to_utc(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """DuckDB `timezone('UTC', timezone(zone, local_ts))` reads a wall-clock time of `zone` and
     gives it in UTC: Spark's `to_utc_timestamp(local_ts, zone)`. Any other use of `timezone`
     depends on DuckDB's TIMESTAMPTZ and is refused."""
@@ -203,37 +224,62 @@ def local_to_utc(tree: exp.Expression, what: str) -> exp.Expression:
         ):
             zone, local = inner.expressions
             return _call("to_utc_timestamp", local, zone)
-        raise TranspileError(what, f"timezone() other than UTC of a local time: {node.sql(READ)}")
+        raise TranspileError(
+            ctx.what, f"timezone() other than UTC of a local time: {node.sql(READ)}"
+        )
 
     return tree.transform(swap)
 
 
-def _dateish(node: exp.Expression) -> bool:
-    """Whether an expression is certainly a DATE (by its form: a cast to DATE, a date column by
-    the contract's naming, or a function of those that keeps the type)."""
-    node = node.unnest() if isinstance(node, exp.Paren) else node
-    if isinstance(node, exp.Cast):
-        return node.to.is_type(exp.DataType.Type.DATE)
-    if isinstance(node, exp.Column):
-        return node.name == "date" or node.name.endswith("_date")
-    if isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least)):
-        return _dateish(node.this) and all(_dateish(e) for e in node.expressions)
-    return isinstance(node, (exp.CurrentDate, exp.Date))
+def _typed(tree: exp.Expression, ctx: Context) -> exp.Expression | None:
+    """The tree qualified and annotated with types from the tables' columns (None when the
+    columns are not known or a column cannot be resolved)."""
+    if ctx.schema is None:
+        return None
+    try:
+        tree = qualify(
+            tree,
+            schema={k: dict(v) for k, v in ctx.schema.items()},
+            dialect=READ,
+            db=MAIN_SCHEMA,
+            quote_identifiers=False,
+            validate_qualify_columns=False,
+        )
+        return annotate_types(tree, schema=dict(ctx.schema), dialect=READ)
+    except SqlglotError:
+        return None
 
 
-def date_difference(tree: exp.Expression, what: str) -> exp.Expression:
+def _is_date(node: exp.Expression) -> bool:
+    return node.type is not None and node.type.is_type(exp.DataType.Type.DATE)
+
+
+def date_difference(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """DuckDB `date_a - date_b` is the whole days between them (an integer); in Spark it is an
-    interval. Both sides DATE -> `datediff(date_a, date_b)`, the same integer."""
+    interval. Both sides DATE (by the types sqlglot infers from the tables' columns) ->
+    `datediff(date_a, date_b)`, the same integer. A subtraction whose operands' types cannot
+    be inferred is refused when either side could be a date."""
+    typed = _typed(tree, ctx)
+    if typed is None:
+        for sub in tree.find_all(exp.Sub):
+            if any(
+                isinstance(s, exp.Cast) and s.to.is_type(exp.DataType.Type.DATE)
+                for s in (sub.this, sub.expression)
+            ):
+                raise TranspileError(
+                    ctx.what, f"cannot tell whether {sub.sql(READ)} subtracts dates (no schema)"
+                )
+        return tree
 
     def swap(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Sub) and _dateish(node.this) and _dateish(node.expression):
+        if isinstance(node, exp.Sub) and _is_date(node.this) and _is_date(node.expression):
             return exp.DateDiff(this=node.this, expression=node.expression, unit=exp.var("DAY"))
         return node
 
-    return tree.transform(swap)
+    return typed.transform(swap)
 
 
-def exact_quantiles(tree: exp.Expression, what: str) -> exp.Expression:
+def exact_quantiles(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """DuckDB `quantile_cont(x, q)` and `median(x)` interpolate linearly between the two nearest
     values; Spark's `percentile(x, q)` does the same, exactly (not percentile_approx)."""
 
@@ -252,15 +298,14 @@ def exact_quantiles(tree: exp.Expression, what: str) -> exp.Expression:
     return tree.transform(swap)
 
 
-def json_with_nulls(tree: exp.Expression, what: str) -> exp.Expression:
+def json_with_nulls(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """DuckDB `to_json(struct)` writes every field, NULL ones as null; Spark's to_json leaves
     NULL fields out unless told `ignoreNullFields` false."""
 
     def swap(node: exp.Expression) -> exp.Expression:
         if _anonymous(node, "to_json") and len(node.expressions) == 1:
-            options = exp.Map(
-                keys=exp.Array(expressions=[exp.Literal.string("ignoreNullFields")]),
-                values=exp.Array(expressions=[exp.Literal.string("false")]),
+            options = _call(
+                "map", exp.Literal.string("ignoreNullFields"), exp.Literal.string("false")
             )
             return _call("to_json", node.expressions[0], options)
         return node
@@ -282,9 +327,7 @@ REWRITES: list[Rewrite] = [
 # --- star modifiers --------------------------------------------------------------------------
 
 
-def expand_star_modifiers(
-    tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None, what: str
-) -> exp.Expression:
+def expand_star_modifiers(tree: exp.Expression, ctx: Context) -> exp.Expression:
     """`SELECT r.* REPLACE (...)` / `* EXCLUDE (...)`, which Spark lacks, expanded to the
     columns they stand for (from the query itself and the tables' `schema`)."""
     stars = [
@@ -294,22 +337,37 @@ def expand_star_modifiers(
     ]
     if not stars:
         return tree
-    if schema is None:
-        raise TranspileError(what, "SELECT * REPLACE/EXCLUDE needs the tables' columns")
+    if ctx.schema is None:
+        raise TranspileError(ctx.what, "SELECT * REPLACE/EXCLUDE needs the tables' columns")
     try:
-        return qualify_columns(tree, schema=dict(schema), expand_stars=True, dialect=READ)
+        return qualify_columns(tree, schema=dict(ctx.schema), expand_stars=True, dialect=READ)
     except SqlglotError as exc:
-        raise TranspileError(what, f"cannot expand * REPLACE/EXCLUDE: {exc}") from None
+        raise TranspileError(ctx.what, f"cannot expand * REPLACE/EXCLUDE: {exc}") from None
 
 
 # --- the whole step ------------------------------------------------------------------------------
 
 
+# Calls in Spark SQL that are syntax rather than functions of SHOW FUNCTIONS.
+SPARK_SYNTAX = frozenset({"cast", "try_cast", "extract", "struct"})
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\(")
+
+
 def _check_functions(tree: exp.Expression, what: str) -> None:
-    known = spark_functions()
-    for node in tree.find_all(exp.Anonymous):
-        if node.name.lower() not in known:
-            raise TranspileError(what, f"DuckDB function {node.name}() has no Spark equivalent")
+    """Every function call, as Spark SQL will name it, is one Spark has."""
+    known = spark_functions() | SPARK_SYNTAX
+    for node in tree.find_all(exp.Func):
+        if isinstance(node, (exp.Cast, exp.Case, exp.If, exp.Paren, exp.Interval)):
+            continue
+        if isinstance(node, exp.Anonymous):
+            name = node.name
+        else:
+            match = _CALL.match(node.sql(dialect=WRITE))
+            if match is None:
+                continue  # an operator or keyword form (a BETWEEN, a || concatenation)
+            name = match.group(1)
+        if name.lower() not in known:
+            raise TranspileError(what, f"{name}() has no Spark equivalent")
 
 
 def to_spark(
@@ -317,21 +375,22 @@ def to_spark(
     params: Mapping[str, Any] | None = None,
     *,
     what: str,
-    schema: Mapping[str, Mapping[str, str]] | None = None,
+    schema: Schema | None = None,
 ) -> str:
     """Spark SQL for the governed `sql` with `params` bound; TranspileError names the construct.
 
-    `schema` ({table: {column: type}}, tables as the SQL names them) lets `* REPLACE` be
-    expanded."""
+    `schema` ({schema: {table: {column: type}}}, the warehouse's tables under `main`) lets
+    `* REPLACE` be expanded and date arithmetic be told from number arithmetic."""
+    ctx = Context(what, schema)
     try:
         tree = sqlglot.parse_one(sql, dialect=READ)
     except SqlglotError as exc:
         raise TranspileError(what, f"not parsed: {exc}") from None
-    tree = expand_star_modifiers(tree, schema, what)
+    tree = expand_star_modifiers(tree, ctx)
     tree = bind(tree, params or {}, what)
     for rewrite in REWRITES:
-        tree = rewrite(tree, what)
-    tree = rename_tables(tree, what)
+        tree = rewrite(tree, ctx)
+    tree = rename_tables(tree, ctx)
     _check_functions(tree, what)
     try:
         return tree.sql(dialect=WRITE, unsupported_level=ErrorLevel.RAISE)

@@ -35,6 +35,8 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
+from control_tower.engines import Engine, EngineError, TranspileError
+from control_tower.engines.arrow import naive_utc
 from control_tower.exceptions.mirror import MIRROR_COLUMNS, mirror, mirror_line_promises
 from control_tower.exceptions.reconcile import ReconcileScope, reconcile
 from control_tower.exceptions.registry import (
@@ -135,11 +137,14 @@ def detect(
     types: Mapping[str, ExceptionType] | None = None,
     plans: Mapping[str, RulePlan] | None = None,
     changes: Changes | None = None,
+    engine: Engine | None = None,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """Fill temp table `exc_detected` with every true condition; returns (counts, failures).
 
     With `plans` (and the run's `changes`), a type planned `skip` is not run and a type
-    planned `keys` only for the keys its touched rows reach (they join `exc_recomputed`)."""
+    planned `keys` only for the keys its touched rows reach (they join `exc_recomputed`).
+    With an `engine` (Spark over the lake), every rule runs whole there and its rows are
+    brought back into `exc_detected`."""
     types = dict(types or EXCEPTION_TYPES)
     # The columns of what the warehouse remembers of a detection (storage/schema.py).
     con.execute("CREATE OR REPLACE TEMP TABLE exc_detected AS FROM exc.detected LIMIT 0")
@@ -158,37 +163,77 @@ def detect(
                 since=plan.since if plan else None,
                 now=now,
             )
-            # a keyed rule with no key to look at has nothing to find
-            counts[t.name] = (
-                _run_rule(con, t, as_of=as_of, now=now, keyed=keyed) if found or not keyed else 0
-            )
+            if engine is not None:
+                counts[t.name] = _run_rule_on(engine, con, t, as_of=as_of, now=now)
+            else:
+                # a keyed rule with no key to look at has nothing to find
+                counts[t.name] = (
+                    _run_rule(con, t, as_of=as_of, now=now, keyed=keyed)
+                    if found or not keyed
+                    else 0
+                )
             if keyed:
                 note_keys(con, t.name)
-        except (duckdb.Error, DetectionError) as exc:
+        except (duckdb.Error, DetectionError, EngineError, TranspileError) as exc:
             log.warning("exception rule %s failed: %s", t.name, exc)
             failed[t.name] = f"{type(exc).__name__}: {exc}"
     con.execute("DROP TABLE IF EXISTS exc_rule")
     return counts, failed
 
 
-def _run_rule(
-    con: duckdb.DuckDBPyConnection, t: ExceptionType, *, as_of: date, now: datetime, keyed: bool
-) -> int:
-    """Run one rule into `exc_detected` (once: staged, checked, appended); its row count."""
-    optional = _optional_columns(con, t, as_of=as_of, now=now)
-    # A keyed rule restricts its own tables by key; the filter here makes it exact.
-    only = " WHERE CAST(key AS VARCHAR) IN (SELECT key FROM exc_scope)" if keyed else ""
-    # The name and default severity are validated identifiers of the registry.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE exc_rule AS SELECT '{t.name}' AS type, "
+def _rule_select(t: ExceptionType, returned: set[str], only: str = "") -> str:
+    """The rule's rows in the columns of `exc_detected` (`returned`: the optional columns the
+    rule has). The name and default severity are validated identifiers of the registry."""
+    event_at = "CAST(event_at AS TIMESTAMP)" if "event_at" in returned else "NULL"
+    in_window = "coalesce(CAST(in_window AS BOOLEAN), true)" if "in_window" in returned else "true"
+    return (
+        f"SELECT '{t.name}' AS type, "
         "CAST(key AS VARCHAR) AS key, CAST(location_id AS VARCHAR) AS location_id, "
         "CAST(entity_id AS VARCHAR) AS entity_id, CAST(item_id AS VARCHAR) AS item_id, "
         "CAST(detail AS VARCHAR) AS detail, CAST(value_at_risk AS DOUBLE) AS value_at_risk, "
         f"coalesce(CAST(severity AS VARCHAR), '{t.severity}') AS severity, "
-        f"{optional['event_at']} AS event_at, {optional['in_window']} AS in_window "
-        f"FROM ({t.rule}) AS rule{only}",
+        f"{event_at} AS event_at, {in_window} AS in_window "
+        f"FROM ({t.rule}) AS rule{only}"
+    )
+
+
+def _run_rule(
+    con: duckdb.DuckDBPyConnection, t: ExceptionType, *, as_of: date, now: datetime, keyed: bool
+) -> int:
+    """Run one rule into `exc_detected` (once: staged, checked, appended); its row count."""
+    cur = con.execute(f"SELECT * FROM ({t.rule}) AS rule LIMIT 0", t.bindings(as_of=as_of, now=now))
+    returned = {d[0] for d in cur.description} & set(OPTIONAL_RULE_COLUMNS)
+    # A keyed rule restricts its own tables by key; the filter here makes it exact.
+    only = " WHERE CAST(key AS VARCHAR) IN (SELECT key FROM exc_scope)" if keyed else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE exc_rule AS {_rule_select(t, returned, only)}",
         t.bindings(as_of=as_of, now=now),
     )
+    return _append_rule(con, t)
+
+
+def _run_rule_on(
+    engine: Engine, con: duckdb.DuckDBPyConnection, t: ExceptionType, *, as_of: date, now: datetime
+) -> int:
+    """Run one rule whole on `engine`, its rows staged in DuckDB as `exc_rule`, then appended."""
+    params = t.bindings(as_of=as_of, now=now)
+    what = f"exception rule {t.name}"
+    probe = engine.query_arrow(f"SELECT * FROM ({t.rule}) AS rule LIMIT 0", params, what=what)
+    returned = set(probe.column_names) & set(OPTIONAL_RULE_COLUMNS)
+    rows = naive_utc(engine.query_arrow(_rule_select(t, returned), params, what=what))
+    con.register("exc_rule_rows", rows)
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE exc_rule AS SELECT * FROM exc_detected LIMIT 0; "
+            "INSERT INTO exc_rule BY NAME SELECT * FROM exc_rule_rows"
+        )
+    finally:
+        con.unregister("exc_rule_rows")
+    return _append_rule(con, t)
+
+
+def _append_rule(con: duckdb.DuckDBPyConnection, t: ExceptionType) -> int:
+    """Check the staged `exc_rule` (one row per key) and append it to `exc_detected`."""
     total, distinct, null_keys = one_row(
         con,
         "SELECT count(*), count(DISTINCT key), count(*) FILTER (WHERE key IS NULL) FROM exc_rule",
@@ -202,20 +247,6 @@ def _run_rule(
     return int(total)
 
 
-def _optional_columns(
-    con: duckdb.DuckDBPyConnection, t: ExceptionType, *, as_of: date, now: datetime
-) -> dict[str, str]:
-    """The SQL of the optional rule columns: the rule's own, else their defaults."""
-    cur = con.execute(f"SELECT * FROM ({t.rule}) AS rule LIMIT 0", t.bindings(as_of=as_of, now=now))
-    returned = {d[0] for d in cur.description} & set(OPTIONAL_RULE_COLUMNS)
-    return {
-        "event_at": "CAST(event_at AS TIMESTAMP)" if "event_at" in returned else "NULL",
-        "in_window": "coalesce(CAST(in_window AS BOOLEAN), true)"
-        if "in_window" in returned
-        else "true",
-    }
-
-
 def refresh_exceptions(
     con: duckdb.DuckDBPyConnection,
     app_db_url: str,
@@ -224,11 +255,17 @@ def refresh_exceptions(
     now: datetime | None = None,
     types: Mapping[str, ExceptionType] | None = None,
     changes: Changes | None = None,
+    engine: Engine | None = None,
 ) -> DetectionReport:
     """Detect, reconcile and mirror: everything (`changes` None or a full refresh), or what the
-    run's batches touched. Raises DetectionError after doing the rest if a rule failed."""
+    run's batches touched. Raises DetectionError after doing the rest if a rule failed.
+
+    With an `engine` (Spark over the published lake) the rules run there, every one whole;
+    reconciliation and the mirror stay in the warehouse and the app database."""
     now = now.astimezone(UTC).replace(tzinfo=None) if now and now.tzinfo else now or _utcnow()
     changes = changes or Changes.full_refresh("requested")
+    if engine is not None and not changes.full:
+        changes = Changes.full_refresh(f"the {engine.name} engine runs every rule whole")
     kinds = dict(types or EXCEPTION_TYPES)
     report = DetectionReport(as_of=as_of, now=now)
     t0 = time.perf_counter()
@@ -239,7 +276,7 @@ def refresh_exceptions(
     plans = plan_rules(con, changes, kinds, as_of=as_of, now=now)
     begin_reconcile_scope(con)
     report.detected, report.failed = detect(
-        con, as_of=as_of, now=now, types=kinds, plans=plans, changes=changes
+        con, as_of=as_of, now=now, types=kinds, plans=plans, changes=changes, engine=engine
     )
     succeeded = sorted(report.detected)
     full_types = [n for n in succeeded if plans[n].mode == FULL]

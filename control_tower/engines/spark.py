@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from control_tower.engines import spark_ctes
 from control_tower.engines.base import EngineError
-from control_tower.engines.transpile import TranspileError, to_spark, view_name
+from control_tower.engines.transpile import to_spark, view_name
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -111,7 +112,7 @@ class SparkEngine:
         # The lake tables' columns, {schema: {table: {column: DuckDB type}}} (main: landed).
         self.schema: dict[str, dict[str, dict[str, str]]] = {}
         self.version: str | None = None
-        self._views: set[str] = set()
+        self._views: dict[str, list[str]] = {}  # view -> the cached steps it reads
 
     @classmethod
     def start(cls, config: SparkConfig) -> SparkEngine:
@@ -138,31 +139,51 @@ class SparkEngine:
     def _sql(self, sql: str, params: Mapping[str, Any], what: str) -> str:
         return to_spark(sql, params, what=what, schema=self.schema)
 
-    def query_arrow(self, sql: str, params: Mapping[str, Any], *, what: str) -> pa.Table:
-        text = self._sql(sql, params, what)
+    def _cache_steps(self, text: str, what: str) -> tuple[str, list[str]]:
+        """The query's shared CTEs cached as tables (`spark_ctes`): the main query and the
+        names cached, which stay until what reads them is done (a view made from them keeps
+        reading them by name)."""
+        plan = spark_ctes.split(text)
+        done: list[str] = []
         try:
-            return self.session.sql(text).toArrow()
-        except TranspileError:
-            raise
+            for name, step in plan.steps:
+                self.session.sql(f"CACHE TABLE `{name}` AS {step}")
+                done.append(name)
         except Exception as exc:  # pyspark raises its own error classes (AnalysisException, ...)
+            self._drop(done)
             raise EngineError(f"{what}: Spark could not run the query: {exc}") from exc
+        return plan.query, done
+
+    def _drop(self, names: list[str]) -> None:
+        for name in reversed(names):  # the later ones read the earlier ones
+            self.session.sql(f"UNCACHE TABLE IF EXISTS `{name}`")
+            self.session.catalog.dropTempView(name)
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any], *, what: str) -> pa.Table:
+        query, steps = self._cache_steps(self._sql(sql, params, what), what)
+        try:
+            return self.session.sql(query).toArrow()
+        except Exception as exc:
+            raise EngineError(f"{what}: Spark could not run the query: {exc}") from exc
+        finally:
+            self._drop(steps)
 
     def create_temp_view(
         self, name: str, sql: str, params: Mapping[str, Any], *, what: str
     ) -> None:
-        text = self._sql(sql, params, what)
+        self.drop_temp_view(name)
+        query, steps = self._cache_steps(self._sql(sql, params, what), what)
         try:
-            frame = self.session.sql(text)
-            frame.cache()
-            frame.createOrReplaceTempView(name)
+            self.session.sql(f"CACHE TABLE `{name}` AS {query}")
         except Exception as exc:
+            self._drop(steps)
             raise EngineError(f"{what}: Spark could not build {name}: {exc}") from exc
-        self._views.add(name)
+        self._views[name] = steps
 
     def drop_temp_view(self, name: str) -> None:
-        if name in self._views:
-            self.session.catalog.dropTempView(name)
-            self._views.discard(name)
+        steps = self._views.pop(name, None)
+        if steps is not None:
+            self._drop([*steps, name])
 
     def close(self) -> None:
         for name in list(self._views):

@@ -333,7 +333,7 @@ def expand_star_modifiers(tree: exp.Expression, ctx: Context) -> exp.Expression:
     stars = [
         s
         for s in tree.find_all(exp.Star)
-        if s.args.get("replace") or s.args.get("except") or s.args.get("rename")
+        if any(s.args.get(k) for k in ("replace", "except", "except_", "rename"))
     ]
     if not stars:
         return tree
@@ -367,7 +367,10 @@ def _check_functions(tree: exp.Expression, what: str) -> None:
                 continue  # an operator or keyword form (a BETWEEN, a || concatenation)
             name = match.group(1)
         if name.lower() not in known:
-            raise TranspileError(what, f"{name}() has no Spark equivalent")
+            duck = _CALL.match(node.sql(dialect=READ))
+            raise TranspileError(
+                what, f"DuckDB function {duck.group(1) if duck else name}() has no Spark equivalent"
+            )
 
 
 def to_spark(
@@ -396,3 +399,15 @@ def to_spark(
         return tree.sql(dialect=WRITE, unsupported_level=ErrorLevel.RAISE)
     except SqlglotError as exc:
         raise TranspileError(what, f"unsupported in Spark SQL: {exc}") from None
+
+
+def schema_of(con: Any) -> dict[str, dict[str, dict[str, str]]]:
+    """The columns of every table of a DuckDB database, as `to_spark` takes them."""
+    rows = con.execute(
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() ORDER BY table_schema, table_name, ordinal_position"
+    ).fetchall()
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for schema, table, column, kind in rows:
+        out.setdefault(schema, {}).setdefault(table, {})[column] = kind
+    return out

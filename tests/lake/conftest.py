@@ -3,39 +3,17 @@ published from it (read only) that the read-side tests share."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from control_tower.lake.publish import LakeReport, publish_lake
-from control_tower.lake.tables import LakeTable, lake_tables
+from control_tower.lake.publish import publish_lake
+from control_tower.lake.tables import lake_tables
 from control_tower.settings import Settings
 from tests.support.demo_data import DEMO_AS_OF
-
-
-def copy_warehouse(settings: Settings, folder: Path) -> Path:
-    """A private copy of the demo's warehouse in `folder` (safe to change)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "warehouse.duckdb"
-    shutil.copy2(settings.warehouse_path, target)
-    wal = settings.warehouse_path.with_name(settings.warehouse_path.name + ".wal")
-    if wal.exists():
-        shutil.copy2(wal, target.with_name(target.name + ".wal"))
-    return target
-
-
-@dataclass(frozen=True)
-class Published:
-    """A lake published once from a copy of the demo's warehouse."""
-
-    warehouse: Path
-    lake: Path
-    report: LakeReport
-    tables: tuple[LakeTable, ...]
+from tests.support.lake import Published, copy_warehouse
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from control_tower.contracts import TABLES
 from control_tower.lake.layout import MASTER_TABLES, MONTH_COLUMNS
 from control_tower.lake.read import current_manifest, register_duckdb
-from tests.lake.conftest import Published
+from tests.support.lake import Published
 
 FILE_NAME = r"part-[0-9a-f]{16}\.parquet"
 

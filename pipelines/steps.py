@@ -107,12 +107,12 @@ def _exceptions(ctx: StepContext) -> str:
 
 
 def _lake(ctx: StepContext) -> str:
-    from control_tower.lake.publish import publish_lake
-    from control_tower.lake.tables import lake_tables
-
     lake_dir = ctx.settings.lake_dir
     if lake_dir is None:
         return "lake publishing off (set CONTROL_TOWER_LAKE_DIR)"
+    from control_tower.lake.publish import publish_lake
+    from control_tower.lake.tables import lake_tables
+
     tables = lake_tables(ctx.con, ctx.settings.kpi_definitions)
     return publish_lake(
         ctx.con, lake_dir, as_of=ctx.as_of, changes=ctx.changes, tables=tables

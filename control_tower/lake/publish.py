@@ -20,7 +20,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -125,6 +125,10 @@ def _batch_marks(con: duckdb.DuckDBPyConnection, table: LakeTable) -> dict[str, 
             "batch_sum": int(total or 0)}  # fmt: skip
 
 
+def _without_ledger(marks: Mapping[str, int]) -> dict[str, int]:
+    return {k: v for k, v in marks.items() if k != LEDGER_MARK}
+
+
 class _Publisher:
     """One publish: the tables' entries, built against the previous version."""
 
@@ -140,23 +144,31 @@ class _Publisher:
         self.changes, self.report = changes, report
         self.ledger = _ledger_batches(con)
 
+    def _present(self, entry: TableEntry) -> bool:
+        return all((self.lake_dir / f.path).is_file() for f in entry.files)
+
     def entry(self, table: LakeTable) -> TableEntry:
         columns = table_columns(self.con, table)
         before = self.previous.tables.get(table.name) if self.previous else None
         if before is not None and (before.columns != columns or before.source != table.source):
             before = None  # another shape: every file is new
+        if before is not None and not self._present(before):
+            before = None  # a file of it is gone: write the table afresh
         marks: dict[str, int] = {}
         if table.kind == "landed":
             ledger = self.ledger.get(table.name, 0)
-            untouched = self.changes is not None and not self.changes.full
-            untouched = untouched and table.name not in self.changes.tables()  # type: ignore[union-attr]
+            untouched = (
+                self.changes is not None
+                and not self.changes.full
+                and table.name not in self.changes.tables()
+            )
             if untouched and before is not None and before.change_marks.get(LEDGER_MARK) == ledger:
                 self.report.tables_unread.append(table.name)
                 return before
             marks = {**_batch_marks(self.con, table), LEDGER_MARK: ledger}
-            if before is not None and {
-                k: v for k, v in before.change_marks.items() if k != LEDGER_MARK
-            } == {k: v for k, v in marks.items() if k != LEDGER_MARK}:
+            if before is not None and _without_ledger(before.change_marks) == _without_ledger(
+                marks
+            ):
                 return replace(before, change_marks=MappingProxyType(marks))
         found = partitions(self.con, table, columns) or [empty_partition(table, columns)]
         files = []

@@ -155,3 +155,16 @@ def test_an_empty_fact_table_is_one_zero_row_file_with_its_columns(
     assert reader.execute("SELECT count(*) FROM stock_transfers").fetchone() == (0,)
     columns = [r[0] for r in reader.execute("DESCRIBE stock_transfers").fetchall()]
     assert columns == [c.name for c in entry.columns]
+
+
+def test_a_deleted_file_of_the_current_version_is_written_again(
+    writable: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    _publish(writable, lake)
+    (lost,) = current_manifest(lake).files("items")
+    lost.unlink()
+    report = _publish(writable, lake, changes=Changes.of_batches([]))
+    assert lost.is_file()
+    assert report.files_written == 1
+    assert report.tables_rewritten == ["items"]

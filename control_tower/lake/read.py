@@ -92,6 +92,12 @@ def register_duckdb(
     `main.<table>`, derived inputs as `<schema>.<table>`; returns the manifest used (the
     current one unless given)."""
     manifest = manifest or current_manifest(lake_dir)
+    for name in manifest.tables:
+        for path in manifest.files(name):
+            if not path.is_file():
+                raise LakeError(
+                    f"lake version {manifest.version}, table {name}: file {path} is missing"
+                )
     for name, entry in manifest.tables.items():
         schema, table = entry.source.split(".", 1)
         if not (_IDENT.match(schema) and _IDENT.match(table)):

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from control_tower.lake.layout import MANIFESTS_DIR
+from control_tower.lake.layout import MANIFESTS_DIR, LakeError
 from control_tower.lake.publish import LakeReport, publish_lake
 from control_tower.lake.read import current_manifest, current_version, register_duckdb
 from control_tower.storage.changes import Changes
@@ -164,6 +164,8 @@ def test_a_deleted_file_of_the_current_version_is_written_again(
     _publish(writable, lake)
     (lost,) = current_manifest(lake).files("items")
     lost.unlink()
+    with pytest.raises(LakeError, match=f"table items: file {lost} is missing"):
+        register_duckdb(duckdb.connect(), lake)
     report = _publish(writable, lake, changes=Changes.of_batches([]))
     assert lost.is_file()
     assert report.files_written == 1

@@ -46,7 +46,7 @@ from control_tower.lake.partitions import (
 from control_tower.lake.read import current_manifest
 from control_tower.lake.retention import KEEP_VERSIONS, Retention, clean, versions
 from control_tower.lake.tables import LakeTable, lake_tables
-from control_tower.settings import utc_now
+from control_tower.settings import private_dir, utc_now
 from control_tower.storage.changes import Changes
 
 log = logging.getLogger(__name__)
@@ -234,8 +234,8 @@ def publish_lake(
     `lake_dir` as a new version; `changes` (a run's, None: unknown) lets landed tables the run
     did not load keep their files unread. Returns what was done."""
     started = time.perf_counter()
-    lake_dir = Path(lake_dir)
-    (lake_dir / MANIFESTS_DIR).mkdir(parents=True, exist_ok=True)
+    lake_dir = private_dir(Path(lake_dir))  # owner-only when new; an existing one keeps its mode
+    (lake_dir / MANIFESTS_DIR).mkdir(exist_ok=True)
     previous = _previous(lake_dir)
     known = versions(lake_dir)
     number = max([version_number(v, where=str(lake_dir)) for v in known] or [0]) + 1

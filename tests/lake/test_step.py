@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from control_tower.cli import main
+from control_tower.lake.publish import publish_lake
 from control_tower.lake.read import current_manifest
 from control_tower.landing.ingest import IngestReport
 from control_tower.settings import Settings, load_settings
@@ -102,3 +103,16 @@ def test_lake_publish_publishes_the_warehouse(
     assert result.exit_code == 0, result.output
     assert result.output.startswith("lake v000001: ")
     assert current_manifest(copy.home / "lake").as_of == DEMO_AS_OF.isoformat()
+
+
+def test_a_new_lake_folder_is_owner_only_and_an_existing_one_keeps_its_mode(
+    writable: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    new = tmp_path / "new" / "lake"
+    publish_lake(writable, new, as_of=DEMO_AS_OF)
+    assert new.stat().st_mode & 0o777 == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o750)
+    publish_lake(writable, shared, as_of=DEMO_AS_OF)
+    assert shared.stat().st_mode & 0o777 == 0o750

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -16,10 +17,13 @@ from control_tower.lake.read import current_manifest
 from control_tower.landing.ingest import IngestReport
 from control_tower.settings import Settings, load_settings
 from control_tower.storage.changes import Changes
+from pipelines.run import run_pipeline
 from pipelines.steps import POST_LOAD_STEPS, StepContext
+from tests.support.clock import clock_at
 from tests.support.data_copies import private_copy
 from tests.support.demo_data import DEMO_AS_OF
 from tests.support.lake import Published
+from tests.support.tiny_inbox import write_master, write_orders
 
 
 def _run_lake_step(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
@@ -116,3 +120,36 @@ def test_a_new_lake_folder_is_owner_only_and_an_existing_one_keeps_its_mode(
     shared.chmod(0o750)
     publish_lake(writable, shared, as_of=DEMO_AS_OF)
     assert shared.stat().st_mode & 0o777 == 0o750
+
+
+def test_a_pipeline_delta_rewrites_the_partition_it_loaded_and_reads_no_other_landed_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake_steps = [s for s in POST_LOAD_STEPS if s.name == "lake"]
+    monkeypatch.setattr("pipelines.run.POST_LOAD_STEPS", lake_steps)
+    monkeypatch.setenv("CONTROL_TOWER_LAKE_DIR", "lake")
+    settings = load_settings(tmp_path)
+    write_master(settings.inbox)
+    write_orders(settings.inbox, 1, 4)
+    start = datetime(2026, 3, 16, 8, 0)
+    with clock_at(start):
+        first = run_pipeline(settings, trigger="cli")
+    assert first.steps[0].summary.startswith("lake v000001: "), first.steps[0].summary
+    before = current_manifest(tmp_path / "lake")
+    write_orders(settings.inbox, 2, 3)
+    with clock_at(start + timedelta(hours=1)):
+        delta = run_pipeline(settings, trigger="cli")
+    step = delta.steps[0]
+    assert (step.status, step.refresh) == ("ok", "delta of 1 batch"), step
+    after = current_manifest(tmp_path / "lake")
+    assert after.version == "v000002"
+    landed = [n for n, t in after.tables.items() if t.kind == "landed"]
+    assert f"{len(landed) - 1} tables unchanged without reading" in step.summary, step.summary
+    orders = after.table("sales_order_lines")
+    assert orders.rows == 7
+    (partition,) = orders.files
+    assert dict(partition.partition) == {"entity": "US01", "month": "2026-03"}
+    assert partition.path != before.table("sales_order_lines").files[0].path
+    for name in landed:
+        if name != "sales_order_lines":
+            assert after.table(name).files == before.table(name).files, name

@@ -35,7 +35,6 @@ LAYOUT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFESTS_DIR = "_manifests"
 TABLES_DIR = "tables"
-STAGING_DIR = "_staging"
 NONE_PARTITION = "__none__"
 ENTITY_KEY = "entity"
 MONTH_KEY = "month"

@@ -82,8 +82,9 @@ def _fingerprint(columns: tuple[ColumnSpec, ...], values: dict[str, str], *aggs:
 
 
 def _month_bounds(month: date) -> tuple[date, date]:
-    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return month, following
+    """The first day of `month`'s month and of the month after."""
+    first = date(month.year, month.month, 1)
+    return first, date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def _where(table: LakeTable, entity: object, month: object) -> str:
@@ -113,7 +114,7 @@ def partitions(
     if spec.entity:
         keys.append(f"CAST({quote_ident(ENTITY_COLUMN)} AS VARCHAR)")
     if spec.month_column is not None:
-        keys.append(f"date_trunc('month', {quote_ident(spec.month_column)})")
+        keys.append(f"CAST(date_trunc('month', {quote_ident(spec.month_column)}) AS DATE)")
     select_keys = [f"{k} AS _k{i}" for i, k in enumerate(keys)]
     row_hash = f"hash({', '.join(quote_ident(c.name) for c in columns)})"
     group = [f"_k{i}" for i in range(len(keys))]

@@ -3,21 +3,19 @@
 A reader that resolved CURRENT a moment before a publish still reads the previous version's
 files: keeping the last `keep` versions (3 by default) gives it that time. Older manifests are
 deleted, then every Parquet file no kept manifest names (and what a crashed publish left:
-temporary files, the staging folder), then the folders left empty. When a kept manifest cannot
+its temporary files), then the folders left empty. When a kept manifest cannot
 be read, no file is deleted (which ones it names is unknown); its version ages out later.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from control_tower.lake.layout import (
     CURRENT,
     MANIFESTS_DIR,
-    STAGING_DIR,
     TABLES_DIR,
     LakeError,
     version_number,
@@ -54,7 +52,6 @@ def clean(lake_dir: Path, *, keep: int = KEEP_VERSIONS) -> Retention:
     """Delete the manifests older than the newest `keep` and every file none of those names."""
     if keep < 1:
         raise ValueError(f"the lake keeps at least 1 version, not {keep}")
-    shutil.rmtree(lake_dir / STAGING_DIR, ignore_errors=True)
     all_versions = versions(lake_dir)
     kept = set(all_versions[-keep:])
     if (lake_dir / CURRENT).exists():

@@ -99,14 +99,31 @@ def _actions(ctx: StepContext) -> str:
 
 
 def _exceptions(ctx: StepContext) -> str:
+    from control_tower.engines.config import engine_for
     from control_tower.exceptions.detect import refresh_exceptions
 
-    return refresh_exceptions(
-        ctx.con, ctx.settings.app_db_url, as_of=ctx.as_of, changes=ctx.changes
-    ).summary()
+    engine = engine_for(ctx.settings)
+    before_detect = None
+    if engine is not None and ctx.settings.lake_dir is not None:
+        lake_dir = ctx.settings.lake_dir
+
+        def before_detect() -> None:
+            # The rules read this run's inputs (the re-promises just mirrored among them).
+            _publish(ctx)
+            engine.register_lake(lake_dir)
+
+    report = refresh_exceptions(
+        ctx.con,
+        ctx.settings.app_db_url,
+        as_of=ctx.as_of,
+        changes=ctx.changes,
+        engine=engine,
+        before_detect=before_detect,
+    )
+    return report.summary() + (f" (on {engine.name})" if engine is not None else "")
 
 
-def _lake(ctx: StepContext) -> str:
+def _publish(ctx: StepContext) -> str:
     lake_dir = ctx.settings.lake_dir
     if lake_dir is None:
         return "lake publishing off (set CONTROL_TOWER_LAKE_DIR)"
@@ -117,6 +134,10 @@ def _lake(ctx: StepContext) -> str:
     return publish_lake(
         ctx.con, lake_dir, as_of=ctx.as_of, changes=ctx.changes, tables=tables
     ).summary()
+
+
+def _lake(ctx: StepContext) -> str:
+    return _publish(ctx)
 
 
 def _kpis(ctx: StepContext) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -256,12 +256,14 @@ def refresh_exceptions(
     types: Mapping[str, ExceptionType] | None = None,
     changes: Changes | None = None,
     engine: Engine | None = None,
+    before_detect: Callable[[], None] | None = None,
 ) -> DetectionReport:
     """Detect, reconcile and mirror: everything (`changes` None or a full refresh), or what the
     run's batches touched. Raises DetectionError after doing the rest if a rule failed.
 
     With an `engine` (Spark over the published lake) the rules run there, every one whole;
-    reconciliation and the mirror stay in the warehouse and the app database."""
+    reconciliation and the mirror stay in the warehouse and the app database. `before_detect`
+    runs once the inputs the rules read are in place (the engine's lake published)."""
     now = now.astimezone(UTC).replace(tzinfo=None) if now and now.tzinfo else now or _utcnow()
     changes = changes or Changes.full_refresh("requested")
     if engine is not None and not changes.full:
@@ -273,6 +275,8 @@ def refresh_exceptions(
     # the rules that read them (order_at_risk) run again when they changed.
     with ExceptionStore.open(app_db_url) as store:
         mirror_line_promises(con, store)
+    if before_detect is not None:
+        before_detect()
     plans = plan_rules(con, changes, kinds, as_of=as_of, now=now)
     begin_reconcile_scope(con)
     report.detected, report.failed = detect(

@@ -112,7 +112,8 @@ class SparkEngine:
         # The lake tables' columns, {schema: {table: {column: DuckDB type}}} (main: landed).
         self.schema: dict[str, dict[str, dict[str, str]]] = {}
         self.version: str | None = None
-        self._views: dict[str, list[str]] = {}  # view -> the cached steps it reads
+        self._views: dict[str, list[str]] = {}  # view -> the kept steps it reads
+        self._kept: dict[str, Any] = {}  # kept view -> its checkpointed DataFrame
 
     @classmethod
     def start(cls, config: SparkConfig) -> SparkEngine:
@@ -147,17 +148,27 @@ class SparkEngine:
         done: list[str] = []
         try:
             for name, step in plan.steps:
-                self.session.sql(f"CACHE TABLE `{name}` AS {step}")
+                self._keep(name, step)
                 done.append(name)
         except Exception as exc:  # pyspark raises its own error classes (AnalysisException, ...)
             self._drop(done)
             raise EngineError(f"{what}: Spark could not run the query: {exc}") from exc
         return plan.query, done
 
+    def _keep(self, name: str, query: str) -> None:
+        """The rows of `query` computed now and kept as the view `name`. A local checkpoint,
+        not a cached view: what reads it starts from the kept rows, not from the plan that
+        made them (Spark re-analyses a cached view's whole lineage in every query over it)."""
+        frame = self.session.sql(query).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        self._kept[name] = frame
+
     def _drop(self, names: list[str]) -> None:
         for name in reversed(names):  # the later ones read the earlier ones
-            self.session.sql(f"UNCACHE TABLE IF EXISTS `{name}`")
             self.session.catalog.dropTempView(name)
+            frame = self._kept.pop(name, None)
+            if frame is not None:
+                frame.unpersist()
 
     def query_arrow(self, sql: str, params: Mapping[str, Any], *, what: str) -> pa.Table:
         query, steps = self._cache_steps(self._sql(sql, params, what), what)
@@ -174,7 +185,7 @@ class SparkEngine:
         self.drop_temp_view(name)
         query, steps = self._cache_steps(self._sql(sql, params, what), what)
         try:
-            self.session.sql(f"CACHE TABLE `{name}` AS {query}")
+            self._keep(name, query)
         except Exception as exc:
             self._drop(steps)
             raise EngineError(f"{what}: Spark could not build {name}: {exc}") from exc

@@ -4,9 +4,9 @@ DuckDB computes a CTE that a query reads several times once; Spark inlines
 every reference and computes it again each time. The governed SQL leans on
 shared CTEs (the ATP inputs of `order_at_risk` are read by four later steps),
 so on Spark such a query ran many times slower than it should. `split` turns
-every top-level CTE read more than once into a step of its own, which the
-engine caches as a table (`CACHE TABLE name AS ...`) before the main query
-reads it: the same rows, computed once.
+every top-level CTE read more than once into a step of its own (carrying the
+CTEs it reads), which the engine computes once and keeps as a checkpointed
+view before the main query reads it: the same rows, computed once.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def split(sql: str, *, prefix: str = "_ct") -> Plan:
         if cte not in shared:
             continue
         name = f"{prefix}_{tag}_{cte.alias_or_name}"
-        earlier = [c for c in with_.expressions if c is not cte and _before(with_, c, cte)]
+        earlier = _needed(with_, cte)
         step = body.copy()
         if earlier:
             key = "with_" if "with_" in step.arg_types else "with"
@@ -73,9 +73,21 @@ def split(sql: str, *, prefix: str = "_ct") -> Plan:
     return Plan(tuple(steps), main.sql(dialect=DIALECT))
 
 
-def _before(with_: exp.With, a: exp.CTE, b: exp.CTE) -> bool:
-    order = [id(c) for c in with_.expressions]
-    return order.index(id(a)) < order.index(id(b))
+def _needed(with_: exp.With, cte: exp.CTE) -> list[exp.CTE]:
+    """The CTEs before `cte` that it reads, directly or through one another, in their order."""
+    before = {}
+    for c in with_.expressions:
+        if c is cte:
+            break
+        before[c.alias_or_name] = c
+    wanted: set[str] = set()
+    todo = [cte.this]
+    while todo:
+        for name in _references(todo.pop()):
+            if name in before and name not in wanted:
+                wanted.add(name)
+                todo.append(before[name].this)
+    return [c for name, c in before.items() if name in wanted]
 
 
 def _rename(

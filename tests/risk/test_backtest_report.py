@@ -32,7 +32,7 @@ def test_backtest_replays_each_week_with_model_and_rule_figures(landed: Path) ->
         assert 0 < week["events"] < week["rows"]
         for key in ("model_ap", "rule_ap", "model_auc", "rule_auc", "model_brier", "rule_brier"):
             assert 0.0 <= week[key] <= 1.0, key
-    bad = runner.invoke(main, [*args[:4], "0"])
+    bad = runner.invoke(main, [*args[:5], "0"])
     assert bad.exit_code != 0
     assert "--weeks" in bad.output
 
@@ -78,7 +78,9 @@ def test_the_model_note_plots_model_and_rule_week_by_week() -> None:
     assert list(traces[1]["y"]) == [0.66, 0.64]
     assert list(traces[0]["x"]) == ["2026-02-20", "2026-02-27"]
     assert "the rule ranks" in graph.figure["layout"]["title"]["text"]
-    (text,) = [s for s in _find(note, html.Span) if s.id == "planner-model-accuracy"]
+    (text,) = [
+        s for s in _find(note, html.Span) if getattr(s, "id", None) == "planner-model-accuracy"
+    ]
     assert text.children.startswith("Ranked by the days-of-cover rule, not the model")
     assert "average precision 0.610 vs 0.650" in text.children
     # a card without weekly figures (trained before they were kept) shows no plot

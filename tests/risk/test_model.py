@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from control_tower.risk.model import precision_at_k, time_split
-from control_tower.risk.training import Backtest, backtest
+from control_tower.risk.training import EXPLANATIONS, Backtest, backtest
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,24 @@ def test_spline_features_keep_one_group_per_feature(fits: dict[str, Backtest]) -
     assert all(sizes[f] > 1 for f in fitted.spec.splines)  # a basis, not one column
     cols = sorted(c for _, idx in fitted.groups for c in idx)
     assert cols == list(range(len(fitted.column_mean)))  # every column in exactly one group
+
+
+def test_boosted_drivers_are_labelled_approximate(fits: dict[str, Backtest], landed: Path) -> None:
+    from control_tower.planning.model import driver_text
+
+    boosted = fits["late_order"].candidates["gradient_boosting"]
+    assert not boosted.exact
+    rows = _rows(landed, "late_order")[:20]
+    drivers = [d for row in boosted.drivers(rows) for d in row]
+    assert drivers
+    assert all(d["approximate"] is True for d in drivers)
+    assert driver_text(drivers[0])[2:].startswith("≈ ")
+    # a feature at its training reference has no effect: occlusion moves it nowhere
+    name = "days_to_promise"
+    at_ref = rows.with_columns(pl.lit(boosted.reference[name]).alias(name))
+    j = boosted.feature_names.index(name)
+    assert np.allclose(boosted.effects(at_ref)[:, j], 0.0)
+    # the exact model's drivers carry no such mark
+    exact = fits["late_order"].candidates["logistic"].drivers(rows)
+    assert all("approximate" not in d for row in exact for d in row)
+    assert "APPROXIMATIONS" in EXPLANATIONS["gradient_boosting"]

@@ -135,7 +135,8 @@ def _versus(champion: dict[str, Any]) -> str:
     out = []
     for key, name in names:
         if m.get(key) is not None and r.get(key) is not None:
-            out.append(f"{name} {m[key]:.3f} vs {r[key]:.3f} for the rule")
+            digits = 4 if key == "brier" else 3
+            out.append(f"{name} {m[key]:.{digits}f} vs {r[key]:.{digits}f} for the rule")
     return "; ".join(out) or "no figures recorded"
 
 

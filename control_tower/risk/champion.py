@@ -21,8 +21,8 @@ from typing import Any
 RULE_NAMES = {"stockout": "the days-of-cover rule", "late_order": "the no-stock rule"}
 
 
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def decide(model: str, measured: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -37,12 +37,12 @@ def decide(model: str, measured: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if ap is None or ap_rule is None or ap <= ap_rule:
         shortfalls.append(f"average precision {_fmt(ap)} vs {_fmt(ap_rule)}")
     if brier is None or brier_rule is None or brier >= brier_rule:
-        shortfalls.append(f"Brier {_fmt(brier)} vs {_fmt(brier_rule)}")
+        shortfalls.append(f"Brier {_fmt(brier, 4)} vs {_fmt(brier_rule, 4)}")
     if auc is None or auc_rule is None or auc < auc_rule:
         shortfalls.append(f"ROC AUC {_fmt(auc)} vs {_fmt(auc_rule)}")
     figures = (
-        f"average precision {_fmt(ap)} vs {_fmt(ap_rule)}, Brier {_fmt(brier)} vs "
-        f"{_fmt(brier_rule)}, ROC AUC {_fmt(auc)} vs {_fmt(auc_rule)}"
+        f"average precision {_fmt(ap)} vs {_fmt(ap_rule)}, Brier {_fmt(brier, 4)} vs "
+        f"{_fmt(brier_rule, 4)}, ROC AUC {_fmt(auc)} vs {_fmt(auc_rule)}"
     )
     if shortfalls:
         reason = (
@@ -82,8 +82,8 @@ def rule_driver(card: dict[str, Any]) -> dict[str, Any]:
     rule = champion.get("rule") or "the rule"
     label = (
         f"Ranked by {rule}: model average precision {_fmt(m.get('average_precision'))} vs rule "
-        f"{_fmt(r.get('average_precision'))}, Brier {_fmt(m.get('brier'))} vs "
-        f"{_fmt(r.get('brier'))}"
+        f"{_fmt(r.get('average_precision'))}, Brier {_fmt(m.get('brier'), 4)} vs "
+        f"{_fmt(r.get('brier'), 4)}"
     )
     return {
         "feature": "rule",

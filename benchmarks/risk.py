@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from control_tower.demo import generate
-from control_tower.risk.training import backtest, examples
+from control_tower.risk.training import EVERY_DAYS, backtest, examples
 from control_tower.settings import load_settings
 from pipelines.run import run_pipeline
 
@@ -80,7 +80,9 @@ def run(home: Path, scale: str, seed: int) -> None:
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     con.execute(f"SET temp_directory = '{temp_dir}'")
     for model in ("stockout", "late_order"):
-        rows, *use = measured(lambda m=model: len(examples(con, m)), temp_dir)
+        rows, *use = measured(
+            lambda m=model: len(examples(con, m, every_days=EVERY_DAYS[m])), temp_dir
+        )
         print(f"\n{model}: training examples ({rows:,} rows) {_resources(*use)}")
         result, *use = measured(lambda m=model: backtest(con, m), temp_dir)
         card = result.card
@@ -94,6 +96,7 @@ def run(home: Path, scale: str, seed: int) -> None:
         for name in METRICS:
             m, b = card["metrics"]["model"][name], card["metrics"]["baseline"][name]
             print(f"  {name:<20}{m:>10}{b:>10}")
+        print(f"  {card['candidate']}; {card['champion']['reason']}")
     con.close()
 
 

@@ -45,11 +45,15 @@ def _fmt_value(value: Any) -> str:
 
 
 def driver_text(driver: dict[str, Any]) -> str:
-    """A driver in a few words: ↑ raises / ↓ lowers, its label and value."""
-    arrow = "↑" if driver.get("direction") == "raises" else "↓"
+    """A driver in a few words: ↑ raises / ↓ lowers, its label and value; "≈" marks an
+    approximate driver (a boosted model's); the rule, when it ranks, says so (`→`)."""
     label = driver.get("label") or driver.get("feature") or "?"
+    if driver.get("feature") == "rule":
+        return f"→ {label}"
+    arrow = "↑" if driver.get("direction") == "raises" else "↓"
     value = _fmt_value(driver.get("value"))
-    return f"{arrow} {label}" + (f" {value}" if value else "")
+    approx = "≈ " if driver.get("approximate") else ""
+    return f"{arrow} {approx}{label}" + (f" {value}" if value else "")
 
 
 def reasons(drivers: Sequence[dict[str, Any]], top: int = 3) -> str:
@@ -91,6 +95,14 @@ def describe_model(
     model = metrics.get("model") or {}
     base = metrics.get("baseline") or {}
     trained = card.get("trained_at")
+    full = card.get("card") or {}
+    champion = full.get("champion") or {}
+    if champion.get("ranked_by") == "rule":
+        return (
+            f"Ranked by {rule}, not the model: on the later unseen weeks model "
+            f"{full.get('version') or card.get('version') or '?'} did not beat it "
+            f"({_versus(champion)})"
+        )
     text = f"Model {card.get('version') or '?'}"
     if isinstance(trained, datetime | date):
         text += f" trained {trained:%Y-%m-%d}"
@@ -111,7 +123,21 @@ def describe_model(
         parts.append(part)
     if parts:
         text += "; on the later unseen period " + "; ".join(parts)
+    if full.get("candidate") == "gradient_boosting":
+        text += "; gradient boosting: its drivers are approximations (≈)"
     return text
+
+
+def _versus(champion: dict[str, Any]) -> str:
+    """The model's figures beside the rule's, as the champion decision recorded them."""
+    m, r = champion.get("model_metrics") or {}, champion.get("rule_metrics") or {}
+    names = (("average_precision", "average precision"), ("brier", "Brier"), ("roc_auc", "ROC AUC"))
+    out = []
+    for key, name in names:
+        if m.get(key) is not None and r.get(key) is not None:
+            digits = 4 if key == "brier" else 3
+            out.append(f"{name} {m[key]:.{digits}f} vs {r[key]:.{digits}f} for the rule")
+    return "; ".join(out) or "no figures recorded"
 
 
 def scores_ready(cur: duckdb.DuckDBPyConnection) -> bool:

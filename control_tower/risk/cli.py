@@ -17,6 +17,7 @@ import duckdb
 
 from control_tower.export import command_settings, emit_rows, format_option, json_text
 from control_tower.export import console as output_console
+from control_tower.risk.champion import ranked_by
 from control_tower.risk.model import MODELS, InsufficientHistory
 from control_tower.settings import Settings, utc_now
 from control_tower.storage import NoSnapshotError, ServingStore, WriterBusyError, WriterLock
@@ -54,7 +55,15 @@ def _models(model: str) -> tuple[str, ...]:
     return MODELS if model == "all" else (model,)
 
 
-METRIC_COLUMNS = ("model", "version", "test_window", "metric", "model_value", "baseline_value")
+METRIC_COLUMNS = (
+    "model",
+    "version",
+    "test_window",
+    "metric",
+    "model_value",
+    "baseline_value",
+    "ranked_by",
+)
 
 
 def _metric_rows(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -76,6 +85,7 @@ def _metric_rows(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "metric": label,
                     "model_value": m["model"].get(name),
                     "baseline_value": m["baseline"].get(name),
+                    "ranked_by": ranked_by(card),
                 }
             )
     return rows
@@ -92,7 +102,10 @@ def _backtest_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.pass_context(command)
     command = _format_option(command)
     command = click.option(
-        "--every-days", type=click.IntRange(1, 28), default=7, show_default=True
+        "--every-days",
+        type=click.IntRange(1, 28),
+        default=None,
+        help="days between training as-of days (default: 7 for stockouts, 1 for late orders)",
     )(command)
     return _model_option(command)
 
@@ -110,12 +123,12 @@ def _cards(model: str, verb: str, card: Callable[[str], dict[str, Any]]) -> list
 
 @click.group("risk")
 def risk_group() -> None:
-    """Stockout and late-order risk models: train, score, evaluate."""
+    """Stockout and late-order risk models: train, score, evaluate, backtest."""
 
 
 @risk_group.command("train")
 @_backtest_options
-def train_command(ctx: click.Context, model: str, every_days: int, fmt: str) -> None:
+def train_command(ctx: click.Context, model: str, every_days: int | None, fmt: str) -> None:
     """Backtest and store a new version of the models (metrics on weeks they never saw)."""
     from control_tower.risk.store import sync_models
     from control_tower.risk.training import train_model
@@ -133,7 +146,7 @@ def train_command(ctx: click.Context, model: str, every_days: int, fmt: str) -> 
 
 @risk_group.command("evaluate")
 @_backtest_options
-def evaluate_command(ctx: click.Context, model: str, every_days: int, fmt: str) -> None:
+def evaluate_command(ctx: click.Context, model: str, every_days: int | None, fmt: str) -> None:
     """Backtest on the published snapshot and print model and baseline side by side (stores nothing)."""
     from control_tower.risk.training import backtest
 
@@ -155,9 +168,82 @@ def _print_cards(cards: list[dict[str, Any]], fmt: str) -> None:
     """JSON: each model card; table and CSV: the metrics of model and baseline side by side."""
     if fmt == "json":
         keys = ("model", "version", "train_window", "calibration_window", "test_window", "rows")
-        click.echo(json_text([{**{k: c[k] for k in keys}, "metrics": c["metrics"]} for c in cards]))
-    else:
-        emit_rows(_metric_rows(cards), METRIC_COLUMNS, fmt, title="Test window: model vs baseline")
+        click.echo(
+            json_text(
+                [
+                    {
+                        **{k: c[k] for k in keys},
+                        "algorithm": c.get("candidate"),
+                        "metrics": c["metrics"],
+                        "champion": c.get("champion"),
+                    }
+                    for c in cards
+                ]
+            )
+        )
+        return
+    emit_rows(_metric_rows(cards), METRIC_COLUMNS, fmt, title="Test window: model vs baseline")
+    if fmt == "table":
+        for card in cards:
+            champion = card.get("champion") or {}
+            if champion.get("reason"):
+                console.print(f"{card['model']}: {champion['reason']}")
+
+
+BACKTEST_TABLE = (
+    "model",
+    "cutoff",
+    "algorithm",
+    "ranked_by",
+    "rows",
+    "events",
+    "model_ap",
+    "rule_ap",
+    "model_auc",
+    "rule_auc",
+    "model_brier",
+    "rule_brier",
+    "note",
+)
+
+
+@risk_group.command("backtest")
+@click.option(
+    "--weeks",
+    type=click.IntRange(1, 52),
+    default=4,
+    show_default=True,
+    help="how many of the last weeks to replay",
+)
+@_model_option
+@_format_option
+@click.pass_context
+def backtest_command(ctx: click.Context, weeks: int, model: str, fmt: str) -> None:
+    """Replay the weekly retrain over the last N weeks, as it would have happened: per week,
+    the model's and the rule's figures on the week that followed and which one ranked."""
+    from control_tower.risk.rolling import COLUMNS, rolling_backtest
+
+    settings = command_settings(ctx)
+    store = ServingStore(settings.serving_dir, settings.duckdb)
+    rows: list[dict[str, Any]] = []
+    try:
+        with store.cursor() as cur:
+            for name in _models(model):
+                try:
+                    rows += [w.as_row() for w in rolling_backtest(cur, name, weeks=weeks)]
+                except InsufficientHistory as exc:
+                    raise click.ClickException(f"cannot backtest {name}: {exc}") from None
+    except NoSnapshotError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    emit_rows(
+        rows,
+        COLUMNS,
+        fmt,
+        title=f"Weekly retrain replayed over the last {weeks} weeks: model vs rule on the week after",
+        table_columns=BACKTEST_TABLE,
+    )
 
 
 @risk_group.command("score")

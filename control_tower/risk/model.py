@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import polars as pl
@@ -31,14 +30,23 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
 
+from control_tower.risk.evaluation import TOP_K as TOP_K
+
+# the measures live in `risk.evaluation`; importable from here as before
+from control_tower.risk.evaluation import InsufficientHistory as InsufficientHistory
+from control_tower.risk.evaluation import Split as Split
+from control_tower.risk.evaluation import metrics as metrics
+from control_tower.risk.evaluation import precision_at_events as precision_at_events
+from control_tower.risk.evaluation import precision_at_k as precision_at_k
+from control_tower.risk.evaluation import time_split as time_split
+
 MODELS: tuple[str, ...] = ("stockout", "late_order")
 DEFAULT_HORIZON = 7
-TOP_K = 25
 TOP_DRIVERS = 5
 SPLINE_KNOTS = 5
 
@@ -288,48 +296,48 @@ def model_input(spec: ModelSpec, df: pl.DataFrame):
     return df.select(cols)
 
 
-@dataclass
-class FittedModel:
-    """A fitted pipeline, its Platt calibration and what it needs to explain a row."""
+class RiskModel:
+    """What every fitted risk model offers: log-odds, a calibrated probability, the rule as a
+    calibrated probability, and per-row drivers (`effects`, exact or approximate)."""
 
     spec: ModelSpec
-    pipeline: Pipeline
     calibrated: CalibratedClassifierCV
-    column_mean: np.ndarray  # training mean of each transformed column
-    groups: list[tuple[str, list[int]]]  # feature -> its transformed columns
     baseline_rates: tuple[float, float]  # training positive rate when the rule is off / on
+    kind: str = "logistic"
+    exact: bool = True  # whether `effects` add up exactly to the log-odds
+    rule: RuleCalibration | None = None  # the rule's score as a probability
 
-    def logit(self, df: pl.DataFrame) -> np.ndarray:
-        """Log-odds before calibration."""
-        return self.pipeline.decision_function(model_input(self.spec, df))
+    def logit(self, df: pl.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
+        """Log-odds (or the decision score) before calibration."""
+        raise NotImplementedError
+
+    def effects(self, df: pl.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
+        """Per row and feature, the contribution to the log-odds (rows x features)."""
+        raise NotImplementedError
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The features `effects` has a column for, in order."""
+        return self.spec.features
 
     def probability(self, df: pl.DataFrame) -> np.ndarray:
         """Calibrated probability of the event."""
         return self.calibrated.predict_proba(model_input(self.spec, df))[:, 1]
 
     def baseline_probability(self, df: pl.DataFrame) -> np.ndarray:
-        """The rule as a probability: the training rate of events when it is off or on."""
+        """The rule as a probability: its score calibrated (isotonic) on the training and
+        calibration windows; a model stored before that uses the training rate of events when
+        the rule is off or on."""
+        if self.rule is not None:
+            return self.rule.probability(self.spec.baseline_score(df))
         flag = self.spec.baseline_flag(df)
         return np.where(flag, self.baseline_rates[1], self.baseline_rates[0])
 
-    @property
-    def base_logit(self) -> float:
-        """Log-odds of the average training row: where every explanation starts."""
-        clf = self.pipeline.named_steps["clf"]
-        return float(clf.intercept_[0] + clf.coef_[0] @ self.column_mean)
-
-    def effects(self, df: pl.DataFrame) -> np.ndarray:
-        """Per row and feature, the contribution to the log-odds (rows x features)."""
-        z = self.pipeline.named_steps["prep"].transform(model_input(self.spec, df))
-        contrib = (np.asarray(z, dtype=float) - self.column_mean) * self.pipeline.named_steps[
-            "clf"
-        ].coef_[0]
-        return np.column_stack([contrib[:, idx].sum(axis=1) for _, idx in self.groups])
-
     def drivers(self, df: pl.DataFrame, *, top: int = TOP_DRIVERS) -> list[list[dict]]:
-        """Per row, its `top` drivers, largest effect first, in the planner page's JSON shape."""
+        """Per row, its `top` drivers, largest effect first, in the planner page's JSON shape
+        (with `"approximate": true` when the effects are approximations)."""
         effects = self.effects(df)
-        names = [name for name, _ in self.groups]
+        names = self.feature_names
         out: list[list[dict]] = []
         values = {n: df[n].to_list() for n in names}
         for i in range(effects.shape[0]):
@@ -346,23 +354,86 @@ class FittedModel:
                     value = raw
                 else:
                     value = round(float(raw), 4) if math.isfinite(float(raw)) else None
-                row.append(
-                    {
-                        "feature": name,
-                        "label": self.spec.labels.get(name, name),
-                        "value": value,
-                        "effect": round(effect, 4),
-                        "direction": "raises" if effect > 0 else "lowers",
-                    }
-                )
+                driver = {
+                    "feature": name,
+                    "label": self.spec.labels.get(name, name),
+                    "value": value,
+                    "effect": round(effect, 4),
+                    "direction": "raises" if effect > 0 else "lowers",
+                }
+                if not self.exact:
+                    driver["approximate"] = True
+                row.append(driver)
             out.append(row)
         return out
+
+
+@dataclass
+class FittedModel(RiskModel):
+    """A fitted logistic pipeline, its Platt calibration and what it needs to explain a row."""
+
+    spec: ModelSpec
+    pipeline: Pipeline
+    calibrated: CalibratedClassifierCV
+    column_mean: np.ndarray  # training mean of each transformed column
+    groups: list[tuple[str, list[int]]]  # feature -> its transformed columns
+    baseline_rates: tuple[float, float]  # training positive rate when the rule is off / on
+    kind: str = "logistic"
+    exact: bool = True
+    rule: RuleCalibration | None = None
+
+    def logit(self, df: pl.DataFrame) -> np.ndarray:
+        """Log-odds before calibration."""
+        return self.pipeline.decision_function(model_input(self.spec, df))
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The features `effects` has a column for, in order."""
+        return [name for name, _ in self.groups]
+
+    @property
+    def base_logit(self) -> float:
+        """Log-odds of the average training row: where every explanation starts."""
+        clf = self.pipeline.named_steps["clf"]
+        return float(clf.intercept_[0] + clf.coef_[0] @ self.column_mean)
+
+    def effects(self, df: pl.DataFrame) -> np.ndarray:
+        """Per row and feature, the contribution to the log-odds (rows x features): exact."""
+        z = self.pipeline.named_steps["prep"].transform(model_input(self.spec, df))
+        contrib = (np.asarray(z, dtype=float) - self.column_mean) * self.pipeline.named_steps[
+            "clf"
+        ].coef_[0]
+        return np.column_stack([contrib[:, idx].sum(axis=1) for _, idx in self.groups])
+
+
+@dataclass(frozen=True)
+class RuleCalibration:
+    """A rule's score mapped to a probability: isotonic regression of the event on the score
+    (monotone, so the rule's ranking is kept; ties where the data cannot tell scores apart)."""
+
+    iso: IsotonicRegression
+
+    @classmethod
+    def fit(cls, score: np.ndarray, y: np.ndarray) -> RuleCalibration:
+        """Fit on the rule's scores and the labels of the same rows."""
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        iso.fit(_finite(score), y.astype(float))
+        return cls(iso)
+
+    def probability(self, score: np.ndarray) -> np.ndarray:
+        """The calibrated probability of each score."""
+        return np.clip(self.iso.predict(_finite(score)), 0.0, 1.0)
+
+
+def _finite(score: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(np.asarray(score, dtype=float), nan=0.0, posinf=1e12, neginf=-1e12)
 
 
 def fit_model(
     spec: ModelSpec, train: pl.DataFrame, calib: pl.DataFrame, *, C: float = 0.3
 ) -> FittedModel:
-    """Fit the pipeline on `train` and its Platt calibration on the later `calib` slice."""
+    """Fit the pipeline on `train` and its Platt calibration on the later `calib` slice; the
+    rule's score is calibrated on both slices (isotonic)."""
     pipeline = build_pipeline(spec, C=C)
     y = train["label"].to_numpy()
     pipeline.fit(model_input(spec, train), y)
@@ -371,108 +442,28 @@ def fit_model(
     prep = pipeline.named_steps["prep"]
     z = np.asarray(prep.transform(model_input(spec, train)), dtype=float)
     groups = feature_groups(spec, prep)
+    return FittedModel(
+        spec,
+        pipeline,
+        calibrated,
+        z.mean(axis=0),
+        groups,
+        rule_rates(spec, train),
+        rule=fit_rule(spec, train, calib),
+    )
+
+
+def rule_rates(spec: ModelSpec, train: pl.DataFrame) -> tuple[float, float]:
+    """The training rate of events when the rule's flag is off, and on."""
+    y = train["label"].to_numpy()
     flag = spec.baseline_flag(train)
-    rates = (
+    return (
         float(y[~flag].mean()) if (~flag).any() else float(y.mean()),
         float(y[flag].mean()) if flag.any() else float(y.mean()),
     )
-    return FittedModel(spec, pipeline, calibrated, z.mean(axis=0), groups, rates)
 
 
-# --- evaluation -------------------------------------------------------------------------------
-
-
-def precision_at_k(y: np.ndarray, score: np.ndarray, k: int) -> float:
-    """Share of events among the k highest scores; ties at the cut count at their average."""
-    n = len(y)
-    if n == 0:
-        return float("nan")
-    k = min(k, n)
-    order = np.argsort(-score, kind="stable")
-    cut = score[order[k - 1]]
-    above = score > cut
-    tied = score == cut
-    take = k - int(above.sum())
-    return float((y[above].sum() + take * y[tied].mean()) / k)
-
-
-def precision_at_events(y: np.ndarray, score: np.ndarray) -> float:
-    """R-precision: the share of events among the top R scores, R = the number of events.
-
-    The queue a perfect model would fill exactly: 1.0 means the day's top R rows are
-    its R events. Ties at the cut count at their average (expected under random
-    tie-breaking). NaN when there are no events.
-    """
-    r = int(np.sum(y))
-    return precision_at_k(y, score, r) if r > 0 else float("nan")
-
-
-def metrics(
-    y: np.ndarray, score: np.ndarray, prob: np.ndarray, dates: np.ndarray, *, k: int = TOP_K
-) -> dict[str, float | int]:
-    """ROC AUC, average precision, Brier score, precision at top k and at each day's event count.
-
-    The per-day precisions are means over as-of dates (days without events are
-    left out of the R-precision mean).
-    """
-    days = np.unique(dates)
-    per_day = [precision_at_k(y[dates == d], score[dates == d], k) for d in days]
-    per_day_r = [precision_at_events(y[dates == d], score[dates == d]) for d in days]
-    per_day_r = [p for p in per_day_r if not math.isnan(p)]
-    both = len(np.unique(y)) == 2
-    return {
-        "roc_auc": round(float(roc_auc_score(y, score)), 4) if both else None,
-        "average_precision": round(float(average_precision_score(y, score)), 4) if both else None,
-        "brier": round(float(brier_score_loss(y, prob)), 4),
-        "precision_at_events": round(float(np.mean(per_day_r)), 4) if per_day_r else None,
-        "precision_at_k": round(float(np.mean(per_day)), 4),
-        "k": k,
-        "rows": len(y),
-        "events": int(y.sum()),
-    }
-
-
-@dataclass(frozen=True)
-class Split:
-    """A time-ordered backtest split: train, then calibration, then test dates."""
-
-    train: np.ndarray  # boolean masks over the labelled rows
-    calib: np.ndarray
-    test: np.ndarray
-    train_window: tuple[date, date]
-    calib_window: tuple[date, date]
-    test_window: tuple[date, date]
-
-
-def time_split(
-    t: pl.Series, label_end: pl.Series, *, test_share: float = 0.3, calib_share: float = 0.2
-) -> Split:
-    """Split labelled rows by as-of date: earliest for training, then calibration, latest for test.
-
-    A row is dropped from a slice when its label window ends after the next
-    slice starts (purging), so no training label overlaps a later slice's labels.
-    """
-    dates = sorted(set(t.to_list()))
-    if len(dates) < 3:
-        raise InsufficientHistory(f"{len(dates)} labelled as-of dates; need at least 3")
-    n_test = max(1, round(len(dates) * test_share))
-    n_calib = max(1, round(len(dates) * calib_share))
-    if len(dates) - n_test - n_calib < 1:
-        n_calib = max(1, len(dates) - n_test - 1)
-    test_start = dates[-n_test]
-    calib_start = dates[-n_test - n_calib]
-    tt = t.to_numpy()
-    end = label_end.to_numpy()
-    train = (tt < calib_start) & (end <= calib_start)
-    calib = (tt >= calib_start) & (tt < test_start) & (end <= test_start)
-    test = tt >= test_start
-
-    def window(mask: np.ndarray) -> tuple[date, date]:
-        sel = t.filter(pl.Series(mask))
-        return (sel.min(), sel.max()) if len(sel) else (None, None)  # type: ignore[return-value]
-
-    return Split(train, calib, test, window(train), window(calib), window(test))
-
-
-class InsufficientHistory(ValueError):
-    """Too little labelled history to train or evaluate a model."""
+def fit_rule(spec: ModelSpec, train: pl.DataFrame, calib: pl.DataFrame) -> RuleCalibration:
+    """The rule's score calibrated on the training and calibration rows together."""
+    both = pl.concat([train, calib], how="vertical_relaxed")
+    return RuleCalibration.fit(spec.baseline_score(both), both["label"].to_numpy())

@@ -24,6 +24,7 @@ import polars as pl
 
 from control_tower.kpi.serving import kept
 from control_tower.promising.answer import PromiseLine, RiskFn, RiskScores
+from control_tower.risk.champion import ranked_by
 from control_tower.risk.late_features import late_frame, late_groups
 from control_tower.risk.store import NoModelError, load_model
 
@@ -77,11 +78,17 @@ def late_risk(
     # once per snapshot (`kept`), so only the first answer of a snapshot computes them.
     groups = kept(("risk.late_groups", as_of), lambda: late_groups(con, [as_of]))
     df = late_frame(con, [as_of], lines=keys, extra=extra, groups=groups)
-    by_line = dict(zip(df["line_no"].to_list(), fitted.probability(df).tolist(), strict=True))
-    return RiskScores(
-        tuple(by_line.get(n) for n in range(1, len(lines) + 1)),
-        f"late-order model {card['version']}",
+    # the probability that ranks the late-order scores: the model's, or the rule's when the
+    # model did not beat it (`risk.champion`)
+    by_rule = ranked_by(card) == "rule" and fitted.rule is not None
+    prob = fitted.baseline_probability(df) if by_rule else fitted.probability(df)
+    by_line = dict(zip(df["line_no"].to_list(), prob.tolist(), strict=True))
+    source = (
+        f"the no-stock rule (late-order model {card['version']} did not beat it)"
+        if by_rule
+        else f"late-order model {card['version']}"
     )
+    return RiskScores(tuple(by_line.get(n) for n in range(1, len(lines) + 1)), source)
 
 
 def promise_risk(con: duckdb.DuckDBPyConnection, models_dir: Path) -> RiskFn:

@@ -34,8 +34,9 @@ import duckdb
 import polars as pl
 
 from control_tower.risk import features as F
+from control_tower.risk.champion import ranked_by, rule_driver
 from control_tower.risk.frames import registered
-from control_tower.risk.model import DEFAULT_HORIZON, MODELS, FittedModel, InsufficientHistory
+from control_tower.risk.model import DEFAULT_HORIZON, MODELS, InsufficientHistory, RiskModel
 from control_tower.risk.store import NoModelError, active_card, load_model, model_file, sync_models
 from control_tower.risk.touched import (
     LATE_SCOPE,
@@ -72,6 +73,7 @@ STOCKOUT_COLUMNS = (
     "risk_value",
     "drivers",
     "model_version",
+    "ranked_by",
     "scored_at",
 )
 LATE_COLUMNS = (
@@ -87,18 +89,35 @@ LATE_COLUMNS = (
     "value",
     "drivers",
     "model_version",
+    "ranked_by",
     "as_of",
     "scored_at",
 )
 
 
-def _drivers_json(fitted: FittedModel, df: pl.DataFrame) -> list[str]:
-    return [json.dumps(d) for d in fitted.drivers(df)]
+def _ranking(fitted: RiskModel, card: dict[str, Any], df: pl.DataFrame) -> dict[str, pl.Series]:
+    """The probability that ranks, its drivers and which ranked, per the card's champion: the
+    model's calibrated probability and drivers, or the rule's calibrated score and a driver
+    saying that the rule ranks and why (both figures)."""
+    if ranked_by(card) == "rule" and fitted.rule is not None:
+        prob = fitted.baseline_probability(df)
+        driver = json.dumps([rule_driver(card)])
+        drivers = [driver] * len(df)
+        by = "rule"
+    else:
+        prob = fitted.probability(df)
+        drivers = [json.dumps(d) for d in fitted.drivers(df)]
+        by = "model"
+    return {
+        "probability": pl.Series(prob, dtype=pl.Float64),
+        "drivers": pl.Series(drivers, dtype=pl.String),
+        "ranked_by": pl.Series([by] * len(df), dtype=pl.String),
+    }
 
 
 def score_stockout(
     con: duckdb.DuckDBPyConnection,
-    fitted: FittedModel,
+    fitted: RiskModel,
     card: dict[str, Any],
     *,
     as_of: date,
@@ -114,7 +133,6 @@ def score_stockout(
     df = F.stockout_frame(con, points, horizon=horizon, item_locations=item_locations)
     if df.is_empty():
         return pl.DataFrame(schema=list(STOCKOUT_COLUMNS))
-    prob = fitted.probability(df)
     short = (
         pl.col("daily_demand") * (horizon + pl.col("lead_time_days").fill_null(0))
         - pl.col("available_qty").clip(0, None)
@@ -123,10 +141,9 @@ def score_stockout(
         df.with_columns(
             as_of=pl.lit(as_of),
             horizon_days=pl.lit(horizon, dtype=pl.Int32),
-            probability=pl.Series(prob),
             baseline_flag=pl.Series(fitted.spec.baseline_flag(df)),
             value_at_risk=short * pl.col("unit_price").fill_null(0),
-            drivers=pl.Series(_drivers_json(fitted, df), dtype=pl.String),
+            **_ranking(fitted, card, df),
             model_version=pl.lit(card["version"]),
             scored_at=pl.lit(scored_at),
         )
@@ -137,7 +154,7 @@ def score_stockout(
 
 def score_late_orders(
     con: duckdb.DuckDBPyConnection,
-    fitted: FittedModel,
+    fitted: RiskModel,
     card: dict[str, Any],
     *,
     as_of: date,
@@ -151,10 +168,9 @@ def score_late_orders(
     if df.is_empty():
         return pl.DataFrame(schema=list(LATE_COLUMNS))
     return df.with_columns(
-        probability=pl.Series(fitted.probability(df)),
         baseline_flag=pl.Series(fitted.spec.baseline_flag(df)),
         value=pl.col("line_value"),
-        drivers=pl.Series(_drivers_json(fitted, df), dtype=pl.String),
+        **_ranking(fitted, card, df),
         model_version=pl.lit(card["version"]),
         as_of=pl.lit(as_of),
         scored_at=pl.lit(scored_at),
@@ -214,7 +230,7 @@ def _stamp(models_dir: Path, card: dict[str, Any], as_of: date) -> str:
 def _rescore(
     con: duckdb.DuckDBPyConnection,
     model: str,
-    fitted: FittedModel,
+    fitted: RiskModel,
     card: dict[str, Any],
     stamp: str,
     changes: Changes,

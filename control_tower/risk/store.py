@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import joblib
 
-from control_tower.risk.model import MODELS, SPECS, FittedModel
+from control_tower.risk.model import MODELS, SPECS, RiskModel
 from control_tower.settings import private_dir, private_file
 
 # The only names a stored model has: the model's kind and when it was trained.
@@ -94,7 +94,7 @@ def active_card(models_dir: Path, model: str) -> dict[str, Any] | None:
     return found[-1] if found else None
 
 
-def save_model(models_dir: Path, fitted: FittedModel, card: dict[str, Any]) -> Path:
+def save_model(models_dir: Path, fitted: RiskModel, card: dict[str, Any]) -> Path:
     """Write the model and its card (the card last, so a half-written model is never active)."""
     private_dir(models_dir)
     path = models_dir / f"{check_version(card['version'])}.joblib"
@@ -106,7 +106,7 @@ def save_model(models_dir: Path, fitted: FittedModel, card: dict[str, Any]) -> P
     return path
 
 
-def load_model(models_dir: Path, model: str) -> tuple[FittedModel, dict[str, Any]]:
+def load_model(models_dir: Path, model: str) -> tuple[RiskModel, dict[str, Any]]:
     """The active model of a kind and its card; raises NoModelError saying how to train one."""
     if model not in SPECS:
         raise ValueError(f"unknown risk model {model!r}; known: {', '.join(MODELS)}")

@@ -310,6 +310,10 @@ CREATE TABLE IF NOT EXISTS risk.models (
     card VARCHAR,                   -- the model card, JSON
     active BOOLEAN
 );
+-- Which ranked each score: 'model' (its probability) or 'rule' (the rule's calibrated score,
+-- where the model did not beat the rule on the later unseen weeks; the card says why).
+ALTER TABLE risk.stockout_scores ADD COLUMN IF NOT EXISTS ranked_by VARCHAR;
+ALTER TABLE risk.late_order_scores ADD COLUMN IF NOT EXISTS ranked_by VARCHAR;
 """
 
 # Currencies and exchange rates (control_tower.money, rebuilt whole by the `money` step): created

@@ -70,3 +70,42 @@ def drivers_of(detail: dict[str, Any] | None) -> list[dict[str, Any]]:
         except ValueError:
             return []
     return [d for d in raw if isinstance(d, dict)] if isinstance(raw, list) else []
+
+
+CHAMPION_CHART = "planner-champion-chart"
+
+
+def champion_chart(card: dict[str, Any], chart_id: str = CHAMPION_CHART) -> dcc.Graph | None:
+    """The active model's test window week by week: the model's and the rule's average
+    precision (lines) and Brier score (dotted), titled with which one ranks and why; None
+    when the card has no weekly figures (a model trained before they were recorded)."""
+    champion = card.get("champion") or {}
+    weeks = champion.get("weekly") or []
+    if not weeks:
+        return None
+    x = [w["week_start"] for w in weeks]
+    fig = go.Figure()
+    series = (
+        ("model_ap", "model: average precision", "#1d4ed8", "solid"),
+        ("rule_ap", "rule: average precision", "#b45309", "solid"),
+        ("model_brier", "model: Brier (lower is better)", "#1d4ed8", "dot"),
+        ("rule_brier", "rule: Brier (lower is better)", "#b45309", "dot"),
+    )
+    for key, name, colour, dash in series:
+        fig.add_scatter(
+            x=x,
+            y=[w.get(key) for w in weeks],
+            name=name,
+            mode="lines+markers",
+            line={"color": colour, "dash": dash},
+            marker={"symbol": "circle" if key.startswith("model") else "square"},
+        )
+    ranked = "the model" if champion.get("ranked_by") == "model" else "the rule"
+    fig.update_layout(
+        **{**CHART_LAYOUT, "margin": {"l": 50, "r": 20, "t": 40, "b": 60}},
+        height=300,
+        title={"text": f"Test weeks of {card.get('version', '?')}: {ranked} ranks", "x": 0},
+        xaxis={"title": "week starting"},
+        yaxis={"title": "average precision / Brier", "rangemode": "tozero"},
+    )
+    return dcc.Graph(id=chart_id, figure=escape_figure(fig), config=PLOT_CONFIG)

@@ -17,6 +17,7 @@ from control_tower.planning import model, projection, triage
 from control_tower.web import filters
 from control_tower.web.format import DASH, fmt_int
 from control_tower.web.pages._planner import drill_path
+from control_tower.web.risk_ui import champion_chart
 from control_tower.web.runtime import web_context
 
 ACTION_ICONS = {"transfer": "⇄", "expedite": "»", "raise_po": "+", "monitor": "◎"}
@@ -132,14 +133,20 @@ def model_note(queue: triage.Queue, card: dict[str, Any] | None) -> Any:
         if card
         else "No active stockout model is recorded in risk.models."
     )
-    return html.Div(
-        [
-            html.Span("ℹ", className="badge-icon", **{"aria-hidden": "true"}),
-            html.Span(text, id="planner-model-accuracy"),
-            html.Span(f" {scored}.", className="muted"),
-        ],
-        className="planner-banner planner-banner--model",
-    )
+    parts: list[Any] = [
+        html.Span("ℹ", className="badge-icon", **{"aria-hidden": "true"}),
+        html.Span(text, id="planner-model-accuracy"),
+        html.Span(f" {scored}.", className="muted"),
+    ]
+    chart = champion_chart((card or {}).get("card") or {})
+    if chart is not None:
+        parts.append(
+            html.Details(
+                [html.Summary("Model vs rule, week by week (unseen test weeks)"), chart],
+                className="planner-champion",
+            )
+        )
+    return html.Div(parts, className="planner-banner planner-banner--model")
 
 
 def caption(queue: triage.Queue) -> str:

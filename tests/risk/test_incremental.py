@@ -12,11 +12,13 @@ from pathlib import Path
 
 import duckdb
 import joblib
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
 from control_tower.landing.ingest import IngestReport
+from control_tower.risk.model import RuleCalibration
 from control_tower.risk.score import refresh_risk
 from control_tower.risk.store import active_card, load_model, model_file, save_model
 from control_tower.settings import load_settings
@@ -297,7 +299,9 @@ def test_a_model_file_replaced_since_the_scores_rescores_everything(
 ) -> None:
     before = _scores(con)
     fitted, card = load_model(home / "models", "stockout")
-    fitted.pipeline.named_steps["clf"].coef_ *= 0.5  # the same version, another model
+    # the same version, another model: its calibration and the rule's moved
+    fitted.calibrated.calibrated_classifiers_[0].calibrators[0].a_ *= 0.5
+    fitted.rule = RuleCalibration.fit(np.array([-1e9, 0.0, 1e9]), np.array([0, 1, 1]))
     joblib.dump(fitted, model_file(home / "models", card["version"]))
     report = _refresh(con, home, Changes.of_batches(UNREAD), now=NOW + timedelta(hours=1))
     assert "stockout" not in report.rescored

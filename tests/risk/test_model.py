@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from control_tower.risk.model import precision_at_k, time_split
-from control_tower.risk.training import Backtest, backtest
+from control_tower.risk.training import EXPLANATIONS, Backtest, backtest
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +41,38 @@ def test_precision_at_k_counts_ties_at_their_average() -> None:
     assert precision_at_k(y, score, 2) == pytest.approx(0.75)  # (1 + 1 x 0.5) / 2
 
 
-def test_models_beat_their_baselines_on_later_unseen_weeks(fits: dict[str, Backtest]) -> None:
+def test_the_champion_is_the_model_only_where_it_beat_the_rule_on_later_unseen_weeks(
+    fits: dict[str, Backtest],
+) -> None:
     for name, fit in fits.items():
         card = fit.card
         assert card["train_window"]["end"] < card["test_window"]["start"], name
         m, b = card["metrics"]["model"], card["metrics"]["baseline"]
-        assert m["average_precision"] > b["average_precision"], name
-        assert m["brier"] < b["brier"], name
-    # Late lines: better ranking too. Stockouts: on the small demo (daily test points) the cover
-    # rule ranks about as well (AUC 0.913 vs 0.916); the medium demo (benchmarks/risk.py) is where
-    # the stockout AUC is judged. The stockout test window is read daily, not weekly:
+        beats = (
+            m["average_precision"] > b["average_precision"]
+            and m["brier"] < b["brier"]
+            and m["roc_auc"] >= b["roc_auc"]
+        )
+        assert card["champion"]["ranked_by"] == ("model" if beats else "rule"), name
+        assert card["candidate"] in ("logistic", "gradient_boosting")
+        # every weekday's queue is in the test window: read daily, over more than a week
+        assert card["test_every_days"] == 1
+        assert len({d.weekday() for d in _days(card)}) == 7
     assert fits["stockout"].card["metrics"]["model"]["rows"] > 5 * 753 * 3
-    late = fits["late_order"].card["metrics"]
-    assert late["model"]["roc_auc"] > late["baseline"]["roc_auc"]
+    # late orders are learnt from every weekday's open lines, and win on the seed-7 demo
+    late = fits["late_order"].card
+    assert late["every_days"] == 1
+    assert late["champion"]["ranked_by"] == "model"
+    assert (
+        late["metrics"]["model"]["average_precision"]
+        > late["metrics"]["baseline"]["average_precision"]
+    )
+
+
+def _days(card: dict) -> list[date]:
+    start = date.fromisoformat(card["test_window"]["start"])
+    end = date.fromisoformat(card["test_window"]["end"])
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def _rows(landed: Path, model: str) -> pl.DataFrame:
@@ -70,7 +89,7 @@ def _rows(landed: Path, model: str) -> pl.DataFrame:
 def test_effects_plus_base_reproduce_the_log_odds(
     fits: dict[str, Backtest], landed: Path, model: str
 ) -> None:
-    fitted = fits[model].fitted
+    fitted = fits[model].candidates["logistic"]  # the explainable one: exact drivers
     rows = _rows(landed, model)
     total = fitted.base_logit + fitted.effects(rows).sum(axis=1)
     assert np.allclose(total, fitted.logit(rows), atol=1e-9)
@@ -82,7 +101,7 @@ def test_effects_plus_base_reproduce_the_log_odds(
 def test_drivers_are_ranked_and_signed_and_flip_with_the_feature(
     fits: dict[str, Backtest], landed: Path
 ) -> None:
-    fitted = fits["stockout"].fitted
+    fitted = fits["stockout"].candidates["logistic"]
     rows = _rows(landed, "stockout")
     for drivers in fitted.drivers(rows[:20]):
         effects = [abs(d["effect"]) for d in drivers]
@@ -115,9 +134,30 @@ def test_precision_at_events_is_r_precision_with_ties_at_their_average() -> None
 
 
 def test_spline_features_keep_one_group_per_feature(fits: dict[str, Backtest]) -> None:
-    fitted = fits["stockout"].fitted
+    fitted = fits["stockout"].candidates["logistic"]
     assert [n for n, _ in fitted.groups] == fitted.spec.features
     sizes = {n: len(c) for n, c in fitted.groups}
     assert all(sizes[f] > 1 for f in fitted.spec.splines)  # a basis, not one column
     cols = sorted(c for _, idx in fitted.groups for c in idx)
     assert cols == list(range(len(fitted.column_mean)))  # every column in exactly one group
+
+
+def test_boosted_drivers_are_labelled_approximate(fits: dict[str, Backtest], landed: Path) -> None:
+    from control_tower.planning.model import driver_text
+
+    boosted = fits["late_order"].candidates["gradient_boosting"]
+    assert not boosted.exact
+    rows = _rows(landed, "late_order")[:20]
+    drivers = [d for row in boosted.drivers(rows) for d in row]
+    assert drivers
+    assert all(d["approximate"] is True for d in drivers)
+    assert driver_text(drivers[0])[2:].startswith("≈ ")
+    # a feature at its training reference has no effect: occlusion moves it nowhere
+    name = "days_to_promise"
+    at_ref = rows.with_columns(pl.lit(boosted.reference[name]).alias(name))
+    j = boosted.feature_names.index(name)
+    assert np.allclose(boosted.effects(at_ref)[:, j], 0.0)
+    # the exact model's drivers carry no such mark
+    exact = fits["late_order"].candidates["logistic"].drivers(rows)
+    assert all("approximate" not in d for row in exact for d in row)
+    assert "APPROXIMATIONS" in EXPLANATIONS["gradient_boosting"]

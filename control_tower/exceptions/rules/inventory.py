@@ -67,7 +67,8 @@ STOCKOUT_RISK = ExceptionType(
             location_id || '|' || item_id AS key,
             location_id, entity_id, item_id,
             to_json({
-                source: 'model', model_version: model_version,
+                source: 'model', ranked_by: coalesce(ranked_by, 'model'),
+                model_version: model_version,
                 probability: round(probability, 4), horizon_days: horizon_days,
                 available_qty: available_qty, daily_demand: round(daily_demand, 3),
                 days_of_cover: round(days_of_cover, 1), lead_time_days: lead_time_days,

@@ -192,7 +192,9 @@ def _risk(item: ItemView) -> html.Section:
             if drivers
             else ui.empty_state("No drivers recorded for this score")
         )
-        body = [tiles, runs_out, action, html.H3("Why: the model's drivers"), chart]
+        by_rule = bool(drivers) and drivers[0].get("feature") == "rule"
+        why = "Why: ranked by the rule, not the model" if by_rule else "Why: the model's drivers"
+        body = [tiles, runs_out, action, html.H3(why), chart]
     else:
         cover = item.stock.days_of_cover if item.stock else None
         lead = item.facts.lead_time_days

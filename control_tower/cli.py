@@ -17,6 +17,7 @@ from control_tower.exceptions import cli as exceptions_cli
 from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console
 from control_tower.kpi.cli import kpi_group
+from control_tower.lake.cli import lake_group
 from control_tower.mappings import MappingError, enabled_mappings
 from control_tower.notifications.cli import notify_group
 from control_tower.risk.cli import risk_group
@@ -352,5 +353,7 @@ main.add_command(requests_group)
 main.add_command(risk_group)
 
 main.add_command(db_group)
+
+main.add_command(lake_group)
 
 main.add_command(notify_group)

@@ -179,6 +179,8 @@ class Settings:
     full_refresh_hours: float = 24.0
     # The currency figures across entities are converted to (ISO 4217 code, docs/currency.md).
     reporting_currency: str = "USD"
+    # Where the post-load `lake` step publishes the Parquet lake (docs/lake.md); None: off.
+    lake_dir: Path | None = None
 
     @property
     def duckdb(self) -> DuckDBResources:
@@ -290,8 +292,15 @@ class Settings:
         if resources is not None and resources.temp_dir.is_relative_to(self.home):
             moved = home / resources.temp_dir.relative_to(self.home)
             resources = replace(resources, temp_dir=moved)
+        lake = self.lake_dir
+        if lake is not None and lake.is_relative_to(self.home):
+            lake = home / lake.relative_to(self.home)
         return replace(
-            self, home=home, app_db_url=_default_app_db_url(home), duckdb_resources=resources
+            self,
+            home=home,
+            app_db_url=_default_app_db_url(home),
+            duckdb_resources=resources,
+            lake_dir=lake,
         )
 
     def ensure_dirs(self) -> None:
@@ -464,7 +473,14 @@ def load_settings(home: Path | str | None = None) -> Settings:
         .expanduser()
         .resolve(),
         mappings_dir=Path(_env("MAPPINGS") or DEFAULT_MAPPINGS).expanduser().resolve(),
+        lake_dir=_lake_dir(home_path),
     )
+
+
+def _lake_dir(home: Path) -> Path | None:
+    """CONTROL_TOWER_LAKE_DIR (relative to the data folder), or None: no lake is published."""
+    raw = _env("LAKE_DIR")
+    return None if raw is None else (home / Path(raw).expanduser()).resolve()
 
 
 # --- the clock ----------------------------------------------------------------------------------

@@ -106,6 +106,19 @@ def _exceptions(ctx: StepContext) -> str:
     ).summary()
 
 
+def _lake(ctx: StepContext) -> str:
+    lake_dir = ctx.settings.lake_dir
+    if lake_dir is None:
+        return "lake publishing off (set CONTROL_TOWER_LAKE_DIR)"
+    from control_tower.lake.publish import publish_lake
+    from control_tower.lake.tables import lake_tables
+
+    tables = lake_tables(ctx.con, ctx.settings.kpi_definitions)
+    return publish_lake(
+        ctx.con, lake_dir, as_of=ctx.as_of, changes=ctx.changes, tables=tables
+    ).summary()
+
+
 def _kpis(ctx: StepContext) -> str:
     from control_tower.exceptions.store import ExceptionStore
     from control_tower.kpi.catalog import load_catalog
@@ -167,6 +180,14 @@ POST_LOAD_STEPS: list[Step] = [
         "exceptions",
         _exceptions,
         "every exception rule in DuckDB; the queue reconciled in the app database and mirrored",
+    ),
+    # After the exceptions (the queue is one of its tables), before the KPIs, so that a
+    # reader of the lake gets the inputs this run's KPIs are computed from.
+    Step(
+        "lake",
+        _lake,
+        "the landed tables and the governed SQL's derived inputs published as a new version of "
+        "the Parquet lake, only changed partitions written (docs/lake.md)",
     ),
     Step("kpis", _kpis, "every governed KPI by day, overall and by each allowed dimension"),
     Step("alerts", _alerts, "KPI alert rules: states, queue items and notifications"),

@@ -26,6 +26,7 @@ def test_a_run_lands_the_inbox_records_itself_and_publishes(tmp_path: Path) -> N
         "risk",
         "actions",
         "exceptions",
+        "lake",
         "kpis",
         "alerts",
         "escalation",

@@ -391,7 +391,8 @@ def asof_join(tree: exp.Expression, what: str) -> exp.Expression:
     with a `t`) is missing or past `l.t`, which only the greatest such row satisfies. Exact
     when the right side has one row per keys and `t` (a row per step, as the ASOF joins of
     the governed SQL read; among tied rows DuckDB's pick is arbitrary, here it is the last
-    in LEAD order). `<`, `>=`, `>` likewise (LAG for the first row at or after)."""
+    in LEAD order). `<`, `>=`, `>` likewise (LAG for the first row at or after); an inner
+    ASOF JOIN becomes an inner JOIN the same way."""
     for join in list(tree.find_all(exp.Join)):
         if (join.args.get("method") or "").upper() != "ASOF":
             continue
@@ -424,8 +425,7 @@ def asof_join(tree: exp.Expression, what: str) -> exp.Expression:
             past(this=bound.copy(), expression=left.copy()),
         )
         join.set("this", inner.subquery(alias))
-        join.set("method", None)
-        join.set("side", "LEFT")
+        join.set("method", None)  # the side stays: an inner ASOF join drops unmatched rows too
         join.set("on", exp.and_(join.args["on"], exp.paren(extra)))
     return tree
 
@@ -531,6 +531,13 @@ def _series_count(
     return table.this, alias.name, alias.columns[0].name, where.this if where else None
 
 
+def _positive(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
 def series_count(tree: exp.Expression, what: str) -> exp.Expression:
     """DuckDB `(SELECT count(*) FROM generate_series(a, b, step) AS g(d) WHERE cond(g.d))`
     counts the values from a to b (both included) meeting cond: none when a > b or either is
@@ -544,12 +551,14 @@ def series_count(tree: exp.Expression, what: str) -> exp.Expression:
             return node
         series, alias, column, cond = parts
         step = series.args.get("step")
-        if series.args.get("is_end_exclusive") or not isinstance(step, (exp.Interval, exp.Literal)):
-            raise TranspileError(what, f"generate_series with the step {step}")
-        if step.this.is_string and not step.this.name.isdigit() or step.this.name.startswith("-"):
-            raise TranspileError(
-                what, f"generate_series with a step that is not positive: {step.sql(READ)}"
-            )
+        amount = step.this if isinstance(step, exp.Interval) else step
+        if (
+            series.args.get("is_end_exclusive")
+            or not isinstance(amount, exp.Literal)
+            or not _positive(amount.name)
+        ):
+            shown = step.sql(READ) if step else "none"
+            raise TranspileError(what, f"generate_series with a step that is not positive: {shown}")
         start, end = series.args["start"], series.args["end"]
         values = _call("sequence", start.copy(), end.copy(), step.copy())
         if cond is not None:

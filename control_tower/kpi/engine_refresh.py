@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from control_tower.engines.base import Engine
+from control_tower.engines.transpile import TranspileError, to_spark
 from control_tower.kpi import incremental
 from control_tower.kpi.catalog import Catalog, Kpi, load_catalog
 from control_tower.kpi.compiler import model_query
@@ -88,6 +89,18 @@ def plan(kpis: list[Kpi], *, as_of: date) -> Iterator[PlannedQuery]:
         for grain, dims in materialised_grains(kpi):
             for q, dim in value_queries(kpi, source, grain, dims, as_of=as_of):
                 yield PlannedQuery(kpi, "values", q.sql, q.params, grain=grain, dimension=dim)
+
+
+def untranspilable(kpis: list[Kpi], *, as_of: date) -> list[TranspileError]:
+    """What of the refresh's queries has no exact Spark SQL form (each naming its KPI and the
+    construct); empty for the shipped catalog."""
+    errors = []
+    for q in plan(kpis, as_of=as_of):
+        try:
+            to_spark(q.sql, q.params, what=q.what)
+        except TranspileError as exc:
+            errors.append(exc)
+    return errors
 
 
 def refresh_on_engine(

@@ -119,14 +119,15 @@ def _snapshot(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _compare(con: duckdb.DuckDBPyConnection, expected: str) -> str:
     """How the current kpi.values differ from the snapshot `expected` (empty: equal)."""
-    keys = "kpi, grain, period, dimension, dimension_value"
+    keys = ("kpi", "grain", "period", "dimension", "dimension_value")
+    on = " AND ".join(f"e.{k} IS NOT DISTINCT FROM a.{k}" for k in keys)  # NULL keys match
     row = con.execute(
         f"""
         SELECT count(*) FILTER (WHERE e.kpi IS NULL OR a.kpi IS NULL),
                count(*) FILTER (WHERE e.kpi IS NOT NULL AND a.kpi IS NOT NULL AND (
                    (e.value IS NULL) <> (a.value IS NULL)
                    OR abs(e.value - a.value) > $tol * greatest(abs(e.value), 1e-12)))
-        FROM {expected} AS e FULL JOIN kpi.values AS a USING ({keys})
+        FROM {expected} AS e FULL JOIN kpi.values AS a ON {on}
         """,
         {"tol": TOLERANCE},
     ).fetchall()[0]

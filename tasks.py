@@ -51,6 +51,7 @@ BENCHMARKS: dict[str, tuple[str, ...]] = {
     "scale": ("--scale", "small", "--rounds", "1"),
     "atp": ("--scale", "small", "--limit", "200"),
     "kpi_delta": ("--scale", "small", "--repeat", "1"),
+    "engines": ("--scale", "small", "--home", "bench-out/engines/home-small"),
 }
 
 

@@ -21,7 +21,7 @@ class DuckDBEngine:
 
     def query_arrow(self, sql: str, params: Mapping[str, Any], *, what: str) -> pa.Table:
         try:
-            return self.con.execute(sql, dict(params)).to_arrow_table()
+            return self.con.sql(sql, params=dict(params)).to_arrow_table()
         except duckdb.Error as exc:
             raise EngineError(f"{what}: DuckDB could not run the query: {exc}") from exc
 

@@ -101,6 +101,22 @@ def start_session(config: SparkConfig) -> SparkSession:
     return session
 
 
+# Spark type names whose DuckDB name differs (the transpiler reads types in DuckDB's terms).
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "timestamp_ntz": "TIMESTAMP",
+    "timestamp": "TIMESTAMPTZ",
+    "int": "INTEGER",
+    "tinyint": "TINYINT",
+    "smallint": "SMALLINT",
+}
+
+
+def duckdb_type(spark_type: str) -> str:
+    """A Spark column type (its simple string) in DuckDB's terms."""
+    return _DUCKDB_TYPES.get(spark_type, spark_type.upper())
+
+
 class SparkEngine:
     """Governed SQL on Spark, over the tables of one lake version."""
 
@@ -190,8 +206,13 @@ class SparkEngine:
             self._drop(steps)
             raise EngineError(f"{what}: Spark could not build {name}: {exc}") from exc
         self._views[name] = steps
+        # Its columns' types, so queries over it tell date arithmetic from number arithmetic.
+        self.schema.setdefault("main", {})[name] = {
+            f.name: duckdb_type(f.dataType.simpleString()) for f in self._kept[name].schema
+        }
 
     def drop_temp_view(self, name: str) -> None:
+        self.schema.get("main", {}).pop(name, None)
         steps = self._views.pop(name, None)
         if steps is not None:
             self._drop([*steps, name])

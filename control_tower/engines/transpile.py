@@ -5,7 +5,7 @@ compiled as today. For Spark the compiled text is parsed by sqlglot, its
 `$name` parameters are bound as typed literals, schema-qualified tables become
 the names of the Spark views over the lake (`money.fx_daily` ->
 `money__fx_daily`), and each construct sqlglot would carry over with another
-meaning is rewritten by one of the functions in `REWRITES` (each says which
+meaning is rewritten by one of the functions in `REWRITES` or `kpi_rewrites` (each says which
 DuckDB construct it maps and why the Spark form gives the same value). Then
 sqlglot generates Spark SQL with unsupported constructs raised as errors, and
 every function call left is checked against the functions Spark has
@@ -391,7 +391,7 @@ def to_spark(
         raise TranspileError(what, f"not parsed: {exc}") from None
     tree = expand_star_modifiers(tree, ctx)
     tree = bind(tree, params or {}, what)
-    for rewrite in REWRITES:
+    for rewrite in all_rewrites():
         tree = rewrite(tree, ctx)
     tree = rename_tables(tree, ctx)
     _check_functions(tree, what)
@@ -411,3 +411,12 @@ def schema_of(con: Any) -> dict[str, dict[str, dict[str, str]]]:
     for schema, table, column, kind in rows:
         out.setdefault(schema, {}).setdefault(table, {})[column] = kind
     return out
+
+
+@functools.cache
+def all_rewrites() -> tuple[Rewrite, ...]:
+    """REWRITES with the KPI catalog's (engines.kpi_rewrites, which imports this module)
+    around them: its DOUBLE division first, the others last."""
+    from control_tower.engines import kpi_rewrites
+
+    return (*kpi_rewrites.FIRST, *REWRITES, *kpi_rewrites.LAST)

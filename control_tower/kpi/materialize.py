@@ -18,7 +18,9 @@ rows of the last refresh are kept in the `kpi_state` schema for that
 values). A model declaring `incremental` is rebuilt only for the keys the
 run's rows reach, and the models built on it read its stored rows
 (`kpi.keyed`); `RefreshReport.refreshed` says how each model was. Everything is rebuilt on a full refresh of the run, a changed
-catalog or another as-of date.
+catalog or another as-of date. The models and values can also be computed on
+another engine (Spark over the lake: `kpi.engine_refresh`), in full only, and
+written here by the same writer.
 
 Grains: overall and every low-cardinality dimension (location, entity,
 channel, carrier, ABC class, ...) by day; the high-cardinality dimensions in
@@ -40,9 +42,15 @@ from typing import Any
 
 import duckdb
 
+from control_tower.engines.base import Engine
 from control_tower.kpi import incremental, keyed
 from control_tower.kpi.catalog import Catalog, Kpi, load_catalog
-from control_tower.kpi.compiler import compile_grouping_sets, compile_kpi, model_query
+from control_tower.kpi.compiler import (
+    CompiledQuery,
+    compile_grouping_sets,
+    compile_kpi,
+    model_query,
+)
 from control_tower.kpi.governance import read_history, record_versions
 from control_tower.settings import utc_now
 from control_tower.storage.changes import Changes
@@ -76,12 +84,15 @@ class RefreshReport:
     refreshed: dict[str, str] = field(default_factory=dict)  # per model diffed: by keys or whole
 
     forced: bool = False  # a delta of the run that the step refreshed in full all the same
+    engine: str = ""  # set when the values were computed on an engine (kpi.engine_refresh)
 
     def summary(self) -> str:
         """One line for the run record (which says itself when the run refreshed in full)."""
         new = f", {self.versions_recorded} new versions" if self.versions_recorded else ""
         how = ""
-        if self.forced:
+        if self.engine:
+            how = f" on {self.engine} (a full refresh)"
+        elif self.forced:
             how = f"; {self.mode}"
         elif not self.mode.startswith("full"):
             how = f"; {self.periods} periods of {self.recomputed} KPIs recomputed"
@@ -108,13 +119,13 @@ def freshness(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> dateti
     landed = [t for t in tables if "." not in t]
     if not landed:
         return None
-    row = con.execute(
+    rows = con.execute(
         "SELECT min(newest) FROM ("
         "  SELECT max(finished_at) AS newest FROM ops.batches"
         "  WHERE status = 'loaded' AND list_contains(?, table_name) GROUP BY table_name)",
         [landed],
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()  # all: leaves no open result (the engine refresh registers Arrow rows next)
+    return rows[0][0] if rows else None
 
 
 ModelKey = tuple[str, tuple[tuple[str, Any], ...]]
@@ -149,7 +160,7 @@ class _ModelTables:
                 continue
             if key not in self.built:
                 name = f"kpi_model_{model.name}_{len(self.built)}"
-                sql, bound = model_query(_as_model_kpi(kpi, model), as_of=self.as_of, tables=names)
+                sql, bound = model_query(as_model_kpi(kpi, model), as_of=self.as_of, tables=names)
                 t0 = time.perf_counter()
                 self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", bound)
                 self.report.model_seconds[model.name] = time.perf_counter() - t0
@@ -180,7 +191,7 @@ class _ModelTables:
             self.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def _as_model_kpi(kpi: Kpi, model: Any) -> Kpi:
+def as_model_kpi(kpi: Kpi, model: Any) -> Kpi:
     """The KPI pointed at one model of its chain (to build that model's table)."""
     from dataclasses import replace
 
@@ -198,7 +209,7 @@ def _figures_sql(kpi: Kpi) -> str:
     return f"{ratio}, value, {comps}"
 
 
-def _insert(
+def insert_values(
     con: duckdb.DuckDBPyConnection,
     kpi: Kpi,
     query_sql: str,
@@ -233,6 +244,25 @@ def _insert(
     )
 
 
+def value_queries(
+    kpi: Kpi, source: str, grain: str, dims: tuple[str, ...], *, as_of: date
+) -> list[tuple[CompiledQuery, str | None]]:
+    """The queries of the KPI's values at `grain` (overall and by `dims`) from model rows in
+    `source`, each with the dimension it is by ("" overall; None: the query says, one GROUPING
+    SETS query for all). Semi-additive KPIs: one query per dimension, as their last snapshot
+    depends on the group."""
+    if any(m.non_additive_dimension for m in kpi.measures.values()):
+        return [
+            (
+                compile_kpi(kpi, as_of=as_of, grain=grain, by=[dim] if dim else [], source=source),
+                dim,
+            )
+            for dim in ("", *dims)
+        ]
+    q = compile_grouping_sets(kpi, as_of=as_of, source=source, grain=grain, dimensions=dims)
+    return [(q, None)]
+
+
 def _materialise(
     con: duckdb.DuckDBPyConnection,
     kpi: Kpi,
@@ -245,23 +275,10 @@ def _materialise(
     now: datetime,
 ) -> None:
     """The KPI's values at `grain` (overall and by `dims`) from model rows in `source`."""
-    if any(m.non_additive_dimension for m in kpi.measures.values()):
-        for dim in ("", *dims):
-            q = compile_kpi(kpi, as_of=as_of, grain=grain, by=[dim] if dim else [], source=source)
-            _insert(
-                con,
-                kpi,
-                q.sql,
-                q.params,
-                as_of=as_of,
-                fresh=fresh,
-                now=now,
-                grain=grain,
-                dimension=dim,
-            )
-    else:
-        q = compile_grouping_sets(kpi, as_of=as_of, source=source, grain=grain, dimensions=dims)
-        _insert(con, kpi, q.sql, q.params, as_of=as_of, fresh=fresh, now=now, grain=grain)
+    for q, dim in value_queries(kpi, source, grain, dims, as_of=as_of):
+        insert_values(
+            con, kpi, q.sql, q.params, as_of=as_of, fresh=fresh, now=now, grain=grain, dimension=dim
+        )
 
 
 def _rematerialise(
@@ -295,13 +312,20 @@ def refresh_kpis(
     catalog: Catalog | None = None,
     root: Any = None,
     changes: Changes | None = None,
+    engine: Engine | None = None,
 ) -> RefreshReport:
     """Validate the catalog, record new versions, and refresh kpi.values for `as_of`.
 
     `changes` is what the run loaded (default: a full refresh). On a delta only
     the periods whose model rows changed are recomputed (`kpi.incremental`);
     a full refresh, a catalog change or another as-of date rebuilds every value.
+    With an `engine` the models and values are computed there, always in full
+    (`kpi.engine_refresh`), and written into `con` as here.
     """
+    if engine is not None:
+        from control_tower.kpi.engine_refresh import refresh_on_engine
+
+        return refresh_on_engine(con, engine, as_of=as_of, catalog=catalog, root=root)
     t0 = time.perf_counter()
     report = RefreshReport()
     if catalog is None:
@@ -408,7 +432,7 @@ def _kpi_by_periods(
     if not incremental.needs_rebuild(kpi.chain, changes):
         return
     for model in _stored_models(kpi):
-        _update_rows(_as_model_kpi(kpi, model), tables, changes, diffs)
+        _update_rows(as_model_kpi(kpi, model), tables, changes, diffs)
     key = model_key(kpi, kpi.model)
     diff, changed = diffs[key]
     if changed:

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from control_tower.engines.base import Engine
 from control_tower.kpi.catalog import Kpi
 from control_tower.kpi.compiler import compile_kpi
 from control_tower.kpi.materialize import freshness
@@ -57,10 +58,12 @@ def compute(
     where: Mapping[str, str | Sequence[str]] | None = None,
     parameters: Mapping[str, Any] | None = None,
     companions: bool = False,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """The KPI as one JSON-ready object: kpi, version, as_of, freshness, rows.
 
-    Companion figures are computed only when asked for (`companions=True`).
+    Companion figures are computed only when asked for (`companions=True`). With an
+    `engine` the query runs there (Spark over the lake); freshness is still read from `cur`.
     """
     q = compile_kpi(
         kpi,
@@ -71,9 +74,15 @@ def compute(
         parameters=parameters,
         companions=companions,
     )
-    result = cur.execute(q.sql, q.params)
-    names = [d[0] for d in result.description]
-    rows = _records(names, result.fetchall())
+    if engine is None:
+        result = cur.execute(q.sql, q.params)
+        names = [d[0] for d in result.description]
+        raw = result.fetchall()
+    else:
+        table = engine.query_arrow(q.sql, q.params, what=f"KPI {kpi.name}")
+        names = table.column_names
+        raw = list(zip(*(c.to_pylist() for c in table.columns), strict=True))
+    rows = _records(names, raw)
     fresh = freshness(cur, kpi.model.tables)
     return {
         "kpi": kpi.name,

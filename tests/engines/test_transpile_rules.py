@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import duckdb
 import pytest
 import sqlglot
 
-from control_tower.engines.transpile import TranspileError, schema_of, to_spark, view_name
+from control_tower.engines.transpile import TranspileError, to_spark, view_name
 from control_tower.exceptions.registry import EXCEPTION_TYPES
-from control_tower.storage.schema import ensure_schema
+from tests.support.engines import warehouse_schema
 
-
-def _warehouse_schema() -> dict:
-    """The columns of every table of a new warehouse (landed and derived)."""
-    con = duckdb.connect()
-    ensure_schema(con)
-    return schema_of(con)
-
-
-SCHEMA = _warehouse_schema()
+SCHEMA = warehouse_schema()
 
 
 def spark(sql: str, params: dict | None = None) -> str:

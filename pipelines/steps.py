@@ -154,7 +154,13 @@ def _kpis(ctx: StepContext) -> str:
     catalog = load_catalog(
         ctx.settings.kpi_definitions, history=read_history(ctx.con), signoffs=signoffs
     )
-    return refresh_kpis(ctx.con, as_of=ctx.as_of, catalog=catalog, changes=ctx.changes).summary()
+    from control_tower.engines.config import engine_for
+
+    # On Spark the lake step just published this run's inputs (the queue among them).
+    engine = engine_for(ctx.settings)
+    return refresh_kpis(
+        ctx.con, as_of=ctx.as_of, catalog=catalog, changes=ctx.changes, engine=engine
+    ).summary()
 
 
 def _alerts(ctx: StepContext) -> str:

@@ -171,16 +171,24 @@ class SparkEngine:
             raise EngineError(f"{what}: Spark could not run the query: {exc}") from exc
         return plan.query, done
 
-    def _keep(self, name: str, query: str) -> None:
-        """The rows of `query` computed now and kept as the view `name`. A local checkpoint,
-        not a cached view: what reads it starts from the kept rows, not from the plan that
-        made them (Spark re-analyses a cached view's whole lineage in every query over it)."""
-        frame = self.session.sql(query).localCheckpoint(eager=True)
-        frame.createOrReplaceTempView(name)
+    def _keep(self, name: str, query: str, *, checkpoint: bool = True) -> None:
+        """The rows of `query` computed now and kept as the view `name`. A local checkpoint
+        by default: what reads it starts from the kept rows, not from the plan that made them
+        (Spark re-analyses a cached view's whole lineage in every query over it). A model view
+        is a cached table instead (`checkpoint=False`): Spark 4.3's optimizer fails to
+        validate the checkpointed plan of some models (PLAN_VALIDATION_FAILED_RULE_IN_BATCH in
+        RemoveRedundantAliases), and a model is read by a handful of queries only."""
+        if checkpoint:
+            frame = self.session.sql(query).localCheckpoint(eager=True)
+            frame.createOrReplaceTempView(name)
+        else:
+            self.session.sql(f"CACHE TABLE `{name}` AS {query}")
+            frame = self.session.table(f"`{name}`")
         self._kept[name] = frame
 
     def _drop(self, names: list[str]) -> None:
         for name in reversed(names):  # the later ones read the earlier ones
+            self.session.sql(f"UNCACHE TABLE IF EXISTS `{name}`")
             self.session.catalog.dropTempView(name)
             frame = self._kept.pop(name, None)
             if frame is not None:
@@ -201,7 +209,7 @@ class SparkEngine:
         self.drop_temp_view(name)
         query, steps = self._cache_steps(self._sql(sql, params, what), what)
         try:
-            self._keep(name, query)
+            self._keep(name, query, checkpoint=False)
         except Exception as exc:
             self._drop(steps)
             raise EngineError(f"{what}: Spark could not build {name}: {exc}") from exc

@@ -232,20 +232,21 @@ def local_to_utc(tree: exp.Expression, ctx: Context) -> exp.Expression:
 
 
 def _typed(tree: exp.Expression, ctx: Context) -> exp.Expression | None:
-    """The tree qualified and annotated with types from the tables' columns (None when the
-    columns are not known or a column cannot be resolved)."""
+    """A copy of the tree, qualified and annotated with types from the tables' columns (None
+    when the columns are not known or a column cannot be resolved). A copy: the qualified
+    text (every column aliased) trips Spark 4.3's optimizer on some queries."""
     if ctx.schema is None:
         return None
     try:
-        tree = qualify(
-            tree,
+        typed = qualify(
+            tree.copy(),
             schema={k: dict(v) for k, v in ctx.schema.items()},
             dialect=READ,
             db=MAIN_SCHEMA,
             quote_identifiers=False,
             validate_qualify_columns=False,
         )
-        return annotate_types(tree, schema=dict(ctx.schema), dialect=READ)
+        return annotate_types(typed, schema=dict(ctx.schema), dialect=READ)
     except SqlglotError:
         return None
 
@@ -271,12 +272,18 @@ def date_difference(tree: exp.Expression, ctx: Context) -> exp.Expression:
                 )
         return tree
 
-    def swap(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Sub) and _is_date(node.this) and _is_date(node.expression):
-            return exp.DateDiff(this=node.this, expression=node.expression, unit=exp.var("DAY"))
-        return node
-
-    return typed.transform(swap)
+    # Qualifying adds no subtraction and drops none: the copy's k-th is the tree's k-th.
+    subs, typed_subs = list(tree.find_all(exp.Sub)), list(typed.find_all(exp.Sub))
+    if len(subs) != len(typed_subs):
+        raise TranspileError(ctx.what, "cannot match date subtractions to their types")
+    for sub, typed_sub in zip(subs, typed_subs, strict=True):
+        if _is_date(typed_sub.this) and _is_date(typed_sub.expression):
+            diff = exp.DateDiff(this=sub.this, expression=sub.expression, unit=exp.var("DAY"))
+            if sub is tree:
+                tree = diff
+            else:
+                sub.replace(diff)
+    return tree
 
 
 def exact_quantiles(tree: exp.Expression, ctx: Context) -> exp.Expression:

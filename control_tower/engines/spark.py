@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DEFAULT_MASTER = "local[2]"
+LOCAL_DRIVER_MEMORY = "4g"  # CONTROL_TOWER_SPARK_CONF=spark.driver.memory=... overrides it
 # Settings that make Spark compute what DuckDB computes for the governed SQL, and suit one
 # machine's local mode (few shuffle partitions for small data; a cluster may override them).
 BASE_CONF: dict[str, str] = {
@@ -91,7 +92,12 @@ def start_session(config: SparkConfig) -> SparkSession:
         )
     builder = SparkSession.builder.appName(config.app_name)
     builder = builder.remote(config.remote) if config.remote else builder.master(config.master)
-    for key, value in {**BASE_CONF, **config.conf}.items():
+    conf = dict(BASE_CONF)
+    if not config.remote and config.master.startswith("local"):
+        # In local mode the driver is the only executor: Spark's 1 GB default runs out of
+        # memory on the medium demo's aggregations (BytesToBytesMap).
+        conf["spark.driver.memory"] = LOCAL_DRIVER_MEMORY
+    for key, value in {**conf, **config.conf}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     if not config.remote:

@@ -45,6 +45,7 @@ from support.monitor import tree_rss  # noqa: E402
 from control_tower.engines.duck import DuckDBEngine  # noqa: E402
 from control_tower.engines.spark import SparkConfig, SparkEngine  # noqa: E402
 from control_tower.kpi.materialize import RefreshReport, refresh_kpis  # noqa: E402
+from control_tower.lake.engine import register_spark  # noqa: E402
 from control_tower.lake.publish import publish_lake  # noqa: E402
 from control_tower.lake.read import register_duckdb  # noqa: E402
 from control_tower.settings import Settings, load_settings  # noqa: E402
@@ -184,7 +185,7 @@ def main() -> None:
                 lambda: SparkEngine.start(SparkConfig(master=args.master)),
             )
             try:
-                _timed("Spark lake registration", rss, lambda: engine.register_lake(lake))
+                _timed("Spark lake registration", rss, lambda: register_spark(engine, lake))
                 _, report = _timed(
                     f"KPI refresh, Spark {args.master}",
                     rss,

@@ -13,7 +13,7 @@ from control_tower import __version__
 from control_tower.accounts.cli import users as users_group
 from control_tower.actions.cli import requests_group
 from control_tower.actions.outbox_cli import outbox as outbox_group
-from control_tower.engines.cli import engine_group
+from control_tower.engine_cli import engine_group
 from control_tower.exceptions import cli as exceptions_cli
 from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.export import console as output_console

@@ -99,8 +99,8 @@ def _actions(ctx: StepContext) -> str:
 
 
 def _exceptions(ctx: StepContext) -> str:
-    from control_tower.engines.config import engine_for
     from control_tower.exceptions.detect import refresh_exceptions
+    from control_tower.lake.engine import engine_for, register_spark
 
     engine = engine_for(ctx.settings)
     before_detect = None
@@ -110,7 +110,7 @@ def _exceptions(ctx: StepContext) -> str:
         def before_detect() -> None:
             # The rules read this run's inputs (the re-promises just mirrored among them).
             _publish(ctx)
-            engine.register_lake(lake_dir)
+            register_spark(engine, lake_dir)
 
     report = refresh_exceptions(
         ctx.con,
@@ -154,7 +154,7 @@ def _kpis(ctx: StepContext) -> str:
     catalog = load_catalog(
         ctx.settings.kpi_definitions, history=read_history(ctx.con), signoffs=signoffs
     )
-    from control_tower.engines.config import engine_for
+    from control_tower.lake.engine import engine_for
 
     # On Spark the lake step just published this run's inputs (the queue among them).
     engine = engine_for(ctx.settings)

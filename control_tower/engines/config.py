@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from control_tower.engines.base import ENGINES
-from control_tower.engines.spark import DEFAULT_MASTER, SparkConfig, SparkEngine
+from control_tower.engines.spark import DEFAULT_MASTER, SparkConfig
 from control_tower.settings import PREFIX, Settings, SettingsError, _env
 
 
@@ -53,23 +53,3 @@ def engine_config(settings: Settings) -> EngineConfig:
         raise SettingsError(str(exc)) from None
     spark = SparkConfig(master=_env("SPARK_MASTER") or DEFAULT_MASTER, remote=remote, conf=conf)
     return EngineConfig(engine=engine, spark=spark, lake_dir=lake_dir)
-
-
-# One Spark engine per configuration in this process: a JVM starts in tens of seconds, so the
-# scheduler's runs reuse it (each registers the lake's newest version before it reads).
-_RUNNING: dict[str, SparkEngine] = {}
-
-
-def engine_for(settings: Settings) -> SparkEngine | None:
-    """The engine the KPI and exception steps run on: None for DuckDB (the warehouse's own
-    connection), else the Spark engine with the lake's current version registered."""
-    config = engine_config(settings)
-    if not config.remote:
-        return None
-    assert config.lake_dir is not None  # engine_config refuses spark without a lake
-    key = repr(config.spark)
-    engine = _RUNNING.get(key)
-    if engine is None:
-        engine = _RUNNING[key] = SparkEngine.start(config.spark)
-    engine.register_lake(config.lake_dir)
-    return engine

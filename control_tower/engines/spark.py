@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,22 +142,18 @@ class SparkEngine:
         """An engine on a new (or the running) session, which `close()` stops."""
         return cls(start_session(config), owns_session=True)
 
-    def register_lake(self, lake_dir: Path) -> str:
-        """Views of every table of the lake's current version; returns that version."""
-        from control_tower.lake.read import current_manifest
-
-        manifest = current_manifest(lake_dir)
-        for name, table in manifest.tables.items():
-            columns = [c.name for c in table.columns]
-            paths = [str(p) for p in manifest.files(name)]
-            frame = self.session.read.parquet(*paths).select(*columns)
+    def register_tables(
+        self, tables: Mapping[str, tuple[Sequence[tuple[str, str]], Sequence[str]]], version: str
+    ) -> str:
+        """A view per table over exactly its files: {name: ([(column, DuckDB type)], paths)}
+        (`control_tower.lake.read.register_spark` passes a lake version's); returns `version`."""
+        for name, (columns, paths) in tables.items():
+            frame = self.session.read.parquet(*paths).select(*[c for c, _ in columns])
             frame.createOrReplaceTempView(view_name(name))
             schema, _, table_name = name.rpartition(".")
-            self.schema.setdefault(schema or "main", {})[table_name] = {
-                c.name: c.type for c in table.columns
-            }
-        self.version = manifest.version
-        return manifest.version
+            self.schema.setdefault(schema or "main", {})[table_name] = dict(columns)
+        self.version = version
+        return version
 
     def _sql(self, sql: str, params: Mapping[str, Any], what: str) -> str:
         return to_spark(sql, params, what=what, schema=self.schema)

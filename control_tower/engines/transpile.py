@@ -32,7 +32,6 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.qualify_columns import qualify_columns
 
 READ = "duckdb"
 WRITE = "spark"
@@ -347,7 +346,16 @@ def expand_star_modifiers(tree: exp.Expression, ctx: Context) -> exp.Expression:
     if ctx.schema is None:
         raise TranspileError(ctx.what, "SELECT * REPLACE/EXCLUDE needs the tables' columns")
     try:
-        return qualify_columns(tree, schema=dict(ctx.schema), expand_stars=True, dialect=READ)
+        # The whole query qualified (not only the stars expanded): a half-qualified tree
+        # leaves Spark columns it cannot resolve.
+        return qualify(
+            tree,
+            schema={k: dict(v) for k, v in ctx.schema.items()},
+            dialect=READ,
+            db=MAIN_SCHEMA,
+            quote_identifiers=False,
+            validate_qualify_columns=False,
+        )
     except SqlglotError as exc:
         raise TranspileError(ctx.what, f"cannot expand * REPLACE/EXCLUDE: {exc}") from None
 

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from control_tower.engines.spark import SparkConfig, SparkEngine, java_available
+from control_tower.lake.engine import register_spark
 from control_tower.lake.publish import publish_lake
 from control_tower.lake.read import register_duckdb
 from control_tower.settings import Settings
@@ -52,7 +53,7 @@ def spark_engine(lake_dir: Path) -> Iterator[SparkEngine]:
             pytest.fail(f"the Spark tests must run under CI: {missing}")
         pytest.skip(missing)
     engine = SparkEngine.start(SparkConfig(master="local[2]"))
-    engine.register_lake(lake_dir)
+    register_spark(engine, lake_dir)
     yield engine
     engine.close()
 

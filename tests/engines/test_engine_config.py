@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from control_tower.engines.config import engine_config, engine_for
+from control_tower.engines.config import engine_config
 from control_tower.engines.spark import SparkConfig
+from control_tower.lake.engine import engine_for
 from control_tower.settings import SettingsError, load_settings
 
 

@@ -116,7 +116,9 @@ def test_every_exception_rule_transpiles(name: str) -> None:
     rule = EXCEPTION_TYPES[name]
     params = rule.bindings(as_of=date(2026, 3, 2), now=datetime(2026, 3, 2, 12))
     out = to_spark(rule.rule, params, what=f"exception rule {name}", schema=SCHEMA)
-    sqlglot.parse_one(out, dialect="spark")  # well-formed Spark SQL
+    parsed = sqlglot.parse_one(out, dialect="spark")  # well-formed Spark SQL
+    assert "key" in parsed.named_selects
+    assert "exc_in_scope" not in out.lower()
 
 
 def test_date_arithmetic_without_the_columns_is_refused() -> None:

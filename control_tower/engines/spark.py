@@ -189,12 +189,13 @@ class SparkEngine:
         self._kept[name] = frame
 
     def _drop(self, names: list[str]) -> None:
+        # Uncached through the DataFrame kept (its plan already resolved): UNCACHE TABLE by
+        # name re-resolves the view, which fails once a view it reads (another model) is gone.
         for name in reversed(names):  # the later ones read the earlier ones
-            self.session.sql(f"UNCACHE TABLE IF EXISTS `{name}`")
-            self.session.catalog.dropTempView(name)
             frame = self._kept.pop(name, None)
             if frame is not None:
                 frame.unpersist()
+            self.session.catalog.dropTempView(name)
 
     def query_arrow(self, sql: str, params: Mapping[str, Any], *, what: str) -> pa.Table:
         query, steps = self._cache_steps(self._sql(sql, params, what), what)

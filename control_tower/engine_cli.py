@@ -33,6 +33,11 @@ def warehouse_schema(settings: Settings) -> Schema:
                 return schema_of(con)
             finally:
                 con.close()
+    return new_warehouse_schema()
+
+
+def new_warehouse_schema() -> Schema:
+    """The columns of every table of a new warehouse (landed and derived)."""
     con = duckdb.connect()
     try:
         ensure_schema(con)

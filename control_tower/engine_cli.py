@@ -17,6 +17,7 @@ import duckdb
 from control_tower.engines.transpile import Schema, TranspileError, schema_of, to_spark
 from control_tower.export import command_settings, emit_rows, format_option
 from control_tower.settings import Settings, utc_now
+from control_tower.storage.engine import connect, scratch
 from control_tower.storage.schema import ensure_schema
 
 
@@ -25,7 +26,7 @@ def warehouse_schema(settings: Settings) -> Schema:
     warehouse when it exists, else a new warehouse's."""
     if settings.warehouse_path.exists():
         try:
-            con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+            con = connect(settings.warehouse_path, settings.duckdb, read_only=True)
         except duckdb.Error:  # held by the scheduler: the schema is the product's own
             con = None
         if con is not None:
@@ -38,7 +39,7 @@ def warehouse_schema(settings: Settings) -> Schema:
 
 def new_warehouse_schema() -> Schema:
     """The columns of every table of a new warehouse (landed and derived)."""
-    con = duckdb.connect()
+    con = scratch()
     try:
         ensure_schema(con)
         return schema_of(con)

@@ -31,6 +31,30 @@ from tests.support.web_users import cheap_accounts
 
 os.environ["CONTROL_TOWER_NOW"] = clock_setting(DEMO_NOW)
 
+# The Spark equality modules share one Spark session (one JVM, one registration of the lake):
+# with pytest-xdist's loadscope they are one unit of work, so one worker runs them, and they
+# are collected first, so that long unit starts early instead of leaving one worker busy at
+# the end while the other idles.
+SPARK_MODULES = ("tests/engines/test_kpi_equality.py", "tests/engines/test_rule_equality.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SPARK_MODULES))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SparkTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(SPARK_MODULES):
+                return "spark-equality"
+            return super()._split_scope(nodeid)
+
+    return SparkTogether(config, log)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _app_database_server() -> Iterator[None]:

@@ -14,9 +14,10 @@ vouch for, with the file, line, key and reason of every problem at once
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from control_tower import resources
 from control_tower.kpi.certification import (
@@ -120,16 +121,26 @@ def load_catalog(
     problems += [Problem(str(c.second), "name", c.describe("model")) for c in model_clashes]
     problems += [Problem(str(c.second), "name", c.describe("KPI")) for c in kpi_clashes]
     models: dict[str, Model] = {}
+    names = tuple(sorted(model_paths))
     for path in model_paths.values():
-        model = parse_model(path, path.parents[1], problems, model_paths)
+        model = _parsed(
+            ("model", path, path.read_bytes(), names),
+            lambda found, path=path: parse_model(path, path.parents[1], found, model_paths),
+            problems,
+        )
         if model is not None:
             models[model.name] = model
     resolve_uses(models, problems)
     kpis: dict[str, Kpi] = {}
+    used = tuple(sorted(models.items()))
     for path in sorted(kpi_paths.values(), key=lambda p: (roots.index(p.parent), p.name)):
-        kpi = parse_kpi(path, path.parent, models, problems)
+        kpi = _parsed(
+            ("kpi", path, path.read_bytes(), used),
+            lambda found, path=path: _parse_kpi(path, models, found),
+            problems,
+        )
         if kpi is not None:  # its name is its file's, unique across the folders
-            kpis[kpi.name] = _finish(kpi, models)
+            kpis[kpi.name] = kpi
     logged = _signoff_logs(roots, kpis, problems) if not problems else []
     signoffs = (*logged, *signoffs)
     if not problems:
@@ -143,6 +154,33 @@ def load_catalog(
         kpis=with_certification(kpis, signoffs),
         signoffs=tuple(signoffs),
     )
+
+
+# Parsed definition files by content (and by the models a KPI reads): the scheduler, the web
+# app and the steps load the catalog often, and a file that did not change parses the same.
+# Models and KPIs are frozen, so one parsed object is safely shared.
+_PARSED: dict[tuple[Any, ...], tuple[Any, tuple[Problem, ...]]] = {}
+_PARSED_MAX = 1024
+
+
+def _parsed(
+    key: tuple[Any, ...], parse: Callable[[list[Problem]], Any], problems: list[Problem]
+) -> Any:
+    """`parse(found)`'s result for `key`, parsed once; its problems are added to `problems`."""
+    hit = _PARSED.get(key)
+    if hit is None:
+        found: list[Problem] = []
+        hit = (parse(found), tuple(found))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = hit
+    problems.extend(hit[1])
+    return hit[0]
+
+
+def _parse_kpi(path: Path, models: Mapping[str, Model], problems: list[Problem]) -> Kpi | None:
+    kpi = parse_kpi(path, path.parent, models, problems)
+    return _finish(kpi, models) if kpi is not None else None
 
 
 def _signoff_logs(

@@ -87,10 +87,44 @@ sol AS (  -- every location's lines of the items: the item's bulk share reads th
 pts AS (
     SELECT s.snapshot_date AS t, s.location_id, s.item_id,
            CAST(s.on_hand_qty AS DOUBLE) AS on_hand_qty,
+           CAST(s.allocated_qty AS DOUBLE) AS allocated_qty,
            CAST(s.on_hand_qty - s.allocated_qty - s.quarantined_qty AS DOUBLE) AS available_qty,
            CAST(s.in_transit_qty AS DOUBLE) AS in_transit_qty
     FROM snaps AS s
     JOIN risk_points AS p ON p.location_id = s.location_id AND p.t = s.snapshot_date
+),
+booked AS (  -- lines that can be open at a point: ordered in the 60 days before it
+    SELECT order_id, line_no, location_id, item_id, order_ts_local_date, first_promised_date,
+           CAST(ordered_qty AS DOUBLE) AS qty
+    FROM sales_order_lines AS s
+    $keep_snaps
+    WHERE status <> 'cancelled'
+      AND order_ts_local_date > DATE '$first' - 60 AND order_ts_local_date <= DATE '$last'
+),
+booked_shipped AS (
+    SELECT s.order_id, s.line_no, s.shipped_ts_local_date AS d,
+           sum(CAST(s.shipped_qty AS DOUBLE)) AS qty
+    FROM shipments AS s
+    SEMI JOIN booked AS b ON b.order_id = s.order_id AND b.line_no = s.line_no
+    GROUP BY ALL
+),
+open_booked AS (  -- each line open at t: what is still to ship of it
+    SELECT p.t, b.location_id, b.item_id, b.first_promised_date,
+           b.qty - coalesce(sum(s.qty), 0) AS open_qty
+    FROM risk_points AS p
+    JOIN booked AS b ON b.location_id = p.location_id
+        AND b.order_ts_local_date > p.t - 60 AND b.order_ts_local_date <= p.t
+    LEFT JOIN booked_shipped AS s ON s.order_id = b.order_id AND s.line_no = b.line_no
+        AND s.d <= p.t
+    GROUP BY p.t, b.location_id, b.item_id, b.order_id, b.line_no, b.first_promised_date, b.qty
+    HAVING b.qty - coalesce(sum(s.qty), 0) > 0
+),
+backlog AS (  -- demand already booked and not shipped at t (allocated or not yet)
+    SELECT t, location_id, item_id, sum(open_qty) AS backlog_qty,
+           sum(open_qty) FILTER (WHERE first_promised_date <= t + CAST($horizon AS INTEGER))
+               AS backlog_due_qty
+    FROM open_booked
+    GROUP BY ALL
 ),
 daily AS (  -- demand as ordered (cancellations come later and are not known at t)
     SELECT location_id, item_id, order_ts_local_date AS d,
@@ -207,7 +241,7 @@ supplier AS (  -- receipts of the last 90 days against their PO's expected date
 $label_ctes
 SELECT
     p.t, p.location_id, p.item_id, loc.entity_id,
-    p.available_qty, p.on_hand_qty, p.in_transit_qty,
+    p.available_qty, p.on_hand_qty, p.allocated_qty, p.in_transit_qty,
     coalesce(dem.qty28, 0) / 28.0 AS daily_demand,
     CASE WHEN coalesce(dem.qty28, 0) > 0 THEN
         sqrt(greatest(dem.sq28 / 28.0 - pow(dem.qty28 / 28.0, 2), 0)) / (dem.qty28 / 28.0)
@@ -229,6 +263,7 @@ SELECT
     coalesce(inb.due_qty, 0) AS due_inbound_qty,
     ln.median_line_qty, ln.max_line_qty, coalesce(ln.lines_90, 0) AS lines_90,
     il.item_bulk_share_90,
+    coalesce(bl.backlog_qty, 0) AS backlog_qty, coalesce(bl.backlog_due_qty, 0) AS backlog_due_qty,
     coalesce(h90.stockout_share_90, 0) AS stockout_share_90, h90.available_p10_90,
     $label_value AS label
 FROM pts AS p
@@ -238,6 +273,7 @@ LEFT JOIN inbound AS inb USING (t, location_id, item_id)
 LEFT JOIN lines AS ln USING (t, location_id, item_id)
 LEFT JOIN hist90 AS h90 USING (t, location_id, item_id)
 LEFT JOIN item_lines AS il USING (t, item_id)
+LEFT JOIN backlog AS bl USING (t, location_id, item_id)
 LEFT JOIN label USING (t, location_id, item_id)
 LEFT JOIN items AS i ON i.item_id = p.item_id
 LEFT JOIN locations AS loc ON loc.location_id = p.location_id
@@ -329,6 +365,21 @@ def stockout_frame(
         in_transit_cover_days=cover(pl.col("in_transit_qty"), demand),
         due_position_cover_days=cover(pl.col("available_qty") + pl.col("due_inbound_qty"), demand),
         p10_cover_90=cover(pl.col("available_p10_90"), demand),
+        # booked lines not yet allocated will take stock that the available figure still shows
+        unallocated_backlog_cover_days=cover(
+            (pl.col("backlog_qty") - pl.col("allocated_qty")).clip(0, None), demand
+        ),
+        net_cover_days=cover(
+            pl.col("available_qty")
+            - (pl.col("backlog_qty") - pl.col("allocated_qty")).clip(0, None),
+            demand,
+        ),
+        net_due_position_cover_days=cover(
+            pl.col("available_qty")
+            - (pl.col("backlog_due_qty") - pl.col("allocated_qty")).clip(0, None)
+            + pl.col("due_inbound_qty"),
+            demand,
+        ),
         line_peak_ratio=(pl.col("max_line_qty") / pl.col("median_line_qty").clip(1, None))
         .fill_null(1.0)
         .clip(1, 50),
@@ -350,6 +401,25 @@ def stockout_frame(
             + pl.col("supplier_delay_days").fill_null(0)
             - pl.col("cover_days")
         ).clip(-COVER_CAP, COVER_CAP),
+        # how many standard deviations of the horizon's demand the stock (after the booked
+        # lines not yet allocated) stands above that demand's mean; and with the receipts due
+        z_available_horizon=(
+            (
+                pl.col("available_qty")
+                - (pl.col("backlog_due_qty") - pl.col("allocated_qty")).clip(0, None)
+                - demand * horizon
+            )
+            / (pl.col("demand_cv") * demand * horizon**0.5 + 1.0)
+        ).clip(-20, 20),
+        z_position_horizon=(
+            (
+                pl.col("available_qty")
+                - (pl.col("backlog_due_qty") - pl.col("allocated_qty")).clip(0, None)
+                + pl.col("due_inbound_qty")
+                - demand * horizon
+            )
+            / (pl.col("demand_cv") * demand * horizon**0.5 + 1.0)
+        ).clip(-20, 20),
         horizon_days=pl.lit(int(horizon), dtype=pl.Int32),
         label_end=pl.col("t") + pl.duration(days=int(horizon)),
     )

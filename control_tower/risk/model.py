@@ -137,6 +137,12 @@ STOCKOUT = ModelSpec(
         "item_bulk_share_90",
         "p10_cover_90",
         "stockout_share_90",
+        # booked order lines not yet allocated take stock that "available" still shows
+        "unallocated_backlog_cover_days",
+        "net_cover_days",
+        "net_due_position_cover_days",
+        "z_available_horizon",
+        "z_position_horizon",
     ),
     splines=STOCKOUT_SPLINES,
     categorical=("abc_class", "location_id"),
@@ -170,6 +176,13 @@ STOCKOUT = ModelSpec(
         "item_bulk_share_90": "Item's share of bulk lines (over 4x its median, 90 days)",
         "p10_cover_90": "Low point of stock (10th percentile, 90 days), in days of demand",
         "stockout_share_90": "Share of the last 90 days out of stock",
+        "unallocated_backlog_cover_days": "Booked lines not yet allocated, in days of demand",
+        "net_cover_days": "Days of cover after the booked lines not yet allocated",
+        "net_due_position_cover_days": "Days of cover after the lines and receipts due within "
+        "the horizon",
+        "z_available_horizon": "Stock after the lines due, in standard deviations of the "
+        "horizon's demand above its mean",
+        "z_position_horizon": "Same, with the receipts due within the horizon",
         "abc_class": "ABC class",
         "location_id": "Location",
     },

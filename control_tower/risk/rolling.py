@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 
 from control_tower.risk.model import DEFAULT_HORIZON, SPECS, InsufficientHistory, time_split
-from control_tower.risk.training import EVERY_DAYS, evaluate_and_refit, examples, measure
+from control_tower.risk.training import evaluate_and_refit, every_days_for, examples, measure
 
 WEEK = 7
 
@@ -70,7 +70,7 @@ def rolling_backtest(
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, got {weeks}")
     spec = SPECS[model]
-    every = EVERY_DAYS[model]
+    every = every_days_for(con, model)
     train_rows = examples(con, model, horizon=horizon, every_days=every)
     train_rows = train_rows.filter(pl.col("label").is_not_null())
     if train_rows.is_empty():

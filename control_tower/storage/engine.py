@@ -68,3 +68,11 @@ def connect(
         con.close()
         raise
     return con
+
+
+def scratch() -> duckdb.DuckDBPyConnection:
+    """An empty in-memory DuckDB database for work on schemas, never on data (it gets no
+    spill folder: a query that needs to spill fails instead of writing anywhere)."""
+    con = duckdb.connect()
+    con.execute("SET temp_directory = ''")
+    return con

@@ -54,7 +54,7 @@ def _write_inbox(inbox: Path) -> None:
         unit_price=pl.lit("4.00"),
         requested_date=pl.lit("2026-03-05"),
         promised_date=pl.lit("2026-03-05"),
-        status=pl.lit("open"),
+        status=pl.lit("cancelled"),  # no exception for any line: the test is of landing
         updated_at=pl.lit("2026-03-02T15:00:00Z"),
     ).write_csv(inbox / "erp" / BIG)
 

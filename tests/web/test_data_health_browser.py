@@ -38,9 +38,12 @@ def _wait_caption(page, text: str) -> None:
 
 
 def _wait_grid(page) -> None:
-    """The quarantine grid's first block is shown: its header can be clicked, its body scrolled
-    (on a loaded machine the caption's count can arrive before the grid's first rows)."""
+    """The quarantine grid's first block is shown: its header can be clicked, its body scrolled.
+
+    The grid fills in by its own callback, the page body is shown by the 30-second refresh:
+    on a loaded machine the grid's rows and caption arrive while the body is still hidden."""
     _wait_caption(page, "in quarantine")
+    page.wait_for_selector("#data-health-body", state="visible", timeout=4 * TIMEOUT_MS)
     page.wait_for_selector(f"{ROWS}[row-index='0']", state="visible")
     page.wait_for_selector(
         f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label", state="visible"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -16,12 +17,16 @@ import pytest
 from click.testing import CliRunner
 
 from control_tower.cli import main
+from control_tower.exceptions.detect import detect
+from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.planning.model import describe_model, reasons
 from control_tower.risk import model as risk_model
 from control_tower.risk.champion import decide
 from control_tower.risk.score import refresh_risk
 from control_tower.risk.training import train_model
 from tests.support.demo_data import DEMO_AS_OF as AS_OF
+
+NOW = datetime(AS_OF.year, AS_OF.month, AS_OF.day, 12)
 
 
 def _figures(ap: float, brier: float, auc: float) -> dict[str, float]:
@@ -133,3 +138,42 @@ def test_evaluate_reports_the_decision_and_both_figures(home: Path) -> None:
     lines = table.output.strip().splitlines()
     assert lines[0].endswith(",ranked_by")
     assert all(line.endswith(",rule") for line in lines[1:])
+
+
+@pytest.fixture
+def blind_late_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A late-order model that sees neither stock nor the promise: the channel and the
+    customer's tier only. It loses to the no-stock-then-nearest-promise rule."""
+    blind = dataclasses.replace(
+        risk_model.LATE_ORDER, numeric=("log_open_qty",), categorical=("channel",), splines=()
+    )
+    monkeypatch.setitem(risk_model.SPECS, "late_order", blind)
+
+
+@pytest.mark.usefixtures("blind_late_order")
+def test_order_lines_flagged_by_late_risk_say_the_rule_ranked_them(home: Path) -> None:
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        card = train_model(con, home / "models", "late_order")
+        assert card["champion"]["ranked_by"] == "rule"
+        refresh_risk(con, home / "models", as_of=AS_OF, train_if_missing=False)
+        ranked = con.execute("SELECT DISTINCT ranked_by FROM risk.late_order_scores").fetchall()
+        rule = {"order_at_risk": EXCEPTION_TYPES["order_at_risk"]}
+        _, failed = detect(con, as_of=AS_OF, now=NOW, types=rule)
+        details = [
+            json.loads(d)
+            for (d,) in con.execute(
+                "SELECT detail FROM exc_detected WHERE type = 'order_at_risk'"
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    assert not failed
+    assert ranked == [("rule",)]
+    flagged = [d for d in details if d["late_risk"] is not None]
+    assert flagged
+    assert {d["late_risk_ranked_by"] for d in flagged} == {"rule"}
+    monitored = [d for d in flagged if d["action"] == "monitor"]
+    assert all(
+        d["action_text"].startswith("Stock covers it but the late-order rule") for d in monitored
+    )

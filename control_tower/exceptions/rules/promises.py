@@ -75,12 +75,13 @@ _ORDER_AT_RISK_RULE = f"""
         GROUP BY ALL
     ),
     scores AS (
-        SELECT order_id, line_no, max(probability) AS late_risk
+        SELECT order_id, line_no, max(probability) AS late_risk,
+               coalesce(max(ranked_by), 'model') AS late_risk_ranked_by
         FROM risk.late_order_scores WHERE as_of = {_AS_OF}
         GROUP BY ALL
     ),
     judged AS (
-        SELECT r.*, c.priority_tier, sc.late_risk,
+        SELECT r.*, c.priority_tier, sc.late_risk, sc.late_risk_ranked_by,
                r.cum_demand - coalesce(st.available_qty, 0) - s.supply_by_promise AS shortfall,
                -- in the reporting currency (the line's price is in its entity's)
                {reporting_amount("r.open_qty * r.base_price")} AS line_value
@@ -184,11 +185,13 @@ _ORDER_AT_RISK_RULE = f"""
             promised_date: promised_date, first_promised_date: first_promised_date,
             open_qty: open_qty, covered: covered, shortfall_qty: greatest(shortfall, 0),
             atp_date: atp_date, late_risk: round(late_risk, 4),
+            late_risk_ranked_by: late_risk_ranked_by,
             risk_value: round(miss_risk * line_value, 2),
             action: action,
             action_text: CASE action
-                WHEN 'monitor' THEN 'Stock covers it but the late-order model expects it late: '
-                    || 'check its pick, wave and carrier'
+                WHEN 'monitor' THEN 'Stock covers it but the late-order '
+                    || CASE WHEN late_risk_ranked_by = 'rule' THEN 'rule' ELSE 'model' END
+                    || ' expects it late: check its pick, wave and carrier'
                 WHEN 'transfer' THEN 'Transfer ' || short_units || ' from ' || source_location
                 WHEN 'expedite' THEN 'Expedite PO ' || po_id || ' line ' || po_line_no
                     || ' (expected ' || coalesce(CAST(expected_date AS VARCHAR), 'undated')

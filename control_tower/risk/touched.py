@@ -96,12 +96,13 @@ STOCKOUT_SCOPE = Scope(
             "SELECT location_id AS k1, CAST(t AS VARCHAR) AS k2, 0 AS fp FROM risk_points",
             "FALSE",
         ),
-        # demand, line sizes and the item's bulk share read the item's lines of 90 days
+        # demand, line sizes and the item's bulk share read the item's lines of 90 days; the
+        # booked backlog reads their status and promise too
         Fingerprint(
             "order_lines",
             frozenset({"sales_order_lines"}),
             f"""SELECT CAST(p.t AS VARCHAR) AS k1, l.item_id AS k2,
-                {_hash_sum("l.order_id, l.line_no, l.location_id, l.order_ts_local_date, l.ordered_qty")} AS fp
+                {_hash_sum("l.order_id, l.line_no, l.location_id, l.order_ts_local_date, l.ordered_qty, l.status, l.first_promised_date")} AS fp
             FROM (SELECT DISTINCT t FROM risk_points) AS p
             JOIN sales_order_lines AS l
                 ON l.order_ts_local_date > p.t - 90 AND l.order_ts_local_date <= p.t
@@ -143,6 +144,8 @@ STOCKOUT_SCOPE = Scope(
             "inventory_snapshots",
             "SELECT x.location_id, x.item_id FROM inventory_snapshots AS x WHERE $rows",
         ),
+        # what was shipped of the booked lines (the backlog not yet allocated)
+        Keyed("shipments", "SELECT x.location_id, x.item_id FROM shipments AS x WHERE $rows"),
         Keyed(
             "items",
             "SELECT k.location_id, k.item_id FROM keys AS k "

@@ -39,7 +39,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from support.demo import copy_warehouse  # noqa: E402
+from support.demo import copy_warehouse, ensure_landed  # noqa: E402
 from support.monitor import tree_rss  # noqa: E402
 
 from control_tower.engines.duck import DuckDBEngine  # noqa: E402
@@ -48,7 +48,6 @@ from control_tower.kpi.materialize import RefreshReport, refresh_kpis  # noqa: E
 from control_tower.lake.engine import register_spark  # noqa: E402
 from control_tower.lake.publish import publish_lake  # noqa: E402
 from control_tower.lake.read import register_duckdb  # noqa: E402
-from control_tower.settings import Settings, load_settings  # noqa: E402
 from control_tower.storage import connect_writer  # noqa: E402
 
 TOLERANCE = 1e-9
@@ -77,26 +76,6 @@ class PeakRss:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def ensure_landed(home: Path, seed: int, scale: str) -> Settings:
-    """The settings of `home`, generating and landing the demo data when it has none."""
-    settings = load_settings(home).with_home(home)
-    if settings.warehouse_path.exists():
-        return settings
-    from control_tower.demo.generator import generate
-    from pipelines.run import run_pipeline
-
-    inbox = home.parent / f"extracts-{scale}-{seed}"
-    if not inbox.exists():
-        t0 = time.perf_counter()
-        generate(inbox, seed=seed, scale=scale)
-        print(f"generated {scale} demo data (seed {seed}) in {time.perf_counter() - t0:.1f}s")
-    settings.ensure_dirs()
-    t0 = time.perf_counter()
-    report = run_pipeline(settings, trigger="cli", inbox=inbox, keep=True)
-    print(f"landed in {time.perf_counter() - t0:.1f}s; rows {report.ingest.rows_loaded:,}")
-    return settings
 
 
 def _timed(label: str, rss: PeakRss, fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -48,14 +48,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from references.pandas_kpis import PANDAS, PANDAS_FRAMES  # noqa: E402
-from support.demo import copy_warehouse  # noqa: E402
+from support.demo import copy_warehouse, ensure_landed  # noqa: E402
 
 from control_tower.kpi.catalog import Kpi, load_catalog  # noqa: E402
 from control_tower.kpi.compiler import compile_kpi  # noqa: E402
 from control_tower.kpi.governance import read_history  # noqa: E402
 from control_tower.kpi.materialize import refresh_kpis  # noqa: E402
 from control_tower.kpi.query import compute  # noqa: E402
-from control_tower.settings import Settings, load_settings  # noqa: E402
+from control_tower.settings import Settings  # noqa: E402
 from control_tower.storage import connect_writer  # noqa: E402
 from control_tower.storage.engine import connect  # noqa: E402
 from control_tower.storage.serving import current_snapshot, open_snapshot  # noqa: E402
@@ -295,42 +295,6 @@ def check_equal(name: str, what: str, governed: Figures, other: Figures) -> int:
 # ---------------------------------------------------------------------------
 # Data and connections
 # ---------------------------------------------------------------------------
-
-
-def _landed_lines(path: Path) -> int:
-    if not path.exists():
-        return 0
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return 0
-    try:
-        row = con.execute("SELECT count(*) FROM sales_order_lines").fetchone()
-        return int(row[0]) if row else 0
-    except duckdb.Error:
-        return 0
-    finally:
-        con.close()
-
-
-def ensure_landed(home: Path, seed: int, scale: str) -> Settings:
-    """The settings of `home`, generating and landing the demo data when it has none."""
-    settings = load_settings(home)
-    if _landed_lines(settings.warehouse_path):
-        return settings
-    from control_tower.demo.generator import generate
-    from pipelines.run import run_pipeline
-
-    inbox = home.parent / f"extracts-{scale}-{seed}"
-    if not inbox.exists():
-        t0 = time.perf_counter()
-        generate(inbox, seed=seed, scale=scale)
-        print(f"generated {scale} demo data (seed {seed}) in {time.perf_counter() - t0:.1f}s")
-    settings.ensure_dirs()
-    t0 = time.perf_counter()
-    report = run_pipeline(settings, trigger="cli", inbox=inbox, keep=True)
-    print(f"landed in {time.perf_counter() - t0:.1f}s; rows {report.ingest.rows_loaded:,}")
-    return settings
 
 
 def read_source(settings: Settings) -> Path:

@@ -24,9 +24,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-from kpi import ROOT, ensure_landed
+from kpi import ROOT
 from support.delta import write_order_line_delta
-from support.demo import copy_warehouse
+from support.demo import copy_warehouse, ensure_landed
 
 from control_tower.kpi import keyed
 from control_tower.kpi.materialize import RefreshReport, refresh_kpis

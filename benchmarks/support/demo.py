@@ -8,6 +8,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from control_tower.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +59,43 @@ def copy_warehouse(source: Path, folder: Path) -> Path:
     if wal.exists():
         shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
     return copy
+
+
+def _landed_lines(path: Path) -> int:
+    """Order lines in the warehouse at `path` (0 when there is none, or it cannot be read)."""
+    import duckdb
+
+    if not path.exists():
+        return 0
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return 0
+    try:
+        row = con.execute("SELECT count(*) FROM sales_order_lines").fetchone()
+        return int(row[0]) if row else 0
+    except duckdb.Error:
+        return 0
+    finally:
+        con.close()
+
+
+def ensure_landed(home: Path, seed: int, scale: str) -> Settings:
+    """The settings of `home`, generating and landing the demo data when it has none."""
+    from control_tower.demo.generator import generate
+    from control_tower.settings import load_settings
+    from pipelines.run import run_pipeline
+
+    settings = load_settings(home).with_home(home)
+    if _landed_lines(settings.warehouse_path):
+        return settings
+    inbox = home.parent / f"extracts-{scale}-{seed}"
+    if not inbox.exists():
+        t0 = time.perf_counter()
+        generate(inbox, seed=seed, scale=scale)
+        print(f"generated {scale} demo data (seed {seed}) in {time.perf_counter() - t0:.1f}s")
+    settings.ensure_dirs()
+    t0 = time.perf_counter()
+    report = run_pipeline(settings, trigger="cli", inbox=inbox, keep=True)
+    print(f"landed in {time.perf_counter() - t0:.1f}s; rows {report.ingest.rows_loaded:,}")
+    return settings

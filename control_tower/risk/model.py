@@ -21,6 +21,7 @@ raises the probability.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -309,7 +310,7 @@ def model_input(spec: ModelSpec, df: pl.DataFrame):
     return df.select(cols)
 
 
-class RiskModel:
+class RiskModel(ABC):
     """What every fitted risk model offers: log-odds, a calibrated probability, the rule as a
     calibrated probability, and per-row drivers (`effects`, exact or approximate)."""
 
@@ -320,13 +321,13 @@ class RiskModel:
     exact: bool = True  # whether `effects` add up exactly to the log-odds
     rule: RuleCalibration | None = None  # the rule's score as a probability
 
-    def logit(self, df: pl.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
+    @abstractmethod
+    def logit(self, df: pl.DataFrame) -> np.ndarray:
         """Log-odds (or the decision score) before calibration."""
-        raise NotImplementedError
 
-    def effects(self, df: pl.DataFrame) -> np.ndarray:  # pragma: no cover - abstract
+    @abstractmethod
+    def effects(self, df: pl.DataFrame) -> np.ndarray:
         """Per row and feature, the contribution to the log-odds (rows x features)."""
-        raise NotImplementedError
 
     @property
     def feature_names(self) -> list[str]:

@@ -80,7 +80,9 @@ WITH snaps AS (  -- only the days the points look at: 90 back, the horizon ahead
       AND snapshot_date <= DATE '$last' + CAST($horizon AS INTEGER)
 ),
 sol AS (  -- every location's lines of the items: the item's bulk share reads them all
-    SELECT location_id, item_id, order_ts_local_date, ordered_qty FROM sales_order_lines AS s
+    SELECT order_id, line_no, location_id, item_id, order_ts_local_date, ordered_qty, status,
+           first_promised_date
+    FROM sales_order_lines AS s
     $keep_items
     WHERE order_ts_local_date > DATE '$first' - 90 AND order_ts_local_date <= DATE '$last'
 ),
@@ -96,10 +98,8 @@ pts AS (
 booked AS (  -- lines that can be open at a point: ordered in the 60 days before it
     SELECT order_id, line_no, location_id, item_id, order_ts_local_date, first_promised_date,
            CAST(ordered_qty AS DOUBLE) AS qty
-    FROM sales_order_lines AS s
-    $keep_snaps
-    WHERE status <> 'cancelled'
-      AND order_ts_local_date > DATE '$first' - 60 AND order_ts_local_date <= DATE '$last'
+    FROM sol
+    WHERE status <> 'cancelled' AND order_ts_local_date > DATE '$first' - 60
 ),
 booked_shipped AS (
     SELECT s.order_id, s.line_no, s.shipped_ts_local_date AS d,

@@ -41,10 +41,12 @@ def _wait_grid(page) -> None:
     """The quarantine grid's first block is shown: its header can be clicked, its body scrolled.
 
     The grid fills in by its own callback, the page body is shown by the 30-second refresh:
-    on a loaded machine the grid's rows and caption arrive while the body is still hidden."""
+    on a loaded machine the grid's rows and caption arrive while the body is still hidden,
+    and the grid lays its rows out some time after the body is shown (CI at load 3+ has
+    taken more than 15 s), hence the longer waits here than for one answer to a click."""
     _wait_caption(page, "in quarantine")
     page.wait_for_selector("#data-health-body", state="visible", timeout=4 * TIMEOUT_MS)
-    page.wait_for_selector(f"{ROWS}[row-index='0']", state="visible")
+    page.wait_for_selector(f"{ROWS}[row-index='0']", state="visible", timeout=4 * TIMEOUT_MS)
     page.wait_for_selector(
         f"{QUARANTINE} .ag-header-cell[col-id='source_line'] .ag-header-cell-label", state="visible"
     )
@@ -63,6 +65,7 @@ class TestLandedWarehouse:
         assert "Fresh" in freshness
         assert "Never loaded" in freshness
         _wait_caption(page, f"{PROBLEMS} problems in quarantine")
+        _wait_grid(page)
         page.wait_for_selector(f"{ROWS} >> text=ordered_qty must be greater than 0, got -1")
         assert page.inner_text("#data-health-kpi-quarantine .kpi-value") == "241"
         assert page.inner_text("#data-health-kpi-rejected .kpi-value") == "1"  # bogus.csv

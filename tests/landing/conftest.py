@@ -1,4 +1,9 @@
-"""Fixtures of the landing tests: a warehouse holding the clean baseline, copied per test."""
+"""Fixtures of the landing tests: a warehouse holding the clean baseline, copied per test.
+
+These tests are of landing (batches, quarantine, upserts, the landed tables), so the
+pipeline runs they make land and publish without the post-load steps (risk, exceptions,
+KPIs...), which their own tests exercise; the baseline is landed with every step.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import pipelines.run
 from tests.support.extracts import baseline_files, copy_home, land
 
 
@@ -30,3 +36,9 @@ def home(baseline_home: Path, tmp_path: Path) -> Path:
 def empty_home(tmp_path: Path) -> Path:
     """A data folder with nothing landed yet."""
     return tmp_path / "empty"
+
+
+@pytest.fixture(autouse=True)
+def _landing_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test's pipeline runs (in this process) skip the post-load steps."""
+    monkeypatch.setattr(pipelines.run, "POST_LOAD_STEPS", [])

@@ -45,7 +45,7 @@ TEST_APT_PACKAGES = {
 BENCHMARKS: dict[str, tuple[str, ...]] = {
     "landing": ("--rows", "200000"),
     "kpi": ("--scale", "small", "--home", "bench-out/kpi/home-small", "--repeat", "1"),
-    "exceptions": ("--scale", "small"),
+    "exceptions": ("--scale", "small", "--queue-items", "20000"),
     "risk": ("--scale", "small"),
     "web": ("--scale", "small", "--users", "4", "--rounds", "1", "--think", "0"),
     "scale": ("--scale", "small", "--rounds", "1"),

@@ -8,8 +8,8 @@ reason "cleared") or inactive. A look-back window bounds what opens, never
 what clears: outside it a condition only keeps an existing item open, so an
 item clears when its condition is observed resolved (see `rules.base`;
 `clears=False` types never clear). The app database is then changed in one
-transaction: inserts and sighting counts in bulk, status changes one by one
-with a version check, each with its audit row, so a person's concurrent action
+transaction: inserts, sighting counts and status changes in bulk, each status
+change with a version check and its audit row, so a person's concurrent action
 always wins.
 
 A full refresh looks at every item. A delta (`ReconcileScope`) looks only at
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import duckdb
 import polars as pl
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
 
 from control_tower.exceptions.registry import EXCEPTION_TYPES, ExceptionType
 from control_tower.exceptions.scope import judged_sql
@@ -176,34 +176,43 @@ def _sighting(rec: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def _transition(
-    db: Connection,
-    rec: dict[str, Any],
-    *,
-    now: datetime,
-    action: str,
-    values: dict[str, Any],
-    changes: dict[str, Any],
-) -> bool:
-    """One status change with a version check and its audit row; False if someone was first."""
-    result = db.execute(
-        update(ITEMS)
-        .where(ITEMS.c.id == rec["id"], ITEMS.c.version == rec["version"])
-        .values(version=ITEMS.c.version + 1, **values)
-    )
-    if result.rowcount != 1:
-        return False
-    db.execute(
-        insert(AUDIT).values(
-            item_id=rec["id"],
-            actor=SYSTEM_USER,
-            at=now,
-            action=action,
-            changes=changes,
-            version=rec["version"] + 1,
-        )
-    )
-    return True
+def _transitions(db: Connection, group: str, recs: list[dict[str, Any]], now: datetime) -> int:
+    """The group's status changes (every one of a group sets the same values), each with a
+    version check and its audit row; the number made. One UPDATE per few hundred items, on
+    the items whose version is still the one classified (a person who changed an item since
+    wins: it is left as they made it), and audit rows for exactly the items it changed."""
+    made = 0
+    for chunk in in_chunks(recs):
+        action, values, _ = _state_change(group, chunk[0], now)
+        changed = {
+            item_id
+            for (item_id,) in db.execute(
+                update(ITEMS)
+                .where(
+                    tuple_(ITEMS.c.id, ITEMS.c.version).in_(
+                        [(r["id"], r["version"]) for r in chunk]
+                    )
+                )
+                .values(version=ITEMS.c.version + 1, **values)
+                .returning(ITEMS.c.id)
+            )
+        }
+        audit = [
+            {
+                "item_id": rec["id"],
+                "actor": SYSTEM_USER,
+                "at": now,
+                "action": action,
+                "changes": _state_change(group, rec, now)[2],
+                "version": rec["version"] + 1,
+            }
+            for rec in chunk
+            if rec["id"] in changed
+        ]
+        if audit:
+            db.execute(insert(AUDIT), audit)
+        made += len(audit)
+    return made
 
 
 def _state_change(
@@ -327,10 +336,10 @@ def reconcile(
             )
             report.actions["seen"] = len(groups.get("seen", []))
         for group in ("reopen", "unsnooze", "clear"):
-            for rec in groups.get(group, []):
-                action, values, changes = _state_change(group, rec, now)
-                ok = _transition(db, rec, now=now, action=action, values=values, changes=changes)
-                report.actions[group if ok else "conflict"] += 1
+            recs = groups.get(group, [])
+            if recs:
+                made = _transitions(db, group, recs, now)
+                report.actions.update(+Counter({group: made, "conflict": len(recs) - made}))
         inactive = [r["id"] for r in groups.get("inactive", [])]
         if inactive:
             db.execute(update(ITEMS).where(ITEMS.c.id.in_(inactive)).values(active=False))

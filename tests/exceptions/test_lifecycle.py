@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from control_tower.exceptions import reconcile as reconcile_module
 from control_tower.exceptions.detect import DetectionError, refresh_exceptions
 from control_tower.exceptions.registry import EXCEPTION_TYPES
 from control_tower.exceptions.workflow import act
@@ -76,6 +77,34 @@ class TestAutoResolve:
         assert receipt.resolved_at == later(1)
         assert receipt.active is False
         assert audit_actions(home, receipt.id) == [("system", "created"), ("system", "cleared")]
+
+    def test_a_person_who_acts_while_the_run_clears_wins(
+        self, home: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Between the run's reading of the queue and its clearing, a person acknowledges the
+        receipt: the run leaves it as the person made it and counts a conflict (no audit row of
+        its own)."""
+        detect_at(home, NOW)
+        put_away(home, "2026-03-12 10:30:00")
+        receipt = items(home, "receipt_not_put_away")[RECEIPT]
+        classify = reconcile_module._classify
+
+        def person_acts_meanwhile(*args, **kwargs):
+            groups = classify(*args, **kwargs)
+            with store(home) as s:
+                act(s, receipt.id, "acknowledge", user="ann", now=later(0.5))
+            return groups
+
+        monkeypatch.setattr(reconcile_module, "_classify", person_acts_meanwhile)
+        report = detect_at(home, later(1))
+        assert (report.actions["clear"], report.conflicts) == (0, 1)
+        receipt = items(home, "receipt_not_put_away")[RECEIPT]
+        assert (receipt.status, receipt.version, receipt.resolution_code) == (
+            "acknowledged",
+            2,
+            None,
+        )
+        assert audit_actions(home, receipt.id) == [("system", "created"), ("ann", "acknowledge")]
 
 
 class TestReopen:
